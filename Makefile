@@ -1,0 +1,60 @@
+# SmartCCP: every target sets up what is missing first (venv, pinned Python deps, npm deps, the
+# offline Solidity compiler hook-up), so a fresh clone needs only `make demo` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SOLC_VERSION := 0.8.28
+SOLCX_DIR := $(CURDIR)/.tools/solcx
+SOLC_SHIM := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+
+export SOLCX_BINARY_PATH := $(SOLCX_DIR)
+export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: setup compile test demo bench console clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo    - deploy on an embedded anvil, trade, clear, settle, run a default drill, print the report"
+	@echo "make test    - the whole test suite through ape on anvil"
+	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
+	@echo "make console - ape console with the system at hand"
+
+setup: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM)
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	printf '\n# SmartCCP: offline compiler and anvil\nexport SOLCX_BINARY_PATH="%s"\nexport PATH="%s:$$PATH"\n' \
+	  "$(SOLCX_DIR)" "$(ANVIL_DIR)" >> $(BIN)/activate
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SOLC_SHIM): tools/solc.js node_modules/.installed
+	mkdir -p $(SOLCX_DIR)
+	printf '#!/bin/sh\nexec node "%s" "$$@"\n' "$(CURDIR)/tools/solc.js" > $@
+	chmod +x $@
+
+compile: setup
+	$(BIN)/ape compile
+
+test: setup
+	$(BIN)/ape test tests
+
+demo: setup
+	$(BIN)/ape run demo
+
+bench: setup
+	$(BIN)/ape run bench
+
+console: setup
+	$(BIN)/ape console
+
+clean:
+	rm -rf .build reports/*.json reports/*.png .tools

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
+
+/// @title IMembership — the register of admitted, KYC'd participants (F1)
+/// @notice One register serves both ledgers (DLT-PS cash, DLT-CSD securities) and every venue.
+/// Every change to an entry is pushed to the registered ledgers, which keep a read-only copy so a
+/// restricted transfer costs two storage reads and no external call.
+/// Roles: `OPERATOR_ROLE` admits, renews KYC, reinstates and ports clients; `DEFAULT_MANAGER_ROLE`
+/// (the operator and, later, the risk contracts) suspends and expels.
+interface IMembership {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice An account was admitted.
+    event MemberAdmitted(address indexed account, MemberKind kind, address indexed clearingMember, uint64 kycExpiry);
+    /// @notice An account's KYC was renewed until `kycExpiry` (unix seconds).
+    event KycRenewed(address indexed account, uint64 kycExpiry);
+    /// @notice An account's status changed.
+    event MemberStatusChanged(address indexed account, MemberStatus from, MemberStatus to);
+    /// @notice A client was moved (ported) from one clearing member to another.
+    event ClientPorted(address indexed client, address indexed fromClearingMember, address indexed toClearingMember);
+    /// @notice A ledger was registered to receive register updates.
+    event LedgerAdded(address indexed ledger);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `account` is not in the register.
+    error NotAdmitted(address account);
+    /// @notice `account` is already in the register.
+    error AlreadyAdmitted(address account);
+    /// @notice `account`'s KYC expired at `expiredAt` (unix seconds).
+    error KycExpired(address account, uint64 expiredAt);
+    /// @notice `account` is suspended.
+    error MemberSuspended(address account);
+    /// @notice `account` has been expelled.
+    error MemberExpelled(address account);
+    /// @notice `account` is of kind `actual` where `expected` is required.
+    error WrongMemberKind(address account, MemberKind expected, MemberKind actual);
+    /// @notice A status change from `from` to `to` is not allowed.
+    error InvalidStatusTransition(address account, MemberStatus from, MemberStatus to);
+    /// @notice A KYC expiry at or before now.
+    error KycExpiryInPast(uint64 kycExpiry);
+    /// @notice The zero address was given.
+    error ZeroAddress();
+    /// @notice No more than `max` ledgers may be registered.
+    error TooManyLedgers(uint256 max);
+    /// @notice A batch of `length` exceeds the bound `max`.
+    error BatchTooLarge(uint256 length, uint256 max);
+
+    // ─── Admission and status ────────────────────────────────────────────────────────────────
+    /// @notice Admit a clearing member, KYC-valid until `kycExpiry`.
+    function admitClearingMember(address account, uint64 kycExpiry) external;
+    /// @notice Admit a non-clearing participant as a client of `clearingMember`.
+    function admitParticipant(address account, address clearingMember, uint64 kycExpiry) external;
+    /// @notice Admit an institution (issuer, settlement bank): may hold assets, does not trade.
+    function admitInstitution(address account, uint64 kycExpiry) external;
+    /// @notice Register one of SmartCCP's own contracts as a system account (no KYC expiry).
+    function registerSystem(address account) external;
+    /// @notice Renew `account`'s KYC until `kycExpiry`.
+    function renewKyc(address account, uint64 kycExpiry) external;
+    /// @notice Suspend an active account: it may no longer trade, send or receive on its own.
+    function suspend(address account) external;
+    /// @notice Reinstate a suspended account.
+    function reinstate(address account) external;
+    /// @notice Expel an account (after a default). Final.
+    function expel(address account) external;
+    /// @notice Move a client to another active clearing member.
+    function portClient(address client, address toClearingMember) external;
+
+    // ─── Ledgers ─────────────────────────────────────────────────────────────────────────────
+    /// @notice Register a ledger (cash or security token) that mirrors the register.
+    function addLedger(address ledger) external;
+    /// @notice Push the current entries of `accounts` to every ledger again (bounded batch).
+    function resync(address[] calldata accounts) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice The register entry of `account` (all zero if not admitted).
+    function memberOf(address account) external view returns (Member memory);
+    /// @notice True if `account` is active and its KYC is valid now.
+    function isActive(address account) external view returns (bool);
+    /// @notice Revert with the precise reason unless `account` is active and KYC-valid.
+    function checkActive(address account) external view;
+    /// @notice The clearing member that clears for `account` (itself for a clearing member).
+    function clearingMemberOf(address account) external view returns (address);
+    /// @notice The registered ledgers.
+    function ledgers() external view returns (address[] memory);
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Security, SecurityKind} from "../types/Security.sol";
+
+/// @title ISecurityToken — DLT-CSD, the securities depository (F2)
+/// @notice ERC-1155, one id per security, ids counted from 1. Listing by an issuer, issuance and
+/// redemption by that security's issuer, a per-security trading halt by the operator. Every
+/// movement is restricted to admitted holders. A halt stops issuance and transfers between
+/// members; SmartCCP's own contracts still settle trades made before it.
+interface ISecurityToken {
+    /// @notice A security was listed under `id`.
+    event SecurityListed(uint256 indexed id, address indexed issuer, string symbol, bytes12 isin, SecurityKind kind);
+    /// @notice `amount` units of `id` were issued to `to`.
+    event SecuritiesIssued(uint256 indexed id, address indexed to, uint256 amount);
+    /// @notice `amount` units of `id` held by `from` were redeemed.
+    event SecuritiesRedeemed(uint256 indexed id, address indexed from, uint256 amount);
+    /// @notice Trading in `id` was halted (`halted` true) or resumed.
+    event TradingHaltChanged(uint256 indexed id, bool halted);
+
+    /// @notice No security is listed under `id`.
+    error UnknownSecurity(uint256 id);
+    /// @notice Security `id` is halted.
+    error SecurityHalted(uint256 id);
+    /// @notice Only the issuer `issuer` of `id` may do this; `caller` is not it.
+    error NotIssuer(uint256 id, address caller, address issuer);
+    /// @notice Tick size and lot size must be positive.
+    error InvalidTerms(uint64 tickSize, uint32 lotSize);
+    /// @notice `caller` may not redeem the holdings of `holder`.
+    error NotApprovedToRedeem(address holder, address caller);
+
+    /// @notice List a new security issued by the caller. Issuer role only.
+    /// @return id The new security id.
+    function listSecurity(
+        string calldata symbol,
+        bytes12 isin,
+        SecurityKind kind,
+        uint64 tickSize,
+        uint32 lotSize,
+        uint64 maturity
+    ) external returns (uint256 id);
+    /// @notice Issue `amount` units of `id` to `to`. The security's issuer only.
+    function issue(uint256 id, address to, uint256 amount) external;
+    /// @notice Redeem `amount` units of `id` held by `holder`: the holder itself, or its issuer
+    /// when the holder approved it for all.
+    function redeem(uint256 id, address holder, uint256 amount) external;
+    /// @notice Halt or resume trading in `id`. Operator only.
+    function setHalted(uint256 id, bool halted) external;
+    /// @notice Reference data of `id`.
+    function security(uint256 id) external view returns (Security memory);
+    /// @notice Tick size, lot size and halt flag of `id`, for venues; reverts if unknown.
+    function tradingTerms(uint256 id) external view returns (uint64 tickSize, uint32 lotSize, bool halted);
+    /// @notice Units of `id` in existence.
+    function totalSupply(uint256 id) external view returns (uint256);
+    /// @notice Number of listed securities (ids are 1..count).
+    function securityCount() external view returns (uint256);
+}

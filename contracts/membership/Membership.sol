@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IMembership} from "../interfaces/IMembership.sol";
+import {IPermissionedLedger} from "../interfaces/IPermissionedLedger.sol";
+import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
+
+/// @title Membership — the register of admitted participants (F1)
+/// @notice Admission, KYC expiry, suspension, reinstatement, expulsion and client porting. Every
+/// change is pushed to the registered ledgers so token transfers can check holders locally.
+contract Membership is IMembership, AccessControl {
+    /// @notice Admits members, renews KYC, reinstates, ports clients, registers system contracts.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Suspends and expels (the operator, and the CCP's default management).
+    bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
+    /// @notice At most this many ledgers mirror the register (each change writes to all of them).
+    uint256 public constant MAX_LEDGERS = 4;
+    /// @notice Largest batch accepted by `resync`.
+    uint256 public constant MAX_BATCH = 100;
+
+    mapping(address account => Member) private _members;
+    address[] private _ledgers;
+
+    /// @param operator Receives the admin, operator and default-manager roles.
+    constructor(address operator) {
+        if (operator == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(DEFAULT_MANAGER_ROLE, operator);
+    }
+
+    // ─── Admission ───────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IMembership
+    function admitClearingMember(address account, uint64 kycExpiry) external onlyRole(OPERATOR_ROLE) {
+        _admit(account, Member(MemberKind.ClearingMember, MemberStatus.Active, kycExpiry, account));
+    }
+
+    /// @inheritdoc IMembership
+    function admitParticipant(address account, address clearingMember, uint64 kycExpiry)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        _requireActiveClearingMember(clearingMember);
+        _admit(account, Member(MemberKind.Participant, MemberStatus.Active, kycExpiry, clearingMember));
+    }
+
+    /// @inheritdoc IMembership
+    function admitInstitution(address account, uint64 kycExpiry) external onlyRole(OPERATOR_ROLE) {
+        _admit(account, Member(MemberKind.Institution, MemberStatus.Active, kycExpiry, address(0)));
+    }
+
+    /// @inheritdoc IMembership
+    function registerSystem(address account) external onlyRole(OPERATOR_ROLE) {
+        _admit(account, Member(MemberKind.System, MemberStatus.Active, type(uint64).max, address(0)));
+    }
+
+    // ─── Status ──────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IMembership
+    function renewKyc(address account, uint64 kycExpiry) external onlyRole(OPERATOR_ROLE) {
+        Member memory entry = _existing(account);
+        if (entry.status == MemberStatus.Expelled) revert MemberExpelled(account);
+        if (kycExpiry <= block.timestamp) revert KycExpiryInPast(kycExpiry);
+        entry.kycExpiry = kycExpiry;
+        _members[account] = entry;
+        emit KycRenewed(account, kycExpiry);
+        _push(account, entry);
+    }
+
+    /// @inheritdoc IMembership
+    function suspend(address account) external onlyRole(DEFAULT_MANAGER_ROLE) {
+        _transition(account, MemberStatus.Active, MemberStatus.Suspended);
+    }
+
+    /// @inheritdoc IMembership
+    function reinstate(address account) external onlyRole(OPERATOR_ROLE) {
+        _transition(account, MemberStatus.Suspended, MemberStatus.Active);
+    }
+
+    /// @inheritdoc IMembership
+    function expel(address account) external onlyRole(DEFAULT_MANAGER_ROLE) {
+        Member memory entry = _existing(account);
+        if (entry.status == MemberStatus.Expelled) {
+            revert InvalidStatusTransition(account, entry.status, MemberStatus.Expelled);
+        }
+        _setStatus(account, entry, MemberStatus.Expelled);
+    }
+
+    /// @inheritdoc IMembership
+    function portClient(address client, address toClearingMember) external onlyRole(OPERATOR_ROLE) {
+        Member memory entry = _existing(client);
+        if (entry.kind != MemberKind.Participant) {
+            revert WrongMemberKind(client, MemberKind.Participant, entry.kind);
+        }
+        if (entry.status == MemberStatus.Expelled) revert MemberExpelled(client);
+        _requireActiveClearingMember(toClearingMember);
+        address from = entry.clearingMember;
+        entry.clearingMember = toClearingMember;
+        _members[client] = entry;
+        emit ClientPorted(client, from, toClearingMember);
+        _push(client, entry);
+    }
+
+    // ─── Ledgers ─────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IMembership
+    function addLedger(address ledger) external onlyRole(OPERATOR_ROLE) {
+        if (ledger == address(0)) revert ZeroAddress();
+        if (_ledgers.length == MAX_LEDGERS) revert TooManyLedgers(MAX_LEDGERS);
+        _ledgers.push(ledger);
+        emit LedgerAdded(ledger);
+    }
+
+    /// @inheritdoc IMembership
+    function resync(address[] calldata accounts) external onlyRole(OPERATOR_ROLE) {
+        if (accounts.length > MAX_BATCH) revert BatchTooLarge(accounts.length, MAX_BATCH);
+        for (uint256 i; i < accounts.length; ++i) {
+            _push(accounts[i], _members[accounts[i]]);
+        }
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IMembership
+    function memberOf(address account) external view returns (Member memory) {
+        return _members[account];
+    }
+
+    /// @inheritdoc IMembership
+    function isActive(address account) external view returns (bool) {
+        Member memory entry = _members[account];
+        return entry.status == MemberStatus.Active && entry.kycExpiry >= block.timestamp;
+    }
+
+    /// @inheritdoc IMembership
+    function checkActive(address account) public view {
+        Member memory entry = _members[account];
+        if (entry.status == MemberStatus.None) revert NotAdmitted(account);
+        if (entry.status == MemberStatus.Suspended) revert MemberSuspended(account);
+        if (entry.status == MemberStatus.Expelled) revert MemberExpelled(account);
+        if (entry.kycExpiry < block.timestamp) revert KycExpired(account, entry.kycExpiry);
+    }
+
+    /// @inheritdoc IMembership
+    function clearingMemberOf(address account) external view returns (address) {
+        return _members[account].clearingMember;
+    }
+
+    /// @inheritdoc IMembership
+    function ledgers() external view returns (address[] memory) {
+        return _ledgers;
+    }
+
+    // ─── Internals ───────────────────────────────────────────────────────────────────────────
+
+    function _admit(address account, Member memory entry) private {
+        if (account == address(0)) revert ZeroAddress();
+        if (_members[account].status != MemberStatus.None) revert AlreadyAdmitted(account);
+        if (entry.kycExpiry <= block.timestamp) revert KycExpiryInPast(entry.kycExpiry);
+        _members[account] = entry;
+        emit MemberAdmitted(account, entry.kind, entry.clearingMember, entry.kycExpiry);
+        _push(account, entry);
+    }
+
+    function _transition(address account, MemberStatus from, MemberStatus to) private {
+        Member memory entry = _existing(account);
+        if (entry.status != from) revert InvalidStatusTransition(account, entry.status, to);
+        _setStatus(account, entry, to);
+    }
+
+    function _setStatus(address account, Member memory entry, MemberStatus to) private {
+        MemberStatus from = entry.status;
+        entry.status = to;
+        _members[account] = entry;
+        emit MemberStatusChanged(account, from, to);
+        _push(account, entry);
+    }
+
+    function _requireActiveClearingMember(address account) private view {
+        checkActive(account);
+        MemberKind kind = _members[account].kind;
+        if (kind != MemberKind.ClearingMember) revert WrongMemberKind(account, MemberKind.ClearingMember, kind);
+    }
+
+    function _existing(address account) private view returns (Member memory entry) {
+        entry = _members[account];
+        if (entry.status == MemberStatus.None) revert NotAdmitted(account);
+    }
+
+    /// @dev Bounded: at most MAX_LEDGERS calls. Ledgers are our own contracts (trusted).
+    function _push(address account, Member memory entry) private {
+        uint256 n = _ledgers.length;
+        for (uint256 i; i < n; ++i) {
+            IPermissionedLedger(_ledgers[i]).syncHolder(account, entry);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {ERC1155Supply} from "@openzeppelin/contracts/token/ERC1155/extensions/ERC1155Supply.sol";
+import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {Security, SecurityKind} from "../types/Security.sol";
+import {PermissionedLedger} from "./PermissionedLedger.sol";
+
+/// @title SecurityToken — DLT-CSD, the securities depository (F2)
+/// @notice One ERC-1155 id per security with on-chain reference data, issuer-controlled issuance
+/// and redemption, a per-security trading halt, and the holder rules of PermissionedLedger.
+contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, PermissionedLedger {
+    /// @notice May list new securities (and then issue and redeem them).
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice Halts and resumes trading.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+
+    mapping(uint256 id => Security) private _securities;
+    uint256 private _count;
+
+    /// @param uri_ ERC-1155 metadata URI template.
+    /// @param membership_ The membership register.
+    /// @param admin Receives the admin and operator roles.
+    constructor(string memory uri_, address membership_, address admin) ERC1155(uri_) PermissionedLedger(membership_) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(OPERATOR_ROLE, admin);
+    }
+
+    // ─── Listing, issuance, redemption ───────────────────────────────────────────────────────
+
+    /// @inheritdoc ISecurityToken
+    function listSecurity(
+        string calldata symbol,
+        bytes12 isin,
+        SecurityKind kind,
+        uint64 tickSize,
+        uint32 lotSize,
+        uint64 maturity
+    ) external onlyRole(ISSUER_ROLE) returns (uint256 id) {
+        if (tickSize == 0 || lotSize == 0) revert InvalidTerms(tickSize, lotSize);
+        id = ++_count;
+        _securities[id] = Security(msg.sender, tickSize, lotSize, kind, false, maturity, isin, symbol);
+        emit SecurityListed(id, msg.sender, symbol, isin, kind);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function issue(uint256 id, address to, uint256 amount) external {
+        _requireIssuer(id);
+        if (amount == 0) revert ZeroAmount();
+        _mint(to, id, amount, "");
+        emit SecuritiesIssued(id, to, amount);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function redeem(uint256 id, address holder, uint256 amount) external {
+        _requireIssuer(id);
+        if (amount == 0) revert ZeroAmount();
+        if (holder != msg.sender && !isApprovedForAll(holder, msg.sender)) {
+            revert NotApprovedToRedeem(holder, msg.sender);
+        }
+        _burn(holder, id, amount);
+        emit SecuritiesRedeemed(id, holder, amount);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function setHalted(uint256 id, bool halted) external onlyRole(OPERATOR_ROLE) {
+        _requireListed(id);
+        _securities[id].halted = halted;
+        emit TradingHaltChanged(id, halted);
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ISecurityToken
+    function security(uint256 id) external view returns (Security memory) {
+        _requireListed(id);
+        return _securities[id];
+    }
+
+    /// @inheritdoc ISecurityToken
+    function tradingTerms(uint256 id) external view returns (uint64 tickSize, uint32 lotSize, bool halted) {
+        _requireListed(id);
+        Security storage s = _securities[id];
+        return (s.tickSize, s.lotSize, s.halted);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function totalSupply(uint256 id) public view override(ERC1155Supply, ISecurityToken) returns (uint256) {
+        return super.totalSupply(id);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function securityCount() external view returns (uint256) {
+        return _count;
+    }
+
+    /// @inheritdoc ERC1155
+    function supportsInterface(bytes4 interfaceId) public view override(ERC1155, AccessControl) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ─── Internals ───────────────────────────────────────────────────────────────────────────
+
+    /// @dev Every balance change passes the holder rules and, unless made by a system contract,
+    /// the halt. Bounded by the batch length the caller pays for.
+    function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
+        address operator = _msgSender();
+        _checkMovement(operator, from, to);
+        if (!_isSystem(operator)) {
+            for (uint256 i; i < ids.length; ++i) {
+                if (_securities[ids[i]].halted) revert SecurityHalted(ids[i]);
+            }
+        }
+        super._update(from, to, ids, values);
+    }
+
+    function _requireListed(uint256 id) private view {
+        if (id == 0 || id > _count) revert UnknownSecurity(id);
+    }
+
+    function _requireIssuer(uint256 id) private view {
+        _requireListed(id);
+        address issuer = _securities[id].issuer;
+        if (msg.sender != issuer) revert NotIssuer(id, msg.sender, issuer);
+    }
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice What an admitted account is. Clearing members clear for themselves and their clients;
+/// participants (non-clearing) trade and clear only through their clearing member; institutions
+/// (issuers, the settlement bank) hold and issue but do not trade; system accounts are SmartCCP's
+/// own contracts (CCP, venues, margin, default fund), which hold assets in custody.
+enum MemberKind {
+    None,
+    ClearingMember,
+    Participant,
+    Institution,
+    System
+}
+
+/// @notice Life-cycle status of an admitted account.
+enum MemberStatus {
+    None,
+    Active,
+    Suspended,
+    Expelled
+}
+
+/// @notice One register entry. Packed in one storage slot:
+/// kind (1 byte) | status (1 byte) | kycExpiry (8 bytes) | clearingMember (20 bytes) = 30 bytes.
+/// @dev `clearingMember` is the account itself for a clearing member, the clearing member for a
+/// participant, and zero for institutions and system accounts.
+struct Member {
+    MemberKind kind;
+    MemberStatus status;
+    uint64 kycExpiry;
+    address clearingMember;
+}

@@ -1,0 +1,1 @@
+"""SmartCCP: a CCP-cleared securities market on an EVM ledger, driven from Python."""

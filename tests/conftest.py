@@ -1,0 +1,92 @@
+"""Shared fixtures: role-named accounts and a freshly deployed system.
+
+ape runs every test inside an anvil snapshot that is reverted afterwards, so session-scoped
+deployments are cheap and tests cannot leak state into each other.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smartccp.system import deploy_system, kyc_expiry
+from smartccp.units import cash
+
+
+@pytest.fixture(scope="session")
+def operator(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def bank(accounts):
+    """The settlement bank: issues and redeems DLT-PS cash."""
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def issuer(accounts):
+    """Lists, issues and redeems securities on DLT-CSD."""
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def member_a(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def member_b(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def client_a(accounts):
+    """A non-clearing participant, client of member_a."""
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def outsider(accounts):
+    """Never admitted."""
+    return accounts[9]
+
+
+@pytest.fixture(scope="session")
+def system(operator, bank, issuer):
+    return deploy_system(operator, settlement_bank=bank, issuer=issuer)
+
+
+@pytest.fixture(scope="session")
+def membership(system):
+    return system.membership
+
+
+@pytest.fixture(scope="session")
+def cash_token(system):
+    return system.cash
+
+
+@pytest.fixture(scope="session")
+def securities(system):
+    return system.securities
+
+
+@pytest.fixture(scope="session")
+def security_id(system, issuer):
+    """An equity listed with tick 0.01 cash and lot 10 units."""
+    tx = system.securities.listSecurity("ACME", b"US0000000001", 0, cash("0.01"), 10, 0, sender=issuer)
+    return tx.return_value if tx.return_value else system.securities.securityCount()
+
+
+@pytest.fixture(scope="session")
+def members(system, operator, member_a, member_b, client_a, bank, issuer, security_id):
+    """member_a and member_b admitted as clearing members, client_a under member_a, each funded
+    with 1,000,000 cash and 10,000 units of the equity."""
+    expiry = kyc_expiry()
+    system.membership.admitClearingMember(member_a, expiry, sender=operator)
+    system.membership.admitClearingMember(member_b, expiry, sender=operator)
+    system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
+    for m in (member_a, member_b, client_a):
+        system.cash.issue(m, cash(1_000_000), sender=bank)
+        system.securities.issue(security_id, m, 10_000, sender=issuer)
+    return member_a, member_b, client_a
