@@ -132,8 +132,9 @@ def test_ledger__sync_from_anyone_but_register__reverts(system, member_a, outsid
     assert system.cash.holderOf(outsider).status == NONE
 
 
-def test_add_ledger__bounded(system, operator, accounts):
-    for i in range(2):  # two of MAX_LEDGERS=4 are the cash and security tokens
-        system.membership.addLedger(accounts[6 + i], sender=operator)
-    with ape.reverts(system.membership.TooManyLedgers, max=4):
-        system.membership.addLedger(accounts[8], sender=operator)
+def test_add_subscriber__bounded(system, operator):
+    room = system.membership.MAX_SUBSCRIBERS() - len(system.membership.subscribers())
+    for i in range(room):
+        system.membership.addSubscriber(f"0x{i + 1:040x}", sender=operator)
+    with ape.reverts(system.membership.TooManySubscribers, max=8):
+        system.membership.addSubscriber(f"0x{99:040x}", sender=operator)

@@ -5,8 +5,8 @@ import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 
 /// @title IMembership — the register of admitted, KYC'd participants (F1)
 /// @notice One register serves both ledgers (DLT-PS cash, DLT-CSD securities) and every venue.
-/// Every change to an entry is pushed to the registered ledgers, which keep a read-only copy so a
-/// restricted transfer costs two storage reads and no external call.
+/// Every change to an entry is pushed to the subscribers (both ledgers and every venue), which keep
+/// a read-only copy so a restricted transfer or an order check costs storage reads, no external call.
 /// Roles: `OPERATOR_ROLE` admits, renews KYC, reinstates and ports clients; `DEFAULT_MANAGER_ROLE`
 /// (the operator and, later, the risk contracts) suspends and expels.
 interface IMembership {
@@ -19,8 +19,8 @@ interface IMembership {
     event MemberStatusChanged(address indexed account, MemberStatus from, MemberStatus to);
     /// @notice A client was moved (ported) from one clearing member to another.
     event ClientPorted(address indexed client, address indexed fromClearingMember, address indexed toClearingMember);
-    /// @notice A ledger was registered to receive register updates.
-    event LedgerAdded(address indexed ledger);
+    /// @notice A contract was registered to receive register updates.
+    event SubscriberAdded(address indexed subscriber);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `account` is not in the register.
@@ -41,8 +41,8 @@ interface IMembership {
     error KycExpiryInPast(uint64 kycExpiry);
     /// @notice The zero address was given.
     error ZeroAddress();
-    /// @notice No more than `max` ledgers may be registered.
-    error TooManyLedgers(uint256 max);
+    /// @notice No more than `max` subscribers may be registered.
+    error TooManySubscribers(uint256 max);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
 
@@ -66,10 +66,10 @@ interface IMembership {
     /// @notice Move a client to another active clearing member.
     function portClient(address client, address toClearingMember) external;
 
-    // ─── Ledgers ─────────────────────────────────────────────────────────────────────────────
-    /// @notice Register a ledger (cash or security token) that mirrors the register.
-    function addLedger(address ledger) external;
-    /// @notice Push the current entries of `accounts` to every ledger again (bounded batch).
+    // ─── Subscribers ─────────────────────────────────────────────────────────────────────────────
+    /// @notice Register a contract (a ledger or a venue) that mirrors the register.
+    function addSubscriber(address subscriber) external;
+    /// @notice Push the current entries of `accounts` to every subscriber again (bounded batch).
     function resync(address[] calldata accounts) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -81,6 +81,6 @@ interface IMembership {
     function checkActive(address account) external view;
     /// @notice The clearing member that clears for `account` (itself for a clearing member).
     function clearingMemberOf(address account) external view returns (address);
-    /// @notice The registered ledgers.
-    function ledgers() external view returns (address[] memory);
+    /// @notice The registered subscribers.
+    function subscribers() external view returns (address[] memory);
 }

@@ -3,24 +3,24 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
-import {IPermissionedLedger} from "../interfaces/IPermissionedLedger.sol";
+import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 
 /// @title Membership — the register of admitted participants (F1)
 /// @notice Admission, KYC expiry, suspension, reinstatement, expulsion and client porting. Every
-/// change is pushed to the registered ledgers so token transfers can check holders locally.
+/// change is pushed to the subscribers (ledgers, venues) so they check holders locally.
 contract Membership is IMembership, AccessControl {
     /// @notice Admits members, renews KYC, reinstates, ports clients, registers system contracts.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Suspends and expels (the operator, and the CCP's default management).
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
-    /// @notice At most this many ledgers mirror the register (each change writes to all of them).
-    uint256 public constant MAX_LEDGERS = 4;
+    /// @notice At most this many contracts mirror the register (each change writes to all of them).
+    uint256 public constant MAX_SUBSCRIBERS = 8;
     /// @notice Largest batch accepted by `resync`.
     uint256 public constant MAX_BATCH = 100;
 
     mapping(address account => Member) private _members;
-    address[] private _ledgers;
+    address[] private _subscribers;
 
     /// @param operator Receives the admin, operator and default-manager roles.
     constructor(address operator) {
@@ -103,14 +103,14 @@ contract Membership is IMembership, AccessControl {
         _push(client, entry);
     }
 
-    // ─── Ledgers ─────────────────────────────────────────────────────────────────────────────
+    // ─── Subscribers ─────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMembership
-    function addLedger(address ledger) external onlyRole(OPERATOR_ROLE) {
-        if (ledger == address(0)) revert ZeroAddress();
-        if (_ledgers.length == MAX_LEDGERS) revert TooManyLedgers(MAX_LEDGERS);
-        _ledgers.push(ledger);
-        emit LedgerAdded(ledger);
+    function addSubscriber(address subscriber) external onlyRole(OPERATOR_ROLE) {
+        if (subscriber == address(0)) revert ZeroAddress();
+        if (_subscribers.length == MAX_SUBSCRIBERS) revert TooManySubscribers(MAX_SUBSCRIBERS);
+        _subscribers.push(subscriber);
+        emit SubscriberAdded(subscriber);
     }
 
     /// @inheritdoc IMembership
@@ -149,8 +149,8 @@ contract Membership is IMembership, AccessControl {
     }
 
     /// @inheritdoc IMembership
-    function ledgers() external view returns (address[] memory) {
-        return _ledgers;
+    function subscribers() external view returns (address[] memory) {
+        return _subscribers;
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
@@ -189,11 +189,11 @@ contract Membership is IMembership, AccessControl {
         if (entry.status == MemberStatus.None) revert NotAdmitted(account);
     }
 
-    /// @dev Bounded: at most MAX_LEDGERS calls. Ledgers are our own contracts (trusted).
+    /// @dev Bounded: at most MAX_SUBSCRIBERS calls. Subscribers are our own contracts (trusted).
     function _push(address account, Member memory entry) private {
-        uint256 n = _ledgers.length;
+        uint256 n = _subscribers.length;
         for (uint256 i; i < n; ++i) {
-            IPermissionedLedger(_ledgers[i]).syncHolder(account, entry);
+            IRegisterSubscriber(_subscribers[i]).syncHolder(account, entry);
         }
     }
 }

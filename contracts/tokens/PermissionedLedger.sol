@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IPermissionedLedger} from "../interfaces/IPermissionedLedger.sol";
+import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 
 /// @title PermissionedLedger — holder checks shared by the cash and security tokens
@@ -18,7 +19,7 @@ abstract contract PermissionedLedger is IPermissionedLedger {
         _membership = membership_;
     }
 
-    /// @inheritdoc IPermissionedLedger
+    /// @inheritdoc IRegisterSubscriber
     function syncHolder(address account, Member calldata entry) external {
         if (msg.sender != _membership) revert OnlyMembership(msg.sender);
         _holders[account] = entry;
