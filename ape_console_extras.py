@@ -36,7 +36,8 @@ def ape_init_extras(networks: Any) -> dict[str, Any]:
 
     def balances(account: Any, security_id: int = 1) -> dict[str, str | int]:
         """Cash (formatted, 6 decimals) and units of ``security_id`` held by ``account``."""
-        units = system.securities.balanceOf(account, security_id) if system.securities.securityCount() else 0
+        listed = security_id <= system.securities.securityCount()
+        units = system.securities.balanceOf(account, security_id) if listed else 0
         return {"cash": fmt_cash(system.cash.balanceOf(account)), "units": int(units)}
 
     return {"system": system, "roles": roles, "balances": balances, **roles.as_dict()}

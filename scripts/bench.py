@@ -14,10 +14,10 @@ from smartccp.bench import BENCH_JSON, BenchContext, render, run_bench, write_js
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--repeats", default=11, show_default=True, help="Repetitions per gas figure (median)")
-@click.option("--transfers", default=100, show_default=True, help="Transfers timed for e2e.raw_transfers_per_s")
-@click.option("--only", multiple=True, help="Run only measurements whose name starts with this (repeatable)")
-@click.option("--out", type=click.Path(path_type=Path), default=BENCH_JSON, show_default=True, help="JSON output")
+@click.option("--repeats", default=11, show_default=True, help="Repetitions per gas figure")
+@click.option("--transfers", default=100, show_default=True, help="Transfers timed for e2e rate")
+@click.option("--only", multiple=True, help="Measurement name prefix to run (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), default=BENCH_JSON, show_default=True)
 def cli(repeats: int, transfers: int, only: tuple[str, ...], out: Path) -> None:
     """Run every registered measurement; unmeasured figures are written as null."""
     ctx = BenchContext(roles=role_accounts(), repeats=repeats, e2e_transfers=transfers)
@@ -27,4 +27,4 @@ def cli(repeats: int, transfers: int, only: tuple[str, ...], out: Path) -> None:
     for name, error in ctx.errors.items():
         click.echo(f"\nmeasurement {name} failed:\n{error}", err=True)
     if ctx.errors:
-        raise click.ClickException(f"{len(ctx.errors)} measurement(s) failed: {', '.join(ctx.errors)}")
+        raise click.ClickException(f"measurements failed: {', '.join(ctx.errors)}")

@@ -13,7 +13,7 @@ from smartccp.demo import DEMO_JSON, run_demo
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--out", type=click.Path(path_type=Path), default=DEMO_JSON, show_default=True, help="JSON report")
+@click.option("--out", type=click.Path(path_type=Path), default=DEMO_JSON, show_default=True)
 @click.option("--verbose", is_flag=True, help="Show ape's per-transaction log lines")
 def cli(out: Path, verbose: bool) -> None:
     """Deploy, admit, issue and transfer (one allowed, one refused); print and save the report."""

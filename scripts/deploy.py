@@ -15,12 +15,14 @@ from smartccp.system import deploy_system
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--registry", type=click.Path(path_type=Path), default=None, help="Registry file (default: per network)")
-@click.option("--cash-symbol", default="sUSD", show_default=True, help="Symbol of the DLT-PS cash token")
+@click.option("--registry", type=click.Path(path_type=Path), help="Default: per network")
+@click.option("--cash-symbol", default="sUSD", show_default=True, help="DLT-PS cash symbol")
 def cli(registry: Path | None, cash_symbol: str) -> None:
     """Deploy the register and both ledgers, save the registry and print the addresses."""
     roles = role_accounts()
-    system = deploy_system(roles.operator, settlement_bank=roles.bank, issuer=roles.issuer, cash_symbol=cash_symbol)
+    system = deploy_system(
+        roles.operator, settlement_bank=roles.bank, issuer=roles.issuer, cash_symbol=cash_symbol
+    )
     path = system.save(registry)
     for name, address in system.addresses().items():
         click.echo(f"{name:<14} {address}")

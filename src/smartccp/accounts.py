@@ -51,7 +51,8 @@ class Roles:
 
     def as_dict(self) -> dict[str, Any]:
         """Role name -> account, configured roles only."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: account for name, account in named.items() if account is not None}
 
 
 def local_roles() -> Roles:
@@ -64,7 +65,8 @@ def account_from_key(private_key: str) -> Any:
     """An in-memory ape account for a hex private key; signs without prompting."""
     from ape_accounts.accounts import ApeSigner
 
-    return ApeSigner(private_key=private_key if private_key.startswith("0x") else f"0x{private_key}")
+    key = private_key if private_key.startswith("0x") else f"0x{private_key}"
+    return ApeSigner(private_key=key)
 
 
 def account_from_alias(alias: str) -> Any:

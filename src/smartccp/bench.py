@@ -1,4 +1,4 @@
-"""Benchmark: gas and throughput figures as one FLAT JSON object of numbers (``reports/bench.json``).
+"""Benchmark: gas and throughput as one FLAT JSON object of numbers, ``reports/bench.json``.
 
 A *measurement* is a function ``(ctx: BenchContext) -> dict[str, number | None]`` registered
 under a name with :func:`measurement`; :func:`run_bench` runs each one in an isolated chain
@@ -13,7 +13,8 @@ of :data:`REQUIRED_KEYS` (``None`` until someone measures it). To add one, creat
     @measurement("trade.cancel")
     def cancel(ctx):
         ...  # deploy what you need with ctx.roles
-        return {"trade.cancel_gas": median_gas(lambda i: venue.cancel(ids[i], sender=a), ctx.repeats)}
+        gas = median_gas(lambda i: venue.cancel(order_ids[i], sender=owner), ctx.repeats)
+        return {"trade.cancel_gas": gas}
 
 Conventions: gas is ``receipt.gas_used`` of the whole transaction (21,000 intrinsic and calldata
 included), the median over ``ctx.repeats`` repeated operations; rates are per wall-clock second
@@ -133,7 +134,9 @@ def median_gas(send: Callable[[int], Any], repeats: int) -> int:
     return int(statistics.median(int(send(i).gas_used) for i in range(repeats)))
 
 
-def funded_ledgers(roles: Roles, *, units: int = 10_000, amount: int = cash(1_000_000)) -> dict[str, Any]:
+def funded_ledgers(
+    roles: Roles, *, units: int = 10_000, amount: int = cash(1_000_000)
+) -> dict[str, Any]:
     """A fresh system with member_a and member_b admitted and funded (cash base units and
     security units), plus plain ERC-20/ERC-1155 mocks holding the same balances."""
     r = roles
@@ -151,7 +154,12 @@ def funded_ledgers(roles: Roles, *, units: int = 10_000, amount: int = cash(1_00
         system.securities.issue(security_id, holder, units, sender=r.issuer)
         plain20.mint(holder, amount, **tx)
         plain1155.mint(holder, security_id, units, **tx)
-    return {"system": system, "security_id": security_id, "plain20": plain20, "plain1155": plain1155}
+    return {
+        "system": system,
+        "security_id": security_id,
+        "plain20": plain20,
+        "plain1155": plain1155,
+    }
 
 
 # ─── Measurements ────────────────────────────────────────────────────────────────────────────
@@ -166,13 +174,14 @@ def ledger_transfers(ctx: BenchContext) -> Figures:
     (no zero-to-non-zero storage writes on either side)."""
     a, b = ctx.roles.member_a, ctx.roles.member_b
     f = funded_ledgers(ctx.roles)
-    sid, amount = f["security_id"], cash(1)
-    restricted_cash = median_gas(lambda _: f["system"].cash.transfer(b, amount, sender=a), ctx.repeats)
-    plain_cash = median_gas(lambda _: f["plain20"].transfer(b, amount, sender=a), ctx.repeats)
-    restricted_sec = median_gas(
-        lambda _: f["system"].securities.safeTransferFrom(a, b, sid, 1, b"", sender=a), ctx.repeats
-    )
-    plain_sec = median_gas(lambda _: f["plain1155"].safeTransferFrom(a, b, sid, 1, b"", sender=a), ctx.repeats)
+    cash_token, plain20 = f["system"].cash, f["plain20"]
+    securities, plain1155 = f["system"].securities, f["plain1155"]
+    sid, amount, n = f["security_id"], cash(1), ctx.repeats
+    move = (a, b, sid, 1, b"")  # from, to, id, units, data
+    restricted_cash = median_gas(lambda _: cash_token.transfer(b, amount, sender=a), n)
+    plain_cash = median_gas(lambda _: plain20.transfer(b, amount, sender=a), n)
+    restricted_sec = median_gas(lambda _: securities.safeTransferFrom(*move, sender=a), n)
+    plain_sec = median_gas(lambda _: plain1155.safeTransferFrom(*move, sender=a), n)
     return {
         "ledger.cash_transfer_gas": restricted_cash,
         "ledger.plain_erc20_transfer_gas": plain_cash,
@@ -263,7 +272,11 @@ def render(figures: Figures) -> str:
     rows = []
     for key in sorted(figures):
         value, target = figures[key], GOALS.get(key)
-        shown = "not measured yet" if value is None else (f"{value:,}" if isinstance(value, int) else f"{value:,.3f}")
+        if value is None:
+            shown = "not measured yet"
+        else:
+            shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}"
         met = target.met(value) if target else None
-        rows.append([key, shown, str(target) if target else "", {True: "ok", False: "MISSED"}.get(met, "")])
+        verdict = {True: "ok", False: "MISSED"}.get(met, "")
+        rows.append([key, shown, str(target) if target else "", verdict])
     return render_table(["figure", "value", "goal", ""], rows)

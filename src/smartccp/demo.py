@@ -80,7 +80,8 @@ def deploy(ctx: DemoContext, log: StepLog) -> None:
         ctx.system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer)
     for name, address in ctx.system.addresses().items():
         log.line(f"{name:<14} {address}")
-    log.line(f"operator {r.operator.address}, settlement bank {r.bank.address}, issuer {r.issuer.address}")
+    log.line(f"operator {r.operator.address}")
+    log.line(f"settlement bank {r.bank.address}, issuer {r.issuer.address}")
     log.data["addresses"] = ctx.system.addresses()
 
 
@@ -108,20 +109,22 @@ def issue(ctx: DemoContext, log: StepLog) -> None:
     for name, holder in ctx.holders().items():
         amount = CLIENT_CASH if name == "client_a" else MEMBER_CASH
         log.tx(s.cash.issue(holder, amount, sender=r.bank), f"issue cash to {name}")
-        log.tx(s.securities.issue(ctx.security_id, holder, MEMBER_UNITS, sender=r.issuer), f"issue ACME to {name}")
+        receipt = s.securities.issue(ctx.security_id, holder, MEMBER_UNITS, sender=r.issuer)
+        log.tx(receipt, f"issue ACME to {name}")
         log.line(f"{name}: {fmt_cash(amount)} cash, {MEMBER_UNITS:,} ACME")
     log.line(f"ACME listed as security id {ctx.security_id} (tick 0.010000 cash, lot 10 units)")
 
 
-@DEMO_STEPS.step("transfer", "A permitted transfer: member_a pays cash to member_b, which delivers ACME")
+@DEMO_STEPS.step("transfer", "Permitted transfers: member_a pays member_b, which delivers ACME")
 def transfer(ctx: DemoContext, log: StepLog) -> None:
     r, s = ctx.roles, _system(ctx)
-    log.tx(s.cash.transfer(r.member_b, TRANSFER_CASH, sender=r.member_a), "cash member_a -> member_b")
-    log.tx(
-        s.securities.safeTransferFrom(r.member_b, r.member_a, ctx.security_id, TRANSFER_UNITS, b"", sender=r.member_b),
-        "ACME member_b -> member_a",
+    receipt = s.cash.transfer(r.member_b, TRANSFER_CASH, sender=r.member_a)
+    log.tx(receipt, "cash member_a -> member_b")
+    receipt = s.securities.safeTransferFrom(
+        r.member_b, r.member_a, ctx.security_id, TRANSFER_UNITS, b"", sender=r.member_b
     )
-    log.line(f"member_a -> member_b: {fmt_cash(TRANSFER_CASH)} cash (two admitted members: allowed)")
+    log.tx(receipt, "ACME member_b -> member_a")
+    log.line(f"member_a -> member_b: {fmt_cash(TRANSFER_CASH)} cash (both admitted: allowed)")
     log.line(f"member_b -> member_a: {TRANSFER_UNITS} ACME")
 
 
@@ -131,15 +134,19 @@ def refused(ctx: DemoContext, log: StepLog) -> None:
     ctx.outsider = str(r.outsider.address) if r.outsider is not None else Account.create().address
     attempts = {
         "cash": (s.cash.transfer, (ctx.outsider, cash(1))),
-        "ACME": (s.securities.safeTransferFrom, (r.member_a, ctx.outsider, ctx.security_id, 1, b"")),
+        "ACME": (
+            s.securities.safeTransferFrom,
+            (r.member_a, ctx.outsider, ctx.security_id, 1, b""),
+        ),
     }
+    log.line(f"outsider {ctx.outsider}: never admitted")
     for what, (method, args) in attempts.items():
         error = refusal(method, *args, sender=r.member_a)
         if error is None:
             raise AssertionError(f"a {what} transfer to non-member {ctx.outsider} was NOT refused")
-        log.line(f"{what} member_a -> {ctx.outsider}: refused with {error}")
+        log.line(f"{what} member_a -> outsider: refused, {error}")
         log.data[f"refused_{what.lower()}"] = error
-    log.line("(executed by eth_call against the ledger, as a client checks before sending; nothing mined)")
+    log.line("(run by eth_call against the ledger, as a client checks first: nothing mined)")
 
 
 @DEMO_STEPS.step("balances", "Balances and the double-entry check")
@@ -151,15 +158,20 @@ def balances(ctx: DemoContext, log: StepLog) -> None:
         units = int(s.securities.balanceOf(holder, ctx.security_id))
         rows.append([name, fmt_cash(cash_units), f"{units:,}"])
         book[name] = {"cash": cash_units, "ACME": units}
-    outsider = [int(s.cash.balanceOf(ctx.outsider)), int(s.securities.balanceOf(ctx.outsider, ctx.security_id))]
-    rows.append(["outsider", fmt_cash(outsider[0]), f"{outsider[1]:,}"])
-    cash_supply, units_supply = int(s.cash.totalSupply()), int(s.securities.totalSupply(ctx.security_id))
+    outsider_cash = int(s.cash.balanceOf(ctx.outsider))
+    outsider_units = int(s.securities.balanceOf(ctx.outsider, ctx.security_id))
+    rows.append(["outsider", fmt_cash(outsider_cash), f"{outsider_units:,}"])
+    cash_supply = int(s.cash.totalSupply())
+    units_supply = int(s.securities.totalSupply(ctx.security_id))
     rows.append(["total supply", fmt_cash(cash_supply), f"{units_supply:,}"])
     log.lines.extend(render_table(["holder", "cash", "ACME"], rows).splitlines())
-    balanced = sum(b["cash"] for b in book.values()) == cash_supply and sum(
-        b["ACME"] for b in book.values()
-    ) == units_supply and outsider == [0, 0]
-    log.line(f"double entry: balances sum to supply, nothing reached the outsider: {'yes' if balanced else 'NO'}")
+    balanced = (
+        sum(b["cash"] for b in book.values()) == cash_supply
+        and sum(b["ACME"] for b in book.values()) == units_supply
+        and outsider_cash == outsider_units == 0
+    )
+    verdict = "yes" if balanced else "NO"
+    log.line(f"double entry: balances sum to the supply, the outsider holds nothing: {verdict}")
     if not balanced:
         raise AssertionError("balances do not sum to the total supply")
     log.data.update(balances=book, cash_supply=cash_supply, security_supply=units_supply)
@@ -173,9 +185,11 @@ def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True) 
 
     ``quiet`` hides ape's per-transaction log lines. Returns the report (check ``report.ok``).
     """
-    missing = [name for name in ("member_a", "member_b", "client_a") if getattr(roles, name) is None]
+    missing = [n for n in ("member_a", "member_b", "client_a") if getattr(roles, n) is None]
     if missing:
-        raise RuntimeError(f"the demo needs accounts for {missing} (SMARTCCP_<ROLE>_KEY, see smartccp.accounts)")
+        raise RuntimeError(
+            f"the demo needs accounts for {missing} (SMARTCCP_<ROLE>_KEY, see smartccp.accounts)"
+        )
     import_extensions("demo_")
     ctx = DemoContext(roles=roles)
     net = networks.provider.network
@@ -203,7 +217,11 @@ def refusal(method: Any, *args: Any, sender: Any) -> str | None:
     """Execute ``method(*args)`` from ``sender`` by ``eth_call``; the ledger's custom error as
     text (``NotAdmitted(account=0x...)``) if it refuses, else None. Sends nothing."""
     contract = method.contract
-    request = {"from": str(sender.address), "to": str(contract.address), "data": to_hex(method.encode_input(*args))}
+    request = {
+        "from": str(sender.address),
+        "to": str(contract.address),
+        "data": to_hex(method.encode_input(*args)),
+    }
     try:
         networks.provider.web3.eth.call(request)
     except Web3ContractLogicError as err:

@@ -163,7 +163,9 @@ class Report:
             "ok": self.ok,
             "gas": self.gas,
             "wall_s": round(self.wall_s, 3),
-            "steps": [{**asdict(s), "gas": s.gas, "wall_s": round(s.wall_s, 3)} for s in self.steps],
+            "steps": [
+                {**asdict(s), "gas": s.gas, "wall_s": round(s.wall_s, 3)} for s in self.steps
+            ],
             "pending": list(self.pending),
             "summary": self.summary,
         }
@@ -184,11 +186,12 @@ class Report:
             if s.error:
                 out.append(f"   error: {s.error}")
             out.append("")
-        out.append(render_table(
-            ["step", "txs", "gas", "wall s"],
-            [[s.name, len(s.txs), f"{s.gas:,}", f"{s.wall_s:.2f}"] for s in self.steps]
-            + [["total", sum(len(s.txs) for s in self.steps), f"{self.gas:,}", f"{self.wall_s:.2f}"]],
-        ))
+        rows: list[list[Any]] = [
+            [s.name, len(s.txs), f"{s.gas:,}", f"{s.wall_s:.2f}"] for s in self.steps
+        ]
+        txs = sum(len(s.txs) for s in self.steps)
+        rows.append(["total", txs, f"{self.gas:,}", f"{self.wall_s:.2f}"])
+        out.append(render_table(["step", "txs", "gas", "wall s"], rows))
         if self.pending:
             out += ["", "not yet in this run (being built): " + ", ".join(self.pending)]
         return "\n".join(out)
@@ -203,7 +206,8 @@ def run_steps(
     stop_on_error: bool = True,
     pending: Iterable[str] = (),
 ) -> Report:
-    """Run ``steps`` in order on ``ctx``; a failing step is recorded and (by default) ends the run."""
+    """Run ``steps`` in order on ``ctx``. A failing step is recorded (``ok``/``error``) and, by
+    default, ends the run."""
     report = Report(title=title, network=network, pending=list(pending))
     for step in steps:
         log = StepLog(step.name, step.title)
@@ -224,7 +228,8 @@ def import_extensions(prefix: str) -> list[str]:
     import); returns the module names, sorted."""
     import smartccp
 
-    names = sorted(m.name for m in pkgutil.iter_modules(smartccp.__path__) if m.name.startswith(prefix))
+    modules = pkgutil.iter_modules(smartccp.__path__)
+    names = sorted(m.name for m in modules if m.name.startswith(prefix))
     for name in names:
         importlib.import_module(f"smartccp.{name}")
     return names
@@ -236,6 +241,7 @@ def render_table(header: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def fmt(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        padded = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(padded)
 
     return "\n".join([fmt(cells[0]), fmt(["-" * w for w in widths]), *map(fmt, cells[1:])])
