@@ -37,6 +37,7 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     refused = next(s for s in saved["steps"] if s["name"] == "refused")
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
     assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken"}
+    assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
 
 

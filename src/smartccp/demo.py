@@ -175,6 +175,7 @@ def balances(ctx: DemoContext, log: StepLog) -> None:
     if not balanced:
         raise AssertionError("balances do not sum to the total supply")
     log.data.update(balances=book, cash_supply=cash_supply, security_supply=units_supply)
+    ctx.data["balances"] = book
 
 
 # ─── Running ─────────────────────────────────────────────────────────────────────────────────
@@ -206,7 +207,7 @@ def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True) 
         "wall_s": round(time.perf_counter() - start, 3),
         "addresses": ctx.system.addresses() if ctx.system else {},
         "security_id": ctx.security_id,
-        **({"balances": ctx.data.get("balances")} if ctx.data.get("balances") else {}),
+        "balances": ctx.data.get("balances", {}),
     }
     if out is not None:
         report.write_json(out)
