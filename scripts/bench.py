@@ -1,0 +1,30 @@
+"""`ape run bench [--network ...] [--repeats N] [--transfers N] [--only PREFIX ...]`: measure gas
+and throughput, print the table with goals and write the flat ``reports/bench.json``.
+
+Logic lives in :mod:`smartccp.bench`.
+"""
+
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from smartccp.accounts import role_accounts
+from smartccp.bench import BENCH_JSON, BenchContext, render, run_bench, write_json
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--repeats", default=11, show_default=True, help="Repetitions per gas figure")
+@click.option("--transfers", default=100, show_default=True, help="Transfers timed for e2e rate")
+@click.option("--only", multiple=True, help="Measurement name prefix to run (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), default=BENCH_JSON, show_default=True)
+def cli(repeats: int, transfers: int, only: tuple[str, ...], out: Path) -> None:
+    """Run every registered measurement; unmeasured figures are written as null."""
+    ctx = BenchContext(roles=role_accounts(), repeats=repeats, e2e_transfers=transfers)
+    figures = run_bench(ctx, only=list(only) or None)
+    click.echo(render(figures))
+    click.echo(f"\nwritten to {write_json(figures, out)}")
+    for name, error in ctx.errors.items():
+        click.echo(f"\nmeasurement {name} failed:\n{error}", err=True)
+    if ctx.errors:
+        raise click.ClickException(f"measurements failed: {', '.join(ctx.errors)}")

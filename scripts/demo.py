@@ -1,0 +1,24 @@
+"""`ape run demo [--network ...] [--out reports/demo.json] [--verbose]`: run the SmartCCP demo.
+
+With no options it runs on the embedded local anvil. Logic lives in :mod:`smartccp.demo`.
+"""
+
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from smartccp.accounts import role_accounts
+from smartccp.demo import DEMO_JSON, run_demo
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--out", type=click.Path(path_type=Path), default=DEMO_JSON, show_default=True)
+@click.option("--verbose", is_flag=True, help="Show ape's per-transaction log lines")
+def cli(out: Path, verbose: bool) -> None:
+    """Deploy, admit, issue and transfer (one allowed, one refused); print and save the report."""
+    report = run_demo(role_accounts(), out=out, quiet=not verbose)
+    click.echo(report.render())
+    click.echo(f"\nreport written to {out}")
+    if not report.ok:
+        raise click.ClickException("a demo step failed (see above)")
