@@ -40,6 +40,11 @@ def member_b(accounts):
 
 
 @pytest.fixture(scope="session")
+def member_c(accounts):
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
 def client_a(accounts):
     """A non-clearing participant, client of member_a."""
     return accounts[5]
@@ -52,8 +57,14 @@ def outsider(accounts):
 
 
 @pytest.fixture(scope="session")
-def system(operator, bank, issuer):
-    return deploy_system(operator, settlement_bank=bank, issuer=issuer)
+def sink(project, operator):
+    """A bare recorder of Settle instructions (stands in for the CCP in venue-only tests)."""
+    return project.MockSettlementSink.deploy(sender=operator)
+
+
+@pytest.fixture(scope="session")
+def system(operator, bank, issuer, sink):
+    return deploy_system(operator, settlement_bank=bank, issuer=issuer, settlement=sink)
 
 
 @pytest.fixture(scope="session")
@@ -79,14 +90,14 @@ def security_id(system, issuer):
 
 
 @pytest.fixture(scope="session")
-def members(system, operator, member_a, member_b, client_a, bank, issuer, security_id):
-    """member_a and member_b admitted as clearing members, client_a under member_a, each funded
-    with 1,000,000 cash and 10,000 units of the equity."""
+def members(system, operator, member_a, member_b, member_c, client_a, bank, issuer, security_id):
+    """member_a, member_b and member_c admitted as clearing members, client_a under member_a,
+    each funded with 1,000,000 cash and 10,000 units of the equity."""
     expiry = kyc_expiry()
-    system.membership.admitClearingMember(member_a, expiry, sender=operator)
-    system.membership.admitClearingMember(member_b, expiry, sender=operator)
+    for m in (member_a, member_b, member_c):
+        system.membership.admitClearingMember(m, expiry, sender=operator)
     system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
-    for m in (member_a, member_b, client_a):
+    for m in (member_a, member_b, member_c, client_a):
         system.cash.issue(m, cash(1_000_000), sender=bank)
         system.securities.issue(security_id, m, 10_000, sender=issuer)
     return member_a, member_b, client_a

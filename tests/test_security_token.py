@@ -41,7 +41,7 @@ def test_unknown_security__reverts(securities):
 def test_issue__credits_and_counts_supply(securities, members, security_id, member_a, issuer):
     securities.issue(security_id, member_a, 50, sender=issuer)
     assert securities.balanceOf(member_a, security_id) == 10_050
-    assert securities.totalSupply(security_id) == 30_050
+    assert securities.totalSupply(security_id) == 40_050
 
 
 def test_issue__by_other_account__reverts(securities, members, security_id, member_a, member_b):
@@ -108,7 +108,7 @@ def test_redeem__by_issuer_with_approval__burns(securities, members, security_id
     securities.setApprovalForAll(issuer, True, sender=member_a)
     securities.redeem(security_id, member_a, 100, sender=issuer)
     assert securities.balanceOf(member_a, security_id) == 9_900
-    assert securities.totalSupply(security_id) == 29_900
+    assert securities.totalSupply(security_id) == 39_900
 
 
 def test_redeem__without_approval__reverts(securities, members, security_id, member_a, issuer):

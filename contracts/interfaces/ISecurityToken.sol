@@ -17,6 +17,8 @@ interface ISecurityToken {
     event SecuritiesRedeemed(uint256 indexed id, address indexed from, uint256 amount);
     /// @notice Trading in `id` was halted (`halted` true) or resumed.
     event TradingHaltChanged(uint256 indexed id, bool halted);
+    /// @notice A venue was registered to receive halts.
+    event SubscriberAdded(address indexed subscriber);
 
     /// @notice No security is listed under `id`.
     error UnknownSecurity(uint256 id);
@@ -28,6 +30,8 @@ interface ISecurityToken {
     error InvalidTerms(uint64 tickSize, uint32 lotSize);
     /// @notice `caller` may not redeem the holdings of `holder`.
     error NotApprovedToRedeem(address holder, address caller);
+    /// @notice No more than `max` subscribers may be registered.
+    error TooManySubscribers(uint256 max);
 
     /// @notice List a new security issued by the caller. Issuer role only.
     /// @return id The new security id.
@@ -44,8 +48,10 @@ interface ISecurityToken {
     /// @notice Redeem `amount` units of `id` held by `holder`: the holder itself, or its issuer
     /// when the holder approved it for all.
     function redeem(uint256 id, address holder, uint256 amount) external;
-    /// @notice Halt or resume trading in `id`. Operator only.
+    /// @notice Halt or resume trading in `id` on this ledger and every subscribed venue. Operator only.
     function setHalted(uint256 id, bool halted) external;
+    /// @notice Register a venue that mirrors halts (at most MAX_SUBSCRIBERS). Operator only.
+    function addSubscriber(address venue) external;
     /// @notice Reference data of `id`.
     function security(uint256 id) external view returns (Security memory);
     /// @notice Tick size, lot size and halt flag of `id`, for venues; reverts if unknown.

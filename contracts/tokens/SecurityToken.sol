@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {ERC1155Supply} from "@openzeppelin/contracts/token/ERC1155/extensions/ERC1155Supply.sol";
+import {ISecuritySubscriber} from "../interfaces/ISecuritySubscriber.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {Security, SecurityKind} from "../types/Security.sol";
 import {PermissionedLedger} from "./PermissionedLedger.sol";
@@ -17,8 +18,12 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     /// @notice Halts and resumes trading.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
+    /// @notice At most this many venues mirror halts (each halt writes to all of them).
+    uint256 public constant MAX_SUBSCRIBERS = 8;
+
     mapping(uint256 id => Security) private _securities;
     uint256 private _count;
+    address[] private _subscribers;
 
     /// @param uri_ ERC-1155 metadata URI template.
     /// @param membership_ The membership register.
@@ -69,6 +74,17 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
         _requireListed(id);
         _securities[id].halted = halted;
         emit TradingHaltChanged(id, halted);
+        uint256 n = _subscribers.length; // bounded by MAX_SUBSCRIBERS; venues are our own contracts
+        for (uint256 i; i < n; ++i) {
+            ISecuritySubscriber(_subscribers[i]).syncHalt(id, halted);
+        }
+    }
+
+    /// @inheritdoc ISecurityToken
+    function addSubscriber(address venue) external onlyRole(OPERATOR_ROLE) {
+        if (_subscribers.length == MAX_SUBSCRIBERS) revert TooManySubscribers(MAX_SUBSCRIBERS);
+        _subscribers.push(venue);
+        emit SubscriberAdded(venue);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────

@@ -15,9 +15,8 @@ from ape import chain, networks, project
 from smartccp import registry
 from smartccp.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE
 
-#: Contract names, in deployment order, as they appear in the registry.
-CORE_CONTRACTS = ("Membership", "CashToken", "SecurityToken")
 DEFAULT_KYC_DAYS = 365
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass
@@ -27,11 +26,18 @@ class System:
     membership: Any
     cash: Any
     securities: Any
+    venues: list[Any] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def venue(self) -> Any:
+        """The first venue (most flows need just one)."""
+        return self.venues[0]
 
     def addresses(self) -> dict[str, str]:
         """Name -> address of every contract, as the registry stores it."""
         named = {"Membership": self.membership, "CashToken": self.cash, "SecurityToken": self.securities}
+        named.update({f"TradeVenue{i}": v for i, v in enumerate(self.venues)})
         named.update(self.extra)
         return {name: str(c.address) for name, c in named.items()}
 
@@ -45,13 +51,20 @@ class System:
     def load(cls, path: Path | None = None) -> "System":
         """Reattach to the system recorded for the connected network."""
         addrs = registry.load(path or current_registry_path())
-        handles = {name: project.get_contract(name).at(addr) for name, addr in addrs.items()}
+        handles = {name: project.get_contract(name.rstrip("0123456789")).at(addr) for name, addr in addrs.items()}
+        venues = [handles.pop(n) for n in sorted(handles, key=_venue_index) if n.startswith("TradeVenue")]
         return cls(
             membership=handles.pop("Membership"),
             cash=handles.pop("CashToken"),
             securities=handles.pop("SecurityToken"),
+            venues=venues,
             extra=handles,
         )
+
+
+def _venue_index(name: str) -> int:
+    digits = name[len("TradeVenue"):]
+    return int(digits) if name.startswith("TradeVenue") and digits.isdigit() else -1
 
 
 def current_registry_path() -> Path:
@@ -65,11 +78,21 @@ def kyc_expiry(days: int = DEFAULT_KYC_DAYS) -> int:
     return chain.pending_timestamp + days * 86_400
 
 
-def deploy_system(operator: Any, *, settlement_bank: Any, issuer: Any, cash_symbol: str = "sUSD") -> System:
-    """Deploy the register and both ledgers, wire them, and admit the bank and the issuer.
+def deploy_system(
+    operator: Any,
+    *,
+    settlement_bank: Any,
+    issuer: Any,
+    cash_symbol: str = "sUSD",
+    n_venues: int = 1,
+    settlement: Any = None,
+) -> System:
+    """Deploy the register, both ledgers and ``n_venues`` venues, wire them, admit bank and issuer.
 
     ``operator`` becomes admin of everything; ``settlement_bank`` may issue and redeem cash;
-    ``issuer`` may list, issue and redeem securities. All three are ape accounts.
+    ``issuer`` may list, issue and redeem securities. All three are ape accounts. Venues hand
+    their Settle instructions to ``settlement`` (a contract, or None to set it later). Venues
+    subscribe to the register before anyone is admitted, so their trader copies are complete.
     """
     tx = {"sender": operator}
     membership = project.Membership.deploy(operator, **tx)
@@ -77,9 +100,25 @@ def deploy_system(operator: Any, *, settlement_bank: Any, issuer: Any, cash_symb
     securities = project.SecurityToken.deploy("smartccp://security/{id}", membership, operator, **tx)
     membership.addSubscriber(cash, **tx)
     membership.addSubscriber(securities, **tx)
+    venues = [deploy_venue(membership, securities, operator, f"SmartCCP Venue {chr(65 + i)}", settlement)
+              for i in range(n_venues)]
     cash.grantRole(SETTLEMENT_BANK_ROLE, settlement_bank, **tx)
     securities.grantRole(ISSUER_ROLE, issuer, **tx)
     expiry = kyc_expiry()
     for institution in {str(settlement_bank.address): settlement_bank, str(issuer.address): issuer}.values():
         membership.admitInstitution(institution, expiry, **tx)
-    return System(membership=membership, cash=cash, securities=securities)
+    return System(membership=membership, cash=cash, securities=securities, venues=venues)
+
+
+def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, settlement: Any = None) -> Any:
+    """Deploy one venue (its auction module first) and subscribe it to the register.
+
+    Accounts admitted before this call are not in the venue's copy of the register until
+    ``membership.resync([...])`` pushes them.
+    """
+    tx = {"sender": operator}
+    module = project.VenueAuctions.deploy(membership, securities, **tx)
+    venue = project.TradeVenue.deploy(name, membership, securities, settlement or ZERO_ADDRESS, module, operator, **tx)
+    membership.addSubscriber(venue, **tx)
+    securities.addSubscriber(venue, **tx)
+    return venue

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Order, OrderType, Phase, Side} from "../types/Order.sol";
+
+/// @title ITradeVenueEvents — the events and errors of a Trade venue
+interface ITradeVenueEvents {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice An order (or an iceberg's refill) joined the book under `orderId`. Every accepted
+    /// order ends in OrderRested, OrderParked, Traded and/or OrderCancelled, all naming its hash.
+    event OrderRested(uint256 indexed orderId, bytes32 indexed orderHash, address indexed owner, uint256 price, uint256 quantity, bool hidden);
+    /// @notice A stop-type order was parked until its trigger price trades.
+    event OrderParked(uint256 indexed parkedId, bytes32 indexed orderHash, uint256 triggerPrice);
+    /// @notice A parked order was triggered by the last trade price and entered the market.
+    event OrderTriggered(uint256 indexed parkedId, bytes32 indexed orderHash, uint256 lastPrice);
+    /// @notice A match: `quantity` at `price`, trade `tradeId`; the Settle instruction was handed on.
+    event Traded(uint256 indexed tradeId, uint256 indexed securityId, bytes32 bidOrderHash, bytes32 offerOrderHash, address buyer, address seller, uint256 price, uint256 quantity);
+    /// @notice `quantity` of an order left the market unfilled. `reason`: 0 owner cancel,
+    /// 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active.
+    event OrderCancelled(bytes32 indexed orderHash, uint256 indexed orderId, uint256 quantity, uint8 reason);
+    /// @notice `owner` bumped its counter: all its earlier orders are void.
+    event CounterIncremented(address indexed owner, uint16 counter);
+    /// @notice `owner` invalidated `nonce` before using it.
+    event NonceInvalidated(address indexed owner, uint256 nonce);
+    /// @notice A security was listed on this venue.
+    event SecurityListed(uint256 indexed securityId, uint64 tickSize, uint32 lotSize, uint24 settlementLag);
+    /// @notice The DLT-CSD halt of a listed security changed.
+    event HaltSynced(uint256 indexed securityId, bool halted);
+    /// @notice The trading phase of a security changed.
+    event PhaseChanged(uint256 indexed securityId, Phase from, Phase to);
+    /// @notice A call auction uncrossed at `price` for `volume` units.
+    event AuctionUncrossed(uint256 indexed securityId, uint256 price, uint256 volume);
+    /// @notice The session end used for day orders changed.
+    event SessionEndSet(uint64 sessionEnd);
+    /// @notice The settlement contract changed.
+    event SettlementSet(address settlement);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice The signature recovers to `signer`, not the order's owner.
+    error SignerNotOwner(address signer, address owner);
+    /// @notice `owner` already used or invalidated `nonce`.
+    error NonceUsed(address owner, uint256 nonce);
+    /// @notice The order's counter is not the owner's current counter.
+    error StaleCounter(address owner, uint16 counter, uint16 current);
+    /// @notice The order expired at `expiry`.
+    error OrderExpired(uint64 expiry);
+    /// @notice The order may not execute before `validFrom`.
+    error OrderNotYetValid(uint64 validFrom);
+    /// @notice A quantity of zero.
+    error ZeroQuantity();
+    /// @notice A price (or trigger price) of zero where one is required.
+    error ZeroPrice();
+    /// @notice `price` is not a multiple of the tick size.
+    error OffTick(uint256 price, uint256 tickSize);
+    /// @notice `quantity` is not a multiple of the lot size.
+    error OffLot(uint256 quantity, uint256 lotSize);
+    /// @notice `price` is above the highest tick the book can hold.
+    error PriceOutOfRange(uint256 price, uint256 maxPrice);
+    /// @notice `quantity` is above what a resting order can hold.
+    error QuantityTooLarge(uint256 quantity, uint256 max);
+    /// @notice An iceberg's display quantity must be positive, on lot, and below its quantity.
+    error InvalidDisplayQuantity(uint256 displayQuantity, uint256 quantity);
+    /// @notice A good-till-date order needs an expiry.
+    error MissingExpiry();
+    /// @notice A wallet named in the order is not the owner's own account.
+    error WalletNotOwner(address wallet, address owner);
+    /// @notice The security is not listed on this venue.
+    error NotListed(uint256 securityId);
+    /// @notice The security is already listed on this venue.
+    error AlreadyListed(uint256 securityId);
+    /// @notice The security is in `phase`, which does not allow this.
+    error WrongPhase(uint256 securityId, Phase phase);
+    /// @notice Immediate orders (IOC, FOK, market-type) cannot join a call auction.
+    error ImmediateOrderInAuction();
+    /// @notice A participant's clearing member is not active.
+    error ClearingMemberNotActive(address participant, address clearingMember);
+    /// @notice The incoming order would match a resting order of the same owner.
+    error SelfTrade(address owner);
+    /// @notice A fill-or-kill order could fill only `filled` of `quantity`.
+    error FillOrKillNotFilled(uint256 quantity, uint256 filled);
+    /// @notice `maxMakers` is above the venue's bound.
+    error TooManyMakers(uint256 maxMakers, uint256 max);
+    /// @notice No live order under `orderId`.
+    error UnknownOrder(uint256 orderId);
+    /// @notice `caller` does not own order `orderId`.
+    error NotOrderOwner(uint256 orderId, address caller);
+    /// @notice Only the membership register may call this.
+    error OnlyMembership(address caller);
+    /// @notice Only the security token may call this.
+    error OnlySecurityToken(address caller);
+    /// @notice A batch of `length` exceeds the bound `max`.
+    error BatchTooLarge(uint256 length, uint256 max);
+    /// @notice The order can still match: it is live, unexpired and its owner is active.
+    error OrderStillValid(uint256 orderId);
+    /// @notice The auction's crossing region has more than `max` price levels on a side.
+    error AuctionTooDeep(uint256 max);
+}
+
+/// @title ITradeVenue — one exchange venue: an on-chain order book for EIP-712 signed orders (F3, F4)
+/// @notice Price-time priority per security; limit, market, stop, stop-limit, market-if-touched,
+/// market-to-limit, hidden and iceberg orders; IOC, FOK, day, good-till-date, good-till-cancel and
+/// timed orders; continuous trading and call auctions. Every match creates a Settle instruction
+/// handed to the settlement contract in the same transaction.
+///
+/// Order ids: `orderId = securityId << 65 | side << 64 | key` with key = tick (24 bits) | hidden
+/// (1 bit) | sequence (32 bits), so an id says where the order rests.
+///
+/// Self-trade prevention: an incoming order that would match a resting order of the same owner is
+/// refused whole (SelfTrade) and nothing changes; the owner cancels the resting order first.
+///
+/// Trusted: the membership register (pushes trader entries), the security token (tick, lot, halt),
+/// the settlement contract (accepts or reverts each instruction), the operator (lists securities,
+/// runs sessions and auctions).
+interface ITradeVenue is ITradeVenueEvents {
+    // ─── Orders ──────────────────────────────────────────────────────────────────────────────
+    /// @notice Submit a signed order. Anyone may submit it (the signature authorises it).
+    /// It matches against at most `maxMakers` resting entries; what is left follows its time in
+    /// force (rests, or is cancelled), a FillOrKill that cannot fill reverts.
+    /// @return orderId The resting or parked order's id (0 if nothing rests).
+    /// @return filled Units executed in this call.
+    function placeOrder(Order calldata order, bytes calldata signature, uint256 maxMakers)
+        external
+        returns (uint256 orderId, uint256 filled);
+    /// @notice Cancel a resting order of the caller.
+    function cancelOrder(uint256 orderId) external;
+    /// @notice Bump the caller's counter: every order signed with an older counter, resting or not,
+    /// is void at once (resting ones are skipped and removed when met, or by `purge`).
+    function cancelAll() external;
+    /// @notice Invalidate one of the caller's nonces before its order is used.
+    function invalidateNonce(uint256 nonce) external;
+    /// @notice Remove resting orders that can no longer match (expired, voided by counter, owner
+    /// not active). Anyone may call; bounded batch; storage refunds pay for most of it.
+    function purge(uint256[] calldata orderIds) external;
+    /// @notice Release parked stop-type orders whose trigger the last trade price has reached,
+    /// at most `maxOrders`, each matching at most `maxMakers`. Anyone may call (keepers).
+    /// @return triggered How many were released.
+    function triggerOrders(uint256 securityId, uint256 maxOrders, uint256 maxMakers) external returns (uint256 triggered);
+
+    // ─── Operator ────────────────────────────────────────────────────────────────────────────
+    /// @notice List a security on this venue (tick and lot come from its DLT-CSD reference data).
+    /// @param settlementLag Seconds from match to settlement deadline (0 = T+0, 86400 = T+1, ...,
+    /// at most 194 days).
+    function listSecurity(uint256 securityId, uint24 settlementLag) external;
+    /// @notice Move a security to another trading phase. Leaving a call auction needs `uncross`.
+    function setPhase(uint256 securityId, Phase phase) external;
+    /// @notice Uncross the call auction at the price that maximises volume, then minimises the
+    /// imbalance, then is nearest the last price; executes at most `maxFills` fills per call.
+    /// @return done True when the auction is fully uncrossed.
+    function uncross(uint256 securityId, uint256 maxFills) external returns (bool done);
+    /// @notice Set the session end (unix seconds) that day orders expire at.
+    function setSessionEnd(uint64 sessionEnd) external;
+    /// @notice Set the settlement contract that receives the Settle instructions.
+    function setSettlement(address settlement) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice EIP-712 hash of `order` under this venue's domain (what the owner signs).
+    function hashOrder(Order calldata order) external view returns (bytes32);
+    /// @notice Best bid and offer prices and displayed sizes (0 when a side is empty).
+    function topOfBook(uint256 securityId)
+        external
+        view
+        returns (uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize);
+    /// @notice Displayed depth: up to `levels` price levels per side, best first.
+    function depth(uint256 securityId, uint256 levels)
+        external
+        view
+        returns (uint256[] memory bidPrices, uint256[] memory bidSizes, uint256[] memory askPrices, uint256[] memory askSizes);
+    /// @notice A resting order: owner, remaining (current peak for icebergs), expiry, flags,
+    /// counter, order hash. All zero when there is none.
+    function orderOf(uint256 orderId)
+        external
+        view
+        returns (address owner, uint256 remaining, uint64 expiry, uint8 flags, uint16 counter, bytes32 orderHash);
+    /// @notice Last trade price of a security (0 before its first trade).
+    function lastPrice(uint256 securityId) external view returns (uint256);
+    /// @notice Current trading phase of a security.
+    function phaseOf(uint256 securityId) external view returns (Phase);
+    /// @notice The owner's current counter.
+    function counterOf(address owner) external view returns (uint16);
+    /// @notice True if `owner` used or invalidated `nonce`.
+    function nonceUsed(address owner, uint256 nonce) external view returns (bool);
+}

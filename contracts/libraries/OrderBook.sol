@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {TickBitmap} from "./TickBitmap.sol";
+
+/// @title OrderBook — one side of one security's book: price levels with FIFO queues
+/// @notice A level (one price tick) holds two queues: displayed orders, then hidden ones (hidden
+/// orders trade after every displayed order at the same price). A queue is a range of sequence
+/// numbers [head, tail); an order's place in it is its sequence number, so appending and taking
+/// the front are O(1) and there are no links to maintain. Cancelling leaves a hole that the next
+/// match steps over; a level whose live size drops to zero resets its queues, so holes never pile
+/// up. Level slots are never deleted: re-using a price costs an update, not a new slot.
+library OrderBook {
+    using TickBitmap for TickBitmap.Bitmap;
+
+    /// @dev One slot: head | tail | hiddenHead | hiddenTail (4 x 32 bits) | displayed | hidden.
+    /// `displayed` counts what depth shows (an iceberg's current peak), `hidden` hidden orders.
+    struct Level {
+        uint32 head;
+        uint32 tail;
+        uint32 hiddenHead;
+        uint32 hiddenTail;
+        uint64 displayed;
+        uint64 hidden;
+    }
+
+    /// @dev One slot: owner (20) | remaining (5) | expiry (4) | flags (1) | counter (2).
+    /// `remaining` is what this queue entry may still fill (an iceberg's current peak).
+    /// `expiry` is the last second the order may match, 0 = none.
+    struct Node {
+        address owner;
+        uint40 remaining;
+        uint32 expiry;
+        uint8 flags;
+        uint16 counter;
+    }
+
+    /// @dev An iceberg's hidden reserve and its peak size, kept by order hash across refills.
+    struct Reserve {
+        uint64 reserve;
+        uint64 peak;
+    }
+
+    /// @dev Levels and nodes are kept as packed words (layouts above) and read and written
+    /// whole through loadLevel/storeLevel and loadNode/storeNode: one SLOAD or SSTORE each,
+    /// where assigning a struct would touch its slot once per field.
+    struct Book {
+        TickBitmap.Bitmap ticks;
+        mapping(uint24 tick => uint256) levelWords;
+        mapping(uint64 key => uint256) nodeWords;
+        mapping(uint64 key => bytes32) hashes;
+        mapping(bytes32 orderHash => Reserve) reserves;
+    }
+
+    uint8 internal constant FLAG_DIRECT = 1; // both-direct trades settle gross at once
+    uint8 internal constant FLAG_ICEBERG = 2;
+
+    // ─── Keys ────────────────────────────────────────────────────────────────────────────────
+
+    /// @dev key = tick (24 bits) | hidden (1 bit) | sequence (32 bits).
+    function key(uint24 tick, bool hidden, uint32 seq) internal pure returns (uint64) {
+        return (uint64(tick) << 33) | (hidden ? uint64(1) << 32 : 0) | seq;
+    }
+
+    function tickOf(uint64 k) internal pure returns (uint24) {
+        return uint24(k >> 33);
+    }
+
+    function isHidden(uint64 k) internal pure returns (bool) {
+        return (k >> 32) & 1 == 1;
+    }
+
+    function seqOf(uint64 k) internal pure returns (uint32) {
+        return uint32(k);
+    }
+
+    // ─── Packed storage ─────────────────────────────────────────────────────────────────────
+
+    function loadLevel(Book storage self, uint24 tick) internal view returns (Level memory l) {
+        uint256 w = self.levelWords[tick];
+        l.head = uint32(w);
+        l.tail = uint32(w >> 32);
+        l.hiddenHead = uint32(w >> 64);
+        l.hiddenTail = uint32(w >> 96);
+        l.displayed = uint64(w >> 128);
+        l.hidden = uint64(w >> 192);
+    }
+
+    function storeLevel(Book storage self, uint24 tick, Level memory l) internal {
+        self.levelWords[tick] = uint256(l.head) | (uint256(l.tail) << 32) | (uint256(l.hiddenHead) << 64)
+            | (uint256(l.hiddenTail) << 96) | (uint256(l.displayed) << 128) | (uint256(l.hidden) << 192);
+    }
+
+    function loadNode(Book storage self, uint64 k) internal view returns (Node memory n) {
+        uint256 w = self.nodeWords[k];
+        n.owner = address(uint160(w));
+        n.remaining = uint40(w >> 160);
+        n.expiry = uint32(w >> 200);
+        n.flags = uint8(w >> 232);
+        n.counter = uint16(w >> 240);
+    }
+
+    function storeNode(Book storage self, uint64 k, Node memory n) internal {
+        self.nodeWords[k] = uint256(uint160(n.owner)) | (uint256(n.remaining) << 160) | (uint256(n.expiry) << 200)
+            | (uint256(n.flags) << 232) | (uint256(n.counter) << 240);
+    }
+
+    // ─── Queues ──────────────────────────────────────────────────────────────────────────────
+
+    /// @dev Append a node at the back of its queue; marks the tick non-empty if it was empty.
+    function push(Book storage self, Level memory level, uint24 tick, bool hidden, Node memory node, bytes32 orderHash)
+        internal
+        returns (uint64 k)
+    {
+        if (level.displayed == 0 && level.hidden == 0) self.ticks.set(tick);
+        if (hidden) {
+            k = key(tick, true, level.hiddenTail++);
+            level.hidden += node.remaining;
+        } else {
+            k = key(tick, false, level.tail++);
+            level.displayed += node.remaining;
+        }
+        storeNode(self, k, node);
+        self.hashes[k] = orderHash;
+    }
+
+    /// @dev The key of the front of the level (displayed before hidden); `ok` false if empty.
+    function front(Level memory level, uint24 tick) internal pure returns (uint64 k, bool ok) {
+        if (level.head < level.tail) return (key(tick, false, level.head), true);
+        if (level.hiddenHead < level.hiddenTail) return (key(tick, true, level.hiddenHead), true);
+        return (0, false);
+    }
+
+    /// @dev Step past the front of the queue `k` belongs to.
+    function advance(Level memory level, uint64 k) internal pure {
+        if (isHidden(k)) ++level.hiddenHead;
+        else ++level.head;
+    }
+
+    /// @dev Reduce the live size of the queue `k` belongs to by `amount`.
+    function shrink(Level memory level, uint64 k, uint256 amount) internal pure {
+        if (isHidden(k)) level.hidden -= uint64(amount);
+        else level.displayed -= uint64(amount);
+    }
+
+    /// @dev Delete a node (its slots are refunded).
+    function erase(Book storage self, uint64 k) internal {
+        delete self.nodeWords[k];
+        delete self.hashes[k];
+    }
+
+    /// @dev True when no live order is left at the level; then its queues are reset (no holes
+    /// survive) and the tick is marked empty.
+    function settleIfEmpty(Book storage self, Level memory level, uint24 tick) internal returns (bool empty) {
+        empty = level.displayed == 0 && level.hidden == 0;
+        if (empty) {
+            level.head = level.tail;
+            level.hiddenHead = level.hiddenTail;
+            self.ticks.clear(tick);
+        }
+    }
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
+import {CallAuction} from "../libraries/CallAuction.sol";
+import {OrderBook} from "../libraries/OrderBook.sol";
+import {TickBitmap} from "../libraries/TickBitmap.sol";
+import {OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {VenueCore} from "./VenueCore.sol";
+
+/// @title VenueAuctions — call-auction uncross and stop triggering for TradeVenue
+/// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
+/// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
+contract VenueAuctions is VenueCore {
+    using OrderBook for OrderBook.Book;
+    using OrderBook for OrderBook.Level;
+    using TickBitmap for TickBitmap.Bitmap;
+
+    address private immutable _self = address(this);
+
+    /// @notice Called directly instead of through a venue.
+    error OnlyDelegateCall();
+
+    /// @dev The immutables describe the venue it serves; roles are the venue's (storage).
+    constructor(address membership_, address securities_)
+        VenueCore(membership_, securities_, address(0), address(0), address(0xdead))
+    {}
+
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert OnlyDelegateCall();
+        _;
+    }
+
+    // ─── Entry points (delegatecall only) ───────────────────────────────────────────────────────
+
+    /// @notice See ITradeVenue.uncross.
+    function uncross(uint256 securityId, uint256 maxFills) external onlyDelegated onlyRole(OPERATOR_ROLE) returns (bool done) {
+        Market memory m = _listed(securityId);
+        if (m.phase != Phase.PreOpen && m.phase != Phase.PreClose) revert WrongPhase(securityId, m.phase);
+        CallAuction.State storage auction = _auctions[securityId];
+        OrderBook.Book[2] storage books = _books[securityId];
+        if (!auction.priced) {
+            (uint24 tick, uint256 volume) = CallAuction.clearingTick(books[0], books[1], m.bestBid, m.bestAsk, _tickOf(m.lastPrice, m.tickSize));
+            auction.priced = true;
+            auction.tick = tick;
+            auction.volume = uint64(volume);
+            emit AuctionUncrossed(securityId, uint256(tick) * m.tickSize, volume);
+        }
+        for (uint256 n; n < maxFills && auction.volume != 0; ++n) {
+            if (!_auctionFill(securityId, m, auction)) auction.volume = 0; // nothing left to pair
+        }
+        done = auction.volume == 0;
+        if (done) {
+            Phase from = m.phase;
+            m.phase = from == Phase.PreOpen ? Phase.Continuous : Phase.Closed;
+            delete _auctions[securityId];
+            emit PhaseChanged(securityId, from, m.phase);
+        }
+        _storeMarket(securityId, m);
+    }
+
+    /// @notice See ITradeVenue.triggerOrders.
+    function triggerOrders(uint256 securityId, uint256 maxOrders, uint256 maxMakers)
+        external
+        onlyDelegated
+        returns (uint256 triggered)
+    {
+        if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
+        Market memory m = _loadMarket(securityId);
+        if (m.phase != Phase.Continuous) revert WrongPhase(securityId, m.phase);
+        while (triggered < maxOrders) {
+            (bool found, Taker memory t) = _popTriggered(securityId, m);
+            if (!found) break;
+            ++triggered;
+            _run(t, m, maxMakers);
+        }
+        _storeMarket(securityId, m);
+    }
+
+    // ─── Stop triggering ────────────────────────────────────────────────────────────────────────
+
+    /// @dev Take the next parked order whose trigger the last price has reached (rising triggers
+    /// first, lowest first; then falling, highest first). A dead one comes back with nothing to do.
+    function _popTriggered(uint256 securityId, Market memory m) private returns (bool found, Taker memory t) {
+        uint24 last = _tickOf(m.lastPrice, m.tickSize);
+        if (last == 0) return (false, t);
+        uint8 dir = RISING;
+        uint24 tick = _parked[securityId][RISING].ticks.nextUp(1);
+        if (tick == 0 || tick > last) {
+            dir = FALLING;
+            tick = _parked[securityId][FALLING].ticks.nextDown(uint24(MAX_TICK));
+            if (tick == 0 || tick < last) return (false, t);
+        }
+        OrderBook.Book storage book = _parked[securityId][dir];
+        OrderBook.Level memory level = book.loadLevel(tick);
+        (uint64 k,) = OrderBook.front(level, tick);
+        OrderBook.Node memory node = book.loadNode(k);
+        while (node.owner == address(0)) {
+            level.advance(k); // holes left by cancellations; the level has a live entry behind them
+            (k,) = OrderBook.front(level, tick);
+            node = book.loadNode(k);
+        }
+        bytes32 orderHash = book.hashes[k];
+        ParkedTerms memory terms = _parkedTerms[orderHash];
+        level.advance(k);
+        level.shrink(k, node.remaining);
+        book.erase(k);
+        delete _parkedTerms[orderHash];
+        book.settleIfEmpty(level, tick);
+        book.storeLevel(tick, level);
+        uint256 parkedId = _encode(securityId, Side(dir), k) | PARKED_BIT;
+        found = true;
+        uint8 reason = _deadReason(node);
+        if (reason != REASON_OWNER) {
+            emit OrderCancelled(orderHash, parkedId, node.remaining, reason);
+            return (true, t); // remaining 0: nothing to run
+        }
+        emit OrderTriggered(parkedId, orderHash, m.lastPrice);
+        t = Taker({
+            orderHash: orderHash,
+            owner: node.owner,
+            securityId: securityId,
+            side: terms.side,
+            orderType: terms.orderType,
+            timeInForce: terms.timeInForce,
+            limitTick: uint24(terms.price / m.tickSize),
+            quantity: node.remaining,
+            remaining: node.remaining,
+            displayQuantity: terms.displayQuantity,
+            expiry: node.expiry,
+            flags: node.flags,
+            counter: node.counter
+        });
+        _convertTriggered(t, terms.orderType);
+    }
+
+    // ─── Call auction ───────────────────────────────────────────────────────────────────────────
+
+    /// @dev One auction fill at the clearing tick between the front bid and the front offer.
+    /// Returns false when no crossing pair is left.
+    function _auctionFill(uint256 securityId, Market memory m, CallAuction.State storage auction) private returns (bool) {
+        uint24 tick = auction.tick;
+        OrderBook.Book storage bids = _books[securityId][0];
+        OrderBook.Book storage asks = _books[securityId][1];
+        if (m.bestBid < tick || m.bestAsk == 0 || m.bestAsk > tick) return false;
+        OrderBook.Level memory bidLevel = bids.loadLevel(m.bestBid);
+        OrderBook.Level memory askLevel = asks.loadLevel(m.bestAsk);
+        (uint64 bk, OrderBook.Node memory bid) = _liveFront(bids, bidLevel, m.bestBid, securityId, Side.Buy);
+        (uint64 ak, OrderBook.Node memory ask) = _liveFront(asks, askLevel, m.bestAsk, securityId, Side.Sell);
+        if (bid.owner != address(0) && ask.owner != address(0)) {
+            if (bid.owner == ask.owner) {
+                // Self-trade prevention in auctions: the offer entry is withdrawn.
+                askLevel.advance(ak);
+                _drop(asks, askLevel, ak, ask, REASON_SELF_TRADE, securityId, Side.Sell);
+            } else {
+                uint256 qty = bid.remaining < ask.remaining ? bid.remaining : ask.remaining;
+                if (qty > auction.volume) qty = auction.volume;
+                auction.volume -= uint64(qty);
+                uint256 price = uint256(tick) * m.tickSize;
+                m.lastPrice = uint64(price);
+                bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
+                bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
+                _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, bid.flags & ask.flags));
+            }
+        }
+        _storeLevel(bids, bidLevel, m, Side.Buy);
+        _storeLevel(asks, askLevel, m, Side.Sell);
+        return true;
+    }
+
+    /// @dev The first live entry of a level, removing dead ones met on the way (bounded by the
+    /// caller's fill budget: each call removes at most MAX_MAKERS entries).
+    function _liveFront(OrderBook.Book storage book, OrderBook.Level memory level, uint24 tick, uint256 securityId, Side side)
+        private
+        returns (uint64 k, OrderBook.Node memory node)
+    {
+        for (uint256 i; i < MAX_MAKERS; ++i) {
+            bool ok;
+            (k, ok) = OrderBook.front(level, tick);
+            if (!ok) break;
+            node = book.loadNode(k);
+            if (node.owner == address(0)) {
+                level.advance(k);
+                continue;
+            }
+            uint8 reason = _deadReason(node);
+            if (reason == REASON_OWNER) return (k, node);
+            level.advance(k);
+            _drop(book, level, k, node, reason, securityId, side);
+        }
+        node = OrderBook.Node(address(0), 0, 0, 0, 0);
+    }
+
+    /// @dev Write a level back and move the side's best tick on if it emptied.
+    function _storeLevel(OrderBook.Book storage book, OrderBook.Level memory level, Market memory m, Side side) private {
+        uint24 tick = side == Side.Buy ? m.bestBid : m.bestAsk;
+        bool empty = book.settleIfEmpty(level, tick);
+        book.storeLevel(tick, level);
+        if (!empty) return;
+        if (side == Side.Buy) m.bestBid = book.ticks.nextDown(tick);
+        else m.bestAsk = book.ticks.nextUp(tick);
+    }
+}

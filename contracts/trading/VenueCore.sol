@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IMembership} from "../interfaces/IMembership.sol";
+import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {ISettlement} from "../interfaces/ISettlement.sol";
+import {ITradeVenueEvents} from "../interfaces/ITradeVenue.sol";
+import {CallAuction} from "../libraries/CallAuction.sol";
+import {OrderBook} from "../libraries/OrderBook.sol";
+import {TickBitmap} from "../libraries/TickBitmap.sol";
+import {MemberKind, MemberStatus} from "../types/Member.sol";
+import {OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {Route, Settle} from "../types/Settle.sol";
+
+/// @title VenueCore — the storage and the matching engine shared by a venue's two code halves
+/// @notice TradeVenue (order entry, continuous matching, views) and VenueAuctions (call-auction
+/// uncross, stop triggering) both derive from this contract only, so their storage layouts are
+/// the same by construction; TradeVenue runs VenueAuctions' code by delegatecall on its own
+/// storage. The split exists because one contract would exceed the 24 KiB code-size limit.
+abstract contract VenueCore is ITradeVenueEvents, AccessControl {
+    using OrderBook for OrderBook.Book;
+    using OrderBook for OrderBook.Level;
+    using TickBitmap for TickBitmap.Bitmap;
+
+    /// @notice Lists securities, runs phases, auctions and sessions.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Upper bound on resting entries one call may match or step over.
+    uint256 public constant MAX_MAKERS = 64;
+    /// @notice Largest price tick a book can hold (prices are ticks times the tick size).
+    uint256 public constant MAX_TICK = type(uint24).max;
+    /// @notice Largest quantity one order may have.
+    uint256 public constant MAX_QUANTITY = type(uint40).max;
+    /// @notice Largest batch accepted by `purge`.
+    uint256 public constant MAX_BATCH = 100;
+    uint8 internal constant REASON_OWNER = 0;
+    uint8 internal constant REASON_UNFILLED = 1;
+    uint8 internal constant REASON_EXPIRED = 2;
+    uint8 internal constant REASON_COUNTER = 3;
+    uint8 internal constant REASON_INACTIVE = 4;
+    uint8 internal constant REASON_SELF_TRADE = 5;
+    uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
+    uint8 internal constant RISING = 0; // parked: fires when the last price is at or above the trigger
+    uint8 internal constant FALLING = 1; // parked: fires when the last price is at or below the trigger
+
+    /// @dev One slot: tickSize (8) | lotSize (4) | bestBid (3) | bestAsk (3) | lastPrice (8) |
+    /// phase (1) | listed (1) | halted (1) | settlementLag (3). Best ticks are 0 when the side is
+    /// empty. `halted` is the DLT-CSD halt, pushed by the security token.
+    struct Market {
+        uint64 tickSize;
+        uint32 lotSize;
+        uint24 bestBid;
+        uint24 bestAsk;
+        uint64 lastPrice;
+        Phase phase;
+        bool listed;
+        bool halted;
+        uint24 settlementLag;
+    }
+    /// @dev One slot: the register entry pushed by Membership (30 bytes) and the owner's counter.
+    struct Trader {
+        MemberKind kind;
+        MemberStatus status;
+        uint64 kycExpiry;
+        address clearingMember;
+        uint16 counter;
+    }
+    /// @dev An order on its way through matching (from a signed order or a triggered one).
+    struct Taker {
+        bytes32 orderHash;
+        address owner;
+        uint256 securityId;
+        Side side;
+        OrderType orderType;
+        TimeInForce timeInForce;
+        uint24 limitTick;
+        uint256 quantity;
+        uint256 remaining;
+        uint256 displayQuantity;
+        uint32 expiry;
+        uint8 flags;
+        uint16 counter;
+    }
+    /// @dev What a parked stop-type order becomes when triggered. One slot.
+    struct ParkedTerms {
+        uint64 price;
+        uint64 displayQuantity;
+        Side side;
+        OrderType orderType;
+        TimeInForce timeInForce;
+    }
+    IMembership internal immutable _membership;
+    ISecurityToken internal immutable _securities;
+    ISettlement internal _settlement;
+    /// @dev Where call auctions and stop triggering run (by delegatecall, on this storage).
+    address internal immutable _auctions_module;
+    uint64 internal _sessionEnd;
+    uint256 internal _tradeCount;
+    mapping(uint256 securityId => uint256) internal _marketWords; // packed Market, see _loadMarket
+    mapping(uint256 securityId => OrderBook.Book[2]) internal _books; // [Side.Buy], [Side.Sell]
+    mapping(uint256 securityId => OrderBook.Book[2]) internal _parked; // [RISING], [FALLING]
+    mapping(bytes32 orderHash => ParkedTerms) internal _parkedTerms;
+    mapping(uint256 securityId => CallAuction.State) internal _auctions;
+    mapping(address owner => Trader) internal _traders;
+    mapping(address owner => mapping(uint256 word => uint256)) internal _nonceBits;
+
+    constructor(address membership_, address securities_, address settlement_, address auctionsModule, address operator) {
+        _membership = IMembership(membership_);
+        _securities = ISecurityToken(securities_);
+        _settlement = ISettlement(settlement_);
+        _auctions_module = auctionsModule;
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+    }
+
+    // ─── Matching ───────────────────────────────────────────────────────────────────────────────
+    /// @dev Match the taker, then apply its time in force to what is left. A remainder never
+    /// rests crossing the book: if the maker bound stopped matching while it still crosses, it is
+    /// cancelled like an immediate order's.
+    function _run(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 orderId, uint256 filled) {
+        bool buy = t.side == Side.Buy;
+        if (t.orderType == OrderType.MarketToLimit) {
+            // Market-to-limit takes the best opposite price only; the rest becomes a limit there.
+            uint24 best = buy ? m.bestAsk : m.bestBid;
+            if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
+        }
+        uint24 firstTick;
+        if (m.phase == Phase.Continuous) (filled, firstTick) = _match(t, m, maxMakers);
+        if (t.remaining == 0) return (0, filled);
+        if (t.timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
+        if (t.orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = OrderType.Limit;
+        uint24 opposite = buy ? m.bestAsk : m.bestBid;
+        bool crosses = m.phase == Phase.Continuous && opposite != 0
+            && (buy ? opposite <= t.limitTick : opposite >= t.limitTick);
+        if (_isImmediate(t.orderType, t.timeInForce) || crosses) {
+            emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
+            return (0, filled);
+        }
+        orderId = _rest(t, m);
+    }
+
+    /// @dev Fill against the opposite side, best price first, oldest first, within the taker's
+    /// limit and at most `maxMakers` queue entries. Makers that can no longer match are removed.
+    function _match(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 filled, uint24 firstTick) {
+        bool buy = t.side == Side.Buy;
+        OrderBook.Book storage book = _books[t.securityId][buy ? 1 : 0];
+        uint24 tick = buy ? m.bestAsk : m.bestBid;
+        uint24 lastTick;
+        uint256 steps;
+        while (t.remaining != 0 && tick != 0 && (buy ? tick <= t.limitTick : tick >= t.limitTick) && steps < maxMakers) {
+            OrderBook.Level memory level = book.loadLevel(tick);
+            uint256 price = uint256(tick) * m.tickSize;
+            while (t.remaining != 0 && steps < maxMakers) {
+                (uint64 k, bool ok) = OrderBook.front(level, tick);
+                if (!ok) break;
+                ++steps;
+                OrderBook.Node memory node = book.loadNode(k);
+                if (node.owner == address(0)) {
+                    level.advance(k); // a cancelled entry's hole
+                    continue;
+                }
+                uint8 reason = _deadReason(node);
+                if (reason != REASON_OWNER) {
+                    level.advance(k);
+                    _drop(book, level, k, node, reason, t.securityId, buy ? Side.Sell : Side.Buy);
+                    continue;
+                }
+                if (node.owner == t.owner) revert SelfTrade(t.owner);
+                uint256 qty = t.remaining < node.remaining ? t.remaining : node.remaining;
+                t.remaining -= qty;
+                filled += qty;
+                if (firstTick == 0) firstTick = tick;
+                lastTick = tick;
+                bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
+                _handOff(
+                    _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
+                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, t.flags & node.flags)
+                );
+            }
+            bool empty = book.settleIfEmpty(level, tick);
+            book.storeLevel(tick, level);
+            if (!empty) break;
+            tick = buy ? book.ticks.nextUp(tick) : book.ticks.nextDown(tick);
+        }
+        if (buy) m.bestAsk = tick;
+        else m.bestBid = tick;
+        if (lastTick != 0) m.lastPrice = uint64(uint256(lastTick) * m.tickSize);
+    }
+
+    /// @dev Take `qty` from the front entry `k`: shrink it, or pop it (refilling an iceberg at
+    /// the back of the queue). Returns the maker's order hash.
+    function _consume(
+        OrderBook.Book storage book,
+        OrderBook.Level memory level,
+        uint24 tick,
+        uint64 k,
+        OrderBook.Node memory node,
+        uint256 qty,
+        uint256 securityId,
+        Side side
+    ) internal returns (bytes32 makerHash) {
+        makerHash = book.hashes[k];
+        level.shrink(k, qty);
+        node.remaining -= uint40(qty);
+        if (node.remaining != 0) {
+            book.storeNode(k, node);
+            return makerHash;
+        }
+        level.advance(k);
+        book.erase(k);
+        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
+            OrderBook.Reserve memory r = book.reserves[makerHash];
+            if (r.reserve == 0) return makerHash;
+            uint64 peak = r.reserve < r.peak ? r.reserve : r.peak;
+            book.reserves[makerHash].reserve = r.reserve - peak;
+            node.remaining = uint40(peak);
+            uint64 nk = book.push(level, tick, false, node, makerHash);
+            emit OrderRested(_encode(securityId, side, nk), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak, false);
+        }
+    }
+
+    /// @dev The Settle instruction for one fill. Both-direct trades settle gross at once; any
+    /// other trade goes through the CCP.
+    function _instruction(
+        uint256 securityId,
+        Market memory m,
+        bytes32 bidHash,
+        bytes32 offerHash,
+        address buyer,
+        address seller,
+        uint256 price,
+        uint256 qty,
+        uint8 sharedFlags
+    ) internal view returns (Settle memory) {
+        return Settle({
+            tradeId: 0,
+            bidOrderHash: bidHash,
+            offerOrderHash: offerHash,
+            buyer: buyer,
+            seller: seller,
+            securityId: securityId,
+            quantity: qty,
+            price: price,
+            cashAmount: qty * price,
+            deadline: uint64(block.timestamp + m.settlementLag),
+            route: sharedFlags & OrderBook.FLAG_DIRECT != 0 ? Route.Direct : Route.Ccp
+        });
+    }
+
+    /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
+    /// reentrancy guard covers any token callback it triggers).
+    function _handOff(Settle memory s) internal {
+        s.tradeId = ++_tradeCount;
+        emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
+        _settlement.settle(s);
+    }
+
+    /// @dev Why a resting entry can no longer match (REASON_OWNER = it still can).
+    function _deadReason(OrderBook.Node memory node) internal view returns (uint8) {
+        if (node.expiry != 0 && node.expiry < block.timestamp) return REASON_EXPIRED;
+        Trader memory tr = _traders[node.owner];
+        if (tr.counter != node.counter) return REASON_COUNTER;
+        if (tr.status != MemberStatus.Active || tr.kycExpiry < block.timestamp) return REASON_INACTIVE;
+        return REASON_OWNER;
+    }
+
+    // ─── Resting and removal ────────────────────────────────────────────────────────────────────
+    /// @dev Put what is left of the taker on its side of the book at its limit tick.
+    function _rest(Taker memory t, Market memory m) internal returns (uint256 orderId) {
+        bool buy = t.side == Side.Buy;
+        OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
+        uint24 tick = t.limitTick;
+        OrderBook.Level memory level = book.loadLevel(tick);
+        uint256 visible = t.remaining;
+        uint8 flags = t.flags;
+        if (t.orderType == OrderType.Iceberg && t.displayQuantity < t.remaining) {
+            visible = t.displayQuantity;
+            flags |= OrderBook.FLAG_ICEBERG;
+            book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
+        }
+        bool hidden = t.orderType == OrderType.Hidden;
+        OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(visible), t.expiry, flags, t.counter);
+        uint64 k = book.push(level, tick, hidden, node, t.orderHash);
+        book.storeLevel(tick, level);
+        if (buy && tick > m.bestBid) m.bestBid = tick;
+        if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
+        orderId = _encode(t.securityId, t.side, k);
+        emit OrderRested(orderId, t.orderHash, t.owner, uint256(tick) * m.tickSize, visible, hidden);
+    }
+
+    /// @dev Delete entry `k` (and an iceberg's reserve) and report what left the market.
+    function _drop(
+        OrderBook.Book storage book,
+        OrderBook.Level memory level,
+        uint64 k,
+        OrderBook.Node memory node,
+        uint8 reason,
+        uint256 securityId,
+        Side side
+    ) internal {
+        bytes32 orderHash = book.hashes[k];
+        uint256 qty = node.remaining;
+        level.shrink(k, qty);
+        book.erase(k);
+        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
+            qty += book.reserves[orderHash].reserve;
+            delete book.reserves[orderHash];
+        }
+        emit OrderCancelled(orderHash, _encode(securityId, side, k), qty, reason);
+    }
+
+    // ─── Helpers ────────────────────────────────────────────────────────────────────────────────
+    function _listed(uint256 securityId) internal view returns (Market memory m) {
+        m = _loadMarket(securityId);
+        if (!m.listed) revert NotListed(securityId);
+    }
+
+    /// @dev The Market of a security from its packed word (one SLOAD), in the layout of `Market`.
+    function _loadMarket(uint256 securityId) internal view returns (Market memory m) {
+        uint256 w = _marketWords[securityId];
+        m.tickSize = uint64(w);
+        m.lotSize = uint32(w >> 64);
+        m.bestBid = uint24(w >> 96);
+        m.bestAsk = uint24(w >> 120);
+        m.lastPrice = uint64(w >> 144);
+        m.phase = Phase(uint8(w >> 208));
+        m.listed = uint8(w >> 216) != 0;
+        m.halted = uint8(w >> 224) != 0;
+        m.settlementLag = uint24(w >> 232);
+    }
+
+    /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
+    function _storeMarket(uint256 securityId, Market memory m) internal {
+        _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
+            | (uint256(m.bestAsk) << 120) | (uint256(m.lastPrice) << 144) | (uint256(uint8(m.phase)) << 208)
+            | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 224 : 0) | (uint256(m.settlementLag) << 232);
+    }
+
+    function _tickOf(uint256 price, uint256 tickSize) internal pure returns (uint24) {
+        return uint24(price / tickSize);
+    }
+
+    function _isTriggered(OrderType t) internal pure returns (bool) {
+        return t == OrderType.Stop || t == OrderType.StopLimit || t == OrderType.MarketIfTouched;
+    }
+
+    function _isImmediate(OrderType t, TimeInForce tif) internal pure returns (bool) {
+        return tif == TimeInForce.ImmediateOrCancel || tif == TimeInForce.FillOrKill || t == OrderType.Market
+            || t == OrderType.MarketToLimit;
+    }
+
+    /// @dev Stops fire when the price moves through them (buy: up, sell: down); market-if-touched
+    /// the other way (buy: down, sell: up).
+    function _direction(Side side, OrderType t) internal pure returns (uint8) {
+        bool buy = side == Side.Buy;
+        if (t == OrderType.MarketIfTouched) return buy ? FALLING : RISING;
+        return buy ? RISING : FALLING;
+    }
+
+    function _touched(Side side, OrderType t, uint256 trigger, uint256 last) internal pure returns (bool) {
+        if (last == 0) return false;
+        return _direction(side, t) == RISING ? last >= trigger : last <= trigger;
+    }
+
+    function _convertTriggered(Taker memory t, OrderType original) internal pure {
+        t.orderType = original == OrderType.StopLimit ? OrderType.Limit : OrderType.Market;
+    }
+
+    function _encode(uint256 securityId, Side side, uint64 k) internal pure returns (uint256) {
+        return (securityId << 65) | (uint256(uint8(side)) << 64) | k;
+    }
+
+    function _decode(uint256 orderId) internal pure returns (uint256 securityId, Side side, uint64 k) {
+        return ((orderId & ~PARKED_BIT) >> 65, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
+    }
+}

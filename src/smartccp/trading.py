@@ -1,0 +1,103 @@
+"""Client for one Trade venue: sign and submit orders, cancel, read the book.
+
+Wraps an ape ``ContractInstance`` of TradeVenue. Checks that need no chain (lot, tick, zero
+quantity) raise ``ValueError`` before anything is sent; everything else is the venue's job and
+comes back as its named custom error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ape import chain
+
+from smartccp.orders import Domain, NonceSource, Order, order_hash, sign_order
+
+MAX_MAKERS = 64
+
+
+@dataclass(frozen=True)
+class Book:
+    """Displayed depth, best first: lists of (price, size) in cash base units and units."""
+
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+class VenueClient:
+    """Signs and submits orders to one venue and reads its book."""
+
+    def __init__(self, venue: Any):
+        self.venue = venue
+        name = venue.eip712Domain()[1]
+        self.domain = Domain(name=name, chain_id=chain.chain_id, verifying_contract=str(venue.address))
+        self.nonces = NonceSource()
+
+    def with_nonce(self, order: Order) -> Order:
+        """``order`` itself if it has a nonce, else a copy with the owner's next one."""
+        return order if order.nonce is not None else order.but(nonce=self.nonces.next(order.owner))
+
+    def hash(self, order: Order) -> bytes:
+        """The EIP-712 digest of ``order`` under this venue's domain."""
+        return order_hash(order, self.domain)
+
+    def sign(self, order: Order, signer: Any) -> bytes:
+        """The owner's signature of ``order`` for this venue."""
+        return sign_order(order, self.domain, signer)
+
+    def place(self, order: Order, signer: Any, *, sender: Any = None, max_makers: int = MAX_MAKERS, **tx: Any) -> Any:
+        """Sign ``order`` with ``signer`` and submit it (from ``sender``, default the signer).
+
+        Returns the receipt; the venue's return values are in ``receipt.return_value`` and its
+        events (OrderRested, Traded, OrderCancelled) in its logs.
+        """
+        if order.quantity <= 0:
+            raise ValueError("quantity must be positive")
+        if max_makers > MAX_MAKERS:
+            raise ValueError(f"max_makers above the venue bound {MAX_MAKERS}")
+        order = self.with_nonce(order)
+        signature = self.sign(order, signer)
+        return self.venue.placeOrder(order.as_tuple(), signature, max_makers, sender=sender or signer, **tx)
+
+    def cancel(self, order_id: int, owner: Any) -> Any:
+        """Cancel a resting order of ``owner``."""
+        return self.venue.cancelOrder(order_id, sender=owner)
+
+    def book(self, security_id: int, levels: int = 10) -> Book:
+        """Displayed depth for the top ``levels`` price levels per side."""
+        bp, bs, ap, as_ = self.venue.depth(security_id, levels)
+        return Book(bids=list(zip(bp, bs)), asks=list(zip(ap, as_)))
+
+    def resting_id(self, receipt: Any) -> int:
+        """The id under which the order of ``receipt`` rests (0 if none)."""
+        logs = receipt.decode_logs(self.venue.OrderRested)
+        return logs[0].orderId if logs else 0
+
+    def trades(self, receipt: Any) -> list[Any]:
+        """The Traded events of a receipt, in order."""
+        return list(receipt.decode_logs(self.venue.Traded))
+
+
+@dataclass(frozen=True)
+class SettleInstruction:
+    """A venue's Settle instruction (contracts/types/Settle.sol), field for field."""
+
+    tradeId: int
+    bidOrderHash: bytes
+    offerOrderHash: bytes
+    buyer: str
+    seller: str
+    securityId: int
+    quantity: int
+    price: int
+    cashAmount: int
+    deadline: int
+    route: int
+
+    @classmethod
+    def from_abi(cls, values: Any) -> "SettleInstruction":
+        """From a decoded struct (a list or tuple in field order, or an object with the fields)."""
+        if isinstance(values, (list, tuple)):
+            return cls(*values)
+        return cls(*(getattr(values, f) for f in cls.__dataclass_fields__))
