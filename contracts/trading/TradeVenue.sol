@@ -66,11 +66,13 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @inheritdoc ITradeVenue
     function cancelOrder(uint256 orderId) external nonReentrant {
         (uint256 securityId, Side side, uint64 k) = _decode(orderId);
-        OrderBook.Book storage book = _books[securityId][uint8(side)];
+        bool parked = orderId & PARKED_BIT != 0;
+        OrderBook.Book storage book = parked ? _parked[securityId][uint8(side)] : _books[securityId][uint8(side)];
         OrderBook.Node memory node = book.loadNode(k);
         if (node.owner == address(0)) revert UnknownOrder(orderId);
         if (node.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
-        _remove(securityId, side, k, node, REASON_OWNER);
+        if (parked) _unpark(book, securityId, side, k, node);
+        else _remove(securityId, side, k, node, REASON_OWNER);
     }
 
     /// @inheritdoc ITradeVenue
@@ -230,6 +232,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return address(_settlement);
     }
 
+    /// @notice The VenueAuctions code this venue runs its auctions and stop triggers with.
+    function auctionsModule() external view returns (address) {
+        return _auctions_module;
+    }
+
     /// @notice The session end day orders expire at.
     function sessionEnd() external view returns (uint64) {
         return _sessionEnd;
@@ -338,6 +345,18 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         _parkedTerms[t.orderHash] = ParkedTerms(o.price, o.displayQuantity, o.side, o.orderType, o.timeInForce);
         parkedId = _encode(o.securityId, Side(dir), k) | PARKED_BIT;
         emit OrderParked(parkedId, t.orderHash, o.triggerPrice);
+    }
+
+    /// @dev Cancel a parked stop-type order (`side` here is the trigger direction).
+    function _unpark(OrderBook.Book storage book, uint256 securityId, Side side, uint64 k, OrderBook.Node memory node)
+        private
+    {
+        uint24 tick = OrderBook.tickOf(k);
+        OrderBook.Level memory level = book.loadLevel(tick);
+        delete _parkedTerms[book.hashes[k]];
+        _drop(book, level, k, node, REASON_OWNER, securityId, side);
+        book.settleIfEmpty(level, tick);
+        book.storeLevel(tick, level);
     }
 
     /// @dev Remove entry `k` outside matching (owner cancel, purge) and keep the best price true.
