@@ -1,0 +1,252 @@
+"""Every refused order: a named custom error, and nothing changes (book, nonce, instructions)."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+from eth_account import Account
+
+from smartccp.orders import Domain, OrderType, Phase, Side, TimeInForce, sign_order
+from smartccp.units import cash
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+@pytest.fixture
+def unchanged(venue, client, sink, market):
+    """Call with an order after the refusal: asserts book, instructions and its nonce unchanged."""
+    before = (client.book(market), sink.count())
+
+    def check(order=None):
+        assert (client.book(market), sink.count()) == before
+        if order is not None and order.nonce is not None:
+            assert not venue.nonceUsed(order.owner, order.nonce)
+
+    return check
+
+
+@pytest.fixture
+def resting(place, member_a, market):
+    """An offer of 100 at 10.00 by member_a, so refusals have something to leave alone."""
+    return place(member_a, Side.SELL, 100, cash("10.00"))
+
+
+def submit(venue, order, signature, sender, max_makers=64):
+    return venue.placeOrder(order.as_tuple(), signature, max_makers, sender=sender)
+
+
+def test_signature__garbage__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.ECDSAInvalidSignature):
+        submit(venue, order, b"\x01" * 65, member_b)
+    unchanged(order)
+
+
+def test_signature__wrong_length__reverts(venue, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.ECDSAInvalidSignatureLength, length=64):
+        submit(venue, order, b"\x01" * 64, member_b)
+    unchanged(order)
+
+
+def test_signature__malleated_high_s__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    sig = client.sign(order, member_b)
+    r, s, v = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
+    malleated = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+    with ape.reverts(venue.ECDSAInvalidSignatureS):
+        submit(venue, order, malleated, member_b)
+    unchanged(order)
+
+
+def test_signer_not_owner__reverts(venue, client, make_order, member_a, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.SignerNotOwner, signer=member_a, owner=member_b):
+        submit(venue, order, client.sign(order, member_a), member_a)
+    unchanged(order)
+
+
+def test_signed_for_another_venue__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    other = Domain(client.domain.name, client.domain.chain_id, "0x" + "22" * 20)
+    with ape.reverts(venue.SignerNotOwner):
+        submit(venue, order, sign_order(order, other, member_b), member_b)
+    unchanged(order)
+
+
+def test_signed_for_another_chain__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    other = Domain(client.domain.name, 1, client.domain.verifying_contract)
+    with ape.reverts(venue.SignerNotOwner):
+        submit(venue, order, sign_order(order, other, member_b), member_b)
+    unchanged(order)
+
+
+def test_replay__same_order_twice__reverts(venue, client, make_order, member_a, member_b, resting):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    sig = client.sign(order, member_b)
+    submit(venue, order, sig, member_b)
+    book = client.book(order.securityId)
+    with ape.reverts(venue.NonceUsed, owner=member_b, nonce=1):
+        submit(venue, order, sig, member_a)  # anyone may relay: still refused
+    assert client.book(order.securityId) == book
+
+
+def test_invalidated_nonce__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=9)
+    venue.invalidateNonce(9, sender=member_b)
+    with ape.reverts(venue.NonceUsed, owner=member_b, nonce=9):
+        client.place(order, member_b)
+    unchanged()
+
+
+def test_stale_counter__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    venue.cancelAll(sender=member_b)
+    with ape.reverts(venue.StaleCounter, owner=member_b, counter=0, current=1):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_expired__reverts(venue, client, make_order, member_b, chain, resting, unchanged):
+    expiry = chain.pending_timestamp - 1
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1, timeInForce=TimeInForce.GTD, expiry=expiry)
+    with ape.reverts(venue.OrderExpired, expiry=expiry):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_gtd_without_expiry__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1, timeInForce=TimeInForce.GTD)
+    with ape.reverts(venue.MissingExpiry):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+@pytest.mark.parametrize(
+    "fields, error, args",
+    [
+        ({"quantity": 0}, "ZeroQuantity", {}),
+        ({"price": 0}, "ZeroPrice", {}),
+        ({"price": cash("10.005")}, "OffTick", {"price": cash("10.005"), "tickSize": cash("0.01")}),
+        ({"quantity": 15}, "OffLot", {"quantity": 15, "lotSize": 10}),
+        ({"price": cash("0.01") * 2**24}, "PriceOutOfRange", {}),
+        ({"quantity": 2**40 + 10 - (2**40 % 10)}, "QuantityTooLarge", {}),
+        ({"orderType": OrderType.STOP, "triggerPrice": 0}, "ZeroPrice", {}),
+        ({"orderType": OrderType.ICEBERG, "displayQuantity": 0}, "InvalidDisplayQuantity", {}),
+        ({"orderType": OrderType.ICEBERG, "displayQuantity": 15}, "InvalidDisplayQuantity", {}),
+        ({"cashWallet": "0x" + "33" * 20}, "WalletNotOwner", {}),
+    ],
+)
+def test_bad_fields__revert(venue, make_order, member_b, resting, unchanged, fields, error, args):
+    base = {"quantity": 20, "price": cash("10.00"), **fields}
+    order = make_order(member_b, Side.BUY, base.pop("quantity"), base.pop("price"), nonce=1, **base)
+    sig = sign_order(order, venue_domain(venue), member_b)
+    with ape.reverts(getattr(venue, error), **args):
+        submit(venue, order, sig, member_b)
+    unchanged(order)
+
+
+def venue_domain(venue):
+    from smartccp.trading import VenueClient
+
+    return VenueClient(venue).domain
+
+
+def test_too_many_makers__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.TooManyMakers, maxMakers=65, max=64):
+        submit(venue, order, client.sign(order, member_b), member_b, max_makers=65)
+    unchanged(order)
+
+
+def test_halted_security__reverts(venue, client, make_order, securities, operator, member_b, resting, unchanged):
+    securities.setHalted(resting.decode_logs(venue.OrderRested)[0].orderId >> 65, True, sender=operator)
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.SecurityHalted, id=order.securityId):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_unlisted_security__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1).but(securityId=99)
+    with ape.reverts(venue.NotListed, securityId=99):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_closed_market__reverts(venue, client, make_order, operator, member_b, market, resting, unchanged):
+    venue.setPhase(market, Phase.CLOSED, sender=operator)
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.WrongPhase):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_non_member__reverts(venue, client, make_order, outsider, resting, unchanged):
+    order = make_order(outsider, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.NotAdmitted, account=outsider):
+        client.place(order, outsider)
+    unchanged(order)
+
+
+def test_suspended_owner__reverts(venue, client, make_order, membership, operator, member_b, resting, unchanged):
+    membership.suspend(member_b, sender=operator)
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.MemberSuspended, account=member_b):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_kyc_expired_owner__reverts(venue, client, make_order, membership, member_b, chain, resting, unchanged):
+    expiry = membership.memberOf(member_b).kycExpiry
+    chain.pending_timestamp = expiry + 1
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.KycExpired, account=member_b, expiredAt=expiry):
+        client.place(order, member_b)
+
+
+def test_client_of_suspended_clearing_member__reverts(venue, client, make_order, membership, operator, member_a, client_a, resting, unchanged):
+    membership.suspend(member_a, sender=operator)
+    order = make_order(client_a, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.ClearingMemberNotActive, participant=client_a, clearingMember=member_a):
+        client.place(order, client_a)
+    unchanged(order)
+
+
+def test_institution_cannot_trade__reverts(venue, client, make_order, issuer, resting, unchanged):
+    order = make_order(issuer, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.WrongMemberKind):
+        client.place(order, issuer)
+    unchanged(order)
+
+
+def test_self_trade__refused_whole(venue, client, make_order, member_a, resting, unchanged):
+    """Policy: an incoming order that would meet its owner's resting order is refused whole."""
+    order = make_order(member_a, Side.BUY, 10, cash("10.00"), nonce=1)
+    with ape.reverts(venue.SelfTrade, owner=member_a):
+        client.place(order, member_a)
+    unchanged(order)
+
+
+def test_fill_or_kill__unfillable__reverts(venue, client, make_order, member_b, resting, unchanged):
+    order = make_order(member_b, Side.BUY, 150, cash("10.00"), nonce=1, timeInForce=TimeInForce.FOK)
+    with ape.reverts(venue.FillOrKillNotFilled, quantity=150, filled=100):
+        client.place(order, member_b)
+    unchanged(order)
+
+
+def test_operator_functions__wrong_caller__revert(venue, member_a, market):
+    for call in (lambda: venue.listSecurity(5, 0, sender=member_a),
+                 lambda: venue.setPhase(market, Phase.CLOSED, sender=member_a),
+                 lambda: venue.setSessionEnd(1, sender=member_a),
+                 lambda: venue.setSettlement(member_a, sender=member_a)):
+        with ape.reverts(venue.AccessControlUnauthorizedAccount):
+            call()
+
+
+def test_sync_callbacks__only_from_register_and_ledger(venue, member_a, market):
+    with ape.reverts(venue.OnlyMembership, caller=member_a):
+        venue.syncHolder(member_a, (1, 1, 2**40, member_a), sender=member_a)
+    with ape.reverts(venue.OnlySecurityToken, caller=member_a):
+        venue.syncHalt(market, True, sender=member_a)
