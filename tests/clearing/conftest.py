@@ -1,0 +1,109 @@
+"""Fixtures for CCP settlement: the CCP wired into the system, a venue account, a third clearing
+member, a second security, a close-out market and a default handler (mocks), and a `trade`
+factory that hands one instruction to `settle` as a venue would.
+
+Accounts (tests/conftest.py): operator 0, bank 1, issuer 2, member_a 3, member_b 4, client_a 5
+(client of member_a), outsider 9. Here: venue 6, member_c 7, keeper 8 (anyone who settles).
+"""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from smartccp.clearing import Route, Rules, deploy_ccp, register_venue, set_rules, settle_instruction, \
+    settlement_deadline, wire_close_out
+from smartccp.system import kyc_expiry
+from smartccp.units import cash
+
+UNITS = 10_000  # units of each security every party starts with
+CASH = cash(1_000_000)  # cash every party starts with
+
+
+@pytest.fixture(scope="session")
+def venue(accounts):
+    """An account holding VENUE_ROLE, standing in for a Trade contract."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def member_c(accounts):
+    return accounts[7]
+
+
+@pytest.fixture(scope="session")
+def keeper(accounts):
+    """Anyone: settles cycles, holds no role."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def ccp(system, operator, venue):
+    ccp = deploy_ccp(system, operator)
+    register_venue(ccp, venue, operator)
+    return ccp
+
+
+@pytest.fixture(scope="session")
+def bond_id(system, issuer):
+    """A second security (a bond, tick 0.001, lot 1)."""
+    system.securities.listSecurity("GOV30", b"XS0000000030", 1, cash("0.001"), 1, 2_000_000_000, sender=issuer)
+    return int(system.securities.securityCount())
+
+
+@pytest.fixture(scope="session")
+def parties(system, members, member_c, operator, bank, issuer, security_id, bond_id, ccp):
+    """member_a, member_b, client_a (under member_a), member_c: each with CASH cash and UNITS
+    of both securities, and each approving the CCP on both ledgers. Both securities cleared T+1."""
+    system.membership.admitClearingMember(member_c, kyc_expiry(), sender=operator)
+    system.cash.issue(member_c, CASH, sender=bank)
+    system.securities.issue(security_id, member_c, UNITS, sender=issuer)
+    everyone = (*members, member_c)
+    for p in everyone:
+        system.securities.issue(bond_id, p, UNITS, sender=issuer)
+        system.cash.approve(ccp, 2**256 - 1, sender=p)
+        system.securities.setApprovalForAll(ccp, True, sender=p)
+    for sid in (security_id, bond_id):
+        set_rules(ccp, sid, operator, Rules(settlement_lag=1))
+    return everyone
+
+
+@pytest.fixture(scope="session")
+def close_out(system, operator, bank, issuer, ccp, security_id, bond_id, parties):
+    """A market holding 5,000 units of each security and 1,000,000 cash (price 100.00 for the
+    equity, 1.00 for the bond), and a handler holding 1,000,000 cash, wired into the CCP."""
+    market = operator.deploy(ape.project.MockCloseOutMarket, system.cash, system.securities)
+    handler = operator.deploy(ape.project.MockDefaultHandler, system.cash)
+    wire_close_out(ccp, system, operator, market=market, handler=handler)
+    for sid in (security_id, bond_id):
+        system.securities.issue(sid, market, 5_000, sender=issuer)
+    system.cash.issue(market, CASH, sender=bank)
+    system.cash.issue(handler, CASH, sender=bank)
+    market.setPrice(security_id, cash(100), sender=operator)
+    market.setPrice(bond_id, cash(1), sender=operator)
+    return market, handler
+
+
+@pytest.fixture
+def trade(ccp, venue, security_id):
+    """Factory: novate (or settle directly) one trade as the venue; returns the receipt.
+    The deadline defaults to the security's settlement date (today + lag)."""
+
+    def _trade(buyer, seller, quantity, price, *, sid=None, route=Route.CCP, deadline=None, trade_id=None,
+               cash_amount=None, sender=None):
+        sid = security_id if sid is None else sid
+        if deadline is None:
+            deadline = settlement_deadline(ccp, sid)[1]
+        if trade_id is None:
+            trade_id = int(ccp.lastTradeId(venue)) + 1
+        instruction = settle_instruction(trade_id, buyer, seller, sid, quantity, price, deadline, route,
+                                         cash_amount=cash_amount)
+        return ccp.settle(instruction, sender=sender or venue)
+
+    return _trade
+
+
+@pytest.fixture
+def cycle(ccp, security_id):
+    """The cycle a trade in the equity made now settles in."""
+    return settlement_deadline(ccp, security_id)[0]
