@@ -107,3 +107,35 @@ def trade(ccp, venue, security_id):
 def cycle(ccp, security_id):
     """The cycle a trade in the equity made now settles in."""
     return settlement_deadline(ccp, security_id)[0]
+
+
+@pytest.fixture
+def worked_example(trade, parties, security_id, bond_id):
+    """Seven trades among members A, B, C and client X (of A) in two securities; netted by hand
+    in test_netting.BY_HAND."""
+
+    def _run():
+        a, b, x, c = parties
+        trade(a, b, 100, cash("100"))  # A buys 100 EQ from B
+        trade(b, c, 60, cash("101"))  # B buys 60 EQ from C
+        trade(c, a, 100, cash("99"))  # C buys 100 EQ from A
+        trade(x, b, 50, cash("100.5"))  # X buys 50 EQ from B
+        trade(a, c, 1_000, cash("0.98"), sid=bond_id)  # A buys 1,000 BOND from C
+        trade(c, b, 400, cash("0.99"), sid=bond_id)  # C buys 400 BOND from B
+        trade(b, a, 1_000, cash("0.985"), sid=bond_id)  # B buys 1,000 BOND from A
+
+    return _run
+
+
+@pytest.fixture
+def balances(system, security_id, bond_id):
+    """Factory: {account: (cash, equity units, bond units)} for the given accounts."""
+
+    def _balances(*accounts):
+        return {
+            str(x): (int(system.cash.balanceOf(x)), int(system.securities.balanceOf(x, security_id)),
+                     int(system.securities.balanceOf(x, bond_id)))
+            for x in accounts
+        }
+
+    return _balances

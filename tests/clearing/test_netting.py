@@ -20,18 +20,6 @@ def test_novation__ccp_trade__two_legs_each_naming_one_account(ccp, trade, parti
     assert ccp.cycleInfo(cycle)[:4] == (Phase.OPEN, 0, 2, 0)
 
 
-def worked_example(trade, parties, eq, bond):
-    """Seven trades among members A, B, C and client X (of A), in two securities."""
-    a, b, x, c = parties
-    trade(a, b, 100, cash("100"))  # A buys 100 EQ from B
-    trade(b, c, 60, cash("101"))  # B buys 60 EQ from C
-    trade(c, a, 100, cash("99"))  # C buys 100 EQ from A
-    trade(x, b, 50, cash("100.5"))  # X buys 50 EQ from B
-    trade(a, c, 1_000, cash("0.98"), sid=bond)  # A buys 1,000 BOND from C
-    trade(c, b, 400, cash("0.99"), sid=bond)  # C buys 400 BOND from B
-    trade(b, a, 1_000, cash("0.985"), sid=bond)  # B buys 1,000 BOND from A
-
-
 #: The same netting by hand (quantity > 0 receives units, cash > 0 receives cash).
 #: EQ   A: +100 -100 = 0,        cash -10,000 + 9,900          = -100
 #:      B: -100 +60 -50 = -90,   cash +10,000 - 6,060 + 5,025  = +8,965
@@ -52,10 +40,10 @@ BY_HAND = {
 
 
 def test_netting__worked_example_3_members_2_securities__obligations_match_hand_computation(
-    ccp, trade, parties, security_id, bond_id, cycle, membership
+    ccp, worked_example, parties, security_id, bond_id, cycle, membership
 ):
     a, b, x, c = parties
-    worked_example(trade, parties, security_id, bond_id)
+    worked_example()
     who = {"a": a, "b": b, "c": c, "x": x}
     sid = {"eq": security_id, "bond": bond_id}
     for (name, sec), expected in BY_HAND.items():
