@@ -67,6 +67,7 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
         uint256 cashRelease;
         uint256 inflow;
         uint256 outflow;
+        uint256 bridge;
         uint16 band;
         bool complete;
     }
@@ -370,8 +371,13 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
         if (s.securities != 0) _closeOutSeller(cycleId, e, s.securities, c);
         (uint256 shortfall, uint256 surplus) = CloseOutLib.net(c.inflow, c.outflow);
         if (shortfall != 0) _chargeShortfall(cycleId, e.account, shortfall);
-        if (c.complete || address(_handler) == address(0)) c.cashRelease += surplus;
-        else if (surplus != 0) _credit(address(_handler), e.securityId, 0, surplus);
+        // A surplus repays the handler's bridge first; the rest goes back to the account if its
+        // close-out completed, else to the handler, which answers for the missing units.
+        uint256 refund = surplus < c.bridge ? surplus : c.bridge;
+        surplus -= refund;
+        if (!c.complete && address(_handler) != address(0)) (refund, surplus) = (refund + surplus, 0);
+        if (refund != 0) _credit(address(_handler), e.securityId, 0, refund);
+        c.cashRelease += surplus;
         _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, c.cashRelease);
     }
 
@@ -389,16 +395,25 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
     }
 
     /// @dev Buy-in: release cash in proportion to the units delivered; buy the missing units
-    /// with the withheld cash.
+    /// with the withheld cash, after charging the handler what the market's quote says the
+    /// withheld cash will not cover (the bridge; any of it left over goes back to the handler).
     function _closeOutSeller(uint64 cycleId, Entry memory e, uint256 unitsShort, CloseOut memory c) private {
         uint256 receivable = c.cashRelease;
         c.cashRelease = CloseOutLib.releasedDown(receivable, c.securitiesDue - unitsShort, c.securitiesDue);
+        uint256 withheld = receivable - c.cashRelease;
         uint256 maxPrice = c.band == 0 || receivable == 0
             ? type(uint256).max
             : CloseOutLib.averagePrice(receivable, c.securitiesDue, true) * (BPS + c.band) / BPS;
+        uint256 quote;
+        if (address(_market) != address(0)) {
+            try _market.quoteBuy(e.securityId, unitsShort) returns (uint256 q) {
+                quote = q;
+            } catch {}
+        }
+        if (quote > withheld) c.bridge = _chargeShortfall(cycleId, e.account, quote - withheld);
         (uint256 bought, uint256 cost) = _buyIn(cycleId, e.account, e.securityId, unitsShort, maxPrice);
         c.complete = c.complete && bought == unitsShort;
-        c.inflow += receivable - c.cashRelease;
+        c.inflow += withheld + c.bridge;
         c.outflow += cost;
     }
 
@@ -424,8 +439,10 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
         if (unsold != 0) _credit(_handlerOr(account), securityId, unsold, 0);
     }
 
-    /// @dev Buy up to `quantity` units for the receivers, paying from the cycle's cash pool
-    /// (the market's allowance is bounded by the pool and reset afterwards).
+    /// @dev Buy up to `quantity` units for the receivers. The market may draw on all the cash
+    /// the CCP holds (the cycle's pool, and custody as bridge liquidity) until the shortfall is
+    /// charged to the handler right after; the allowance is reset at once. What moved is
+    /// measured on the CCP's balances.
     function _buyIn(uint64 cycleId, address account, uint256 securityId, uint256 quantity, uint256 maxPrice)
         private
         returns (uint256 bought, uint256 cost)
@@ -434,7 +451,7 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
         if (address(market) != address(0)) {
             uint256 cashBefore = _cash.balanceOf(address(this));
             uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
-            _cash.forceApprove(address(market), _increase(_custodyCash, cashBefore));
+            _cash.forceApprove(address(market), cashBefore);
             try market.buy(securityId, quantity, maxPrice) {} catch {}
             _cash.forceApprove(address(market), 0);
             cost = _increase(_cash.balanceOf(address(this)), cashBefore);
@@ -444,10 +461,9 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
     }
 
     /// @dev Charge `amount` to the account's clearing member; book what actually arrived.
-    function _chargeShortfall(uint64 cycleId, address account, uint256 amount) private {
+    function _chargeShortfall(uint64 cycleId, address account, uint256 amount) private returns (uint256 covered) {
         address member = _membership.clearingMemberOf(account);
         IDefaultHandler handler = _handler;
-        uint256 covered;
         if (address(handler) != address(0)) {
             uint256 before = _cash.balanceOf(address(this));
             try handler.coverShortfall(member, amount) {} catch {}

@@ -25,4 +25,9 @@ interface ICloseOutMarket {
     /// @return bought Units delivered to the caller.
     /// @return cost Cash base units taken from the caller.
     function buy(uint256 securityId, uint256 quantity, uint256 maxPrice) external returns (uint256 bought, uint256 cost);
+
+    /// @notice What buying `quantity` units of `securityId` would cost now, in cash base units
+    /// (zero if it cannot be bought). The CCP asks the default handler for the part of a buy-in
+    /// its withheld cash does not cover before it buys.
+    function quoteBuy(uint256 securityId, uint256 quantity) external view returns (uint256 cost);
 }

@@ -47,6 +47,12 @@ contract MockCloseOutMarket is ICloseOutMarket, ERC1155Holder {
         require(cash.transfer(msg.sender, proceeds), "cash");
     }
 
+    function quoteBuy(uint256 securityId, uint256 quantity) external view returns (uint256) {
+        uint256 inventory = securities.balanceOf(address(this), securityId);
+        uint256 q = quantity < maxFill ? quantity : maxFill;
+        return (q < inventory ? q : inventory) * price[securityId];
+    }
+
     function buy(uint256 securityId, uint256 quantity, uint256 maxPrice) external returns (uint256 bought, uint256 cost) {
         require(!broken, "market broken");
         uint256 p = price[securityId];

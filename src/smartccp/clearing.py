@@ -91,6 +91,11 @@ class CycleReport:
     failures: int
     gas_used: list[int] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
+    receipts: list[Any] = field(default_factory=list, repr=False)
+
+    def logs(self, event: Any) -> list[Any]:
+        """Decoded logs of ``event`` (e.g. ``ccp.SoldOut``) over the run's transactions."""
+        return [log for r in self.receipts for log in r.decode_logs(event)]
 
     @property
     def transactions(self) -> int:
@@ -198,6 +203,7 @@ def run_cycle(ccp: Any, cycle_id: int, sender: Any, *, chunk: int = 50, max_txs:
             break
         receipt = ccp.settleCycle(cycle_id, chunk, sender=sender)
         report.gas_used.append(receipt.gas_used)
+        report.receipts.append(receipt)
         for name in _SETTLEMENT_EVENTS:
             counts[name] += len(receipt.decode_logs(getattr(ccp, name)))
     phase, _, n, failures, _ = ccp.cycleInfo(cycle_id)
