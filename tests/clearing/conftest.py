@@ -1,4 +1,5 @@
-"""Fixtures for CCP settlement: the CCP wired into the system, a venue account, a third clearing
+"""Fixtures for CCP settlement (module-scoped so that nothing here leaks into the rest of the
+suite's session state): the CCP wired into the system, a venue account, a third clearing
 member, a second security, a close-out market and a default handler (mocks), and a `trade`
 factory that hands one instruction to `settle` as a venue would.
 
@@ -37,21 +38,21 @@ def keeper(accounts):
     return accounts[8]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ccp(system, operator, venue):
     ccp = deploy_ccp(system, operator)
     register_venue(ccp, venue, operator)
     return ccp
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def bond_id(system, issuer):
     """A second security (a bond, tick 0.001, lot 1)."""
     system.securities.listSecurity("GOV30", b"XS0000000030", 1, cash("0.001"), 1, 2_000_000_000, sender=issuer)
     return int(system.securities.securityCount())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def parties(system, members, member_c, operator, bank, issuer, security_id, bond_id, ccp):
     """member_a, member_b, client_a (under member_a), member_c: each with CASH cash and UNITS
     of both securities, and each approving the CCP on both ledgers. Both securities cleared T+1."""
@@ -68,7 +69,7 @@ def parties(system, members, member_c, operator, bank, issuer, security_id, bond
     return everyone
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def close_out(system, operator, bank, issuer, ccp, security_id, bond_id, parties):
     """A market holding 5,000 units of each security and 1,000,000 cash (price 100.00 for the
     equity, 1.00 for the bond), and a handler holding 1,000,000 cash, wired into the CCP."""

@@ -147,6 +147,7 @@ def test_unexpected_erc1155_transfer_to_ccp__refused(ccp, system, parties, secur
 
 
 def test_operator_functions__by_non_operator__revert(ccp, outsider, security_id, venue, operator):
+    setup, rules = ccp.closeOutSetup(), ccp.securityRules(security_id)
     with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=OPERATOR_ROLE):
         ccp.setSecurityRules(security_id, Rules().as_tuple(), sender=outsider)
     with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=OPERATOR_ROLE):
@@ -155,7 +156,7 @@ def test_operator_functions__by_non_operator__revert(ccp, outsider, security_id,
         ccp.setDefaultHandler(outsider, sender=outsider)
     with ape.reverts(ccp.InvalidRules, securityId=security_id, settlementLag=31, closeOutBandBps=0):
         set_rules(ccp, security_id, operator, Rules(settlement_lag=31))
-    assert ccp.closeOutSetup() == ("0x" + "00" * 20, "0x" + "00" * 20)
+    assert (ccp.closeOutSetup(), ccp.securityRules(security_id)) == (setup, rules)
     assert not ccp.hasRole(VENUE_ROLE, outsider) and ccp.hasRole(VENUE_ROLE, venue)
 
 
