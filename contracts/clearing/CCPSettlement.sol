@@ -4,29 +4,29 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlement, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
-import {IMembership} from "../interfaces/IMembership.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
-import {CloseOutLib} from "../libraries/CloseOutLib.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {MemberKind} from "../types/Member.sol";
 import {Route, Settle} from "../types/Settle.sol";
+import {CCPBase} from "./CCPBase.sol";
+import {CCPCloseOut} from "./CCPCloseOut.sol";
 
 /// @title CCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
 /// @notice See ICCPSettlement for the routes, the cycle rule, the three settlement passes and
 /// what the chain still reveals about counterparties. This contract is a registered system
 /// account of the membership register, so it may hold cash and securities and move a suspended
 /// member's assets as an approved spender.
-/// @dev Custody: the CCP's token balances = accounts' pre-funded and deferred balances
-/// (`custody`) + the cycle pool of the settlement in progress. After every settled cycle the
-/// pool is zero unless a close-out left an uncovered shortfall (see `ShortfallCharged`).
-contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransient, ERC1155Holder {
+/// Layout: CCPBase (storage, pay-out) <- CCPCloseOut (pass 2: sell-out, buy-in) <- this contract
+/// (venues, novation, passes 1 and 3, pre-funding, views).
+/// @dev After every settled cycle the pool (token balances minus custody) is zero unless a
+/// close-out left an uncovered shortfall (see `ShortfallCharged`).
+contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, ERC1155Holder {
     using NettingLib for Position;
     using SafeERC20 for IERC20;
 
@@ -34,77 +34,16 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Trade venues allowed to hand instructions to `settle`.
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
-    /// @notice Longest settlement lag (T+N) and furthest cycle a deadline may name, in cycles.
-    uint16 public constant MAX_SETTLEMENT_LAG = 30;
-    /// @notice Bound on the obligation list of one cycle (accounts x securities).
-    uint256 public constant MAX_OBLIGATIONS = 50_000;
-    /// @notice `settleCycle` starts a step only with at least this much gas left, so no step's
-    /// token call can be starved into a false "failed to pay" by a caller choosing the gas.
-    uint256 public constant MIN_STEP_GAS = 400_000;
-    /// @notice Gas given to each token call during settlement (caps a receiver's hook).
-    uint256 public constant CALL_GAS = 200_000;
-    uint16 private constant BPS = 10_000;
-
-    /// @dev One slot: phase (1 byte) | cursor (4 bytes).
-    struct Cycle {
-        CyclePhase phase;
-        uint32 cursor;
-    }
-
-    /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
-    /// (12 bytes) | obligations not yet paid in (4 bytes).
-    struct Funds {
-        uint128 cash;
-        uint96 reserved;
-        uint32 openObligations;
-    }
-
-    /// @dev Working figures of one close-out (memory only).
-    struct CloseOut {
-        uint256 securitiesDue;
-        uint256 cashDue;
-        uint256 securitiesRelease;
-        uint256 cashRelease;
-        uint256 inflow;
-        uint256 outflow;
-        uint256 bridge;
-        uint16 band;
-        bool complete;
-    }
-
-    IMembership private immutable _membership;
-    IERC20 private immutable _cash;
-    IERC1155 private immutable _securities;
-    uint64 private immutable _cycleLength;
-
-    ICloseOutMarket private _market;
-    IDefaultHandler private _handler;
-    uint256 private _custodyCash;
-    mapping(uint256 securityId => uint256) private _custodySecurities;
-    mapping(uint256 securityId => SecurityRules) private _rules;
-    mapping(address venue => uint256) private _lastTradeId;
-    mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => Position))) private _positions;
-    mapping(uint64 cycleId => Cycle) private _cycles;
-    mapping(uint64 cycleId => Entry[]) private _obligations;
-    mapping(uint64 cycleId => uint32[]) private _failures;
-    mapping(uint64 cycleId => mapping(uint256 index => Shortfall)) private _shortfalls;
-    mapping(address account => Funds) private _funds;
-    mapping(address account => mapping(uint256 securityId => uint256)) private _prefundSecurities;
 
     /// @param membership_ The membership register (this contract must be registered as system).
     /// @param cash_ DLT-PS cash token.
     /// @param securities_ DLT-CSD security token.
     /// @param operator Receives the admin and operator roles.
     /// @param cycleLength_ Seconds per settlement cycle (86,400 = one settlement date per day).
-    constructor(address membership_, address cash_, address securities_, address operator, uint64 cycleLength_) {
-        if (
-            membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || operator == address(0)
-                || cycleLength_ == 0
-        ) revert ZeroAddress();
-        _membership = IMembership(membership_);
-        _cash = IERC20(cash_);
-        _securities = IERC1155(securities_);
-        _cycleLength = cycleLength_;
+    constructor(address membership_, address cash_, address securities_, address operator, uint64 cycleLength_)
+        CCPBase(membership_, cash_, securities_, cycleLength_)
+    {
+        if (operator == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
     }
@@ -352,175 +291,6 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
         _deliver(cycleId, e.account, e.securityId, securitiesOut, cashOut);
     }
 
-    /// @dev Pass 2, one failed obligation. A buyer that did not pay gets securities in
-    /// proportion to the cash it paid; the withheld rest is sold (sell-out). A seller that did
-    /// not deliver gets cash in proportion to what it delivered; the missing units are bought
-    /// with the withheld cash (buy-in). A remaining cash shortfall is charged to the clearing
-    /// member via the default handler; a surplus goes back to the account if its close-out
-    /// completed, else to the handler that answers for the missing units.
-    function _closeOut(uint64 cycleId, uint256 index) private {
-        Entry memory e = _obligations[cycleId][index];
-        Position memory p = _positions[cycleId][e.securityId][e.account];
-        Shortfall memory s = _shortfalls[cycleId][index];
-        CloseOut memory c;
-        (c.securitiesDue, c.cashDue) = p.payables();
-        (c.securitiesRelease, c.cashRelease) = p.receivables();
-        c.band = _rules[e.securityId].closeOutBandBps;
-        c.complete = true;
-        if (s.cash != 0) _closeOutBuyer(cycleId, e, s.cash, c);
-        if (s.securities != 0) _closeOutSeller(cycleId, e, s.securities, c);
-        (uint256 shortfall, uint256 surplus) = CloseOutLib.net(c.inflow, c.outflow);
-        if (shortfall != 0) _chargeShortfall(cycleId, e.account, shortfall);
-        // A surplus repays the handler's bridge first; the rest goes back to the account if its
-        // close-out completed, else to the handler, which answers for the missing units.
-        uint256 refund = surplus < c.bridge ? surplus : c.bridge;
-        surplus -= refund;
-        if (!c.complete && address(_handler) != address(0)) (refund, surplus) = (refund + surplus, 0);
-        if (refund != 0) _credit(address(_handler), e.securityId, 0, refund);
-        c.cashRelease += surplus;
-        _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, c.cashRelease);
-    }
-
-    /// @dev Sell-out: release units in proportion to the cash paid; sell the withheld rest.
-    function _closeOutBuyer(uint64 cycleId, Entry memory e, uint256 cashShort, CloseOut memory c) private {
-        uint256 receivable = c.securitiesRelease;
-        c.securitiesRelease = CloseOutLib.releasedDown(receivable, c.cashDue - cashShort, c.cashDue);
-        uint256 withheld = receivable - c.securitiesRelease;
-        uint256 minPrice =
-            c.band == 0 ? 0 : CloseOutLib.averagePrice(c.cashDue, receivable, false) * (BPS - c.band) / BPS;
-        (uint256 sold, uint256 proceeds) = _sellOut(cycleId, e.account, e.securityId, withheld, minPrice);
-        c.complete = sold == withheld;
-        c.inflow += proceeds;
-        c.outflow += cashShort;
-    }
-
-    /// @dev Buy-in: release cash in proportion to the units delivered; buy the missing units
-    /// with the withheld cash, after charging the handler what the market's quote says the
-    /// withheld cash will not cover (the bridge; any of it left over goes back to the handler).
-    function _closeOutSeller(uint64 cycleId, Entry memory e, uint256 unitsShort, CloseOut memory c) private {
-        uint256 receivable = c.cashRelease;
-        c.cashRelease = CloseOutLib.releasedDown(receivable, c.securitiesDue - unitsShort, c.securitiesDue);
-        uint256 withheld = receivable - c.cashRelease;
-        uint256 maxPrice = c.band == 0 || receivable == 0
-            ? type(uint256).max
-            : CloseOutLib.averagePrice(receivable, c.securitiesDue, true) * (BPS + c.band) / BPS;
-        uint256 quote;
-        if (address(_market) != address(0)) {
-            try _market.quoteBuy(e.securityId, unitsShort) returns (uint256 q) {
-                quote = q;
-            } catch {}
-        }
-        if (quote > withheld) c.bridge = _chargeShortfall(cycleId, e.account, quote - withheld);
-        (uint256 bought, uint256 cost) = _buyIn(cycleId, e.account, e.securityId, unitsShort, maxPrice);
-        c.complete = c.complete && bought == unitsShort;
-        c.inflow += withheld + c.bridge;
-        c.outflow += cost;
-    }
-
-    /// @dev Sell up to `quantity` withheld units in the close-out market; what moved is measured
-    /// on the CCP's balances. Units left unsold go to the handler, which covers their cash.
-    function _sellOut(uint64 cycleId, address account, uint256 securityId, uint256 quantity, uint256 minPrice)
-        private
-        returns (uint256 sold, uint256 proceeds)
-    {
-        if (quantity == 0) return (0, 0);
-        uint256 pool = _poolSecurities(securityId);
-        uint256 offered = quantity < pool ? quantity : pool;
-        ICloseOutMarket market = _market;
-        if (offered != 0 && address(market) != address(0)) {
-            uint256 cashBefore = _cash.balanceOf(address(this));
-            uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
-            try market.sell(securityId, offered, minPrice) {} catch {}
-            proceeds = _increase(cashBefore, _cash.balanceOf(address(this)));
-            sold = _increase(_securities.balanceOf(address(this), securityId), unitsBefore);
-        }
-        emit SoldOut(cycleId, account, securityId, quantity, sold, proceeds);
-        uint256 unsold = offered - (sold < offered ? sold : offered);
-        if (unsold != 0) _credit(_handlerOr(account), securityId, unsold, 0);
-    }
-
-    /// @dev Buy up to `quantity` units for the receivers. The market may draw on all the cash
-    /// the CCP holds (the cycle's pool, and custody as bridge liquidity) until the shortfall is
-    /// charged to the handler right after; the allowance is reset at once. What moved is
-    /// measured on the CCP's balances.
-    function _buyIn(uint64 cycleId, address account, uint256 securityId, uint256 quantity, uint256 maxPrice)
-        private
-        returns (uint256 bought, uint256 cost)
-    {
-        ICloseOutMarket market = _market;
-        if (address(market) != address(0)) {
-            uint256 cashBefore = _cash.balanceOf(address(this));
-            uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
-            _cash.forceApprove(address(market), cashBefore);
-            try market.buy(securityId, quantity, maxPrice) {} catch {}
-            _cash.forceApprove(address(market), 0);
-            cost = _increase(_cash.balanceOf(address(this)), cashBefore);
-            bought = _increase(unitsBefore, _securities.balanceOf(address(this), securityId));
-        }
-        emit BoughtIn(cycleId, account, securityId, quantity, bought, cost);
-    }
-
-    /// @dev Charge `amount` to the account's clearing member; book what actually arrived.
-    function _chargeShortfall(uint64 cycleId, address account, uint256 amount) private returns (uint256 covered) {
-        address member = _membership.clearingMemberOf(account);
-        IDefaultHandler handler = _handler;
-        if (address(handler) != address(0)) {
-            uint256 before = _cash.balanceOf(address(this));
-            try handler.coverShortfall(member, amount) {} catch {}
-            covered = _increase(before, _cash.balanceOf(address(this)));
-        }
-        emit ShortfallCharged(cycleId, account, member, amount, covered);
-    }
-
-    /// @dev Pay out from the cycle pool to the wallet; whatever cannot be paid (receiver
-    /// refused or inactive, pool short) is credited to the account's balance in the CCP.
-    function _deliver(uint64 cycleId, address account, uint256 securityId, uint256 units, uint256 amount) private {
-        uint256 unitsLate;
-        uint256 amountLate;
-        if (units != 0) {
-            uint256 paid = _poolSecurities(securityId);
-            if (paid > units) paid = units;
-            if (paid != 0) {
-                try _securities.safeTransferFrom{gas: CALL_GAS}(address(this), account, securityId, paid, "") {}
-                catch {
-                    paid = 0;
-                }
-            }
-            unitsLate = units - paid;
-        }
-        if (amount != 0) {
-            uint256 paid = _increase(_custodyCash, _cash.balanceOf(address(this)));
-            if (paid > amount) paid = amount;
-            if (paid != 0) {
-                try _cash.transfer{gas: CALL_GAS}(account, paid) returns (bool ok) {
-                    if (!ok) paid = 0;
-                } catch {
-                    paid = 0;
-                }
-            }
-            amountLate = amount - paid;
-        }
-        if (unitsLate != 0 || amountLate != 0) {
-            _credit(account, securityId, unitsLate, amountLate);
-            emit PayOutDeferred(cycleId, account, securityId, unitsLate, amountLate);
-        }
-        emit ObligationPaidOut(cycleId, account, securityId, units - unitsLate, amount - amountLate);
-    }
-
-    /// @dev Book units and cash as held by the CCP for `account` (withdrawable later).
-    function _credit(address account, uint256 securityId, uint256 units, uint256 amount) private {
-        if (units != 0) {
-            _prefundSecurities[account][securityId] += units;
-            _custodySecurities[securityId] += units;
-            emit SecuritiesPrefunded(account, securityId, SafeCast.toInt256(units));
-        }
-        if (amount != 0) {
-            _funds[account].cash += SafeCast.toUint128(amount);
-            _custodyCash += amount;
-            emit CashPrefunded(account, SafeCast.toInt256(amount));
-        }
-    }
-
     // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ICCPSettlement
@@ -708,25 +478,6 @@ contract CCPSettlement is ICCPSettlement, AccessControl, ReentrancyGuardTransien
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
-
-    function _settlesFrom(uint64 cycleId) private view returns (uint64) {
-        return (cycleId + 1) * _cycleLength;
-    }
-
-    /// @dev Units of `securityId` the CCP holds beyond what it keeps for accounts: the pool.
-    function _poolSecurities(uint256 securityId) private view returns (uint256) {
-        return _increase(_custodySecurities[securityId], _securities.balanceOf(address(this), securityId));
-    }
-
-    function _handlerOr(address account) private view returns (address) {
-        address handler = address(_handler);
-        return handler == address(0) ? account : handler;
-    }
-
-    /// @dev `to - from` if positive, else zero.
-    function _increase(uint256 from, uint256 to) private pure returns (uint256) {
-        return to > from ? to - from : 0;
-    }
 
     function _tryMul(uint256 a, uint256 b) private pure returns (bool, uint256) {
         // Unchecked: overflow is detected by the division test.

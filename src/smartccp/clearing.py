@@ -192,16 +192,30 @@ _SETTLEMENT_EVENTS = (
 )
 
 
+#: Gas limit per settlement step used to size a chunk's transaction (a close-out step with a
+#: market call is the most expensive; a plain obligation costs about 50k).
+STEP_GAS_BUDGET = 150_000
+MAX_TX_GAS = 25_000_000
+
+
+def chunk_gas_limit(ccp: Any, chunk: int) -> int:
+    """Gas limit for ``settleCycle(cycle, chunk)``. Set it explicitly: gas *estimation* finds a
+    limit at which the call succeeds, and ``settleCycle`` succeeds with little gas by doing fewer
+    steps (it stops when less than ``MIN_STEP_GAS`` is left), so an estimate under-sizes chunks."""
+    return min(MAX_TX_GAS, int(ccp.MIN_STEP_GAS()) + STEP_GAS_BUDGET * chunk)
+
+
 def run_cycle(ccp: Any, cycle_id: int, sender: Any, *, chunk: int = 50, max_txs: int = 10_000) -> CycleReport:
     """Settle ``cycle_id`` in chunks of ``chunk`` steps until it is settled; returns the report
-    (gas per transaction, counts of settlement events). Resumes a partly settled cycle."""
+    (gas per transaction, counts of settlement events). Resumes a partly settled cycle; a no-op
+    (zero transactions) on a settled one."""
     report = CycleReport(cycle_id, Phase.UNKNOWN, 0, 0)
     counts: dict[str, int] = defaultdict(int)
     for _ in range(max_txs):
         phase = Phase(ccp.cycleInfo(cycle_id)[0])
         if phase == Phase.SETTLED:
             break
-        receipt = ccp.settleCycle(cycle_id, chunk, sender=sender)
+        receipt = ccp.settleCycle(cycle_id, chunk, sender=sender, gas_limit=chunk_gas_limit(ccp, chunk))
         report.gas_used.append(receipt.gas_used)
         report.receipts.append(receipt)
         for name in _SETTLEMENT_EVENTS:

@@ -39,7 +39,9 @@ def keeper(accounts):
 
 
 @pytest.fixture(scope="module")
-def ccp(system, operator, venue):
+def ccp(system, membership, cash_token, securities, operator, venue):
+    """The CCP, with the venue registered. Requests the session fixtures first so ape's
+    isolation never has to rebase them under a module snapshot."""
     ccp = deploy_ccp(system, operator)
     register_venue(ccp, venue, operator)
     return ccp
