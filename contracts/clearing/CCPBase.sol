@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ICCPSettlement, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
+import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {IMembership} from "../interfaces/IMembership.sol";
+import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
+
+/// @title CCPBase — the CCP's storage, and paying out from the cycle pool
+/// @notice Shared by the settlement core (CCPSettlement) and the close-out pass (CCPCloseOut).
+/// @dev Custody: the CCP's token balances = accounts' pre-funded and deferred balances
+/// (`_custodyCash`, `_custodySecurities`) + the pool of the cycle being settled.
+abstract contract CCPBase is ICCPSettlement {
+    /// @notice Longest settlement lag (T+N) and furthest cycle a deadline may name, in cycles.
+    uint16 public constant MAX_SETTLEMENT_LAG = 30;
+    /// @notice Bound on the obligation list of one cycle (accounts x securities).
+    uint256 public constant MAX_OBLIGATIONS = 50_000;
+    /// @notice `settleCycle` starts a step only with at least this much gas left, so no step's
+    /// token call can be starved into a false "failed to pay" by a caller choosing the gas.
+    uint256 public constant MIN_STEP_GAS = 400_000;
+    /// @notice Gas given to each token call during settlement (caps a receiver's hook).
+    uint256 public constant CALL_GAS = 200_000;
+    uint16 internal constant BPS = 10_000;
+
+    /// @dev One slot: phase (1 byte) | cursor (4 bytes).
+    struct Cycle {
+        CyclePhase phase;
+        uint32 cursor;
+    }
+
+    /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
+    /// (12 bytes) | obligations not yet paid in (4 bytes).
+    struct Funds {
+        uint128 cash;
+        uint96 reserved;
+        uint32 openObligations;
+    }
+
+    IMembership internal immutable _membership;
+    IERC20 internal immutable _cash;
+    IERC1155 internal immutable _securities;
+    uint64 internal immutable _cycleLength;
+
+    ICloseOutMarket internal _market;
+    IDefaultHandler internal _handler;
+    uint256 internal _custodyCash;
+    mapping(uint256 securityId => uint256) internal _custodySecurities;
+    mapping(uint256 securityId => SecurityRules) internal _rules;
+    mapping(address venue => uint256) internal _lastTradeId;
+    mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => Position))) internal _positions;
+    mapping(uint64 cycleId => Cycle) internal _cycles;
+    mapping(uint64 cycleId => Entry[]) internal _obligations;
+    mapping(uint64 cycleId => uint32[]) internal _failures;
+    mapping(uint64 cycleId => mapping(uint256 index => Shortfall)) internal _shortfalls;
+    mapping(address account => Funds) internal _funds;
+    mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
+
+    constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
+        if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {
+            revert ZeroAddress();
+        }
+        _membership = IMembership(membership_);
+        _cash = IERC20(cash_);
+        _securities = IERC1155(securities_);
+        _cycleLength = cycleLength_;
+    }
+
+    // ─── Paying out ──────────────────────────────────────────────────────────────────────────
+
+    /// @dev Pay out from the cycle pool to the wallet; whatever cannot be paid (receiver
+    /// refused or inactive, pool short) is credited to the account's balance in the CCP.
+    function _deliver(uint64 cycleId, address account, uint256 securityId, uint256 units, uint256 amount) internal {
+        uint256 unitsLate;
+        uint256 amountLate;
+        if (units != 0) {
+            uint256 paid = _poolSecurities(securityId);
+            if (paid > units) paid = units;
+            if (paid != 0) {
+                try _securities.safeTransferFrom{gas: CALL_GAS}(address(this), account, securityId, paid, "") {}
+                catch {
+                    paid = 0;
+                }
+            }
+            unitsLate = units - paid;
+        }
+        if (amount != 0) {
+            uint256 paid = _increase(_custodyCash, _cash.balanceOf(address(this)));
+            if (paid > amount) paid = amount;
+            if (paid != 0) {
+                try _cash.transfer{gas: CALL_GAS}(account, paid) returns (bool ok) {
+                    if (!ok) paid = 0;
+                } catch {
+                    paid = 0;
+                }
+            }
+            amountLate = amount - paid;
+        }
+        if (unitsLate != 0 || amountLate != 0) {
+            _credit(account, securityId, unitsLate, amountLate);
+            emit PayOutDeferred(cycleId, account, securityId, unitsLate, amountLate);
+        }
+        emit ObligationPaidOut(cycleId, account, securityId, units - unitsLate, amount - amountLate);
+    }
+
+    /// @dev Book units and cash as held by the CCP for `account` (withdrawable later).
+    function _credit(address account, uint256 securityId, uint256 units, uint256 amount) internal {
+        if (units != 0) {
+            _prefundSecurities[account][securityId] += units;
+            _custodySecurities[securityId] += units;
+            emit SecuritiesPrefunded(account, securityId, SafeCast.toInt256(units));
+        }
+        if (amount != 0) {
+            _funds[account].cash += SafeCast.toUint128(amount);
+            _custodyCash += amount;
+            emit CashPrefunded(account, SafeCast.toInt256(amount));
+        }
+    }
+
+    // ─── Internals ───────────────────────────────────────────────────────────────────────────
+
+    function _settlesFrom(uint64 cycleId) internal view returns (uint64) {
+        return (cycleId + 1) * _cycleLength;
+    }
+
+    /// @dev Units of `securityId` the CCP holds beyond what it keeps for accounts: the pool.
+    function _poolSecurities(uint256 securityId) internal view returns (uint256) {
+        return _increase(_custodySecurities[securityId], _securities.balanceOf(address(this), securityId));
+    }
+
+    function _handlerOr(address account) internal view returns (address) {
+        address handler = address(_handler);
+        return handler == address(0) ? account : handler;
+    }
+
+    /// @dev `to - from` if positive, else zero.
+    function _increase(uint256 from, uint256 to) internal pure returns (uint256) {
+        return to > from ? to - from : 0;
+    }
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
+import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {CloseOutLib} from "../libraries/CloseOutLib.sol";
+import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {CCPBase} from "./CCPBase.sol";
+
+/// @title CCPCloseOut — pass 2 of cycle settlement: sell-out, buy-in, shortfall to the risk layer (F7)
+/// @notice Runs once per obligation that failed its pay-in, before anyone is paid out, so the
+/// pool holds what every performing member is owed when pass 3 starts. Members who performed
+/// are made whole from the failing account's withheld receivables, the close-out market and,
+/// for the rest, the default handler charged to the failing account's clearing member.
+abstract contract CCPCloseOut is CCPBase {
+    using NettingLib for Position;
+    using SafeERC20 for IERC20;
+
+    /// @dev Working figures of one close-out (memory only).
+    struct CloseOut {
+        uint256 securitiesDue;
+        uint256 cashDue;
+        uint256 securitiesRelease;
+        uint256 cashRelease;
+        uint256 inflow;
+        uint256 outflow;
+        uint256 bridge;
+        uint16 band;
+        bool complete;
+    }
+
+    /// @dev Pass 2, one failed obligation. A buyer that did not pay gets securities in
+    /// proportion to the cash it paid; the withheld rest is sold (sell-out). A seller that did
+    /// not deliver gets cash in proportion to what it delivered; the missing units are bought
+    /// with the withheld cash (buy-in). A remaining cash shortfall is charged to the clearing
+    /// member via the default handler; a surplus goes back to the account if its close-out
+    /// completed, else to the handler that answers for the missing units.
+    function _closeOut(uint64 cycleId, uint256 index) internal {
+        Entry memory e = _obligations[cycleId][index];
+        Position memory p = _positions[cycleId][e.securityId][e.account];
+        Shortfall memory s = _shortfalls[cycleId][index];
+        CloseOut memory c;
+        (c.securitiesDue, c.cashDue) = p.payables();
+        (c.securitiesRelease, c.cashRelease) = p.receivables();
+        c.band = _rules[e.securityId].closeOutBandBps;
+        c.complete = true;
+        if (s.cash != 0) _closeOutBuyer(cycleId, e, s.cash, c);
+        if (s.securities != 0) _closeOutSeller(cycleId, e, s.securities, c);
+        (uint256 shortfall, uint256 surplus) = CloseOutLib.net(c.inflow, c.outflow);
+        if (shortfall != 0) _chargeShortfall(cycleId, e.account, shortfall);
+        // A surplus repays the handler's bridge first; the rest goes back to the account if its
+        // close-out completed, else to the handler, which answers for the missing units.
+        uint256 refund = surplus < c.bridge ? surplus : c.bridge;
+        surplus -= refund;
+        if (!c.complete && address(_handler) != address(0)) (refund, surplus) = (refund + surplus, 0);
+        if (refund != 0) _credit(address(_handler), e.securityId, 0, refund);
+        c.cashRelease += surplus;
+        _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, c.cashRelease);
+    }
+
+    /// @dev Sell-out: release units in proportion to the cash paid; sell the withheld rest.
+    function _closeOutBuyer(uint64 cycleId, Entry memory e, uint256 cashShort, CloseOut memory c) internal {
+        uint256 receivable = c.securitiesRelease;
+        c.securitiesRelease = CloseOutLib.releasedDown(receivable, c.cashDue - cashShort, c.cashDue);
+        uint256 withheld = receivable - c.securitiesRelease;
+        uint256 minPrice =
+            c.band == 0 ? 0 : CloseOutLib.averagePrice(c.cashDue, receivable, false) * (BPS - c.band) / BPS;
+        (uint256 sold, uint256 proceeds) = _sellOut(cycleId, e.account, e.securityId, withheld, minPrice);
+        c.complete = sold == withheld;
+        c.inflow += proceeds;
+        c.outflow += cashShort;
+    }
+
+    /// @dev Buy-in: release cash in proportion to the units delivered; buy the missing units
+    /// with the withheld cash, after charging the handler what the market's quote says the
+    /// withheld cash will not cover (the bridge; any of it left over goes back to the handler).
+    function _closeOutSeller(uint64 cycleId, Entry memory e, uint256 unitsShort, CloseOut memory c) internal {
+        uint256 receivable = c.cashRelease;
+        c.cashRelease = CloseOutLib.releasedDown(receivable, c.securitiesDue - unitsShort, c.securitiesDue);
+        uint256 withheld = receivable - c.cashRelease;
+        uint256 maxPrice = c.band == 0 || receivable == 0
+            ? type(uint256).max
+            : CloseOutLib.averagePrice(receivable, c.securitiesDue, true) * (BPS + c.band) / BPS;
+        uint256 quote;
+        if (address(_market) != address(0)) {
+            try _market.quoteBuy(e.securityId, unitsShort) returns (uint256 q) {
+                quote = q;
+            } catch {}
+        }
+        if (quote > withheld) c.bridge = _chargeShortfall(cycleId, e.account, quote - withheld);
+        (uint256 bought, uint256 cost) = _buyIn(cycleId, e.account, e.securityId, unitsShort, maxPrice);
+        c.complete = c.complete && bought == unitsShort;
+        c.inflow += withheld + c.bridge;
+        c.outflow += cost;
+    }
+
+    /// @dev Sell up to `quantity` withheld units in the close-out market; what moved is measured
+    /// on the CCP's balances. Units left unsold go to the handler, which covers their cash.
+    function _sellOut(uint64 cycleId, address account, uint256 securityId, uint256 quantity, uint256 minPrice)
+        internal
+        returns (uint256 sold, uint256 proceeds)
+    {
+        if (quantity == 0) return (0, 0);
+        uint256 pool = _poolSecurities(securityId);
+        uint256 offered = quantity < pool ? quantity : pool;
+        ICloseOutMarket market = _market;
+        if (offered != 0 && address(market) != address(0)) {
+            uint256 cashBefore = _cash.balanceOf(address(this));
+            uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
+            try market.sell(securityId, offered, minPrice) {} catch {}
+            proceeds = _increase(cashBefore, _cash.balanceOf(address(this)));
+            sold = _increase(_securities.balanceOf(address(this), securityId), unitsBefore);
+        }
+        emit SoldOut(cycleId, account, securityId, quantity, sold, proceeds);
+        uint256 unsold = offered - (sold < offered ? sold : offered);
+        if (unsold != 0) _credit(_handlerOr(account), securityId, unsold, 0);
+    }
+
+    /// @dev Buy up to `quantity` units for the receivers. The market may draw on all the cash
+    /// the CCP holds (the cycle's pool, and custody as bridge liquidity) until the shortfall is
+    /// charged to the handler right after; the allowance is reset at once. What moved is
+    /// measured on the CCP's balances.
+    function _buyIn(uint64 cycleId, address account, uint256 securityId, uint256 quantity, uint256 maxPrice)
+        internal
+        returns (uint256 bought, uint256 cost)
+    {
+        ICloseOutMarket market = _market;
+        if (address(market) != address(0)) {
+            uint256 cashBefore = _cash.balanceOf(address(this));
+            uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
+            _cash.forceApprove(address(market), cashBefore);
+            try market.buy(securityId, quantity, maxPrice) {} catch {}
+            _cash.forceApprove(address(market), 0);
+            cost = _increase(_cash.balanceOf(address(this)), cashBefore);
+            bought = _increase(unitsBefore, _securities.balanceOf(address(this), securityId));
+        }
+        emit BoughtIn(cycleId, account, securityId, quantity, bought, cost);
+    }
+
+    /// @dev Charge `amount` to the account's clearing member; book what actually arrived.
+    function _chargeShortfall(uint64 cycleId, address account, uint256 amount) internal returns (uint256 covered) {
+        address member = _membership.clearingMemberOf(account);
+        IDefaultHandler handler = _handler;
+        if (address(handler) != address(0)) {
+            uint256 before = _cash.balanceOf(address(this));
+            try handler.coverShortfall(member, amount) {} catch {}
+            covered = _increase(before, _cash.balanceOf(address(this)));
+        }
+        emit ShortfallCharged(cycleId, account, member, amount, covered);
+    }
+}

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ICCPSettlement, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
+import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {ISettlement} from "../interfaces/ISettlement.sol";
+import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {MemberKind} from "../types/Member.sol";
+import {Route, Settle} from "../types/Settle.sol";
+import {CCPBase} from "./CCPBase.sol";
+import {CCPCloseOut} from "./CCPCloseOut.sol";
+
+/// @title CCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
+/// @notice See ICCPSettlement for the routes, the cycle rule, the three settlement passes and
+/// what the chain still reveals about counterparties. This contract is a registered system
+/// account of the membership register, so it may hold cash and securities and move a suspended
+/// member's assets as an approved spender.
+/// Layout: CCPBase (storage, pay-out) <- CCPCloseOut (pass 2: sell-out, buy-in) <- this contract
+/// (venues, novation, passes 1 and 3, pre-funding, views).
+/// @dev After every settled cycle the pool (token balances minus custody) is zero unless a
+/// close-out left an uncovered shortfall (see `ShortfallCharged`).
+contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, ERC1155Holder {
+    using NettingLib for Position;
+    using SafeERC20 for IERC20;
+
+    /// @notice Sets clearing rules, the close-out market and the default handler.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Trade venues allowed to hand instructions to `settle`.
+    bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
+
+    /// @param membership_ The membership register (this contract must be registered as system).
+    /// @param cash_ DLT-PS cash token.
+    /// @param securities_ DLT-CSD security token.
+    /// @param operator Receives the admin and operator roles.
+    /// @param cycleLength_ Seconds per settlement cycle (86,400 = one settlement date per day).
+    constructor(address membership_, address cash_, address securities_, address operator, uint64 cycleLength_)
+        CCPBase(membership_, cash_, securities_, cycleLength_)
+    {
+        if (operator == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+    }
+
+    // ─── Operator ────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external onlyRole(OPERATOR_ROLE) {
+        if (
+            securityId == 0 || securityId > type(uint88).max || rules.settlementLag > MAX_SETTLEMENT_LAG
+                || rules.closeOutBandBps > BPS
+        ) revert InvalidRules(securityId, rules.settlementLag, rules.closeOutBandBps);
+        _rules[securityId] = rules;
+        emit SecurityRulesSet(securityId, rules);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function setCloseOutMarket(address market) external onlyRole(OPERATOR_ROLE) {
+        address old = address(_market);
+        _market = ICloseOutMarket(market);
+        emit CloseOutMarketSet(market);
+        if (old != address(0)) _securities.setApprovalForAll(old, false);
+        if (market != address(0)) _securities.setApprovalForAll(market, true);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function setDefaultHandler(address handler) external onlyRole(OPERATOR_ROLE) {
+        _handler = IDefaultHandler(handler);
+        emit DefaultHandlerSet(handler);
+    }
+
+    // ─── Venues: direct settlement and novation ──────────────────────────────────────────────
+
+    /// @inheritdoc ISettlement
+    function settle(Settle calldata s) external nonReentrant {
+        if (!hasRole(VENUE_ROLE, msg.sender)) revert UnauthorisedVenue(msg.sender);
+        uint256 last = _lastTradeId[msg.sender];
+        if (s.tradeId <= last) revert TradeIdNotIncreasing(msg.sender, s.tradeId, last);
+        if (s.quantity == 0) revert ZeroQuantity(s.tradeId);
+        if (s.price == 0) revert ZeroPrice(s.tradeId);
+        if (s.buyer == address(0) || s.seller == address(0)) revert ZeroAddress();
+        if (s.buyer == s.seller) revert SelfTrade(s.tradeId, s.buyer);
+        (bool ok, uint256 expected) = _tryMul(s.quantity, s.price);
+        if (!ok || s.cashAmount != expected) revert CashAmountMismatch(s.tradeId, s.cashAmount, expected);
+        _lastTradeId[msg.sender] = s.tradeId;
+        if (s.route == Route.Direct) _settleDirect(s);
+        else _novate(s);
+    }
+
+    /// @dev Gross DVP at once; any failing leg reverts the whole match. Both parties must be
+    /// active: as a system account the CCP could otherwise move a suspended member's assets.
+    function _settleDirect(Settle calldata s) private {
+        _membership.checkActive(s.buyer);
+        _membership.checkActive(s.seller);
+        emit TradeSettledDirect(msg.sender, s.tradeId, s.buyer, s.seller, s.securityId, s.quantity, s.cashAmount);
+        _cash.safeTransferFrom(s.buyer, s.seller, s.cashAmount);
+        _securities.safeTransferFrom(s.seller, s.buyer, s.securityId, s.quantity, "");
+    }
+
+    /// @dev Novation: two legs against the CCP, netted at once into the packed positions.
+    function _novate(Settle calldata s) private {
+        SecurityRules memory r = _rules[s.securityId];
+        if (!r.cleared) revert SecurityNotCleared(s.securityId);
+        uint64 cycleId = s.deadline / _cycleLength;
+        uint64 today = uint64(block.timestamp / _cycleLength);
+        if (cycleId < today + r.settlementLag || cycleId > today + MAX_SETTLEMENT_LAG) {
+            revert SettlementCycleOutOfRange(
+                s.securityId, cycleId, today + r.settlementLag, today + MAX_SETTLEMENT_LAG
+            );
+        }
+        NettingLib.checkSize(s.quantity, s.cashAmount);
+        if (r.prefundClasses != 0) _reserveCash(s.buyer, r.prefundClasses, s.cashAmount);
+
+        // Casts are safe: checkSize bounded both below 2^127.
+        int256 q = int256(s.quantity);
+        int256 c = int256(s.cashAmount);
+        mapping(address => Position) storage book = _positions[cycleId][s.securityId];
+        if (book[s.buyer].book(q, -c)) _list(cycleId, s.buyer, s.securityId);
+        Position storage sellerPosition = book[s.seller];
+        if (sellerPosition.book(-q, c)) _list(cycleId, s.seller, s.securityId);
+        if (r.noNakedShort) _requireCovered(s.seller, s.securityId, sellerPosition.quantity, 0);
+
+        emit TradeNovated(_legId(s.tradeId, 0), s.buyer, s.securityId, q, -c, cycleId);
+        emit TradeNovated(_legId(s.tradeId, 1), s.seller, s.securityId, -q, c, cycleId);
+    }
+
+    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle.
+    function _list(uint64 cycleId, address account, uint256 securityId) private {
+        Entry[] storage list = _obligations[cycleId];
+        uint256 n = list.length;
+        if (n == MAX_OBLIGATIONS) revert CycleFull(cycleId, MAX_OBLIGATIONS);
+        // Cast is safe: setSecurityRules admits only ids below 2^88.
+        list.push(Entry(account, uint88(securityId), false));
+        ++_funds[account].openObligations;
+        if (n == 0) {
+            _cycles[cycleId].phase = CyclePhase.Open;
+            emit CyclePhaseChanged(cycleId, CyclePhase.Open);
+        }
+    }
+
+    /// @dev Full cash pre-funding for buyers of the classes in `classes`: the gross cash of
+    /// their buys is reserved against their pre-funded cash until their obligations are paid in.
+    function _reserveCash(address buyer, uint8 classes, uint256 amount) private {
+        MemberKind kind = _membership.memberOf(buyer).kind;
+        if (classes & (1 << uint8(kind)) == 0) return;
+        Funds storage f = _funds[buyer];
+        uint256 required = f.reserved + amount;
+        if (required > f.cash) revert CashNotPrefunded(buyer, required, f.cash);
+        f.reserved = SafeCast.toUint96(required);
+    }
+
+    /// @dev No naked short sale: a net delivery of `-netQuantity + extra` must be covered by
+    /// the seller's wallet and pre-funded balance.
+    function _requireCovered(address seller, uint256 securityId, int256 netQuantity, uint256 extra) private view {
+        int256 after_ = netQuantity - SafeCast.toInt256(extra);
+        if (after_ >= 0) return;
+        uint256 required = uint256(-after_);
+        uint256 available = _prefundSecurities[seller][securityId] + _securities.balanceOf(seller, securityId);
+        if (required > available) revert NakedShortSale(seller, securityId, required, available);
+    }
+
+    /// @dev Leg ids: opaque per leg, unique because trade ids of a venue increase.
+    function _legId(uint256 tradeId, uint256 side) private view returns (bytes32) {
+        return keccak256(abi.encode(msg.sender, tradeId, side));
+    }
+
+    // ─── Settlement of a cycle ───────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    function settleCycle(uint64 cycleId, uint256 maxSteps) external nonReentrant returns (bool done) {
+        if (maxSteps == 0) revert ZeroBatch();
+        Cycle memory c = _cycles[cycleId];
+        if (c.phase == CyclePhase.Unknown) revert UnknownCycle(cycleId);
+        if (c.phase == CyclePhase.Settled) revert CycleAlreadySettled(cycleId);
+        uint64 from = _settlesFrom(cycleId);
+        if (block.timestamp < from) revert CycleNotDue(cycleId, from, block.timestamp);
+
+        uint256 steps;
+        // Bounded: at most `maxSteps` steps plus four phase changes; stops early on low gas.
+        while (true) {
+            uint256 n = _phaseLength(cycleId, c.phase);
+            if (c.cursor == n) {
+                c = _advance(cycleId, c.phase);
+                if (c.phase == CyclePhase.Settled) break;
+                continue;
+            }
+            if (steps == maxSteps || gasleft() < MIN_STEP_GAS) break;
+            uint256 index = c.cursor++;
+            if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
+            else if (c.phase == CyclePhase.ClosingOut) _closeOut(cycleId, _failures[cycleId][index]);
+            else _payOut(cycleId, index);
+            ++steps;
+        }
+        _cycles[cycleId] = c;
+        return c.phase == CyclePhase.Settled;
+    }
+
+    function _phaseLength(uint64 cycleId, CyclePhase phase) private view returns (uint256) {
+        if (phase == CyclePhase.ClosingOut) return _failures[cycleId].length;
+        if (phase == CyclePhase.PayingIn || phase == CyclePhase.PayingOut) return _obligations[cycleId].length;
+        return 0; // Open: start at once
+    }
+
+    /// @dev Next phase with its cursor at zero. Events name the phase entered.
+    function _advance(uint64 cycleId, CyclePhase phase) private returns (Cycle memory next) {
+        next.phase = CyclePhase(uint8(phase) + 1);
+        if (next.phase == CyclePhase.Settled) {
+            emit CycleSettled(cycleId, _obligations[cycleId].length, _failures[cycleId].length);
+        }
+        emit CyclePhaseChanged(cycleId, next.phase);
+    }
+
+    /// @dev Pass 1: collect what the account owes, pre-funded balance first, then its wallet.
+    /// A partial pay-in is kept; the rest is recorded as a shortfall for pass 2.
+    function _payIn(uint64 cycleId, uint256 index) private {
+        Entry memory e = _obligations[cycleId][index];
+        (uint256 securitiesDue, uint256 cashDue) = _positions[cycleId][e.securityId][e.account].payables();
+        Funds memory f = _funds[e.account];
+        uint256 securitiesIn = securitiesDue == 0 ? 0 : _collectSecurities(e.account, e.securityId, securitiesDue);
+        uint256 cashIn;
+        if (cashDue != 0) (cashIn, f) = _collectCash(e.account, cashDue, f);
+        // Unchecked: every listed obligation counted one at listing; shortfalls are <= dues.
+        unchecked {
+            if (--f.openObligations == 0) f.reserved = 0;
+            _funds[e.account] = f;
+            if (securitiesIn < securitiesDue || cashIn < cashDue) {
+                _obligations[cycleId][index].failed = true;
+                _shortfalls[cycleId][index] =
+                    Shortfall(uint128(securitiesDue - securitiesIn), uint128(cashDue - cashIn));
+                _failures[cycleId].push(uint32(index));
+            }
+            emit ObligationPaidIn(
+                cycleId, e.account, e.securityId, securitiesIn, cashIn, securitiesDue - securitiesIn, cashDue - cashIn
+            );
+        }
+    }
+
+    /// @dev Take up to `due` units: pre-funded first, then the wallet, as far as approval and
+    /// balance allow (a partial delivery is taken). Never reverts on the account's failure.
+    function _collectSecurities(address account, uint256 securityId, uint256 due) private returns (uint256 got) {
+        uint256 held = _prefundSecurities[account][securityId];
+        got = held < due ? held : due;
+        if (got != 0) {
+            _prefundSecurities[account][securityId] = held - got;
+            _custodySecurities[securityId] -= got;
+        }
+        uint256 rest = due - got;
+        if (rest == 0 || !_securities.isApprovedForAll(account, address(this))) return got;
+        uint256 balance = _securities.balanceOf(account, securityId);
+        uint256 pull = balance < rest ? balance : rest;
+        if (pull == 0) return got;
+        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, pull, "") {
+            got += pull;
+        } catch {}
+    }
+
+    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the wallet.
+    function _collectCash(address account, uint256 due, Funds memory f) private returns (uint256 got, Funds memory) {
+        got = f.cash < due ? f.cash : due;
+        if (got != 0) {
+            // Casts are safe: `got` <= f.cash (uint128); the reservation shrinks by at most itself.
+            f.cash -= uint128(got);
+            f.reserved -= f.reserved < got ? f.reserved : uint96(got);
+            _custodyCash -= got;
+        }
+        uint256 rest = due - got;
+        if (rest == 0) return (got, f);
+        uint256 allowance = _cash.allowance(account, address(this));
+        uint256 balance = _cash.balanceOf(account);
+        uint256 pull = rest < allowance ? rest : allowance;
+        if (balance < pull) pull = balance;
+        if (pull == 0) return (got, f);
+        try _cash.transferFrom{gas: CALL_GAS}(account, address(this), pull) returns (bool ok) {
+            if (ok) got += pull;
+        } catch {}
+        return (got, f);
+    }
+
+    /// @dev Pass 3: pay out the receivables of every obligation paid in full. Failed ones were
+    /// paid out in pass 2.
+    function _payOut(uint64 cycleId, uint256 index) private {
+        Entry memory e = _obligations[cycleId][index];
+        if (e.failed) return;
+        (uint256 securitiesOut, uint256 cashOut) = _positions[cycleId][e.securityId][e.account].receivables();
+        _deliver(cycleId, e.account, e.securityId, securitiesOut, cashOut);
+    }
+
+    // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    function prefundCash(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        _funds[msg.sender].cash += SafeCast.toUint128(amount);
+        _custodyCash += amount;
+        emit CashPrefunded(msg.sender, SafeCast.toInt256(amount));
+        _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function prefundSecurities(uint256 securityId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        _prefundSecurities[msg.sender][securityId] += amount;
+        _custodySecurities[securityId] += amount;
+        emit SecuritiesPrefunded(msg.sender, securityId, SafeCast.toInt256(amount));
+        _securities.safeTransferFrom(msg.sender, address(this), securityId, amount, "");
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function withdrawCash(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Funds memory f = _funds[msg.sender];
+        if (f.openObligations != 0) revert PrefundLocked(msg.sender, f.openObligations);
+        if (f.cash < amount) revert InsufficientPrefund(msg.sender, f.cash, amount);
+        // Cast is safe: amount <= f.cash (uint128).
+        _funds[msg.sender].cash = f.cash - uint128(amount);
+        _custodyCash -= amount;
+        emit CashPrefunded(msg.sender, -SafeCast.toInt256(amount));
+        _cash.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function withdrawSecurities(uint256 securityId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 open = _funds[msg.sender].openObligations;
+        if (open != 0) revert PrefundLocked(msg.sender, open);
+        uint256 held = _prefundSecurities[msg.sender][securityId];
+        if (held < amount) revert InsufficientPrefund(msg.sender, held, amount);
+        _prefundSecurities[msg.sender][securityId] = held - amount;
+        _custodySecurities[securityId] -= amount;
+        emit SecuritiesPrefunded(msg.sender, securityId, -SafeCast.toInt256(amount));
+        _securities.safeTransferFrom(address(this), msg.sender, securityId, amount, "");
+    }
+
+    /// @notice Accept ERC-1155 units only from transfers the CCP made itself (pay-in,
+    /// pre-funding) or from its close-out market (buy-in); anything else would be untracked.
+    function onERC1155Received(address operator, address, uint256, uint256, bytes memory)
+        public
+        view
+        override
+        returns (bytes4)
+    {
+        if (operator != address(this) && operator != address(_market)) revert UnexpectedTransfer(operator);
+        return this.onERC1155Received.selector;
+    }
+
+    /// @notice Batch transfers follow the same rule as single ones.
+    function onERC1155BatchReceived(address operator, address, uint256[] memory, uint256[] memory, bytes memory)
+        public
+        view
+        override
+        returns (bytes4)
+    {
+        if (operator != address(this) && operator != address(_market)) revert UnexpectedTransfer(operator);
+        return this.onERC1155BatchReceived.selector;
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    function cycleLength() external view returns (uint64) {
+        return _cycleLength;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function cycleOf(uint64 deadline) external view returns (uint64) {
+        return deadline / _cycleLength;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function settlementCycle(uint256 securityId) external view returns (uint64 cycleId, uint64 deadline) {
+        cycleId = uint64(block.timestamp / _cycleLength) + _rules[securityId].settlementLag;
+        deadline = _settlesFrom(cycleId) - 1;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function cycleInfo(uint64 cycleId)
+        external
+        view
+        returns (CyclePhase phase, uint256 cursor, uint256 obligations, uint256 failures, uint64 settlesFrom)
+    {
+        Cycle memory c = _cycles[cycleId];
+        return (c.phase, c.cursor, _obligations[cycleId].length, _failures[cycleId].length, _settlesFrom(cycleId));
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function obligation(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount)
+    {
+        Position memory p = _positions[cycleId][securityId][account];
+        return (p.quantity, p.cash);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function obligationAt(uint64 cycleId, uint256 index)
+        external
+        view
+        returns (address account, uint256 securityId, int256 quantity, int256 cashAmount, bool failed)
+    {
+        Entry memory e = _obligations[cycleId][index];
+        Position memory p = _positions[cycleId][e.securityId][e.account];
+        return (e.account, e.securityId, p.quantity, p.cash, e.failed);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function shortfallAt(uint64 cycleId, uint256 index) external view returns (uint256 securities, uint256 cashAmount) {
+        Shortfall memory s = _shortfalls[cycleId][index];
+        return (s.securities, s.cash);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function netSums(uint64 cycleId, uint256 securityId, uint256 start, uint256 count)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount)
+    {
+        Entry[] storage list = _obligations[cycleId];
+        uint256 end = start + count < list.length ? start + count : list.length;
+        // Bounded by `count`, the caller's page size.
+        for (uint256 i = start; i < end; ++i) {
+            Entry memory e = list[i];
+            if (e.securityId != securityId) continue;
+            Position memory p = _positions[cycleId][securityId][e.account];
+            quantity += p.quantity;
+            cashAmount += p.cash;
+        }
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function checkShortSale(address seller, uint256 securityId, uint256 quantity) external view {
+        SecurityRules memory r = _rules[securityId];
+        if (!r.noNakedShort) return;
+        uint64 cycleId = uint64(block.timestamp / _cycleLength) + r.settlementLag;
+        _requireCovered(seller, securityId, _positions[cycleId][securityId][seller].quantity, quantity);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function prefunded(address account) external view returns (uint256 cashAmount, uint256 reserved, uint256 openObligations) {
+        Funds memory f = _funds[account];
+        return (f.cash, f.reserved, f.openObligations);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function prefundedSecurities(address account, uint256 securityId) external view returns (uint256) {
+        return _prefundSecurities[account][securityId];
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities) {
+        return (_custodyCash, _custodySecurities[securityId]);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function securityRules(uint256 securityId) external view returns (SecurityRules memory) {
+        return _rules[securityId];
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function lastTradeId(address venue) external view returns (uint256) {
+        return _lastTradeId[venue];
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function closeOutSetup() external view returns (address market, address handler) {
+        return (address(_market), address(_handler));
+    }
+
+    /// @inheritdoc AccessControl
+    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ─── Internals ───────────────────────────────────────────────────────────────────────────
+
+    function _tryMul(uint256 a, uint256 b) private pure returns (bool, uint256) {
+        // Unchecked: overflow is detected by the division test.
+        unchecked {
+            uint256 c = a * b;
+            if (a != 0 && c / a != b) return (false, 0);
+            return (true, c);
+        }
+    }
+}

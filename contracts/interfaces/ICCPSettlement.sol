@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ISettlement} from "./ISettlement.sol";
+
+/// @notice Where a settlement cycle is. Unknown: no trade was ever novated into it.
+/// Open: trades are being netted (until its settlement date ends). PayingIn, ClosingOut,
+/// PayingOut: `settleCycle` is working through the obligation list. Settled: final.
+enum CyclePhase {
+    Unknown,
+    Open,
+    PayingIn,
+    ClosingOut,
+    PayingOut,
+    Settled
+}
+
+/// @notice Clearing rules of one security, set by the operator. One slot.
+/// `cleared`: trades may be novated to the CCP. `settlementLag`: T+N in cycles (0 = T+0).
+/// `noNakedShort`: a seller's net delivery in a cycle must be covered by holdings or pre-funding
+/// at novation. `prefundClasses`: bit `k` set = buyers of MemberKind `k` must have pre-funded
+/// the full cash of their buys. `closeOutBandBps`: sell-outs and buy-ins may not trade further
+/// than this from the obligation's average price (0 = no limit).
+struct SecurityRules {
+    bool cleared;
+    bool noNakedShort;
+    uint8 prefundClasses;
+    uint16 settlementLag;
+    uint16 closeOutBandBps;
+}
+
+/// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
+/// @notice
+/// ROUTES. A registered venue hands every match to `settle`. `Route.Direct`: gross delivery
+/// versus payment between buyer and seller at once (both approved this contract), all or
+/// nothing. `Route.Ccp`: NOVATION — the trade becomes two legs, buyer/CCP and CCP/seller, each
+/// with its own id and a `TradeNovated` event naming only that account and the CCP; the legs are
+/// netted at once into the cycle's packed position of each account.
+///
+/// CYCLES. Cycle ids are settlement dates: `cycleId = deadline / cycleLength` (with a cycle
+/// length of one day, the number of days since 1970-01-01 UTC of the instruction's deadline).
+/// A cycle may be settled by anyone once its date has ended, i.e. from
+/// `(cycleId + 1) * cycleLength`. A security with settlement lag N accepts only deadlines whose
+/// cycle is at least today's cycle + N and at most `MAX_SETTLEMENT_LAG` cycles ahead; a venue
+/// gets the right deadline from `settlementCycle(securityId)`. No trade can enter a cycle after
+/// its date has ended, so a cycle's obligation list is final when settlement starts.
+///
+/// SETTLEMENT. `settleCycle(cycleId, maxSteps)` in resumable chunks, three passes over the
+/// list: (1) pay-in — each account delivers its net securities and pays its net cash, from its
+/// pre-funded balance first, then from its wallet (allowance to the CCP); a partial pay-in is
+/// taken and the rest recorded as a shortfall; (2) close-out of failed obligations — sell-out of
+/// withheld securities for a buyer that did not pay, buy-in with withheld cash for a seller that
+/// did not deliver, any remaining cash shortfall charged to the account's clearing member through
+/// the default handler; (3) pay-out to everyone whose pay-in was complete. An account's
+/// receivables are released only against its own payables (per obligation).
+///
+/// PRIVACY. The CCP's events name one account per leg, but the chain still reveals who traded
+/// with whom: the venue's match and the `settle` calldata carry both owners and order hashes,
+/// both legs are emitted in the same transaction with the same security and magnitudes, and leg
+/// ids are derivable from (venue, tradeId). Novation removes the counterparty credit exposure,
+/// not the information; hiding it needs an off-chain or encrypted order flow.
+interface ICCPSettlement is ISettlement {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice The clearing rules of `securityId` were set.
+    event SecurityRulesSet(uint256 indexed securityId, SecurityRules rules);
+    /// @notice The market used for sell-outs and buy-ins was set.
+    event CloseOutMarketSet(address indexed market);
+    /// @notice The risk-layer contract that covers shortfalls was set.
+    event DefaultHandlerSet(address indexed handler);
+    /// @notice A direct trade settled gross, delivery versus payment.
+    event TradeSettledDirect(
+        address indexed venue,
+        uint256 indexed tradeId,
+        address indexed buyer,
+        address seller,
+        uint256 securityId,
+        uint256 quantity,
+        uint256 cashAmount
+    );
+    /// @notice One leg of a novated trade: `account` against the CCP. `quantity` > 0 buys
+    /// (receives) securities, `cashAmount` > 0 receives cash.
+    event TradeNovated(
+        bytes32 indexed legId,
+        address indexed account,
+        uint256 indexed securityId,
+        int256 quantity,
+        int256 cashAmount,
+        uint64 cycleId
+    );
+    /// @notice A cycle moved to `phase`.
+    event CyclePhaseChanged(uint64 indexed cycleId, CyclePhase phase);
+    /// @notice `account` paid in for its obligation; `securitiesShort`/`cashShort` > 0 = failed.
+    event ObligationPaidIn(
+        uint64 indexed cycleId,
+        address indexed account,
+        uint256 indexed securityId,
+        uint256 securities,
+        uint256 cashAmount,
+        uint256 securitiesShort,
+        uint256 cashShort
+    );
+    /// @notice The CCP paid out an obligation's receivables to `account`'s wallet.
+    event ObligationPaidOut(
+        uint64 indexed cycleId, address indexed account, uint256 indexed securityId, uint256 securities, uint256 cashAmount
+    );
+    /// @notice A pay-out could not be made to the wallet (receiver refused, inactive, or the CCP
+    /// was short); it was credited to `account`'s balance in the CCP instead, to withdraw later.
+    event PayOutDeferred(
+        uint64 indexed cycleId, address indexed account, uint256 indexed securityId, uint256 securities, uint256 cashAmount
+    );
+    /// @notice Sell-out: withheld securities of `account` (a buyer that did not pay) were sold.
+    event SoldOut(
+        uint64 indexed cycleId, address indexed account, uint256 indexed securityId, uint256 offered, uint256 sold, uint256 proceeds
+    );
+    /// @notice Buy-in: securities `account` (a seller) did not deliver were bought in.
+    event BoughtIn(
+        uint64 indexed cycleId, address indexed account, uint256 indexed securityId, uint256 wanted, uint256 bought, uint256 cost
+    );
+    /// @notice A cash shortfall after close-out was charged to `clearingMember` via the handler.
+    event ShortfallCharged(
+        uint64 indexed cycleId, address indexed account, address indexed clearingMember, uint256 shortfall, uint256 covered
+    );
+    /// @notice Every obligation of the cycle was paid in, closed out and paid out.
+    event CycleSettled(uint64 indexed cycleId, uint256 obligations, uint256 failures);
+    /// @notice `account` pre-funded (positive) or withdrew (negative) cash held by the CCP.
+    event CashPrefunded(address indexed account, int256 amount);
+    /// @notice `account` pre-funded (positive) or withdrew (negative) securities held by the CCP.
+    event SecuritiesPrefunded(address indexed account, uint256 indexed securityId, int256 amount);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `caller` is not a registered venue.
+    error UnauthorisedVenue(address caller);
+    /// @notice Trade ids of a venue must increase; `tradeId` is not above `lastTradeId`.
+    error TradeIdNotIncreasing(address venue, uint256 tradeId, uint256 lastTradeId);
+    /// @notice A trade of zero quantity.
+    error ZeroQuantity(uint256 tradeId);
+    /// @notice A trade at a price of zero.
+    error ZeroPrice(uint256 tradeId);
+    /// @notice `cashAmount` differs from quantity * price = `expected`.
+    error CashAmountMismatch(uint256 tradeId, uint256 cashAmount, uint256 expected);
+    /// @notice Buyer and seller are the same account.
+    error SelfTrade(uint256 tradeId, address account);
+    /// @notice The zero address was given.
+    error ZeroAddress();
+    /// @notice `securityId` is not set up for CCP clearing.
+    error SecurityNotCleared(uint256 securityId);
+    /// @notice The deadline's cycle `cycleId` is before `earliest` (T+lag) or after `latest`.
+    error SettlementCycleOutOfRange(uint256 securityId, uint64 cycleId, uint64 earliest, uint64 latest);
+    /// @notice A cycle may not hold more than `max` obligations.
+    error CycleFull(uint64 cycleId, uint256 max);
+    /// @notice No short sale without holdings: `seller` must deliver `required` of `securityId`
+    /// but holds and pre-funded only `available`.
+    error NakedShortSale(address seller, uint256 securityId, uint256 required, uint256 available);
+    /// @notice `buyer` must pre-fund `required` cash for its buys but pre-funded `available`.
+    error CashNotPrefunded(address buyer, uint256 required, uint256 available);
+    /// @notice No trade was ever novated into `cycleId`.
+    error UnknownCycle(uint64 cycleId);
+    /// @notice `cycleId` can be settled only from `settlesFrom` (unix seconds); now is `nowTime`.
+    error CycleNotDue(uint64 cycleId, uint64 settlesFrom, uint256 nowTime);
+    /// @notice `cycleId` is already settled: nothing changed.
+    error CycleAlreadySettled(uint64 cycleId);
+    /// @notice A batch size of zero.
+    error ZeroBatch();
+    /// @notice An amount of zero.
+    error ZeroAmount();
+    /// @notice `account` has `available` where `requested` is needed.
+    error InsufficientPrefund(address account, uint256 available, uint256 requested);
+    /// @notice Pre-funded balances are locked while `account` has `openObligations` unsettled.
+    error PrefundLocked(address account, uint256 openObligations);
+    /// @notice Rules for a security id of zero or above 2^88, a settlement lag or close-out band
+    /// out of bounds.
+    error InvalidRules(uint256 securityId, uint16 settlementLag, uint16 closeOutBandBps);
+    /// @notice The CCP accepts ERC-1155 transfers only that it initiated or from its close-out
+    /// market; `operator` is neither.
+    error UnexpectedTransfer(address operator);
+
+    // ─── Operator ────────────────────────────────────────────────────────────────────────────
+    /// @notice Set the clearing rules of `securityId`. Operator only.
+    function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external;
+    /// @notice Set the market for sell-outs and buy-ins (approved for the CCP's securities).
+    /// Operator only; zero disables close-out (failures then go straight to the handler).
+    function setCloseOutMarket(address market) external;
+    /// @notice Set the risk-layer contract charged with shortfalls. Operator only.
+    function setDefaultHandler(address handler) external;
+
+    // ─── Settlement ──────────────────────────────────────────────────────────────────────────
+    /// @notice Work through up to `maxSteps` obligations of `cycleId` (pay-in, then close-out
+    /// of failures, then pay-out), from where the last call stopped. Anyone may call once the
+    /// cycle's date has ended. Stops early, resumable, when less than `MIN_STEP_GAS` is left.
+    /// @return done True once the cycle is settled.
+    function settleCycle(uint64 cycleId, uint256 maxSteps) external returns (bool done);
+
+    // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
+    /// @notice Lock `amount` cash in the CCP for the caller's future pay-ins (needs allowance).
+    function prefundCash(uint256 amount) external;
+    /// @notice Lock `amount` of `securityId` in the CCP for future deliveries (needs approval).
+    function prefundSecurities(uint256 securityId, uint256 amount) external;
+    /// @notice Withdraw pre-funded (or deferred) cash; only with no unsettled obligation.
+    function withdrawCash(uint256 amount) external;
+    /// @notice Withdraw pre-funded (or deferred) securities; only with no unsettled obligation.
+    function withdrawSecurities(uint256 securityId, uint256 amount) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice Length of one settlement cycle in seconds (one day in production).
+    function cycleLength() external view returns (uint64);
+    /// @notice The cycle a deadline falls in: `deadline / cycleLength`.
+    function cycleOf(uint64 deadline) external view returns (uint64);
+    /// @notice The cycle a trade in `securityId` made now settles in (today + lag), and the
+    /// deadline a venue should put in its instruction (the end of that date, minus one second).
+    function settlementCycle(uint256 securityId) external view returns (uint64 cycleId, uint64 deadline);
+    /// @notice Phase, step cursor, number of obligations and of failures of `cycleId`, and the
+    /// time from which it may be settled.
+    function cycleInfo(uint64 cycleId)
+        external
+        view
+        returns (CyclePhase phase, uint256 cursor, uint256 obligations, uint256 failures, uint64 settlesFrom);
+    /// @notice Net obligation of `account` in `securityId` for `cycleId` (sign convention above).
+    function obligation(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount);
+    /// @notice The `index`-th obligation of `cycleId`.
+    function obligationAt(uint64 cycleId, uint256 index)
+        external
+        view
+        returns (address account, uint256 securityId, int256 quantity, int256 cashAmount, bool failed);
+    /// @notice What the `index`-th obligation of `cycleId` failed to pay in (zero if it did not).
+    function shortfallAt(uint64 cycleId, uint256 index) external view returns (uint256 securities, uint256 cashAmount);
+    /// @notice Sum of net quantities and net cash in `securityId` over obligations
+    /// [start, start+count) of `cycleId` (clipped). Over the whole list both are zero: the CCP is flat.
+    function netSums(uint64 cycleId, uint256 securityId, uint256 start, uint256 count)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount);
+    /// @notice For venues at order acceptance: reverts `NakedShortSale` unless `seller` holds or
+    /// pre-funded `quantity` more of `securityId` than it already must deliver in the current
+    /// settlement cycle. Always passes for securities without the rule.
+    function checkShortSale(address seller, uint256 securityId, uint256 quantity) external view;
+    /// @notice `account`'s cash held by the CCP, the part reserved for pre-funded buys, and the
+    /// number of its obligations not yet paid in.
+    function prefunded(address account) external view returns (uint256 cashAmount, uint256 reserved, uint256 openObligations);
+    /// @notice `account`'s units of `securityId` held by the CCP.
+    function prefundedSecurities(address account, uint256 securityId) external view returns (uint256);
+    /// @notice Totals the CCP holds for accounts (pre-funded and deferred), cash and `securityId`.
+    function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities);
+    /// @notice The clearing rules of `securityId`.
+    function securityRules(uint256 securityId) external view returns (SecurityRules memory);
+    /// @notice Highest trade id settled for `venue`.
+    function lastTradeId(address venue) external view returns (uint256);
+    /// @notice The close-out market and the default handler.
+    function closeOutSetup() external view returns (address market, address handler);
+}

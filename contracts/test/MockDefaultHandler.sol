@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+
+/// @notice Test double of the risk layer: covers shortfalls from its own cash, up to `cap` per
+/// call, and records what it was charged per member. Must be a registered system account.
+contract MockDefaultHandler is IDefaultHandler {
+    event ShortfallCovered(address indexed member, uint256 requested, uint256 covered);
+
+    IERC20 public immutable cash;
+    uint256 public cap = type(uint256).max;
+    mapping(address member => uint256) public charged;
+
+    constructor(address cash_) {
+        cash = IERC20(cash_);
+    }
+
+    function setCap(uint256 cap_) external {
+        cap = cap_;
+    }
+
+    function coverShortfall(address member, uint256 cashAmount) external returns (uint256 covered) {
+        covered = cashAmount < cap ? cashAmount : cap;
+        uint256 balance = cash.balanceOf(address(this));
+        if (covered > balance) covered = balance;
+        charged[member] += cashAmount;
+        emit ShortfallCovered(member, cashAmount, covered);
+        if (covered != 0) require(cash.transfer(msg.sender, covered), "cash");
+    }
+}
