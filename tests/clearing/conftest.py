@@ -4,7 +4,7 @@ member, a second security, a close-out market and a default handler (mocks), and
 factory that hands one instruction to `settle` as a venue would.
 
 Accounts (tests/conftest.py): operator 0, bank 1, issuer 2, member_a 3, member_b 4, client_a 5
-(client of member_a), outsider 9. Here: venue 6, member_c 7, keeper 8 (anyone who settles).
+(client of member_a), member_c 6, outsider 9. Here: venue 7, keeper 8 (anyone who settles).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pytest
 
 from smartccp.clearing import Route, Rules, deploy_ccp, register_venue, set_rules, settle_instruction, \
     settlement_deadline, wire_close_out
-from smartccp.system import kyc_expiry
 from smartccp.units import cash
 
 UNITS = 10_000  # units of each security every party starts with
@@ -24,11 +23,6 @@ CASH = cash(1_000_000)  # cash every party starts with
 @pytest.fixture(scope="session")
 def venue(accounts):
     """An account holding VENUE_ROLE, standing in for a Trade contract."""
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def member_c(accounts):
     return accounts[7]
 
 
@@ -58,10 +52,7 @@ def bond_id(system, issuer):
 def parties(system, members, member_c, operator, bank, issuer, security_id, bond_id, ccp):
     """member_a, member_b, client_a (under member_a), member_c: each with CASH cash and UNITS
     of both securities, and each approving the CCP on both ledgers. Both securities cleared T+1."""
-    system.membership.admitClearingMember(member_c, kyc_expiry(), sender=operator)
-    system.cash.issue(member_c, CASH, sender=bank)
-    system.securities.issue(security_id, member_c, UNITS, sender=issuer)
-    everyone = (*members, member_c)
+    everyone = (*members, member_c)  # the root fixture admitted and funded all four
     for p in everyone:
         system.securities.issue(bond_id, p, UNITS, sender=issuer)
         system.cash.approve(ccp, 2**256 - 1, sender=p)
