@@ -18,13 +18,8 @@ from typing import Any, Iterable
 
 from ape import chain, project
 
-from smartccp.roles import role
-from smartccp.system import System
+from smartccp.system import DAY, VENUE_ROLE, System
 from smartccp.units import fmt_cash
-
-VENUE_ROLE = role("VENUE_ROLE")
-DAY = 86_400
-CCP_NAME = "CCPSettlement"
 
 
 class Phase(IntEnum):
@@ -118,14 +113,13 @@ class CycleReport:
 
 
 def deploy_ccp(system: System, operator: Any, *, cycle_length: int = DAY) -> Any:
-    """Deploy ``CCPSettlement`` for ``system``, register it as a system account (so it may hold
-    and move assets) and record it in ``system.extra``. ``operator`` gets admin and operator
-    roles. Returns the contract."""
+    """Deploy a (further) ``CCPSettlement`` for ``system`` and register it as a system account (so
+    it may hold and move assets); ``operator`` gets admin and operator roles. Returns the contract.
+    ``deploy_system`` already deploys one behind its venues; this one is for CCP-only tests."""
     ccp = project.CCPSettlement.deploy(
         system.membership, system.cash, system.securities, operator, cycle_length, sender=operator
     )
     system.membership.registerSystem(ccp, sender=operator)
-    system.extra[CCP_NAME] = ccp
     return ccp
 
 

@@ -13,9 +13,11 @@ from typing import Any
 from ape import chain, networks, project
 
 from smartccp import registry
-from smartccp.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE
+from smartccp.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE, role
 
 DEFAULT_KYC_DAYS = 365
+DAY = 86_400
+VENUE_ROLE = role("VENUE_ROLE")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -27,6 +29,7 @@ class System:
     cash: Any
     securities: Any
     venues: list[Any] = field(default_factory=list)
+    ccp: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -38,6 +41,8 @@ class System:
         """Name -> address of every contract, as the registry stores it."""
         named = {"Membership": self.membership, "CashToken": self.cash, "SecurityToken": self.securities}
         named.update({f"TradeVenue{i}": v for i, v in enumerate(self.venues)})
+        if self.ccp is not None:
+            named["CCPSettlement"] = self.ccp
         named.update(self.extra)
         return {name: str(c.address) for name, c in named.items()}
 
@@ -58,6 +63,7 @@ class System:
             cash=handles.pop("CashToken"),
             securities=handles.pop("SecurityToken"),
             venues=venues,
+            ccp=handles.pop("CCPSettlement", None),
             extra=handles,
         )
 
@@ -86,13 +92,17 @@ def deploy_system(
     cash_symbol: str = "sUSD",
     n_venues: int = 1,
     settlement: Any = None,
+    cycle_length: int = DAY,
 ) -> System:
-    """Deploy the register, both ledgers and ``n_venues`` venues, wire them, admit bank and issuer.
+    """Deploy the register, both ledgers, the CCP and ``n_venues`` venues; wire them; admit the
+    settlement bank and the issuer.
 
     ``operator`` becomes admin of everything; ``settlement_bank`` may issue and redeem cash;
     ``issuer`` may list, issue and redeem securities. All three are ape accounts. Venues hand
-    their Settle instructions to ``settlement`` (a contract, or None to set it later). Venues
-    subscribe to the register before anyone is admitted, so their trader copies are complete.
+    their Settle instructions to the CCP, or to ``settlement`` if given (e.g. a bare recorder in
+    venue-only tests; then no CCP is deployed). Venues subscribe to the register before anyone is
+    admitted, so their trader copies are complete. ``cycle_length`` is the CCP's settlement cycle
+    in seconds (one day: cycle id = settlement date).
     """
     tx = {"sender": operator}
     membership = project.Membership.deploy(operator, **tx)
@@ -100,14 +110,34 @@ def deploy_system(
     securities = project.SecurityToken.deploy("smartccp://security/{id}", membership, operator, **tx)
     membership.addSubscriber(cash, **tx)
     membership.addSubscriber(securities, **tx)
+    ccp = None
+    if settlement is None:
+        ccp = project.CCPSettlement.deploy(membership, cash, securities, operator, cycle_length, **tx)
+        membership.registerSystem(ccp, **tx)
+        settlement = ccp
     venues = [deploy_venue(membership, securities, operator, f"SmartCCP Venue {chr(65 + i)}", settlement)
               for i in range(n_venues)]
+    for venue in venues if ccp is not None else ():
+        ccp.grantRole(VENUE_ROLE, venue, **tx)
     cash.grantRole(SETTLEMENT_BANK_ROLE, settlement_bank, **tx)
     securities.grantRole(ISSUER_ROLE, issuer, **tx)
     expiry = kyc_expiry()
     for institution in {str(settlement_bank.address): settlement_bank, str(issuer.address): issuer}.values():
         membership.admitInstitution(institution, expiry, **tx)
-    return System(membership=membership, cash=cash, securities=securities, venues=venues)
+    return System(membership=membership, cash=cash, securities=securities, venues=venues, ccp=ccp)
+
+
+def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int = 2) -> None:
+    """List ``security_id`` on every venue with a T+``lag_days`` settlement and, if the system
+    has a CCP, clear it there with the same lag; then open trading (``phase`` 2 = continuous,
+    1 = opening call auction)."""
+    tx = {"sender": operator}
+    if system.ccp is not None:
+        # (cleared, noNakedShort, prefundClasses, settlementLag days, closeOutBandBps)
+        system.ccp.setSecurityRules(security_id, (True, False, 0, lag_days, 0), **tx)
+    for venue in system.venues:
+        venue.listSecurity(security_id, lag_days * DAY, **tx)
+        venue.setPhase(security_id, phase, **tx)
 
 
 def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, settlement: Any = None) -> Any:
