@@ -36,7 +36,7 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert saved["gas"] == sum(gas.values())
     refused = next(s for s in saved["steps"] if s["name"] == "refused")
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
-    assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0"}
+    assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement"}
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
 
@@ -126,7 +126,7 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
 
     system = namespace["system"]
 
-    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0"}
+    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement"}
     assert namespace["operator"] == operator
     assert namespace["cash"]("12.5") == 12_500_000
     assert namespace["balances"](operator)["cash"] == "0.000000"
