@@ -192,20 +192,6 @@ def ledger_transfers(ctx: BenchContext) -> Figures:
     }
 
 
-@measurement("e2e.raw")
-def raw_transfer_rate(ctx: BenchContext) -> Figures:
-    """Plain ERC-20 transfers sent one after another from the Python client, each waiting for
-    its receipt: transfers per wall-clock second."""
-    a, b = ctx.roles.member_a, ctx.roles.member_b
-    token = project.MockPlainERC20.deploy(sender=ctx.roles.operator)
-    token.mint(a, cash(1_000_000), sender=ctx.roles.operator)
-    token.transfer(b, 1, sender=a)  # warm-up, and b holds a balance like in the gas figures
-    start = time.perf_counter()
-    for _ in range(ctx.e2e_transfers):
-        token.transfer(b, 1, sender=a)
-    return {"e2e.raw_transfers_per_s": round(ctx.e2e_transfers / (time.perf_counter() - start), 1)}
-
-
 @measurement("demo")
 def demo_wall_time(ctx: BenchContext) -> Figures:
     """Wall time of every demo step run in-process (deployment included), in seconds."""

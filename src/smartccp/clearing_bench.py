@@ -60,8 +60,11 @@ class ClearingGas:
         return "\n".join(lines)
 
 
-def _fund_members(system: System, operator: Any, bank: Any, issuer: Any, ccp: Any, security_ids: list[int],
-                  n: int) -> list[Any]:
+def fund_members(system: System, operator: Any, bank: Any, issuer: Any, ccp: Any, security_ids: list[int],
+                 n: int) -> list[Any]:
+    """``n`` new clearing members (generated test accounts with keys, so they can sign orders),
+    each with 10,000,000 cash, 100,000 units of every security, and unlimited approval of ``ccp``
+    on both ledgers (local networks only: accounts are funded with gas by ``operator``)."""
     members = []
     expiry = kyc_expiry()
     for _ in range(n):
@@ -108,7 +111,7 @@ def measure_clearing_gas(system: System, operator: Any, *, bank: Any, issuer: An
     register_venue(ccp, operator, operator)  # the operator account also acts as an EOA venue
     for sid in security_ids:
         set_rules(ccp, sid, operator, Rules(settlement_lag=1))
-    members = _fund_members(system, operator, bank, issuer, ccp, security_ids, n_members)
+    members = fund_members(system, operator, bank, issuer, ccp, security_ids, n_members)
     length = int(ccp.cycleLength())
     today = chain.pending_timestamp // length
     small_deadline, large_deadline = (today + 1) * length + 100, (today + 2) * length + 100
