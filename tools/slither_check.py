@@ -139,7 +139,13 @@ def main() -> int:
     ir_failures = IRFailures()
     logging.getLogger("ContractSolcParsing").addFilter(ir_failures)
     started = time.monotonic()
-    instances, results = run_slither(input_path, solc)
+    from crytic_compile.platform.exceptions import InvalidCompilation
+
+    try:
+        instances, results = run_slither(input_path, solc)
+    except InvalidCompilation as exc:
+        print(f"error: the contracts do not compile for slither:\n{exc}")
+        return 1
     elapsed = time.monotonic() - started
 
     contracts = [c for sl in instances for c in sl.contracts]
