@@ -93,12 +93,18 @@ contract VenueAuctions is VenueCore {
         }
         OrderBook.Book storage book = _parked[securityId][dir];
         OrderBook.Level memory level = book.loadLevel(tick);
-        (uint64 k,) = OrderBook.front(level, tick);
-        OrderBook.Node memory node = book.loadNode(k);
-        while (node.owner == address(0)) {
-            level.advance(k); // holes left by cancellations; the level has a live entry behind them
-            (k,) = OrderBook.front(level, tick);
+        (uint64 k, bool ok) = OrderBook.front(level, tick);
+        OrderBook.Node memory node;
+        // Step over holes left by cancellations, at most MAX_MAKERS per call; progress is kept.
+        for (uint256 i; ok && i < MAX_MAKERS; ++i) {
             node = book.loadNode(k);
+            if (node.owner != address(0)) break;
+            level.advance(k);
+            (k, ok) = OrderBook.front(level, tick);
+        }
+        if (!ok || node.owner == address(0)) {
+            book.storeLevel(tick, level);
+            return (false, t);
         }
         bytes32 orderHash = book.hashes[k];
         ParkedTerms memory terms = _parkedTerms[orderHash];
