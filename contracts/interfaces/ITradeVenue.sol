@@ -34,6 +34,8 @@ interface ITradeVenueEvents {
     event SessionEndSet(uint64 sessionEnd);
     /// @notice The settlement contract changed.
     event SettlementSet(address settlement);
+    /// @notice The pre-trade risk gate changed (zero: none).
+    event OrderGateSet(address gate);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice The signature recovers to `signer`, not the order's owner.
@@ -151,6 +153,8 @@ interface ITradeVenue is ITradeVenueEvents {
     function setSessionEnd(uint64 sessionEnd) external;
     /// @notice Set the settlement contract that receives the Settle instructions.
     function setSettlement(address settlement) external;
+    /// @notice Set the pre-trade risk gate every order must pass (IOrderGate; zero for none).
+    function setOrderGate(address gate) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice EIP-712 hash of `order` under this venue's domain (what the owner signs).

@@ -8,6 +8,7 @@ import {IMembership} from "../interfaces/IMembership.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {ISecuritySubscriber} from "../interfaces/ISecuritySubscriber.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
@@ -52,6 +53,9 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
         Taker memory t = _validate(order, orderHash, m);
         _useNonce(order.owner, order.nonce);
+        if (address(_orderGate) != address(0)) {
+            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
+        }
 
         if (_isTriggered(order.orderType)) {
             if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
@@ -153,6 +157,12 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         (t.kind, t.status, t.kycExpiry, t.clearingMember) = (entry.kind, entry.status, entry.kycExpiry, entry.clearingMember);
     }
 
+    /// @inheritdoc ITradeVenue
+    function setOrderGate(address gate) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _orderGate = IOrderGate(gate);
+        emit OrderGateSet(gate);
+    }
+
     /// @inheritdoc ISecuritySubscriber
     function syncHalt(uint256 securityId, bool halted) external {
         if (msg.sender != address(_securities)) revert OnlySecurityToken(msg.sender);
@@ -235,6 +245,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @notice The VenueAuctions code this venue runs its auctions and stop triggers with.
     function auctionsModule() external view returns (address) {
         return _auctions_module;
+    }
+
+    /// @notice The pre-trade risk gate orders must pass (zero: none).
+    function orderGate() external view returns (address) {
+        return address(_orderGate);
     }
 
     /// @notice The session end day orders expire at.

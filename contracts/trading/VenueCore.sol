@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {ITradeVenueEvents} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
@@ -92,6 +93,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
     ISettlement internal _settlement;
+    IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
     /// @dev Where call auctions and stop triggering run (by delegatecall, on this storage).
     address internal immutable _auctions_module;
     uint64 internal _sessionEnd;

@@ -250,3 +250,22 @@ def test_sync_callbacks__only_from_register_and_ledger(venue, member_a, market):
         venue.syncHolder(member_a, (1, 1, 2**40, member_a), sender=member_a)
     with ape.reverts(venue.OnlySecurityToken, caller=member_a):
         venue.syncHalt(market, True, sender=member_a)
+
+
+def test_risk_gate__refusal_passes_through_and_changes_nothing(project, venue, client, make_order, operator, member_b, resting, unchanged):
+    gate = project.MockOrderGate.deploy(sender=operator)
+    venue.setOrderGate(gate, sender=operator)
+    gate.setLimit(member_b, cash("100.00"), sender=operator)
+    order = make_order(member_b, Side.BUY, 20, cash("10.00"), nonce=1)
+    with ape.reverts(gate.InsufficientMargin, member=member_b, required=cash("200.00"), posted=cash("100.00")):
+        client.place(order, member_b)
+    unchanged(order)
+    assert gate.approvals() == 0
+
+
+def test_risk_gate__approved_order_proceeds(project, venue, client, make_order, operator, member_b, resting):
+    gate = project.MockOrderGate.deploy(sender=operator)
+    venue.setOrderGate(gate, sender=operator)
+    gate.setLimit(member_b, cash("1000.00"), sender=operator)
+    r = client.place(make_order(member_b, Side.BUY, 20, cash("10.00")), member_b)
+    assert len(client.trades(r)) == 1 and gate.approvals() == 1
