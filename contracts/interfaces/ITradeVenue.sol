@@ -36,6 +36,8 @@ interface ITradeVenueEvents {
     event SettlementSet(address settlement);
     /// @notice The pre-trade risk gate changed (zero: none).
     event OrderGateSet(address gate);
+    /// @notice The contract receiving top-of-book changes changed (zero: none).
+    event QuoteSinkSet(address sink);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice The signature recovers to `signer`, not the order's owner.
@@ -96,6 +98,8 @@ interface ITradeVenueEvents {
     error OrderStillValid(uint256 orderId);
     /// @notice The auction's crossing region has more than `max` price levels on a side.
     error AuctionTooDeep(uint256 max);
+    /// @notice `caller` may not place unsigned orders for `owner`.
+    error NotTrusted(address caller, address owner);
 }
 
 /// @title ITradeVenue — one exchange venue: an on-chain order book for EIP-712 signed orders (F3, F4)
@@ -123,6 +127,11 @@ interface ITradeVenue is ITradeVenueEvents {
     function placeOrder(Order calldata order, bytes calldata signature, uint256 maxMakers)
         external
         returns (uint256 orderId, uint256 filled);
+    /// @notice Place an order without its owner's signature. Allowed for the router (ROUTER_ROLE:
+    /// the BBO contract, which verified the owner's signature on the parent order it splits),
+    /// and for SmartCCP's system contracts trading in their own name (owner == caller, e.g. the
+    /// CCP's close-out). No nonce is used; every other check, the risk gate included, applies.
+    function placeTrusted(Order calldata order, uint256 maxMakers) external returns (uint256 orderId, uint256 filled);
     /// @notice Cancel a resting order of the caller.
     function cancelOrder(uint256 orderId) external;
     /// @notice Bump the caller's counter: every order signed with an older counter, resting or not,
@@ -155,6 +164,8 @@ interface ITradeVenue is ITradeVenueEvents {
     function setSettlement(address settlement) external;
     /// @notice Set the pre-trade risk gate every order must pass (IOrderGate; zero for none).
     function setOrderGate(address gate) external;
+    /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
+    function setQuoteSink(address sink) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice EIP-712 hash of `order` under this venue's domain (what the owner signs).

@@ -9,6 +9,7 @@ import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {ISecuritySubscriber} from "../interfaces/ISecuritySubscriber.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
+import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
@@ -46,25 +47,22 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         nonReentrant
         returns (uint256 orderId, uint256 filled)
     {
-        if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
-        Market memory m = _loadMarket(order.securityId);
         bytes32 orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
         address signer = ECDSA.recover(orderHash, signature);
         if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
-        Taker memory t = _validate(order, orderHash, m);
         _useNonce(order.owner, order.nonce);
-        if (address(_orderGate) != address(0)) {
-            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
-        }
+        return _place(order, orderHash, maxMakers);
+    }
 
-        if (_isTriggered(order.orderType)) {
-            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
-                return (_park(order, t), 0);
-            }
-            _convertTriggered(t, order.orderType);
-        }
-        (orderId, filled) = _run(t, m, maxMakers);
-        _storeMarket(order.securityId, m);
+    /// @inheritdoc ITradeVenue
+    function placeTrusted(Order calldata order, uint256 maxMakers)
+        external
+        nonReentrant
+        returns (uint256 orderId, uint256 filled)
+    {
+        bool ownOrder = order.owner == msg.sender && _traders[msg.sender].kind == MemberKind.System;
+        if (!ownOrder && !hasRole(ROUTER_ROLE, msg.sender)) revert NotTrusted(msg.sender, order.owner);
+        return _place(order, _hashTypedDataV4(OrderHashing.hashStruct(order)), maxMakers);
     }
 
     /// @inheritdoc ITradeVenue
@@ -75,8 +73,12 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         OrderBook.Node memory node = book.loadNode(k);
         if (node.owner == address(0)) revert UnknownOrder(orderId);
         if (node.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
-        if (parked) _unpark(book, securityId, side, k, node);
-        else _remove(securityId, side, k, node, REASON_OWNER);
+        if (parked) {
+            _unpark(book, securityId, side, k, node);
+        } else {
+            _remove(securityId, side, k, node, REASON_OWNER);
+            _publish(securityId, _loadMarket(securityId));
+        }
     }
 
     /// @inheritdoc ITradeVenue
@@ -101,16 +103,18 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
             uint8 reason = _deadReason(node);
             if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
             _remove(securityId, side, k, node, reason);
+            _publish(securityId, _loadMarket(securityId));
         }
     }
 
     /// @inheritdoc ITradeVenue
-    function triggerOrders(uint256 securityId, uint256 maxOrders, uint256 maxMakers)
+    function triggerOrders(uint256 securityId, uint256, /* maxOrders */ uint256 /* maxMakers */ )
         external
         nonReentrant
         returns (uint256 triggered)
     {
-        return abi.decode(_delegateToAuctions(), (uint256));
+        triggered = abi.decode(_delegateToAuctions(), (uint256));
+        _publish(securityId, _loadMarket(securityId));
     }
 
     // ─── Operator ───────────────────────────────────────────────────────────────────────────────
@@ -134,8 +138,9 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ITradeVenue
-    function uncross(uint256 securityId, uint256 maxFills) external nonReentrant returns (bool done) {
-        return abi.decode(_delegateToAuctions(), (bool));
+    function uncross(uint256 securityId, uint256 /* maxFills */ ) external nonReentrant returns (bool done) {
+        done = abi.decode(_delegateToAuctions(), (bool));
+        _publish(securityId, _loadMarket(securityId));
     }
 
     /// @inheritdoc ITradeVenue
@@ -161,6 +166,12 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     function setOrderGate(address gate) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _orderGate = IOrderGate(gate);
         emit OrderGateSet(gate);
+    }
+
+    /// @inheritdoc ITradeVenue
+    function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _quoteSink = IQuoteSink(sink);
+        emit QuoteSinkSet(sink);
     }
 
     /// @inheritdoc ISecuritySubscriber
@@ -257,6 +268,55 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return _sessionEnd;
     }
 
+    // ─── Placement ────────────────────────────────────────────────────────────────────────────
+
+    /// @dev Validate an authorised order, pass the risk gate, then park, match and/or rest it.
+    function _place(Order calldata order, bytes32 orderHash, uint256 maxMakers)
+        private
+        returns (uint256 orderId, uint256 filled)
+    {
+        if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
+        Market memory m = _loadMarket(order.securityId);
+        Taker memory t = _validate(order, orderHash, m);
+        if (address(_orderGate) != address(0)) {
+            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
+        }
+        if (_isTriggered(order.orderType)) {
+            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
+                return (_park(order, t), 0);
+            }
+            _convertTriggered(t, order.orderType);
+        }
+        (orderId, filled) = _run(t, m, maxMakers);
+        _storeMarket(order.securityId, m);
+        _publish(order.securityId, m);
+    }
+
+    /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
+    function _publish(uint256 securityId, Market memory m) private {
+        if (address(_quoteSink) == address(0)) return;
+        (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
+        (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
+        uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
+        if (_lastTop[securityId] == top) return;
+        _lastTop[securityId] = top;
+        _quoteSink.onTopOfBook(
+            securityId, uint256(bidTick) * m.tickSize, bidSize, uint256(askTick) * m.tickSize, askSize
+        );
+    }
+
+    /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
+    /// skipped, at most MAX_MAKERS of them); (0, 0) if none.
+    function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) private view returns (uint24, uint64) {
+        for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
+            uint64 shown = book.loadLevel(tick).displayed;
+            if (shown != 0) return (tick, shown);
+            if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
+            else tick = book.ticks.nextDown(tick - 1);
+        }
+        return (0, 0);
+    }
+
     // ─── Validation ─────────────────────────────────────────────────────────────────────────────
 
     /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
@@ -329,7 +389,9 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     function _requireActive(address account, Trader memory tr) private view {
         if (tr.status == MemberStatus.Active) {
             if (tr.kycExpiry < block.timestamp) revert IMembership.KycExpired(account, tr.kycExpiry);
-            if (tr.kind == MemberKind.Institution || tr.kind == MemberKind.System) {
+            // Institutions hold and issue but never trade. System contracts trade only in their
+            // own name through placeTrusted (a contract cannot produce an ECDSA signature).
+            if (tr.kind == MemberKind.Institution) {
                 revert IMembership.WrongMemberKind(account, MemberKind.ClearingMember, tr.kind);
             }
             return;

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
+import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {ITradeVenueEvents} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
@@ -26,6 +27,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     /// @notice Lists securities, runs phases, auctions and sessions.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice May place orders for others without their signature (the BBO router).
+    bytes32 public constant ROUTER_ROLE = keccak256("ROUTER_ROLE");
     /// @notice Upper bound on resting entries one call may match or step over.
     uint256 public constant MAX_MAKERS = 64;
     /// @notice Largest price tick a book can hold (prices are ticks times the tick size).
@@ -94,6 +97,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     ISecurityToken internal immutable _securities;
     ISettlement internal _settlement;
     IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
+    IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); none while unset
     /// @dev Where call auctions and stop triggering run (by delegatecall, on this storage).
     address internal immutable _auctions_module;
     uint64 internal _sessionEnd;
@@ -105,6 +109,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     mapping(uint256 securityId => CallAuction.State) internal _auctions;
     mapping(address owner => Trader) internal _traders;
     mapping(address owner => mapping(uint256 word => uint256)) internal _nonceBits;
+    /// @dev Last published top of book: bidTick (24) | bidSize (64) | askTick (24) | askSize (64).
+    mapping(uint256 securityId => uint256) internal _lastTop;
 
     constructor(address membership_, address securities_, address settlement_, address auctionsModule, address operator) {
         _membership = IMembership(membership_);
