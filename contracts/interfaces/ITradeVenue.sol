@@ -38,6 +38,11 @@ interface ITradeVenueEvents {
     event OrderGateSet(address gate);
     /// @notice The contract receiving top-of-book changes changed (zero: none).
     event QuoteSinkSet(address sink);
+    /// @notice `maker` was registered (or its obligation changed) as a market maker in `securityId`:
+    /// it must keep a two-sided quote no wider than `maxSpread` with at least `minSize` each side.
+    event MarketMakerRegistered(address indexed maker, uint256 indexed securityId, uint64 maxSpread, uint64 minSize);
+    /// @notice `maker` replaced its two-sided quote in `securityId`.
+    event QuoteRefreshed(address indexed maker, uint256 indexed securityId, uint256 bidOrderId, uint256 askOrderId);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice The signature recovers to `signer`, not the order's owner.
@@ -100,6 +105,15 @@ interface ITradeVenueEvents {
     error AuctionTooDeep(uint256 max);
     /// @notice `caller` may not place unsigned orders for `owner`.
     error NotTrusted(address caller, address owner);
+    /// @notice `maker` is not a registered market maker in `securityId`.
+    error NotMarketMaker(address maker, uint256 securityId);
+    /// @notice A quote must be one resting limit bid and one resting limit offer of one owner
+    /// in one security.
+    error InvalidQuote();
+    /// @notice The quote's spread `spread` exceeds the obligation's `maxSpread`.
+    error SpreadTooWide(uint256 spread, uint256 maxSpread);
+    /// @notice A quote side of `quantity` is below the obligation's `minSize`.
+    error QuoteTooSmall(uint256 quantity, uint256 minSize);
 }
 
 /// @title ITradeVenue — one exchange venue: an on-chain order book for EIP-712 signed orders (F3, F4)
@@ -132,6 +146,13 @@ interface ITradeVenue is ITradeVenueEvents {
     /// and for SmartCCP's system contracts trading in their own name (owner == caller, e.g. the
     /// CCP's close-out). No nonce is used; every other check, the risk gate included, applies.
     function placeTrusted(Order calldata order, uint256 maxMakers) external returns (uint256 orderId, uint256 filled);
+    /// @notice A registered market maker's two-sided quote: both signed limit orders are placed
+    /// at once (each may trade on arrival like any order), after its previous quote orders still
+    /// resting are cancelled. Refused unless the spread and sizes meet the maker's obligation.
+    /// `orders` is [bid, offer], `signatures` their owner's signatures.
+    function quote(Order[2] calldata orders, bytes[2] calldata signatures)
+        external
+        returns (uint256 bidOrderId, uint256 askOrderId);
     /// @notice Cancel a resting order of the caller.
     function cancelOrder(uint256 orderId) external;
     /// @notice Bump the caller's counter: every order signed with an older counter, resting or not,
@@ -166,6 +187,9 @@ interface ITradeVenue is ITradeVenueEvents {
     function setOrderGate(address gate) external;
     /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
     function setQuoteSink(address sink) external;
+    /// @notice Register `maker` as a market maker in `securityId` with its obligation (prices in
+    /// cash base units, sizes in units); `maxSpread` 0 removes it.
+    function registerMarketMaker(address maker, uint256 securityId, uint64 maxSpread, uint64 minSize) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice EIP-712 hash of `order` under this venue's domain (what the owner signs).
@@ -186,6 +210,12 @@ interface ITradeVenue is ITradeVenueEvents {
         external
         view
         returns (address owner, uint256 remaining, uint64 expiry, uint8 flags, uint16 counter, bytes32 orderHash);
+    /// @notice Whether `maker` meets its obligation in `securityId` now: both quote orders resting
+    /// with at least the minimum size, within the maximum spread. Also the sizes and spread.
+    function quoteStatus(address maker, uint256 securityId)
+        external
+        view
+        returns (bool compliant, uint256 bidSize, uint256 askSize, uint256 spread);
     /// @notice Last trade price of a security (0 before its first trade).
     function lastPrice(uint256 securityId) external view returns (uint256);
     /// @notice Current trading phase of a security.

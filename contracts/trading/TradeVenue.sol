@@ -18,11 +18,14 @@ import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Route} from "../types/Settle.sol";
+import {VenueAuctions} from "./VenueAuctions.sol";
 import {VenueCore} from "./VenueCore.sol";
 
 /// @title TradeVenue — an exchange venue with an on-chain order book (F3, F4)
 /// @notice See ITradeVenue. Order entry, continuous matching, cancellation and the book views
-/// live here; call auctions and stop triggering run from VenueAuctions on this contract's storage.
+/// live here; call auctions, stop triggering, purging and market-maker quotes run from
+/// VenueAuctions on this contract's storage (delegatecall), after this contract verified any
+/// signatures involved.
 contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, VenueCore, EIP712, ReentrancyGuardTransient {
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
@@ -47,11 +50,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         nonReentrant
         returns (uint256 orderId, uint256 filled)
     {
-        bytes32 orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
-        address signer = ECDSA.recover(orderHash, signature);
-        if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
-        _useNonce(order.owner, order.nonce);
-        return _place(order, orderHash, maxMakers);
+        return _place(order, _verifySigned(order, signature), maxMakers);
     }
 
     /// @inheritdoc ITradeVenue
@@ -63,6 +62,26 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         bool ownOrder = order.owner == msg.sender && _traders[msg.sender].kind == MemberKind.System;
         if (!ownOrder && !hasRole(ROUTER_ROLE, msg.sender)) revert NotTrusted(msg.sender, order.owner);
         return _place(order, _hashTypedDataV4(OrderHashing.hashStruct(order)), maxMakers);
+    }
+
+
+    /// @inheritdoc ITradeVenue
+    function quote(Order[2] calldata orders, bytes[2] calldata signatures)
+        external
+        nonReentrant
+        returns (uint256 bidOrderId, uint256 askOrderId)
+    {
+        bytes32[2] memory hashes;
+        for (uint256 i; i < 2; ++i) {
+            hashes[i] = _verifySigned(orders[i], signatures[i]);
+        }
+        bytes memory result = _delegate(abi.encodeCall(VenueAuctions.placeQuote, (orders, hashes)));
+        (bidOrderId, askOrderId) = abi.decode(result, (uint256, uint256));
+    }
+
+    /// @inheritdoc ITradeVenue
+    function purge(uint256[] calldata) external nonReentrant {
+        _delegate(msg.data);
     }
 
     /// @inheritdoc ITradeVenue
@@ -93,19 +112,6 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         emit NonceInvalidated(msg.sender, nonce);
     }
 
-    /// @inheritdoc ITradeVenue
-    function purge(uint256[] calldata orderIds) external nonReentrant {
-        if (orderIds.length > MAX_BATCH) revert BatchTooLarge(orderIds.length, MAX_BATCH);
-        for (uint256 i; i < orderIds.length; ++i) {
-            (uint256 securityId, Side side, uint64 k) = _decode(orderIds[i]);
-            OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
-            if (node.owner == address(0)) revert UnknownOrder(orderIds[i]);
-            uint8 reason = _deadReason(node);
-            if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
-            _remove(securityId, side, k, node, reason);
-            _publish(securityId, _loadMarket(securityId));
-        }
-    }
 
     /// @inheritdoc ITradeVenue
     function triggerOrders(uint256 securityId, uint256, /* maxOrders */ uint256 /* maxMakers */ )
@@ -113,7 +119,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         nonReentrant
         returns (uint256 triggered)
     {
-        triggered = abi.decode(_delegateToAuctions(), (uint256));
+        triggered = abi.decode(_delegate(msg.data), (uint256));
         _publish(securityId, _loadMarket(securityId));
     }
 
@@ -139,7 +145,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     /// @inheritdoc ITradeVenue
     function uncross(uint256 securityId, uint256 /* maxFills */ ) external nonReentrant returns (bool done) {
-        done = abi.decode(_delegateToAuctions(), (bool));
+        done = abi.decode(_delegate(msg.data), (bool));
         _publish(securityId, _loadMarket(securityId));
     }
 
@@ -172,6 +178,16 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _quoteSink = IQuoteSink(sink);
         emit QuoteSinkSet(sink);
+    }
+
+    /// @inheritdoc ITradeVenue
+    function registerMarketMaker(address maker, uint256 securityId, uint64 maxSpread, uint64 minSize)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        _listed(securityId);
+        _obligations[securityId][maker] = MakerObligation(maxSpread, minSize);
+        emit MarketMakerRegistered(maker, securityId, maxSpread, minSize);
     }
 
     /// @inheritdoc ISecuritySubscriber
@@ -229,6 +245,23 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ITradeVenue
+    function quoteStatus(address maker, uint256 securityId)
+        external
+        view
+        returns (bool compliant, uint256 bidSize, uint256 askSize, uint256 spread)
+    {
+        Quote memory q = _quotes[securityId][maker];
+        MakerObligation memory ob = _obligations[securityId][maker];
+        (uint256 bidTick, uint256 bidLeft) = _liveQuoteSide(q.bidId, maker);
+        (uint256 askTick, uint256 askLeft) = _liveQuoteSide(q.askId, maker);
+        uint256 tickSize = _loadMarket(securityId).tickSize;
+        spread = askTick > bidTick ? (askTick - bidTick) * tickSize : 0;
+        compliant = ob.maxSpread != 0 && bidLeft >= ob.minSize && askLeft >= ob.minSize && bidLeft != 0
+            && askLeft != 0 && spread <= ob.maxSpread;
+        return (compliant, bidLeft, askLeft, spread);
+    }
+
+    /// @inheritdoc ITradeVenue
     function lastPrice(uint256 securityId) external view returns (uint256) {
         return _loadMarket(securityId).lastPrice;
     }
@@ -268,138 +301,29 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return _sessionEnd;
     }
 
-    // ─── Placement ────────────────────────────────────────────────────────────────────────────
+    // ─── Placement ─────────────────────────────────────────────────────────────────────────────
 
-    /// @dev Validate an authorised order, pass the risk gate, then park, match and/or rest it.
-    function _place(Order calldata order, bytes32 orderHash, uint256 maxMakers)
-        private
-        returns (uint256 orderId, uint256 filled)
-    {
-        if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
-        Market memory m = _loadMarket(order.securityId);
-        Taker memory t = _validate(order, orderHash, m);
-        if (address(_orderGate) != address(0)) {
-            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
-        }
-        if (_isTriggered(order.orderType)) {
-            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
-                return (_park(order, t), 0);
-            }
-            _convertTriggered(t, order.orderType);
-        }
-        (orderId, filled) = _run(t, m, maxMakers);
-        _storeMarket(order.securityId, m);
-        _publish(order.securityId, m);
+    /// @dev Verify the owner's signature of `order` and use its nonce; returns the order hash.
+    function _verifySigned(Order calldata order, bytes calldata signature) private returns (bytes32 orderHash) {
+        orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
+        address signer = ECDSA.recover(orderHash, signature);
+        if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
+        _useNonce(order.owner, order.nonce);
     }
 
-    /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
-    function _publish(uint256 securityId, Market memory m) private {
-        if (address(_quoteSink) == address(0)) return;
-        (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
-        (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
-        uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
-        if (_lastTop[securityId] == top) return;
-        _lastTop[securityId] = top;
-        _quoteSink.onTopOfBook(
-            securityId, uint256(bidTick) * m.tickSize, bidSize, uint256(askTick) * m.tickSize, askSize
-        );
-    }
 
-    /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
-    /// skipped, at most MAX_MAKERS of them); (0, 0) if none.
-    function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) private view returns (uint24, uint64) {
-        for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
-            uint64 shown = book.loadLevel(tick).displayed;
-            if (shown != 0) return (tick, shown);
-            if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
-            else tick = book.ticks.nextDown(tick - 1);
-        }
-        return (0, 0);
-    }
+
+    // ─── Placement (shared) ────────────────────────────────────────────────────────────────────────────
+
+
+
 
     // ─── Validation ─────────────────────────────────────────────────────────────────────────────
 
-    /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
-    function _validate(Order calldata o, bytes32 orderHash, Market memory m) private view returns (Taker memory t) {
-        if (!m.listed) revert NotListed(o.securityId);
-        if (m.phase == Phase.Closed) revert WrongPhase(o.securityId, m.phase);
-        if (o.quantity == 0) revert ZeroQuantity();
-        if (o.quantity > MAX_QUANTITY) revert QuantityTooLarge(o.quantity, MAX_QUANTITY);
-        if (o.quantity % m.lotSize != 0) revert OffLot(o.quantity, m.lotSize);
-        _checkPrice(o.price, m.tickSize);
-        if (_isTriggered(o.orderType)) _checkPrice(o.triggerPrice, m.tickSize);
-        if (o.orderType == OrderType.Iceberg) {
-            if (o.displayQuantity == 0 || o.displayQuantity >= o.quantity || o.displayQuantity % m.lotSize != 0) {
-                revert InvalidDisplayQuantity(o.displayQuantity, o.quantity);
-            }
-        }
-        if (o.cashWallet != o.owner) revert WalletNotOwner(o.cashWallet, o.owner);
-        if (o.securitiesWallet != o.owner) revert WalletNotOwner(o.securitiesWallet, o.owner);
-        if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
-        uint32 expiry = _expiryOf(o);
-        if (_isImmediate(o.orderType, o.timeInForce) && m.phase != Phase.Continuous) revert ImmediateOrderInAuction();
-        _checkTrader(o.owner, o.counter);
-        if (m.halted) revert ISecurityToken.SecurityHalted(o.securityId);
 
-        t.orderHash = orderHash;
-        t.owner = o.owner;
-        t.securityId = o.securityId;
-        t.side = o.side;
-        t.orderType = o.orderType;
-        t.timeInForce = o.timeInForce;
-        t.limitTick = uint24(o.price / m.tickSize);
-        t.quantity = o.quantity;
-        t.remaining = o.quantity;
-        t.displayQuantity = o.displayQuantity;
-        t.expiry = expiry;
-        t.flags = o.route == Route.Direct ? OrderBook.FLAG_DIRECT : 0;
-        t.counter = o.counter;
-    }
 
-    function _checkPrice(uint256 price, uint256 tickSize) private pure {
-        if (price == 0) revert ZeroPrice();
-        if (price % tickSize != 0) revert OffTick(price, tickSize);
-        if (price / tickSize > MAX_TICK) revert PriceOutOfRange(price, MAX_TICK * tickSize);
-    }
 
-    /// @dev The last second the order may match (0 = no expiry), from its time in force.
-    function _expiryOf(Order calldata o) private view returns (uint32 expiry) {
-        uint256 e = o.expiry;
-        if (o.timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
-        if (o.timeInForce == TimeInForce.Day && (e == 0 || _sessionEnd < e)) e = _sessionEnd;
-        if (o.timeInForce == TimeInForce.Day && e == 0) revert MissingExpiry();
-        if (e != 0 && e < block.timestamp) revert OrderExpired(uint64(e));
-        return e > type(uint32).max ? type(uint32).max : uint32(e);
-    }
 
-    /// @dev The owner must be active and KYC-valid, its counter current, and a participant's
-    /// clearing member active too.
-    function _checkTrader(address owner, uint16 counter) private view {
-        Trader memory tr = _traders[owner];
-        _requireActive(owner, tr);
-        if (tr.counter != counter) revert StaleCounter(owner, counter, tr.counter);
-        if (tr.kind == MemberKind.Participant) {
-            Trader memory cm = _traders[tr.clearingMember];
-            if (cm.status != MemberStatus.Active || cm.kycExpiry < block.timestamp) {
-                revert ClearingMemberNotActive(owner, tr.clearingMember);
-            }
-        }
-    }
-
-    function _requireActive(address account, Trader memory tr) private view {
-        if (tr.status == MemberStatus.Active) {
-            if (tr.kycExpiry < block.timestamp) revert IMembership.KycExpired(account, tr.kycExpiry);
-            // Institutions hold and issue but never trade. System contracts trade only in their
-            // own name through placeTrusted (a contract cannot produce an ECDSA signature).
-            if (tr.kind == MemberKind.Institution) {
-                revert IMembership.WrongMemberKind(account, MemberKind.ClearingMember, tr.kind);
-            }
-            return;
-        }
-        if (tr.status == MemberStatus.None) revert IMembership.NotAdmitted(account);
-        if (tr.status == MemberStatus.Suspended) revert IMembership.MemberSuspended(account);
-        revert IMembership.MemberExpelled(account);
-    }
 
     function _useNonce(address owner, uint256 nonce) private {
         uint256 bit = 1 << (nonce & 0xff);
@@ -410,19 +334,6 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────
 
-    /// @dev Park a stop-type order until the last trade price reaches its trigger.
-    function _park(Order calldata o, Taker memory t) private returns (uint256 parkedId) {
-        uint8 dir = _direction(o.side, o.orderType);
-        OrderBook.Book storage book = _parked[o.securityId][dir];
-        uint24 tick = uint24(o.triggerPrice / _loadMarket(o.securityId).tickSize);
-        OrderBook.Level memory level = book.loadLevel(tick);
-        OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(t.quantity), t.expiry, t.flags, t.counter);
-        uint64 k = book.push(level, tick, false, node, t.orderHash);
-        book.storeLevel(tick, level);
-        _parkedTerms[t.orderHash] = ParkedTerms(o.price, o.displayQuantity, o.side, o.orderType, o.timeInForce);
-        parkedId = _encode(o.securityId, Side(dir), k) | PARKED_BIT;
-        emit OrderParked(parkedId, t.orderHash, o.triggerPrice);
-    }
 
     /// @dev Cancel a parked stop-type order (`side` here is the trigger direction).
     function _unpark(OrderBook.Book storage book, uint256 securityId, Side side, uint64 k, OrderBook.Node memory node)
@@ -436,20 +347,6 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         book.storeLevel(tick, level);
     }
 
-    /// @dev Remove entry `k` outside matching (owner cancel, purge) and keep the best price true.
-    function _remove(uint256 securityId, Side side, uint64 k, OrderBook.Node memory node, uint8 reason) private {
-        OrderBook.Book storage book = _books[securityId][uint8(side)];
-        uint24 tick = OrderBook.tickOf(k);
-        OrderBook.Level memory level = book.loadLevel(tick);
-        _drop(book, level, k, node, reason, securityId, side);
-        bool empty = book.settleIfEmpty(level, tick);
-        book.storeLevel(tick, level);
-        if (!empty) return;
-        Market memory m = _loadMarket(securityId);
-        if (side == Side.Buy && m.bestBid == tick) m.bestBid = book.ticks.nextDown(tick);
-        if (side == Side.Sell && m.bestAsk == tick) m.bestAsk = book.ticks.nextUp(tick);
-        _storeMarket(securityId, m);
-    }
 
     function _depthSide(OrderBook.Book storage book, uint24 best, uint64 tickSize, uint256 levels, bool up)
         private
@@ -477,11 +374,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         }
     }
 
-    /// @dev Run the same call on VenueAuctions' code against this contract's storage and return
-    /// its result, or bubble up its revert data (custom errors included) unchanged.
-    function _delegateToAuctions() private returns (bytes memory result) {
+    /// @dev Run `data` on VenueAuctions' code against this contract's storage and return its
+    /// result, or bubble up its revert data (custom errors included) unchanged.
+    function _delegate(bytes memory data) private returns (bytes memory result) {
         bool ok;
-        (ok, result) = _auctions_module.delegatecall(msg.data);
+        (ok, result) = _auctions_module.delegatecall(data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(result, 32), mload(result))

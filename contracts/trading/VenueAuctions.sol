@@ -5,10 +5,10 @@ import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
-import {OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {VenueCore} from "./VenueCore.sol";
 
-/// @title VenueAuctions — call-auction uncross and stop triggering for TradeVenue
+/// @title VenueAuctions — call auctions, stop triggering, market-maker quotes and purging for TradeVenue
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
 contract VenueAuctions is VenueCore {
@@ -75,6 +75,55 @@ contract VenueAuctions is VenueCore {
             _run(t, m, maxMakers);
         }
         _storeMarket(securityId, m);
+    }
+
+    // ─── Market-maker quotes and purging (delegatecall only) ──────────────────────────────────
+
+    /// @notice See ITradeVenue.quote. The venue has verified both signatures and used their
+    /// nonces; `hashes` are the two order hashes.
+    function placeQuote(Order[2] calldata orders, bytes32[2] calldata hashes)
+        external
+        onlyDelegated
+        returns (uint256 bidOrderId, uint256 askOrderId)
+    {
+        (Order calldata bid, Order calldata ask) = (orders[0], orders[1]);
+        address maker = bid.owner;
+        uint256 securityId = bid.securityId;
+        if (
+            ask.owner != maker || ask.securityId != securityId || bid.side != Side.Buy || ask.side != Side.Sell
+                || bid.orderType != OrderType.Limit || ask.orderType != OrderType.Limit
+                || _isImmediate(bid.orderType, bid.timeInForce) || _isImmediate(ask.orderType, ask.timeInForce)
+        ) revert InvalidQuote();
+        MakerObligation memory ob = _obligations[securityId][maker];
+        if (ob.maxSpread == 0) revert NotMarketMaker(maker, securityId);
+        uint256 spread = ask.price > bid.price ? ask.price - bid.price : 0;
+        if (spread > ob.maxSpread) revert SpreadTooWide(spread, ob.maxSpread);
+        if (bid.quantity < ob.minSize) revert QuoteTooSmall(bid.quantity, ob.minSize);
+        if (ask.quantity < ob.minSize) revert QuoteTooSmall(ask.quantity, ob.minSize);
+        Quote memory previous = _quotes[securityId][maker];
+        _withdrawQuote(previous.bidId, maker);
+        _withdrawQuote(previous.askId, maker);
+        uint256[2] memory ids;
+        for (uint256 i; i < 2; ++i) {
+            (ids[i],) = _place(orders[i], hashes[i], MAX_MAKERS);
+        }
+        (bidOrderId, askOrderId) = (ids[0], ids[1]);
+        _quotes[securityId][maker] = Quote(bidOrderId, askOrderId);
+        emit QuoteRefreshed(maker, securityId, bidOrderId, askOrderId);
+    }
+
+    /// @notice See ITradeVenue.purge.
+    function purge(uint256[] calldata orderIds) external onlyDelegated {
+        if (orderIds.length > MAX_BATCH) revert BatchTooLarge(orderIds.length, MAX_BATCH);
+        for (uint256 i; i < orderIds.length; ++i) {
+            (uint256 securityId, Side side, uint64 k) = _decode(orderIds[i]);
+            OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
+            if (node.owner == address(0)) revert UnknownOrder(orderIds[i]);
+            uint8 reason = _deadReason(node);
+            if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
+            _remove(securityId, side, k, node, reason);
+            _publish(securityId, _loadMarket(securityId));
+        }
     }
 
     // ─── Stop triggering ────────────────────────────────────────────────────────────────────────

@@ -12,7 +12,7 @@ import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {MemberKind, MemberStatus} from "../types/Member.sol";
-import {OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Route, Settle} from "../types/Settle.sol";
 
 /// @title VenueCore — the storage and the matching engine shared by a venue's two code halves
@@ -109,6 +109,19 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     mapping(uint256 securityId => CallAuction.State) internal _auctions;
     mapping(address owner => Trader) internal _traders;
     mapping(address owner => mapping(uint256 word => uint256)) internal _nonceBits;
+    /// @dev A market maker's obligation in one security (one slot) and its current quote.
+    struct MakerObligation {
+        uint64 maxSpread;
+        uint64 minSize;
+    }
+
+    struct Quote {
+        uint256 bidId;
+        uint256 askId;
+    }
+
+    mapping(uint256 securityId => mapping(address maker => MakerObligation)) internal _obligations;
+    mapping(uint256 securityId => mapping(address maker => Quote)) internal _quotes;
     /// @dev Last published top of book: bidTick (24) | bidSize (64) | askTick (24) | askSize (64).
     mapping(uint256 securityId => uint256) internal _lastTop;
 
@@ -380,5 +393,183 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     function _decode(uint256 orderId) internal pure returns (uint256 securityId, Side side, uint64 k) {
         return ((orderId & ~PARKED_BIT) >> 65, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
+    }
+
+    // ─── Placement and removal (shared by both halves) ─────────────────────────────────────────
+
+    /// @dev Validate an authorised order, pass the risk gate, then park, match and/or rest it.
+    function _place(Order calldata order, bytes32 orderHash, uint256 maxMakers)
+        internal
+        returns (uint256 orderId, uint256 filled)
+    {
+        if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
+        Market memory m = _loadMarket(order.securityId);
+        Taker memory t = _validate(order, orderHash, m);
+        if (address(_orderGate) != address(0)) {
+            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
+        }
+        if (_isTriggered(order.orderType)) {
+            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
+                return (_park(order, t), 0);
+            }
+            _convertTriggered(t, order.orderType);
+        }
+        (orderId, filled) = _run(t, m, maxMakers);
+        _storeMarket(order.securityId, m);
+        _publish(order.securityId, m);
+    }
+
+    /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
+    function _publish(uint256 securityId, Market memory m) internal {
+        if (address(_quoteSink) == address(0)) return;
+        (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
+        (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
+        uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
+        if (_lastTop[securityId] == top) return;
+        _lastTop[securityId] = top;
+        _quoteSink.onTopOfBook(
+            securityId, uint256(bidTick) * m.tickSize, bidSize, uint256(askTick) * m.tickSize, askSize
+        );
+    }
+
+    /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
+    /// skipped, at most MAX_MAKERS of them); (0, 0) if none.
+    function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
+        for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
+            uint64 shown = book.loadLevel(tick).displayed;
+            if (shown != 0) return (tick, shown);
+            if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
+            else tick = book.ticks.nextDown(tick - 1);
+        }
+        return (0, 0);
+    }
+
+    /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
+    function _validate(Order calldata o, bytes32 orderHash, Market memory m) internal view returns (Taker memory t) {
+        if (!m.listed) revert NotListed(o.securityId);
+        if (m.phase == Phase.Closed) revert WrongPhase(o.securityId, m.phase);
+        if (o.quantity == 0) revert ZeroQuantity();
+        if (o.quantity > MAX_QUANTITY) revert QuantityTooLarge(o.quantity, MAX_QUANTITY);
+        if (o.quantity % m.lotSize != 0) revert OffLot(o.quantity, m.lotSize);
+        _checkPrice(o.price, m.tickSize);
+        if (_isTriggered(o.orderType)) _checkPrice(o.triggerPrice, m.tickSize);
+        if (o.orderType == OrderType.Iceberg) {
+            if (o.displayQuantity == 0 || o.displayQuantity >= o.quantity || o.displayQuantity % m.lotSize != 0) {
+                revert InvalidDisplayQuantity(o.displayQuantity, o.quantity);
+            }
+        }
+        if (o.cashWallet != o.owner) revert WalletNotOwner(o.cashWallet, o.owner);
+        if (o.securitiesWallet != o.owner) revert WalletNotOwner(o.securitiesWallet, o.owner);
+        if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
+        uint32 expiry = _expiryOf(o);
+        if (_isImmediate(o.orderType, o.timeInForce) && m.phase != Phase.Continuous) revert ImmediateOrderInAuction();
+        _checkTrader(o.owner, o.counter);
+        if (m.halted) revert ISecurityToken.SecurityHalted(o.securityId);
+
+        t.orderHash = orderHash;
+        t.owner = o.owner;
+        t.securityId = o.securityId;
+        t.side = o.side;
+        t.orderType = o.orderType;
+        t.timeInForce = o.timeInForce;
+        t.limitTick = uint24(o.price / m.tickSize);
+        t.quantity = o.quantity;
+        t.remaining = o.quantity;
+        t.displayQuantity = o.displayQuantity;
+        t.expiry = expiry;
+        t.flags = o.route == Route.Direct ? OrderBook.FLAG_DIRECT : 0;
+        t.counter = o.counter;
+    }
+
+    function _checkPrice(uint256 price, uint256 tickSize) internal pure {
+        if (price == 0) revert ZeroPrice();
+        if (price % tickSize != 0) revert OffTick(price, tickSize);
+        if (price / tickSize > MAX_TICK) revert PriceOutOfRange(price, MAX_TICK * tickSize);
+    }
+
+    /// @dev The last second the order may match (0 = no expiry), from its time in force.
+    function _expiryOf(Order calldata o) internal view returns (uint32 expiry) {
+        uint256 e = o.expiry;
+        if (o.timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
+        if (o.timeInForce == TimeInForce.Day && (e == 0 || _sessionEnd < e)) e = _sessionEnd;
+        if (o.timeInForce == TimeInForce.Day && e == 0) revert MissingExpiry();
+        if (e != 0 && e < block.timestamp) revert OrderExpired(uint64(e));
+        return e > type(uint32).max ? type(uint32).max : uint32(e);
+    }
+
+    /// @dev The owner must be active and KYC-valid, its counter current, and a participant's
+    /// clearing member active too.
+    function _checkTrader(address owner, uint16 counter) internal view {
+        Trader memory tr = _traders[owner];
+        _requireActive(owner, tr);
+        if (tr.counter != counter) revert StaleCounter(owner, counter, tr.counter);
+        if (tr.kind == MemberKind.Participant) {
+            Trader memory cm = _traders[tr.clearingMember];
+            if (cm.status != MemberStatus.Active || cm.kycExpiry < block.timestamp) {
+                revert ClearingMemberNotActive(owner, tr.clearingMember);
+            }
+        }
+    }
+
+    function _requireActive(address account, Trader memory tr) internal view {
+        if (tr.status == MemberStatus.Active) {
+            if (tr.kycExpiry < block.timestamp) revert IMembership.KycExpired(account, tr.kycExpiry);
+            // Institutions hold and issue but never trade. System contracts trade only in their
+            // own name through placeTrusted (a contract cannot produce an ECDSA signature).
+            if (tr.kind == MemberKind.Institution) {
+                revert IMembership.WrongMemberKind(account, MemberKind.ClearingMember, tr.kind);
+            }
+            return;
+        }
+        if (tr.status == MemberStatus.None) revert IMembership.NotAdmitted(account);
+        if (tr.status == MemberStatus.Suspended) revert IMembership.MemberSuspended(account);
+        revert IMembership.MemberExpelled(account);
+    }
+
+    /// @dev Park a stop-type order until the last trade price reaches its trigger.
+    function _park(Order calldata o, Taker memory t) internal returns (uint256 parkedId) {
+        uint8 dir = _direction(o.side, o.orderType);
+        OrderBook.Book storage book = _parked[o.securityId][dir];
+        uint24 tick = uint24(o.triggerPrice / _loadMarket(o.securityId).tickSize);
+        OrderBook.Level memory level = book.loadLevel(tick);
+        OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(t.quantity), t.expiry, t.flags, t.counter);
+        uint64 k = book.push(level, tick, false, node, t.orderHash);
+        book.storeLevel(tick, level);
+        _parkedTerms[t.orderHash] = ParkedTerms(o.price, o.displayQuantity, o.side, o.orderType, o.timeInForce);
+        parkedId = _encode(o.securityId, Side(dir), k) | PARKED_BIT;
+        emit OrderParked(parkedId, t.orderHash, o.triggerPrice);
+    }
+
+    /// @dev Remove entry `k` outside matching (owner cancel, purge) and keep the best price true.
+    function _remove(uint256 securityId, Side side, uint64 k, OrderBook.Node memory node, uint8 reason) internal {
+        OrderBook.Book storage book = _books[securityId][uint8(side)];
+        uint24 tick = OrderBook.tickOf(k);
+        OrderBook.Level memory level = book.loadLevel(tick);
+        _drop(book, level, k, node, reason, securityId, side);
+        bool empty = book.settleIfEmpty(level, tick);
+        book.storeLevel(tick, level);
+        if (!empty) return;
+        Market memory m = _loadMarket(securityId);
+        if (side == Side.Buy && m.bestBid == tick) m.bestBid = book.ticks.nextDown(tick);
+        if (side == Side.Sell && m.bestAsk == tick) m.bestAsk = book.ticks.nextUp(tick);
+        _storeMarket(securityId, m);
+    }
+
+    /// @dev Cancel a previous quote order of `maker` if it still rests (it may have been filled).
+    function _withdrawQuote(uint256 orderId, address maker) internal {
+        if (orderId == 0) return;
+        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
+        OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
+        if (node.owner != maker) return;
+        _remove(securityId, side, k, node, REASON_OWNER);
+    }
+
+    /// @dev Tick and remaining size of a quote order if it still rests for `maker`.
+    function _liveQuoteSide(uint256 orderId, address maker) internal view returns (uint256 tick, uint256 size) {
+        if (orderId == 0) return (0, 0);
+        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
+        OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
+        if (node.owner != maker || _deadReason(node) != REASON_OWNER) return (0, 0);
+        return (OrderBook.tickOf(k), node.remaining);
     }
 }

@@ -69,3 +69,67 @@ def test_place_trusted__system_contract_trades_in_its_own_name(venue, client, ma
     order = client.with_nonce(make_order(agent, Side.BUY, 20, cash("10.00")))
     r = venue.placeTrusted(order.as_tuple(), 10, sender=agent)
     assert client.trades(r)[0].buyer == agent
+
+
+# ─── Market makers ───────────────────────────────────────────────────────────────────────────
+
+def quote(venue, client, make_order, maker, bid_price, ask_price, bid_qty=100, ask_qty=100):
+    bid = client.with_nonce(make_order(maker, Side.BUY, bid_qty, bid_price))
+    ask = client.with_nonce(make_order(maker, Side.SELL, ask_qty, ask_price))
+    return venue.quote([bid.as_tuple(), ask.as_tuple()], [client.sign(bid, maker), client.sign(ask, maker)], sender=maker)
+
+
+@pytest.fixture
+def maker(venue, operator, member_c, market):
+    """member_c quotes ACME within 0.10 with at least 100 units a side."""
+    venue.registerMarketMaker(member_c, market, cash("0.10"), 100, sender=operator)
+    return member_c
+
+
+def test_quote__places_both_sides_and_is_compliant(venue, client, make_order, maker, market):
+    r = quote(venue, client, make_order, maker, cash("9.95"), cash("10.05"))
+    assert r.decode_logs(venue.QuoteRefreshed)
+    assert client.book(market).bids == [(cash("9.95"), 100)] and client.book(market).asks == [(cash("10.05"), 100)]
+    assert venue.quoteStatus(maker, market) == (True, 100, 100, cash("0.10"))
+
+
+def test_quote__refresh_replaces_the_previous_quote(venue, client, make_order, maker, market):
+    quote(venue, client, make_order, maker, cash("9.95"), cash("10.05"))
+    quote(venue, client, make_order, maker, cash("9.97"), cash("10.03"), 200, 150)
+    assert client.book(market).bids == [(cash("9.97"), 200)] and client.book(market).asks == [(cash("10.03"), 150)]
+
+
+def test_quote__filled_below_min_size__not_compliant_until_refreshed(venue, client, make_order, place, maker, member_b, market):
+    quote(venue, client, make_order, maker, cash("9.95"), cash("10.05"))
+    place(member_b, Side.BUY, 50, cash("10.05"))
+    compliant, bid_size, ask_size, _ = venue.quoteStatus(maker, market)
+    assert (compliant, bid_size, ask_size) == (False, 100, 50)
+    quote(venue, client, make_order, maker, cash("9.95"), cash("10.05"))
+    assert venue.quoteStatus(maker, market)[0]
+
+
+def test_quote__too_wide__reverts(venue, client, make_order, maker, market):
+    with ape.reverts(venue.SpreadTooWide, spread=cash("0.20"), maxSpread=cash("0.10")):
+        quote(venue, client, make_order, maker, cash("9.90"), cash("10.10"))
+    assert client.book(market).bids == []
+
+
+def test_quote__too_small__reverts(venue, client, make_order, maker, market):
+    with ape.reverts(venue.QuoteTooSmall, quantity=50, minSize=100):
+        quote(venue, client, make_order, maker, cash("9.95"), cash("10.05"), bid_qty=50)
+
+
+def test_quote__not_registered__reverts(venue, client, make_order, member_b, market):
+    with ape.reverts(venue.NotMarketMaker, maker=member_b, securityId=market):
+        quote(venue, client, make_order, member_b, cash("9.95"), cash("10.05"))
+
+
+def test_quote__one_sided__reverts(venue, client, make_order, maker, market):
+    bids = [client.with_nonce(make_order(maker, Side.BUY, 100, cash(p))) for p in ("9.95", "9.96")]
+    with ape.reverts(venue.InvalidQuote):
+        venue.quote([b.as_tuple() for b in bids], [client.sign(b, maker) for b in bids], sender=maker)
+
+
+def test_register_market_maker__by_non_operator__reverts(venue, member_c, market):
+    with ape.reverts(venue.AccessControlUnauthorizedAccount):
+        venue.registerMarketMaker(member_c, market, 1, 1, sender=member_c)
