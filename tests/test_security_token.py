@@ -78,16 +78,16 @@ def test_transfer__from_suspended__reverts(securities, membership, operator, mem
     assert securities.balanceOf(member_a, security_id) == 10_000
 
 
-def test_halt__blocks_member_transfers_and_issuance(securities, operator, members, security_id, member_a, member_b, issuer):
+def test_halt__stops_issuance_not_the_depository(securities, operator, members, security_id, member_a, member_b, issuer):
     tx = securities.setHalted(security_id, True, sender=operator)
     assert tx.decode_logs(securities.TradingHaltChanged)[0].halted
-    with ape.reverts(securities.SecurityHalted, id=security_id):
-        securities.safeTransferFrom(member_a, member_b, security_id, 1, b"", sender=member_a)
+    supply = securities.totalSupply(security_id)
     with ape.reverts(securities.SecurityHalted, id=security_id):
         securities.issue(security_id, member_a, 1, sender=issuer)
-    assert securities.balanceOf(member_a, security_id) == 10_000
+    assert securities.totalSupply(security_id) == supply
+    securities.safeTransferFrom(member_a, member_b, security_id, 1, b"", sender=member_a)  # settlement goes on
     securities.setHalted(security_id, False, sender=operator)
-    securities.safeTransferFrom(member_a, member_b, security_id, 1, b"", sender=member_a)
+    securities.issue(security_id, member_a, 1, sender=issuer)
 
 
 def test_halt__by_non_operator__reverts(securities, members, security_id, member_a):
@@ -95,7 +95,7 @@ def test_halt__by_non_operator__reverts(securities, members, security_id, member
         securities.setHalted(security_id, True, sender=member_a)
 
 
-def test_halt__does_not_stop_system_settlement(securities, membership, operator, members, security_id, member_a, accounts):
+def test_halt__system_settlement_goes_on(securities, membership, operator, members, security_id, member_a, accounts):
     custodian = accounts[7]
     membership.registerSystem(custodian, sender=operator)
     securities.setApprovalForAll(custodian, True, sender=member_a)

@@ -6,8 +6,9 @@ import {Security, SecurityKind} from "../types/Security.sol";
 /// @title ISecurityToken — DLT-CSD, the securities depository (F2)
 /// @notice ERC-1155, one id per security, ids counted from 1. Listing by an issuer, issuance and
 /// redemption by that security's issuer, a per-security trading halt by the operator. Every
-/// movement is restricted to admitted holders. A halt stops issuance and transfers between
-/// members; SmartCCP's own contracts still settle trades made before it.
+/// movement is restricted to admitted holders. A halt is a trading halt: every subscribed venue
+/// refuses orders in the security and no new units are issued, while the depository keeps
+/// working (trades made before the halt settle, holders may transfer and redeem).
 interface ISecurityToken {
     /// @notice A security was listed under `id`.
     event SecurityListed(uint256 indexed id, address indexed issuer, string symbol, bytes12 isin, SecurityKind kind);

@@ -54,6 +54,7 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     function issue(uint256 id, address to, uint256 amount) external {
         _requireIssuer(id);
         if (amount == 0) revert ZeroAmount();
+        if (_securities[id].halted) revert SecurityHalted(id);
         _mint(to, id, amount, "");
         emit SecuritiesIssued(id, to, amount);
     }
@@ -119,16 +120,10 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
-    /// @dev Every balance change passes the holder rules and, unless made by a system contract,
-    /// the halt. Bounded by the batch length the caller pays for.
+    /// @dev Every balance change passes the holder rules. A trading halt does not freeze the
+    /// depository: settlement and transfers between members go on (see ISecurityToken).
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
-        address operator = _msgSender();
-        _checkMovement(operator, from, to);
-        if (!_isSystem(operator)) {
-            for (uint256 i; i < ids.length; ++i) {
-                if (_securities[ids[i]].halted) revert SecurityHalted(ids[i]);
-            }
-        }
+        _checkMovement(_msgSender(), from, to);
         super._update(from, to, ids, values);
     }
 
