@@ -50,15 +50,16 @@ abstract contract PermissionedLedger is IPermissionedLedger {
         return _holders[account].kind == MemberKind.System;
     }
 
-    /// @dev Revert with the precise reason unless `account` is active and KYC-valid.
+    /// @dev Revert with the precise reason unless `account` is active and KYC-valid. Reads the
+    /// packed entry once; the common case (active, KYC valid) returns after two comparisons.
     function _requireActive(address account) internal view {
-        Member memory entry = _holders[account];
-        if (entry.status == MemberStatus.Active) {
-            if (entry.kycExpiry < block.timestamp) revert IMembership.KycExpired(account, entry.kycExpiry);
-            return;
-        }
-        if (entry.status == MemberStatus.None) revert IMembership.NotAdmitted(account);
-        if (entry.status == MemberStatus.Suspended) revert IMembership.MemberSuspended(account);
+        Member storage entry = _holders[account];
+        MemberStatus status = entry.status;
+        uint64 kycExpiry = entry.kycExpiry;
+        if (status == MemberStatus.Active && kycExpiry >= block.timestamp) return;
+        if (status == MemberStatus.Active) revert IMembership.KycExpired(account, kycExpiry);
+        if (status == MemberStatus.None) revert IMembership.NotAdmitted(account);
+        if (status == MemberStatus.Suspended) revert IMembership.MemberSuspended(account);
         revert IMembership.MemberExpelled(account);
     }
 }
