@@ -60,8 +60,9 @@ def price_paths(spec: Any, securities: Sequence[Any], days: int, seed: int) -> t
 
     Returns:
         ``(path, history)``: ``path`` int64 shape ``(days + 1, n_securities)``, row 0 the start
-        prices, in cash base units on tick; ``history`` float shape ``(lookback, n_securities)``
-        of prices before row 0 (for margin calibration), ending at the start prices.
+        prices, in cash base units on tick; ``history`` float shape
+        ``(lookback + 1, n_securities)``: the prices before row 0 (for margin calibration),
+        ending with the start prices.
     """
     rng = np.random.default_rng(seed)
     n = len(securities)
