@@ -21,6 +21,7 @@ Units: prices in cash base units per unit (multiples of the tick), quantities in
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -332,6 +333,6 @@ def _error_name(err: Exception) -> str:
     """The custom error's name (``SelfTrade``), else the exception's class name."""
     name = type(err).__name__
     if name in ("ContractLogicError", "VirtualMachineError", "TransactionError"):
-        message = str(err)
-        return message.split("(")[0].strip() or name
+        match = re.match(r"[A-Za-z_]\w*", str(err).strip())
+        return match.group(0) if match else name
     return name
