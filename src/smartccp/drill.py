@@ -1,0 +1,798 @@
+"""Scenario-driven drills: a trading day (or several) on the real contracts, from a YAML scenario.
+
+Per day: open → continuous session (scripted and simulated orders on every venue) → closing
+auction → settlement prices → margin cycle (hook) → events before settlement → netting cycle and
+DVP settlement (sell-outs and buy-ins on the pluggable close-out market) → events after
+settlement (e.g. the default waterfall) → invariant checks. Then final balances, the JSON report
+and the charts (:mod:`smartccp.drill_charts`).
+
+Pluggable parts, so the risk contracts can replace the models when they land:
+
+- :data:`EVENT_HANDLERS` (``@event_handler("default")``): one :class:`EventHandler` per event
+  type, with ``before_settlement`` / ``after_settlement``;
+- :data:`MARGIN_CYCLES` (``@margin_cycle("model")``): the margin step, chosen by
+  ``risk.margin`` in the scenario;
+- :data:`smartccp.closeout.CLOSE_OUT_MARKETS`: the market for sell-outs and buy-ins.
+
+Today the margin cycle and the default waterfall are **models (off chain)** from
+:mod:`smartccp.risk`, and the close-out market and shortfall handler are the test doubles
+``MockCloseOutMarket`` / ``MockDefaultHandler``; every report says so.
+
+Idempotency: every step has a key (``setup``, ``day0:auction``, ...) and a journal; re-running a
+finished step returns its recorded result and sends nothing. Steps that act on chain also check
+the chain first (phase already set, auction already uncrossed, cycle already settled), so even a
+forced re-run (:meth:`DrillRunner.rerun`) of those is a no-op.
+
+Units: cash in base units (6 decimals), prices in base units per unit, quantities in units.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ape import chain, networks
+from eth_utils import keccak
+
+from smartccp import risk
+from smartccp.clearing import (
+    Phase as CyclePhase,
+    check_ccp_empty,
+    check_flat,
+    liquidity,
+    member_aggregates,
+    obligations,
+    run_cycle,
+    supplies,
+    warp_past,
+)
+from smartccp.closeout import CloseOutMarket, make_close_out
+from smartccp.orders import Order, OrderType, Phase, Side, TimeInForce
+from smartccp.report import render_table
+from smartccp.scenario import EventSpec, Scenario
+from smartccp.simulator import FlowDriver, FlowStats, MarketSimulator, OrderIntent, price_paths
+from smartccp.system import DAY, System, deploy_system, kyc_expiry, list_security
+from smartccp.trading import VenueClient
+from smartccp.units import fmt_cash
+
+MODEL_NOTICE = "model (off chain) until the risk contracts land"
+MAX_UINT = 2**256 - 1
+UNCROSS_FILLS = 40
+GAS_FUNDING = 10**21
+
+
+# ─── Registries ──────────────────────────────────────────────────────────────────────────────
+
+
+class EventHandler:
+    """What an event does around the settlement of its day. ``basis`` says whether it runs on
+    chain or as a model; subclasses override the hooks they need."""
+
+    basis = "on chain"
+
+    def before_settlement(self, run: "DrillRunner", event: EventSpec, day: "DayState") -> dict[str, Any]:
+        return {}
+
+    def after_settlement(self, run: "DrillRunner", event: EventSpec, day: "DayState") -> dict[str, Any]:
+        return {}
+
+    def close_out_moves(self, run: "DrillRunner", event: EventSpec, day: "DayState") -> dict[int, int]:
+        """Price moves (bps, by security id) the close-out market should trade at."""
+        return {}
+
+
+EVENT_HANDLERS: dict[str, EventHandler] = {}
+MARGIN_CYCLES: dict[str, Callable[["DrillRunner", "DayState"], dict[str, Any]]] = {}
+
+
+def event_handler(name: str) -> Callable[[type[EventHandler]], type[EventHandler]]:
+    """Register (or replace) the handler of event type ``name``."""
+
+    def register(cls: type[EventHandler]) -> type[EventHandler]:
+        EVENT_HANDLERS[name] = cls()
+        return cls
+
+    return register
+
+
+def margin_cycle(name: str) -> Callable:
+    """Register (or replace) a margin cycle ``fn(run, day) -> {"basis", "calls": [...]}``."""
+
+    def register(fn: Callable) -> Callable:
+        MARGIN_CYCLES[name] = fn
+        return fn
+
+    return register
+
+
+# ─── State ───────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Check:
+    """One invariant check and its outcome."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class DayState:
+    """What one trading day produced (the per-cycle entry of the report)."""
+
+    day: int
+    cycle_id: int = 0
+    start_block: int = 0
+    flow: dict[str, Any] = field(default_factory=dict)
+    auctions: list[dict[str, Any]] = field(default_factory=list)
+    settlement_prices: dict[str, int] = field(default_factory=dict)
+    margin: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    gross: dict[str, Any] = field(default_factory=dict)
+    net: dict[str, Any] = field(default_factory=dict)
+    obligations: list[dict[str, Any]] = field(default_factory=list)
+    settlement: dict[str, Any] = field(default_factory=dict)
+    sell_outs: list[dict[str, Any]] = field(default_factory=list)
+    buy_ins: list[dict[str, Any]] = field(default_factory=list)
+    shortfalls: list[dict[str, Any]] = field(default_factory=list)
+    defaults: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "checks"}
+        d["checks"] = [c.__dict__ for c in self.checks]
+        return d
+
+
+@dataclass
+class StepRecord:
+    key: str
+    wall_s: float
+    txs: int
+    gas: int
+    reruns: int = 0
+
+
+# ─── Runner ──────────────────────────────────────────────────────────────────────────────────
+
+
+class DrillRunner:
+    """Runs one scenario on the connected network.
+
+    Args:
+        scenario: a resolved :class:`smartccp.scenario.Scenario`.
+        roles: :class:`smartccp.accounts.Roles` (operator, bank, issuer).
+        out: directory for ``drill_<name>.json`` and the charts (None: write nothing).
+        progress: called with one line of progress text (e.g. ``click.echo``).
+    """
+
+    def __init__(self, scenario: Scenario, roles: Any, *, out: Path | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.sc = scenario
+        self.roles = roles
+        self.out = out
+        self.say = progress or (lambda _msg: None)
+        self.journal: dict[str, Any] = {}
+        self.steps: list[StepRecord] = []
+        self.days: list[DayState] = []
+        self.system: System | None = None
+        self.accounts: dict[str, Any] = {}
+        self.sids: list[int] = []
+        self.clients: list[VenueClient] = []
+        self.driver: FlowDriver | None = None
+        self.close_out: CloseOutMarket | None = None
+        self.defaulted: set[str] = set()
+        self.supply0: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+        path, history = price_paths(scenario.prices, scenario.securities, scenario.days + 1, scenario.seed)
+        self.path, self.history = path, history
+        self.shocks = self._calibrate(history)
+        self.sim = MarketSimulator([m.name for m in scenario.members if m.trades], scenario.securities,
+                                   scenario.flow, scenario.seed)
+        self.report: dict[str, Any] = {}
+
+    # ─── journal ───
+
+    def step(self, key: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` once under ``key``; later calls return the recorded result, sending nothing."""
+        if key in self.journal:
+            rec = next(s for s in self.steps if s.key == key)
+            rec.reruns += 1
+            return self.journal[key]
+        self.say(f"  {key} ...")
+        start_block, t0 = chain.blocks.head.number, time.perf_counter()
+        result = fn()
+        txs, gas = self._block_stats(start_block)
+        rec = StepRecord(key, round(time.perf_counter() - t0, 3), txs, gas)
+        self.steps.append(rec)
+        self.journal[key] = result
+        self.say(f"  {key}: {rec.txs} txs, {rec.gas:,} gas, {rec.wall_s:.1f} s")
+        return result
+
+    def rerun(self, key: str) -> int:
+        """Force a chain-guarded step to run again, ignoring the journal; returns the number of
+        transactions it sent (0: the chain already had it done). Only for steps whose key ends in
+        ``open``, ``auction`` or ``settle``."""
+        day_s, name = key.split(":")
+        day = self.days[int(day_s[3:])]
+        fn = {"open": self._open, "auction": self._auction, "settle": self._settle}[name]
+        start = chain.blocks.head.number
+        fn(day)
+        return chain.blocks.head.number - start
+
+    def _block_stats(self, start_block: int) -> tuple[int, int]:
+        head = chain.blocks.head.number
+        web3 = networks.provider.web3
+        gas = sum(int(web3.eth.get_block(n)["gasUsed"]) for n in range(start_block + 1, head + 1))
+        return head - start_block, gas
+
+    # ─── the run ───
+
+    def run(self) -> dict[str, Any]:
+        """Run every step (each once); returns the report (also written to ``out``)."""
+        t0 = time.perf_counter()
+        self.say(f"drill {self.sc.name} ({self.sc.profile}): {self.sc.days} day(s), {self.sc.venues} venue(s), "
+                 f"{len(self.sc.members)} members, {len(self.sc.securities)} securities")
+        self.step("setup", self._setup)
+        for d in range(self.sc.days):
+            if len(self.days) <= d:
+                self.days.append(DayState(day=d))
+            day = self.days[d]
+            self.say(f"day {d}")
+            for name, fn in (("open", self._open), ("continuous", self._continuous), ("auction", self._auction),
+                             ("prices", self._prices), ("margin", self._margin), ("events", self._events_before),
+                             ("settle", self._settle), ("after", self._events_after), ("checks", self._checks)):
+                self.step(f"day{d}:{name}", lambda fn=fn, day=day: fn(day))
+        self.step("final", self._final)
+        wall = time.perf_counter() - t0
+        if "wall_s" not in self.report:
+            self.report["wall_s"] = round(wall, 3)
+        return self.report
+
+    # ─── setup ───
+
+    def _account(self, name: str) -> Any:
+        from smartccp.accounts import account_from_key
+
+        key = keccak(text=f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}")
+        account = account_from_key(key.hex())
+        if networks.provider.network.is_local:
+            networks.provider.set_balance(account.address, GAS_FUNDING)
+        elif account.balance < GAS_FUNDING // 1000:
+            self.roles.operator.transfer(account, GAS_FUNDING // 1000)
+        return account
+
+    def _setup(self) -> dict[str, Any]:
+        sc, r = self.sc, self.roles
+        self.system = s = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=sc.venues)
+        for sec in sc.securities:
+            receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode()[:12], 0, sec.tick, sec.lot, 0,
+                                                sender=r.issuer)
+            self.sids.append(int(receipt.return_value or s.securities.securityCount()))
+        expiry = kyc_expiry()
+        for m in sorted(sc.members, key=lambda m: m.kind != "clearing"):
+            acct = self.accounts[m.name] = self._account(m.name)
+            self.names[str(acct.address)] = m.name
+            if m.kind == "clearing":
+                s.membership.admitClearingMember(acct, expiry, sender=r.operator)
+            else:
+                s.membership.admitParticipant(acct, self.accounts[m.clearing_member], expiry, sender=r.operator)
+            if m.cash:
+                s.cash.issue(acct, m.cash, sender=r.bank)
+            for sym, units in m.holdings.items():
+                if units:
+                    s.securities.issue(self.sids[self._sec_index(sym)], acct, units, sender=r.issuer)
+            s.cash.approve(s.ccp, MAX_UINT, sender=acct)
+            s.securities.setApprovalForAll(s.ccp, True, sender=acct)
+        for sid in self.sids:
+            list_security(s, r.operator, sid, lag_days=sc.settlement_lag)
+        self.close_out = make_close_out(sc.close_out)
+        self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids)
+        self.clients = [VenueClient(v) for v in s.venues]
+        self.driver = FlowDriver(self.clients, self.accounts, self.sids)
+        self.supply0 = supplies(s, self.sids)
+        self.names[str(s.ccp.address)] = "CCP"
+        return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
+                "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out.label,
+                "supplies": dict(self.supply0)}
+
+    def _sec_index(self, symbol: str) -> int:
+        return [s.symbol for s in self.sc.securities].index(symbol)
+
+    # ─── day steps ───
+
+    def _open(self, day: DayState) -> dict[str, Any]:
+        s, op = self._sys(), self.roles.operator
+        session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
+        for v in s.venues:
+            if int(v.sessionEnd()) != session_end:
+                v.setSessionEnd(session_end, sender=op)
+            for sid in self.sids:
+                if Phase(int(v.phaseOf(sid))) == Phase.CLOSED:
+                    v.setPhase(sid, int(Phase.CONTINUOUS), sender=op)
+        if not day.start_block:
+            day.start_block = chain.blocks.head.number
+            day.cycle_id = int(s.ccp.settlementCycle(self.sids[0])[0])
+        return {"cycle_id": day.cycle_id, "session_end": session_end}
+
+    def _scripted(self, day: int, phase: str) -> list[OrderIntent]:
+        types = {"limit": OrderType.LIMIT, "market": OrderType.MARKET, "hidden": OrderType.HIDDEN,
+                 "iceberg": OrderType.ICEBERG}
+        tifs = {"gtc": TimeInForce.GTC, "day": TimeInForce.DAY, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
+        return [OrderIntent(o.member, o.venue, self._sec_index(o.security), "place",
+                            Side.BUY if o.side == "buy" else Side.SELL, types[o.type], tifs[o.tif], o.quantity,
+                            o.price, o.display, f"scripted {o.type}")
+                for o in self.sc.orders if o.day == day and o.phase == phase and o.member not in self.defaulted]
+
+    def _active(self, intents: list[OrderIntent]) -> list[OrderIntent]:
+        return [i for i in intents if i.member not in self.defaulted]
+
+    def _continuous(self, day: DayState) -> dict[str, Any]:
+        d = day.day
+        intents = self._scripted(d, "continuous") + self._active(
+            self.sim.continuous(d, [int(x) for x in self.path[d]], [int(x) for x in self.path[d + 1]]))
+        stats = self._driver().run(intents, progress=self._flow_progress)
+        day.flow = stats.as_dict()
+        if self.defaulted:
+            day.flow["refused_defaulters"] = self._defaulter_refusals()
+        return day.flow
+
+    def _flow_progress(self, i: int, n: int, st: FlowStats) -> None:
+        self.say(f"    orders {i}/{n}: {st.trades} trades, {st.rested} rested, {st.cancelled} cancelled, "
+                 f"{sum(st.rejected.values())} refused")
+
+    def _auction(self, day: DayState) -> list[dict[str, Any]]:
+        s, op = self._sys(), self.roles.operator
+        to_open = [(vi, v, sid) for vi, v in enumerate(s.venues) for sid in self.sids
+                   if Phase(int(v.phaseOf(sid))) == Phase.CONTINUOUS]
+        if not to_open:
+            return day.auctions  # already uncrossed: nothing to do
+        for _, v, sid in to_open:
+            v.setPhase(sid, int(Phase.PRE_CLOSE), sender=op)
+        d = day.day
+        intents = self._scripted(d, "auction") + self._active(
+            self.sim.auction(d, [int(x) for x in self.path[d + 1]], self.sc.venues))
+        stats = self._driver().run(intents)
+        day.flow["auction_orders"] = stats.as_dict()
+        for vi, v, sid in to_open:
+            price = volume = 0
+            while Phase(int(v.phaseOf(sid))) == Phase.PRE_CLOSE:
+                receipt = v.uncross(sid, UNCROSS_FILLS, sender=op)
+                for log in receipt.decode_logs(v.AuctionUncrossed):
+                    price, volume = int(log.price), int(log.volume)
+            day.auctions.append({"venue": vi, "security": self._sym(sid), "price": price, "volume": volume,
+                                 "last_price": int(v.lastPrice(sid))})
+        return day.auctions
+
+    def _prices(self, day: DayState) -> dict[str, int]:
+        """Settlement price per security: the closing auction with the most volume, else the
+        last trade of the first venue that traded, else the reference price."""
+        s = self._sys()
+        for i, sid in enumerate(self.sids):
+            sym = self.sc.securities[i].symbol
+            auctions = sorted((a for a in day.auctions if a["security"] == sym and a["volume"]), key=lambda a: -a["volume"])
+            last = [int(v.lastPrice(sid)) for v in s.venues if int(v.lastPrice(sid))]
+            day.settlement_prices[sym] = auctions[0]["price"] if auctions else (last[0] if last else int(self.path[day.day + 1][i]))
+        return day.settlement_prices
+
+    def _margin(self, day: DayState) -> dict[str, Any]:
+        fn = MARGIN_CYCLES[self.sc.risk.margin]
+        day.margin = fn(self, day)
+        return day.margin
+
+    def _events_before(self, day: DayState) -> list[dict[str, Any]]:
+        moves: dict[int, int] = {}
+        for e in self.sc.events_on(day.day):
+            handler = EVENT_HANDLERS[e.type]
+            moves.update(handler.close_out_moves(self, e, day))
+            result = handler.before_settlement(self, e, day)
+            day.events.append({"day": e.day, "type": e.type, "member": e.member, "basis": handler.basis, **result})
+        prices = {sid: day.settlement_prices[self._sym(sid)] for sid in self.sids}
+        used = self.close_out.set_prices(prices, self.roles.operator, moves_bps=moves)
+        day.settlement["close_out_prices"] = {self._sym(k): v for k, v in used.items()}
+        return day.events
+
+    def _settle(self, day: DayState) -> dict[str, Any]:
+        s, ccp = self._sys(), self._sys().ccp
+        info = ccp.cycleInfo(day.cycle_id)
+        if CyclePhase(int(info[0])) == CyclePhase.UNKNOWN:
+            day.settlement.update(phase="NO_TRADES")
+            return day.settlement
+        if not day.obligations:
+            obs = obligations(ccp, day.cycle_id)
+            day.obligations = [{"account": self.names.get(o.account, o.account), "security": self._sym(o.security_id),
+                                "quantity": o.quantity, "cash": o.cash} for o in obs]
+            liq = liquidity(ccp, day.cycle_id, start_block=day.start_block)
+            day.gross = {"trades": liq.trades, "cash": liq.gross_cash, "units": liq.gross_units}
+            day.net = {"cash": liq.net_cash, "units": liq.net_units, "cash_saving": round(liq.cash_saving, 4),
+                       "units_saving": round(liq.units_saving, 4)}
+        warp_past(ccp, day.cycle_id)
+        rep = run_cycle(ccp, day.cycle_id, self.roles.operator, chunk=40)
+        if rep.transactions == 0:
+            return day.settlement  # settled already: nothing sent
+        day.settlement.update(phase=rep.phase.name, obligations=rep.obligations, failures=rep.failures,
+                              txs=rep.transactions, gas=rep.total_gas, events=rep.events)
+        for log in rep.logs(ccp.SoldOut):
+            day.sell_outs.append({"account": self._name(log.account), "security": self._sym(log.securityId),
+                                  "offered": int(log.offered), "sold": int(log.sold), "proceeds": int(log.proceeds)})
+        for log in rep.logs(ccp.BoughtIn):
+            day.buy_ins.append({"account": self._name(log.account), "security": self._sym(log.securityId),
+                                "wanted": int(log.wanted), "bought": int(log.bought), "cost": int(log.cost)})
+        for log in rep.logs(ccp.ShortfallCharged):
+            day.shortfalls.append({"account": self._name(log.account), "clearing_member": self._name(log.clearingMember),
+                                   "shortfall": int(log.shortfall), "covered": int(log.covered)})
+        return day.settlement
+
+    def _events_after(self, day: DayState) -> list[dict[str, Any]]:
+        for entry, e in zip(day.events, self.sc.events_on(day.day)):
+            entry.update(EVENT_HANDLERS[e.type].after_settlement(self, e, day))
+        return day.events
+
+    # ─── invariants ───
+
+    def _checks(self, day: DayState) -> list[dict[str, Any]]:
+        s = self._sys()
+        checks = day.checks
+        checks.clear()
+
+        def check(name: str, fn: Callable[[], tuple[bool, str]]) -> None:
+            try:
+                ok, detail = fn()
+            except AssertionError as err:
+                ok, detail = False, str(err)
+            checks.append(Check(name, bool(ok), detail))
+
+        traded = day.settlement.get("phase") != "NO_TRADES"
+        if traded:
+            check("cycle settled", lambda: (CyclePhase(int(s.ccp.cycleInfo(day.cycle_id)[0])) == CyclePhase.SETTLED,
+                                            f"cycle {day.cycle_id}"))
+            check("CCP flat (net quantities and cash sum to zero per security)",
+                  lambda: (check_flat(s.ccp, day.cycle_id, self.sids) is None, "netSums == (0, 0)"))
+            check("net pay-in <= gross", lambda: (day.net["cash"] <= day.gross["cash"] and day.net["units"] <= day.gross["units"],
+                                                  f"cash {fmt_cash(day.net['cash'])} <= {fmt_cash(day.gross['cash'])}"))
+            check("every novated trade has two signed orders behind it", lambda: self._signed_trades(day))
+        check("CCP holds nothing beyond custody", lambda: (check_ccp_empty(s.ccp, s, self.sids) is None, "pool == (0, 0)"))
+        check("supply conserved (nothing created or lost)",
+              lambda: (supplies(s, self.sids) == self.supply0, f"{supplies(s, self.sids)}"))
+        check("double entry: holders' balances sum to the supply", self._double_entry)
+        for ev in day.events:
+            if "waterfall" in ev:
+                check("waterfall covers the loss, layers in order", lambda ev=ev: _waterfall_ok(ev["waterfall"]))
+        if "refused_defaulters" in day.flow:
+            check("defaulter refused, market keeps running",
+                  lambda: (all(day.flow["refused_defaulters"].values()) and day.flow["trades"] > 0,
+                           f"{day.flow['refused_defaulters']}, {day.flow['trades']} trades"))
+        return [c.__dict__ for c in checks]
+
+    def _signed_trades(self, day: DayState) -> tuple[bool, str]:
+        head = chain.blocks.head.number + 1
+        traded = [log for v in self._sys().venues for log in v.Traded.range(day.start_block, head)]
+        legs = [log for log in self._sys().ccp.TradeNovated.range(day.start_block, head)
+                if int(log.cycleId) == day.cycle_id]
+        signed = all(int.from_bytes(bytes(t.bidOrderHash), "big") and int.from_bytes(bytes(t.offerOrderHash), "big")
+                     for t in traded)
+        return signed and len(legs) == 2 * len(traded), f"{len(traded)} trades, {len(legs)} novated legs"
+
+    def _holders(self) -> dict[str, Any]:
+        s = self._sys()
+        named = {n: a for n, a in self.accounts.items()}
+        named.update({"CCP": s.ccp, "bank": self.roles.bank, "issuer": self.roles.issuer})
+        named.update(self.close_out.holders())
+        return named
+
+    def _double_entry(self) -> tuple[bool, str]:
+        s = self._sys()
+        holders = {str(a.address): a for a in self._holders().values()}.values()
+        cash_sum = sum(int(s.cash.balanceOf(a)) for a in holders)
+        ok = cash_sum == int(s.cash.totalSupply())
+        for sid in self.sids:
+            ok &= sum(int(s.securities.balanceOf(a, sid)) for a in holders) == int(s.securities.totalSupply(sid))
+        return ok, f"{len(holders)} holders, cash {fmt_cash(cash_sum)}"
+
+    def _defaulter_refusals(self) -> dict[str, bool]:
+        """An order of each defaulter, tried by eth_call on the first venue: refused?"""
+        from smartccp.demo import refusal
+
+        out = {}
+        client, sid = self.clients[0], self.sids[0]
+        for name in sorted(self.defaulted):
+            acct = self.accounts[name]
+            order = client.with_nonce(Order(owner=str(acct.address), securityId=sid, side=Side.BUY,
+                                            quantity=self.sc.securities[0].lot, price=int(self.path[0][0])))
+            err = refusal(client.venue.placeOrder, order.as_tuple(), client.sign(order, acct), 16, sender=acct)
+            out[name] = err is not None
+        return out
+
+    # ─── final ───
+
+    def _final(self) -> dict[str, Any]:
+        s = self._sys()
+        balances = {}
+        for name, acct in self._holders().items():
+            balances[name] = {"cash": int(s.cash.balanceOf(acct)),
+                              **{sec.symbol: int(s.securities.balanceOf(acct, sid))
+                                 for sec, sid in zip(self.sc.securities, self.sids)}}
+        checks = [c for d in self.days for c in d.checks]
+        self.report = {
+            "scenario": self.sc.name,
+            "description": self.sc.description,
+            "profile": self.sc.profile,
+            "seed": self.sc.seed,
+            "network": _network_name(),
+            "notices": {"risk": f"margin calls and default waterfall: {MODEL_NOTICE}",
+                        "close_out": self.close_out.label},
+            "setup": self.journal["setup"],
+            "reference_prices": {sec.symbol: [int(x) for x in self.path[:, i]] for i, sec in enumerate(self.sc.securities)},
+            "cycles": [d.as_dict() for d in self.days],
+            "final_balances": balances,
+            "checks": {"passed": sum(c.ok for c in checks), "failed": [c.name for c in checks if not c.ok]},
+            "ok": all(c.ok for c in checks),
+            "steps": [s.__dict__ for s in self.steps],
+        }
+        if self.out is not None:
+            self.write(self.out)
+        return self.report
+
+    def write(self, out: Path) -> dict[str, Path]:
+        """Write the JSON report and the charts into ``out``; returns the paths."""
+        from smartccp.drill_charts import write_charts
+
+        out.mkdir(parents=True, exist_ok=True)
+        charts = write_charts(self.report, out, prefix=f"drill_{self.sc.name}")
+        self.report["charts"] = {k: str(v) for k, v in charts.items()}
+        path = out / f"drill_{self.sc.name}.json"
+        path.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
+        return {"json": path, **charts}
+
+    # ─── helpers ───
+
+    def _sys(self) -> System:
+        if self.system is None:
+            raise RuntimeError("the setup step has not run")
+        return self.system
+
+    def _driver(self) -> FlowDriver:
+        assert self.driver is not None
+        return self.driver
+
+    def _sym(self, sid: int) -> str:
+        return self.sc.securities[self.sids.index(int(sid))].symbol
+
+    def _name(self, address: Any) -> str:
+        return self.names.get(str(address), str(address))
+
+    def _calibrate(self, history: np.ndarray) -> np.ndarray:
+        r = self.sc.risk
+        return risk.calibrate_shocks(history, horizon_days=r.horizon_days, confidence=r.confidence,
+                                     n_scenarios=r.n_scenarios).reshape(len(self.sc.securities), -1)
+
+    def member_positions(self, day: DayState) -> dict[str, tuple[list[int], int]]:
+        """Clearing member name -> (net quantity per security, net cash) of the day's cycle,
+        clients included (what margin is computed on)."""
+        s = self._sys()
+        if CyclePhase(int(s.ccp.cycleInfo(day.cycle_id)[0])) == CyclePhase.UNKNOWN:
+            return {}
+        agg = member_aggregates(obligations(s.ccp, day.cycle_id), s.membership)
+        out: dict[str, tuple[list[int], int]] = {}
+        for (cm, sid), (q, c) in agg.items():
+            name = self._name(cm)
+            qs, cash_sum = out.get(name, ([0] * len(self.sids), 0))
+            qs[self.sids.index(sid)] += q
+            out[name] = (qs, cash_sum + c)
+        return out
+
+    def prices_list(self, day: DayState) -> list[int]:
+        return [day.settlement_prices[s.symbol] for s in self.sc.securities]
+
+
+def _waterfall_ok(w: dict[str, Any]) -> tuple[bool, str]:
+    layers = w["layers"]
+    total = sum(a for _, a in layers)
+    available = w["available"]
+    in_order = all(layers[k][1] == 0 or all(layers[j][1] >= available.get(layers[j][0], 0) for j in range(k))
+                   for k in range(len(layers)))
+    return total == w["loss"] and in_order, f"loss {fmt_cash(w['loss'])} = sum of layers; uncovered {fmt_cash(w['uncovered'])}"
+
+
+def _network_name() -> str:
+    net = networks.provider.network
+    return f"{net.ecosystem.name}:{net.name}:{networks.provider.name}"
+
+
+# ─── Margin cycle: model ─────────────────────────────────────────────────────────────────────
+
+
+@margin_cycle("model")
+def model_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
+    """Initial margin (historical-simulation VaR, :func:`smartccp.risk.initial_margin`) and
+    variation margin (mark-to-market at the settlement prices) of every clearing member's
+    net position in the cycle; the call is IM plus VM owed. Off chain: members are assumed to
+    meet their calls, except a member with a ``default`` event that day."""
+    prices = run.prices_list(day)
+    nxt = [int(x) for x in run.path[day.day + 2]]
+    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
+    calls = []
+    for name, (q, c) in sorted(run.member_positions(day).items()):
+        im = risk.initial_margin(q, prices, run.shocks)
+        vm = c + sum(qi * pi for qi, pi in zip(q, prices))  # member's P&L at settlement prices
+        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
+        calls.append({"member": name, "quantities": q, "initial_margin": im, "variation_margin": vm,
+                      "call": im + max(0, -vm), "met": name not in defaulting,
+                      "next_day_loss": realised})
+    return {"basis": MODEL_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls}
+
+
+# ─── Events ──────────────────────────────────────────────────────────────────────────────────
+
+
+@event_handler("missed_payment")
+class MissedPayment(EventHandler):
+    """The member withdraws its cash allowance before pay-in: the CCP sells out the securities
+    it was to receive; the allowance comes back after the cycle."""
+
+    def close_out_moves(self, run, event, day):
+        return {sid: -run.sc.close_out.slippage_bps for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        return {"action": "cash allowance to the CCP withdrawn"}
+
+    def after_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, MAX_UINT, sender=acct)
+        return {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member]}
+
+
+@event_handler("failed_delivery")
+class FailedDelivery(EventHandler):
+    """The member withdraws its securities approval before pay-in: the CCP buys in what it was
+    to deliver; the approval comes back after the cycle."""
+
+    def close_out_moves(self, run, event, day):
+        sym = event.params.get("security")
+        sids = [run.sids[run._sec_index(sym)]] if sym else run.sids
+        return {sid: run.sc.close_out.slippage_bps for sid in sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.securities.setApprovalForAll(s.ccp, False, sender=acct)
+        return {"action": "securities approval to the CCP withdrawn"}
+
+    def after_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.securities.setApprovalForAll(s.ccp, True, sender=acct)
+        return {"buy_ins": [x for x in day.buy_ins if x["account"] == event.member]}
+
+
+@event_handler("default")
+class ModelDefault(EventHandler):
+    """Declare default (on chain: the member stops paying and is suspended, so the venues refuse
+    its orders), close out its book (on chain: sell-out / buy-in on the close-out market at a
+    stressed price), then run the default waterfall over the realised loss. The waterfall and the
+    resources it uses (margin, default fund sized cover-2, skin in the game) are a **model (off
+    chain) until the risk contracts land**; the shortfall is paid on chain by the
+    MockDefaultHandler (test double)."""
+
+    basis = f"declare and close out on chain; margin and waterfall: {MODEL_NOTICE}"
+
+    def close_out_moves(self, run, event, day):
+        move = int(event.params.get("close_out_move_bps", -3000))
+        return {sid: move for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        if int(s.membership.memberOf(acct).status) == 1:  # Active
+            s.membership.suspend(acct, sender=run.roles.operator)
+        run.defaulted.add(event.member)
+        return {"action": "default declared: member suspended on chain, its cash pay-in withheld"}
+
+    def after_settlement(self, run, event, day):
+        rk = run.sc.risk
+        positions = run.member_positions(day)
+        members = [m.name for m in run.sc.members if m.kind == "clearing"]
+        prices = run.prices_list(day)
+        calls = {c["member"]: c for c in day.margin.get("calls", [])}
+        margins = {m: calls[m]["initial_margin"] if m in calls else 0 for m in members}
+        if event.params.get("margin_posted", "im") == "none":
+            margins[event.member] = 0
+        quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
+        stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
+        beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [margins[m] for m in members])
+        sizing = risk.size_default_fund(beyond)
+        contributions = dict(zip(members, risk.allocate_contributions(
+            sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)))
+        loss = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
+        q, c = positions.get(event.member, ([0] * len(prices), 0))
+        close_prices = [day.settlement["close_out_prices"][s.symbol] for s in run.sc.securities]
+        model_loss = max(0, -(c + sum(qi * pi for qi, pi in zip(q, close_prices))))
+        result = risk.run_waterfall({event.member: loss}, margins, contributions, rk.skin_in_the_game,
+                                    rk.assessment_cap_bps)
+        survivors = {m: v for m, v in contributions.items() if m != event.member}
+        available = {"defaulter_margin": margins[event.member], "defaulter_default_fund": contributions[event.member],
+                     "ccp_skin_in_the_game": rk.skin_in_the_game, "survivor_default_fund": sum(survivors.values())}
+        waterfall = {"basis": MODEL_NOTICE, "loss": loss, "model_loss_at_close_out_prices": model_loss,
+                     "layers": result.layers, "available": available, "uncovered": result.uncovered,
+                     "fund_size": sizing.fund_size, "contributions": contributions, "margins": margins,
+                     "charges": {str(k): v.__dict__ for k, v in result.charges.items()}}
+        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
+                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                "covered_on_chain_by": run.close_out.label}}
+        day.defaults.append(record)
+        return {"waterfall": waterfall}
+
+
+# ─── Text report ─────────────────────────────────────────────────────────────────────────────
+
+
+def render(report: dict[str, Any]) -> str:
+    """The readable report of a drill."""
+    out = [f"SmartCCP drill: {report['scenario']} ({report['profile']})", f"network: {report['network']}",
+           f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}", ""]
+    for c in report["cycles"]:
+        f = c["flow"]
+        out.append(f"day {c['day']} (cycle {c['cycle_id']})")
+        out.append(f"  orders: {f.get('placed', 0)} placed ({_fmt_types(f.get('by_type', {}))}), {f.get('trades', 0)} trades, "
+                   f"{f.get('cancelled', 0)} cancelled, refused {f.get('rejected', {}) or 0}")
+        for a in c["auctions"]:
+            out.append(f"  closing auction venue {a['venue']} {a['security']}: {a['volume']} @ {fmt_cash(a['price'])}")
+        out.append("  settlement prices: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in c["settlement_prices"].items()))
+        if c["gross"]:
+            out.append(f"  netting: {c['gross']['trades']} trades, cash gross {fmt_cash(c['gross']['cash'])} -> net "
+                       f"{fmt_cash(c['net']['cash'])} ({c['net']['cash_saving']:.1%} saved); units {c['gross']['units']:,} -> "
+                       f"{c['net']['units']:,}")
+        st = c["settlement"]
+        if "phase" in st:
+            out.append(f"  settlement: {st['phase']}, {st.get('obligations', 0)} obligations, {st.get('failures', 0)} failed, "
+                       f"{st.get('txs', 0)} txs, {st.get('gas', 0):,} gas")
+        for x in c["sell_outs"]:
+            out.append(f"  sell-out {x['account']}: {x['sold']}/{x['offered']} {x['security']} for {fmt_cash(x['proceeds'])}")
+        for x in c["buy_ins"]:
+            out.append(f"  buy-in {x['account']}: {x['bought']}/{x['wanted']} {x['security']} for {fmt_cash(x['cost'])}")
+        for x in c["shortfalls"]:
+            out.append(f"  shortfall of {x['account']} charged to {x['clearing_member']}: {fmt_cash(x['shortfall'])}, "
+                       f"covered {fmt_cash(x['covered'])}")
+        calls = c["margin"].get("calls", [])
+        if calls:
+            out.append(f"  margin calls ({c['margin']['basis']}):")
+            rows = [[m["member"], fmt_cash(m["initial_margin"]), fmt_cash(m["variation_margin"]), fmt_cash(m["call"]),
+                     "yes" if m["met"] else "NO"] for m in calls]
+            out.extend("    " + line for line in render_table(["member", "IM", "VM (P&L)", "call", "met"], rows).splitlines())
+        for dft in c["defaults"]:
+            w = dft["waterfall"]
+            out.append(f"  DEFAULT {dft['member']}: loss {fmt_cash(dft['loss'])} (waterfall: {w['basis']})")
+            for name, amount in w["layers"]:
+                out.append(f"    {name:<24} {fmt_cash(amount):>18}")
+        for ch in c["checks"]:
+            out.append(f"  [{'ok' if ch['ok'] else 'FAILED'}] {ch['name']}: {ch['detail']}")
+        out.append("")
+    rows = [[s["key"], s["txs"], f"{s['gas']:,}", f"{s['wall_s']:.2f}"] for s in report["steps"]]
+    out.append(render_table(["step", "txs", "gas", "wall s"], rows))
+    ck = report["checks"]
+    out.append(f"\ninvariant checks: {ck['passed']} passed, {len(ck['failed'])} failed {ck['failed'] or ''}")
+    out.append(f"wall time {report.get('wall_s', 0):.1f} s")
+    return "\n".join(out)
+
+
+def _fmt_types(by_type: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
+
+
+def run_drill(scenario: Scenario, roles: Any, *, out: Path | None = None,
+              progress: Callable[[str], None] | None = None) -> tuple[DrillRunner, dict[str, Any]]:
+    """Run ``scenario``; returns the runner (for re-runs) and the report."""
+    runner = DrillRunner(scenario, roles, out=out, progress=progress)
+    report = runner.run()
+    return runner, report
+
+
+__all__ = ["DrillRunner", "EVENT_HANDLERS", "EventHandler", "MARGIN_CYCLES", "MODEL_NOTICE", "event_handler",
+           "margin_cycle", "render", "run_drill"]

@@ -1,0 +1,107 @@
+"""PNG charts of a drill report (matplotlib, Agg backend; no display needed).
+
+- ``<prefix>_waterfall.png``: each default's loss and the waterfall layers that covered it, as
+  a cascade in layer order (model, off chain, until the risk contracts land);
+- ``<prefix>_margin_vs_loss.png``: per clearing member and cycle, the initial margin (model)
+  against the loss it then realised (next-day mark-to-market, or the close-out loss of a
+  defaulter);
+- ``<prefix>_gross_vs_net.png``: per cycle, the cash and units that trade-by-trade (gross) DVP
+  would move against what multilateral netting made members pay in.
+
+Amounts are drawn in cash units (base units / 10^6).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from smartccp.units import CASH_UNIT  # noqa: E402
+
+
+def write_charts(report: dict[str, Any], out: Path, *, prefix: str = "drill") -> dict[str, Path]:
+    """Write the three charts into ``out``; returns name -> path."""
+    paths = {
+        "waterfall": out / f"{prefix}_waterfall.png",
+        "margin_vs_loss": out / f"{prefix}_margin_vs_loss.png",
+        "gross_vs_net": out / f"{prefix}_gross_vs_net.png",
+    }
+    _waterfall(report, paths["waterfall"])
+    _margin_vs_loss(report, paths["margin_vs_loss"])
+    _gross_vs_net(report, paths["gross_vs_net"])
+    return paths
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _waterfall(report: dict[str, Any], path: Path) -> None:
+    defaults = [d for c in report["cycles"] for d in c["defaults"]]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if not defaults:
+        ax.text(0.5, 0.5, "no default in this scenario", ha="center", va="center", fontsize=13)
+        ax.set_axis_off()
+        ax.set_title(f"Default waterfall: {report['scenario']}")
+        _save(fig, path)
+        return
+    d = defaults[0]
+    layers = d["waterfall"]["layers"]
+    names = ["loss"] + [n.replace("_", "\n") for n, _ in layers]
+    amounts = [a / CASH_UNIT for _, a in layers]
+    bottom = d["loss"] / CASH_UNIT
+    ax.bar(0, bottom, color="#c0392b")
+    colors = ["#2c3e50", "#34495e", "#8e44ad", "#e67e22", "#d35400", "#7f8c8d"]
+    for i, a in enumerate(amounts, 1):
+        bottom -= a
+        ax.bar(i, a, bottom=bottom, color=colors[(i - 1) % len(colors)])
+        if a:
+            ax.text(i, bottom + a / 2, f"{a:,.0f}", ha="center", va="center", color="white", fontsize=8)
+    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_ylabel("cash")
+    ax.set_title(f"Default of {d['member']}: loss {d['loss'] / CASH_UNIT:,.0f} covered layer by layer\n"
+                 f"({d['waterfall']['basis']})", fontsize=10)
+    _save(fig, path)
+
+
+def _margin_vs_loss(report: dict[str, Any], path: Path) -> None:
+    labels, im, loss = [], [], []
+    defaults = {(c["day"], d["member"]): d["loss"] for c in report["cycles"] for d in c["defaults"]}
+    for c in report["cycles"]:
+        for m in c["margin"].get("calls", []):
+            labels.append(f"d{c['day']} {m['member']}")
+            im.append(m["initial_margin"] / CASH_UNIT)
+            loss.append(defaults.get((c["day"], m["member"]), m["next_day_loss"]) / CASH_UNIT)
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) + 2), 4.5))
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], im, width=0.4, label="initial margin (model)", color="#2980b9")
+    ax.bar([i + 0.2 for i in x], loss, width=0.4, label="realised loss", color="#c0392b")
+    ax.set_xticks(list(x), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("cash")
+    ax.set_title(f"Margin against realised losses: {report['scenario']}")
+    ax.legend()
+    _save(fig, path)
+
+
+def _gross_vs_net(report: dict[str, Any], path: Path) -> None:
+    cycles = [c for c in report["cycles"] if c["gross"]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 4))
+    x = range(len(cycles))
+    labels = [f"day {c['day']}" for c in cycles]
+    for ax, key, unit in ((ax1, "cash", CASH_UNIT), (ax2, "units", 1)):
+        ax.bar([i - 0.2 for i in x], [c["gross"][key] / unit for c in cycles], width=0.4, label="gross (trade by trade)",
+               color="#7f8c8d")
+        ax.bar([i + 0.2 for i in x], [c["net"][key] / unit for c in cycles], width=0.4, label="net (after netting)",
+               color="#27ae60")
+        ax.set_xticks(list(x), labels)
+        ax.set_title(f"{key} paid in")
+    ax1.legend(fontsize=8)
+    fig.suptitle(f"Gross against net settlement: {report['scenario']}")
+    _save(fig, path)

@@ -1,0 +1,114 @@
+"""Every bundled scenario runs in the fast profile with all invariant checks passing and writes its
+JSON report and charts; every drill step is idempotent (a re-run sends nothing, changes nothing).
+One module, so that the three drills run once (module fixture ``drills``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ape import chain
+
+from smartccp.clearing import run_cycle
+
+from smartccp.scenario import bundled_names
+
+SCENARIOS = ["normal_day", "member_default", "settlement_failures"]
+
+
+def test_bundled_scenarios__are_the_three_documented():
+    assert sorted(SCENARIOS) == bundled_names()
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_drill__fast_profile__every_invariant_check_passes(drill, name):
+    _, report, _ = drill(name)
+
+    failed = [(c["day"], ch["name"], ch["detail"]) for c in report["cycles"] for ch in c["checks"] if not ch["ok"]]
+    assert report["ok"] and not failed, failed
+    assert report["checks"]["passed"] >= 7 * len(report["cycles"])
+    assert all(c["settlement"]["phase"] == "SETTLED" for c in report["cycles"])
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_drill__report__json_and_three_charts_written(drill, name):
+    _, report, out = drill(name)
+
+    saved = json.loads((out / f"drill_{name}.json").read_text())
+    assert saved["scenario"] == name and saved["profile"] == "fast"
+    for key in ("cycles", "final_balances", "checks", "steps", "notices", "charts"):
+        assert key in saved
+    cycle = saved["cycles"][0]
+    for key in ("gross", "net", "settlement", "sell_outs", "buy_ins", "margin", "defaults", "checks"):
+        assert key in cycle
+    assert "model (off chain)" in saved["notices"]["risk"] and "test doubles" in saved["notices"]["close_out"]
+    for chart in ("waterfall", "margin_vs_loss", "gross_vs_net"):
+        path = out / f"drill_{name}_{chart}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_normal_day__three_venues_trade_and_netting_saves(drill):
+    runner, report, _ = drill("normal_day")
+    cycle = report["cycles"][0]
+
+    assert len(runner.system.venues) == 3
+    assert {a["venue"] for a in cycle["auctions"]} == {0, 1, 2}
+    assert cycle["settlement"]["failures"] == 0 and not cycle["sell_outs"] and not cycle["buy_ins"]
+    assert cycle["net"]["cash"] < cycle["gross"]["cash"]
+    assert {"limit", "hidden", "iceberg", "ioc"} <= set(cycle["flow"]["by_type"])
+
+
+def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill):
+    _, report, _ = drill("member_default")
+    day0, day1 = report["cycles"]
+
+    [default] = day0["defaults"]
+    layers = dict(default["waterfall"]["layers"])
+    assert default["member"] == "kilo" and default["loss"] > 0
+    assert layers["defaulter_margin"] > 0 and layers["defaulter_default_fund"] > 0
+    assert layers["ccp_skin_in_the_game"] > 0 and layers["survivor_default_fund"] > 0
+    assert layers["uncovered"] == 0 and sum(layers.values()) == default["loss"]
+    assert [s["account"] for s in day0["sell_outs"]] == ["kilo"]
+    assert not next(c for c in day0["margin"]["calls"] if c["member"] == "kilo")["met"]
+    assert day1["flow"]["refused_defaulters"] == {"kilo": True} and day1["flow"]["trades"] > 0
+
+
+def test_settlement_failures__sell_outs_and_buy_in__shortfalls_charged_to_clearing_members(drill):
+    _, report, _ = drill("settlement_failures")
+    cycle = report["cycles"][0]
+
+    assert {(s["account"], s["security"]) for s in cycle["sell_outs"]} == {("papa", "ACME"), ("sierra", "CORE")}
+    assert [(b["account"], b["security"], b["bought"]) for b in cycle["buy_ins"]] == [("quebec", "BOLT", 600)]
+    charged = {s["account"]: s["clearing_member"] for s in cycle["shortfalls"]}
+    assert charged["sierra"] == "oscar"  # a client's shortfall falls on its clearing member
+    assert all(s["covered"] == s["shortfall"] for s in cycle["shortfalls"])
+    assert cycle["settlement"]["failures"] == 3
+
+
+# ─── Idempotency ─────────────────────────────────────────────────────────────────────────────
+
+
+def test_rerun_finished_drill__no_transactions__same_report(drill):
+    runner, report, _ = drill("settlement_failures")
+    head = chain.blocks.head.number
+    before = {k: v for k, v in report.items() if k != "wall_s"}
+
+    again = runner.run()
+
+    assert chain.blocks.head.number == head
+    assert {k: v for k, v in again.items() if k != "wall_s"} == before
+    assert all(step.reruns == 1 for step in runner.steps)
+
+
+def test_forced_rerun_of_chain_steps__chain_guards_make_it_a_no_op(drill):
+    runner, _, _ = drill("settlement_failures")
+
+    assert runner.rerun("day0:auction") == 0
+    assert runner.rerun("day0:settle") == 0
+
+
+def test_rerun_settled_cycle__zero_transactions(drill):
+    runner, report, _ = drill("normal_day")
+    cycle_id = report["cycles"][0]["cycle_id"]
+
+    assert run_cycle(runner.system.ccp, cycle_id, runner.roles.operator).transactions == 0
