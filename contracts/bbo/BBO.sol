@@ -181,7 +181,7 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IBBO
     function quoteOf(uint256 securityId) external view returns (ConsolidatedQuote memory quote) {
         uint256 r = _registry;
-        uint256[] memory words = _loadTops(r, securityId);
+        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
         QuoteLib.Best memory b = QuoteLib.consolidate(words, uint8(r));
         uint64 updatedAt = uint40(r >> 8);
         for (uint256 i; i < MAX_VENUES; ++i) {
@@ -270,7 +270,7 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
         uint256 askPrice,
         uint256 askSize
     ) private {
-        uint256[] memory words = _loadTops(r, securityId);
+        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
         uint8 mask = uint8(r);
         QuoteLib.Best memory before = QuoteLib.consolidate(words, mask);
         uint256 fresh = QuoteLib.pack(bidPrice, bidSize, askPrice, askSize, words[slot].changedAt());
@@ -286,10 +286,9 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev The packed tops of the active slots (zero for the others).
-    function _loadTops(uint256 r, uint256 securityId) private view returns (uint256[] memory words) {
-        words = new uint256[](MAX_VENUES);
+    function _loadTops(uint256 r, uint256 securityId) private view returns (uint256[MAX_VENUES] memory words) {
         mapping(uint256 => uint256) storage tops = _tops[securityId];
-        for (uint256 slot; slot < MAX_VENUES; ++slot) {
+        for (uint256 slot; uint8(r) >> slot != 0; ++slot) {
             if (uint8(r) & (1 << slot) != 0) words[slot] = tops[_key(r, slot)];
         }
     }

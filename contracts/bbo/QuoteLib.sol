@@ -59,8 +59,9 @@ library QuoteLib {
 
     // ─── Consolidation ──────────────────────────────────────────────────────────────────────
     /// @dev Highest bid and lowest offer over the slots in `mask`, sizes summed at those prices.
-    function consolidate(uint256[] memory words, uint8 mask) internal pure returns (Best memory b) {
-        for (uint256 i; i < words.length; ++i) {
+    /// Visits slots up to the highest set bit only.
+    function consolidate(uint256[8] memory words, uint8 mask) internal pure returns (Best memory b) {
+        for (uint256 i; mask >> i != 0; ++i) {
             if (mask & (1 << i) == 0) continue;
             uint256 w = words[i];
             uint256 bp = bidPrice(w);
