@@ -102,6 +102,8 @@ interface IBBOEvents {
 /// @title IBBO — consolidated best bid and offer across venues, and best-price routing (F5)
 /// @notice Quotes: every registered venue pushes its best displayed bid and offer (IQuoteSink)
 /// whenever they change, so the consolidated quote is a read of at most MAX_VENUES storage slots.
+/// The quote shows displayed interest on every registered venue, whatever its phase (a venue
+/// closed or in a call auction still counts); routing checks tradability live and skips it.
 /// Routing: a client signs a RoutedOrder to this contract; it checks the signature and nonce
 /// once, then sweeps the venues that trade the security continuously, best price first, sending
 /// each an immediate-or-cancel child at that venue's best price (placeTrusted, ROUTER_ROLE), until

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ape
+import pytest
 
 from smartccp.bbo import consolidate
 from smartccp.orders import OrderType, Side
@@ -17,12 +18,12 @@ def test_quote__best_across_venues__sizes_summed_and_venues_named(mkt, member_a,
     mkt.rest(1, member_c, Side.BUY, 20, D("9.98"))
     mkt.rest(2, member_b, Side.BUY, 40, D("9.99"))
     mkt.rest(1, member_a, Side.SELL, 10, D("10.01"))
-    r = mkt.rest(2, member_c, Side.SELL, 50, D("10.02"))
+    mkt.rest(2, member_c, Side.SELL, 50, D("10.02"))
     q = mkt.client.quote(mkt.sid)
     assert (q.bid_price, q.bid_size, q.bid_venues) == (D("9.99"), 70, (v[0], v[2]))
     assert (q.ask_price, q.ask_size, q.ask_venues) == (D("10.01"), 10, (v[1],))
     assert q.core() == mkt.client.quote_from_venues(mkt.sid).core()
-    assert r and q.updated_at == chain.blocks.head.timestamp - 0 or q.updated_at > 0
+    assert 0 < q.updated_at <= chain.blocks.head.timestamp
     assert tuple(mkt.bbo.venueQuote(mkt.venues[2], mkt.sid))[:4] == (D("9.99"), 40, D("10.02"), 50)
 
 
@@ -95,3 +96,10 @@ def test_consolidate__reference_python():
     q = consolidate(tops)
     assert q.core() == (99, 17, ("A", "B"), 101, 7, ("A", "C"))
     assert consolidate([]).core() == (0, 0, (), 0, 0, ())
+
+
+@pytest.mark.xfail(reason="venue change wanted: TradeVenue has no quoteSink() getter, so addVenue cannot check "
+                          "that the venue pushes to this BBO (deploy_bbo wires it; a mis-wired venue's quote stays empty)",
+                   strict=True)
+def test_venue__exposes_its_quote_sink(mkt):
+    assert mkt.venues[0].quoteSink() == mkt.bbo.address
