@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IBBO} from "../interfaces/IBBO.sol";
+import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
+import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
+import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {RoutedOrder, RoutedOrderHashing, RouteTimeInForce} from "../types/RoutedOrder.sol";
+import {Route} from "../types/Settle.sol";
+import {QuoteLib} from "./QuoteLib.sol";
+
+/// @title BBO — consolidated best bid and offer across venues, and best-price order routing (F5)
+/// @notice See IBBO. Quotes are kept from the venues' pushes; routing reads the venues live.
+contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
+    using QuoteLib for uint256;
+
+    /// @notice Registers and removes venues.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Most venues registered at once (venue slots 0..7; masks are 8 bits).
+    uint256 public constant MAX_VENUES = 8;
+    /// @notice Most child orders one `route` call may send.
+    uint256 public constant MAX_CHILDREN = 16;
+    /// @notice Most price levels per side `consolidatedDepth` returns.
+    uint256 public constant MAX_DEPTH_LEVELS = 32;
+    /// @notice Resting entries one child may match or step over on its venue.
+    uint256 public constant MAKERS_PER_CHILD = 32;
+
+    uint256 private constant STATUS_ACTIVE = 1;
+    uint256 private constant STATUS_REMOVED = 2;
+
+    /// @dev A routable venue during one `route`: its slot and its live top of book.
+    struct VenueTop {
+        address venue;
+        uint256 bidPrice;
+        uint256 bidSize;
+        uint256 askPrice;
+        uint256 askSize;
+    }
+
+    ISecurityToken private immutable _securities;
+    /// @dev One word: activeMask (8) | changedAt (40) | generation of slot i (24 each, from bit
+    /// 48). A slot's generation is bumped when a venue takes it, so the tops a former holder of
+    /// the slot left behind are never read again (tops are keyed by slot and generation).
+    uint256 private _registry;
+    address[MAX_VENUES] private _venueAt;
+    /// @dev slot (8) | status (8): 0 never registered, 1 active, 2 removed.
+    mapping(address venue => uint256) private _venueInfo;
+    /// @dev Packed tops (QuoteLib), keyed by `slot | generation << 8`.
+    mapping(uint256 securityId => mapping(uint256 key => uint256)) private _tops;
+    mapping(address owner => mapping(uint256 word => uint256)) private _nonceBits;
+
+    /// @param securities_ The DLT-CSD security token (tick, lot and halt of each security).
+    /// @param operator Admin and operator of this contract.
+    constructor(address securities_, address operator) EIP712("SmartCCP BBO", "1") {
+        _securities = ISecurityToken(securities_);
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+    }
+
+    // ─── Routing ────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IBBO
+    function route(RoutedOrder calldata order, bytes calldata signature, uint256 maxChildren)
+        external
+        nonReentrant
+        returns (RouteResult memory result)
+    {
+        bytes32 orderHash = _checkRouted(order, signature, maxChildren);
+        _useNonce(order.owner, order.nonce);
+        result.orderHash = orderHash;
+        result.fills = new ChildFill[](maxChildren);
+        VenueTop[] memory tops = _routable(order.securityId);
+        uint256 remaining = order.quantity;
+        uint256 n; // children sent
+        bool crossing;
+        uint256 best;
+        while (remaining != 0) {
+            (crossing, best) = _bestOpposite(tops, order.side, order.limitPrice);
+            if (!crossing || n == maxChildren) break;
+            VenueTop memory v = tops[best];
+            uint256 price = order.side == Side.Buy ? v.askPrice : v.bidPrice;
+            (, uint256 filled) = _sendChild(order, orderHash, n, v.venue, price, remaining, TimeInForce.ImmediateOrCancel, 0);
+            result.fills[n] = ChildFill(v.venue, childNonce(orderHash, n), price, filled);
+            emit ChildRouted(orderHash, v.venue, n, childNonce(orderHash, n), price, filled);
+            remaining -= filled;
+            ++n;
+            (v.bidPrice, v.bidSize, v.askPrice, v.askSize) = ITradeVenue(v.venue).topOfBook(order.securityId);
+        }
+        uint256 fillCount = n;
+        // The rest may rest only if no routable venue crosses its limit any more.
+        if (remaining != 0 && order.timeInForce == RouteTimeInForce.RestOnBestVenue && !crossing && n < maxChildren) {
+            result.restVenue = tops[_restVenue(tops, order.side)].venue;
+            TimeInForce tif = order.expiry == 0 ? TimeInForce.GoodTillCancel : TimeInForce.GoodTillDate;
+            (result.restingOrderId,) =
+                _sendChild(order, orderHash, n, result.restVenue, order.limitPrice, remaining, tif, order.expiry);
+        }
+        ChildFill[] memory fills = result.fills;
+        assembly ("memory-safe") {
+            // Trim the fills to the children sent (the array was allocated for maxChildren).
+            mstore(fills, fillCount)
+        }
+        result.filled = order.quantity - remaining;
+        emit OrderRouted(
+            orderHash, order.owner, order.securityId, order.side, order.quantity, result.filled, result.restVenue, result.restingOrderId
+        );
+    }
+
+    /// @inheritdoc IBBO
+    function invalidateNonce(uint256 nonce) external {
+        _useNonce(msg.sender, nonce);
+        emit NonceInvalidated(msg.sender, nonce);
+    }
+
+    // ─── Venues and quotes ──────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IQuoteSink
+    /// @dev Never reverts for a registered or removed venue: a revert would stop the venue's own
+    /// trading. Not behind the reentrancy guard: venues push from inside `route`'s children.
+    function onTopOfBook(uint256 securityId, uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize)
+        external
+    {
+        uint256 info = _venueInfo[msg.sender];
+        uint256 status = info >> 8;
+        if (status == 0) revert UnknownVenue(msg.sender);
+        if (status == STATUS_REMOVED) return; // a removed venue keeps trading; its quotes no longer count
+        _record(_registry, uint8(info), msg.sender, securityId, bidPrice, bidSize, askPrice, askSize);
+    }
+
+    /// @inheritdoc IBBO
+    function addVenue(address venue) external onlyRole(OPERATOR_ROLE) {
+        if (venue == address(0)) revert ZeroAddress();
+        if (_venueInfo[venue] >> 8 == STATUS_ACTIVE) revert VenueAlreadyRegistered(venue);
+        uint256 r = _registry;
+        uint8 mask = uint8(r);
+        uint8 slot;
+        while (slot < MAX_VENUES && mask & (1 << slot) != 0) ++slot;
+        if (slot == MAX_VENUES) revert TooManyVenues(MAX_VENUES);
+        uint256 shift = 48 + 24 * uint256(slot);
+        uint256 gen;
+        unchecked {
+            gen = uint24(uint24(r >> shift) + 1); // wraps after 2^24 registrations in one slot
+        }
+        r = (r & ~(uint256(type(uint24).max) << shift)) | (gen << shift);
+        _registry = _withMaskAndTime(r, mask | uint8(1 << slot));
+        _venueAt[slot] = venue;
+        _venueInfo[venue] = (STATUS_ACTIVE << 8) | slot;
+        emit VenueAdded(venue, slot);
+    }
+
+    /// @inheritdoc IBBO
+    function removeVenue(address venue) external onlyRole(OPERATOR_ROLE) {
+        uint256 info = _venueInfo[venue];
+        if (info >> 8 != STATUS_ACTIVE) revert VenueNotRegistered(venue);
+        uint8 slot = uint8(info);
+        uint256 r = _registry;
+        _registry = _withMaskAndTime(r, uint8(r) & ~uint8(1 << slot));
+        delete _venueAt[slot];
+        _venueInfo[venue] = STATUS_REMOVED << 8;
+        emit VenueRemoved(venue, slot);
+    }
+
+    /// @inheritdoc IBBO
+    function syncQuote(uint256 securityId) external nonReentrant {
+        uint256 r = _registry;
+        for (uint256 slot; slot < MAX_VENUES; ++slot) {
+            if (uint8(r) & (1 << slot) == 0) continue;
+            address venue = _venueAt[slot];
+            (uint256 bp, uint256 bs, uint256 ap, uint256 as_) = ITradeVenue(venue).topOfBook(securityId);
+            _record(r, slot, venue, securityId, bp, bs, ap, as_);
+        }
+    }
+
+    // ─── Views ──────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IBBO
+    function quoteOf(uint256 securityId) external view returns (ConsolidatedQuote memory quote) {
+        uint256 r = _registry;
+        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
+        QuoteLib.Best memory b = QuoteLib.consolidate(words, uint8(r));
+        uint64 updatedAt = uint40(r >> 8);
+        for (uint256 i; i < MAX_VENUES; ++i) {
+            uint64 t = words[i].changedAt();
+            if (t > updatedAt) updatedAt = t;
+        }
+        quote.securityId = securityId;
+        (quote.bidPrice, quote.bidSize, quote.bidVenues) = (b.bidPrice, b.bidSize, _venuesIn(b.bidMask));
+        (quote.askPrice, quote.askSize, quote.askVenues) = (b.askPrice, b.askSize, _venuesIn(b.askMask));
+        quote.updatedAt = updatedAt;
+    }
+
+    /// @inheritdoc IBBO
+    function consolidatedDepth(uint256 securityId, uint256 levels)
+        external
+        view
+        returns (uint256[] memory bidPrices, uint256[] memory bidSizes, uint256[] memory askPrices, uint256[] memory askSizes)
+    {
+        if (levels == 0 || levels > MAX_DEPTH_LEVELS) revert TooManyLevels(levels, MAX_DEPTH_LEVELS);
+        address[] memory vs = _venuesIn(uint8(_registry));
+        uint256[][] memory bp = new uint256[][](vs.length);
+        uint256[][] memory bs = new uint256[][](vs.length);
+        uint256[][] memory ap = new uint256[][](vs.length);
+        uint256[][] memory as_ = new uint256[][](vs.length);
+        for (uint256 i; i < vs.length; ++i) {
+            (bp[i], bs[i], ap[i], as_[i]) = ITradeVenue(vs[i]).depth(securityId, levels);
+        }
+        (bidPrices, bidSizes) = QuoteLib.mergeSide(bp, bs, levels, true);
+        (askPrices, askSizes) = QuoteLib.mergeSide(ap, as_, levels, false);
+    }
+
+    /// @inheritdoc IBBO
+    function venueQuote(address venue, uint256 securityId)
+        external
+        view
+        returns (uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize, uint64 changedAt)
+    {
+        uint256 info = _venueInfo[venue];
+        if (info >> 8 != STATUS_ACTIVE) return (0, 0, 0, 0, 0);
+        uint256 w = _tops[securityId][_key(_registry, uint8(info))];
+        return (w.bidPrice(), w.bidSize(), w.askPrice(), w.askSize(), w.changedAt());
+    }
+
+    /// @inheritdoc IBBO
+    function venues() external view returns (address[] memory) {
+        return _venuesIn(uint8(_registry));
+    }
+
+    /// @inheritdoc IBBO
+    function slotOf(address venue) external view returns (uint8) {
+        uint256 info = _venueInfo[venue];
+        if (info >> 8 != STATUS_ACTIVE) revert VenueNotRegistered(venue);
+        return uint8(info);
+    }
+
+    /// @inheritdoc IBBO
+    function hashRoutedOrder(RoutedOrder calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(RoutedOrderHashing.hashStruct(order));
+    }
+
+    /// @inheritdoc IBBO
+    function childNonce(bytes32 orderHash, uint256 childIndex) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(orderHash, childIndex)));
+    }
+
+    /// @inheritdoc IBBO
+    function nonceUsed(address owner, uint256 nonce) external view returns (bool) {
+        return _nonceBits[owner][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @notice The DLT-CSD security token routed orders are checked against.
+    function securities() external view returns (address) {
+        return address(_securities);
+    }
+
+    // ─── Quotes (internal) ──────────────────────────────────────────────────────────────────────
+
+    /// @dev Record `venue`'s new top; stamp it with the time if it changed the consolidated quote.
+    function _record(
+        uint256 r,
+        uint256 slot,
+        address venue,
+        uint256 securityId,
+        uint256 bidPrice,
+        uint256 bidSize,
+        uint256 askPrice,
+        uint256 askSize
+    ) private {
+        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
+        uint8 mask = uint8(r);
+        QuoteLib.Best memory before = QuoteLib.consolidate(words, mask);
+        uint256 fresh = QuoteLib.pack(bidPrice, bidSize, askPrice, askSize, words[slot].changedAt());
+        words[slot] = fresh;
+        QuoteLib.Best memory now_ = QuoteLib.consolidate(words, mask);
+        bool changed = !QuoteLib.equal(before, now_);
+        if (changed) fresh = fresh.stamped(block.timestamp);
+        _tops[securityId][_key(r, slot)] = fresh;
+        emit VenueQuoteUpdated(securityId, venue, fresh.bidPrice(), fresh.bidSize(), fresh.askPrice(), fresh.askSize());
+        if (changed) {
+            emit QuoteChanged(securityId, now_.bidPrice, now_.bidSize, now_.askPrice, now_.askSize, now_.bidMask, now_.askMask);
+        }
+    }
+
+    /// @dev The packed tops of the active slots (zero for the others).
+    function _loadTops(uint256 r, uint256 securityId) private view returns (uint256[MAX_VENUES] memory words) {
+        mapping(uint256 => uint256) storage tops = _tops[securityId];
+        for (uint256 slot; uint8(r) >> slot != 0; ++slot) {
+            if (uint8(r) & (1 << slot) != 0) words[slot] = tops[_key(r, slot)];
+        }
+    }
+
+    function _key(uint256 r, uint256 slot) private pure returns (uint256) {
+        return slot | (uint256(uint24(r >> (48 + 24 * slot))) << 8);
+    }
+
+    /// @dev The registry word with a new active mask, stamped now (a registry change is a quote
+    /// change for every security).
+    function _withMaskAndTime(uint256 r, uint8 mask) private view returns (uint256) {
+        return (r & ~((uint256(1) << 48) - 1)) | mask | (uint256(uint40(block.timestamp)) << 8);
+    }
+
+    function _venuesIn(uint8 mask) private view returns (address[] memory list) {
+        list = new address[](MAX_VENUES);
+        uint256 n;
+        for (uint256 slot; slot < MAX_VENUES; ++slot) {
+            if (mask & (1 << slot) != 0) list[n++] = _venueAt[slot];
+        }
+        assembly ("memory-safe") {
+            mstore(list, n)
+        }
+    }
+
+    // ─── Routing (internal) ─────────────────────────────────────────────────────────────────────
+
+    /// @dev Every check on a routed order before anything changes; returns its EIP-712 digest.
+    function _checkRouted(RoutedOrder calldata order, bytes calldata signature, uint256 maxChildren)
+        private
+        view
+        returns (bytes32 orderHash)
+    {
+        if (maxChildren == 0 || maxChildren > MAX_CHILDREN) revert TooManyChildren(maxChildren, MAX_CHILDREN);
+        if (order.quantity == 0) revert ZeroQuantity();
+        if (order.limitPrice == 0) revert ZeroPrice();
+        if (order.expiry != 0 && order.expiry < block.timestamp) revert OrderExpired(order.expiry);
+        orderHash = _hashTypedDataV4(RoutedOrderHashing.hashStruct(order));
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(orderHash, signature);
+        if (err != ECDSA.RecoverError.NoError || signer != order.owner) revert SignerNotOwner(signer, order.owner);
+        if (_nonceBits[order.owner][order.nonce >> 8] & (1 << (order.nonce & 0xff)) != 0) {
+            revert NonceUsed(order.owner, order.nonce);
+        }
+        (uint64 tickSize, uint32 lotSize, bool halted) = _securities.tradingTerms(order.securityId);
+        if (halted) revert SecurityHalted(order.securityId);
+        if (order.limitPrice % tickSize != 0) revert OffTick(order.limitPrice, tickSize);
+        if (order.quantity % lotSize != 0) revert OffLot(order.quantity, lotSize);
+    }
+
+    function _useNonce(address owner, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 word = _nonceBits[owner][nonce >> 8];
+        if (word & bit != 0) revert NonceUsed(owner, nonce);
+        _nonceBits[owner][nonce >> 8] = word | bit;
+    }
+
+    /// @dev The registered venues trading `securityId` continuously, in slot order, with their
+    /// live top of book. Venues in another phase (closed, call auction) are skipped.
+    function _routable(uint256 securityId) private view returns (VenueTop[] memory tops) {
+        address[] memory vs = _venuesIn(uint8(_registry));
+        tops = new VenueTop[](vs.length);
+        uint256 n;
+        for (uint256 i; i < vs.length; ++i) {
+            ITradeVenue venue = ITradeVenue(vs[i]);
+            if (venue.phaseOf(securityId) != Phase.Continuous) continue;
+            VenueTop memory t = tops[n++];
+            t.venue = vs[i];
+            (t.bidPrice, t.bidSize, t.askPrice, t.askSize) = venue.topOfBook(securityId);
+        }
+        if (n == 0) revert NoTradingVenue(securityId);
+        assembly ("memory-safe") {
+            mstore(tops, n)
+        }
+    }
+
+    /// @dev The venue with the best opposite price within `limit`: lowest offer for a buy,
+    /// highest bid for a sell; at equal prices the larger displayed size, then the lower slot.
+    function _bestOpposite(VenueTop[] memory tops, Side side, uint256 limit)
+        private
+        pure
+        returns (bool found, uint256 best)
+    {
+        bool buy = side == Side.Buy;
+        uint256 bestPrice;
+        uint256 bestSize;
+        for (uint256 i; i < tops.length; ++i) {
+            (uint256 p, uint256 s) = buy ? (tops[i].askPrice, tops[i].askSize) : (tops[i].bidPrice, tops[i].bidSize);
+            if (p == 0 || (buy ? p > limit : p < limit)) continue;
+            if (!found || (buy ? p < bestPrice : p > bestPrice) || (p == bestPrice && s > bestSize)) {
+                (found, best, bestPrice, bestSize) = (true, i, p, s);
+            }
+        }
+    }
+
+    /// @dev Where the rest of a RestOnBestVenue order rests: the venue with the best price on the
+    /// order's own side (then larger size, then lower slot); the first routable venue if none
+    /// shows that side.
+    function _restVenue(VenueTop[] memory tops, Side side) private pure returns (uint256 best) {
+        bool buy = side == Side.Buy;
+        uint256 bestPrice;
+        uint256 bestSize;
+        for (uint256 i; i < tops.length; ++i) {
+            (uint256 p, uint256 s) = buy ? (tops[i].bidPrice, tops[i].bidSize) : (tops[i].askPrice, tops[i].askSize);
+            if (p == 0) continue;
+            if (bestPrice == 0 || (buy ? p > bestPrice : p < bestPrice) || (p == bestPrice && s > bestSize)) {
+                (best, bestPrice, bestSize) = (i, p, s);
+            }
+        }
+    }
+
+    /// @dev Place child `index` of the routed order on `venue` in the owner's name (ROUTER_ROLE).
+    /// Its nonce derives from the parent hash and the index, so every child hash is unique.
+    function _sendChild(
+        RoutedOrder calldata order,
+        bytes32 orderHash,
+        uint256 index,
+        address venue,
+        uint256 price,
+        uint256 quantity,
+        TimeInForce tif,
+        uint64 expiry
+    ) private returns (uint256 orderId, uint256 filled) {
+        Order memory child = Order({
+            owner: order.owner,
+            securityId: order.securityId,
+            side: order.side,
+            orderType: OrderType.Limit,
+            timeInForce: tif,
+            route: Route.Ccp,
+            price: SafeCast.toUint64(price),
+            triggerPrice: 0,
+            quantity: SafeCast.toUint64(quantity),
+            displayQuantity: 0,
+            validFrom: 0,
+            expiry: expiry,
+            cashWallet: order.owner,
+            securitiesWallet: order.owner,
+            nonce: childNonce(orderHash, index),
+            counter: ITradeVenue(venue).counterOf(order.owner)
+        });
+        return ITradeVenue(venue).placeTrusted(child, MAKERS_PER_CHILD);
+    }
+}

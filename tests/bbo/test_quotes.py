@@ -1,0 +1,105 @@
+"""The consolidated quote (pushed by the venues) and the consolidated depth (read from them)."""
+
+from __future__ import annotations
+
+import ape
+import pytest
+
+from smartccp.bbo import consolidate
+from smartccp.orders import OrderType, Side
+from smartccp.units import cash
+
+D = cash
+
+
+def test_quote__best_across_venues__sizes_summed_and_venues_named(mkt, member_a, member_b, member_c, chain):
+    v = [str(x.address) for x in mkt.venues]
+    mkt.rest(0, member_a, Side.BUY, 30, D("9.99"))
+    mkt.rest(1, member_c, Side.BUY, 20, D("9.98"))
+    mkt.rest(2, member_b, Side.BUY, 40, D("9.99"))
+    mkt.rest(1, member_a, Side.SELL, 10, D("10.01"))
+    mkt.rest(2, member_c, Side.SELL, 50, D("10.02"))
+    q = mkt.client.quote(mkt.sid)
+    assert (q.bid_price, q.bid_size, q.bid_venues) == (D("9.99"), 70, (v[0], v[2]))
+    assert (q.ask_price, q.ask_size, q.ask_venues) == (D("10.01"), 10, (v[1],))
+    assert q.core() == mkt.client.quote_from_venues(mkt.sid).core()
+    assert 0 < q.updated_at <= chain.blocks.head.timestamp
+    assert tuple(mkt.bbo.venueQuote(mkt.venues[2], mkt.sid))[:4] == (D("9.99"), 40, D("10.02"), 50)
+
+
+def test_quote__updated_at__moves_only_when_the_consolidated_quote_changes(mkt, member_a, member_c, chain):
+    mkt.rest(0, member_a, Side.BUY, 30, D("9.99"))
+    t0 = mkt.client.quote(mkt.sid).updated_at
+    assert t0 == chain.blocks.head.timestamp
+    chain.mine(1, timestamp=chain.pending_timestamp + 100)
+    mkt.rest(1, member_c, Side.BUY, 30, D("9.90"))  # venue 1's top moves, the BBO does not
+    assert mkt.client.quote(mkt.sid).updated_at == t0
+    mkt.rest(2, member_c, Side.BUY, 30, D("9.99"))  # joins the best bid: size changes
+    assert mkt.client.quote(mkt.sid).updated_at == chain.blocks.head.timestamp > t0
+
+
+def test_quote__hidden_and_iceberg__only_displayed_size_counts(mkt, member_a, member_c):
+    mkt.rest(0, member_a, Side.SELL, 100, D("10.00"), orderType=OrderType.HIDDEN)
+    mkt.rest(1, member_c, Side.SELL, 100, D("10.01"), orderType=OrderType.ICEBERG, displayQuantity=20)
+    q = mkt.client.quote(mkt.sid)
+    assert (q.ask_price, q.ask_size) == (D("10.01"), 20)
+    assert q.core() == mkt.client.quote_from_venues(mkt.sid).core()
+
+
+def test_on_top_of_book__unregistered_caller__reverts_unknown_venue(mkt, member_a, outsider):
+    mkt.rest(0, member_a, Side.BUY, 30, D("9.99"))
+    before = mkt.client.quote(mkt.sid)
+    with ape.reverts(mkt.bbo.UnknownVenue, caller=outsider):
+        mkt.bbo.onTopOfBook(mkt.sid, D("50.00"), 1, D("50.01"), 1, sender=outsider)
+    assert mkt.client.quote(mkt.sid) == before
+
+
+def test_venue_admin__operator_only_and_checked(mkt, operator, outsider):
+    venue = mkt.venues[0]
+    with ape.reverts(mkt.bbo.AccessControlUnauthorizedAccount):
+        mkt.bbo.addVenue(outsider, sender=outsider)
+    with ape.reverts(mkt.bbo.VenueAlreadyRegistered, venue=venue):
+        mkt.bbo.addVenue(venue, sender=operator)
+    with ape.reverts(mkt.bbo.VenueNotRegistered, venue=outsider):
+        mkt.bbo.removeVenue(outsider, sender=operator)
+    with ape.reverts(mkt.bbo.ZeroAddress):
+        mkt.bbo.addVenue("0x" + "00" * 20, sender=operator)
+    fillers = [f"0x{i:040x}" for i in range(1, 6)]  # slots 3..7
+    for a in fillers:
+        mkt.bbo.addVenue(a, sender=operator)
+    with ape.reverts(mkt.bbo.TooManyVenues, max=8):
+        mkt.bbo.addVenue(f"0x{99:040x}", sender=operator)
+    assert len(mkt.bbo.venues()) == 8
+
+
+def test_depth__merges_venues_levels_summing_equal_prices(mkt, member_a, member_b, member_c):
+    for venue, who, side, qty, price in [
+        (0, member_a, Side.BUY, 10, "9.99"), (0, member_a, Side.BUY, 20, "9.97"),
+        (1, member_c, Side.BUY, 30, "9.99"), (1, member_c, Side.BUY, 40, "9.98"),
+        (2, member_b, Side.SELL, 50, "10.01"), (0, member_a, Side.SELL, 60, "10.03"),
+        (1, member_c, Side.SELL, 70, "10.01"),
+    ]:
+        mkt.rest(venue, who, side, qty, D(price))
+    bids, asks = mkt.client.depth(mkt.sid, 5)
+    assert bids == [(D("9.99"), 40), (D("9.98"), 40), (D("9.97"), 20)]
+    assert asks == [(D("10.01"), 120), (D("10.03"), 60)]
+    assert mkt.client.depth(mkt.sid, 1) == ([(D("9.99"), 40)], [(D("10.01"), 120)])
+    with ape.reverts(mkt.bbo.TooManyLevels, levels=33, max=32):
+        mkt.bbo.consolidatedDepth(mkt.sid, 33)
+    table = mkt.client.format_book(mkt.sid, 3)
+    print("\n" + table)
+    assert "9.990000" in table and "120" in table and "[V1]" not in table.splitlines()[0].split("ask")[0]
+
+
+def test_consolidate__reference_python():
+    tops = [("A", (99, 10, 101, 5)), ("B", (99, 7, 102, 1)), ("C", (0, 0, 101, 2))]
+    q = consolidate(tops)
+    assert q.core() == (99, 17, ("A", "B"), 101, 7, ("A", "C"))
+    assert consolidate([]).core() == (0, 0, (), 0, 0, ())
+
+
+@pytest.mark.xfail(reason="venue change wanted: TradeVenue has no quoteSink() getter, so addVenue cannot check "
+                          "that the venue pushes to this BBO (deploy_bbo wires it; a mis-wired venue's quote stays empty)",
+                   strict=True)
+def test_venue__exposes_its_quote_sink(mkt):
+    assert mkt.venues[0].quoteSink() == mkt.bbo.address
