@@ -296,6 +296,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return address(_orderGate);
     }
 
+    /// @notice The contract told of top-of-book changes (zero: none).
+    function quoteSink() external view returns (address) {
+        return address(_quoteSink);
+    }
+
     /// @notice The session end day orders expire at.
     function sessionEnd() external view returns (uint64) {
         return _sessionEnd;
