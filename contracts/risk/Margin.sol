@@ -86,6 +86,13 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         uint64 deadline;
     }
 
+    /// @dev One slot: the trading cycle (today + lag) at the last refresh (8) | the net quantity
+    /// the member's accounts had in it then (8). The change since is the net of new fills.
+    struct Fills {
+        uint64 cycleId;
+        int64 quantity;
+    }
+
     /// @dev One slot: security id (8) | net obligation quantity (8) | resting buys (8) | resting
     /// sells (8). A non-zero id marks the position as listed for the member.
     struct Position {
@@ -119,6 +126,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     mapping(address member => mapping(uint256 securityId => uint256)) private _collateral;
     mapping(address member => uint256[]) private _positionIds;
     mapping(address member => mapping(uint256 securityId => Position)) private _positions;
+    mapping(address member => mapping(uint256 securityId => Fills)) private _fills;
     mapping(address member => address[]) private _clients;
     mapping(address member => mapping(address client => bool)) private _isClient;
 
@@ -316,12 +324,13 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         _requireClearingMember(member);
         Requirement memory q = _requirements[member];
         bool newDay = q.day < _marginDay;
-        (uint256[] memory ids, int256[] memory qty, int256 markToMarket) = _readObligations(member);
+        (uint256[] memory ids, int256[] memory qty, int256[] memory traded, int256 markToMarket) =
+            _readObligations(member);
         Exposure[] memory xs = new Exposure[](ids.length);
         for (uint256 i; i < ids.length; ++i) {
             Position storage p = _positions[member][ids[i]];
             p.quantity = SafeCast.toInt64(qty[i]);
-            if (newDay) (p.openBuy, p.openSell) = (0, 0);
+            _releaseFilled(member, ids[i], traded[i], p, newDay);
             xs[i] = _exposure(ids[i], qty[i], p.openBuy, p.openSell);
         }
         uint256 im = RiskMath.initialMargin(xs, _nScenarios);
@@ -462,7 +471,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
 
     /// @inheritdoc IMargin
     function previewInitialMargin(address member) external view returns (uint256) {
-        (uint256[] memory ids, int256[] memory qty,) = _readObligations(member);
+        (uint256[] memory ids, int256[] memory qty,,) = _readObligations(member);
         bool newDay = _requirements[member].day < _marginDay;
         Exposure[] memory xs = new Exposure[](ids.length);
         for (uint256 i; i < ids.length; ++i) {
@@ -503,13 +512,15 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     /// open cycles `[today - 1, today + lag]` (settled cycles skipped), and the portfolio's
     /// mark-to-market `sum q P + c` at settlement prices. Bounded: 8 securities x 8 accounts x
     /// (lag + 2) cycles.
+    /// `traded` is the part in the trading cycle (today + lag), where today's fills go.
     function _readObligations(address member)
         internal
         view
-        returns (uint256[] memory ids, int256[] memory qty, int256 markToMarket)
+        returns (uint256[] memory ids, int256[] memory qty, int256[] memory traded, int256 markToMarket)
     {
         ids = _positionIds[member];
         qty = new int256[](ids.length);
+        traded = new int256[](ids.length);
         address[] memory accounts = _currentAccounts(member);
         uint64 today = uint64(block.timestamp / _cycleLength);
         for (uint256 i; i < ids.length; ++i) {
@@ -522,10 +533,32 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
                     (int256 q, int256 cashAmount) = _ccp.obligation(c, ids[i], accounts[k]);
                     qty[i] += q;
                     cashSum += cashAmount;
+                    if (c == last) traded[i] += q;
                 }
             }
             markToMarket += qty[i] * int256(uint256(_risk[ids[i]].price)) + cashSum;
         }
+    }
+
+    /// @dev Resting quantities that have filled since the last refresh are released: the net
+    /// change of the trading cycle's quantity `d` is at most the buys filled (d > 0) or the
+    /// sells filled (d < 0), so releasing `|d|` never releases more than filled (conservative:
+    /// a buy and a sell that both filled stay counted until the next margin day).
+    /// On a new margin day every resting quantity is dropped instead.
+    function _releaseFilled(address member, uint256 securityId, int256 traded, Position storage p, bool newDay)
+        internal
+    {
+        uint64 cycleId = uint64(block.timestamp / _cycleLength) + _ccp.securityRules(securityId).settlementLag;
+        Fills memory f = _fills[member][securityId];
+        int256 d = f.cycleId == cycleId ? traded - f.quantity : traded;
+        if (newDay) (p.openBuy, p.openSell) = (0, 0);
+        else if (d > 0) p.openBuy -= uint64(_min(uint256(d), p.openBuy));
+        else if (d < 0) p.openSell -= uint64(_min(uint256(-d), p.openSell));
+        _fills[member][securityId] = Fills(cycleId, SafeCast.toInt64(traded));
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     /// @dev The member and those of its recorded clients that still clear through it.

@@ -235,3 +235,20 @@ def order_margin(quantity: int, limit_price: int, settlement_price: int, worst_s
     if not buy and limit_price < settlement_price:
         margin += quantity * (settlement_price - limit_price)
     return margin
+
+
+def backtest_summary(prices: Any, *, window_days: int = 1_000, horizon_days: int = 5, confidence: float = 0.99) -> str:
+    """One-paragraph report of :func:`smartccp.risk.backtest.backtest_var` on ``prices`` (the
+    model whose scenarios the Margin contract is given): exceptions against the VaR and the
+    scenario margin, Kupiec and Christoffersen tests on non-overlapping windows."""
+    from smartccp.risk.backtest import backtest_var
+
+    r = backtest_var(prices, window_days=window_days, horizon_days=horizon_days, confidence=confidence)
+    return (
+        f"back-test {confidence:.1%} / {horizon_days}-day VaR, {window_days}-day window: "
+        f"{r.n_exceptions} exceptions in {r.n_observations} non-overlapping windows "
+        f"(expected {r.expected_exceptions:.1f}); scenario-margin exceptions {r.margin_exceptions}; "
+        f"Kupiec LR {r.kupiec.statistic:.2f} p={r.kupiec.p_value:.3f} "
+        f"({'reject' if r.kupiec.reject else 'accept'}); Christoffersen LR {r.christoffersen.statistic:.2f} "
+        f"p={r.christoffersen.p_value:.3f} ({'reject' if r.christoffersen.reject else 'accept'})"
+    )

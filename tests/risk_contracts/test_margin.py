@@ -186,3 +186,15 @@ def test_securities_collateral__valued_at_settlement_price_less_haircut(listed, 
     assert int(system.securities.balanceOf(u.margin, sid)) >= 130
     u.margin.withdrawSecurities(sid, 30, sender=member_c)
     assert margin_status(u.margin, member_c).posted == 100 * u.prices[sid] * 8_500 // 10_000
+
+
+def test_backtest__model_behind_the_published_scenarios__reported_and_accepted():
+    from arch.data import sp500
+
+    from smartccp.risk.backtest import backtest_var
+    from smartccp.risk_chain import backtest_summary
+
+    prices = sp500.load()["Adj Close"].to_numpy(dtype=float)
+    print("\n" + backtest_summary(prices))
+    report = backtest_var(prices, window_days=1_000)
+    assert not report.kupiec.reject and not report.christoffersen.reject
