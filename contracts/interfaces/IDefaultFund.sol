@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IDefaultHandler} from "./IDefaultHandler.sol";
+
+/// @notice Waterfall layers, in order (names as in `smartccp.risk.waterfall.LAYERS`).
+enum Layer {
+    DefaulterMargin,
+    DefaulterFund,
+    SkinInTheGame,
+    SurvivorFund,
+    Assessments,
+    Uncovered
+}
+
+/// @notice Why a member was declared in default.
+enum DefaultReason {
+    None,
+    MissedMarginCall,
+    MissedTopUp,
+    SettlementShortfall,
+    Declared
+}
+
+/// @title IDefaultFund — default fund contributions, the default waterfall and default
+/// management (F9, F12), and the CCP's default handler (IDefaultHandler)
+/// @notice
+/// CONTRIBUTIONS. Sized off chain by cover 2 (`smartccp.risk.default_fund`) and published per
+/// member by the risk role as its required contribution. A member below its requirement gets a
+/// top-up call with a deadline; the gate refuses its orders until it is paid
+/// (`ContributionNotPaid`). Only the excess over the requirement can be withdrawn.
+///
+/// DEFAULT. Declared on a margin call missed past its deadline, a top-up missed past its
+/// deadline (anyone may trigger both), a settlement shortfall the CCP charges to the member
+/// (`coverShortfall`), or by the default manager. Declaring suspends the member in the register,
+/// so its resting orders stop matching and the gate refuses its clients' orders.
+///
+/// CLOSE-OUT. Market close-out through the CCP: the defaulter's unsettled obligations fail their
+/// pay-in (it is suspended and its cash is in margin), the CCP sells out what it bought and buys
+/// in what it sold on its close-out market (F7), and charges the remaining cash shortfall here.
+/// The loss of a default is the sum of those charges.
+///
+/// WATERFALL, run on each charge, every layer used emitting `LayerUsed`: (1) the defaulter's
+/// cash margin, (2) its own contribution, (3) the CCP's skin in the game, (4) the survivors'
+/// contributions pro rata (`RiskMath.proRata`, leftover base units to the first members: the
+/// CCP never absorbs rounding), (5) assessments on the survivors pro rata to their remaining
+/// caps `ceil(required * capBps / 10 000)` per default episode — called, paid later to the
+/// CCP — and (6) the residual recorded as uncovered. Layers 1-4 are transferred to the CCP
+/// before `coverShortfall` returns. Layer totals equal `smartccp.risk.waterfall.run_waterfall`
+/// for the same losses; with several charges per-member shares may differ by rounding units.
+/// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is
+/// replenished with `fundSkinInTheGame`.
+interface IDefaultFund is IDefaultHandler {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `member`'s required contribution was set.
+    event ContributionRequired(address indexed member, uint256 required);
+    /// @notice `member` paid `amount` into its contribution (now `paid`).
+    event ContributionPaid(address indexed member, uint256 amount, uint256 paid);
+    /// @notice `member` withdrew `amount` of its contribution's excess.
+    event ContributionWithdrawn(address indexed member, uint256 amount);
+    /// @notice `member` must top up its contribution by `amount` before `deadline`.
+    event TopUpCalled(address indexed member, uint256 amount, uint64 deadline);
+    /// @notice The CCP's own capital in the waterfall changed to `balance`.
+    event SkinInTheGameFunded(uint256 amount, uint256 balance);
+    /// @notice Parameters changed.
+    event FundParametersSet(uint16 assessmentCapBps, uint32 topUpWindow);
+    /// @notice `backup` takes `member`'s clients if `member` defaults.
+    event BackupMemberSet(address indexed member, address indexed backup);
+    /// @notice `member` was declared in default.
+    event MemberDefaulted(address indexed member, DefaultReason reason);
+    /// @notice A waterfall layer was used for `defaulter`'s loss.
+    event LayerUsed(address indexed defaulter, Layer indexed layer, uint256 amount);
+    /// @notice A survivor's contribution was charged in layer 4.
+    event SurvivorCharged(address indexed defaulter, address indexed member, uint256 amount);
+    /// @notice A survivor was assessed in layer 5 (payable to the CCP).
+    event AssessmentCalled(address indexed defaulter, address indexed member, uint256 amount);
+    /// @notice `member` paid `amount` of its assessment to the CCP.
+    event AssessmentPaid(address indexed member, uint256 amount);
+    /// @notice `defaulter`'s shortfall of `amount` was covered by `covered` (the rest called or
+    /// uncovered).
+    event ShortfallCovered(address indexed defaulter, uint256 amount, uint256 covered);
+    /// @notice A client of a defaulter was moved to the backup clearing member.
+    event ClientPortedOut(address indexed defaulter, address indexed client, address indexed backup);
+    /// @notice The default of `member` is closed (member expelled); `loss` was its total charge.
+    event DefaultClosed(address indexed member, uint256 loss);
+    /// @notice A new default episode started: assessment caps are available again.
+    event EpisodeStarted(uint64 episode);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `caller` is not the CCP.
+    error OnlyCcp(address caller);
+    /// @notice `caller` is not the margin contract.
+    error OnlyMargin(address caller);
+    /// @notice `member` has no contribution requirement (not a fund member).
+    error NotFundMember(address member);
+    /// @notice At most `max` fund members.
+    error TooManyMembers(uint256 max);
+    /// @notice `member` is not in default.
+    error NotInDefault(address member);
+    /// @notice `member` is already in default.
+    error AlreadyInDefault(address member);
+    /// @notice Nothing makes `member` defaultable now (no overdue call or top-up).
+    error NoDefaultEvent(address member);
+    /// @notice `client` does not clear through `defaulter`.
+    error NotClientOf(address client, address defaulter);
+    /// @notice No backup clearing member designated for `member`.
+    error NoBackupMember(address member);
+    /// @notice `member` has `available` where `requested` is asked for.
+    error InsufficientContribution(address member, uint256 available, uint256 requested);
+    /// @notice Arrays of different lengths, or a batch above `max`.
+    error BadBatch(uint256 length, uint256 max);
+    /// @notice A zero address or zero amount, or a parameter out of range.
+    error BadInput();
+
+    // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
+    /// @notice Publish required contributions (cover-2 allocation, cash base units). Members
+    /// below their new requirement get a top-up call. Risk role.
+    function setRequiredContributions(address[] calldata members, uint256[] calldata amounts) external;
+    /// @notice Assessment cap (bps of the required contribution, 0 = none) and top-up window
+    /// (seconds). Risk role.
+    function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external;
+    /// @notice Designate `backup` to take `member`'s clients on its default. Default manager.
+    function setBackupMember(address member, address backup) external;
+
+    // ─── Money in and out ────────────────────────────────────────────────────────────────────
+    /// @notice Pay `amount` cash into the caller's contribution (needs allowance).
+    function contribute(uint256 amount) external;
+    /// @notice Book `amount` cash the margin contract forwarded from `member`'s signed transfer.
+    function recordContribution(address member, uint256 amount) external;
+    /// @notice Withdraw the excess of the caller's contribution over its requirement.
+    function withdrawContribution(uint256 amount) external;
+    /// @notice Add `amount` of the CCP's own capital (skin in the game; needs allowance).
+    function fundSkinInTheGame(uint256 amount) external;
+    /// @notice Pay `amount` of the caller's called assessment; the cash goes to the CCP.
+    function payAssessment(uint256 amount) external;
+
+    // ─── Default management ──────────────────────────────────────────────────────────────────
+    /// @notice Declare `member` in default: anyone if its margin call or top-up is overdue, the
+    /// default manager at any time. Flags it in the margin contract and suspends it.
+    function declareDefault(address member) external;
+    /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member.
+    function portClients(address defaulter, address[] calldata clients) external;
+    /// @notice Close `member`'s default: expel it from the register. Default manager.
+    function closeDefault(address member) external;
+    /// @notice Start a new default episode (assessment caps reset). Default manager.
+    function startEpisode() external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice `member`'s required and paid contribution.
+    function contributionOf(address member) external view returns (uint256 required, uint256 paid);
+    /// @notice Fund members in waterfall order.
+    function members() external view returns (address[] memory);
+    /// @notice The CCP's skin in the game available now.
+    function skinInTheGame() external view returns (uint256);
+    /// @notice `member`'s default: reason (None if not in default), total loss charged, closed.
+    function defaultOf(address member) external view returns (DefaultReason reason, uint256 loss, bool closed);
+    /// @notice Assessment called and unpaid of `member`.
+    function assessmentDue(address member) external view returns (uint256);
+    /// @notice Total per layer used so far (index = Layer).
+    function layerTotals() external view returns (uint256[6] memory);
+    /// @notice `member`'s top-up deadline (0: none).
+    function topUpDeadline(address member) external view returns (uint64);
+}

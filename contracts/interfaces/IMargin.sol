@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IOrderGate} from "./IOrderGate.sol";
+
+/// @notice A signed deposit (EIP-712, domain "SmartCCP Margin" / "1"): `member` moves
+/// `marginAmount` cash into its margin account and `fundAmount` into its default fund
+/// contribution. Anyone may submit it; `nonce` is the member's next sequential nonce.
+struct FundTransfer {
+    address member;
+    uint256 marginAmount;
+    uint256 fundAmount;
+    uint256 nonce;
+    uint256 deadline;
+}
+
+/// @notice A clearing member's margin status (view only).
+struct MarginStatus {
+    uint256 posted; // collateral value: cash + securities at settlement price less haircut
+    uint256 required; // IM + VM at the last refresh
+    uint256 pending; // stand-alone margin of orders approved since the last refresh
+    uint256 initialMargin;
+    uint256 variationMargin;
+    uint256 cash; // cash collateral held
+    uint256 callAmount; // outstanding margin call (0: none)
+    uint64 callDeadline;
+    bool defaulted;
+    bool contributionPaid;
+}
+
+/// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
+/// pre-trade risk gate of clearing members (F8, F10)
+/// @notice
+/// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
+/// member; securities count at the settlement price less a per-security haircut (rounded down).
+/// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
+/// Only the excess over the requirement (IM + VM + pending) can be withdrawn.
+///
+/// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
+/// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
+/// default; EMIR Art. 24-26 of RTS 153/2013: 99 % / 2 days for exchange-traded, 99.5 % / 5 days
+/// for OTC) and published by the risk role. A member's IM is the worst loss over the scenarios
+/// of its positions: its own and its clients' unsettled net obligations in the CCP plus the
+/// resting-order quantities the gate recorded, filled in the direction that hurts
+/// (`RiskMath.initialMargin`, equal to `smartccp.risk.margin.initial_margin`).
+///
+/// POSITIONS. Per member at most `MAX_POSITIONS` securities and `MAX_ACCOUNTS` accounts (itself
+/// and the clients whose orders passed the gate). `refreshMargin` re-reads the CCP's
+/// obligations of those accounts in the open cycles `[today - 1, today + lag]`, recomputes IM,
+/// VM and the collateral value, and calls or releases margin. The gate between refreshes adds
+/// each order's stand-alone worst case (`RiskMath.orderMargin`) to `pending`: conservative by
+/// sub-additivity. Resting-order quantities are kept until the first refresh of a new margin
+/// day (`startMarginDay`, after the session end when day orders have expired).
+///
+/// VARIATION MARGIN. `VM = max(0, -sum_i (q_i P_i + c_i))`: the mark-to-market loss of the
+/// unsettled obligations (quantity q, cash c at trade prices) at the settlement prices P,
+/// published daily by the price role from the venues' closing auction. It is collected as
+/// collateral (settlement itself is at trade prices in the CCP), gains offset losses.
+///
+/// MARGIN CALLS. A refresh that finds `posted < required` calls the difference with a deadline
+/// (`callWindow` seconds); deposits that cover it release the call. A call still short after
+/// its deadline lets anyone have the default fund declare the member in default.
+interface IMargin is IOrderGate {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice The shock vector of `securityId` was published (bps, one per scenario).
+    event ScenariosPublished(uint256 indexed securityId, int16[] shocksBps);
+    /// @notice The margin model the scenarios are calibrated for changed.
+    event MarginModelSet(uint16 confidenceBps, uint8 horizonDays, uint32 callWindow);
+    /// @notice The collateral haircut of `securityId` was set.
+    event HaircutSet(uint256 indexed securityId, uint16 haircutBps);
+    /// @notice A daily settlement price was published.
+    event SettlementPricePublished(uint256 indexed securityId, uint256 price, uint32 day);
+    /// @notice A new margin day started: resting-order quantities are dropped at each member's
+    /// next refresh.
+    event MarginDayStarted(uint32 day);
+    /// @notice Cash collateral was deposited (> 0) or withdrawn (< 0).
+    event CashCollateralMoved(address indexed member, int256 amount);
+    /// @notice Securities collateral was deposited (> 0) or withdrawn (< 0).
+    event SecuritiesCollateralMoved(address indexed member, uint256 indexed securityId, int256 units);
+    /// @notice The gate approved an order of `owner` for `member`'s account; `orderMargin` was
+    /// added to the member's pending margin.
+    event OrderMargined(address indexed member, address indexed owner, uint256 indexed securityId, uint256 orderMargin);
+    /// @notice `member`'s requirement was recomputed.
+    event MarginRefreshed(address indexed member, uint256 initialMargin, uint256 variationMargin, uint256 posted);
+    /// @notice `member` must bring `amount` more collateral by `deadline`.
+    event MarginCalled(address indexed member, uint256 amount, uint64 deadline);
+    /// @notice `member`'s margin call is covered.
+    event MarginCallMet(address indexed member);
+    /// @notice The default fund took `amount` of the defaulter's cash collateral (waterfall layer 1).
+    event MarginSeized(address indexed member, uint256 amount, address indexed to);
+    /// @notice `member` was flagged in default (no more orders, no withdrawals).
+    event MemberFlaggedInDefault(address indexed member);
+    /// @notice The default fund reported whether `member`'s contribution is fully paid.
+    event ContributionStatusSet(address indexed member, bool paid);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `member`'s collateral `posted` does not cover `required` (IM + VM + pending,
+    /// including the new order's worst case).
+    error InsufficientMargin(address member, uint256 required, uint256 posted);
+    /// @notice `member` has paid `paid` of its required default fund contribution `required`.
+    error ContributionNotPaid(address member, uint256 required, uint256 paid);
+    /// @notice `member` is in default.
+    error MemberInDefault(address member);
+    /// @notice `owner` has no clearing member (not a member or a client).
+    error NoClearingMember(address owner);
+    /// @notice No scenarios or no settlement price for `securityId`.
+    error SecurityNotMargined(uint256 securityId);
+    /// @notice More than `max` scenarios, or a vector not of the model's length `expected`.
+    error BadScenarioVector(uint256 length, uint256 expected);
+    /// @notice A shock below -100 % (`shock` bps).
+    error ShockBelowMinusHundredPercent(int16 shock);
+    /// @notice A member may hold positions in at most `max` securities.
+    error TooManyPositions(address member, uint256 max);
+    /// @notice A member may clear for at most `max` accounts through the gate.
+    error TooManyAccounts(address member, uint256 max);
+    /// @notice A member may post at most `max` securities as collateral.
+    error TooManyCollateralSecurities(address member, uint256 max);
+    /// @notice Arrays of different lengths, or a batch above `max`.
+    error BadBatch(uint256 length, uint256 max);
+    /// @notice A haircut above 100 % or a price above 2^64.
+    error BadParameter(uint256 value);
+    /// @notice `caller` is not a clearing member.
+    error NotClearingMember(address caller);
+    /// @notice The signed transfer expired at `deadline`.
+    error TransferExpired(uint256 deadline);
+    /// @notice The signature is not `member`'s.
+    error BadSignature(address member);
+    /// @notice `member` holds `available` where `requested` is asked for.
+    error InsufficientCollateral(address member, uint256 available, uint256 requested);
+    /// @notice The zero address or zero amount was given.
+    error ZeroInput();
+
+    // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
+    /// @notice Publish `securityId`'s shock vector (bps, length = the model's scenario count,
+    /// each >= -10 000). Risk role.
+    function publishScenarios(uint256 securityId, int16[] calldata shocksBps) external;
+    /// @notice Set the collateral haircut of `securityId` (bps < 10 000). Risk role.
+    function setHaircut(uint256 securityId, uint16 haircutBps) external;
+    /// @notice Set the model: confidence (bps, e.g. 9 900), horizon (days, e.g. 5) and the
+    /// margin call window (seconds). Risk role. Scenario count is fixed at deployment.
+    function setMarginModel(uint16 confidenceBps, uint8 horizonDays, uint32 callWindow) external;
+    /// @notice Publish daily settlement prices (cash base units per unit), taken from the
+    /// venues' closing auction. Price role.
+    function publishPrices(uint256[] calldata securityIds, uint256[] calldata prices) external;
+    /// @notice Start a new margin day: resting-order quantities recorded by the gate are dropped
+    /// at each member's next refresh (day orders have expired). Price role.
+    function startMarginDay() external;
+
+    // ─── Collateral ──────────────────────────────────────────────────────────────────────────
+    /// @notice Deposit `amount` cash as the caller's margin (needs allowance). Clearing members.
+    function depositCash(uint256 amount) external;
+    /// @notice Deposit `units` of `securityId` as the caller's margin (needs approval).
+    function depositSecurities(uint256 securityId, uint256 units) external;
+    /// @notice Execute a member's signed `FundTransfer` (one allowance to this contract covers
+    /// both amounts; the fund part is forwarded to the default fund).
+    function depositWithSignature(FundTransfer calldata transfer, bytes calldata signature) external;
+    /// @notice Withdraw cash collateral; only the excess over IM + VM + pending.
+    function withdrawCash(uint256 amount) external;
+    /// @notice Withdraw securities collateral (all collateral revalued at settlement prices
+    /// first); only the excess.
+    function withdrawSecurities(uint256 securityId, uint256 units) external;
+
+    // ─── Margin cycle ────────────────────────────────────────────────────────────────────────
+    /// @notice Re-read `member`'s positions from the CCP, recompute IM, VM and the collateral
+    /// value, and call (or release) margin. Anyone may call (keepers, the member itself).
+    function refreshMargin(address member) external;
+
+    // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
+    /// @notice Take up to `amount` of `member`'s cash collateral and send it to `to` (waterfall
+    /// layer 1). Default fund only.
+    /// @return taken Cash base units sent.
+    function seizeCash(address member, uint256 amount, address to) external returns (uint256 taken);
+    /// @notice Flag `member` in default. Default fund only.
+    function flagDefault(address member) external;
+    /// @notice Record whether each member's default fund contribution is fully paid (read by
+    /// the gate). Default fund only.
+    function setContributionStatus(address[] calldata members, bool[] calldata paid) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice `member`'s collateral, requirement, call and flags.
+    function marginStatus(address member) external view returns (MarginStatus memory);
+    /// @notice True if `member` has a margin call still short after its deadline.
+    function callOverdue(address member) external view returns (bool);
+    /// @notice `member`'s positions as last refreshed: security ids, net quantities, resting
+    /// buy and sell quantities.
+    function positionsOf(address member)
+        external
+        view
+        returns (uint256[] memory securityIds, int256[] memory quantities, uint256[] memory openBuys, uint256[] memory openSells);
+    /// @notice The accounts whose obligations count for `member` (itself and its clients).
+    function accountsOf(address member) external view returns (address[] memory);
+    /// @notice `securityId`'s shock vector (bps).
+    function scenariosOf(uint256 securityId) external view returns (int16[] memory);
+    /// @notice `securityId`'s settlement price, its day, and its haircut.
+    function securityRisk(uint256 securityId) external view returns (uint256 price, uint32 day, uint16 haircutBps);
+    /// @notice IM of `member`'s positions as the refresh would compute it now (no state change).
+    function previewInitialMargin(address member) external view returns (uint256);
+    /// @notice Units of `securityId` `member` holds as collateral.
+    function collateralUnits(address member, uint256 securityId) external view returns (uint256);
+    /// @notice The member's next `FundTransfer` nonce.
+    function transferNonce(address member) external view returns (uint256);
+    /// @notice Scenario count, confidence (bps), horizon (days), call window (seconds).
+    function marginModel() external view returns (uint8 scenarios, uint16 confidenceBps, uint8 horizonDays, uint32 callWindow);
+}

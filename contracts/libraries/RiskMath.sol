@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @notice One security of a member's portfolio as the scenario margin sees it (memory only).
+/// `longQty` is the quantity held if every resting buy fills (used in down scenarios), `shortQty`
+/// the quantity held if every resting sell fills (used in up scenarios); without resting orders
+/// both are the net obligation quantity. Sign: > 0 long (receives units).
+struct Exposure {
+    int256 longQty;
+    int256 shortQty;
+    uint256 price;
+    uint256 shocks;
+}
+
+/// @title RiskMath — integer formulas of the risk contracts, mirrored by `smartccp.risk` (F8, F9)
+/// @notice Money in cash base units (6 decimals), prices in base units per unit, shocks and
+/// haircuts in basis points. Rounding always favours the CCP: margins round UP, collateral
+/// values and pay-outs round DOWN. Scenario vectors are packed: scenario `s` is the int16 in
+/// bits `[16 s, 16 s + 16)` of one uint256 (at most 16 scenarios per slot).
+library RiskMath {
+    /// @notice Basis points in 100 %.
+    uint256 internal constant BPS = 10_000;
+    /// @notice Scenarios that fit one packed slot.
+    uint256 internal constant MAX_SCENARIOS = 16;
+
+    /// @notice Shock of scenario `s` (bps) in a packed vector.
+    function shockAt(uint256 packed, uint256 s) internal pure returns (int256) {
+        return int256(int16(uint16(packed >> (16 * s))));
+    }
+
+    /// @notice Pack `shocks` (bps, each in [-10 000, 32 767]) into one slot; also the most
+    /// negative shock (or 0) and the most positive shock (or 0).
+    /// @dev Callers check the length (at most MAX_SCENARIOS) and the bounds.
+    function pack(int16[] calldata shocks) internal pure returns (uint256 packed, int16 worstDown, int16 worstUp) {
+        for (uint256 s; s < shocks.length; ++s) {
+            int16 x = shocks[s];
+            packed |= uint256(uint16(x)) << (16 * s);
+            if (x < worstDown) worstDown = x;
+            if (x > worstUp) worstUp = x;
+        }
+    }
+
+    /// @notice Scenario initial margin, exactly `smartccp.risk.margin.initial_margin`:
+    /// `IM = ceil(max(0, max_s(-S_s)) / 10 000)` with `S_s = sum_i q_i p_i shock_is`, where `q_i`
+    /// is `longQty` when the shock is negative and `shortQty` otherwise (resting orders fill in
+    /// the direction that hurts). Rounded up (the CCP's favour).
+    /// @dev Bounded: `xs.length` x `nScenarios` (at most 8 x 16 in the Margin contract).
+    function initialMargin(Exposure[] memory xs, uint256 nScenarios) internal pure returns (uint256) {
+        int256 worst;
+        for (uint256 s; s < nScenarios; ++s) {
+            int256 sum;
+            for (uint256 i; i < xs.length; ++i) {
+                Exposure memory x = xs[i];
+                int256 shock = shockAt(x.shocks, s);
+                int256 q = shock < 0 ? x.longQty : x.shortQty;
+                sum += q * int256(x.price) * shock;
+            }
+            if (-sum > worst) worst = -sum;
+        }
+        return Math.ceilDiv(uint256(worst), BPS);
+    }
+
+    /// @notice Stand-alone worst case of one new order, rounded up: `q * p * |worst shock| / BPS`
+    /// for the shock that hurts its side (down for a buy, up for a sell), plus what the order
+    /// loses at once against the settlement price if it executes at its limit (`q * (limit -
+    /// p)` for a buy above `p`, `q * (p - limit)` for a sell below). By sub-additivity of the
+    /// scenario maximum, margin + this bound is never below the margin with the order in it.
+    function orderMargin(uint256 quantity, uint256 limitPrice, uint256 settlementPrice, int16 worstShock, bool buy)
+        internal
+        pure
+        returns (uint256 margin)
+    {
+        uint256 magnitude = worstShock < 0 ? uint256(-int256(worstShock)) : uint256(int256(worstShock));
+        margin = Math.ceilDiv(quantity * settlementPrice * magnitude, BPS);
+        if (buy && limitPrice > settlementPrice) margin += quantity * (limitPrice - settlementPrice);
+        if (!buy && limitPrice < settlementPrice) margin += quantity * (settlementPrice - limitPrice);
+    }
+
+    /// @notice Collateral value of `units` at `price` less `haircutBps`, rounded DOWN.
+    function haircutValue(uint256 units, uint256 price, uint256 haircutBps) internal pure returns (uint256) {
+        return Math.mulDiv(units * price, BPS - haircutBps, BPS);
+    }
+
+    /// @notice Assessment cap of a member: `ceil(contribution * capBps / BPS)`.
+    function capOf(uint256 contribution, uint256 capBps) internal pure returns (uint256) {
+        return Math.ceilDiv(contribution * capBps, BPS);
+    }
+
+    /// @notice Split `amount` pro rata to `weights`, exactly `smartccp.risk.waterfall.pro_rata`:
+    /// `floor(amount * w_i / W)` each, then one more base unit to each of the first
+    /// `amount - sum(floors)` members with `w_i > 0`. Requires `amount <= W`; every share is then
+    /// at most its weight and the shares sum to `amount` (the CCP never absorbs rounding).
+    function proRata(uint256 amount, uint256[] memory weights) internal pure returns (uint256[] memory shares) {
+        uint256 n = weights.length;
+        shares = new uint256[](n);
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            total += weights[i];
+        }
+        if (amount == 0 || total == 0) return shares;
+        uint256 given;
+        for (uint256 i; i < n; ++i) {
+            shares[i] = Math.mulDiv(amount, weights[i], total);
+            given += shares[i];
+        }
+        uint256 leftover = amount - given;
+        for (uint256 i; i < n && leftover != 0; ++i) {
+            if (weights[i] != 0) {
+                ++shares[i];
+                --leftover;
+            }
+        }
+    }
+}
