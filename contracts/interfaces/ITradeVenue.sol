@@ -128,6 +128,10 @@ interface ITradeVenueEvents {
 /// Self-trade prevention: an incoming order that would match a resting order of the same owner is
 /// refused whole (SelfTrade) and nothing changes; the owner cancels the resting order first.
 ///
+/// Routes: a trade settles gross at once (Route.Direct) when both orders chose Direct, or when one
+/// of them is a SmartCCP system contract's own Direct order (the CCP's close-out, which must be
+/// paid or delivered now); every other trade is novated to the CCP.
+///
 /// Trusted: the membership register (pushes trader entries), the security token (tick, lot, halt),
 /// the settlement contract (accepts or reverts each instruction), the operator (lists securities,
 /// runs sessions and auctions).

@@ -54,6 +54,9 @@ library OrderBook {
 
     uint8 internal constant FLAG_DIRECT = 1; // both-direct trades settle gross at once
     uint8 internal constant FLAG_ICEBERG = 2;
+    /// @dev A SmartCCP system contract's own direct order (the CCP's close-out): its trades
+    /// settle gross at once whatever the other side chose, so the CCP is paid or delivered now.
+    uint8 internal constant FLAG_CLOSE_OUT = 4;
 
     // ─── Keys ────────────────────────────────────────────────────────────────────────────────
 

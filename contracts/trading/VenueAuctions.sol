@@ -215,7 +215,7 @@ contract VenueAuctions is VenueCore {
                 m.lastPrice = uint64(price);
                 bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
                 bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
-                _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, bid.flags & ask.flags));
+                _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, _routeFlags(bid.flags, ask.flags)));
             }
         }
         _storeLevel(bids, bidLevel, m, Side.Buy);

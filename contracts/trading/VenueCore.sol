@@ -195,7 +195,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
                 bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
                 _handOff(
                     _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
-                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, t.flags & node.flags)
+                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags))
                 );
             }
             bool empty = book.settleIfEmpty(level, tick);
@@ -266,6 +266,11 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             deadline: uint64(block.timestamp + m.settlementLag),
             route: sharedFlags & OrderBook.FLAG_DIRECT != 0 ? Route.Direct : Route.Ccp
         });
+    }
+
+    /// @dev Both orders direct, or one a system close-out order: settle gross at once.
+    function _routeFlags(uint8 a, uint8 b) internal pure returns (uint8) {
+        return (a | b) & OrderBook.FLAG_CLOSE_OUT != 0 ? OrderBook.FLAG_DIRECT : a & b;
     }
 
     /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
@@ -463,7 +468,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
         uint32 expiry = _expiryOf(o);
         if (_isImmediate(o.orderType, o.timeInForce) && m.phase != Phase.Continuous) revert ImmediateOrderInAuction();
-        _checkTrader(o.owner, o.counter);
+        MemberKind kind = _checkTrader(o.owner, o.counter);
         if (m.halted) revert ISecurityToken.SecurityHalted(o.securityId);
 
         t.orderHash = orderHash;
@@ -478,6 +483,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         t.displayQuantity = o.displayQuantity;
         t.expiry = expiry;
         t.flags = o.route == Route.Direct ? OrderBook.FLAG_DIRECT : 0;
+        // A system contract can only trade through placeTrusted in its own name (it cannot sign).
+        if (o.route == Route.Direct && kind == MemberKind.System) t.flags |= OrderBook.FLAG_CLOSE_OUT;
         t.counter = o.counter;
     }
 
@@ -499,7 +506,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     /// @dev The owner must be active and KYC-valid, its counter current, and a participant's
     /// clearing member active too.
-    function _checkTrader(address owner, uint16 counter) internal view {
+    function _checkTrader(address owner, uint16 counter) internal view returns (MemberKind) {
         Trader memory tr = _traders[owner];
         _requireActive(owner, tr);
         if (tr.counter != counter) revert StaleCounter(owner, counter, tr.counter);
@@ -509,6 +516,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
                 revert ClearingMemberNotActive(owner, tr.clearingMember);
             }
         }
+        return tr.kind;
     }
 
     function _requireActive(address account, Trader memory tr) internal view {

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import OrderType, Side
+from smartccp.orders import OrderType, Route, Side
+from smartccp.trading import SettleInstruction
 from smartccp.roles import role
 from smartccp.units import cash
 
@@ -133,3 +134,14 @@ def test_quote__one_sided__reverts(venue, client, make_order, maker, market):
 def test_register_market_maker__by_non_operator__reverts(venue, member_c, market):
     with ape.reverts(venue.AccessControlUnauthorizedAccount):
         venue.registerMarketMaker(member_c, market, 1, 1, sender=member_c)
+
+
+def test_place_trusted__system_direct_order__settles_gross_against_a_ccp_maker(venue, client, make_order, membership, operator, accounts, member_a, sink, market):
+    """The CCP's close-out must be paid or delivered now: a system contract's own Direct order
+    makes the trade Direct even against a CCP-route maker."""
+    agent = accounts[7]
+    membership.registerSystem(agent, sender=operator)
+    client.place(make_order(member_a, Side.SELL, 100, cash("10.00")), member_a)  # CCP route
+    order = client.with_nonce(make_order(agent, Side.BUY, 20, cash("10.00"), route=Route.DIRECT))
+    r = venue.placeTrusted(order.as_tuple(), 10, sender=agent)
+    assert SettleInstruction.from_abi(r.decode_logs(sink.InstructionRecorded)[0].instruction).route == Route.DIRECT
