@@ -9,15 +9,14 @@ whole units. :func:`consolidate` is the reference for what the contract's quote 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from ape import chain, project
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
+from smartccp import eip712
 from smartccp.orders import NonceSource, Side
 from smartccp.report import render_table
 from smartccp.roles import role
@@ -48,13 +47,15 @@ ROUTED_ORDER_FIELDS: tuple[tuple[str, str], ...] = (
     ("expiry", "uint64"),
     ("nonce", "uint256"),
 )
-ROUTED_ORDER_TYPE_STRING = "RoutedOrder(" + ",".join(f"{t} {n}" for n, t in ROUTED_ORDER_FIELDS) + ")"
+ROUTED_ORDER_TYPE_STRING = eip712.type_string("RoutedOrder", ROUTED_ORDER_FIELDS)
 ROUTED_ORDER_TYPEHASH = keccak(text=ROUTED_ORDER_TYPE_STRING)
 
 
 @dataclass(frozen=True)
-class RoutedOrder:
+class RoutedOrder(eip712.TypedStruct):
     """An order as its owner signs it to the BBO. Field names follow the Solidity struct."""
+
+    FIELDS: ClassVar[eip712.Fields] = ROUTED_ORDER_FIELDS
 
     owner: str
     securityId: int
@@ -65,58 +66,22 @@ class RoutedOrder:
     expiry: int = 0
     nonce: int | None = None  # None: BboClient assigns the owner's next nonce
 
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message (plain ints and checksum strings)."""
-        if self.nonce is None:
-            raise ValueError("routed order has no nonce yet: use BboClient.with_nonce")
-        d = asdict(self)
-        return {n: (str(d[n]) if t == "address" else int(d[n])) for n, t in ROUTED_ORDER_FIELDS}
-
-    def as_tuple(self) -> tuple:
-        """The struct as a tuple in field order, for contract calls."""
-        m = self.message()
-        return tuple(m[n] for n, _ in ROUTED_ORDER_FIELDS)
-
-    def but(self, **changes: Any) -> "RoutedOrder":
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
 
 def typed_data(order: RoutedOrder, bbo_address: str, chain_id: int) -> dict[str, Any]:
     """The full EIP-712 payload of a routed order for the BBO at ``bbo_address``."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "RoutedOrder": [{"name": n, "type": t} for n, t in ROUTED_ORDER_FIELDS],
-        },
-        "primaryType": "RoutedOrder",
-        "domain": {"name": BBO_DOMAIN_NAME, "version": "1", "chainId": chain_id, "verifyingContract": bbo_address},
-        "message": order.message(),
-    }
+    return eip712.payload(
+        "RoutedOrder", ROUTED_ORDER_FIELDS, eip712.domain(BBO_DOMAIN_NAME, chain_id, bbo_address), order.message()
+    )
 
 
 def routed_order_hash(order: RoutedOrder, bbo_address: str, chain_id: int) -> bytes:
     """The EIP-712 digest the owner signs (equals ``BBO.hashRoutedOrder``)."""
-    signable = encode_typed_data(full_message=typed_data(order, bbo_address, chain_id))
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return eip712.digest(typed_data(order, bbo_address, chain_id))
 
 
 def sign_routed_order(order: RoutedOrder, bbo_address: str, chain_id: int, signer: Any) -> bytes:
-    """Sign with an ape test account (anything with ``private_key``) or a raw key."""
-    key = signer if isinstance(signer, (str, bytes)) else getattr(signer, "private_key", None)
-    if key is None:
-        from ape import networks  # node-managed account
-
-        sig = networks.provider.make_request(
-            "eth_signTypedData_v4", [str(signer.address), typed_data(order, bbo_address, chain_id)]
-        )
-        return bytes.fromhex(sig[2:] if isinstance(sig, str) else sig.hex())
-    return bytes(Account.sign_typed_data(key, full_message=typed_data(order, bbo_address, chain_id)).signature)
+    """Sign with an ape account (anything with ``private_key``), a raw key, or over RPC."""
+    return eip712.sign(typed_data(order, bbo_address, chain_id), signer)
 
 
 def child_nonce(order_hash: bytes, index: int) -> int:

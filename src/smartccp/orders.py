@@ -9,13 +9,13 @@ of the security; quantities are whole units.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+
+from smartccp import eip712
 
 
 class Side(IntEnum):
@@ -73,14 +73,15 @@ ORDER_FIELDS: tuple[tuple[str, str], ...] = (
     ("nonce", "uint256"),
     ("counter", "uint16"),
 )
-ORDER_TYPES = {"Order": [{"name": n, "type": t} for n, t in ORDER_FIELDS]}
-ORDER_TYPE_STRING = "Order(" + ",".join(f"{t} {n}" for n, t in ORDER_FIELDS) + ")"
+ORDER_TYPE_STRING = eip712.type_string("Order", ORDER_FIELDS)
 ORDER_TYPEHASH = keccak(text=ORDER_TYPE_STRING)
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(eip712.TypedStruct):
     """An order as the owner signs it. Field names follow the Solidity struct."""
+
+    FIELDS: ClassVar[eip712.Fields] = ORDER_FIELDS
 
     owner: str
     securityId: int
@@ -105,22 +106,6 @@ class Order:
             object.__setattr__(self, "cashWallet", self.owner)
         if not self.securitiesWallet:
             object.__setattr__(self, "securitiesWallet", self.owner)
-
-    def message(self) -> dict[str, Any]:
-        """The EIP-712 message (plain ints and checksum strings)."""
-        if self.nonce is None:
-            raise ValueError("order has no nonce yet: use NonceSource.next() or VenueClient.place")
-        d = asdict(self)
-        return {n: (str(d[n]) if t == "address" else int(d[n])) for n, t in ORDER_FIELDS}
-
-    def as_tuple(self) -> tuple:
-        """The struct as a tuple in field order, for contract calls."""
-        m = self.message()
-        return tuple(m[n] for n, _ in ORDER_FIELDS)
-
-    def but(self, **changes: Any) -> "Order":
-        """A copy with some fields changed (e.g. ``order.but(nonce=7)``)."""
-        return replace(self, **changes)
 
 
 class NonceSource:
@@ -152,36 +137,17 @@ class Domain:
     version: str = "1"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "chainId": self.chain_id,
-            "verifyingContract": self.verifying_contract,
-        }
+        return eip712.domain(self.name, self.chain_id, self.verifying_contract, self.version)
 
 
 def typed_data(order: Order, domain: Domain) -> dict[str, Any]:
     """The full EIP-712 payload (what ``eth_signTypedData_v4`` takes)."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **ORDER_TYPES,
-        },
-        "primaryType": "Order",
-        "domain": domain.as_dict(),
-        "message": order.message(),
-    }
+    return eip712.payload("Order", ORDER_FIELDS, domain.as_dict(), order.message())
 
 
 def order_hash(order: Order, domain: Domain) -> bytes:
     """The EIP-712 digest the owner signs (equals the venue's ``hashOrder``)."""
-    signable = encode_typed_data(full_message=typed_data(order, domain))
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return eip712.digest(typed_data(order, domain))
 
 
 def sign_order(order: Order, domain: Domain, signer: Any) -> bytes:
@@ -189,10 +155,4 @@ def sign_order(order: Order, domain: Domain, signer: Any) -> bytes:
 
     Accounts whose keys the node holds are signed over RPC with ``eth_signTypedData_v4``.
     """
-    key = signer if isinstance(signer, (str, bytes)) else getattr(signer, "private_key", None)
-    if key is not None:
-        return bytes(Account.sign_typed_data(key, full_message=typed_data(order, domain)).signature)
-    from ape import networks  # node-managed account
-
-    sig = networks.provider.make_request("eth_signTypedData_v4", [str(signer.address), typed_data(order, domain)])
-    return bytes.fromhex(sig[2:] if isinstance(sig, str) else sig.hex())
+    return eip712.sign(typed_data(order, domain), signer)

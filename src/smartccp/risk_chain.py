@@ -15,6 +15,7 @@ from typing import Any
 
 from ape import project
 
+from smartccp import eip712
 from smartccp.risk._ints import BPS, ceil_div
 from smartccp.risk.margin import initial_margin
 from smartccp.risk.waterfall import LAYERS
@@ -140,29 +141,17 @@ def publish_contributions(fund: Any, contributions: Mapping[Any, int], sender: A
 
 def fund_transfer_typed_data(margin: Any, chain_id: int, transfer: Mapping[str, Any]) -> dict[str, Any]:
     """EIP-712 payload of a ``FundTransfer`` for ``margin`` (domain "SmartCCP Margin", "1")."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "FundTransfer": [{"name": n, "type": t} for n, t in FUND_TRANSFER_FIELDS],
-        },
-        "primaryType": "FundTransfer",
-        "domain": {"name": "SmartCCP Margin", "version": "1", "chainId": chain_id,
-                   "verifyingContract": str(margin.address)},
-        "message": dict(transfer),
-    }
+    return eip712.payload(
+        "FundTransfer", FUND_TRANSFER_FIELDS, eip712.domain("SmartCCP Margin", chain_id, margin.address), dict(transfer)
+    )
 
 
 def sign_fund_transfer(
     margin: Any, member: Any, margin_amount: int, fund_amount: int, deadline: int, *, nonce: int | None = None
 ) -> tuple[tuple, bytes]:
-    """Sign a ``FundTransfer`` with ``member``'s key; returns (struct tuple, signature)."""
+    """Sign a ``FundTransfer`` as ``member`` (its key, or the node for node-held accounts);
+    returns (struct tuple, signature)."""
     from ape import chain
-    from eth_account import Account
 
     transfer = {
         "member": str(member.address),
@@ -172,8 +161,7 @@ def sign_fund_transfer(
         "deadline": int(deadline),
     }
     data = fund_transfer_typed_data(margin, chain.chain_id, transfer)
-    signature = bytes(Account.sign_typed_data(member.private_key, full_message=data).signature)
-    return tuple(transfer[n] for n, _ in FUND_TRANSFER_FIELDS), signature
+    return tuple(transfer[n] for n, _ in FUND_TRANSFER_FIELDS), eip712.sign(data, member)
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────────

@@ -91,8 +91,9 @@ def risk_unit(project, system, members, member_c, operator, bank, issuer, securi
     venue.setSessionEnd(chain.pending_timestamp + 86_400, sender=operator)
     for sid in sids:
         source.setLag(sid, 1, sender=operator)
-        venue.listSecurity(sid, 86_400, sender=operator)
-        venue.setPhase(sid, Phase.CONTINUOUS, sender=operator)
+        if venue.phaseOf(sid) != Phase.CONTINUOUS:  # the trading suite may have listed it already
+            venue.listSecurity(sid, 86_400, sender=operator)
+            venue.setPhase(sid, Phase.CONTINUOUS, sender=operator)
     for m in (member_a, member_b, member_c):
         system.cash.issue(m, cash(5_000_000), sender=bank)
         system.cash.approve(risk.margin, 2**256 - 1, sender=m)
