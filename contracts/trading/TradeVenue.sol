@@ -96,7 +96,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
             _unpark(book, securityId, side, k, node);
         } else {
             _remove(securityId, side, k, node, REASON_OWNER);
-            _publish(securityId, _loadMarket(securityId));
+            _publishById(securityId);
         }
     }
 
@@ -120,7 +120,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         returns (uint256 triggered)
     {
         triggered = abi.decode(_delegate(msg.data), (uint256));
-        _publish(securityId, _loadMarket(securityId));
+        _publishById(securityId);
     }
 
     // ─── Operator ───────────────────────────────────────────────────────────────────────────────
@@ -146,7 +146,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @inheritdoc ITradeVenue
     function uncross(uint256 securityId, uint256 /* maxFills */ ) external nonReentrant returns (bool done) {
         done = abi.decode(_delegate(msg.data), (bool));
-        _publish(securityId, _loadMarket(securityId));
+        _publishById(securityId);
     }
 
     /// @inheritdoc ITradeVenue
@@ -177,6 +177,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @inheritdoc ITradeVenue
     function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _quoteSink = IQuoteSink(sink);
+        _publishing = sink != address(0);
         emit QuoteSinkSet(sink);
     }
 

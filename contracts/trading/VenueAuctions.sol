@@ -122,7 +122,7 @@ contract VenueAuctions is VenueCore {
             uint8 reason = _deadReason(node);
             if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
             _remove(securityId, side, k, node, reason);
-            _publish(securityId, _loadMarket(securityId));
+            _publishById(securityId);
         }
     }
 

@@ -95,12 +95,15 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
-    ISettlement internal _settlement;
-    IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
-    IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); none while unset
-    /// @dev Where call auctions and stop triggering run (by delegatecall, on this storage).
+    /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
     address internal immutable _auctions_module;
+    ISettlement internal _settlement;
+    /// @dev One slot, read by every placement: the risk gate, the day-order session end and
+    /// whether a quote sink is set, so a venue without hooks pays one storage read for all.
+    IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
     uint64 internal _sessionEnd;
+    bool internal _publishing;
+    IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); read when _publishing
     uint256 internal _tradeCount;
     mapping(uint256 securityId => uint256) internal _marketWords; // packed Market, see _loadMarket
     mapping(uint256 securityId => OrderBook.Book[2]) internal _books; // [Side.Buy], [Side.Sell]
@@ -424,9 +427,15 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         _publish(order.securityId, m);
     }
 
+    /// @dev `_publish` after an operation that did not load the market word (loads it only when
+    /// a quote sink is set).
+    function _publishById(uint256 securityId) internal {
+        if (_publishing) _publish(securityId, _loadMarket(securityId));
+    }
+
     /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
     function _publish(uint256 securityId, Market memory m) internal {
-        if (address(_quoteSink) == address(0)) return;
+        if (!_publishing) return;
         (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
         (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
         uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
