@@ -54,15 +54,18 @@ class World:
         return [s.sid for s in self.securities]
 
 
-def build_world(accounts: Any, chain: Any, project: Any) -> World:
+def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> World:
     """Deploy and fund the whole system; time moved to 00:30 of a fresh day (see the state machine's
-    timing note)."""
+    timing note). ``warp(timestamp)`` mines a block at that time (default: through ape)."""
     operator, bank, issuer = accounts[0], accounts[1], accounts[2]
     a, b, x, c, d, vault, keeper = (accounts[i] for i in (3, 4, 5, 6, 7, 8, 9))
     # Start on 00:30 of a day boundary so every later time is HH:30 (+ wall-clock drift).
     start = (chain.pending_timestamp // DAY + 1) * DAY + HOUR // 2
-    chain.pending_timestamp = start
-    chain.mine()
+    if warp is None:
+        chain.pending_timestamp = start
+        chain.mine()
+    else:
+        warp(start)
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     secs = []
     for symbol, isin, tick, lot, lag, base in (("ACME", b"US0000000001", cash("0.01"), 10, 0, 1_000),
