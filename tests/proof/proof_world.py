@@ -1,0 +1,150 @@
+"""The world of the proof of safety: a complete system (register, both ledgers, the CCP with a
+close-out market and a default handler, one venue, two securities) with funded traders.
+
+Accounts: operator 0, bank 1, issuer 2; traders member_a 3, member_b 4, client_x 5 (client of
+member_a), member_c 6, member_d 7; vault 8 (a clearing member that never trades: where a failing
+trader moves its assets); keeper 9 (never admitted: settles cycles, which anyone may do).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from smartccp.clearing import wire_close_out
+from smartccp.orders import Phase
+from smartccp.system import DAY, System, deploy_system, kyc_expiry
+from smartccp.units import cash
+
+TRADER_CASH = cash(1_000_000)
+TRADER_UNITS = 10_000
+MARKET_UNITS = 1_000_000
+RISK_CASH = cash(100_000_000)
+HOUR = 3_600
+
+
+@dataclass(frozen=True)
+class Security:
+    sid: int
+    tick: int  # cash base units
+    lot: int
+    lag_days: int
+    base_tick: int  # starting mid price, in ticks
+
+
+@dataclass
+class World:
+    """Everything a proof test drives."""
+
+    system: System
+    securities: list[Security]
+    operator: Any
+    bank: Any
+    issuer: Any
+    traders: list[Any]  # member_a, member_b, client_x, member_c, member_d
+    clearing_member_of: dict[str, str]
+    vault: Any
+    keeper: Any
+    market: Any
+    handler: Any
+
+    @property
+    def sids(self) -> list[int]:
+        return [s.sid for s in self.securities]
+
+
+def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> World:
+    """Deploy and fund the whole system; time moved to 00:30 of a fresh day (see the state machine's
+    timing note). ``warp(timestamp)`` mines a block at that time (default: through ape)."""
+    operator, bank, issuer = accounts[0], accounts[1], accounts[2]
+    a, b, x, c, d, vault, keeper = (accounts[i] for i in (3, 4, 5, 6, 7, 8, 9))
+    # Start on 00:30 of a day boundary so every later time is HH:30 (+ wall-clock drift).
+    start = (chain.pending_timestamp // DAY + 1) * DAY + HOUR // 2
+    if warp is None:
+        chain.pending_timestamp = start
+        chain.mine()
+    else:
+        warp(start)
+    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
+    secs = []
+    for symbol, isin, tick, lot, lag, base in (("ACME", b"US0000000001", cash("0.01"), 10, 0, 1_000),
+                                                ("GOV5", b"XS0000000005", cash("0.01"), 1, 1, 100)):
+        system.securities.listSecurity(symbol, isin, 0, tick, lot, 0, sender=issuer)
+        sid = int(system.securities.securityCount())
+        secs.append(Security(sid, tick, lot, lag, base))
+    expiry = kyc_expiry(3_650)
+    for m in (a, b, c, d, vault):
+        system.membership.admitClearingMember(m, expiry, sender=operator)
+    system.membership.admitParticipant(x, a, expiry, sender=operator)
+    traders = [a, b, x, c, d]
+    for t in traders:
+        system.cash.issue(t, TRADER_CASH, sender=bank)
+        for s in secs:
+            system.securities.issue(s.sid, t, TRADER_UNITS, sender=issuer)
+        system.cash.approve(system.ccp, 2**256 - 1, sender=t)
+        system.securities.setApprovalForAll(system.ccp, True, sender=t)
+    market = project.MockCloseOutMarket.deploy(system.cash, system.securities, sender=operator)
+    handler = project.MockDefaultHandler.deploy(system.cash, sender=operator)
+    wire_close_out(system.ccp, system, operator, market=market, handler=handler)
+    system.extra.update({"MockCloseOutMarket": market, "MockDefaultHandler": handler})
+    for s in secs:
+        system.securities.issue(s.sid, market, MARKET_UNITS, sender=issuer)
+        market.setPrice(s.sid, s.base_tick * s.tick, sender=operator)
+    system.cash.issue(market, RISK_CASH, sender=bank)
+    system.cash.issue(handler, RISK_CASH, sender=bank)
+    venue = system.venue
+    for s in secs:
+        system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0), sender=operator)
+        venue.listSecurity(s.sid, s.lag_days * DAY, sender=operator)
+        venue.setPhase(s.sid, Phase.CONTINUOUS, sender=operator)
+    venue.setSessionEnd(start + 8 * HOUR - HOUR // 2, sender=operator)
+    cms = {str(t.address): str(t.address) for t in traders}
+    cms[str(x.address)] = str(a.address)
+    return World(system, secs, operator, bank, issuer, traders, cms, vault, keeper, market, handler)
+
+
+
+class TxFailed(AssertionError):
+    """A transaction the driver expected to succeed reverted; ``error`` names why."""
+
+    def __init__(self, method: str, error: str | None) -> None:
+        super().__init__(f"{method} reverted: {error}")
+        self.error = error
+
+
+class FastSender:
+    """Sends transactions straight to the node (``eth_sendTransaction`` from anvil's unlocked
+    test accounts, fixed gas) and checks the receipt's status: about ten times faster than ape's
+    full preparation (estimate, nonce, receipt objects), which the state machine cannot afford
+    per step. Signing, hashing and settlement still go through ``smartccp``."""
+
+    def __init__(self, rpc: Any, gas: int = 8_000_000) -> None:
+        self.rpc = rpc
+        self.gas = gas
+
+    def __call__(self, contract: Any, method: str, *args: Any, sender: Any) -> dict:
+        from eth_abi import encode
+
+        from smartccp.invariants import _method_abi, refusal
+
+        selector, inputs, _ = _method_abi(contract, method, len(args))
+        frm = str(getattr(sender, "address", sender))
+        tx = {"from": frm, "to": str(contract.address), "data": "0x" + (selector + encode(inputs, list(args))).hex(),
+              "gas": hex(self.gas)}
+        tx_hash = self.rpc.call("eth_sendTransaction", [tx])
+        receipt = None
+        for attempt in range(200):  # automine: at once, but the receipt may lag a moment
+            receipt = self.rpc.call("eth_getTransactionReceipt", [tx_hash])
+            if receipt is not None:
+                break
+            time.sleep(0.002 * min(attempt + 1, 10))
+        if receipt is None:
+            raise TxFailed(method, "no receipt")
+        if int(receipt["status"], 16) != 1:
+            raise TxFailed(method, refusal(contract, method, *args, sender=sender))
+        return receipt
+
+    def warp(self, timestamp: int) -> None:
+        """Mine a block at ``timestamp`` (local nodes)."""
+        self.rpc.call("evm_mine", [timestamp])
