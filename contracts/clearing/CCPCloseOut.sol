@@ -46,8 +46,9 @@ abstract contract CCPCloseOut is CCPBase {
         (c.securitiesRelease, c.cashRelease) = p.receivables();
         c.band = _rules[e.securityId].closeOutBandBps;
         c.complete = true;
-        if (s.cash != 0) _closeOutBuyer(cycleId, e, s.cash, c);
+        // Buy-in before sell-out: units bought in may be what a closed-out buyer was owed.
         if (s.securities != 0) _closeOutSeller(cycleId, e, s.securities, c);
+        if (s.cash != 0) _closeOutBuyer(cycleId, e, s.cash, c);
         (uint256 shortfall, uint256 surplus) = CloseOutLib.net(c.inflow, c.outflow);
         if (shortfall != 0) _chargeShortfall(cycleId, e.account, shortfall);
         // A surplus repays the handler's bridge first; the rest goes back to the account if its
@@ -68,7 +69,7 @@ abstract contract CCPCloseOut is CCPBase {
         uint256 minPrice =
             c.band == 0 ? 0 : CloseOutLib.averagePrice(c.cashDue, receivable, false) * (BPS - c.band) / BPS;
         (uint256 sold, uint256 proceeds) = _sellOut(cycleId, e.account, e.securityId, withheld, minPrice);
-        c.complete = sold == withheld;
+        c.complete = c.complete && sold == withheld;
         c.inflow += proceeds;
         c.outflow += cashShort;
     }

@@ -193,7 +193,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             if (steps == maxSteps || gasleft() < MIN_STEP_GAS) break;
             uint256 index = c.cursor++;
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
-            else if (c.phase == CyclePhase.ClosingOut) _closeOut(cycleId, _failures[cycleId][index]);
+            else if (c.phase == CyclePhase.ClosingOut) _closeOutInOrder(cycleId, index);
             else _payOut(cycleId, index);
             ++steps;
         }
@@ -202,9 +202,21 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     function _phaseLength(uint64 cycleId, CyclePhase phase) private view returns (uint256) {
-        if (phase == CyclePhase.ClosingOut) return _failures[cycleId].length;
+        if (phase == CyclePhase.ClosingOut) return 2 * _failures[cycleId].length; // two walks, see below
         if (phase == CyclePhase.PayingIn || phase == CyclePhase.PayingOut) return _obligations[cycleId].length;
         return 0; // Open: start at once
+    }
+
+    /// @dev Pass 2 walks the failures twice: first every obligation that failed to deliver (its
+    /// buy-in puts the missing units in the pool), then those that failed only to pay (their
+    /// sell-out then finds the units the buyer was owed, even when that buyer's seller failed
+    /// too). Step `step` of 2n visits failure `step mod n` in the walk it belongs to.
+    function _closeOutInOrder(uint64 cycleId, uint256 step) private {
+        uint32[] storage failures = _failures[cycleId];
+        uint256 n = failures.length;
+        bool deliveryWalk = step < n;
+        uint256 index = failures[deliveryWalk ? step : step - n];
+        if ((_shortfalls[cycleId][index].securities != 0) == deliveryWalk) _closeOut(cycleId, index);
     }
 
     /// @dev Next phase with its cursor at zero. Events name the phase entered.

@@ -1,6 +1,10 @@
-"""Real bugs the proof of safety found, each reproduced by the smallest test that shows it and
-marked xfail (strict: the test starts failing the day the bug is fixed, so the mark is removed).
-Contracts are not edited here: the owners fix them."""
+"""Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
+xfail while open; the mark goes when the bug is fixed).
+
+Fixed: when the buyer and the seller of one trade both failed, pass 2 closed out the buyer first;
+its sell-out found no units (the seller had not delivered), then the seller's buy-in bought the
+units for the closed-out buyer and they stayed in the CCP, owned by nobody. Pass 2 now runs every
+buy-in before any sell-out (CCPSettlement._closeOutInOrder)."""
 
 from __future__ import annotations
 
@@ -11,14 +15,6 @@ from smartccp.orders import Order, Side
 from smartccp.trading import VenueClient
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CCPCloseOut: when the buyer and the seller of the same trade both fail, pass 2 closes out the "
-    "buyer first (it was listed first): its sell-out finds no units in the pool (the seller did not "
-    "deliver) and sells nothing; then the seller's buy-in buys the units for that buyer, who has "
-    "already been closed out. The bought units stay in the CCP beyond custody, owned by nobody "
-    "(paid for by the default handler's cover of the buyer's shortfall), and a later cycle's pool "
-    "counts them. Expected: units bought in for a closed-out buyer are sold out again or credited "
-    "to the handler that paid for them."))
 def test_settle_cycle__buyer_and_seller_of_one_trade_both_fail__ccp_keeps_nothing(world):
     system, a, d = world.system, world.traders[0], world.traders[4]
     gov = world.securities[1]  # lot 1, T+1
