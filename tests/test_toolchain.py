@@ -36,7 +36,8 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert saved["gas"] == sum(gas.values())
     refused = next(s for s in saved["steps"] if s["name"] == "refused")
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
-    assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement"}
+    assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
+                                                  "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO"}
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
 

@@ -1,9 +1,10 @@
 """The SmartCCP demo as a list of named steps (see :mod:`smartccp.report`).
 
-Today: deploy the register and both ledgers, admit two clearing members and a client, issue cash
-and a security, move both between members, show a transfer to a non-member refused with the
-ledger's custom error, and print balances with a double-entry check. Trading, clearing,
-settlement and the default drill are added as further steps by their own modules (named
+Here: deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts
+(Margin, DefaultFund), admit two clearing members and a client, issue cash and a security, move
+both between members, show a transfer to a non-member refused with the ledger's custom error,
+and print balances with a double-entry check. Risk, trading, the BBO, clearing, settlement and
+the on-chain default drill are further steps in their own modules (named
 ``smartccp/demo_*.py``), for example::
 
     from smartccp.demo import DEMO_STEPS
@@ -33,7 +34,9 @@ from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError as Web3ContractLogicError
 
 from smartccp.accounts import Roles
+from smartccp.bbo import deploy_bbo
 from smartccp.report import Report, StepList, StepLog, import_extensions, render_table, run_steps
+from smartccp.risk_chain import deploy_risk
 from smartccp.system import System, deploy_system, kyc_expiry
 from smartccp.units import cash, fmt_cash
 
@@ -41,7 +44,8 @@ DEMO_JSON = Path("reports/demo.json")
 TITLE = "SmartCCP demo"
 
 #: Steps planned for the demo and not yet registered are listed as "being built" in the report.
-PLANNED_STEPS = ("trade", "clear", "settle", "default_drill")
+PLANNED_STEPS = ("risk", "trade", "bbo", "margin", "clear", "settle", "default_drill")
+N_VENUES = 3
 
 #: Starting positions: cash in base units, securities in units.
 MEMBER_CASH = cash(1_000_000)
@@ -73,11 +77,14 @@ class DemoContext:
 # ─── Steps ───────────────────────────────────────────────────────────────────────────────────
 
 
-@DEMO_STEPS.step("deploy", "Deploy the membership register, DLT-PS cash and DLT-CSD securities")
+@DEMO_STEPS.step("deploy", "Deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts")
 def deploy(ctx: DemoContext, log: StepLog) -> None:
     r = ctx.roles
     with log.capture(r.operator, label="deploy / wire"):
-        ctx.system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer)
+        ctx.system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=N_VENUES)
+        # Before anyone is admitted, so Margin's copy of the register is complete; Margin gates every venue.
+        ctx.data["risk"] = deploy_risk(ctx.system, r.operator)
+        ctx.data["bbo"] = deploy_bbo(ctx.system, r.operator)
     for name, address in ctx.system.addresses().items():
         log.line(f"{name:<14} {address}")
     log.line(f"operator {r.operator.address}")
@@ -161,6 +168,10 @@ def balances(ctx: DemoContext, log: StepLog) -> None:
     outsider_cash = int(s.cash.balanceOf(ctx.outsider))
     outsider_units = int(s.securities.balanceOf(ctx.outsider, ctx.security_id))
     rows.append(["outsider", fmt_cash(outsider_cash), f"{outsider_units:,}"])
+    for name, holder in ctx.data.get("other_holders", {}).items():  # risk contracts, CCP treasury, close-out
+        c, u = int(s.cash.balanceOf(holder)), int(s.securities.balanceOf(holder, ctx.security_id))
+        rows.append([name, fmt_cash(c), f"{u:,}"])
+        book[name] = {"cash": c, "ACME": u}
     cash_supply = int(s.cash.totalSupply())
     units_supply = int(s.securities.totalSupply(ctx.security_id))
     rows.append(["total supply", fmt_cash(cash_supply), f"{units_supply:,}"])
@@ -214,9 +225,10 @@ def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True) 
     return report
 
 
-def refusal(method: Any, *args: Any, sender: Any) -> str | None:
+def refusal(method: Any, *args: Any, sender: Any, also: tuple[Any, ...] = ()) -> str | None:
     """Execute ``method(*args)`` from ``sender`` by ``eth_call``; the ledger's custom error as
-    text (``NotAdmitted(account=0x...)``) if it refuses, else None. Sends nothing."""
+    text (``NotAdmitted(account=0x...)``) if it refuses, else None. Sends nothing. ``also``:
+    contracts whose errors may bubble up through the call (e.g. the Margin gate of a venue)."""
     contract = method.contract
     request = {
         "from": str(sender.address),
@@ -227,7 +239,14 @@ def refusal(method: Any, *args: Any, sender: Any) -> str | None:
         networks.provider.web3.eth.call(request)
     except Web3ContractLogicError as err:
         data = HexBytes(err.data) if isinstance(err.data, str) else HexBytes(b"")
-        decoded = networks.provider.network.ecosystem.decode_custom_error(data, contract.address)
+        decoded = None
+        for source in (contract, *also):
+            try:
+                decoded = networks.provider.network.ecosystem.decode_custom_error(data, source.address)
+            except Exception:  # not one of this contract's errors
+                decoded = None
+            if decoded is not None:
+                break
         if decoded is None:
             return f"revert {to_hex(data) or err}"
         inputs = ", ".join(f"{k}={v}" for k, v in decoded.inputs.items())

@@ -6,17 +6,26 @@ DVP settlement (sell-outs and buy-ins on the pluggable close-out market) → eve
 settlement (e.g. the default waterfall) → invariant checks. Then final balances, the JSON report
 and the charts (:mod:`smartccp.drill_charts`).
 
-Pluggable parts, so the risk contracts can replace the models when they land:
+Pluggable parts, chosen by the scenario:
 
+- :data:`MARGIN_CYCLES` (``@margin_cycle("model")``, ``@margin_cycle("chain")``): the margin
+  step, chosen by ``risk.margin``;
 - :data:`EVENT_HANDLERS` (``@event_handler("default")``): one :class:`EventHandler` per event
-  type, with ``before_settlement`` / ``after_settlement``;
-- :data:`MARGIN_CYCLES` (``@margin_cycle("model")``): the margin step, chosen by
-  ``risk.margin`` in the scenario;
+  type, with ``before_settlement`` / ``after_settlement``; a handler registered as
+  ``"<type>:<risk.margin>"`` (``"default:chain"``) takes precedence for that risk basis;
 - :data:`smartccp.closeout.CLOSE_OUT_MARKETS`: the market for sell-outs and buy-ins.
 
-Today the margin cycle and the default waterfall are **models (off chain)** from
-:mod:`smartccp.risk`, and the close-out market and shortfall handler are the test doubles
-``MockCloseOutMarket`` / ``MockDefaultHandler``; every report says so.
+Two risk bases, and every report says which one ran (``notices.risk``):
+
+- ``risk.margin: chain`` — the **Margin and DefaultFund contracts** (``smartccp.risk_chain``):
+  every order passes the pre-trade gate, members post margin and contributions on chain, the
+  daily cycle publishes settlement prices and refreshes margin (calls), cover-2 contributions
+  are re-published from the models, and a default runs the waterfall on chain (the CCP charges
+  its close-out shortfall to the DefaultFund; each ``LayerUsed`` event is in the report);
+- ``risk.margin: model`` — margin and the waterfall as **models (off chain)** from
+  :mod:`smartccp.risk`; shortfalls are paid by the ``MockDefaultHandler`` test double.
+
+The close-out market is the ``mock`` test double unless the scenario names another.
 
 Idempotency: every step has a key (``setup``, ``day0:auction``, ...) and a journal; re-running a
 finished step returns its recorded result and sends nothing. Steps that act on chain also check
@@ -51,19 +60,33 @@ from smartccp.clearing import (
     supplies,
     warp_past,
 )
+from smartccp.bbo import BboClient, deploy_bbo
 from smartccp.closeout import CloseOutMarket, make_close_out
 from smartccp.orders import Order, OrderType, Phase, Side, TimeInForce
 from smartccp.report import render_table
+from smartccp.risk.waterfall import LAYERS
+from smartccp.risk_chain import (
+    Risk,
+    deploy_risk,
+    layer_events,
+    margin_status,
+    publish_contributions,
+    publish_prices,
+    publish_scenarios,
+    sign_fund_transfer,
+)
 from smartccp.scenario import EventSpec, Scenario
 from smartccp.simulator import FlowDriver, FlowStats, MarketSimulator, OrderIntent, price_paths
 from smartccp.system import DAY, System, deploy_system, kyc_expiry, list_security
 from smartccp.trading import VenueClient
 from smartccp.units import fmt_cash
 
-MODEL_NOTICE = "model (off chain) until the risk contracts land"
+MODEL_NOTICE = "model (off chain, smartccp.risk); shortfalls paid by the MockDefaultHandler test double"
+CHAIN_NOTICE = "on chain (Margin + DefaultFund contracts; scenarios, prices and cover-2 contributions from smartccp.risk)"
 MAX_UINT = 2**256 - 1
 UNCROSS_FILLS = 40
 GAS_FUNDING = 10**21
+TREASURY_MULTIPLE = 4  # the CCP's treasury holds this many times its skin in the game (refills)
 
 
 # ─── Registries ──────────────────────────────────────────────────────────────────────────────
@@ -141,7 +164,9 @@ class DayState:
     sell_outs: list[dict[str, Any]] = field(default_factory=list)
     buy_ins: list[dict[str, Any]] = field(default_factory=list)
     shortfalls: list[dict[str, Any]] = field(default_factory=list)
+    layers_used: list[dict[str, Any]] = field(default_factory=list)
     defaults: list[dict[str, Any]] = field(default_factory=list)
+    bbo: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -187,6 +212,8 @@ class DrillRunner:
         self.clients: list[VenueClient] = []
         self.driver: FlowDriver | None = None
         self.close_out: CloseOutMarket | None = None
+        self.risk: Risk | None = None
+        self.bbo: BboClient | None = None
         self.defaulted: set[str] = set()
         self.supply0: dict[str, int] = {}
         self.names: dict[str, str] = {}
@@ -196,6 +223,7 @@ class DrillRunner:
         self.sim = MarketSimulator([m.name for m in scenario.members if m.trades], scenario.securities,
                                    scenario.flow, scenario.seed)
         self.report: dict[str, Any] = {}
+        self.journal_extra: dict[str, Any] = {}
 
     # ─── journal ───
 
@@ -271,6 +299,10 @@ class DrillRunner:
     def _setup(self) -> dict[str, Any]:
         sc, r = self.sc, self.roles
         self.system = s = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=sc.venues)
+        if self.on_chain_risk:  # before anyone is admitted: Margin's copy of the register is complete
+            self.risk = deploy_risk(s, r.operator)
+        if sc.bbo:
+            self.bbo = BboClient(deploy_bbo(s, r.operator))
         for sec in sc.securities:
             receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode()[:12], 0, sec.tick, sec.lot, 0,
                                                 sender=r.issuer)
@@ -294,13 +326,60 @@ class DrillRunner:
             list_security(s, r.operator, sid, lag_days=sc.settlement_lag)
         self.close_out = make_close_out(sc.close_out)
         self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids)
+        risk_setup = self._setup_risk() if self.on_chain_risk else {"basis": MODEL_NOTICE}
         self.clients = [VenueClient(v) for v in s.venues]
         self.driver = FlowDriver(self.clients, self.accounts, self.sids)
         self.supply0 = supplies(s, self.sids)
         self.names[str(s.ccp.address)] = "CCP"
         return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
-                "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out.label,
-                "supplies": dict(self.supply0)}
+                "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out_label(),
+                "supplies": dict(self.supply0), "risk": risk_setup}
+
+    @property
+    def on_chain_risk(self) -> bool:
+        """Margin and the waterfall run on the risk contracts (``risk.margin: chain``)."""
+        return self.sc.risk.margin == "chain"
+
+    def risk_notice(self) -> str:
+        return f"margin calls and default waterfall: {CHAIN_NOTICE if self.on_chain_risk else MODEL_NOTICE}"
+
+    def close_out_label(self) -> str:
+        label = self.close_out.label if self.close_out else "none"
+        if self.on_chain_risk:
+            label += "; shortfalls charged on chain to the DefaultFund (the mock handler is not used)"
+        return label
+
+    def _setup_risk(self) -> dict[str, Any]:
+        """On-chain risk: scenarios (calibrated shocks) and start prices published; the
+        DefaultFund replaces the close-out's shortfall handler; every clearing member posts its
+        margin and the minimum fund contribution in one signed ``FundTransfer``; the CCP's skin in
+        the game is paid in by the settlement bank (standing in for the CCP's treasury)."""
+        s, r, rk, risk_ = self._sys(), self.roles, self.sc.risk, self._risk()
+        s.ccp.setDefaultHandler(risk_.fund, sender=r.operator)
+        shocks = {sid: [int(x) for x in self.shocks[i]] for i, sid in enumerate(self.sids)}
+        publish_scenarios(risk_.margin, shocks, r.operator)
+        publish_prices(risk_.margin, {sid: sec.start_price for sid, sec in zip(self.sids, self.sc.securities)},
+                       r.operator)
+        clearing = [m for m in self.sc.members if m.kind == "clearing"]
+        publish_contributions(risk_.fund, {self.accounts[m.name]: rk.default_fund_minimum for m in clearing},
+                              r.operator)
+        deadline = chain.pending_timestamp + DAY
+        deposits = {}
+        for m in clearing:
+            acct = self.accounts[m.name]
+            posted = m.margin if m.margin is not None else m.cash * rk.deposit_bps // 10_000
+            s.cash.approve(risk_.margin, MAX_UINT, sender=acct)
+            s.cash.approve(risk_.fund, MAX_UINT, sender=acct)
+            transfer, signature = sign_fund_transfer(risk_.margin, acct, posted, rk.default_fund_minimum, deadline)
+            risk_.margin.depositWithSignature(transfer, signature, sender=r.operator)  # anyone may submit
+            deposits[m.name] = {"margin": posted, "contribution": rk.default_fund_minimum}
+        # The CCP's treasury (held by the bank): the skin in the game and reserves to refill it.
+        s.cash.issue(r.bank, TREASURY_MULTIPLE * rk.skin_in_the_game, sender=r.bank)
+        s.cash.approve(risk_.fund, MAX_UINT, sender=r.bank)
+        risk_.fund.fundSkinInTheGame(rk.skin_in_the_game, sender=r.bank)
+        return {"basis": CHAIN_NOTICE, "shocks_bps": {self._sym(k): v for k, v in shocks.items()},
+                "deposits": deposits, "skin_in_the_game": rk.skin_in_the_game,
+                "margin": str(risk_.margin.address), "default_fund": str(risk_.fund.address)}
 
     def _sec_index(self, symbol: str) -> int:
         return [s.symbol for s in self.sc.securities].index(symbol)
@@ -341,7 +420,23 @@ class DrillRunner:
         day.flow = stats.as_dict()
         if self.defaulted:
             day.flow["refused_defaulters"] = self._defaulter_refusals()
+        if self.bbo is not None:
+            day.bbo = self._bbo_quotes()
         return day.flow
+
+    def _bbo_quotes(self) -> dict[str, Any]:
+        """The BBO's consolidated quote per security at the end of the continuous session."""
+        assert self.bbo is not None
+        names = {str(a): f"V{i}" for i, a in enumerate(self.bbo.bbo.venues())}
+        out = {}
+        for sid in self.sids:
+            q = self.bbo.quote(sid)
+            out[self._sym(sid)] = {"bid": q.bid_price, "bid_size": q.bid_size,
+                                   "bid_venues": [names.get(v, v) for v in q.bid_venues],
+                                   "ask": q.ask_price, "ask_size": q.ask_size,
+                                   "ask_venues": [names.get(v, v) for v in q.ask_venues],
+                                   "matches_venues": q.core() == self.bbo.quote_from_venues(sid).core()}
+        return out
 
     def _flow_progress(self, i: int, n: int, st: FlowStats) -> None:
         self.say(f"    orders {i}/{n}: {st.trades} trades, {st.rested} rested, {st.cancelled} cancelled, "
@@ -389,7 +484,7 @@ class DrillRunner:
     def _events_before(self, day: DayState) -> list[dict[str, Any]]:
         moves: dict[int, int] = {}
         for e in self.sc.events_on(day.day):
-            handler = EVENT_HANDLERS[e.type]
+            handler = self.handler(e)
             moves.update(handler.close_out_moves(self, e, day))
             result = handler.before_settlement(self, e, day)
             day.events.append({"day": e.day, "type": e.type, "member": e.member, "basis": handler.basis, **result})
@@ -427,11 +522,18 @@ class DrillRunner:
         for log in rep.logs(ccp.ShortfallCharged):
             day.shortfalls.append({"account": self._name(log.account), "clearing_member": self._name(log.clearingMember),
                                    "shortfall": int(log.shortfall), "covered": int(log.covered)})
+        if self.risk is not None:
+            day.layers_used = [{"defaulter": self._name(d), "layer": layer, "amount": amount}
+                               for d, layer, amount in layer_events(self.risk.fund, rep.receipts)]
         return day.settlement
+
+    def handler(self, event: EventSpec) -> EventHandler:
+        """The handler of ``event``: one registered for this risk basis (``default:chain``) first."""
+        return EVENT_HANDLERS.get(f"{event.type}:{self.sc.risk.margin}") or EVENT_HANDLERS[event.type]
 
     def _events_after(self, day: DayState) -> list[dict[str, Any]]:
         for entry, e in zip(day.events, self.sc.events_on(day.day)):
-            entry.update(EVENT_HANDLERS[e.type].after_settlement(self, e, day))
+            entry.update(self.handler(e).after_settlement(self, e, day))
         return day.events
 
     # ─── invariants ───
@@ -484,6 +586,8 @@ class DrillRunner:
         named = {n: a for n, a in self.accounts.items()}
         named.update({"CCP": s.ccp, "bank": self.roles.bank, "issuer": self.roles.issuer})
         named.update(self.close_out.holders())
+        if self.risk is not None:
+            named.update({"Margin": self.risk.margin, "DefaultFund": self.risk.fund})
         return named
 
     def _double_entry(self) -> tuple[bool, str]:
@@ -525,8 +629,8 @@ class DrillRunner:
             "profile": self.sc.profile,
             "seed": self.sc.seed,
             "network": _network_name(),
-            "notices": {"risk": f"margin calls and default waterfall: {MODEL_NOTICE}",
-                        "close_out": self.close_out.label},
+            "notices": {"risk": self.risk_notice(), "close_out": self.close_out_label(),
+                        "bbo": "BBO contract: consolidated quote of every venue" if self.bbo else "no BBO"},
             "setup": self.journal["setup"],
             "reference_prices": {sec.symbol: [int(x) for x in self.path[:, i]] for i, sec in enumerate(self.sc.securities)},
             "cycles": [d.as_dict() for d in self.days],
@@ -551,6 +655,11 @@ class DrillRunner:
         return {"json": path, **charts}
 
     # ─── helpers ───
+
+    def _risk(self) -> Risk:
+        if self.risk is None:
+            raise RuntimeError("this scenario runs the risk model (risk.margin: model), not the contracts")
+        return self.risk
 
     def _sys(self) -> System:
         if self.system is None:
@@ -730,18 +839,176 @@ class ModelDefault(EventHandler):
         return {"waterfall": waterfall}
 
 
+# ─── Margin cycle and default: on chain ──────────────────────────────────────────────────────
+
+
+def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int]:
+    """Cover-2 contributions (:mod:`smartccp.risk.default_fund`) from the day's positions, the
+    margin each member has posted and the scenario's hypothetical stress moves; floored at
+    ``risk.default_fund_minimum``. Returns (member name -> required contribution, fund size)."""
+    rk = run.sc.risk
+    members = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
+    prices = run.prices_list(day)
+    positions = run.member_positions(day)
+    quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
+    stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
+    beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [posted.get(m, 0) for m in members])
+    sizing = risk.size_default_fund(beyond)
+    amounts = risk.allocate_contributions(sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)
+    return {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}, int(sizing.fund_size)
+
+
+@margin_cycle("chain")
+def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
+    """The daily margin cycle on the Margin contract: publish the settlement prices (from the
+    closing auctions), ``refreshMargin`` every clearing member (IM from the published scenarios,
+    VM at the settlement prices, a margin call if posted < IM + VM), members meet their calls
+    by depositing cash, except a member with a ``default`` event that day; then re-size the
+    default fund by cover 2 and publish the contributions, which the members top up (the same
+    exception). Amounts as the contract reports them (``marginStatus``)."""
+    s, op, rk = run._sys(), run.roles.operator, run._risk()
+    prices = {sid: day.settlement_prices[run._sym(sid)] for sid in run.sids}
+    publish_prices(rk.margin, prices, op)
+    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
+    nxt = [int(x) for x in run.path[day.day + 2]]
+    positions = run.member_positions(day)
+    calls, posted = [], {}
+    for m in run.sc.members:
+        if m.kind != "clearing" or m.name in run.defaulted:
+            continue
+        acct = run.accounts[m.name]
+        rk.margin.refreshMargin(acct, sender=op)
+        st = margin_status(rk.margin, acct)
+        met = st.call_amount == 0
+        if st.call_amount and m.name not in defaulting:
+            rk.margin.depositCash(st.call_amount, sender=acct)
+            met = True
+        q, c = positions.get(m.name, ([0] * len(run.sids), 0))
+        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
+        calls.append({"member": m.name, "quantities": q, "initial_margin": st.initial_margin,
+                      "variation_margin": -st.variation_margin, "required": st.required,
+                      "posted_before_call": st.posted, "call": st.call_amount, "call_deadline": st.call_deadline,
+                      "met": met, "next_day_loss": realised})
+        posted[m.name] = margin_status(rk.margin, acct).posted
+    contributions, fund_size = _cover2(run, day, posted)
+    publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, op)
+    topped = {}
+    for name, required in contributions.items():
+        if name in defaulting:
+            continue
+        _, paid = rk.fund.contributionOf(run.accounts[name])
+        if int(paid) < required:
+            rk.fund.contribute(required - int(paid), sender=run.accounts[name])
+            topped[name] = required - int(paid)
+    return {"basis": CHAIN_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls,
+            "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped}}
+
+
+@event_handler("default:chain")
+class ChainDefault(EventHandler):
+    """The default drill on the risk contracts. Before settlement: the member has missed its
+    margin call (the chain margin cycle left it unmet) and stops paying (its cash allowance to
+    the CCP is withdrawn); time passes the call's deadline and a keeper declares the default on
+    the DefaultFund (``MissedMarginCall``; the default manager declares it if no call is open),
+    which suspends it: its resting orders stop matching and the gate refuses its orders. Its
+    clients are ported to ``backup`` if the event names one. At settlement the CCP sells out /
+    buys in its obligations on the close-out market and charges the shortfall to the
+    DefaultFund, whose waterfall runs on chain (``LayerUsed`` events, in order). After
+    settlement: the survivors replenish their contributions, the skin in the game is refilled
+    and the default is closed (the member expelled)."""
+
+    basis = f"on chain: declare, CCP close-out, waterfall ({CHAIN_NOTICE})"
+
+    def close_out_moves(self, run, event, day):
+        move = int(event.params.get("close_out_move_bps", -3000))
+        return {sid: move for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, rk, op = run._sys(), run._risk(), run.roles.operator
+        acct = run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        run.defaulted.add(event.member)
+        reason = int(rk.fund.defaultOf(acct)[0])
+        if reason == 0:  # not declared yet
+            st = margin_status(rk.margin, acct)
+            if st.call_deadline:
+                chain.pending_timestamp = max(chain.pending_timestamp, st.call_deadline + 1)
+                chain.mine()
+            rk.fund.declareDefault(acct, sender=op)
+            reason = int(rk.fund.defaultOf(acct)[0])
+        ported = []
+        backup = event.params.get("backup")
+        clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
+        if backup and clients:
+            rk.fund.setBackupMember(acct, run.accounts[backup], sender=op)
+            rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=op)
+            ported = clients
+        survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
+        available = {"defaulter_margin": margin_status(rk.margin, acct).cash,
+                     "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
+                     "ccp_skin_in_the_game": int(rk.fund.skinInTheGame()),
+                     "survivor_default_fund": sum(int(rk.fund.contributionOf(run.accounts[m])[1]) for m in survivors)}
+        run.journal_extra[f"default:{event.member}"] = available
+        reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+        return {"action": f"default declared on chain ({reasons[reason]}): member suspended, cash pay-in withheld",
+                "reason": reasons[reason], "ported_clients": ported, "available": available}
+
+    def after_settlement(self, run, event, day):
+        s, rk, r = run._sys(), run._risk(), run.roles
+        acct = run.accounts[event.member]
+        mine = [e for e in day.layers_used if e["defaulter"] == event.member]
+        totals = dict.fromkeys(LAYERS, 0)
+        for e in mine:
+            totals[e["layer"]] += e["amount"]
+        loss = int(rk.fund.defaultOf(acct)[1])
+        charged = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
+        uncovered = totals["uncovered"]
+        available = run.journal_extra[f"default:{event.member}"]
+        waterfall = {"basis": CHAIN_NOTICE, "loss": loss, "charged_by_ccp": charged,
+                     "layers": [[n, totals[n]] for n in LAYERS], "events": mine, "available": available,
+                     "uncovered": uncovered, "fund_size": day.margin.get("default_fund", {}).get("fund_size"),
+                     "contributions": day.margin.get("default_fund", {}).get("required", {})}
+        # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
+        replenished = {}
+        for m in run.sc.members:
+            if m.kind != "clearing" or m.name in run.defaulted:
+                continue
+            required, paid = (int(x) for x in rk.fund.contributionOf(run.accounts[m.name]))
+            if paid < required:
+                rk.fund.contribute(required - paid, sender=run.accounts[m.name])
+                replenished[m.name] = required - paid
+        if totals["ccp_skin_in_the_game"]:  # from the CCP's treasury: no new cash
+            rk.fund.fundSkinInTheGame(totals["ccp_skin_in_the_game"], sender=r.bank)
+        if not bool(rk.fund.defaultOf(acct)[2]):
+            rk.fund.closeDefault(acct, sender=r.operator)
+        status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
+                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"},
+                  "replenished": replenished, "status_after": status}
+        day.defaults.append(record)
+        return {"waterfall": waterfall, "replenished": replenished, "status_after": status}
+
+
 # ─── Text report ─────────────────────────────────────────────────────────────────────────────
 
 
 def render(report: dict[str, Any]) -> str:
     """The readable report of a drill."""
     out = [f"SmartCCP drill: {report['scenario']} ({report['profile']})", f"network: {report['network']}",
-           f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}", ""]
+           f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}",
+           f"bbo: {report['notices'].get('bbo', 'no BBO')}", ""]
     for c in report["cycles"]:
         f = c["flow"]
         out.append(f"day {c['day']} (cycle {c['cycle_id']})")
         out.append(f"  orders: {f.get('placed', 0)} placed ({_fmt_types(f.get('by_type', {}))}), {f.get('trades', 0)} trades, "
                    f"{f.get('cancelled', 0)} cancelled, refused {f.get('rejected', {}) or 0}")
+        for sym, q in c.get("bbo", {}).items():
+            out.append(f"  BBO {sym}: bid {fmt_cash(q['bid'])} x {q['bid_size']:,} [{','.join(q['bid_venues'])}]  ask "
+                       f"{fmt_cash(q['ask'])} x {q['ask_size']:,} [{','.join(q['ask_venues'])}]"
+                       f"{'  (crossed across venues)' if q['bid'] and q['ask'] and q['bid'] >= q['ask'] else ''}"
+                       f"{'' if q['matches_venues'] else '  (DIFFERS from the venues!)'}")
         for a in c["auctions"]:
             out.append(f"  closing auction venue {a['venue']} {a['security']}: {a['volume']} @ {fmt_cash(a['price'])}")
         out.append("  settlement prices: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in c["settlement_prices"].items()))
@@ -763,14 +1030,21 @@ def render(report: dict[str, Any]) -> str:
         calls = c["margin"].get("calls", [])
         if calls:
             out.append(f"  margin calls ({c['margin']['basis']}):")
-            rows = [[m["member"], fmt_cash(m["initial_margin"]), fmt_cash(m["variation_margin"]), fmt_cash(m["call"]),
+            rows = [[m["member"], fmt_cash(m["initial_margin"]), fmt_cash(m["variation_margin"]),
+                     fmt_cash(m["posted_before_call"]) if "posted_before_call" in m else "-", fmt_cash(m["call"]),
                      "yes" if m["met"] else "NO"] for m in calls]
-            out.extend("    " + line for line in render_table(["member", "IM", "VM (P&L)", "call", "met"], rows).splitlines())
+            out.extend("    " + line for line in render_table(["member", "IM", "VM (P&L)", "posted", "call", "met"],
+                                                               rows).splitlines())
         for dft in c["defaults"]:
             w = dft["waterfall"]
             out.append(f"  DEFAULT {dft['member']}: loss {fmt_cash(dft['loss'])} (waterfall: {w['basis']})")
             for name, amount in w["layers"]:
                 out.append(f"    {name:<24} {fmt_cash(amount):>18}")
+            for e in w.get("events", []):
+                out.append(f"    LayerUsed({e['defaulter']}, {e['layer']}, {fmt_cash(e['amount'])})")
+            if "status_after" in dft:
+                out.append(f"    {dft['member']} now {dft['status_after']}; replenished: "
+                           + (", ".join(f"{k} {fmt_cash(v)}" for k, v in dft["replenished"].items()) or "none"))
         for ch in c["checks"]:
             out.append(f"  [{'ok' if ch['ok'] else 'FAILED'}] {ch['name']}: {ch['detail']}")
         out.append("")

@@ -1,7 +1,7 @@
 """PNG charts of a drill report (matplotlib, Agg backend; no display needed).
 
 - ``<prefix>_waterfall.png``: each default's loss and the waterfall layers that covered it, as
-  a cascade in layer order (model, off chain, until the risk contracts land);
+  a cascade in layer order (from the LayerUsed events when the risk contracts ran, else the model);
 - ``<prefix>_margin_vs_loss.png``: per clearing member and cycle, the initial margin (model)
   against the loss it then realised (next-day mark-to-market, or the close-out loss of a
   defaulter);
@@ -81,7 +81,7 @@ def _margin_vs_loss(report: dict[str, Any], path: Path) -> None:
             loss.append(defaults.get((c["day"], m["member"]), m["next_day_loss"]) / CASH_UNIT)
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) + 2), 4.5))
     x = range(len(labels))
-    ax.bar([i - 0.2 for i in x], im, width=0.4, label="initial margin (model)", color="#2980b9")
+    ax.bar([i - 0.2 for i in x], im, width=0.4, label="initial margin", color="#2980b9")
     ax.bar([i + 0.2 for i in x], loss, width=0.4, label="realised loss", color="#c0392b")
     ax.set_xticks(list(x), labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("cash")

@@ -4,7 +4,8 @@ A scenario names the market (venues, settlement lag, securities), the people in 
 members and their clients, with starting cash and holdings), how prices move (a window of the
 real S&P 500 history from ``arch.data.sp500``, or a simulated path), the order flow (generated
 by :mod:`smartccp.simulator`, plus optional scripted orders), the close-out market, the risk
-parameters of the (model) margin and default fund, and the events (a missed payment, a failed
+parameters of margin and the default fund (model, or the on-chain contracts), whether the BBO
+is deployed, and the events (a missed payment, a failed
 delivery, a default). Profiles (``fast``, ``full``) override parts of it.
 
 Units: cash amounts and prices are written as decimal strings of cash (``"100.25"``) and held as
@@ -28,6 +29,7 @@ DEFAULT_SCENARIO = "normal_day"
 PROFILES = ("fast", "full")
 EVENT_TYPES = ("missed_payment", "failed_delivery", "default")
 ORDER_MIX_KEYS = ("limit", "market", "ioc", "hidden", "iceberg")
+RISK_BASES = ("model", "chain")
 
 
 class ScenarioError(ValueError):
@@ -56,6 +58,7 @@ class MemberSpec:
     holdings: dict[str, int]
     clearing_member: str = ""
     trades: bool = True
+    margin: int | None = None  # cash deposited as margin at setup (on-chain risk); None: risk.deposit_bps of cash
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,11 @@ class CloseOutSpec:
 
 @dataclass(frozen=True)
 class RiskSpec:
-    """Model parameters of margin and the default fund (off chain until the risk contracts land)."""
+    """Margin and default fund: ``margin`` picks the margin cycle and default handling,
+    ``model`` (off chain, :mod:`smartccp.risk`) or ``chain`` (the Margin and DefaultFund
+    contracts, with scenarios, prices and cover-2 contributions published from the models).
+    ``deposit_bps``: on chain, the share of its cash each clearing member deposits as margin at
+    setup (unless the member gives ``margin``)."""
 
     margin: str = "model"
     confidence: float = 0.99
@@ -138,6 +145,7 @@ class RiskSpec:
     default_fund_minimum: int = to_cash(1_000)
     assessment_cap_bps: int = 10_000
     stress_moves_bps: tuple[int, ...] = (-3000, -2000, -1000, 1000, 2000, 3000)
+    deposit_bps: int = 2000
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,7 @@ class Scenario:
     events: tuple[EventSpec, ...]
     close_out: CloseOutSpec
     risk: RiskSpec
+    bbo: bool = False
     path: str = ""
 
     def member(self, name: str) -> MemberSpec:
@@ -249,6 +258,7 @@ def parse_scenario(raw: dict[str, Any], *, profile: str = "full", path: str = "<
         events=events,
         close_out=_close_out(raw.get("close_out", {})),
         risk=_risk(raw.get("risk", {})),
+        bbo=bool(raw.get("bbo", False)),
         path=path,
     )
 
@@ -287,7 +297,7 @@ def _security(d: dict[str, Any], where: str) -> SecuritySpec:
 
 
 def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
-    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades"}, where)
+    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades", "margin"}, where)
     kind = d.get("kind", "clearing")
     if kind not in ("clearing", "client"):
         raise ScenarioError(f"{where}: kind must be clearing or client")
@@ -297,7 +307,8 @@ def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
     if kind == "client" and not d.get("clearing_member"):
         raise ScenarioError(f"{where}: a client needs clearing_member")
     return MemberSpec(name=str(d["name"]), kind=kind, cash=to_cash(d.get("cash", 0)), holdings=holdings,
-                      clearing_member=str(d.get("clearing_member", "")), trades=bool(d.get("trades", True)))
+                      clearing_member=str(d.get("clearing_member", "")), trades=bool(d.get("trades", True)),
+                      margin=to_cash(d["margin"]) if "margin" in d else None)
 
 
 def _prices(d: dict[str, Any], where: str) -> PriceSpec:
@@ -358,11 +369,13 @@ def _close_out(d: dict[str, Any]) -> CloseOutSpec:
 
 def _risk(d: dict[str, Any]) -> RiskSpec:
     _known(d, {"margin", "confidence", "horizon_days", "n_scenarios", "skin_in_the_game",
-               "default_fund_minimum", "assessment_cap_bps", "stress_moves_bps"}, "risk")
+               "default_fund_minimum", "assessment_cap_bps", "stress_moves_bps", "deposit_bps"}, "risk")
     kw = dict(d)
     for k in ("skin_in_the_game", "default_fund_minimum"):
         if k in kw:
             kw[k] = to_cash(kw[k])
     if "stress_moves_bps" in kw:
         kw["stress_moves_bps"] = tuple(int(x) for x in kw["stress_moves_bps"])
+    if kw.get("margin", "model") not in RISK_BASES:
+        raise ScenarioError(f"risk: margin must be one of {RISK_BASES}, not {kw['margin']!r}")
     return RiskSpec(**kw)

@@ -10,6 +10,7 @@ import pytest
 from ape import chain
 
 from smartccp.clearing import run_cycle
+from smartccp.risk.waterfall import LAYERS, run_waterfall
 
 from smartccp.scenario import bundled_names
 
@@ -41,7 +42,8 @@ def test_drill__report__json_and_three_charts_written(drill, name):
     cycle = saved["cycles"][0]
     for key in ("gross", "net", "settlement", "sell_outs", "buy_ins", "margin", "defaults", "checks"):
         assert key in cycle
-    assert "model (off chain)" in saved["notices"]["risk"] and "test doubles" in saved["notices"]["close_out"]
+    basis = "model (off chain" if name == "settlement_failures" else "on chain (Margin + DefaultFund"
+    assert basis in saved["notices"]["risk"] and "test doubles" in saved["notices"]["close_out"]
     for chart in ("waterfall", "margin_vs_loss", "gross_vs_net"):
         path = out / f"drill_{name}_{chart}.png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -56,6 +58,8 @@ def test_normal_day__three_venues_trade_and_netting_saves(drill):
     assert cycle["settlement"]["failures"] == 0 and not cycle["sell_outs"] and not cycle["buy_ins"]
     assert cycle["net"]["cash"] < cycle["gross"]["cash"]
     assert {"limit", "hidden", "iceberg", "ioc"} <= set(cycle["flow"]["by_type"])
+    assert set(cycle["bbo"]) == {"ACME", "BOLT", "CORE"} and all(q["matches_venues"] for q in cycle["bbo"].values())
+    assert [c["met"] for c in cycle["margin"]["calls"]] == [True] * 8  # on chain, every call met
 
 
 def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill):
@@ -71,6 +75,29 @@ def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill
     assert [s["account"] for s in day0["sell_outs"]] == ["kilo"]
     assert not next(c for c in day0["margin"]["calls"] if c["member"] == "kilo")["met"]
     assert day1["flow"]["refused_defaulters"] == {"kilo": True} and day1["flow"]["trades"] > 0
+
+
+def test_member_default__on_chain_waterfall__layer_events_in_order_sum_to_the_loss(drill):
+    runner, report, _ = drill("member_default")
+    day0 = report["cycles"][0]
+    [default] = day0["defaults"]
+    w = default["waterfall"]
+    events = [(e["layer"], e["amount"]) for e in w["events"]]
+
+    assert "on chain" in w["basis"] and events == [(e["layer"], e["amount"]) for e in day0["layers_used"]]
+    assert [n for n, _ in events] == sorted({n for n, _ in events}, key=LAYERS.index)  # in waterfall order
+    assert [n for n, _ in events] == list(LAYERS[:4])  # the loss reached the survivors' contributions
+    assert sum(a for _, a in events) == default["loss"] == w["charged_by_ccp"] > 0
+    available = w["available"]
+    for name, amount in events[:-1]:  # every layer before the last is used up
+        assert amount == available[name]
+    assert events[-1][1] <= available["survivor_default_fund"]
+    assert int(runner.risk.fund.defaultOf(runner.accounts["kilo"])[1]) == default["loss"]
+    expected = run_waterfall({"kilo": default["loss"]}, {"kilo": available["defaulter_margin"]},
+                             {"kilo": available["defaulter_default_fund"], "survivors": available["survivor_default_fund"]},
+                             available["ccp_skin_in_the_game"])
+    assert dict(w["layers"]) == dict(expected.layers)  # the contract's layer totals equal the model's
+    assert default["status_after"] == "Expelled" and day0["events"][0]["reason"] == "MissedMarginCall"
 
 
 def test_settlement_failures__sell_outs_and_buy_in__shortfalls_charged_to_clearing_members(drill):
