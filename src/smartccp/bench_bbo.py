@@ -1,5 +1,5 @@
 """Benchmark of the BBO on the real contracts (three venues, the CCP), registered with
-``smartccp.bench``; ``tests/bbo/test_gas.py`` runs the same functions on its fixture.
+``smartccp.bench``; ``tests/bbo/test_bbo_gas.py`` runs the same functions on its fixture.
 
 Method: gas is the receipt's ``gasUsed`` of the whole transaction, median over repetitions.
 ``bbo.route_3_venues_gas``: a routed buy that fills one maker on each of three venues (three

@@ -31,11 +31,13 @@ CATALOGUE: dict[str, str] = {}
 
 #: Errors that mean "you may not call this": the access checks of the system contracts.
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "OnlyMembership", "OnlySecurityToken", "UnauthorisedVenue",
+                 "NotTrusted",
                  "NotIssuer", "OnlyDelegateCall"}
 
 #: State-changing functions anyone may call, and why that is safe.
 PERMISSIONLESS = {
     "placeOrder": "authorised by the owner's EIP-712 signature, not by the sender",
+    "quote": "a market maker's two signed orders: authorised by their EIP-712 signatures",
     "cancelOrder": "checks the caller owns the order (NotOrderOwner)",
     "cancelAll": "bumps the caller's own counter",
     "invalidateNonce": "burns the caller's own nonce",
@@ -228,8 +230,12 @@ def test_validity_amounts_and_batches(world, market, chain):
 
 def _default(abi_type):  # noqa: ANN001, ANN202
     t = abi_type.canonical_type
-    if t.endswith("]"):
+    if t.endswith("[]"):
         return []
+    if t.endswith("]"):  # fixed-size array, e.g. quote's Order[2]: N defaults of the element type
+        n = int(t[t.rindex("[") + 1:-1])
+        element = abi_type.model_copy(update={"type": abi_type.type[: abi_type.type.rindex("[")]})
+        return [_default(element)] * n
     if t.startswith("("):
         return tuple(_default(c) for c in abi_type.components)
     if t == "address":
