@@ -46,6 +46,9 @@ abstract contract CCPBase is ICCPSettlement {
     uint64 internal immutable _cycleLength;
 
     ICloseOutMarket internal _market;
+    /// @dev Set while pass 2 waits on the close-out market: its own direct fills on a venue come
+    /// back to `settle` inside `settleCycle` (see CCPSettlement.settle). Transient: one call.
+    bool internal transient _awaitingMarket;
     IDefaultHandler internal _handler;
     uint256 internal _custodyCash;
     mapping(uint256 securityId => uint256) internal _custodySecurities;

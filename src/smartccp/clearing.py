@@ -143,6 +143,30 @@ def wire_close_out(ccp: Any, system: System, operator: Any, *, market: Any, hand
     ccp.setDefaultHandler(handler, sender=operator)
 
 
+#: Resting orders one venue close-out order may match by default: each fill is a direct DVP
+#: (~60k gas), so this bounds one close-out step well inside ``MIN_STEP_GAS``.
+CLOSE_OUT_MAX_MAKERS = 4
+
+
+def deploy_venue_close_out(system: System, operator: Any, *, venue: Any = None, handler: Any = None,
+                           max_makers: int = CLOSE_OUT_MAX_MAKERS) -> Any:
+    """Deploy a ``VenueCloseOut`` on ``venue`` (default: the system's first) for ``system.ccp``,
+    register it as a system account (so it may hold assets and trade in its own name) and set it
+    as the CCP's close-out market; set ``handler`` as the default handler if given. The contract
+    approves the CCP on both ledgers itself; makers it trades with must have approved the CCP too
+    (members settling through it do). Returns the contract."""
+    venue = system.venue if venue is None else venue
+    market = project.VenueCloseOut.deploy(venue, system.ccp, system.cash, system.securities, max_makers,
+                                          sender=operator)
+    if handler is None:
+        system.membership.registerSystem(market, sender=operator)
+        system.ccp.setCloseOutMarket(market, sender=operator)
+    else:
+        wire_close_out(system.ccp, system, operator, market=market, handler=handler)
+    system.extra["VenueCloseOut"] = market
+    return market
+
+
 def settle_instruction(
     trade_id: int,
     buyer: Any,
