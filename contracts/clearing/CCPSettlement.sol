@@ -207,7 +207,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 if (c.phase == CyclePhase.Settled) break;
                 continue;
             }
-            if (steps == maxSteps || gasleft() < MIN_STEP_GAS) break;
+            uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
+            if (steps == maxSteps || gasleft() < floor) break;
             uint256 index = c.cursor++;
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut) _closeOut(cycleId, _failures[cycleId][index]);

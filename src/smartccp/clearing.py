@@ -219,8 +219,10 @@ MAX_TX_GAS = 25_000_000
 def chunk_gas_limit(ccp: Any, chunk: int) -> int:
     """Gas limit for ``settleCycle(cycle, chunk)``. Set it explicitly: gas *estimation* finds a
     limit at which the call succeeds, and ``settleCycle`` succeeds with little gas by doing fewer
-    steps (it stops when less than ``MIN_STEP_GAS`` is left), so an estimate under-sizes chunks."""
-    return min(MAX_TX_GAS, int(ccp.MIN_STEP_GAS()) + STEP_GAS_BUDGET * chunk)
+    steps (it stops when less than ``MIN_STEP_GAS``, or ``MIN_CLOSE_OUT_GAS`` before a close-out
+    step, is left), so an estimate under-sizes chunks."""
+    floor = max(int(ccp.MIN_STEP_GAS()), int(ccp.MIN_CLOSE_OUT_GAS()))  # a close-out step needs more
+    return min(MAX_TX_GAS, floor + STEP_GAS_BUDGET * chunk)
 
 
 def run_cycle(ccp: Any, cycle_id: int, sender: Any, *, chunk: int = 50, max_txs: int = 10_000) -> CycleReport:
