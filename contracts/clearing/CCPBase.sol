@@ -22,6 +22,11 @@ abstract contract CCPBase is ICCPSettlement {
     /// @notice `settleCycle` starts a step only with at least this much gas left, so no step's
     /// token call can be starved into a false "failed to pay" by a caller choosing the gas.
     uint256 public constant MIN_STEP_GAS = 400_000;
+    /// @notice A close-out step (pass 2) starts only with this much gas left: its market call
+    /// may trade on a venue (VenueCloseOut: about 390k-430k gas with two fills, ~70k per more
+    /// fill), and a keeper must not be able to starve it into a false "nothing traded". Covers
+    /// a venue close-out of up to about 8 fills plus the handler's charge.
+    uint256 public constant MIN_CLOSE_OUT_GAS = 1_000_000;
     /// @notice Gas given to each token call during settlement (caps a receiver's hook).
     uint256 public constant CALL_GAS = 200_000;
     uint16 internal constant BPS = 10_000;
@@ -46,6 +51,9 @@ abstract contract CCPBase is ICCPSettlement {
     uint64 internal immutable _cycleLength;
 
     ICloseOutMarket internal _market;
+    /// @dev Set while pass 2 waits on the close-out market: its own direct fills on a venue come
+    /// back to `settle` inside `settleCycle` (see CCPSettlement.settle). Transient: one call.
+    bool internal transient _awaitingMarket;
     IDefaultHandler internal _handler;
     uint256 internal _custodyCash;
     mapping(uint256 securityId => uint256) internal _custodySecurities;

@@ -110,7 +110,9 @@ abstract contract CCPCloseOut is CCPBase {
         if (offered != 0 && address(market) != address(0)) {
             uint256 cashBefore = _cash.balanceOf(address(this));
             uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
+            _awaitingMarket = true;
             try market.sell(securityId, offered, minPrice) {} catch {}
+            _awaitingMarket = false;
             proceeds = _increase(cashBefore, _cash.balanceOf(address(this)));
             sold = _increase(_securities.balanceOf(address(this), securityId), unitsBefore);
         }
@@ -132,7 +134,9 @@ abstract contract CCPCloseOut is CCPBase {
             uint256 cashBefore = _cash.balanceOf(address(this));
             uint256 unitsBefore = _securities.balanceOf(address(this), securityId);
             _cash.forceApprove(address(market), cashBefore);
+            _awaitingMarket = true;
             try market.buy(securityId, quantity, maxPrice) {} catch {}
+            _awaitingMarket = false;
             _cash.forceApprove(address(market), 0);
             cost = _increase(_cash.balanceOf(address(this)), cashBefore);
             bought = _increase(unitsBefore, _securities.balanceOf(address(this), securityId));

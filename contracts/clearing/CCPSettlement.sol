@@ -78,7 +78,24 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     // ─── Venues: direct settlement and novation ──────────────────────────────────────────────
 
     /// @inheritdoc ISettlement
-    function settle(Settle calldata s) external nonReentrant {
+    /// @dev Guarded against re-entry, with one exception: while pass 2 waits on the close-out
+    /// market (`_awaitingMarket`, inside `settleCycle`), a venue may hand back a Direct trade
+    /// the market itself is party to: its sell-out or buy-in order filling on the book. That
+    /// trade only moves assets between the market and the maker; it touches no cycle state.
+    function settle(Settle calldata s) external {
+        if (!_reentrancyGuardEntered()) return _settleGuarded(s);
+        address market = address(_market);
+        if (!_awaitingMarket || s.route != Route.Direct || (s.buyer != market && s.seller != market)) {
+            revert ReentrancyGuardReentrantCall();
+        }
+        _settle(s);
+    }
+
+    function _settleGuarded(Settle calldata s) private nonReentrant {
+        _settle(s);
+    }
+
+    function _settle(Settle calldata s) private {
         if (!hasRole(VENUE_ROLE, msg.sender)) revert UnauthorisedVenue(msg.sender);
         uint256 last = _lastTradeId[msg.sender];
         if (s.tradeId <= last) revert TradeIdNotIncreasing(msg.sender, s.tradeId, last);
@@ -190,7 +207,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 if (c.phase == CyclePhase.Settled) break;
                 continue;
             }
-            if (steps == maxSteps || gasleft() < MIN_STEP_GAS) break;
+            uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
+            if (steps == maxSteps || gasleft() < floor) break;
             uint256 index = c.cursor++;
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut) _closeOutInOrder(cycleId, index);

@@ -143,6 +143,30 @@ def wire_close_out(ccp: Any, system: System, operator: Any, *, market: Any, hand
     ccp.setDefaultHandler(handler, sender=operator)
 
 
+#: Resting orders one venue close-out order may match by default: each fill is a direct DVP
+#: (~60k gas), so this bounds one close-out step well inside ``MIN_STEP_GAS``.
+CLOSE_OUT_MAX_MAKERS = 4
+
+
+def deploy_venue_close_out(system: System, operator: Any, *, venue: Any = None, handler: Any = None,
+                           max_makers: int = CLOSE_OUT_MAX_MAKERS) -> Any:
+    """Deploy a ``VenueCloseOut`` on ``venue`` (default: the system's first) for ``system.ccp``,
+    register it as a system account (so it may hold assets and trade in its own name) and set it
+    as the CCP's close-out market; set ``handler`` as the default handler if given. The contract
+    approves the CCP on both ledgers itself; makers it trades with must have approved the CCP too
+    (members settling through it do). Returns the contract."""
+    venue = system.venue if venue is None else venue
+    market = project.VenueCloseOut.deploy(venue, system.ccp, system.cash, system.securities, max_makers,
+                                          sender=operator)
+    if handler is None:
+        system.membership.registerSystem(market, sender=operator)
+        system.ccp.setCloseOutMarket(market, sender=operator)
+    else:
+        wire_close_out(system.ccp, system, operator, market=market, handler=handler)
+    system.extra["VenueCloseOut"] = market
+    return market
+
+
 def settle_instruction(
     trade_id: int,
     buyer: Any,
@@ -195,8 +219,10 @@ MAX_TX_GAS = 25_000_000
 def chunk_gas_limit(ccp: Any, chunk: int) -> int:
     """Gas limit for ``settleCycle(cycle, chunk)``. Set it explicitly: gas *estimation* finds a
     limit at which the call succeeds, and ``settleCycle`` succeeds with little gas by doing fewer
-    steps (it stops when less than ``MIN_STEP_GAS`` is left), so an estimate under-sizes chunks."""
-    return min(MAX_TX_GAS, int(ccp.MIN_STEP_GAS()) + STEP_GAS_BUDGET * chunk)
+    steps (it stops when less than ``MIN_STEP_GAS``, or ``MIN_CLOSE_OUT_GAS`` before a close-out
+    step, is left), so an estimate under-sizes chunks."""
+    floor = max(int(ccp.MIN_STEP_GAS()), int(ccp.MIN_CLOSE_OUT_GAS()))  # a close-out step needs more
+    return min(MAX_TX_GAS, floor + STEP_GAS_BUDGET * chunk)
 
 
 def run_cycle(ccp: Any, cycle_id: int, sender: Any, *, chunk: int = 50, max_txs: int = 10_000) -> CycleReport:

@@ -2,13 +2,14 @@
 
 The CCP calls an ``ICloseOutMarket`` and charges what its close-out does not cover to an
 ``IDefaultHandler``. A drill picks both through an entry of :data:`CLOSE_OUT_MARKETS` named in
-the scenario (``close_out.market``). Today only ``mock`` exists: ``MockCloseOutMarket`` (a dealer
-with inventory at a price the drill sets) and ``MockDefaultHandler`` (covers shortfalls from its
-own cash), both **test doubles** from ``contracts/test``. The venue-backed market and the risk
-contracts register here when they land::
+the scenario (``close_out.market``):
 
-    @close_out_market("venue")
-    class VenueCloseOut(CloseOutMarket): ...
+- ``mock``: ``MockCloseOutMarket`` (a dealer with inventory at a price the drill sets) and
+  ``MockDefaultHandler`` (covers shortfalls from its own cash), both **test doubles** from
+  ``contracts/test``;
+- ``venue``: the real ``VenueCloseOut`` (contracts/clearing) selling out and buying in with
+  IOC orders on the system's first venue, against the quotes of a close-out dealer (a clearing
+  member admitted here) resting on the book; shortfalls still go to ``MockDefaultHandler``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ape import project
+from ape import networks, project
+from eth_utils import keccak
 
-from smartccp.clearing import wire_close_out
+from smartccp.accounts import account_from_key
+from smartccp.clearing import deploy_venue_close_out, wire_close_out
+from smartccp.orders import Order, Side
+from smartccp.system import kyc_expiry
+from smartccp.trading import VenueClient
 from smartccp.units import BPS
 
 
@@ -99,3 +105,64 @@ class MockCloseOut(CloseOutMarket):
 
     def holders(self) -> dict[str, Any]:
         return {"close-out market (mock)": self.market, "default handler (mock)": self.handler}
+
+
+@close_out_market("venue")
+class VenueMarket(CloseOutMarket):
+    """``VenueCloseOut`` on the system's first venue + ``MockDefaultHandler`` (TEST DOUBLE for the
+    risk layer). A close-out dealer (clearing member, ``inventory`` units of each security and
+    ``cash``, approving the CCP) quotes before each settlement: a bid at the close-out price
+    (the settlement price moved ``slippage_bps`` against the failing side, as for ``mock``)
+    rounded down to the tick, and an offer one tick above it, ``inventory`` units each (the bid
+    as far as its cash pays). Its previous quotes are cancelled first. The quotes rest on the
+    book like any order, so the next day's flow may trade with them too, and the venue's
+    matching decides the close-out price, not the dealer.
+    """
+
+    label = "VenueCloseOut on venue A (dealer quotes) + MockDefaultHandler (test double)"
+    test_double = True
+
+    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int]) -> None:
+        self.system = system
+        self.handler = operator.deploy(project.MockDefaultHandler, system.cash)
+        self.market = deploy_venue_close_out(system, operator, handler=self.handler)
+        self.dealer = account_from_key(keccak(text=f"smartccp-closeout-dealer:{system.venue.address}").hex())
+        if networks.provider.network.is_local:
+            networks.provider.set_balance(self.dealer.address, 10**21)
+        system.membership.admitClearingMember(self.dealer, kyc_expiry(), sender=operator)
+        for sid in security_ids:
+            system.securities.issue(sid, self.dealer, self.spec.inventory, sender=issuer)
+        system.cash.issue(self.dealer, self.spec.cash, sender=bank)
+        system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
+        system.cash.approve(system.ccp, 2**256 - 1, sender=self.dealer)
+        system.securities.setApprovalForAll(system.ccp, True, sender=self.dealer)
+        self.client = VenueClient(system.venue)
+        self.quotes: list[int] = []
+
+    def set_prices(self, prices: dict[int, int], operator: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
+        moves_bps = moves_bps or {}
+        venue, dealer = self.system.venue, self.dealer
+        for order_id in self.quotes:
+            if str(venue.orderOf(order_id)[0]) == str(dealer.address):
+                venue.cancelOrder(order_id, sender=dealer)
+        self.quotes = []
+        out = {}
+        for sid, price in prices.items():
+            tick, lot, _ = self.system.securities.tradingTerms(sid)
+            move = moves_bps.get(sid, -self.spec.slippage_bps)
+            bid = max(int(tick), price * (BPS + move) // BPS // int(tick) * int(tick))
+            held_cash = int(self.system.cash.balanceOf(dealer))
+            bid_qty = min(self.spec.inventory, held_cash // bid) // int(lot) * int(lot)
+            ask_qty = int(self.system.securities.balanceOf(dealer, sid)) // int(lot) * int(lot)
+            for side, qty, p in ((Side.BUY, bid_qty, bid), (Side.SELL, min(ask_qty, self.spec.inventory), bid + int(tick))):
+                if qty <= 0:
+                    continue
+                receipt = self.client.place(Order(owner=str(dealer.address), securityId=sid, side=side,
+                                                  quantity=qty, price=p), dealer)
+                self.quotes += [int(log.orderId) for log in receipt.decode_logs(venue.OrderRested)]
+            out[sid] = bid
+        return out
+
+    def holders(self) -> dict[str, Any]:
+        return {"close-out market (VenueCloseOut)": self.market, "close-out dealer": self.dealer,
+                "default handler (mock)": self.handler}
