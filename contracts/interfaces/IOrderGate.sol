@@ -8,7 +8,8 @@ import {Side} from "../types/Order.sol";
 /// calls `checkOrder` with the order's worst case inside the placing transaction, and the order
 /// proceeds only if the call returns. The gate refuses by reverting with a named error (e.g.
 /// `InsufficientMargin(member, required, posted)`); the venue lets that error through unchanged,
-/// so a refused order changes nothing. The gate may record the order's exposure.
+/// so a refused order changes nothing. The gate may record the order's exposure. A SmartCCP
+/// system contract's own Direct order (the CCP's close-out) is not sent to the gate.
 interface IOrderGate {
     /// @notice Approve an order of `owner` for `quantity` units of `securityId` at worst `price`
     /// (cash base units per unit: the limit price, or the protection price of a market-type

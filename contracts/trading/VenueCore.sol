@@ -413,7 +413,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
         Market memory m = _loadMarket(order.securityId);
         Taker memory t = _validate(order, orderHash, m);
-        if (address(_orderGate) != address(0)) {
+        // The CCP's own close-out orders are not margined: they are how it manages a default.
+        if (address(_orderGate) != address(0) && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
             _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
         }
         if (_isTriggered(order.orderType)) {

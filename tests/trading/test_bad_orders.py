@@ -6,7 +6,7 @@ import ape
 import pytest
 from eth_account import Account
 
-from smartccp.orders import Domain, OrderType, Phase, Side, TimeInForce, sign_order
+from smartccp.orders import Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
 from smartccp.units import cash
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -269,3 +269,15 @@ def test_risk_gate__approved_order_proceeds(project, venue, client, make_order, 
     gate.setLimit(member_b, cash("1000.00"), sender=operator)
     r = client.place(make_order(member_b, Side.BUY, 20, cash("10.00")), member_b)
     assert len(client.trades(r)) == 1 and gate.approvals() == 1
+
+
+def test_risk_gate__system_close_out_order__not_gated(project, venue, client, make_order, membership, operator, accounts, resting):
+    """The CCP's close-out trades in its own name with Route.Direct; it has no clearing member to
+    margin against, so the gate is not asked."""
+    gate = project.MockOrderGate.deploy(sender=operator)  # limit 0: would refuse everything
+    venue.setOrderGate(gate, sender=operator)
+    agent = accounts[7]
+    membership.registerSystem(agent, sender=operator)
+    order = client.with_nonce(make_order(agent, Side.BUY, 10, cash("10.00"), route=Route.DIRECT))
+    r = venue.placeTrusted(order.as_tuple(), 10, sender=agent)
+    assert client.trades(r)[0].buyer == agent and gate.approvals() == 0
