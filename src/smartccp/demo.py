@@ -44,7 +44,7 @@ DEMO_JSON = Path("reports/demo.json")
 TITLE = "SmartCCP demo"
 
 #: Steps planned for the demo and not yet registered are listed as "being built" in the report.
-PLANNED_STEPS = ("risk", "trade", "bbo", "margin", "clear", "settle", "default_drill")
+PLANNED_STEPS = ("risk", "trade", "bbo", "margin", "clear", "settle", "default_drill", "charts")
 N_VENUES = 3
 
 #: Starting positions: cash in base units, securities in units.

@@ -17,6 +17,7 @@ Amounts: cash in base units (shown as cash), prices in base units per unit, quan
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ from smartccp.trading import VenueClient
 from smartccp.units import cash, fmt_cash
 
 MAX_UINT = 2**256 - 1
+DEMO_CHARTS_DIR = Path("reports")  # demo_waterfall.png, demo_margin_vs_loss.png, demo_gross_vs_net.png
 SKIN_IN_THE_GAME = cash(100)
 FUND_MINIMUM = cash(50)
 MARGIN_DEPOSIT = cash(20_000)  # member_b's margin; member_a posts what its orders need, plus 50%
@@ -275,6 +277,7 @@ def margin(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"(Margin reads the CCP's open obligations of each member and its clients; VM at "
              f"{fmt_cash(ctx.data['settlement_price'])} against trade prices; gains offset losses)")
     status = _margin_table(ctx, log, ["member_a", "member_b"])
+    ctx.data["margins"] = {m: st["initial_margin"] for m, st in status.items()}
     for m, st in status.items():
         if st["call_amount"]:
             log.tx(rk.margin.depositCash(st["call_amount"], sender=_traders(ctx)[m]), f"{m} meets its call")
@@ -291,6 +294,7 @@ def clear(ctx: DemoContext, log: StepLog) -> None:
     log.lines.extend(format_obligations(obs, _names(ctx)).splitlines())
     check_flat(s.ccp, cycle, [ctx.security_id])
     liq = liquidity(s.ccp, cycle, start_block=ctx.data["start_block"])
+    ctx.data["liquidity"] = liq
     log.line(f"gross vs net: {liq.summary()}")
     log.line("CCP flat: net quantities and net cash sum to zero (netSums view): yes")
     agg = member_aggregates(obs, s.membership)
@@ -430,5 +434,33 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"CCP holds nothing beyond custody: yes; supplies unchanged: {'yes' if same else 'NO'}")
     log.data.update(loss=loss, layers=[[layer, v] for _, layer, v in events], basis=CHAIN_NOTICE, refused=error,
                     close_out=market.label, status_after=status)
+    ctx.data["default"] = {"member": "member_a", "loss": loss, "layers": [[layer, v] for _, layer, v in events],
+                           "basis": CHAIN_NOTICE}
     if error is None or not covered or not same:
         raise AssertionError("the defaulter was not refused, the loss was not covered, or a supply changed")
+
+
+@DEMO_STEPS.step("charts", "Charts: the default waterfall, margin against the loss, gross against net", after="default_drill")
+def charts(ctx: DemoContext, log: StepLog) -> None:
+    """The drill's three PNG charts, drawn from what the demo's steps recorded."""
+    from smartccp.drill_charts import write_charts
+
+    liq, default = ctx.data["liquidity"], ctx.data["default"]
+    margins = ctx.data.get("margins", {})
+    cycle = {
+        "day": 0,
+        "defaults": [{"member": default["member"], "loss": default["loss"],
+                      "waterfall": {"layers": default["layers"], "basis": default["basis"]}}],
+        "margin": {"calls": [{"member": m, "initial_margin": im,
+                              "next_day_loss": default["loss"] if m == default["member"] else 0}
+                             for m, im in margins.items()]},
+        "gross": {"cash": liq.gross_cash, "units": liq.gross_units},
+        "net": {"cash": liq.net_cash, "units": liq.net_units},
+    }
+    out = DEMO_CHARTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    paths = write_charts({"scenario": "demo", "cycles": [cycle]}, out, prefix="demo")
+    for name, path in paths.items():
+        log.line(f"{name}: {path}")
+    log.data["charts"] = {name: str(path) for name, path in paths.items()}
+
