@@ -50,6 +50,15 @@ class ReferenceBook:
 
     def __init__(self) -> None:
         self.levels: dict[str, dict[int, Level]] = {"buy": {}, "sell": {}}
+        self.dropped: list[tuple[object, int]] = []  # (ref, units) of dead makers dropped when met
+
+    def is_dead(self, ref: object) -> bool:
+        """Whether a resting order can no longer match (expired, voided, owner suspended): the
+        venue drops such a maker when a taker meets it. Override to model that; default never."""
+        return False
+
+    def on_fill(self, fill: Fill, maker: Entry) -> None:
+        """Called for every fill, in order; override to record more (e.g. the maker's handle)."""
 
     def place(
         self,
@@ -100,13 +109,19 @@ class ReferenceBook:
                 queue = level.displayed if level.displayed else level.hidden
                 maker = queue[0]
                 steps += 1
+                if self.is_dead(maker.ref):
+                    queue.popleft()
+                    self.dropped.append((maker.ref, maker.remaining + maker.reserve))
+                    continue
                 if maker.owner == owner:
                     raise Refused("SelfTrade")
                 qty = min(quantity, maker.remaining)
                 quantity -= qty
                 maker.remaining -= qty
                 buyer, seller = (owner, maker.owner) if side == "buy" else (maker.owner, owner)
-                fills.append(Fill(buyer, seller, tick, qty))
+                fill = Fill(buyer, seller, tick, qty)
+                fills.append(fill)
+                self.on_fill(fill, maker)
                 if maker.remaining == 0:
                     queue.popleft()
                     if maker.reserve:

@@ -82,41 +82,8 @@ class ModelBook(ReferenceBook):
             self.fills, self.dropped = [], []
             raise
 
-    def _match(self, owner, side, limit, quantity, max_makers):  # noqa: ANN001
-        opposite = "sell" if side == "buy" else "buy"
-        book = self.levels[opposite]
-        fills: list[Fill] = []
-        steps = 0
-        while quantity and book and steps < max_makers:
-            tick = min(book) if side == "buy" else max(book)
-            if (side == "buy" and tick > limit) or (side == "sell" and tick < limit):
-                break
-            level = book[tick]
-            while quantity and not level.empty() and steps < max_makers:
-                queue = level.displayed if level.displayed else level.hidden
-                maker = queue[0]
-                steps += 1
-                if self.is_dead(maker.ref):
-                    queue.popleft()
-                    self.dropped.append((maker.ref, maker.remaining + maker.reserve))
-                    continue
-                if maker.owner == owner:
-                    raise Refused("SelfTrade")
-                qty = min(quantity, maker.remaining)
-                quantity -= qty
-                maker.remaining -= qty
-                buyer, seller = (owner, maker.owner) if side == "buy" else (maker.owner, owner)
-                fill = Fill(buyer, seller, tick, qty)
-                fills.append(fill)
-                self.fills.append(ModelFill(fill, self.taker, maker.ref))
-                if maker.remaining == 0:
-                    queue.popleft()
-                    if maker.reserve:
-                        refill = min(maker.peak, maker.reserve)
-                        level.displayed.append(Entry(maker.owner, refill, maker.reserve - refill, maker.peak, maker.ref))
-            if level.empty():
-                del book[tick]
-        return fills, quantity
+    def on_fill(self, fill: Fill, maker: Entry) -> None:
+        self.fills.append(ModelFill(fill, self.taker, maker.ref))
 
     def entries(self) -> list[tuple[str, int, Entry]]:
         return [(side, tick, e) for side, lv in self.levels.items() for tick, level in lv.items()
