@@ -199,7 +199,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         if (block.timestamp < from) revert CycleNotDue(cycleId, from, block.timestamp);
 
         uint256 steps;
-        // Bounded: at most `maxSteps` steps plus four phase changes; stops early on low gas.
+        // Bounded: at most `maxSteps` steps, plus close-out visits that are not steps (at most 2n per
+        // cycle in all) and four phase changes; stops early on low gas.
         while (true) {
             uint256 n = _phaseLength(cycleId, c.phase);
             if (c.cursor == n) {
@@ -211,8 +212,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             if (steps == maxSteps || gasleft() < floor) break;
             uint256 index = c.cursor++;
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
-            else if (c.phase == CyclePhase.ClosingOut) _closeOutInOrder(cycleId, index);
-            else _payOut(cycleId, index);
+            else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
+            else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
             ++steps;
         }
         _cycles[cycleId] = c;
@@ -228,13 +229,16 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// @dev Pass 2 walks the failures twice: first every obligation that failed to deliver (its
     /// buy-in puts the missing units in the pool), then those that failed only to pay (their
     /// sell-out then finds the units the buyer was owed, even when that buyer's seller failed
-    /// too). Step `step` of 2n visits failure `step mod n` in the walk it belongs to.
-    function _closeOutInOrder(uint64 cycleId, uint256 step) private {
+    /// too). Visit `visit` of 2n looks at failure `visit mod n`; only the visit in the walk it
+    /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
+    /// moves, so a call stays bounded by 2n visits and the gas floor).
+    function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
         uint32[] storage failures = _failures[cycleId];
         uint256 n = failures.length;
-        bool deliveryWalk = step < n;
-        uint256 index = failures[deliveryWalk ? step : step - n];
-        if ((_shortfalls[cycleId][index].securities != 0) == deliveryWalk) _closeOut(cycleId, index);
+        bool deliveryWalk = visit < n;
+        uint256 index = failures[deliveryWalk ? visit : visit - n];
+        closedOut = (_shortfalls[cycleId][index].securities != 0) == deliveryWalk;
+        if (closedOut) _closeOut(cycleId, index);
     }
 
     /// @dev Next phase with its cursor at zero. Events name the phase entered.
