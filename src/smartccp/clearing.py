@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from ape import chain, project
 
+from smartccp.orders import Route  # re-exported: the Settle instruction's route
 from smartccp.system import DAY, VENUE_ROLE, System
 from smartccp.units import fmt_cash
 
@@ -31,13 +32,6 @@ class Phase(IntEnum):
     CLOSING_OUT = 3
     PAYING_OUT = 4
     SETTLED = 5
-
-
-class Route(IntEnum):
-    """``Route`` of a ``Settle`` instruction."""
-
-    CCP = 0
-    DIRECT = 1
 
 
 class MemberKind(IntEnum):
