@@ -123,6 +123,13 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         _publishById(securityId);
     }
 
+    /// @notice Only for the venue's own calls into its VenueAuctions code (a released stop-type
+    /// order runs in a call frame of its own, see VenueAuctions.runReleased); anyone else reverts.
+    fallback() external {
+        if (msg.sender != address(this)) revert NotTrusted(msg.sender, address(this));
+        _delegate(msg.data);
+    }
+
     // ─── Operator ───────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ITradeVenue
