@@ -51,6 +51,10 @@ enum DefaultReason {
 /// for the same losses; with several charges per-member shares may differ by rounding units.
 /// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is
 /// replenished with `fundSkinInTheGame`.
+///
+/// CLOSING. `closeDefault` sends the defaulter's leftovers (cash margin, securities collateral
+/// if its margin covered its whole loss, the rest of its own contribution) to the estate named
+/// with `setEstate`, if any, then expels it.
 interface IDefaultFund is IDefaultHandler {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice `member`'s required contribution was set.

@@ -34,7 +34,10 @@ struct MarginStatus {
 /// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
 /// member; securities count at the settlement price less a per-security haircut (rounded down).
 /// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
-/// Only the excess over the requirement (IM + VM + pending) can be withdrawn.
+/// Only the excess over the requirement (IM + VM + pending) can be withdrawn. On a default the
+/// whole collateral is waterfall layer 1 (`seizeMargin`): cash first, then securities sold on the
+/// liquidation market at no less than their haircut value per unit; the leftovers go to the
+/// defaulter's estate when its default is closed (`releaseCollateral`).
 ///
 /// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
 /// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
