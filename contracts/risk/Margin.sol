@@ -112,11 +112,11 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     uint8 private immutable _nScenarios;
 
     IDefaultFund private _fund;
-    ICloseOutMarket private _liquidationMarket;
     uint16 private _confidenceBps = 9_900;
     uint8 private _horizonDays = 5;
     uint32 private _callWindow = 1 hours;
     uint32 private _marginDay;
+    ICloseOutMarket private _liquidationMarket;
 
     mapping(uint256 securityId => SecurityRisk) private _risk;
     mapping(uint256 securityId => uint256) private _shocks;
