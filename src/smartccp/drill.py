@@ -25,7 +25,10 @@ Two risk bases, and every report says which one ran (``notices.risk``):
 - ``risk.margin: model`` — margin and the waterfall as **models (off chain)** from
   :mod:`smartccp.risk`; shortfalls are paid by the ``MockDefaultHandler`` test double.
 
-The close-out market is the ``mock`` test double unless the scenario names another.
+The close-out market is the ``mock`` test double unless the scenario names another; the bundled
+scenarios name ``venue`` (``VenueCloseOut`` on venue 0). With ``risk.margin: chain`` a settlement
+failure's shortfall goes to the DefaultFund (``missed_payment:chain``, ``failed_delivery:chain``),
+which declares the charged clearing member in default and covers it through the waterfall.
 
 Idempotency: every step has a key (``setup``, ``day0:auction``, ...) and a journal; re-running a
 finished step returns its recorded result and sends nothing. Steps that act on chain also check
@@ -345,7 +348,7 @@ class DrillRunner:
 
     def close_out_label(self) -> str:
         label = self.close_out.label if self.close_out else "none"
-        if self.on_chain_risk:
+        if self.on_chain_risk and "DefaultFund" not in label:
             label += "; shortfalls charged on chain to the DefaultFund (the mock handler is not used)"
         return label
 
@@ -444,10 +447,12 @@ class DrillRunner:
 
     def _auction(self, day: DayState) -> list[dict[str, Any]]:
         s, op = self._sys(), self.roles.operator
+        head = chain.blocks.head.number + 1
         to_open = [(vi, v, sid) for vi, v in enumerate(s.venues) for sid in self.sids
-                   if Phase(int(v.phaseOf(sid))) == Phase.CONTINUOUS]
+                   if Phase(int(v.phaseOf(sid))) == Phase.CONTINUOUS
+                   and not any(int(e.securityId) == sid for e in v.AuctionUncrossed.range(day.start_block, head))]
         if not to_open:
-            return day.auctions  # already uncrossed: nothing to do
+            return day.auctions  # already uncrossed (the venue may have reopened since): nothing to do
         for _, v, sid in to_open:
             v.setPhase(sid, int(Phase.PRE_CLOSE), sender=op)
         d = day.day
@@ -573,13 +578,20 @@ class DrillRunner:
         return [c.__dict__ for c in checks]
 
     def _signed_trades(self, day: DayState) -> tuple[bool, str]:
+        """Every venue trade carries both orders' hashes; every one except the close-out
+        market's own fills (direct DVP, never novated) has two novated legs in the cycle."""
         head = chain.blocks.head.number + 1
         traded = [log for v in self._sys().venues for log in v.Traded.range(day.start_block, head)]
         legs = [log for log in self._sys().ccp.TradeNovated.range(day.start_block, head)
                 if int(log.cycleId) == day.cycle_id]
+        market = str(getattr(self.close_out.market, "address", "")) if self.close_out else ""
+        close_out = [t for t in traded if market and market in (str(t.buyer), str(t.seller))]
         signed = all(int.from_bytes(bytes(t.bidOrderHash), "big") and int.from_bytes(bytes(t.offerOrderHash), "big")
                      for t in traded)
-        return signed and len(legs) == 2 * len(traded), f"{len(traded)} trades, {len(legs)} novated legs"
+        novated = len(traded) - len(close_out)
+        return signed and len(legs) == 2 * novated, (f"{novated} trades, {len(legs)} novated legs"
+                                                     + (f"; {len(close_out)} close-out fills (direct DVP)"
+                                                        if close_out else ""))
 
     def _holders(self) -> dict[str, Any]:
         s = self._sys()
@@ -989,6 +1001,75 @@ class ChainDefault(EventHandler):
                   "replenished": replenished, "status_after": status}
         day.defaults.append(record)
         return {"waterfall": waterfall, "replenished": replenished, "status_after": status}
+
+
+class _ChainSettlementFail(EventHandler):
+    """On the risk contracts, a settlement failure's shortfall is a default: the CCP closes the
+    failure out (sell-out or buy-in), charges what the close-out does not cover to the failing
+    account's clearing member on the DefaultFund, which declares that member in default
+    (``SettlementShortfall``: suspended) and covers the shortfall through the waterfall, first
+    from the member's own margin (``LayerUsed`` events). The default stays open for the default
+    manager; from the next day the member's orders are refused. A failure closed out without a
+    shortfall is no default."""
+
+    basis = f"close-out on chain; shortfall to the DefaultFund's waterfall ({CHAIN_NOTICE})"
+
+    def before_settlement(self, run, event, day):
+        result = super().before_settlement(run, event, day)
+        cm = _clearing_member(run, event.member)
+        rk, acct = run._risk(), run.accounts[cm]
+        survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted | {cm}]
+        run.journal_extra.setdefault(f"fail:{cm}", {
+            "defaulter_margin": margin_status(rk.margin, acct).cash,
+            "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
+            "ccp_skin_in_the_game": int(rk.fund.skinInTheGame()),
+            "survivor_default_fund": sum(int(rk.fund.contributionOf(run.accounts[m])[1]) for m in survivors)})
+        return result
+
+    def after_settlement(self, run, event, day):
+        result = super().after_settlement(run, event, day)
+        s, rk = run._sys(), run._risk()
+        cm = _clearing_member(run, event.member)
+        acct = run.accounts[cm]
+        charged = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == cm)
+        reason, loss, _ = rk.fund.defaultOf(acct)
+        reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+        status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+        result.update(clearing_member=cm, shortfall_charged=charged, default_reason=reasons[int(reason)],
+                      status_after=status)
+        if not charged:
+            return result
+        run.defaulted.add(cm)
+        mine = [e for e in day.layers_used if e["defaulter"] == cm]
+        totals = dict.fromkeys(LAYERS, 0)
+        for e in mine:
+            totals[e["layer"]] += e["amount"]
+        waterfall = {"basis": CHAIN_NOTICE, "loss": int(loss), "charged_by_ccp": charged,
+                     "layers": [[n, totals[n]] for n in LAYERS], "events": mine,
+                     "available": run.journal_extra[f"fail:{cm}"], "uncovered": totals["uncovered"]}
+        result["waterfall"] = waterfall
+        if not any(d["member"] == cm for d in day.defaults):
+            day.defaults.append({"member": cm, "loss": int(loss), "waterfall": waterfall, "replenished": {},
+                                 "status_after": status, "reason": reasons[int(reason)],
+                                 "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                               "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                               "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"}})
+        return result
+
+
+def _clearing_member(run: DrillRunner, name: str) -> str:
+    spec = run.sc.member(name)
+    return spec.clearing_member or spec.name
+
+
+@event_handler("missed_payment:chain")
+class ChainMissedPayment(_ChainSettlementFail, MissedPayment):
+    __doc__ = MissedPayment.__doc__ + _ChainSettlementFail.__doc__
+
+
+@event_handler("failed_delivery:chain")
+class ChainFailedDelivery(_ChainSettlementFail, FailedDelivery):
+    __doc__ = FailedDelivery.__doc__ + _ChainSettlementFail.__doc__
 
 
 # ─── Text report ─────────────────────────────────────────────────────────────────────────────
