@@ -37,9 +37,10 @@ def market(ctx: DemoContext, log: StepLog) -> None:
     with log.capture(r.operator, r.bank, r.issuer, *sim.holders().values(), label="list / admit / fund / margin"):
         setup = sim.setup()
     clients = ", ".join(f"{c} (of {cm})" for c, cm in setup["clients_of"].items())
+    members = [m.name for m in sim.members if not m.clearing_member]
     log.line(f"listed {', '.join(f'{k} (id {v})' for k, v in setup['security_ids'].items())} on "
-             f"{len(s.venues)} venues, T+1; admitted {len(sim.members)} participants: "
-             f"{', '.join(m.name for m in sim.members if not m.clearing_member)} and clients {clients}")
+             f"{len(s.venues)} venues, T+1; admitted {len(members)} clearing members ({', '.join(members)}) "
+             f"and {len(setup['clients_of'])} clients ({clients})")
     if setup["shocks_bps"]:
         log.line("scenarios published (16, calibrated on each security's simulated history): " + ", ".join(
             f"{k} {lo / 100:+.1f}%..{hi / 100:+.1f}%" for k, (lo, hi) in setup["shocks_bps"].items()))
@@ -66,7 +67,9 @@ def market(ctx: DemoContext, log: StepLog) -> None:
     cycle = int(s.ccp.settlementCycle(sim.sids[0])[0])
     liq = liquidity(s.ccp, cycle)
     check_flat(s.ccp, cycle, [ctx.security_id, *sim.sids])
-    log.line(f"cycle {cycle} netted (with the default drill's last ACME trade): {liq.summary()}")
+    earlier = liq.trades - st.trades
+    log.line(f"cycle {cycle} netted" + (f" ({earlier} earlier trade(s) of the cycle included)" if earlier else "")
+             + f": {liq.summary()}")
     warp_past(s.ccp, cycle)
     report = run_cycle(s.ccp, cycle, r.operator)
     for receipt in report.receipts:

@@ -329,7 +329,8 @@ class DrillRunner:
         self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids)
         risk_setup = self._setup_risk() if self.on_chain_risk else {"basis": MODEL_NOTICE}
         self.clients = [VenueClient(v) for v in s.venues]
-        self.driver = FlowDriver(self.clients, self.accounts, self.sids)
+        sources = [s.ccp] + ([self.risk.margin] if self.risk is not None else [])  # to name gate refusals
+        self.driver = FlowDriver(self.clients, self.accounts, self.sids, error_sources=sources)
         self.supply0 = supplies(s, self.sids)
         self.names[str(s.ccp.address)] = "CCP"
         return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
