@@ -32,6 +32,7 @@ def test_sim_market__burst__trades_on_every_venue_refuses_the_thin_member_by_err
     assert sum(c for _, c in res.volume.values()) == st.traded_cash > 0
     assert "InsufficientMargin" in res.refusals  # sim04 (and nobody else) posted a thin margin
     assert all(name.isidentifier() for name in res.refusals)
+    assert st.txs == st.placed + st.cancelled  # refusals are dry runs (eth_call): no transaction sent
     cycle = int(system.ccp.settlementCycle(sim.sids[0])[0])
     check_flat(system.ccp, cycle, sim.sids)
     assert liquidity(system.ccp, cycle).trades == st.trades
