@@ -282,6 +282,9 @@ class DrillRunner:
         wall = time.perf_counter() - t0
         if "wall_s" not in self.report:
             self.report["wall_s"] = round(wall, 3)
+            if self.out is not None:  # the JSON written by the final step gets the run's wall time too
+                path = self.out / f"drill_{self.sc.name}.json"
+                path.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
         return self.report
 
     # ─── setup ───

@@ -37,6 +37,7 @@ def test_drill__report__json_and_three_charts_written(drill, name):
 
     saved = json.loads((out / f"drill_{name}.json").read_text())
     assert saved["scenario"] == name and saved["profile"] == "fast"
+    assert saved["wall_s"] == report["wall_s"] > 0
     for key in ("cycles", "final_balances", "checks", "steps", "notices", "charts"):
         assert key in saved
     cycle = saved["cycles"][0]
