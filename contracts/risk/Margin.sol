@@ -95,6 +95,15 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         int64 quantity;
     }
 
+    /// @dev The register entry as Margin needs it (one slot): the holder's kind, its clearing
+    /// member, and whether it is on that member's client list already (so the gate reads one slot
+    /// for a client's order, not two).
+    struct Holder {
+        MemberKind kind;
+        address clearingMember;
+        bool listedAsClient;
+    }
+
     /// @dev One slot: security id (8) | net obligation quantity (8) | resting buys (8) | resting
     /// sells (8). A non-zero id marks the position as listed for the member.
     struct Position {
@@ -120,7 +129,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
 
     mapping(uint256 securityId => SecurityRisk) private _risk;
     mapping(uint256 securityId => uint256) private _shocks;
-    mapping(address account => Member) private _members;
+    mapping(address account => Holder) private _members;
     mapping(address member => Account) private _accounts;
     mapping(address member => Requirement) private _requirements;
     mapping(address member => Call) private _calls;
@@ -229,7 +238,8 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         external
         onlyRole(VENUE_ROLE)
     {
-        address member = _members[owner].clearingMember;
+        Holder memory holder = _members[owner];
+        address member = holder.clearingMember;
         if (member == address(0)) revert NoClearingMember(owner);
         Account memory a = _accounts[member];
         if (a.flags & DEFAULTED != 0) revert MemberInDefault(member);
@@ -250,7 +260,10 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         if (p.securityId == 0) _listPosition(member, securityId);
         if (buy) p.openBuy = (uint256(p.openBuy) + quantity).toUint64();
         else p.openSell = (uint256(p.openSell) + quantity).toUint64();
-        if (owner != member && !_isClient[member][owner]) _addClient(member, owner, true);
+        if (owner != member && !holder.listedAsClient) {
+            _addClient(member, owner, true);
+            _members[owner].listedAsClient = true;
+        }
         emit OrderMargined(member, owner, securityId, orderMargin);
     }
 
@@ -444,7 +457,6 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     function syncHolder(address account, Member calldata entry) external {
         if (msg.sender != _membership) revert ZeroInput();
         address from = _members[account].clearingMember;
-        _members[account] = entry;
         address to = entry.clearingMember;
         if (entry.kind == MemberKind.Participant && from != address(0) && from != to && !_isClient[to][account]) {
             _addClient(to, account, false);
@@ -453,6 +465,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
                 if (_positions[to][ids[i]].securityId == 0) _listPosition(to, ids[i]);
             }
         }
+        _members[account] = Holder(entry.kind, to, _isClient[to][account]);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
