@@ -49,7 +49,6 @@ from smartccp.risk_chain import (
     order_margin,
     publish_contributions,
     publish_prices,
-    publish_scenarios,
     sign_fund_transfer,
 )
 from smartccp.scenario import CloseOutSpec

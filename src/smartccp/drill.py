@@ -49,7 +49,6 @@ from typing import Any
 
 import numpy as np
 from ape import chain, networks
-from eth_utils import keccak
 
 from smartccp import risk
 from smartccp.clearing import (
@@ -63,6 +62,7 @@ from smartccp.clearing import (
     supplies,
     warp_past,
 )
+from smartccp.accounts import seeded_account
 from smartccp.bbo import BboClient, deploy_bbo
 from smartccp.closeout import CloseOutMarket, make_close_out
 from smartccp.orders import Order, OrderType, Phase, Side, TimeInForce
@@ -86,7 +86,6 @@ MODEL_NOTICE = "model (off chain, smartccp.risk); shortfalls paid by the MockDef
 CHAIN_NOTICE = "on chain (Margin + DefaultFund contracts; scenarios, prices and cover-2 contributions from smartccp.risk)"
 MAX_UINT = 2**256 - 1
 UNCROSS_FILLS = 40
-GAS_FUNDING = 10**21
 TREASURY_MULTIPLE = 4  # the CCP's treasury holds this many times its skin in the game (refills)
 
 
@@ -290,15 +289,7 @@ class DrillRunner:
     # ─── setup ───
 
     def _account(self, name: str) -> Any:
-        from smartccp.accounts import account_from_key
-
-        key = keccak(text=f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}")
-        account = account_from_key(key.hex())
-        if networks.provider.network.is_local:
-            networks.provider.set_balance(account.address, GAS_FUNDING)
-        elif account.balance < GAS_FUNDING // 1000:
-            self.roles.operator.transfer(account, GAS_FUNDING // 1000)
-        return account
+        return seeded_account(f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}", self.roles.operator)
 
     def _setup(self) -> dict[str, Any]:
         sc, r = self.sc, self.roles
@@ -501,7 +492,7 @@ class DrillRunner:
         return day.events
 
     def _settle(self, day: DayState) -> dict[str, Any]:
-        s, ccp = self._sys(), self._sys().ccp
+        ccp = self._sys().ccp
         info = ccp.cycleInfo(day.cycle_id)
         if CyclePhase(int(info[0])) == CyclePhase.UNKNOWN:
             day.settlement.update(phase="NO_TRADES")

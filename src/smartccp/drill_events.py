@@ -185,7 +185,7 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
     by depositing cash, except a member with a ``default`` event that day; then re-size the
     default fund by cover 2 and publish the contributions, which the members top up (the same
     exception). Amounts as the contract reports them (``marginStatus``)."""
-    s, op, rk = run._sys(), run.roles.operator, run._risk()
+    op, rk = run.roles.operator, run._risk()
     prices = {sid: day.settlement_prices[run._sym(sid)] for sid in run.sids}
     publish_prices(rk.margin, prices, op)
     defaulting = {e.member for e in run.sc.events_on(day.day, "default")}

@@ -20,11 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ape import chain, networks
-from eth_utils import keccak
+from ape import chain
 
 from smartccp import risk as risk_models
-from smartccp.accounts import account_from_key
+from smartccp.accounts import seeded_account
 from smartccp.risk_chain import Risk, publish_prices, publish_scenarios
 from smartccp.scenario import FlowSpec, PriceSpec, SecuritySpec
 from smartccp.simulator import FlowDriver, FlowStats, MarketSimulator, price_paths
@@ -33,7 +32,6 @@ from smartccp.trading import VenueClient
 from smartccp.units import cash
 
 MAX_UINT = 2**256 - 1
-GAS_FUNDING = 10**21
 
 #: Three securities of the simulated market (tick and price in cash base units, lot in units).
 SIM_SECURITIES: tuple[SecuritySpec, ...] = (
@@ -114,12 +112,7 @@ class SimMarket:
     # ─── setup ───
 
     def _account(self, name: str) -> Any:
-        account = account_from_key(keccak(text=f"smartccp-sim:{self.seed}:{name}").hex())
-        if networks.provider.network.is_local:
-            networks.provider.set_balance(account.address, GAS_FUNDING)
-        elif account.balance < GAS_FUNDING // 1000:
-            self.roles.operator.transfer(account, GAS_FUNDING // 1000)
-        return account
+        return seeded_account(f"smartccp-sim:{self.seed}:{name}", self.roles.operator)
 
     def setup(self) -> dict[str, Any]:
         """List, admit, fund, approve and margin; returns what was set up. (The members'
