@@ -29,4 +29,4 @@ def test_gas__publish_overhead_per_venue_operation(mkt, project, operator, membe
     print(f"\nplacement with the BBO as sink {on:,}, without a sink {off:,}: bbo.publish_overhead_gas = {on - off:,}")
     print(f"  of which the venue's own share (empty sink): {on_n - off_n:,}; the BBO's: {on - on_n:,}")
     print(f"venue top changes, consolidated quote does not: overhead {on_v - off_v:,}")
-    assert 0 < on_n - off_n < on - off < 40_000 and 0 < on_v - off_v < 40_000
+    assert 0 < on_n - off_n < on - off <= 15_000 and 0 < on_v - off_v <= 15_000  # issue #4's goal
