@@ -17,6 +17,14 @@ import {QuoteLib} from "./QuoteLib.sol";
 
 /// @title BBO — consolidated best bid and offer across venues, and best-price order routing (F5)
 /// @notice See IBBO. Quotes are kept from the venues' pushes; routing reads the venues live.
+/// @dev Quote design (issue #4's budget of 15k gas of publishing per venue operation): a push
+/// touches exactly one storage word here, `_tops[securityId][msg.sender]` (read, and written only
+/// on a change), and emits one three-word event. It reads no registry (a caller can only write
+/// its own word, and only registered venues' words are read), does no consolidation (quoteOf
+/// consolidates the registered venues' words on read) and never reverts. The venue keeps no copy
+/// of its last push, so the top is stored once, here. The consolidated quote's time is the
+/// latest change of a registered venue's word: telling on each push whether the consolidated
+/// best moved would need every other venue's word (or one more summary word) on every push.
 contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     using QuoteLib for uint256;
 

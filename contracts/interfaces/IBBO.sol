@@ -105,7 +105,7 @@ interface IBBOEvents {
 /// after each operation on its book. The BBO keeps one storage word per (security, venue): the
 /// venue's last top, keyed by the pushing address itself, written only when it changed. A push
 /// reads nothing else and does no consolidation; `quoteOf` consolidates on read over the
-/// registered venues' words (at most MAX_VENUES + 1 storage reads, no external call). The quote
+/// registered venues' words (at most 2 * MAX_VENUES + 1 storage reads, no external call). The quote
 /// shows displayed interest on every registered venue, whatever its phase (a venue closed or in a
 /// call auction still counts); routing checks tradability live and skips it.
 /// Routing: a client signs a RoutedOrder to this contract; it checks the signature and nonce
@@ -121,7 +121,7 @@ interface IBBOEvents {
 /// Trusted: the operator (registers venues, and must grant this contract each venue's
 /// ROUTER_ROLE and make it the venue's quote sink); registered venues (their pushes are taken as
 /// they come; `syncQuote` re-reads them). Assumes venues report prices below 2^64 and sizes below
-/// 2^48 (larger sizes are recorded as 2^48 - 1). A child a venue refuses (self-trade, risk gate,
+/// 2^48 (larger values are recorded as 2^64 - 1 and 2^48 - 1). A child a venue refuses (self-trade, risk gate,
 /// membership) reverts the whole route, so a route is all or nothing.
 interface IBBO is IBBOEvents, IQuoteSink {
     // ─── Routing ─────────────────────────────────────────────────────────────────────────────
