@@ -134,8 +134,6 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     mapping(uint256 securityId => mapping(address maker => MakerObligation)) internal _obligations;
     mapping(uint256 securityId => mapping(address maker => Quote)) internal _quotes;
-    /// @dev Last published top of book: bidTick (24) | bidSize (64) | askTick (24) | askSize (64).
-    mapping(uint256 securityId => uint256) internal _lastTop;
 
     constructor(address membership_, address securities_, address settlement_, address auctionsModule, address operator) {
         _membership = IMembership(membership_);
@@ -446,24 +444,40 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         if ((_marketWords[securityId] >> PUBLISHING_BIT) & 1 != 0) _publish(securityId, _loadMarket(securityId));
     }
 
-    /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
+    /// @dev Tell the quote sink the top of book (best displayed bid and offer). The venue keeps
+    /// no copy of its last push: the sink (the BBO) stores the top anyway and drops a repeat, so
+    /// a copy here would cost a second storage word per push (see IQuoteSink). The call is
+    /// encoded by hand (no code-size check: the sink is set by the admin); a revert is bubbled.
     function _publish(uint256 securityId, Market memory m) internal {
         if (!m.publishing) return;
-        (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
-        (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
-        uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
-        if (_lastTop[securityId] == top) return;
-        _lastTop[securityId] = top;
-        _quoteSink.onTopOfBook(
-            securityId, uint256(bidTick) * m.tickSize, bidSize, uint256(askTick) * m.tickSize, askSize
-        );
+        OrderBook.Book[2] storage books = _books[securityId];
+        (uint256 bidTick, uint256 bidSize) = _bestDisplayed(books[0], m.bestBid, false);
+        (uint256 askTick, uint256 askSize) = _bestDisplayed(books[1], m.bestAsk, true);
+        address sink = address(_quoteSink);
+        uint256 tickSize = m.tickSize;
+        bytes4 selector = IQuoteSink.pushTopOfBook.selector;
+        assembly ("memory-safe") {
+            // pushTopOfBook(securityId, bidPrice, bidSize, askPrice, askSize) at the free pointer.
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), securityId)
+            mstore(add(p, 0x24), mul(bidTick, tickSize))
+            mstore(add(p, 0x44), bidSize)
+            mstore(add(p, 0x64), mul(askTick, tickSize))
+            mstore(add(p, 0x84), askSize)
+            if iszero(call(gas(), sink, 0, p, 0xa4, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
     }
 
     /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
-    /// skipped, at most MAX_MAKERS of them); (0, 0) if none.
+    /// skipped, at most MAX_MAKERS of them); (0, 0) if none. Reads only the level word's
+    /// `displayed` field (bits 128..191, see OrderBook.Level).
     function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
         for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
-            uint64 shown = book.loadLevel(tick).displayed;
+            uint64 shown = uint64(book.levelWords[tick] >> 128);
             if (shown != 0) return (tick, shown);
             if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
             else tick = book.ticks.nextDown(tick - 1);
