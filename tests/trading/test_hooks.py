@@ -37,12 +37,15 @@ def test_publish__every_top_change_reaches_the_sink(quotes, venue, client, place
     assert top(quotes, venue, market) == (cash("9.90"), 50, cash("10.00"), 70)
 
 
-def test_publish__unchanged_top__no_call(quotes, venue, place, member_a, member_b, market):
+def test_publish__unchanged_top__pushed_again_but_nothing_recorded(quotes, venue, place, member_a, member_b, market):
+    """The venue keeps no copy of its last push: it pushes after every book operation and the
+    sink drops a repeat (``calls`` counts pushes that changed the recorded top)."""
     place(member_a, Side.SELL, 100, cash("10.00"))
-    calls = quotes.calls()
+    calls, pushes = quotes.calls(), quotes.pushes()
     place(member_a, Side.SELL, 100, cash("10.50"))  # behind the best offer
     place(member_a, Side.SELL, 100, cash("9.50"), orderType=OrderType.HIDDEN)  # hidden: not shown
-    assert quotes.calls() == calls
+    assert quotes.calls() == calls and quotes.pushes() == pushes + 2
+    assert top(quotes, venue, market) == (0, 0, cash("10.00"), 100)
 
 
 def test_place_trusted__router_places_for_a_client_without_signature(venue, client, make_order, operator, accounts, member_a, member_b, market):
