@@ -1,6 +1,16 @@
 """Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
 xfail while open; the mark goes when the bug is fixed).
 
+Open: a parked stop-type order that cannot run when released (it would meet its owner's own
+resting order, or it is fill-or-kill and the book cannot fill it) makes ``triggerOrders`` revert
+whole (SelfTrade / FillOrKillNotFilled), so no parked order of that security is released until
+the owner cancels it: any member can block everyone's stops (found by the state machine, which
+mirrors the venue here and no longer generates stop-type fill-or-kill orders, so that triggering
+is exercised at all). The fix belongs in VenueAuctions.triggerOrders: a released order that
+cannot run should be cancelled (reasons REASON_SELF_TRADE / REASON_UNFILLED) instead of
+reverting the batch; that needs a non-mutating pre-walk of the book (or an external self-call in
+try/catch), not a one-line change, so it is left to the venue's owners.
+
 Fixed: when the buyer and the seller of one trade both failed, pass 2 closed out the buyer first;
 its sell-out found no units (the seller had not delivered), then the seller's buy-in bought the
 units for the closed-out buyer and they stayed in the CCP, owned by nobody. Pass 2 now runs every
@@ -11,7 +21,8 @@ from __future__ import annotations
 import pytest
 
 from smartccp.clearing import check_ccp_empty, pool, run_cycle, warp_past
-from smartccp.orders import Order, Side
+from smartccp.invariants import refusal
+from smartccp.orders import Order, OrderType, Side, TimeInForce
 from smartccp.trading import VenueClient
 
 
@@ -30,3 +41,56 @@ def test_settle_cycle__buyer_and_seller_of_one_trade_both_fail__ccp_keeps_nothin
     assert report.failures == 2
     assert pool(system.ccp, system, gov.sid) == (0, 0), "the CCP keeps the bought-in unit"
     check_ccp_empty(system.ccp, system, world.sids)
+
+
+def _trade_at(client, world, sid, price, qty):  # noqa: ANN001, ANN202
+    """member_b sells to member_c at ``price``: sets the venue's last trade price."""
+    b, c = world.traders[1], world.traders[3]
+    client.place(Order(owner=str(b.address), securityId=sid, side=Side.SELL, quantity=qty, price=price), b)
+    client.place(Order(owner=str(c.address), securityId=sid, side=Side.BUY, quantity=qty, price=price), c)
+
+
+def _blocked_trigger(world, blocker: Order, blocker_signer, setup=None):  # noqa: ANN001, ANN202
+    """Park ``blocker`` and an innocent stop (member_d buys 1 on a rise to the same trigger), move
+    the last price through the trigger; return (the trigger call's refusal, the innocent's hash)."""
+    system, d = world.system, world.traders[4]
+    gov = world.securities[1]  # lot 1
+    client = VenueClient(system.venue)
+    tick = gov.tick
+    if setup:
+        setup(client)
+    client.place(blocker, blocker_signer)
+    innocent = client.with_nonce(Order(owner=str(d.address), securityId=gov.sid, side=Side.BUY, quantity=1,
+                                       price=120 * tick, orderType=OrderType.STOP, triggerPrice=101 * tick))
+    client.place(innocent, d)
+    system.venue.triggerOrders(gov.sid, 8, 64, sender=world.keeper)  # nothing reached yet
+    b = world.traders[1]
+    client.place(Order(owner=str(b.address), securityId=gov.sid, side=Side.SELL, quantity=5, price=110 * tick), b)
+    _trade_at(client, world, gov.sid, 101 * tick, 1)
+    return refusal(system.venue, "triggerOrders", gov.sid, 8, 64, sender=world.keeper), client.hash(innocent)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open venue bug: an unfillable fill-or-kill stop reverts triggerOrders whole")
+def test_trigger_orders__unfillable_fill_or_kill_stop__does_not_block_other_stops(world):
+    a = world.traders[0]
+    gov = world.securities[1]
+    # member_a: buy 1,000 (far more than the book holds) fill-or-kill once the price rises to 1.01.
+    blocker = Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1_000, price=120 * gov.tick,
+                    orderType=OrderType.STOP_LIMIT, timeInForce=TimeInForce.FOK, triggerPrice=101 * gov.tick)
+    why, _ = _blocked_trigger(world, blocker, a)
+    assert why is None, f"triggerOrders refused with {why}: the innocent stop stays parked"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open venue bug: a released stop meeting its owner's order reverts triggerOrders whole")
+def test_trigger_orders__stop_meeting_its_owners_resting_order__does_not_block_other_stops(world):
+    a = world.traders[0]
+    gov = world.securities[1]
+
+    def own_offer(client):  # noqa: ANN001, ANN202
+        # member_a's own offer at 1.05, inside its stop's limit and ahead of member_b's 1.10.
+        client.place(Order(owner=str(a.address), securityId=gov.sid, side=Side.SELL, quantity=1, price=105 * gov.tick), a)
+
+    blocker = Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=2, price=120 * gov.tick,
+                    orderType=OrderType.STOP, triggerPrice=101 * gov.tick)
+    why, _ = _blocked_trigger(world, blocker, a, setup=own_offer)
+    assert why is None, f"triggerOrders refused with {why}: the innocent stop stays parked"
