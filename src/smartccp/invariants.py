@@ -375,6 +375,9 @@ class Ledger:
     triggered: set[bytes] = field(default_factory=set)  # order hashes released by triggerOrders
     trades: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> Traded args
     direct: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> TradeSettledDirect args
+    #: The risk layer's default events, in order: ("MemberDefaulted", member, reason),
+    #: ("LayerUsed", defaulter, layer, amount), ("ShortfallCovered", defaulter, amount, covered).
+    risk_events: list[tuple] = field(default_factory=list)
     settled_cycles: set[int] = field(default_factory=set)
     novated_legs: int = 0
     new_trades: list[dict[str, Any]] = field(default_factory=list)  # since the last absorb
@@ -413,6 +416,12 @@ class Ledger:
                 self.triggered.add(bytes(a["orderHash"]))
             elif e.name == "TradeSettledDirect":
                 self.direct[int(a["tradeId"])] = a
+            elif e.name == "MemberDefaulted" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["member"]), int(a["reason"])))
+            elif e.name == "LayerUsed" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["defaulter"]), int(a["layer"]), int(a["amount"])))
+            elif e.name == "ShortfallCovered" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["defaulter"]), int(a["amount"]), int(a["covered"])))
             elif e.name == "CycleSettled":
                 self.settled_cycles.add(int(a["cycleId"]))
             elif e.name == "TradeNovated":

@@ -36,18 +36,22 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from smartccp.clearing import Phase as CyclePhase
 from smartccp.clearing import run_cycle
-from smartccp.invariants import Expectation, InvariantSuite, Multicall, Rpc, SignedOrder, refusal
+from smartccp.invariants import Expectation, InvariantSuite, InvariantViolation, Multicall, Rpc, SignedOrder, refusal
 from smartccp.matching import Entry, Fill, Level, ReferenceBook, Refused
 from smartccp.orders import Order, OrderType, Route, Side, TimeInForce
+from smartccp.risk_chain import order_margin, sign_fund_transfer
 from smartccp.system import DAY
 from smartccp.trading import VenueClient
 
-from proof_world import HOUR, FastSender, World
+from proof_world import HOUR, FastSender, RiskWorld, World
 
 LONG = os.environ.get("SMARTCCP_FUZZ", "") == "long"
-MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 48))
+MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 32))
 STEPS_PER_EXAMPLE = 60 if LONG else 50
-MIN_STEPS = 1_500
+#: The CI profile runs at least MIN_STEPS + MIN_RISK_STEPS = 1,500 steps in total (issue #8).
+MIN_STEPS = 1_000
+RISK_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_RISK_EXAMPLES", 150 if LONG else 20))
+MIN_RISK_STEPS = 500
 
 #: Where risk rules plug in (margin, default fund): a subclass adds @rule methods that move
 #: margin and declare defaults, and registers its invariants with ``self.suite.add(...)``.
@@ -217,7 +221,6 @@ EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle
 
 def _alias(name: str, i: int, strategies: dict):  # noqa: ANN202
     def alias(self, **kw):  # noqa: ANN001, ANN003
-        MarketMachine.stats[f"rule {name}"] += 1
         getattr(self, name)(**kw)
 
     alias.__name__ = f"{name}_{i}"
@@ -376,6 +379,8 @@ class MarketMachine(RuleBasedStateMachine):
         saved = book.save()
         self.placed[h] = Placed(owner, s.sid, side, qty, expiry, self.counter[owner])
         self.route[h] = direct
+        if why is None:
+            why = self._gate(owner, s.sid, buy, qty, tick * s.tick)
         parked = None
         if why is None and kind in STOPS:
             direction = ("rising" if buy else "falling") if kind != "mit" else ("falling" if buy else "rising")
@@ -409,6 +414,10 @@ class MarketMachine(RuleBasedStateMachine):
         elif kind in STOPS:
             MarketMachine.stats["stop-type triggered at entry"] += 1
         self._compare_fills(s.sid, ledger)
+
+    def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
+        """The pre-trade risk gate's refusal of an order, if any (none in this world)."""
+        return None
 
     def _compare_fills(self, sid: int, ledger) -> None:  # noqa: ANN001
         """The venue's new trades equal the model's fills of this transaction; book them."""
@@ -796,18 +805,332 @@ class MarketMachine(RuleBasedStateMachine):
         self.suite.check(self.expectation(), cycles=cycles)
 
 
-def test_market_state_machine(world):
-    MarketMachine.world = world
+# ─── The risk layer: margin calls and defaults on the real Margin and DefaultFund ───────────
+
+
+LAYER_NAMES = ("defaulter margin", "defaulter fund", "skin in the game", "survivors' fund", "assessments", "uncovered")
+MARGIN = dict(who=st.sampled_from([0, 1, 2, 3, 4]), amount=st.integers(20, 300), signed=st.booleans())
+
+
+class RiskMachine(MarketMachine):
+    """The market with its risk layer (``RISK_EXTENSION``): Margin is the venue's pre-trade gate
+    and DefaultFund the CCP's default handler. Added rules: settlement prices and margin refresh
+    (calls), deposits (plain and signed ``FundTransfer``), withdrawals, a missed call declared a
+    default, contribution top-ups. Added checks after every step: every clearing member's
+    collateral covers its requirement or a call is open (or it is in default); the waterfall's
+    layers are used in order, each only once the ones before it are exhausted, and name every unit
+    of each charged loss; Margin holds exactly its members' cash collateral and the fund exactly
+    the paid contributions and the skin in the game."""
+
+    risk: RiskWorld  # set by the test
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.risk
+        self.margin, self.fund = r.margin, r.fund
+        self.members = [str(m.address) for m in r.members]
+        self.defaulted: set[str] = set()
+        self.worst = {sid: (min(v), max(v)) for sid, v in r.shocks.items()}
+        self.settlement_price = {s.sid: s.base_tick * s.tick for s in self.world.securities}
+        self.seen_layers = 0
+        self.suite.add("risk: collateral, waterfall, custody", self._check_risk)
+
+    # ── reads ──
+
+    def _risk_read(self) -> dict:
+        """Margin status, contributions (required, paid) of every clearing member and the skin in
+        the game, in one ``eth_call``."""
+        m = Multicall(self.rpc)
+        for a in self.members:
+            m.add(self.margin, "marginStatus", a)
+        for a in self.members:
+            m.add(self.fund, "contributionOf", a)
+        m.add(self.fund, "skinInTheGame")
+        out = m.run()
+        n = len(self.members)
+        return {"status": dict(zip(self.members, out[:n])), "contribution": dict(zip(self.members, out[n:2 * n])),
+                "skin": out[2 * n]}
+
+    def _status(self, members: list[str]) -> dict[str, tuple]:
+        m = Multicall(self.rpc)
+        for a in members:
+            m.add(self.margin, "marginStatus", a)
+        return {a: st_ for a, st_ in zip(members, m.run())}
+
+    def _absorb_defaults(self) -> None:
+        """Defaults the fund declared (a settlement shortfall, a declared default) suspend the
+        member in the register: the model's standing follows."""
+        for e in self.suite.poll().risk_events:
+            if e[0] == "MemberDefaulted":
+                who = str(e[1])
+                if who not in self.defaulted:
+                    self.defaulted.add(who)
+                    self.active[who] = False
+                    MarketMachine.stats[f"defaults ({e[2]})"] += 1
+
+    # ── the gate ──
+
+    def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
+        member = self.world.clearing_member_of[owner]
+        (posted, required, pending, _im, _vm, _cash, _call, _deadline, defaulted, paid) = self._status([member])[member]
+        if defaulted:
+            return "MemberInDefault"
+        if not paid:
+            return "ContributionNotPaid"
+        down, up = self.worst[sid]
+        need = required + pending + order_margin(quantity, price, self.settlement_price[sid], down if buy else up, buy)
+        return "InsufficientMargin" if need > posted else None
+
+    # ── rules ──
+
+    @rule()
+    def margin_cycle(self):
+        """Settlement prices (the model's mids) published, every clearing member's margin refreshed."""
+        sids = self.world.sids
+        prices = [self.mid[sid] * self.sec[sid].tick for sid in sids]
+        self.tx(self.margin, "publishPrices", sids, prices, sender=self.world.operator)
+        self.settlement_price.update(zip(sids, prices))
+        for m in self.members:
+            self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
+        calls = sum(1 for s_ in self._status(self.members).values() if s_[6])
+        MarketMachine.stats["margin refreshes"] += len(self.members)
+        MarketMachine.stats["margin calls open after a refresh"] += calls
+
+    @rule(**MARGIN)
+    def deposit_margin(self, who, amount, signed):
+        t = self.world.traders[who]
+        owner = str(t.address)
+        amount *= 1_000_000
+        if owner not in self.members:
+            return expect_refusal("NotClearingMember", self.margin, "depositCash", amount, sender=t)
+        if owner in self.defaulted or not self.active[owner] or int(self.sys.cash.balanceOf(t)) < amount:
+            return
+        if signed:
+            transfer, signature = sign_fund_transfer(self.margin, t, amount, 0, self.now() + HOUR)
+            self.tx(self.margin, "depositWithSignature", transfer, signature, sender=self.world.keeper)
+        else:
+            self.tx(self.margin, "depositCash", amount, sender=t)
+        MarketMachine.stats[f"margin deposits{' (signed FundTransfer)' if signed else ''}"] += 1
+
+    @rule(**MARGIN)
+    def withdraw_margin(self, who, amount, signed):
+        t = self.world.traders[who]
+        owner = str(t.address)
+        if owner not in self.members:
+            return
+        amount *= 1_000_000
+        posted, required, pending, _im, _vm, held, *_rest, defaulted, _paid = self._status([owner])[owner]
+        if defaulted:
+            why = "MemberInDefault"
+        elif amount > held:
+            why = "InsufficientCollateral"
+        elif posted < required + pending + amount:
+            why = "InsufficientMargin"
+        elif not self.active[owner]:
+            why = "MemberSuspended"  # the cash token refuses a suspended receiver
+        else:
+            why = None
+        if why is not None:
+            MarketMachine.stats[f"margin withdrawal refused {why}"] += 1
+            return expect_refusal(why, self.margin, "withdrawCash", amount, sender=t)
+        self.tx(self.margin, "withdrawCash", amount, sender=t)
+        MarketMachine.stats["margin withdrawals"] += 1
+
+    @rule(who=st.integers(0, 3))
+    def missed_margin_call__default(self, who):
+        """A member lets its call run past the deadline; anyone may then declare its default."""
+        m = self.members[who]
+        _p, _r, _pe, _im, _vm, _c, call, deadline, defaulted, _paid = self._status([m])[m]
+        if not call or defaulted:
+            if not defaulted and not int(self.fund.topUpDeadline(m)):
+                expect_refusal("NoDefaultEvent", self.fund, "declareDefault", m, sender=self.world.keeper)
+                MarketMachine.stats["declareDefault refused NoDefaultEvent"] += 1
+            return
+        self.tx.warp(max(self.now(), deadline) + HOUR)
+        if not self.margin.callOverdue(m):
+            return  # a refresh covered it meanwhile
+        self.tx(self.fund, "declareDefault", m, sender=self.world.keeper)
+        MarketMachine.stats["missed margin calls declared defaults"] += 1
+        self._absorb_defaults()
+        assert m in self.defaulted and not self.active[m]
+
+    @rule(sid_i=st.integers(0, 1), pct=st.sampled_from([-30, -20, -10, 10, 20, 30]))
+    def price_shock(self, sid_i, pct):
+        """A large move (beyond the scenarios' worst 15 %): the close-out market's price moves with
+        it, settlement prices are published and margins refreshed, so calls follow."""
+        s = self.world.securities[sid_i]
+        self.mid[s.sid] = max(4, self.mid[s.sid] * (100 + pct) // 100)
+        self.tx(self.world.market, "setPrice", s.sid, self.mid[s.sid] * s.tick, sender=self.world.operator)
+        self.margin_cycle()
+        MarketMachine.stats["price shocks"] += 1
+
+    @rule(who=st.integers(0, 3))
+    def member_misses_margin_call(self, who):
+        """A whole default scenario in one step: the price of the member's largest open position
+        (its clients' included) moves 30 % against it, margins are refreshed, the member lets the
+        call run out, a keeper declares its default, and its cycles settle two days later (its
+        pay-in or the CCP's close-out, any loss charged down the waterfall)."""
+        m = self.members[who]
+        if m in self.defaulted:
+            return
+        # First it trades (CCP route) against the best order of the fuller side of ACME's book.
+        acme = self.world.securities[0]
+        book = self.books[acme.sid]
+        sides = [sd for sd in ("sell", "buy") if book.levels[sd]]
+        if sides:
+            opposite = max(sides, key=lambda sd: sum(e.remaining for _s, _t, e in book.entries() if _s == sd))
+            best = min(book.levels["sell"]) if opposite == "sell" else max(book.levels["buy"])
+            self.place_order(self.addr.index(m), 0, opposite == "sell", best - self.mid[acme.sid], 3, "ioc", 1)
+        net: dict[int, int] = defaultdict(int)
+        for cycle, obs in self.obligations.items():
+            if cycle in self.settled:
+                continue
+            for (sid, account), (q, _c) in obs.items():
+                if self.world.clearing_member_of[account] == m:
+                    net[sid] += q
+        if not any(net.values()):
+            return
+        sid = max(net, key=lambda k: abs(net[k]) * self.sec[k].tick * self.mid[k])
+        s = self.sec[sid]
+        posted = self._status([m])[m][0]
+        move = -(-3 * posted // (2 * abs(net[sid]) * s.tick))  # ticks: a loss of 1.5 times what is posted
+        self.mid[sid] = max(4, self.mid[sid] - move) if net[sid] > 0 else self.mid[sid] + move
+        self.tx(self.world.market, "setPrice", sid, self.mid[sid] * s.tick, sender=self.world.operator)
+        self.margin_cycle()
+        MarketMachine.stats["margin-call scenarios"] += 1
+        self.missed_margin_call__default(who)
+        if m in self.defaulted and self._may_fail(self.addr.index(m)):
+            self.revoke_ccp_allowance(self.addr.index(m), "both")  # and it does not settle either
+        self.time_moves(48)
+        self.settle_due_cycles()
+
+    @rule(who=st.integers(0, 3))
+    def top_up_contribution(self, who):
+        m = self.members[who]
+        required, paid = self.fund.contributionOf(m)
+        if paid >= required or m in self.defaulted or not self.active[m]:
+            return
+        self.tx(self.fund, "contribute", required - paid, sender=m)
+        MarketMachine.stats["contribution top-ups"] += 1
+
+    def settle_due_cycles(self):
+        super().settle_due_cycles()
+        self._absorb_defaults()
+        # Assessments (layer 5) are called now and paid to the CCP by the survivors at once.
+        for m in self.members:
+            due = int(self.fund.assessmentDue(m))
+            if due:
+                self.tx(self.fund, "payAssessment", due, sender=m)
+                MarketMachine.stats["assessments paid"] += 1
+
+    def suspend_or_reinstate(self, who):
+        if self.addr[who] in self.defaulted:
+            return  # the default manager's, not the operator's
+        super().suspend_or_reinstate(who)
+
+    for _name, _n, _strategies in (("margin_cycle", 1, {}), ("price_shock", 1, {"sid_i": st.integers(0, 1),
+                                    "pct": st.sampled_from([-30, -20, -10, 10, 20, 30])}),
+                                   ("missed_margin_call__default", 1, {"who": st.integers(0, 3)}),
+                                   ("member_misses_margin_call", 3, {"who": st.integers(0, 3)})):
+        for _i in range(_n):
+            locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
+    del _name, _n, _strategies, _i
+
+    # ── checks ──
+
+    def _check_risk(self, state, ledger, expect) -> None:  # noqa: ANN001
+        r = self._risk_read()
+        self._check_collateral(r)
+        self._check_waterfall(ledger, r)
+        self._check_risk_custody(state, r)
+
+    def _check_collateral(self, r: dict) -> None:
+        """Every clearing member's collateral covers its requirement, or a call is open, or it is
+        in default; the requirement is IM + VM."""
+        for m, (posted, required, _pe, im, vm, _c, call, deadline, defaulted, _paid) in r["status"].items():
+            if required != im + vm:
+                raise InvariantViolation(f"collateral: {m} requirement {required} != IM {im} + VM {vm}")
+            if posted < required and not (call and deadline) and not defaulted:
+                raise InvariantViolation(f"collateral: {m} posts {posted} < required {required} and no call is open")
+
+    def _check_waterfall(self, ledger, r: dict) -> None:  # noqa: ANN001
+        """Per charged shortfall (its ``LayerUsed`` events up to its ``ShortfallCovered``): layers
+        strictly in order, summing to the charge, layers 1-4 to what was covered; a layer is
+        used only when every earlier one is exhausted (read now: the step refilled nothing)."""
+        events = ledger.risk_events[self.seen_layers:]
+        self.seen_layers = len(ledger.risk_events)
+        used: list[tuple[str, int, int]] = []
+        exhausted_needed: set[tuple[str, int]] = set()
+        for e in events:
+            if e[0] == "LayerUsed":
+                used.append((str(e[1]), int(e[2]), int(e[3])))
+            elif e[0] == "ShortfallCovered":
+                defaulter, amount, covered = str(e[1]), int(e[2]), int(e[3])
+                mine = [u for u in used if u[0] == defaulter]
+                layers = [u[1] for u in mine]
+                if layers != sorted(set(layers)):
+                    raise InvariantViolation(f"waterfall: layers {layers} for {defaulter} not in order")
+                if sum(u[2] for u in mine) != amount:
+                    raise InvariantViolation(f"waterfall: layers name {sum(u[2] for u in mine)} of a {amount} loss")
+                if sum(u[2] for u in mine if u[1] < 4) != covered:
+                    raise InvariantViolation(f"waterfall: layers 1-4 paid {sum(u[2] for u in mine if u[1] < 4)} "
+                                             f"!= covered {covered}")
+                for layer in layers:
+                    exhausted_needed.update((defaulter, earlier) for earlier in range(min(layer, 4)))
+                    MarketMachine.stats[f"waterfall layer used: {LAYER_NAMES[layer]}"] += 1
+                MarketMachine.stats["shortfalls charged to the fund"] += 1
+                used = [u for u in used if u[0] != defaulter]
+        if used:
+            raise InvariantViolation(f"waterfall: layers used outside a covered shortfall: {used}")
+        for defaulter, layer in exhausted_needed:
+            if layer == 0:
+                left = r["status"][defaulter][5]  # cash margin (what layer 1 seizes)
+            elif layer == 1:
+                left = r["contribution"][defaulter][1]
+            elif layer == 2:
+                left = r["skin"]
+            else:
+                left = sum(r["contribution"][m][1] for m in self.members if m not in self.defaulted)
+            if left:
+                raise InvariantViolation(f"waterfall: a later layer was used while {LAYER_NAMES[layer]} of "
+                                         f"{defaulter} still holds {left}")
+
+    def _check_risk_custody(self, state, r: dict) -> None:  # noqa: ANN001
+        """Margin holds exactly its members' cash collateral; the fund exactly the paid
+        contributions and the skin in the game."""
+        held = sum(s_[5] for s_ in r["status"].values())
+        margin_cash = state.balances["cash"].get(str(self.margin.address), 0)
+        if margin_cash != held:
+            raise InvariantViolation(f"risk custody: Margin holds {margin_cash} cash, members' cash collateral {held}")
+        fund_cash = state.balances["cash"].get(str(self.fund.address), 0)
+        want = sum(c[1] for c in r["contribution"].values()) + r["skin"]
+        if fund_cash != want:
+            raise InvariantViolation(f"risk custody: DefaultFund holds {fund_cash}, contributions + skin in the game {want}")
+
+
+def _run(machine, world, examples: int):  # noqa: ANN001, ANN202
+    machine.world = world
     MarketMachine.steps = MarketMachine.examples = 0
     MarketMachine.stats = Counter()
     started = time.perf_counter()
-    profile = settings(max_examples=MAX_EXAMPLES, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
+    profile = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
                        database=None, suppress_health_check=list(HealthCheck))
-    run_state_machine_as_test(MarketMachine, settings=profile)
+    run_state_machine_as_test(machine, settings=profile)
     elapsed = time.perf_counter() - started
     steps = MarketMachine.steps - MarketMachine.examples  # the first check of each example precedes any step
-    print(f"\nstate machine: {MarketMachine.examples} examples, {steps} steps, {MarketMachine.steps} checked states "
-          f"in {elapsed:.1f} s ({'long' if LONG else 'CI'} profile)")
+    print(f"\n{machine.__name__}: {MarketMachine.examples} examples, {steps} steps, {MarketMachine.steps} checked "
+          f"states in {elapsed:.1f} s ({'long' if LONG else 'CI'} profile)")
     for what, n in sorted(MarketMachine.stats.items()):
         print(f"  {what}: {n}")
+    return steps
+
+
+def test_market_state_machine(world):
+    steps = _run(MarketMachine, world, MAX_EXAMPLES)
     assert steps >= MIN_STEPS, f"only {steps} steps: raise MAX_EXAMPLES"
+
+
+def test_risk_state_machine(risk_world):
+    RiskMachine.risk = risk_world
+    steps = _run(RiskMachine, risk_world.world, RISK_EXAMPLES)
+    assert steps >= MIN_RISK_STEPS, f"only {steps} steps: raise SMARTCCP_FUZZ_RISK_EXAMPLES"
