@@ -1,6 +1,7 @@
-"""Stateful property test of the whole market: random order flow, cancels, time, prices,
-settlement cycles, failing payers and deliverers and suspensions, on a full deployed system, with
-every invariant of ``smartccp.invariants`` checked after every step.
+"""Stateful property tests of the whole market: random order flow of every order type, cancels,
+stop triggering, time, prices, settlement cycles, failing payers and deliverers, suspensions, and
+(``RiskMachine``) margin calls and defaults, on a full deployed system, with every invariant of
+``smartccp.invariants`` checked after every step.
 
 The model: one reference book per security (``smartccp.matching``, extended below so that
 resting orders that can no longer match — expired, voided by ``cancelAll``, owner suspended — are
@@ -9,16 +10,30 @@ counter and status, and the netting of every fill into its cycle's obligations. 
 produce exactly the model's fills (same buyer, seller, price, quantity and order hashes) and refuse
 exactly what the model refuses, with the named error.
 
+Order types: limit, hidden, iceberg, market (at most its protection price, never rests),
+market-to-limit (the best opposite price only, the rest a limit there), and the stop types — stop,
+stop-limit, market-if-touched — parked until the venue's last trade price reaches the trigger,
+released by ``triggerOrders`` in the venue's order (rising triggers lowest first, then falling
+ones highest first, the last price moving as each released order trades); times in force GTC,
+IOC, FOK, day, good-till-date. Routes: both orders Direct settle gross (DVP) inside the match —
+a leg that cannot move reverts the whole placement with the token's error, which the model
+predicts from the wallets — and any other pair goes to the CCP.
+
 Timing: the world starts at 00:30 and time moves in whole hours, so "now" is always HH:30 plus the
 wall-clock drift of the run (minutes); every expiry, session end and cycle boundary is on the hour.
 Whether an order is expired when a transaction lands is therefore never within minutes of a
 boundary, and the model can decide it from ``chain.pending_timestamp``.
 
 Budget: ``SMARTCCP_FUZZ=long`` runs a longer profile; the default (CI) profile runs at least
-``MIN_STEPS`` steps and the test fails if it did not (Hypothesis may stop an example early).
+``MIN_STEPS`` market steps and ``MIN_RISK_STEPS`` risk steps (1,500 in total) and fails if it did
+not (Hypothesis may stop an example early). ``SMARTCCP_FUZZ_EXAMPLES`` and
+``SMARTCCP_FUZZ_RISK_EXAMPLES`` override the number of examples.
 
-Adding risk rules: subclass ``MarketMachine`` with rules for margin calls and defaults and add the
-risk checks to the suite (``InvariantSuite.add``) in ``__init__``; see ``RISK_EXTENSION``.
+Risk rules: ``RiskMachine`` subclasses ``MarketMachine`` (see ``RISK_EXTENSION``); it adds the
+pre-trade gate to the model and its own checks to the suite (``InvariantSuite.add``).
+
+Not generated (open bug, ``test_known_bugs.py``): stop-type fill-or-kill orders, whose failure
+when released would block triggering for the whole security.
 """
 
 from __future__ import annotations
@@ -403,6 +418,7 @@ class MarketMachine(RuleBasedStateMachine):
             MarketMachine.stats[f"refused {why}"] += 1
             return
         self.tx(self.venue, "placeOrder", order.as_tuple(), self.client.sign(order, trader), 64, sender=trader)
+        self._gate_passed()
         self.signed[h] = SignedOrder(owner, s.sid, int(side), qty, tick * s.tick, int(direct))
         MarketMachine.stats[f"accepted {kind}{' direct' if direct else ''}"] += 1
         ledger = self.suite.poll()
@@ -418,6 +434,9 @@ class MarketMachine(RuleBasedStateMachine):
     def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
         """The pre-trade risk gate's refusal of an order, if any (none in this world)."""
         return None
+
+    def _gate_passed(self) -> None:
+        """After an accepted placement: what the gate must have recorded (nothing here)."""
 
     def _compare_fills(self, sid: int, ledger) -> None:  # noqa: ANN001
         """The venue's new trades equal the model's fills of this transaction; book them."""
@@ -628,14 +647,14 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ── failing to pay or deliver ──
 
+    #: How many traders may be failing (allowance withdrawn or assets moved away) at once.
+    #: Several may since the fix of the both-sides-fail bug (test_known_bugs.py).
+    MAX_FAILING = int(os.environ.get("SMARTCCP_FUZZ_MAX_FAILING", 3))
+
     def _may_fail(self, who: int) -> bool:
-        """At most one failing trader at a time: when a buyer and a seller of the same trade both
-        fail, the buy-in lands after the buyer's close-out and the CCP keeps the units (a real
-        bug, reproduced in test_known_bugs.py, xfail); until it is fixed the machine does not
-        generate that case."""
         failing = {a for a in self.addr if not (self.cash_approved[a] and self.units_approved[a])
                    or any(self.in_vault[a].values())}
-        return not (failing - {self.addr[who]})
+        return len(failing - {self.addr[who]}) < self.MAX_FAILING
 
     @rule(**REVOKE)
     def revoke_ccp_allowance(self, who, what):
@@ -878,8 +897,16 @@ class RiskMachine(MarketMachine):
         if not paid:
             return "ContributionNotPaid"
         down, up = self.worst[sid]
-        need = required + pending + order_margin(quantity, price, self.settlement_price[sid], down if buy else up, buy)
-        return "InsufficientMargin" if need > posted else None
+        om = order_margin(quantity, price, self.settlement_price[sid], down if buy else up, buy)
+        if required + pending + om > posted:
+            return "InsufficientMargin"
+        self.expect_pending = (member, pending + om)
+        return None
+
+    def _gate_passed(self) -> None:
+        member, pending = self.expect_pending
+        got = self._status([member])[member][2]
+        assert got == pending, f"gate: {member} pending margin {got}, expected {pending}"
 
     # ── rules ──
 
@@ -964,10 +991,10 @@ class RiskMachine(MarketMachine):
         self.margin_cycle()
         MarketMachine.stats["price shocks"] += 1
 
-    @rule(who=st.integers(0, 3))
-    def member_misses_margin_call(self, who):
+    @rule(who=st.integers(0, 3), severity=st.sampled_from([3, 6, 9, 12]))
+    def member_misses_margin_call(self, who, severity=3):
         """A whole default scenario in one step: the price of the member's largest open position
-        (its clients' included) moves 30 % against it, margins are refreshed, the member lets the
+        (its clients' included) moves against it by ``severity`` / 2 times what it has posted, margins are refreshed, the member lets the
         call run out, a keeper declares its default, and its cycles settle two days later (its
         pay-in or the CCP's close-out, any loss charged down the waterfall)."""
         m = self.members[who]
@@ -993,7 +1020,7 @@ class RiskMachine(MarketMachine):
         sid = max(net, key=lambda k: abs(net[k]) * self.sec[k].tick * self.mid[k])
         s = self.sec[sid]
         posted = self._status([m])[m][0]
-        move = -(-3 * posted // (2 * abs(net[sid]) * s.tick))  # ticks: a loss of 1.5 times what is posted
+        move = -(-severity * posted // (2 * abs(net[sid]) * s.tick))  # ticks: a loss of severity / 2 x posted
         self.mid[sid] = max(4, self.mid[sid] - move) if net[sid] > 0 else self.mid[sid] + move
         self.tx(self.world.market, "setPrice", sid, self.mid[sid] * s.tick, sender=self.world.operator)
         self.margin_cycle()
@@ -1031,7 +1058,8 @@ class RiskMachine(MarketMachine):
     for _name, _n, _strategies in (("margin_cycle", 1, {}), ("price_shock", 1, {"sid_i": st.integers(0, 1),
                                     "pct": st.sampled_from([-30, -20, -10, 10, 20, 30])}),
                                    ("missed_margin_call__default", 1, {"who": st.integers(0, 3)}),
-                                   ("member_misses_margin_call", 3, {"who": st.integers(0, 3)})):
+                                   ("member_misses_margin_call", 3, {"who": st.integers(0, 3),
+                                                                     "severity": st.sampled_from([3, 6, 9, 12])})):
         for _i in range(_n):
             locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
     del _name, _n, _strategies, _i
