@@ -12,8 +12,11 @@ the demo share:
 - **flat CCP**: in every open cycle, per security, net quantities and net cash sum to zero;
 - **signed trades**: every ``Traded`` names a bid and an offer hash of orders the driver signed,
   owned by the buyer and the seller, on the right sides, at a price both limits allow;
+- **routes**: a trade of two Direct orders settled gross at once (``TradeSettledDirect`` with the
+  trade's parties, security, quantity and cash), any other went to the CCP; no direct settlement
+  without a trade behind it;
 - **no overfill**: per order hash, units traded + units cancelled + units still resting never
-  exceed the signed quantity (and equal it when the driver knows what rests);
+  exceed the signed quantity (and equal it when the driver knows what rests and what is parked);
 - **book = orders**: the displayed depth equals what the driver's model of resting orders shows,
   and each resting order the model knows is on chain with its owner, size and hash;
 - **obligations = trades**: each cycle's obligations equal the driver's netting of its trades;

@@ -564,6 +564,23 @@ class MarketMachine(RuleBasedStateMachine):
         MarketMachine.stats["dead parked orders dropped"] += len(dead)
         self._compare_fills(sid, ledger)
 
+    @precondition(lambda self: self.parked_info)
+    @rule(pick=st.integers(0, 10_000), a=st.integers(0, 4), b=st.integers(0, 4))
+    def trade_through_a_trigger(self, pick, a, b):
+        """Two traders trade at a parked order's trigger (the resting side first, then the other
+        side's IOC, so every fill is on the trigger's side of it), then a keeper triggers."""
+        ref = sorted(self.parked_info)[pick % len(self.parked_info)]
+        p, sid = self.parked_info[ref], self.placed[ref].sid
+        if a == b:
+            return
+        sid_i = self.world.sids.index(sid)
+        offset = p.trigger - self.mid[sid]
+        rest_buys = p.direction == "rising"  # a bid rests at the trigger, a sell takes it: fills >= trigger
+        self.place_order(a, sid_i, rest_buys, offset, 1, "limit", 1)
+        self.place_order(b, sid_i, not rest_buys, offset, 1, "ioc", 1)
+        self.trigger_orders(sid_i)
+        MarketMachine.stats["trades through a trigger"] += 1
+
     def _cancellable(self) -> list[tuple[int, bytes, str, bool]]:
         """(security, order hash, owner, parked) of every resting and parked order."""
         out = [(sid, e.ref, e.owner, False) for sid, b in self.books.items() for _s, _t, e in b.entries()]
