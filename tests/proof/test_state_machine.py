@@ -839,6 +839,12 @@ class MarketMachine(RuleBasedStateMachine):
         MarketMachine.steps += 1
         cycles = [c for c in self.obligations]
         self.suite.check(self.expectation(), cycles=cycles)
+        # Parked orders as the chain's events show them: parked, neither released nor cancelled.
+        ledger = self.suite.ledger
+        for ref in self.parked_info:
+            assert ref in ledger.parked and ref not in ledger.triggered and not ledger.cancelled.get(ref), \
+                f"parked order {ref.hex()[:10]}: parked {ref in ledger.parked}, released {ref in ledger.triggered}, " \
+                f"cancelled {ledger.cancelled.get(ref, 0)}"
 
 
 # ─── The risk layer: margin calls and defaults on the real Margin and DefaultFund ───────────
