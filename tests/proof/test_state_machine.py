@@ -54,7 +54,7 @@ from smartccp.clearing import run_cycle
 from smartccp.invariants import Expectation, InvariantSuite, InvariantViolation, Multicall, Rpc, SignedOrder, refusal
 from smartccp.matching import Entry, Fill, Level, ReferenceBook, Refused
 from smartccp.orders import Order, OrderType, Route, Side, TimeInForce
-from smartccp.risk_chain import order_margin, sign_fund_transfer
+from smartccp.risk_chain import initial_margin_with_orders, order_margin, sign_fund_transfer
 from smartccp.system import DAY
 from smartccp.trading import VenueClient
 
@@ -942,7 +942,17 @@ class RiskMachine(MarketMachine):
         self.settlement_price.update(zip(sids, prices))
         for m in self.members:
             self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
-        calls = sum(1 for s_ in self._status(self.members).values() if s_[6])
+        status = self._status(self.members)
+        for m in self.members:
+            # The on-chain IM equals the Python risk model's, on the positions Margin just read.
+            ids, qty, buys, sells = self.margin.positionsOf(m)
+            if ids:
+                want = initial_margin_with_orders(list(qty), list(buys), list(sells),
+                                                  [self.settlement_price[i] for i in ids],
+                                                  [self.risk.shocks[i] for i in ids])
+                assert status[m][3] == want, f"margin: {m} IM {status[m][3]} != model {want}"
+                MarketMachine.stats["IM checked against the Python model"] += 1
+        calls = sum(1 for s_ in status.values() if s_[6])
         MarketMachine.stats["margin refreshes"] += len(self.members)
         MarketMachine.stats["margin calls open after a refresh"] += calls
 
