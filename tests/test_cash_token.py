@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ape
-import pytest
 
 from smartccp.roles import SETTLEMENT_BANK_ROLE
 from smartccp.units import cash

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ape
-import pytest
 
 from smartccp.roles import DEFAULT_MANAGER_ROLE, OPERATOR_ROLE
 from smartccp.system import kyc_expiry

@@ -37,9 +37,17 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     refused = next(s for s in saved["steps"] if s["name"] == "refused")
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
     assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
-                                                  "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO"}
+                                                  "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO",
+                                                  "VenueCloseOut"}  # the default drill's close-out market
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
+    market = next(s for s in saved["steps"] if s["name"] == "market")  # the simulated flow
+    flow = market["data"]["flow"]
+    assert flow["orders"] >= 100 and flow["trades"] > 0 and len(flow["trades_by_venue"]) == 3
+    assert "InsufficientMargin" in market["data"]["refusals"]  # sim06's thin margin, by error name
+    assert market["data"]["settlement"] == "SETTLED" and market["data"]["net_cash"] < market["data"]["gross_cash"]
+    drill = next(s for s in saved["steps"] if s["name"] == "default_drill")
+    assert drill["data"]["close_out"].startswith("VenueCloseOut")
 
 
 def test_step_list__add_after__runs_in_that_order():

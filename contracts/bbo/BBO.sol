@@ -17,6 +17,14 @@ import {QuoteLib} from "./QuoteLib.sol";
 
 /// @title BBO — consolidated best bid and offer across venues, and best-price order routing (F5)
 /// @notice See IBBO. Quotes are kept from the venues' pushes; routing reads the venues live.
+/// @dev Quote design (issue #4's budget of 15k gas of publishing per venue operation): a push
+/// touches exactly one storage word here, `_tops[securityId][msg.sender]` (read, and written only
+/// on a change), and emits one three-word event. It reads no registry (a caller can only write
+/// its own word, and only registered venues' words are read), does no consolidation (quoteOf
+/// consolidates the registered venues' words on read) and never reverts. The venue keeps no copy
+/// of its last push, so the top is stored once, here. The consolidated quote's time is the
+/// latest change of a registered venue's word: telling on each push whether the consolidated
+/// best moved would need every other venue's word (or one more summary word) on every push.
 contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     using QuoteLib for uint256;
 
@@ -33,6 +41,14 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
 
     uint256 private constant STATUS_ACTIVE = 1;
     uint256 private constant STATUS_REMOVED = 2;
+    /// @dev The top's fields of a QuoteLib word (all but changedAt).
+    uint256 private constant TOP_MASK = (1 << 224) - 1;
+
+    /// @dev A venue's recorded top for one security (a struct so one storage reference serves
+    /// both the read and the write).
+    struct Top {
+        uint256 word; // QuoteLib layout
+    }
 
     /// @dev A routable venue during one `route`: its slot and its live top of book.
     struct VenueTop {
@@ -44,15 +60,17 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     }
 
     ISecurityToken private immutable _securities;
-    /// @dev One word: activeMask (8) | changedAt (40) | generation of slot i (24 each, from bit
-    /// 48). A slot's generation is bumped when a venue takes it, so the tops a former holder of
-    /// the slot left behind are never read again (tops are keyed by slot and generation).
+    /// @dev One word: activeMask (8) | changedAt (40). changedAt: the last add or remove.
     uint256 private _registry;
-    address[MAX_VENUES] private _venueAt;
+    /// @dev Per slot: venue (160) | registeredAt (40), the time the venue took the slot.
+    uint256[MAX_VENUES] private _venueAt;
     /// @dev slot (8) | status (8): 0 never registered, 1 active, 2 removed.
     mapping(address venue => uint256) private _venueInfo;
-    /// @dev Packed tops (QuoteLib), keyed by `slot | generation << 8`.
-    mapping(uint256 securityId => mapping(uint256 key => uint256)) private _tops;
+    /// @dev Each caller's last pushed top (QuoteLib word), keyed by the caller itself: a push
+    /// writes only its sender's own word, so it needs no registry read. Only registered venues'
+    /// words are ever read, and only those written since the venue's registration (older ones may
+    /// be stale: pushed before a removal, with the venue's sink unset since).
+    mapping(uint256 securityId => mapping(address venue => Top)) private _tops;
     mapping(address owner => mapping(uint256 word => uint256)) private _nonceBits;
 
     /// @param securities_ The DLT-CSD security token (tick, lot and halt of each security).
@@ -120,16 +138,34 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     // ─── Venues and quotes ──────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IQuoteSink
-    /// @dev Never reverts for a registered or removed venue: a revert would stop the venue's own
-    /// trading. Not behind the reentrancy guard: venues push from inside `route`'s children.
-    function onTopOfBook(uint256 securityId, uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize)
+    /// @dev The whole cost of a push on this side: one storage word (the sender's own top for
+    /// `securityId`, read to drop a repeat and written on a change) and one event. There is no
+    /// registry read (a caller can only write its own word; only registered venues' words are
+    /// read) and no consolidation (quoteOf consolidates on read). Never reverts, so a removed or
+    /// unknown caller's trading is never stopped. Not behind the reentrancy guard: venues push
+    /// from inside `route`'s children.
+    function pushTopOfBook(uint256 securityId, uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize)
         external
     {
-        uint256 info = _venueInfo[msg.sender];
-        uint256 status = info >> 8;
-        if (status == 0) revert UnknownVenue(msg.sender);
-        if (status == STATUS_REMOVED) return; // a removed venue keeps trading; its quotes no longer count
-        _record(_registry, uint8(info), msg.sender, securityId, bidPrice, bidSize, askPrice, askSize);
+        uint256 fresh = QuoteLib.pack(bidPrice, bidSize, askPrice, askSize, block.timestamp);
+        bytes32 topic = VenueQuoteUpdated.selector;
+        assembly ("memory-safe") {
+            // slot of _tops[securityId][caller()].word; the same as _record's, written out so a
+            // push costs one hash pair, one read and (on a change) one write and one log.
+            mstore(0x00, securityId)
+            mstore(0x20, _tops.slot)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, caller())
+            let slot := keccak256(0x00, 0x40)
+            if and(xor(sload(slot), fresh), TOP_MASK) {
+                sstore(slot, fresh)
+                let p := mload(0x40)
+                mstore(p, securityId)
+                mstore(add(p, 0x20), caller())
+                mstore(add(p, 0x40), fresh)
+                log1(p, 0x60, topic) // VenueQuoteUpdated(securityId, caller(), fresh)
+            }
+        }
     }
 
     /// @inheritdoc IBBO
@@ -141,14 +177,8 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
         uint8 slot;
         while (slot < MAX_VENUES && mask & (1 << slot) != 0) ++slot;
         if (slot == MAX_VENUES) revert TooManyVenues(MAX_VENUES);
-        uint256 shift = 48 + 24 * uint256(slot);
-        uint256 gen;
-        unchecked {
-            gen = uint24(uint24(r >> shift) + 1); // wraps after 2^24 registrations in one slot
-        }
-        r = (r & ~(uint256(type(uint24).max) << shift)) | (gen << shift);
-        _registry = _withMaskAndTime(r, mask | uint8(1 << slot));
-        _venueAt[slot] = venue;
+        _registry = _withMaskAndTime(mask | uint8(1 << slot));
+        _venueAt[slot] = uint256(uint160(venue)) | (uint256(uint40(block.timestamp)) << 160);
         _venueInfo[venue] = (STATUS_ACTIVE << 8) | slot;
         emit VenueAdded(venue, slot);
     }
@@ -158,8 +188,7 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
         uint256 info = _venueInfo[venue];
         if (info >> 8 != STATUS_ACTIVE) revert VenueNotRegistered(venue);
         uint8 slot = uint8(info);
-        uint256 r = _registry;
-        _registry = _withMaskAndTime(r, uint8(r) & ~uint8(1 << slot));
+        _registry = _withMaskAndTime(uint8(_registry) & ~uint8(1 << slot));
         delete _venueAt[slot];
         _venueInfo[venue] = STATUS_REMOVED << 8;
         emit VenueRemoved(venue, slot);
@@ -167,12 +196,13 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IBBO
     function syncQuote(uint256 securityId) external nonReentrant {
-        uint256 r = _registry;
+        uint8 mask = uint8(_registry);
         for (uint256 slot; slot < MAX_VENUES; ++slot) {
-            if (uint8(r) & (1 << slot) == 0) continue;
-            address venue = _venueAt[slot];
+            if (mask & (1 << slot) == 0) continue;
+            uint256 entry = _venueAt[slot];
+            address venue = address(uint160(entry));
             (uint256 bp, uint256 bs, uint256 ap, uint256 as_) = ITradeVenue(venue).topOfBook(securityId);
-            _record(r, slot, venue, securityId, bp, bs, ap, as_);
+            _record(venue, securityId, QuoteLib.pack(bp, bs, ap, as_, block.timestamp), uint40(entry >> 160));
         }
     }
 
@@ -181,13 +211,9 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IBBO
     function quoteOf(uint256 securityId) external view returns (ConsolidatedQuote memory quote) {
         uint256 r = _registry;
-        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
+        (uint256[MAX_VENUES] memory words, uint64 updatedAt) = _loadTops(uint8(r), securityId);
+        if (uint40(r >> 8) > updatedAt) updatedAt = uint40(r >> 8);
         QuoteLib.Best memory b = QuoteLib.consolidate(words, uint8(r));
-        uint64 updatedAt = uint40(r >> 8);
-        for (uint256 i; i < MAX_VENUES; ++i) {
-            uint64 t = words[i].changedAt();
-            if (t > updatedAt) updatedAt = t;
-        }
         quote.securityId = securityId;
         (quote.bidPrice, quote.bidSize, quote.bidVenues) = (b.bidPrice, b.bidSize, _venuesIn(b.bidMask));
         (quote.askPrice, quote.askSize, quote.askVenues) = (b.askPrice, b.askSize, _venuesIn(b.askMask));
@@ -221,7 +247,7 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     {
         uint256 info = _venueInfo[venue];
         if (info >> 8 != STATUS_ACTIVE) return (0, 0, 0, 0, 0);
-        uint256 w = _tops[securityId][_key(_registry, uint8(info))];
+        uint256 w = _current(_venueAt[uint8(info)], _tops[securityId][venue].word);
         return (w.bidPrice(), w.bidSize(), w.askPrice(), w.askSize(), w.changedAt());
     }
 
@@ -259,55 +285,49 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
 
     // ─── Quotes (internal) ──────────────────────────────────────────────────────────────────────
 
-    /// @dev Record `venue`'s new top; stamp it with the time if it changed the consolidated quote.
-    function _record(
-        uint256 r,
-        uint256 slot,
-        address venue,
-        uint256 securityId,
-        uint256 bidPrice,
-        uint256 bidSize,
-        uint256 askPrice,
-        uint256 askSize
-    ) private {
-        uint256[MAX_VENUES] memory words = _loadTops(r, securityId);
-        uint8 mask = uint8(r);
-        QuoteLib.Best memory before = QuoteLib.consolidate(words, mask);
-        uint256 fresh = QuoteLib.pack(bidPrice, bidSize, askPrice, askSize, words[slot].changedAt());
-        words[slot] = fresh;
-        QuoteLib.Best memory now_ = QuoteLib.consolidate(words, mask);
-        bool changed = !QuoteLib.equal(before, now_);
-        if (changed) fresh = fresh.stamped(block.timestamp);
-        _tops[securityId][_key(r, slot)] = fresh;
-        emit VenueQuoteUpdated(securityId, venue, fresh.bidPrice(), fresh.bidSize(), fresh.askPrice(), fresh.askSize());
-        if (changed) {
-            emit QuoteChanged(securityId, now_.bidPrice, now_.bidSize, now_.askPrice, now_.askSize, now_.bidMask, now_.askMask);
+    /// @dev Record `venue`'s top `fresh` (stamped now) unless it repeats the recorded one and
+    /// that one is stamped at or after `registeredAt` (0 for a push: any repeat is dropped).
+    function _record(address venue, uint256 securityId, uint256 fresh, uint256 registeredAt) private {
+        Top storage top = _tops[securityId][venue];
+        uint256 w = top.word;
+        if (QuoteLib.sameTop(w, fresh) && w.changedAt() >= registeredAt) return;
+        top.word = fresh;
+        emit VenueQuoteUpdated(securityId, venue, fresh);
+    }
+
+    /// @dev The current tops of the registered venues by slot (zero for free slots and for words
+    /// not written since the venue's registration) and the latest time one of them changed.
+    function _loadTops(uint8 mask, uint256 securityId)
+        private
+        view
+        returns (uint256[MAX_VENUES] memory words, uint64 latest)
+    {
+        mapping(address => Top) storage tops = _tops[securityId];
+        for (uint256 slot; mask >> slot != 0; ++slot) {
+            if (mask & (1 << slot) == 0) continue;
+            uint256 entry = _venueAt[slot];
+            uint256 w = _current(entry, tops[address(uint160(entry))].word);
+            words[slot] = w;
+            if (w.changedAt() > latest) latest = w.changedAt();
         }
     }
 
-    /// @dev The packed tops of the active slots (zero for the others).
-    function _loadTops(uint256 r, uint256 securityId) private view returns (uint256[MAX_VENUES] memory words) {
-        mapping(uint256 => uint256) storage tops = _tops[securityId];
-        for (uint256 slot; uint8(r) >> slot != 0; ++slot) {
-            if (uint8(r) & (1 << slot) != 0) words[slot] = tops[_key(r, slot)];
-        }
-    }
-
-    function _key(uint256 r, uint256 slot) private pure returns (uint256) {
-        return slot | (uint256(uint24(r >> (48 + 24 * slot))) << 8);
+    /// @dev `w` if it was written since the registration recorded in slot entry `entry`, else 0.
+    function _current(uint256 entry, uint256 w) private pure returns (uint256) {
+        return w.changedAt() < uint40(entry >> 160) ? 0 : w;
     }
 
     /// @dev The registry word with a new active mask, stamped now (a registry change is a quote
     /// change for every security).
-    function _withMaskAndTime(uint256 r, uint8 mask) private view returns (uint256) {
-        return (r & ~((uint256(1) << 48) - 1)) | mask | (uint256(uint40(block.timestamp)) << 8);
+    function _withMaskAndTime(uint8 mask) private view returns (uint256) {
+        return uint256(mask) | (uint256(uint40(block.timestamp)) << 8);
     }
 
     function _venuesIn(uint8 mask) private view returns (address[] memory list) {
         list = new address[](MAX_VENUES);
         uint256 n;
         for (uint256 slot; slot < MAX_VENUES; ++slot) {
-            if (mask & (1 << slot) != 0) list[n++] = _venueAt[slot];
+            if (mask & (1 << slot) != 0) list[n++] = address(uint160(_venueAt[slot]));
         }
         assembly ("memory-safe") {
             mstore(list, n)

@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 /// @title QuoteLib — packed venue tops, their consolidation, and merging venues' depth
 /// @notice A venue's top of book for one security is one storage word:
 /// bidPrice (64) | bidSize (48) | askPrice (64) | askSize (48) | changedAt (32), low bits first.
-/// `changedAt` is the last time a push of this venue changed the consolidated quote; the quote's
-/// time is the latest of these over the registered venues.
+/// `changedAt` is the last time the venue's recorded top changed (a push that repeats the
+/// recorded top is dropped); the consolidated quote's time is the latest of these over the
+/// registered venues (and the last registry change).
 library QuoteLib {
     uint256 internal constant MAX_PRICE = type(uint64).max;
     uint256 internal constant MAX_SIZE = type(uint48).max;
@@ -52,9 +53,9 @@ library QuoteLib {
         return uint64(w >> 224);
     }
 
-    /// @dev `w` with its changedAt replaced.
-    function stamped(uint256 w, uint256 time) internal pure returns (uint256) {
-        return (w & ((uint256(1) << 224) - 1)) | (uint256(uint32(time)) << 224);
+    /// @dev True if `a` and `b` hold the same top (their changedAt aside).
+    function sameTop(uint256 a, uint256 b) internal pure returns (bool) {
+        return (a ^ b) & ((uint256(1) << 224) - 1) == 0;
     }
 
     // ─── Consolidation ──────────────────────────────────────────────────────────────────────
@@ -75,11 +76,6 @@ library QuoteLib {
                 else if (ap == b.askPrice) (b.askSize, b.askMask) = (b.askSize + askSize(w), b.askMask | uint8(1 << i));
             }
         }
-    }
-
-    function equal(Best memory a, Best memory b) internal pure returns (bool) {
-        return a.bidPrice == b.bidPrice && a.bidSize == b.bidSize && a.askPrice == b.askPrice
-            && a.askSize == b.askSize && a.bidMask == b.bidMask && a.askMask == b.askMask;
     }
 
     // ─── Depth ──────────────────────────────────────────────────────────────────────────────
@@ -116,7 +112,10 @@ library QuoteLib {
         }
     }
 
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
+    /// @dev min(a, b) without a branch (every push packs four fields).
+    function _min(uint256 a, uint256 b) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := xor(b, mul(xor(a, b), lt(a, b)))
+        }
     }
 }

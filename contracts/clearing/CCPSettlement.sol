@@ -96,16 +96,17 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     function _settle(Settle calldata s) private {
-        if (!hasRole(VENUE_ROLE, msg.sender)) revert UnauthorisedVenue(msg.sender);
-        uint256 last = _lastTradeId[msg.sender];
-        if (s.tradeId <= last) revert TradeIdNotIncreasing(msg.sender, s.tradeId, last);
+        uint256 venueWord = _venueWords[msg.sender];
+        if (venueWord & VENUE_BIT == 0) revert UnauthorisedVenue(msg.sender);
+        uint256 last = venueWord & ~VENUE_BIT;
+        if (s.tradeId <= last || s.tradeId >= VENUE_BIT) revert TradeIdNotIncreasing(msg.sender, s.tradeId, last);
         if (s.quantity == 0) revert ZeroQuantity(s.tradeId);
         if (s.price == 0) revert ZeroPrice(s.tradeId);
         if (s.buyer == address(0) || s.seller == address(0)) revert ZeroAddress();
         if (s.buyer == s.seller) revert SelfTrade(s.tradeId, s.buyer);
         (bool ok, uint256 expected) = _tryMul(s.quantity, s.price);
         if (!ok || s.cashAmount != expected) revert CashAmountMismatch(s.tradeId, s.cashAmount, expected);
-        _lastTradeId[msg.sender] = s.tradeId;
+        _venueWords[msg.sender] = VENUE_BIT | s.tradeId;
         if (s.route == Route.Direct) _settleDirect(s);
         else _novate(s);
     }
@@ -498,7 +499,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
 
     /// @inheritdoc ICCPSettlement
     function lastTradeId(address venue) external view returns (uint256) {
-        return _lastTradeId[venue];
+        return _venueWords[venue] & ~VENUE_BIT;
     }
 
     /// @inheritdoc ICCPSettlement
@@ -520,5 +521,20 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             if (a != 0 && c / a != b) return (false, 0);
             return (true, c);
         }
+    }
+
+    // ─── Venue role mirror ──────────────────────────────────────────────────────────────────────
+
+    /// @dev Granting VENUE_ROLE also sets the venue's bit in its packed word, so `settle` reads
+    /// one slot for "may hand over" and "last trade id".
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted && role == VENUE_ROLE) _venueWords[account] |= VENUE_BIT;
+    }
+
+    /// @dev Revoking VENUE_ROLE clears the bit (the last trade id stays: ids never go back).
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == VENUE_ROLE) _venueWords[account] &= ~VENUE_BIT;
     }
 }

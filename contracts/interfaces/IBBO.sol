@@ -12,8 +12,10 @@ interface IBBOEvents {
     /// @param bidSize Displayed units at `bidPrice`, summed over `bidVenues`.
     /// @param askPrice Lowest displayed offer (0: no offer anywhere).
     /// @param askSize Displayed units at `askPrice`, summed over `askVenues`.
-    /// @param updatedAt When the quote last changed (a venue added or removed counts as a change
-    /// of every security's quote).
+    /// @param updatedAt The latest of: the last time a registered venue's recorded top of book
+    /// for this security changed, and the last venue added or removed. It moves whenever the
+    /// consolidated quote changes, and also when a venue's top changes behind the best (quotes are
+    /// consolidated on read, not on each push, so a push cannot tell whether it moved the best).
     struct ConsolidatedQuote {
         uint256 securityId;
         uint256 bidPrice;
@@ -50,11 +52,12 @@ interface IBBOEvents {
     event VenueAdded(address indexed venue, uint8 slot);
     /// @notice `venue` was removed from `slot`: its quotes no longer count and it is not routed to.
     event VenueRemoved(address indexed venue, uint8 slot);
-    /// @notice A registered venue's best displayed bid and offer for `securityId` were recorded
-    /// (pushed by the venue, or pulled by `syncQuote`).
-    event VenueQuoteUpdated(uint256 indexed securityId, address indexed venue, uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize);
-    /// @notice The consolidated quote of `securityId` changed. Masks: bit i = venue in slot i.
-    event QuoteChanged(uint256 indexed securityId, uint256 bidPrice, uint256 bidSize, uint256 askPrice, uint256 askSize, uint8 bidVenues, uint8 askVenues);
+    /// @notice `venue`'s recorded best displayed bid and offer for `securityId` changed (pushed by
+    /// the venue, or pulled by `syncQuote`). `top` is packed, low bits first: bidPrice (64) |
+    /// bidSize (48) | askPrice (64) | askSize (48) | changedAt (32) (`smartccp.bbo.unpack_top`).
+    /// Emitted for any caller; only registered venues' tops count in the consolidated quote.
+    /// Nothing indexed: one topic fewer is cheaper on every push (filter on the BBO's address).
+    event VenueQuoteUpdated(uint256 securityId, address venue, uint256 top);
     /// @notice Child `childIndex` of routed order `orderHash` executed `filled` units on `venue`
     /// with limit `price`.
     event ChildRouted(bytes32 indexed orderHash, address indexed venue, uint256 childIndex, uint256 childNonce, uint256 price, uint256 filled);
@@ -65,8 +68,6 @@ interface IBBOEvents {
     event NonceInvalidated(address indexed owner, uint256 nonce);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
-    /// @notice `caller` of `onTopOfBook` was never a registered venue.
-    error UnknownVenue(address caller);
     /// @notice `venue` is not a registered venue.
     error VenueNotRegistered(address venue);
     /// @notice `venue` is already registered.
@@ -101,9 +102,12 @@ interface IBBOEvents {
 
 /// @title IBBO — consolidated best bid and offer across venues, and best-price routing (F5)
 /// @notice Quotes: every registered venue pushes its best displayed bid and offer (IQuoteSink)
-/// whenever they change, so the consolidated quote is a read of at most MAX_VENUES storage slots.
-/// The quote shows displayed interest on every registered venue, whatever its phase (a venue
-/// closed or in a call auction still counts); routing checks tradability live and skips it.
+/// after each operation on its book. The BBO keeps one storage word per (security, venue): the
+/// venue's last top, keyed by the pushing address itself, written only when it changed. A push
+/// reads nothing else and does no consolidation; `quoteOf` consolidates on read over the
+/// registered venues' words (at most 2 * MAX_VENUES + 1 storage reads, no external call). The quote
+/// shows displayed interest on every registered venue, whatever its phase (a venue closed or in a
+/// call auction still counts); routing checks tradability live and skips it.
 /// Routing: a client signs a RoutedOrder to this contract; it checks the signature and nonce
 /// once, then sweeps the venues that trade the security continuously, best price first, sending
 /// each an immediate-or-cancel child at that venue's best price (placeTrusted, ROUTER_ROLE), until
@@ -117,7 +121,7 @@ interface IBBOEvents {
 /// Trusted: the operator (registers venues, and must grant this contract each venue's
 /// ROUTER_ROLE and make it the venue's quote sink); registered venues (their pushes are taken as
 /// they come; `syncQuote` re-reads them). Assumes venues report prices below 2^64 and sizes below
-/// 2^48 (larger sizes are recorded as 2^48 - 1). A child a venue refuses (self-trade, risk gate,
+/// 2^48 (larger values are recorded as 2^64 - 1 and 2^48 - 1). A child a venue refuses (self-trade, risk gate,
 /// membership) reverts the whole route, so a route is all or nothing.
 interface IBBO is IBBOEvents, IQuoteSink {
     // ─── Routing ─────────────────────────────────────────────────────────────────────────────
@@ -135,11 +139,13 @@ interface IBBO is IBBOEvents, IQuoteSink {
     function invalidateNonce(uint256 nonce) external;
 
     // ─── Venues and quotes ───────────────────────────────────────────────────────────────────
-    /// @notice Register a venue in the lowest free slot. Operator only. A venue with books already
-    /// open is not known to the BBO until it next changes its top of book or `syncQuote` runs.
+    /// @notice Register a venue in the lowest free slot. Operator only. Only tops the venue pushes
+    /// from its registration on count (older ones may be stale), so a venue with books already
+    /// open is not known to the BBO until its top next changes or `syncQuote` runs.
     function addVenue(address venue) external;
-    /// @notice Remove a venue: from now its quotes do not count, it is not routed to, and its
-    /// pushes are ignored (they do not revert, so its own trading goes on). Operator only.
+    /// @notice Remove a venue: from now its quotes do not count and it is not routed to; its
+    /// pushes are still taken (they never revert, so its own trading goes on) but not read.
+    /// Operator only.
     function removeVenue(address venue) external;
     /// @notice Re-read every registered venue's `topOfBook(securityId)` and record it. Anyone.
     function syncQuote(uint256 securityId) external;
@@ -153,8 +159,8 @@ interface IBBO is IBBOEvents, IQuoteSink {
         external
         view
         returns (uint256[] memory bidPrices, uint256[] memory bidSizes, uint256[] memory askPrices, uint256[] memory askSizes);
-    /// @notice The last top of book recorded for `venue` (zeros if not registered) and when its
-    /// push last changed the consolidated quote.
+    /// @notice The last top of book recorded for `venue` since its registration (zeros if not
+    /// registered or nothing recorded since) and when it last changed.
     function venueQuote(address venue, uint256 securityId)
         external
         view

@@ -130,7 +130,8 @@ interface ICCPSettlement is ISettlement {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `caller` is not a registered venue.
     error UnauthorisedVenue(address caller);
-    /// @notice Trade ids of a venue must increase; `tradeId` is not above `lastTradeId`.
+    /// @notice Trade ids of a venue must increase (and stay below 2^255); `tradeId` is not above
+    /// `lastTradeId`.
     error TradeIdNotIncreasing(address venue, uint256 tradeId, uint256 lastTradeId);
     /// @notice A trade of zero quantity.
     error ZeroQuantity(uint256 tradeId);

@@ -41,7 +41,8 @@ enum DefaultReason {
 /// The loss of a default is the sum of those charges.
 ///
 /// WATERFALL, run on each charge, every layer used emitting `LayerUsed`: (1) the defaulter's
-/// cash margin, (2) its own contribution, (3) the CCP's skin in the game, (4) the survivors'
+/// whole margin — its cash collateral, then its securities collateral sold on Margin's
+/// liquidation market at no less than the haircut value per unit (`IMargin.seizeMargin`), (2) its own contribution, (3) the CCP's skin in the game, (4) the survivors'
 /// contributions pro rata (`RiskMath.proRata`, leftover base units to the first members: the
 /// CCP never absorbs rounding), (5) assessments on the survivors pro rata to their remaining
 /// caps `ceil(required * capBps / 10 000)` per default episode — called, paid later to the
@@ -50,6 +51,10 @@ enum DefaultReason {
 /// for the same losses; with several charges per-member shares may differ by rounding units.
 /// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is
 /// replenished with `fundSkinInTheGame`.
+///
+/// CLOSING. `closeDefault` sends the defaulter's leftovers (cash margin, securities collateral
+/// if its margin covered its whole loss, the rest of its own contribution) to the estate named
+/// with `setEstate`, if any, then expels it.
 interface IDefaultFund is IDefaultHandler {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice `member`'s required contribution was set.
@@ -83,6 +88,12 @@ interface IDefaultFund is IDefaultHandler {
     event ClientPortedOut(address indexed defaulter, address indexed client, address indexed backup);
     /// @notice The default of `member` is closed (member expelled); `loss` was its total charge.
     event DefaultClosed(address indexed member, uint256 loss);
+    /// @notice `estate` receives `member`'s leftover collateral and contribution when its default
+    /// is closed.
+    event EstateSet(address indexed member, address indexed estate);
+    /// @notice A closed default's leftovers went to its estate: `marginCash` of cash collateral
+    /// (securities in Margin's events) and `contribution` of its default fund contribution.
+    event LeftoverReturned(address indexed member, address indexed estate, uint256 marginCash, uint256 contribution);
     /// @notice A new default episode started: assessment caps are available again.
     event EpisodeStarted(uint64 episode);
 
@@ -121,6 +132,9 @@ interface IDefaultFund is IDefaultHandler {
     function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external;
     /// @notice Designate `backup` to take `member`'s clients on its default. Default manager.
     function setBackupMember(address member, address backup) external;
+    /// @notice Designate the account (an active holder: e.g. the insolvency administrator)
+    /// that receives `member`'s leftovers when its default is closed. Default manager.
+    function setEstate(address member, address estate) external;
 
     // ─── Money in and out ────────────────────────────────────────────────────────────────────
     /// @notice Pay `amount` cash into the caller's contribution (needs allowance).
@@ -140,7 +154,9 @@ interface IDefaultFund is IDefaultHandler {
     function declareDefault(address member) external;
     /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member.
     function portClients(address defaulter, address[] calldata clients) external;
-    /// @notice Close `member`'s default: expel it from the register. Default manager.
+    /// @notice Close `member`'s default: if an estate is set, send it the defaulter's leftover
+    /// margin (cash, and its securities collateral if its margin covered its whole loss) and
+    /// what is left of its contribution; then expel it from the register. Default manager.
     function closeDefault(address member) external;
     /// @notice Start a new default episode (assessment caps reset). Default manager.
     function startEpisode() external;
@@ -158,6 +174,8 @@ interface IDefaultFund is IDefaultHandler {
     function assessmentDue(address member) external view returns (uint256);
     /// @notice Total per layer used so far (index = Layer).
     function layerTotals() external view returns (uint256[6] memory);
+    /// @notice Where `member`'s leftovers go when its default is closed (zero: they stay booked).
+    function estateOf(address member) external view returns (address);
     /// @notice `member`'s top-up deadline (0: none).
     function topUpDeadline(address member) external view returns (uint64);
 }

@@ -34,7 +34,10 @@ struct MarginStatus {
 /// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
 /// member; securities count at the settlement price less a per-security haircut (rounded down).
 /// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
-/// Only the excess over the requirement (IM + VM + pending) can be withdrawn.
+/// Only the excess over the requirement (IM + VM + pending) can be withdrawn. On a default the
+/// whole collateral is waterfall layer 1 (`seizeMargin`): cash first, then securities sold on the
+/// liquidation market at no less than their haircut value per unit; the leftovers go to the
+/// defaulter's estate when its default is closed (`releaseCollateral`).
 ///
 /// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
 /// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
@@ -86,8 +89,17 @@ interface IMargin is IOrderGate {
     event MarginCalled(address indexed member, uint256 amount, uint64 deadline);
     /// @notice `member`'s margin call is covered.
     event MarginCallMet(address indexed member);
-    /// @notice The default fund took `amount` of the defaulter's cash collateral (waterfall layer 1).
+    /// @notice The default fund took `amount` of the defaulter's collateral in cash (waterfall
+    /// layer 1: its cash and the proceeds of its liquidated securities).
     event MarginSeized(address indexed member, uint256 amount, address indexed to);
+    /// @notice `units` of the defaulter's securities collateral were sold on the liquidation
+    /// market for `proceeds` cash (credited to its cash collateral, then seized).
+    event CollateralLiquidated(address indexed member, uint256 indexed securityId, uint256 units, uint256 proceeds);
+    /// @notice A closed default's leftover collateral went to `to` (`cash`; securities in
+    /// `SecuritiesCollateralMoved` events).
+    event CollateralReleased(address indexed member, address indexed to, uint256 cash);
+    /// @notice The market layer 1 sells securities collateral on was set (zero: none).
+    event LiquidationMarketSet(address indexed market);
     /// @notice `member` was flagged in default (no more orders, no withdrawals).
     event MemberFlaggedInDefault(address indexed member);
     /// @notice The default fund reported whether `member`'s contribution is fully paid.
@@ -127,6 +139,9 @@ interface IMargin is IOrderGate {
     error BadSignature(address member);
     /// @notice `member` holds `available` where `requested` is asked for.
     error InsufficientCollateral(address member, uint256 available, uint256 requested);
+    /// @notice The liquidation market took `taken` units of `securityId` where `offered` were
+    /// offered, or took cash.
+    error MarketOverdrew(uint256 securityId, uint256 taken, uint256 offered);
     /// @notice The zero address or zero amount was given.
     error ZeroInput();
 
@@ -134,6 +149,10 @@ interface IMargin is IOrderGate {
     /// @notice Publish `securityId`'s shock vector (bps, length = the model's scenario count,
     /// each >= -10 000). Risk role.
     function publishScenarios(uint256 securityId, int16[] calldata shocksBps) external;
+    /// @notice Set the market layer 1 sells a defaulter's securities collateral on (an
+    /// `ICloseOutMarket` that accepts this contract as seller; zero: none, the securities then
+    /// stay in place). Admin.
+    function setLiquidationMarket(address market) external;
     /// @notice Set the collateral haircut of `securityId` (bps < 10 000). Risk role.
     function setHaircut(uint256 securityId, uint16 haircutBps) external;
     /// @notice Set the model: confidence (bps, e.g. 9 900), horizon (days, e.g. 5) and the
@@ -166,10 +185,18 @@ interface IMargin is IOrderGate {
     function refreshMargin(address member) external;
 
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
-    /// @notice Take up to `amount` of `member`'s cash collateral and send it to `to` (waterfall
-    /// layer 1). Default fund only.
+    /// @notice Waterfall layer 1: take up to `amount` of `member`'s whole margin (IM and VM are
+    /// both held as collateral) in cash and send it to `to`: its cash collateral, then the
+    /// proceeds of its securities collateral sold on the liquidation market at no less than the
+    /// settlement price less the haircut per unit (rounded down), only as many units as needed.
+    /// Default fund only.
     /// @return taken Cash base units sent.
-    function seizeCash(address member, uint256 amount, address to) external returns (uint256 taken);
+    function seizeMargin(address member, uint256 amount, address to) external returns (uint256 taken);
+    /// @notice Send a defaulter's leftover collateral to `to` (its estate) when its default is
+    /// closed: all its cash and, if `withSecurities`, all its securities collateral. Default fund
+    /// only; `member` must be flagged in default.
+    /// @return cashReturned Cash base units sent.
+    function releaseCollateral(address member, address to, bool withSecurities) external returns (uint256 cashReturned);
     /// @notice Flag `member` in default. Default fund only.
     function flagDefault(address member) external;
     /// @notice Record whether each member's default fund contribution is fully paid (read by
@@ -197,6 +224,8 @@ interface IMargin is IOrderGate {
     function previewInitialMargin(address member) external view returns (uint256);
     /// @notice Units of `securityId` `member` holds as collateral.
     function collateralUnits(address member, uint256 securityId) external view returns (uint256);
+    /// @notice The market layer 1 sells securities collateral on (zero: none).
+    function liquidationMarket() external view returns (address);
     /// @notice The member's next `FundTransfer` nonce.
     function transferNonce(address member) external view returns (uint256);
     /// @notice Scenario count, confidence (bps), horizon (days), call window (seconds).

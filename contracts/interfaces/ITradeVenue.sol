@@ -99,6 +99,8 @@ interface ITradeVenueEvents {
     error OnlySecurityToken(address caller);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
+    /// @notice The venue already lists `max` securities.
+    error TooManySecurities(uint256 max);
     /// @notice The order can still match: it is live, unexpired and its owner is active.
     error OrderStillValid(uint256 orderId);
     /// @notice The auction's crossing region has more than `max` price levels on a side.
@@ -175,7 +177,7 @@ interface ITradeVenue is ITradeVenueEvents {
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
     /// @notice List a security on this venue (tick and lot come from its DLT-CSD reference data).
     /// @param settlementLag Seconds from match to settlement deadline (0 = T+0, 86400 = T+1, ...,
-    /// at most 194 days).
+    /// at most 194 days). At most MAX_LISTED securities per venue.
     function listSecurity(uint256 securityId, uint24 settlementLag) external;
     /// @notice Move a security to another trading phase. Leaving a call auction needs `uncross`.
     function setPhase(uint256 securityId, Phase phase) external;
@@ -188,8 +190,10 @@ interface ITradeVenue is ITradeVenueEvents {
     /// @notice Set the settlement contract that receives the Settle instructions.
     function setSettlement(address settlement) external;
     /// @notice Set the pre-trade risk gate every order must pass (IOrderGate; zero for none).
+    /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
     function setOrderGate(address gate) external;
     /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
+    /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
     function setQuoteSink(address sink) external;
     /// @notice Register `maker` as a market maker in `securityId` with its obligation (prices in
     /// cash base units, sizes in units); `maxSpread` 0 removes it.

@@ -38,11 +38,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint64 topUpDeadline;
     }
 
-    /// @dev One slot: reason (1) | closed (1) | loss charged (16).
+    /// @dev One slot: reason (1) | closed (1) | loss charged (16) | part of it beyond the
+    /// defaulter's margin, layers 2-6 (12).
     struct Case {
         DefaultReason reason;
         bool closed;
         uint128 loss;
+        uint96 beyondMargin;
     }
 
     /// @dev One slot: episode of `assessed` (8) | assessed in that episode (12) | unpaid (12).
@@ -68,6 +70,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     mapping(address member => Case) private _cases;
     mapping(address member => Assessment) private _assessments;
     mapping(address member => address) private _backups;
+    mapping(address member => address) private _estates;
 
     /// @param ccp The CCP allowed to charge shortfalls (and paid assessments' recipient).
     /// @param margin The Margin contract (layer 1, default flags, contribution status).
@@ -121,6 +124,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (member == backup) revert BadInput();
         _backups[member] = backup;
         emit BackupMemberSet(member, backup);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function setEstate(address member, address estate) external onlyRole(DEFAULT_MANAGER_ROLE) {
+        if (member == estate) revert BadInput();
+        _estates[member] = estate;
+        emit EstateSet(member, estate);
     }
 
     // ─── Money in and out ────────────────────────────────────────────────────────────────────
@@ -206,11 +216,24 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
-    function closeDefault(address member) external onlyRole(DEFAULT_MANAGER_ROLE) {
+    /// @dev The estate must be able to receive (an active holder in the register): the
+    /// defaulter itself is suspended. Securities collateral is returned only if the defaulter's
+    /// margin covered its whole loss; otherwise units the liquidation could not sell stay booked
+    /// to it in Margin (not handed back while others' resources paid for its loss).
+    function closeDefault(address member) external onlyRole(DEFAULT_MANAGER_ROLE) nonReentrant {
         Case storage c = _cases[member];
         if (c.reason == DefaultReason.None || c.closed) revert NotInDefault(member);
         c.closed = true;
         emit DefaultClosed(member, c.loss);
+        address estate = _estates[member];
+        if (estate != address(0)) {
+            Contribution storage own = _contributions[member];
+            uint256 contribution = own.paid;
+            own.paid = 0;
+            uint256 marginCash = _margin.releaseCollateral(member, estate, c.beyondMargin == 0);
+            emit LeftoverReturned(member, estate, marginCash, contribution);
+            if (contribution != 0) _cash.safeTransfer(estate, contribution);
+        }
         _membership.expel(member);
     }
 
@@ -254,6 +277,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    function estateOf(address member) external view returns (address) {
+        return _estates[member];
+    }
+
+    /// @inheritdoc IDefaultFund
     function topUpDeadline(address member) external view returns (uint64) {
         return _contributions[member].topUpDeadline;
     }
@@ -266,9 +294,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         Case storage k = _cases[defaulter];
         k.loss = (uint256(k.loss) + amount).toUint128();
         uint256 remaining = amount;
-        // Layer 1: the Margin contract pays the CCP directly.
-        uint256 used = _margin.seizeCash(defaulter, remaining, to);
+        // Layer 1: the defaulter's whole margin (cash, then its securities collateral sold);
+        // the Margin contract pays the CCP directly.
+        uint256 used = _margin.seizeMargin(defaulter, remaining, to);
         remaining -= _use(defaulter, Layer.DefaulterMargin, used);
+        k.beyondMargin = (uint256(k.beyondMargin) + remaining).toUint96();
         // Layer 2: the defaulter's own contribution.
         Contribution storage own = _contributions[defaulter];
         used = _min(remaining, own.paid);

@@ -10,8 +10,10 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlement, CyclePhase} from "../interfaces/ICCPSettlement.sol";
+import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
@@ -93,6 +95,15 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         int64 quantity;
     }
 
+    /// @dev The register entry as Margin needs it (one slot): the holder's kind, its clearing
+    /// member, and whether it is on that member's client list already (so the gate reads one slot
+    /// for a client's order, not two).
+    struct Holder {
+        MemberKind kind;
+        address clearingMember;
+        bool listedAsClient;
+    }
+
     /// @dev One slot: security id (8) | net obligation quantity (8) | resting buys (8) | resting
     /// sells (8). A non-zero id marks the position as listed for the member.
     struct Position {
@@ -114,10 +125,11 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     uint8 private _horizonDays = 5;
     uint32 private _callWindow = 1 hours;
     uint32 private _marginDay;
+    ICloseOutMarket private _liquidationMarket;
 
     mapping(uint256 securityId => SecurityRisk) private _risk;
     mapping(uint256 securityId => uint256) private _shocks;
-    mapping(address account => Member) private _members;
+    mapping(address account => Holder) private _members;
     mapping(address member => Account) private _accounts;
     mapping(address member => Requirement) private _requirements;
     mapping(address member => Call) private _calls;
@@ -157,6 +169,17 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         if (fund == address(0) || address(_fund) != address(0)) revert ZeroInput();
         _fund = IDefaultFund(fund);
         _grantRole(FUND_ROLE, fund);
+    }
+
+    /// @inheritdoc IMargin
+    /// @dev The market is approved for all of this contract's units (it is a trusted system
+    /// account, like the CCP's close-out market); each sale checks it took no more than offered.
+    function setLiquidationMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        address old = address(_liquidationMarket);
+        _liquidationMarket = ICloseOutMarket(market);
+        emit LiquidationMarketSet(market);
+        if (old != address(0)) _securities.setApprovalForAll(old, false);
+        if (market != address(0)) _securities.setApprovalForAll(market, true);
     }
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
@@ -215,7 +238,8 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         external
         onlyRole(VENUE_ROLE)
     {
-        address member = _members[owner].clearingMember;
+        Holder memory holder = _members[owner];
+        address member = holder.clearingMember;
         if (member == address(0)) revert NoClearingMember(owner);
         Account memory a = _accounts[member];
         if (a.flags & DEFAULTED != 0) revert MemberInDefault(member);
@@ -236,7 +260,10 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         if (p.securityId == 0) _listPosition(member, securityId);
         if (buy) p.openBuy = (uint256(p.openBuy) + quantity).toUint64();
         else p.openSell = (uint256(p.openSell) + quantity).toUint64();
-        if (owner != member && !_isClient[member][owner]) _addClient(member, owner, true);
+        if (owner != member && !holder.listedAsClient) {
+            _addClient(member, owner, true);
+            _members[owner].listedAsClient = true;
+        }
         emit OrderMargined(member, owner, securityId, orderMargin);
     }
 
@@ -255,7 +282,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         if (units == 0) revert ZeroInput();
         SecurityRisk memory r = _risk[securityId];
         if (r.price == 0) revert SecurityNotMargined(securityId);
-        if (_collateral[msg.sender][securityId] == 0) {
+        if (!_isCollateralId(msg.sender, securityId)) {
             if (_collateralIds[msg.sender].length == MAX_COLLATERAL) {
                 revert TooManyCollateralSecurities(msg.sender, MAX_COLLATERAL);
             }
@@ -355,15 +382,54 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMargin
-    function seizeCash(address member, uint256 amount, address to) external onlyRole(FUND_ROLE) returns (uint256 taken) {
+    /// @dev Cash first; if it does not cover `amount`, the securities collateral is sold on the
+    /// liquidation market, security by security (at most MAX_COLLATERAL), each at no less than
+    /// its haircut value per unit `floor(price * (1 - haircut))`, only as many units as the rest
+    /// needs at that floor. The proceeds join the member's cash, then the cash is taken. What
+    /// the market paid and took is measured on this contract's balances; a failed or refused
+    /// sale leaves the units in place.
+    function seizeMargin(address member, uint256 amount, address to)
+        external
+        onlyRole(FUND_ROLE)
+        nonReentrant
+        returns (uint256 taken)
+    {
         uint256 held = _cashHeld[member];
+        if (held < amount) held += _liquidate(member, amount - held);
         taken = amount < held ? amount : held;
-        if (taken == 0) return 0;
         _cashHeld[member] = held - taken;
-        Account storage a = _accounts[member];
-        a.posted = a.posted > taken ? uint80(a.posted - taken) : 0;
+        _accounts[member].posted = _collateralValue(member).toUint80();
+        if (taken == 0) return 0;
         emit MarginSeized(member, taken, to);
         _cash.safeTransfer(to, taken);
+    }
+
+    /// @inheritdoc IMargin
+    function releaseCollateral(address member, address to, bool withSecurities)
+        external
+        onlyRole(FUND_ROLE)
+        nonReentrant
+        returns (uint256 cashReturned)
+    {
+        if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
+        cashReturned = _cashHeld[member];
+        _cashHeld[member] = 0;
+        uint256[] memory ids = _collateralIds[member];
+        uint256[] memory units = new uint256[](ids.length);
+        if (withSecurities) {
+            for (uint256 i; i < ids.length; ++i) {
+                units[i] = _collateral[member][ids[i]];
+                _collateral[member][ids[i]] = 0;
+            }
+        }
+        _accounts[member].posted = _collateralValue(member).toUint80();
+        emit CollateralReleased(member, to, cashReturned);
+        if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
+        for (uint256 i; i < ids.length; ++i) {
+            if (units[i] == 0) continue;
+            emit SecuritiesCollateralMoved(member, ids[i], -units[i].toInt256());
+            _securities.safeTransferFrom(address(this), to, ids[i], units[i], "");
+        }
     }
 
     /// @inheritdoc IMargin
@@ -391,7 +457,6 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     function syncHolder(address account, Member calldata entry) external {
         if (msg.sender != _membership) revert ZeroInput();
         address from = _members[account].clearingMember;
-        _members[account] = entry;
         address to = entry.clearingMember;
         if (entry.kind == MemberKind.Participant && from != address(0) && from != to && !_isClient[to][account]) {
             _addClient(to, account, false);
@@ -400,6 +465,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
                 if (_positions[to][ids[i]].securityId == 0) _listPosition(to, ids[i]);
             }
         }
+        _members[account] = Holder(entry.kind, to, _isClient[to][account]);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -496,6 +562,11 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         return (_nScenarios, _confidenceBps, _horizonDays, _callWindow);
     }
 
+    /// @inheritdoc IMargin
+    function liquidationMarket() external view returns (address) {
+        return address(_liquidationMarket);
+    }
+
     /// @notice The current margin day counter.
     function marginDay() external view returns (uint32) {
         return _marginDay;
@@ -555,6 +626,43 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
         else if (d > 0) p.openBuy -= uint64(_min(uint256(d), p.openBuy));
         else if (d < 0) p.openSell -= uint64(_min(uint256(-d), p.openSell));
         _fills[member][securityId] = Fills(cycleId, SafeCast.toInt64(traded));
+    }
+
+    /// @dev Layer 1's securities part: sell `member`'s collateral until `short` cash is raised
+    /// (or nothing is left); returns the proceeds, not yet credited to the member's cash.
+    /// Bounded: MAX_COLLATERAL market calls.
+    function _liquidate(address member, uint256 short) internal returns (uint256 proceeds) {
+        ICloseOutMarket market = _liquidationMarket;
+        if (address(market) == address(0)) return 0;
+        uint256[] memory ids = _collateralIds[member];
+        for (uint256 i; i < ids.length && proceeds < short; ++i) {
+            uint256 sid = ids[i];
+            uint256 held = _collateral[member][sid];
+            SecurityRisk memory r = _risk[sid];
+            uint256 floorPrice = RiskMath.haircutValue(1, r.price, r.haircutBps);
+            if (held == 0 || floorPrice == 0) continue;
+            uint256 offered = _min(held, Math.ceilDiv(short - proceeds, floorPrice));
+            uint256 cashBefore = _cash.balanceOf(address(this));
+            uint256 unitsBefore = _securities.balanceOf(address(this), sid);
+            try market.sell(sid, offered, floorPrice) {} catch {}
+            uint256 cashAfter = _cash.balanceOf(address(this));
+            uint256 unitsAfter = _securities.balanceOf(address(this), sid);
+            uint256 got = cashAfter > cashBefore ? cashAfter - cashBefore : 0;
+            uint256 sold = unitsBefore > unitsAfter ? unitsBefore - unitsAfter : 0;
+            if (sold > offered || cashAfter < cashBefore) revert MarketOverdrew(sid, sold, offered);
+            if (sold == 0 && got == 0) continue;
+            _collateral[member][sid] = held - sold;
+            proceeds += got;
+            emit CollateralLiquidated(member, sid, sold, got);
+        }
+    }
+
+    function _isCollateralId(address member, uint256 securityId) internal view returns (bool) {
+        uint256[] storage ids = _collateralIds[member];
+        for (uint256 i; i < ids.length; ++i) {
+            if (ids[i] == securityId) return true;
+        }
+        return false;
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {

@@ -123,13 +123,26 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         _publishById(securityId);
     }
 
+    /// @notice Only for the venue's own calls into its VenueAuctions code (a released stop-type
+    /// order runs in a call frame of its own, see VenueAuctions.runReleased); anyone else reverts.
+    fallback() external {
+        if (msg.sender != address(this)) revert NotTrusted(msg.sender, address(this));
+        _delegate(msg.data);
+    }
+
     // ─── Operator ───────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ITradeVenue
     function listSecurity(uint256 securityId, uint24 settlementLag) external onlyRole(OPERATOR_ROLE) {
         if (_loadMarket(securityId).listed) revert AlreadyListed(securityId);
+        if (_listedIds.length == MAX_LISTED) revert TooManySecurities(MAX_LISTED);
         (uint64 tickSize, uint32 lotSize, bool halted) = _securities.tradingTerms(securityId);
-        _storeMarket(securityId, Market(tickSize, lotSize, 0, 0, 0, Phase.Closed, true, halted, settlementLag));
+        bool gated = address(_orderGate) != address(0);
+        bool publishing = address(_quoteSink) != address(0);
+        _storeMarket(
+            securityId, Market(tickSize, lotSize, 0, 0, 0, Phase.Closed, true, halted, gated, publishing, settlementLag)
+        );
+        _listedIds.push(securityId);
         emit SecurityListed(securityId, tickSize, lotSize, settlementLag);
     }
 
@@ -171,13 +184,14 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @inheritdoc ITradeVenue
     function setOrderGate(address gate) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _orderGate = IOrderGate(gate);
+        _setHookFlags();
         emit OrderGateSet(gate);
     }
 
     /// @inheritdoc ITradeVenue
     function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _quoteSink = IQuoteSink(sink);
-        _publishing = sink != address(0);
+        _setHookFlags();
         emit QuoteSinkSet(sink);
     }
 
@@ -340,6 +354,20 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────
 
+
+    /// @dev Mirror "a gate is set" and "a sink is set" into every listed market (at most
+    /// MAX_LISTED words).
+    function _setHookFlags() private {
+        bool gated = address(_orderGate) != address(0);
+        bool publishing = address(_quoteSink) != address(0);
+        uint256 n = _listedIds.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 securityId = _listedIds[i];
+            Market memory m = _loadMarket(securityId);
+            (m.gated, m.publishing) = (gated, publishing);
+            _storeMarket(securityId, m);
+        }
+    }
 
     /// @dev Cancel a parked stop-type order (`side` here is the trigger direction).
     function _unpark(OrderBook.Book storage book, uint256 securityId, Side side, uint64 k, OrderBook.Node memory node)

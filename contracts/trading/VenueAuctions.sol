@@ -72,9 +72,45 @@ contract VenueAuctions is VenueCore {
             (bool found, Taker memory t) = _popTriggered(securityId, m);
             if (!found) break;
             ++triggered;
-            _run(t, m, maxMakers);
+            if (t.remaining == 0) continue; // released dead: already reported
+            // Run it in a frame of its own: one that cannot run (it would meet its owner's own
+            // order, or it is fill-or-kill and the book cannot fill it) is cancelled alone, so no
+            // order can block the release of everyone else's stops behind it.
+            _storeMarket(securityId, m);
+            try this.runReleased(t, maxMakers) {}
+            catch (bytes memory err) {
+                emit OrderCancelled(t.orderHash, 0, t.remaining, _unrunnableReason(err));
+            }
+            m = _loadMarket(securityId);
         }
         _storeMarket(securityId, m);
+    }
+
+    /// @notice A released stop-type order, matched and then rested or cancelled by its time in
+    /// force. Only the venue itself calls it (triggerOrders, through the venue's fallback), so a
+    /// refusal reverts this frame alone.
+    function runReleased(Taker calldata released, uint256 maxMakers) external onlyDelegated {
+        if (msg.sender != address(this)) revert NotTrusted(msg.sender, released.owner);
+        Market memory m = _loadMarket(released.securityId);
+        _run(released, m, maxMakers);
+        _storeMarket(released.securityId, m);
+    }
+
+    /// @dev The cancel reason for a released order whose run reverted with `err`: self-trade
+    /// prevention or an unfillable fill-or-kill. Any other failure (out of gas included, which
+    /// returns no data) reverts the whole call, so a keeper cannot starve orders into cancellation.
+    function _unrunnableReason(bytes memory err) private pure returns (uint8) {
+        bytes4 selector;
+        if (err.length >= 4) {
+            assembly ("memory-safe") {
+                selector := mload(add(err, 32)) // the first four bytes: the custom error's selector
+            }
+        }
+        if (selector == SelfTrade.selector) return REASON_SELF_TRADE;
+        if (selector == FillOrKillNotFilled.selector) return REASON_UNFILLED;
+        assembly ("memory-safe") {
+            revert(add(err, 32), mload(err))
+        }
     }
 
     // ─── Market-maker quotes and purging (delegatecall only) ──────────────────────────────────

@@ -37,6 +37,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint256 public constant MAX_QUANTITY = type(uint40).max;
     /// @notice Largest batch accepted by `purge`.
     uint256 public constant MAX_BATCH = 100;
+    /// @notice Most securities one venue lists (bounds the hook setters' walk over them).
+    uint256 public constant MAX_LISTED = 256;
     uint8 internal constant REASON_OWNER = 0;
     uint8 internal constant REASON_UNFILLED = 1;
     uint8 internal constant REASON_EXPIRED = 2;
@@ -46,10 +48,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
     uint8 internal constant RISING = 0; // parked: fires when the last price is at or above the trigger
     uint8 internal constant FALLING = 1; // parked: fires when the last price is at or below the trigger
+    uint256 internal constant PUBLISHING_BIT = 219; // Market.publishing in the packed market word
 
     /// @dev One slot: tickSize (8) | lotSize (4) | bestBid (3) | bestAsk (3) | lastPrice (8) |
-    /// phase (1) | listed (1) | halted (1) | settlementLag (3). Best ticks are 0 when the side is
-    /// empty. `halted` is the DLT-CSD halt, pushed by the security token.
+    /// phase (1) | flags (1: listed, halted, gated, publishing) | settlementLag (3). Best ticks
+    /// are 0 when the side is empty. `halted` is the DLT-CSD halt, pushed by the security token.
+    /// `gated` and `publishing` mirror "a risk gate is set" and "a quote sink is set" into every
+    /// listed market, so an order on a venue without hooks reads no hook slot at all (the word
+    /// is read anyway); the setters rewrite them in every listed market (at most MAX_LISTED).
     struct Market {
         uint64 tickSize;
         uint32 lotSize;
@@ -59,6 +65,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         Phase phase;
         bool listed;
         bool halted;
+        bool gated;
+        bool publishing;
         uint24 settlementLag;
     }
     /// @dev One slot: the register entry pushed by Membership (30 bytes) and the owner's counter.
@@ -97,14 +105,15 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
     address internal immutable _auctions_module;
+    /// @dev One slot, read once per fill: where instructions go and how many were numbered.
     ISettlement internal _settlement;
-    /// @dev One slot, read by every placement: the risk gate, the day-order session end and
-    /// whether a quote sink is set, so a venue without hooks pays one storage read for all.
+    uint96 internal _tradeCount;
+    /// @dev Read only when a market's `gated` flag is set, and for day orders (session end).
     IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
     uint64 internal _sessionEnd;
-    bool internal _publishing;
-    IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); read when _publishing
-    uint256 internal _tradeCount;
+    IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); read when publishing
+    /// @dev Every listed security, in listing order (the hook setters rewrite their flags).
+    uint256[] internal _listedIds;
     mapping(uint256 securityId => uint256) internal _marketWords; // packed Market, see _loadMarket
     mapping(uint256 securityId => OrderBook.Book[2]) internal _books; // [Side.Buy], [Side.Sell]
     mapping(uint256 securityId => OrderBook.Book[2]) internal _parked; // [RISING], [FALLING]
@@ -125,8 +134,6 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     mapping(uint256 securityId => mapping(address maker => MakerObligation)) internal _obligations;
     mapping(uint256 securityId => mapping(address maker => Quote)) internal _quotes;
-    /// @dev Last published top of book: bidTick (24) | bidSize (64) | askTick (24) | askSize (64).
-    mapping(uint256 securityId => uint256) internal _lastTop;
 
     constructor(address membership_, address securities_, address settlement_, address auctionsModule, address operator) {
         _membership = IMembership(membership_);
@@ -353,16 +360,19 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         m.bestAsk = uint24(w >> 120);
         m.lastPrice = uint64(w >> 144);
         m.phase = Phase(uint8(w >> 208));
-        m.listed = uint8(w >> 216) != 0;
-        m.halted = uint8(w >> 224) != 0;
-        m.settlementLag = uint24(w >> 232);
+        m.listed = (w >> 216) & 1 != 0;
+        m.halted = (w >> 217) & 1 != 0;
+        m.gated = (w >> 218) & 1 != 0;
+        m.publishing = (w >> PUBLISHING_BIT) & 1 != 0;
+        m.settlementLag = uint24(w >> 224);
     }
 
     /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
     function _storeMarket(uint256 securityId, Market memory m) internal {
         _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
             | (uint256(m.bestAsk) << 120) | (uint256(m.lastPrice) << 144) | (uint256(uint8(m.phase)) << 208)
-            | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 224 : 0) | (uint256(m.settlementLag) << 232);
+            | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 217 : 0) | (m.gated ? uint256(1) << 218 : 0)
+            | (m.publishing ? uint256(1) << PUBLISHING_BIT : 0) | (uint256(m.settlementLag) << 224);
     }
 
     function _tickOf(uint256 price, uint256 tickSize) internal pure returns (uint24) {
@@ -414,7 +424,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         Market memory m = _loadMarket(order.securityId);
         Taker memory t = _validate(order, orderHash, m);
         // The CCP's own close-out orders are not margined: they are how it manages a default.
-        if (address(_orderGate) != address(0) && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
+        if (m.gated && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
             _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
         }
         if (_isTriggered(order.orderType)) {
@@ -431,27 +441,43 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// @dev `_publish` after an operation that did not load the market word (loads it only when
     /// a quote sink is set).
     function _publishById(uint256 securityId) internal {
-        if (_publishing) _publish(securityId, _loadMarket(securityId));
+        if ((_marketWords[securityId] >> PUBLISHING_BIT) & 1 != 0) _publish(securityId, _loadMarket(securityId));
     }
 
-    /// @dev Tell the quote sink the new top of book if it changed (one SLOAD when it did not).
+    /// @dev Tell the quote sink the top of book (best displayed bid and offer). The venue keeps
+    /// no copy of its last push: the sink (the BBO) stores the top anyway and drops a repeat, so
+    /// a copy here would cost a second storage word per push (see IQuoteSink). The call is
+    /// encoded by hand (no code-size check: the sink is set by the admin); a revert is bubbled.
     function _publish(uint256 securityId, Market memory m) internal {
-        if (!_publishing) return;
-        (uint24 bidTick, uint64 bidSize) = _bestDisplayed(_books[securityId][0], m.bestBid, false);
-        (uint24 askTick, uint64 askSize) = _bestDisplayed(_books[securityId][1], m.bestAsk, true);
-        uint256 top = uint256(bidTick) | (uint256(bidSize) << 24) | (uint256(askTick) << 88) | (uint256(askSize) << 112);
-        if (_lastTop[securityId] == top) return;
-        _lastTop[securityId] = top;
-        _quoteSink.onTopOfBook(
-            securityId, uint256(bidTick) * m.tickSize, bidSize, uint256(askTick) * m.tickSize, askSize
-        );
+        if (!m.publishing) return;
+        OrderBook.Book[2] storage books = _books[securityId];
+        (uint256 bidTick, uint256 bidSize) = _bestDisplayed(books[0], m.bestBid, false);
+        (uint256 askTick, uint256 askSize) = _bestDisplayed(books[1], m.bestAsk, true);
+        address sink = address(_quoteSink);
+        uint256 tickSize = m.tickSize;
+        bytes4 selector = IQuoteSink.pushTopOfBook.selector;
+        assembly ("memory-safe") {
+            // pushTopOfBook(securityId, bidPrice, bidSize, askPrice, askSize) at the free pointer.
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), securityId)
+            mstore(add(p, 0x24), mul(bidTick, tickSize))
+            mstore(add(p, 0x44), bidSize)
+            mstore(add(p, 0x64), mul(askTick, tickSize))
+            mstore(add(p, 0x84), askSize)
+            if iszero(call(gas(), sink, 0, p, 0xa4, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
     }
 
     /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
-    /// skipped, at most MAX_MAKERS of them); (0, 0) if none.
+    /// skipped, at most MAX_MAKERS of them); (0, 0) if none. Reads only the level word's
+    /// `displayed` field (bits 128..191, see OrderBook.Level).
     function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
         for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
-            uint64 shown = book.loadLevel(tick).displayed;
+            uint64 shown = uint64(book.levelWords[tick] >> 128);
             if (shown != 0) return (tick, shown);
             if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
             else tick = book.ticks.nextDown(tick - 1);

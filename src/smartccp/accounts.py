@@ -69,6 +69,25 @@ def account_from_key(private_key: str) -> Any:
     return ApeSigner(private_key=key)
 
 
+#: Gas money of a seeded account: set outright on a local chain; elsewhere the funder sends a
+#: thousandth of it whenever the balance falls below that.
+GAS_FUNDING = 10**21
+
+
+def seeded_account(seed: str, funder: Any) -> Any:
+    """A reproducible account for drills and simulations: its key is keccak(``seed``), and it has
+    gas to send transactions (see :data:`GAS_FUNDING`; ``funder`` pays on a remote network)."""
+    from ape import networks
+    from eth_utils import keccak
+
+    account = account_from_key(keccak(text=seed).hex())
+    if networks.provider.network.is_local:
+        networks.provider.set_balance(account.address, GAS_FUNDING)
+    elif account.balance < GAS_FUNDING // 1000:
+        funder.transfer(account, GAS_FUNDING // 1000)
+    return account
+
+
 def account_from_alias(alias: str) -> Any:
     """An imported ape account, unlocked from ``APE_ACCOUNTS_<alias>_PASSPHRASE``, autosigning."""
     account = accounts.load(alias)

@@ -114,7 +114,7 @@ def add_venue(bbo: Any, venue: Any, operator: Any) -> None:
 
 def remove_venue(bbo: Any, venue: Any, operator: Any, *, unwire: bool = True) -> None:
     """Remove ``venue`` from the BBO and, if ``unwire``, take back its router role and unset its
-    quote sink (the BBO ignores a removed venue's pushes either way)."""
+    quote sink (either way the BBO no longer counts a removed venue's pushes)."""
     tx = {"sender": operator}
     bbo.removeVenue(venue, **tx)
     if unwire:
@@ -128,7 +128,9 @@ def remove_venue(bbo: Any, venue: Any, operator: Any, *, unwire: bool = True) ->
 @dataclass(frozen=True)
 class Quote:
     """A consolidated best bid and offer: prices in cash base units (0 = side empty), sizes in
-    units, the venues (addresses) holding each, and when it last changed (unix seconds)."""
+    units, the venues (addresses) holding each, and ``updated_at`` (unix seconds): the last time
+    a registered venue's top changed or a venue was added or removed (so at least every change of
+    the consolidated quote; also a venue's change behind the best)."""
 
     bid_price: int
     bid_size: int
@@ -141,6 +143,14 @@ class Quote:
     def core(self) -> tuple:
         """Everything but the time (what a recomputation from the venues can check)."""
         return (self.bid_price, self.bid_size, self.bid_venues, self.ask_price, self.ask_size, self.ask_venues)
+
+
+def unpack_top(word: int) -> tuple[int, int, int, int, int]:
+    """(bidPrice, bidSize, askPrice, askSize, changedAt) of a packed top, as in the BBO's
+    ``VenueQuoteUpdated`` event (QuoteLib layout: 64 | 48 | 64 | 48 | 32 bits, low first)."""
+    word = int(word)
+    return (word & (2**64 - 1), (word >> 64) & (2**48 - 1), (word >> 112) & (2**64 - 1),
+            (word >> 176) & (2**48 - 1), word >> 224)
 
 
 def consolidate(tops: list[tuple[str, tuple[int, int, int, int]]]) -> Quote:

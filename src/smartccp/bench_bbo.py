@@ -7,8 +7,10 @@ children, three trades novated into the CCP's cycle, the venues' pushes to the B
 ``bbo.publish_overhead_gas``: the same signed placement on a venue (a new best bid that changes
 the consolidated quote, every venue already quoting) with the BBO as the venue's quote sink minus
 without a sink; ``bbo.publish_overhead_venue_only_gas`` is the same for a placement that changes
-the venue's top but not the consolidated quote; ``bbo.publish_overhead_venue_share_gas`` is the
-venue's own share (the same placement pushing to ``MockNullQuoteSink``, which does nothing).
+the venue's top but not the consolidated quote; ``bbo.publish_overhead_unchanged_top_gas`` for a
+placement behind the venue's own best bid (its top does not change: the venue still pushes, the
+BBO drops the repeat); ``bbo.publish_overhead_venue_share_gas`` is the venue's own share (the
+same placement as the first, pushing to ``MockNullQuoteSink``, which does nothing).
 """
 
 from __future__ import annotations
@@ -80,18 +82,20 @@ def route_3_venues_gas(m: BboMarket, makers: list[Any], taker: Any, repeats: int
 
 
 def publish_overhead_gas(m: BboMarket, makers: list[Any], operator: Any, repeats: int, *,
-                         changes_quote: bool = True) -> tuple[int, int]:
+                         changes_quote: bool = True, price: int | None = None) -> tuple[int, int]:
     """(gas with the BBO as sink, gas without a sink) of the same signed placement on venue 0,
     median over ``repeats`` placements; each pair runs from the same chain snapshot.
 
     Every venue quotes both sides first (bids 9.00..9.02, offers 11.00..11.02). The placement is
     a bid on venue 0 at 9.50 (new consolidated best bid) or at 9.01 (``changes_quote`` False:
-    venue 0's best bid moves, the consolidated best bid stays 9.02 on venue 2)."""
+    venue 0's best bid moves, the consolidated best bid stays 9.02 on venue 2), or at ``price``
+    if given (e.g. 8.99: behind venue 0's best bid, its top does not change)."""
     vc = m.vclients[0]
     for v in range(3):
         m.vclients[v].place(m.order(makers[v], Side.BUY, cash("9.00") + v * cash("0.01")), makers[v])
         m.vclients[v].place(m.order(makers[v], Side.SELL, cash("11.00") + v * cash("0.01")), makers[v])
-    price = cash("9.50") if changes_quote else cash("9.01")
+    if price is None:
+        price = cash("9.50") if changes_quote else cash("9.01")
     with_sink, without = [], []
     for i in range(repeats):
         who = makers[3 + i % max(1, len(makers) - 3)] if len(makers) > 3 else makers[1]
@@ -119,6 +123,9 @@ def bbo_gas(ctx: BenchContext) -> Figures:
     snap = chain.snapshot()
     on_v, off_v = publish_overhead_gas(m, members, ctx.roles.operator, ctx.repeats, changes_quote=False)
     chain.restore(snap)
+    snap = chain.snapshot()
+    on_u, off_u = publish_overhead_gas(m, members, ctx.roles.operator, ctx.repeats, price=cash("8.99"))
+    chain.restore(snap)
     m.system.venues[0].setQuoteSink(project.MockNullQuoteSink.deploy(sender=ctx.roles.operator), sender=ctx.roles.operator)
     on_n, off_n = publish_overhead_gas(m, members, ctx.roles.operator, ctx.repeats)
     return {
@@ -126,4 +133,5 @@ def bbo_gas(ctx: BenchContext) -> Figures:
         "bbo.publish_overhead_gas": on - off,
         "bbo.publish_overhead_venue_only_gas": on_v - off_v,
         "bbo.publish_overhead_venue_share_gas": on_n - off_n,
+        "bbo.publish_overhead_unchanged_top_gas": on_u - off_u,
     }

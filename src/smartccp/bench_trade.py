@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ape import project
+from ape import chain, project
 
+from smartccp import gas_trace
 from smartccp.bench import BenchContext, Figures, goal, measurement
 from smartccp.clearing import run_cycle, warp_past
 from smartccp.clearing_bench import fund_members, measure_clearing_gas
@@ -97,6 +98,13 @@ def fill_gas(m: Market, makers: int, repeats: int, price: int = cash("15.00")) -
     return int(statistics.median(gas))
 
 
+def breakdown_figures(prefix: str, receipt: Any) -> Figures:
+    """``<prefix>.<category>_gas`` for each category of ``smartccp.gas_trace`` (none if the node
+    cannot trace)."""
+    parts = gas_trace.breakdown(chain.provider, receipt.txn_hash)
+    return {f"{prefix}.{k}_gas": v for k, v in (parts or {}).items()}
+
+
 @measurement("trade")
 def trade_gas(ctx: BenchContext) -> Figures:
     """Placement, fills, cancel, and the depth ratio, on the venue with the CCP behind it."""
@@ -110,7 +118,15 @@ def trade_gas(ctx: BenchContext) -> Figures:
     ten = fill_gas(m, 10, max(3, n // 2))
     ids = [m.client.resting_id(m.place(i % 10, Side.SELL, cash("20.05"))) for i in range(n)]
     cancel = [m.client.cancel(oid, m.members[i % 10]).gas_used for i, oid in enumerate(ids)]
-    return {
+    # Where the gas goes, for one more of each operation in the same book (smartccp.gas_trace).
+    place_r = m.place(0, Side.SELL, cash("20.05"))
+    m.place(1, Side.SELL, cash("15.00"))
+    fill_r = m.place(10, Side.BUY, cash("15.00"))
+    cancel_r = m.client.cancel(m.client.resting_id(m.place(2, Side.SELL, cash("20.05"))), m.members[2])
+    breakdowns = {}
+    for name, receipt in (("place_resting", place_r), ("fill_one_maker", fill_r), ("cancel", cancel_r)):
+        breakdowns |= breakdown_figures(f"trade.{name}", receipt)
+    return breakdowns | {
         "trade.place_resting_gas": int(statistics.median(resting)),
         "trade.place_new_level_gas": int(statistics.median(new_level)),
         "trade.fill_one_maker_gas": one,

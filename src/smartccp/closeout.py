@@ -9,7 +9,9 @@ the scenario (``close_out.market``):
   ``contracts/test``;
 - ``venue``: the real ``VenueCloseOut`` (contracts/clearing) selling out and buying in with
   IOC orders on the system's first venue, against the quotes of a close-out dealer (a clearing
-  member admitted here) resting on the book; shortfalls still go to ``MockDefaultHandler``.
+  member admitted here) resting on the book; shortfalls go to the system's DefaultFund when the
+  risk contracts are deployed (``system.extra["DefaultFund"]``), else to ``MockDefaultHandler``
+  (test double). The bundled scenarios and the demo use it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from eth_utils import keccak
 
 from smartccp.accounts import account_from_key
 from smartccp.clearing import deploy_venue_close_out, wire_close_out
-from smartccp.orders import Order, Side
+from smartccp.orders import Order, Phase, Side
 from smartccp.system import kyc_expiry
 from smartccp.trading import VenueClient
 from smartccp.units import BPS
+
+DEALER_MARGIN_SHARE = 2  # with the Margin gate on, the dealer posts 1/2 of its cash as margin
 
 
 class CloseOutMarket:
@@ -116,16 +120,26 @@ class VenueMarket(CloseOutMarket):
     rounded down to the tick, and an offer one tick above it, ``inventory`` units each (the bid
     as far as its cash pays). Its previous quotes are cancelled first. The quotes rest on the
     book like any order, so the next day's flow may trade with them too, and the venue's
-    matching decides the close-out price, not the dealer.
+    matching decides the close-out price, not the dealer. Settlement runs in the next session:
+    a security the closing auction left CLOSED on the venue is reopened (continuous) before the
+    dealer quotes. With the Margin gate on the venue, the dealer posts half its cash as margin.
     """
 
-    label = "VenueCloseOut on venue A (dealer quotes) + MockDefaultHandler (test double)"
+    MOCK_HANDLER = " + MockDefaultHandler (test double)"
+    label = "VenueCloseOut on venue 0 (a close-out dealer's quotes)" + MOCK_HANDLER
     test_double = True
 
     def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int]) -> None:
         self.system = system
-        self.handler = operator.deploy(project.MockDefaultHandler, system.cash)
-        self.market = deploy_venue_close_out(system, operator, handler=self.handler)
+        fund = system.extra.get("DefaultFund")
+        if fund is not None:  # the risk contracts: shortfalls go to the DefaultFund's waterfall
+            self.handler, self.test_double = fund, False
+            self.label = self.label.replace(self.MOCK_HANDLER, "; shortfalls to the DefaultFund")
+        else:
+            self.handler = operator.deploy(project.MockDefaultHandler, system.cash)
+        self.market = deploy_venue_close_out(system, operator, handler=self.handler)  # registers the handler
+        if self.test_double:
+            system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
         self.dealer = account_from_key(keccak(text=f"smartccp-closeout-dealer:{system.venue.address}").hex())
         if networks.provider.network.is_local:
             networks.provider.set_balance(self.dealer.address, 10**21)
@@ -133,9 +147,12 @@ class VenueMarket(CloseOutMarket):
         for sid in security_ids:
             system.securities.issue(sid, self.dealer, self.spec.inventory, sender=issuer)
         system.cash.issue(self.dealer, self.spec.cash, sender=bank)
-        system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
         system.cash.approve(system.ccp, 2**256 - 1, sender=self.dealer)
         system.securities.setApprovalForAll(system.ccp, True, sender=self.dealer)
+        margin = system.extra.get("Margin")
+        if margin is not None:  # the venue's gate checks the dealer's quotes like any order
+            system.cash.approve(margin, 2**256 - 1, sender=self.dealer)
+            margin.depositCash(self.spec.cash // DEALER_MARGIN_SHARE, sender=self.dealer)
         self.client = VenueClient(system.venue)
         self.quotes: list[int] = []
 
@@ -148,6 +165,8 @@ class VenueMarket(CloseOutMarket):
         self.quotes = []
         out = {}
         for sid, price in prices.items():
+            if Phase(int(venue.phaseOf(sid))) != Phase.CONTINUOUS:  # settlement runs in the next session
+                venue.setPhase(sid, int(Phase.CONTINUOUS), sender=operator)
             tick, lot, _ = self.system.securities.tradingTerms(sid)
             move = moves_bps.get(sid, -self.spec.slippage_bps)
             bid = max(int(tick), price * (BPS + move) // BPS // int(tick) * int(tick))
@@ -164,5 +183,7 @@ class VenueMarket(CloseOutMarket):
         return out
 
     def holders(self) -> dict[str, Any]:
-        return {"close-out market (VenueCloseOut)": self.market, "close-out dealer": self.dealer,
-                "default handler (mock)": self.handler}
+        out = {"close-out market (VenueCloseOut)": self.market, "close-out dealer": self.dealer}
+        if self.test_double:
+            out["default handler (mock)"] = self.handler
+        return out

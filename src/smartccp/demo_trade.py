@@ -9,7 +9,8 @@ book (BBO) and an order routed through the BBO across venues; a closing call auc
 prices published and every member's margin refreshed; the cycle's netting and DVP settlement;
 and, after the balances step, the default drill ON CHAIN: member_a misses a margin call, is
 declared in default (suspended), its client is ported, the CCP closes out its position at
-settlement on the close-out market (``DEMO_CLOSE_OUT``, the mock test double today) and the
+settlement on the close-out market (``DEMO_CLOSE_OUT``: ``VenueCloseOut``, the CCP's IOC order
+on V0 against a close-out dealer's quotes; ``mock`` selects the test double) and the
 DefaultFund's waterfall covers the loss (each ``LayerUsed`` event printed); the market goes on.
 
 Amounts: cash in base units (shown as cash), prices in base units per unit, quantities in units.
@@ -48,7 +49,6 @@ from smartccp.risk_chain import (
     order_margin,
     publish_contributions,
     publish_prices,
-    publish_scenarios,
     sign_fund_transfer,
 )
 from smartccp.scenario import CloseOutSpec
@@ -65,7 +65,7 @@ MARGIN_DEPOSIT = cash(20_000)  # member_b's margin; member_a posts what its orde
 POSITION_LIMIT = 1_000  # ACME units each member may carry: what cover 2 is sized on
 REFERENCE_PRICE = cash("12.50")  # the previous close, published before trading
 #: The close-out market of the default drill: an entry of smartccp.closeout.CLOSE_OUT_MARKETS.
-DEMO_CLOSE_OUT = CloseOutSpec(market="mock", slippage_bps=100, inventory=5_000, cash=cash(200_000),
+DEMO_CLOSE_OUT = CloseOutSpec(market="venue", slippage_bps=100, inventory=5_000, cash=cash(200_000),
                               handler_cash=cash(1_000))
 
 
@@ -342,7 +342,8 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
         s.ccp.setDefaultHandler(rk.fund, sender=op)
     ctx.data["other_holders"].update(market.holders())
     supplies0 = supplies(s, [sid])
-    log.line(f"close-out market: {market.label}; shortfalls charged to the DefaultFund")
+    log.line(f"close-out market: {market.label}" + ("" if "DefaultFund" in market.label
+                                                     else "; shortfalls charged to the DefaultFund"))
     # Next day: member_a keeps no spare margin and buys again; its client too.
     log.tx(s.venue.setPhase(sid, int(Phase.CONTINUOUS), sender=op), "reopen ACME on V0")
     price = ctx.data["settlement_price"]
@@ -394,7 +395,8 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
         log.line(f"member_b is called {fmt_cash(st_b.call_amount)} for client_a's position and pays")
     # Settlement: member_a's pay-in fails; the CCP sells out its 600 ACME and charges the shortfall.
     prices = market.set_prices({sid: stressed}, op)
-    log.line(f"close-out at {fmt_cash(prices[sid])} (settlement price less {DEMO_CLOSE_OUT.slippage_bps} bps)")
+    log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
+             f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
     warp_past(s.ccp, cycle)
     report = run_cycle(s.ccp, cycle, op)
     for rcpt in report.receipts:
@@ -427,7 +429,7 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     log.tx(publish_prices(rk.margin, {sid: stressed}, op), "publish price")
     log.tx(rk.margin.refreshMargin(b, sender=op), "refresh member_b")
     q = fmt_cash(stressed)[:-4]
-    _place(ctx, log, "member_b", f"sell 50 @ {q} (market goes on; meets client_a's bid)",
+    _place(ctx, log, "member_b", f"sell 50 @ {q} (the market goes on)",
            _order(ctx, "member_b", Side.SELL, 50, q))
     check_ccp_empty(s.ccp, s, [sid])
     same = supplies(s, [sid]) == supplies0

@@ -6,7 +6,7 @@ DVP settlement (sell-outs and buy-ins on the pluggable close-out market) → eve
 settlement (e.g. the default waterfall) → invariant checks. Then final balances, the JSON report
 and the charts (:mod:`smartccp.drill_charts`).
 
-Pluggable parts, chosen by the scenario:
+Pluggable parts, chosen by the scenario (the built-in entries are in :mod:`smartccp.drill_events`):
 
 - :data:`MARGIN_CYCLES` (``@margin_cycle("model")``, ``@margin_cycle("chain")``): the margin
   step, chosen by ``risk.margin``;
@@ -25,7 +25,10 @@ Two risk bases, and every report says which one ran (``notices.risk``):
 - ``risk.margin: model`` — margin and the waterfall as **models (off chain)** from
   :mod:`smartccp.risk`; shortfalls are paid by the ``MockDefaultHandler`` test double.
 
-The close-out market is the ``mock`` test double unless the scenario names another.
+The close-out market is the ``mock`` test double unless the scenario names another; the bundled
+scenarios name ``venue`` (``VenueCloseOut`` on venue 0). With ``risk.margin: chain`` a settlement
+failure's shortfall goes to the DefaultFund (``missed_payment:chain``, ``failed_delivery:chain``),
+which declares the charged clearing member in default and covers it through the waterfall.
 
 Idempotency: every step has a key (``setup``, ``day0:auction``, ...) and a journal; re-running a
 finished step returns its recorded result and sends nothing. Steps that act on chain also check
@@ -46,7 +49,6 @@ from typing import Any
 
 import numpy as np
 from ape import chain, networks
-from eth_utils import keccak
 
 from smartccp import risk
 from smartccp.clearing import (
@@ -60,16 +62,15 @@ from smartccp.clearing import (
     supplies,
     warp_past,
 )
+from smartccp.accounts import seeded_account
 from smartccp.bbo import BboClient, deploy_bbo
 from smartccp.closeout import CloseOutMarket, make_close_out
 from smartccp.orders import Order, OrderType, Phase, Side, TimeInForce
-from smartccp.report import render_table
-from smartccp.risk.waterfall import LAYERS
+from smartccp.drill_report import render
 from smartccp.risk_chain import (
     Risk,
     deploy_risk,
     layer_events,
-    margin_status,
     publish_contributions,
     publish_prices,
     publish_scenarios,
@@ -85,7 +86,6 @@ MODEL_NOTICE = "model (off chain, smartccp.risk); shortfalls paid by the MockDef
 CHAIN_NOTICE = "on chain (Margin + DefaultFund contracts; scenarios, prices and cover-2 contributions from smartccp.risk)"
 MAX_UINT = 2**256 - 1
 UNCROSS_FILLS = 40
-GAS_FUNDING = 10**21
 TREASURY_MULTIPLE = 4  # the CCP's treasury holds this many times its skin in the game (refills)
 
 
@@ -281,20 +281,15 @@ class DrillRunner:
         wall = time.perf_counter() - t0
         if "wall_s" not in self.report:
             self.report["wall_s"] = round(wall, 3)
+            if self.out is not None:  # the JSON written by the final step gets the run's wall time too
+                path = self.out / f"drill_{self.sc.name}.json"
+                path.write_text(json.dumps(self.report, indent=2, default=str) + "\n")
         return self.report
 
     # ─── setup ───
 
     def _account(self, name: str) -> Any:
-        from smartccp.accounts import account_from_key
-
-        key = keccak(text=f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}")
-        account = account_from_key(key.hex())
-        if networks.provider.network.is_local:
-            networks.provider.set_balance(account.address, GAS_FUNDING)
-        elif account.balance < GAS_FUNDING // 1000:
-            self.roles.operator.transfer(account, GAS_FUNDING // 1000)
-        return account
+        return seeded_account(f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}", self.roles.operator)
 
     def _setup(self) -> dict[str, Any]:
         sc, r = self.sc, self.roles
@@ -328,7 +323,8 @@ class DrillRunner:
         self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids)
         risk_setup = self._setup_risk() if self.on_chain_risk else {"basis": MODEL_NOTICE}
         self.clients = [VenueClient(v) for v in s.venues]
-        self.driver = FlowDriver(self.clients, self.accounts, self.sids)
+        sources = [s.ccp] + ([self.risk.margin] if self.risk is not None else [])  # to name gate refusals
+        self.driver = FlowDriver(self.clients, self.accounts, self.sids, error_sources=sources)
         self.supply0 = supplies(s, self.sids)
         self.names[str(s.ccp.address)] = "CCP"
         return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
@@ -345,7 +341,7 @@ class DrillRunner:
 
     def close_out_label(self) -> str:
         label = self.close_out.label if self.close_out else "none"
-        if self.on_chain_risk:
+        if self.on_chain_risk and "DefaultFund" not in label:
             label += "; shortfalls charged on chain to the DefaultFund (the mock handler is not used)"
         return label
 
@@ -444,10 +440,12 @@ class DrillRunner:
 
     def _auction(self, day: DayState) -> list[dict[str, Any]]:
         s, op = self._sys(), self.roles.operator
+        head = chain.blocks.head.number + 1
         to_open = [(vi, v, sid) for vi, v in enumerate(s.venues) for sid in self.sids
-                   if Phase(int(v.phaseOf(sid))) == Phase.CONTINUOUS]
+                   if Phase(int(v.phaseOf(sid))) == Phase.CONTINUOUS
+                   and not any(int(e.securityId) == sid for e in v.AuctionUncrossed.range(day.start_block, head))]
         if not to_open:
-            return day.auctions  # already uncrossed: nothing to do
+            return day.auctions  # already uncrossed (the venue may have reopened since): nothing to do
         for _, v, sid in to_open:
             v.setPhase(sid, int(Phase.PRE_CLOSE), sender=op)
         d = day.day
@@ -494,7 +492,7 @@ class DrillRunner:
         return day.events
 
     def _settle(self, day: DayState) -> dict[str, Any]:
-        s, ccp = self._sys(), self._sys().ccp
+        ccp = self._sys().ccp
         info = ccp.cycleInfo(day.cycle_id)
         if CyclePhase(int(info[0])) == CyclePhase.UNKNOWN:
             day.settlement.update(phase="NO_TRADES")
@@ -573,13 +571,20 @@ class DrillRunner:
         return [c.__dict__ for c in checks]
 
     def _signed_trades(self, day: DayState) -> tuple[bool, str]:
+        """Every venue trade carries both orders' hashes; every one except the close-out
+        market's own fills (direct DVP, never novated) has two novated legs in the cycle."""
         head = chain.blocks.head.number + 1
         traded = [log for v in self._sys().venues for log in v.Traded.range(day.start_block, head)]
         legs = [log for log in self._sys().ccp.TradeNovated.range(day.start_block, head)
                 if int(log.cycleId) == day.cycle_id]
+        market = str(getattr(self.close_out.market, "address", "")) if self.close_out else ""
+        close_out = [t for t in traded if market and market in (str(t.buyer), str(t.seller))]
         signed = all(int.from_bytes(bytes(t.bidOrderHash), "big") and int.from_bytes(bytes(t.offerOrderHash), "big")
                      for t in traded)
-        return signed and len(legs) == 2 * len(traded), f"{len(traded)} trades, {len(legs)} novated legs"
+        novated = len(traded) - len(close_out)
+        return signed and len(legs) == 2 * novated, (f"{novated} trades, {len(legs)} novated legs"
+                                                     + (f"; {len(close_out)} close-out fills (direct DVP)"
+                                                        if close_out else ""))
 
     def _holders(self) -> dict[str, Any]:
         s = self._sys()
@@ -714,352 +719,6 @@ def _network_name() -> str:
     return f"{net.ecosystem.name}:{net.name}:{networks.provider.name}"
 
 
-# ─── Margin cycle: model ─────────────────────────────────────────────────────────────────────
-
-
-@margin_cycle("model")
-def model_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
-    """Initial margin (historical-simulation VaR, :func:`smartccp.risk.initial_margin`) and
-    variation margin (mark-to-market at the settlement prices) of every clearing member's
-    net position in the cycle; the call is IM plus VM owed. Off chain: members are assumed to
-    meet their calls, except a member with a ``default`` event that day."""
-    prices = run.prices_list(day)
-    nxt = [int(x) for x in run.path[day.day + 2]]
-    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
-    calls = []
-    for name, (q, c) in sorted(run.member_positions(day).items()):
-        im = risk.initial_margin(q, prices, run.shocks)
-        vm = c + sum(qi * pi for qi, pi in zip(q, prices))  # member's P&L at settlement prices
-        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
-        calls.append({"member": name, "quantities": q, "initial_margin": im, "variation_margin": vm,
-                      "call": im + max(0, -vm), "met": name not in defaulting,
-                      "next_day_loss": realised})
-    return {"basis": MODEL_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls}
-
-
-# ─── Events ──────────────────────────────────────────────────────────────────────────────────
-
-
-@event_handler("missed_payment")
-class MissedPayment(EventHandler):
-    """The member withdraws its cash allowance before pay-in: the CCP sells out the securities
-    it was to receive; the allowance comes back after the cycle."""
-
-    def close_out_moves(self, run, event, day):
-        return {sid: -run.sc.close_out.slippage_bps for sid in run.sids}
-
-    def before_settlement(self, run, event, day):
-        s, acct = run._sys(), run.accounts[event.member]
-        s.cash.approve(s.ccp, 0, sender=acct)
-        return {"action": "cash allowance to the CCP withdrawn"}
-
-    def after_settlement(self, run, event, day):
-        s, acct = run._sys(), run.accounts[event.member]
-        s.cash.approve(s.ccp, MAX_UINT, sender=acct)
-        return {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member]}
-
-
-@event_handler("failed_delivery")
-class FailedDelivery(EventHandler):
-    """The member withdraws its securities approval before pay-in: the CCP buys in what it was
-    to deliver; the approval comes back after the cycle."""
-
-    def close_out_moves(self, run, event, day):
-        sym = event.params.get("security")
-        sids = [run.sids[run._sec_index(sym)]] if sym else run.sids
-        return {sid: run.sc.close_out.slippage_bps for sid in sids}
-
-    def before_settlement(self, run, event, day):
-        s, acct = run._sys(), run.accounts[event.member]
-        s.securities.setApprovalForAll(s.ccp, False, sender=acct)
-        return {"action": "securities approval to the CCP withdrawn"}
-
-    def after_settlement(self, run, event, day):
-        s, acct = run._sys(), run.accounts[event.member]
-        s.securities.setApprovalForAll(s.ccp, True, sender=acct)
-        return {"buy_ins": [x for x in day.buy_ins if x["account"] == event.member]}
-
-
-@event_handler("default")
-class ModelDefault(EventHandler):
-    """Declare default (on chain: the member stops paying and is suspended, so the venues refuse
-    its orders), close out its book (on chain: sell-out / buy-in on the close-out market at a
-    stressed price), then run the default waterfall over the realised loss. The waterfall and the
-    resources it uses (margin, default fund sized cover-2, skin in the game) are a **model (off
-    chain) until the risk contracts land**; the shortfall is paid on chain by the
-    MockDefaultHandler (test double)."""
-
-    basis = f"declare and close out on chain; margin and waterfall: {MODEL_NOTICE}"
-
-    def close_out_moves(self, run, event, day):
-        move = int(event.params.get("close_out_move_bps", -3000))
-        return {sid: move for sid in run.sids}
-
-    def before_settlement(self, run, event, day):
-        s, acct = run._sys(), run.accounts[event.member]
-        s.cash.approve(s.ccp, 0, sender=acct)
-        if int(s.membership.memberOf(acct).status) == 1:  # Active
-            s.membership.suspend(acct, sender=run.roles.operator)
-        run.defaulted.add(event.member)
-        return {"action": "default declared: member suspended on chain, its cash pay-in withheld"}
-
-    def after_settlement(self, run, event, day):
-        rk = run.sc.risk
-        positions = run.member_positions(day)
-        members = [m.name for m in run.sc.members if m.kind == "clearing"]
-        prices = run.prices_list(day)
-        calls = {c["member"]: c for c in day.margin.get("calls", [])}
-        margins = {m: calls[m]["initial_margin"] if m in calls else 0 for m in members}
-        if event.params.get("margin_posted", "im") == "none":
-            margins[event.member] = 0
-        quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
-        stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
-        beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [margins[m] for m in members])
-        sizing = risk.size_default_fund(beyond)
-        contributions = dict(zip(members, risk.allocate_contributions(
-            sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)))
-        loss = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
-        q, c = positions.get(event.member, ([0] * len(prices), 0))
-        close_prices = [day.settlement["close_out_prices"][s.symbol] for s in run.sc.securities]
-        model_loss = max(0, -(c + sum(qi * pi for qi, pi in zip(q, close_prices))))
-        result = risk.run_waterfall({event.member: loss}, margins, contributions, rk.skin_in_the_game,
-                                    rk.assessment_cap_bps)
-        survivors = {m: v for m, v in contributions.items() if m != event.member}
-        available = {"defaulter_margin": margins[event.member], "defaulter_default_fund": contributions[event.member],
-                     "ccp_skin_in_the_game": rk.skin_in_the_game, "survivor_default_fund": sum(survivors.values())}
-        waterfall = {"basis": MODEL_NOTICE, "loss": loss, "model_loss_at_close_out_prices": model_loss,
-                     "layers": result.layers, "available": available, "uncovered": result.uncovered,
-                     "fund_size": sizing.fund_size, "contributions": contributions, "margins": margins,
-                     "charges": {str(k): v.__dict__ for k, v in result.charges.items()}}
-        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
-                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
-                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
-                                "covered_on_chain_by": run.close_out.label}}
-        day.defaults.append(record)
-        return {"waterfall": waterfall}
-
-
-# ─── Margin cycle and default: on chain ──────────────────────────────────────────────────────
-
-
-def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int]:
-    """Cover-2 contributions (:mod:`smartccp.risk.default_fund`) from the day's positions, the
-    margin each member has posted and the scenario's hypothetical stress moves; floored at
-    ``risk.default_fund_minimum``. Returns (member name -> required contribution, fund size)."""
-    rk = run.sc.risk
-    members = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
-    prices = run.prices_list(day)
-    positions = run.member_positions(day)
-    quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
-    stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
-    beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [posted.get(m, 0) for m in members])
-    sizing = risk.size_default_fund(beyond)
-    amounts = risk.allocate_contributions(sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)
-    return {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}, int(sizing.fund_size)
-
-
-@margin_cycle("chain")
-def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
-    """The daily margin cycle on the Margin contract: publish the settlement prices (from the
-    closing auctions), ``refreshMargin`` every clearing member (IM from the published scenarios,
-    VM at the settlement prices, a margin call if posted < IM + VM), members meet their calls
-    by depositing cash, except a member with a ``default`` event that day; then re-size the
-    default fund by cover 2 and publish the contributions, which the members top up (the same
-    exception). Amounts as the contract reports them (``marginStatus``)."""
-    s, op, rk = run._sys(), run.roles.operator, run._risk()
-    prices = {sid: day.settlement_prices[run._sym(sid)] for sid in run.sids}
-    publish_prices(rk.margin, prices, op)
-    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
-    nxt = [int(x) for x in run.path[day.day + 2]]
-    positions = run.member_positions(day)
-    calls, posted = [], {}
-    for m in run.sc.members:
-        if m.kind != "clearing" or m.name in run.defaulted:
-            continue
-        acct = run.accounts[m.name]
-        rk.margin.refreshMargin(acct, sender=op)
-        st = margin_status(rk.margin, acct)
-        met = st.call_amount == 0
-        if st.call_amount and m.name not in defaulting:
-            rk.margin.depositCash(st.call_amount, sender=acct)
-            met = True
-        q, c = positions.get(m.name, ([0] * len(run.sids), 0))
-        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
-        calls.append({"member": m.name, "quantities": q, "initial_margin": st.initial_margin,
-                      "variation_margin": -st.variation_margin, "required": st.required,
-                      "posted_before_call": st.posted, "call": st.call_amount, "call_deadline": st.call_deadline,
-                      "met": met, "next_day_loss": realised})
-        posted[m.name] = margin_status(rk.margin, acct).posted
-    contributions, fund_size = _cover2(run, day, posted)
-    publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, op)
-    topped = {}
-    for name, required in contributions.items():
-        if name in defaulting:
-            continue
-        _, paid = rk.fund.contributionOf(run.accounts[name])
-        if int(paid) < required:
-            rk.fund.contribute(required - int(paid), sender=run.accounts[name])
-            topped[name] = required - int(paid)
-    return {"basis": CHAIN_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls,
-            "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped}}
-
-
-@event_handler("default:chain")
-class ChainDefault(EventHandler):
-    """The default drill on the risk contracts. Before settlement: the member has missed its
-    margin call (the chain margin cycle left it unmet) and stops paying (its cash allowance to
-    the CCP is withdrawn); time passes the call's deadline and a keeper declares the default on
-    the DefaultFund (``MissedMarginCall``; the default manager declares it if no call is open),
-    which suspends it: its resting orders stop matching and the gate refuses its orders. Its
-    clients are ported to ``backup`` if the event names one. At settlement the CCP sells out /
-    buys in its obligations on the close-out market and charges the shortfall to the
-    DefaultFund, whose waterfall runs on chain (``LayerUsed`` events, in order). After
-    settlement: the survivors replenish their contributions, the skin in the game is refilled
-    and the default is closed (the member expelled)."""
-
-    basis = f"on chain: declare, CCP close-out, waterfall ({CHAIN_NOTICE})"
-
-    def close_out_moves(self, run, event, day):
-        move = int(event.params.get("close_out_move_bps", -3000))
-        return {sid: move for sid in run.sids}
-
-    def before_settlement(self, run, event, day):
-        s, rk, op = run._sys(), run._risk(), run.roles.operator
-        acct = run.accounts[event.member]
-        s.cash.approve(s.ccp, 0, sender=acct)
-        run.defaulted.add(event.member)
-        reason = int(rk.fund.defaultOf(acct)[0])
-        if reason == 0:  # not declared yet
-            st = margin_status(rk.margin, acct)
-            if st.call_deadline:
-                chain.pending_timestamp = max(chain.pending_timestamp, st.call_deadline + 1)
-                chain.mine()
-            rk.fund.declareDefault(acct, sender=op)
-            reason = int(rk.fund.defaultOf(acct)[0])
-        ported = []
-        backup = event.params.get("backup")
-        clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
-        if backup and clients:
-            rk.fund.setBackupMember(acct, run.accounts[backup], sender=op)
-            rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=op)
-            ported = clients
-        survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
-        available = {"defaulter_margin": margin_status(rk.margin, acct).cash,
-                     "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
-                     "ccp_skin_in_the_game": int(rk.fund.skinInTheGame()),
-                     "survivor_default_fund": sum(int(rk.fund.contributionOf(run.accounts[m])[1]) for m in survivors)}
-        run.journal_extra[f"default:{event.member}"] = available
-        reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
-        return {"action": f"default declared on chain ({reasons[reason]}): member suspended, cash pay-in withheld",
-                "reason": reasons[reason], "ported_clients": ported, "available": available}
-
-    def after_settlement(self, run, event, day):
-        s, rk, r = run._sys(), run._risk(), run.roles
-        acct = run.accounts[event.member]
-        mine = [e for e in day.layers_used if e["defaulter"] == event.member]
-        totals = dict.fromkeys(LAYERS, 0)
-        for e in mine:
-            totals[e["layer"]] += e["amount"]
-        loss = int(rk.fund.defaultOf(acct)[1])
-        charged = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
-        uncovered = totals["uncovered"]
-        available = run.journal_extra[f"default:{event.member}"]
-        waterfall = {"basis": CHAIN_NOTICE, "loss": loss, "charged_by_ccp": charged,
-                     "layers": [[n, totals[n]] for n in LAYERS], "events": mine, "available": available,
-                     "uncovered": uncovered, "fund_size": day.margin.get("default_fund", {}).get("fund_size"),
-                     "contributions": day.margin.get("default_fund", {}).get("required", {})}
-        # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
-        replenished = {}
-        for m in run.sc.members:
-            if m.kind != "clearing" or m.name in run.defaulted:
-                continue
-            required, paid = (int(x) for x in rk.fund.contributionOf(run.accounts[m.name]))
-            if paid < required:
-                rk.fund.contribute(required - paid, sender=run.accounts[m.name])
-                replenished[m.name] = required - paid
-        if totals["ccp_skin_in_the_game"]:  # from the CCP's treasury: no new cash
-            rk.fund.fundSkinInTheGame(totals["ccp_skin_in_the_game"], sender=r.bank)
-        if not bool(rk.fund.defaultOf(acct)[2]):
-            rk.fund.closeDefault(acct, sender=r.operator)
-        status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
-        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
-                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
-                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
-                                "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"},
-                  "replenished": replenished, "status_after": status}
-        day.defaults.append(record)
-        return {"waterfall": waterfall, "replenished": replenished, "status_after": status}
-
-
-# ─── Text report ─────────────────────────────────────────────────────────────────────────────
-
-
-def render(report: dict[str, Any]) -> str:
-    """The readable report of a drill."""
-    out = [f"SmartCCP drill: {report['scenario']} ({report['profile']})", f"network: {report['network']}",
-           f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}",
-           f"bbo: {report['notices'].get('bbo', 'no BBO')}", ""]
-    for c in report["cycles"]:
-        f = c["flow"]
-        out.append(f"day {c['day']} (cycle {c['cycle_id']})")
-        out.append(f"  orders: {f.get('placed', 0)} placed ({_fmt_types(f.get('by_type', {}))}), {f.get('trades', 0)} trades, "
-                   f"{f.get('cancelled', 0)} cancelled, refused {f.get('rejected', {}) or 0}")
-        for sym, q in c.get("bbo", {}).items():
-            out.append(f"  BBO {sym}: bid {fmt_cash(q['bid'])} x {q['bid_size']:,} [{','.join(q['bid_venues'])}]  ask "
-                       f"{fmt_cash(q['ask'])} x {q['ask_size']:,} [{','.join(q['ask_venues'])}]"
-                       f"{'  (crossed across venues)' if q['bid'] and q['ask'] and q['bid'] >= q['ask'] else ''}"
-                       f"{'' if q['matches_venues'] else '  (DIFFERS from the venues!)'}")
-        for a in c["auctions"]:
-            out.append(f"  closing auction venue {a['venue']} {a['security']}: {a['volume']} @ {fmt_cash(a['price'])}")
-        out.append("  settlement prices: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in c["settlement_prices"].items()))
-        if c["gross"]:
-            out.append(f"  netting: {c['gross']['trades']} trades, cash gross {fmt_cash(c['gross']['cash'])} -> net "
-                       f"{fmt_cash(c['net']['cash'])} ({c['net']['cash_saving']:.1%} saved); units {c['gross']['units']:,} -> "
-                       f"{c['net']['units']:,}")
-        st = c["settlement"]
-        if "phase" in st:
-            out.append(f"  settlement: {st['phase']}, {st.get('obligations', 0)} obligations, {st.get('failures', 0)} failed, "
-                       f"{st.get('txs', 0)} txs, {st.get('gas', 0):,} gas")
-        for x in c["sell_outs"]:
-            out.append(f"  sell-out {x['account']}: {x['sold']}/{x['offered']} {x['security']} for {fmt_cash(x['proceeds'])}")
-        for x in c["buy_ins"]:
-            out.append(f"  buy-in {x['account']}: {x['bought']}/{x['wanted']} {x['security']} for {fmt_cash(x['cost'])}")
-        for x in c["shortfalls"]:
-            out.append(f"  shortfall of {x['account']} charged to {x['clearing_member']}: {fmt_cash(x['shortfall'])}, "
-                       f"covered {fmt_cash(x['covered'])}")
-        calls = c["margin"].get("calls", [])
-        if calls:
-            out.append(f"  margin calls ({c['margin']['basis']}):")
-            rows = [[m["member"], fmt_cash(m["initial_margin"]), fmt_cash(m["variation_margin"]),
-                     fmt_cash(m["posted_before_call"]) if "posted_before_call" in m else "-", fmt_cash(m["call"]),
-                     "yes" if m["met"] else "NO"] for m in calls]
-            out.extend("    " + line for line in render_table(["member", "IM", "VM (P&L)", "posted", "call", "met"],
-                                                               rows).splitlines())
-        for dft in c["defaults"]:
-            w = dft["waterfall"]
-            out.append(f"  DEFAULT {dft['member']}: loss {fmt_cash(dft['loss'])} (waterfall: {w['basis']})")
-            for name, amount in w["layers"]:
-                out.append(f"    {name:<24} {fmt_cash(amount):>18}")
-            for e in w.get("events", []):
-                out.append(f"    LayerUsed({e['defaulter']}, {e['layer']}, {fmt_cash(e['amount'])})")
-            if "status_after" in dft:
-                out.append(f"    {dft['member']} now {dft['status_after']}; replenished: "
-                           + (", ".join(f"{k} {fmt_cash(v)}" for k, v in dft["replenished"].items()) or "none"))
-        for ch in c["checks"]:
-            out.append(f"  [{'ok' if ch['ok'] else 'FAILED'}] {ch['name']}: {ch['detail']}")
-        out.append("")
-    rows = [[s["key"], s["txs"], f"{s['gas']:,}", f"{s['wall_s']:.2f}"] for s in report["steps"]]
-    out.append(render_table(["step", "txs", "gas", "wall s"], rows))
-    ck = report["checks"]
-    out.append(f"\ninvariant checks: {ck['passed']} passed, {len(ck['failed'])} failed {ck['failed'] or ''}")
-    out.append(f"wall time {report.get('wall_s', 0):.1f} s")
-    return "\n".join(out)
-
-
-def _fmt_types(by_type: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
-
-
 def run_drill(scenario: Scenario, roles: Any, *, out: Path | None = None,
               progress: Callable[[str], None] | None = None) -> tuple[DrillRunner, dict[str, Any]]:
     """Run ``scenario``; returns the runner (for re-runs) and the report."""
@@ -1070,3 +729,8 @@ def run_drill(scenario: Scenario, roles: Any, *, out: Path | None = None,
 
 __all__ = ["DrillRunner", "EVENT_HANDLERS", "EventHandler", "MARGIN_CYCLES", "MODEL_NOTICE", "event_handler",
            "margin_cycle", "render", "run_drill"]
+
+
+# The built-in event handlers and margin cycles register themselves on import (after everything
+# above is defined, so the circular import finds the names it needs).
+from smartccp import drill_events as _drill_events  # noqa: E402,F401

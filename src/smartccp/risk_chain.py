@@ -66,6 +66,7 @@ def deploy_risk(
     n_scenarios: int = DEFAULT_SCENARIOS,
     resync: Iterable[Any] = (),
     gate_venues: bool = True,
+    liquidation_market: Any = None,
 ) -> Risk:
     """Deploy Margin and DefaultFund for ``system`` and wire them in.
 
@@ -77,6 +78,9 @@ def deploy_risk(
     DEFAULT_MANAGER_ROLE (suspend, expel) and OPERATOR_ROLE (port clients); every venue gets the
     gate's VENUE_ROLE and, if ``gate_venues``, uses Margin as its order gate; the CCP (if it is
     ``system.ccp``) uses the fund as its default handler. ``operator`` gets every risk role.
+    ``liquidation_market`` (an ``ICloseOutMarket`` that accepts Margin as seller, e.g.
+    ``MockCloseOutMarket``; not ``VenueCloseOut``, which serves only the CCP) is where waterfall
+    layer 1 sells a defaulter's securities collateral; without one they stay in Margin.
     """
     tx = {"sender": operator}
     ccp = system.ccp if ccp is None else ccp
@@ -98,6 +102,8 @@ def deploy_risk(
             venue.setOrderGate(margin, **tx)
     if system.ccp is not None and ccp == system.ccp:
         system.ccp.setDefaultHandler(fund, **tx)
+    if liquidation_market is not None:
+        margin.setLiquidationMarket(liquidation_market, **tx)
     system.extra["Margin"] = margin
     system.extra["DefaultFund"] = fund
     return Risk(margin=margin, fund=fund)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from smartccp.orders import Order, OrderType, Side, TimeInForce
+from smartccp.trading import MAX_MAKERS
 
 TRADING_DAYS = 252
 
@@ -201,25 +202,33 @@ class MarketSimulator:
 
 @dataclass
 class FlowStats:
-    """What a flow did on chain: counts per outcome and the gas of every transaction sent."""
+    """What a flow did on chain: counts per outcome and the gas of every transaction sent.
+    ``traded_cash`` and ``cash_by_security`` are traded volume in cash base units (quantity x
+    price per fill), ``units_by_security`` in units, keyed by on-chain security id."""
 
     placed: int = 0
     rested: int = 0
     trades: int = 0
     traded_units: int = 0
+    traded_cash: int = 0
     cancelled: int = 0
     rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     self_trade_cancels: int = 0
     by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    trades_by_venue: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    cash_by_security: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    units_by_security: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     gas: int = 0
     txs: int = 0
     wall_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"placed": self.placed, "rested": self.rested, "trades": self.trades,
-                "traded_units": self.traded_units, "cancelled": self.cancelled,
+                "traded_units": self.traded_units, "traded_cash": self.traded_cash, "cancelled": self.cancelled,
                 "self_trade_cancels": self.self_trade_cancels, "rejected": dict(self.rejected),
-                "by_type": dict(self.by_type), "txs": self.txs, "gas": self.gas, "wall_s": round(self.wall_s, 3)}
+                "by_type": dict(self.by_type), "trades_by_venue": dict(self.trades_by_venue),
+                "units_by_security": dict(self.units_by_security), "cash_by_security": dict(self.cash_by_security),
+                "txs": self.txs, "gas": self.gas, "wall_s": round(self.wall_s, 3)}
 
 
 class FlowDriver:
@@ -229,12 +238,20 @@ class FlowDriver:
         clients: one :class:`smartccp.trading.VenueClient` per venue.
         accounts: member name -> ape account (signs and sends its own orders).
         security_ids: on-chain id of each scenario security, by index.
+        error_sources: contracts whose custom errors may come back through a venue call (the
+            Margin gate, the CCP), for naming refusals.
+        dry_run: check each order by ``eth_call`` first, as a member's system would, and send
+            only what the venue accepts; a refusal then costs no transaction (and ape prints no
+            trace for it). Refusals are counted by the custom error's name either way.
     """
 
-    def __init__(self, clients: Sequence[Any], accounts: dict[str, Any], security_ids: Sequence[int]):
+    def __init__(self, clients: Sequence[Any], accounts: dict[str, Any], security_ids: Sequence[int], *,
+                 error_sources: Sequence[Any] = (), dry_run: bool = True):
         self.clients = list(clients)
         self.accounts = accounts
         self.security_ids = list(security_ids)
+        self.error_sources = tuple(error_sources)
+        self.dry_run = dry_run
         # (venue, owner address, security id, side) -> {orderId: price}; from OrderRested logs.
         self.resting: dict[tuple[int, str, int, int], dict[int, int]] = defaultdict(dict)
 
@@ -270,6 +287,10 @@ class FlowDriver:
         for log in receipt.decode_logs(client.venue.Traded):
             stats.trades += 1
             stats.traded_units += int(log.quantity)
+            stats.traded_cash += int(log.quantity) * int(log.price)
+            stats.trades_by_venue[venue] += 1
+            stats.units_by_security[int(log.securityId)] += int(log.quantity)
+            stats.cash_by_security[int(log.securityId)] += int(log.quantity) * int(log.price)
 
     def _live(self, venue: int, order_id: int) -> bool:
         owner, remaining, *_ = self.clients[venue].venue.orderOf(order_id)
@@ -312,11 +333,19 @@ class FlowDriver:
         self._clear_self_cross(intent, stats)
         account = self.accounts[intent.member]
         client = self.clients[intent.venue]
-        order = Order(owner=str(account.address), securityId=self.security_ids[intent.security], side=intent.side,
-                      quantity=intent.quantity, price=intent.price, orderType=intent.order_type,
-                      timeInForce=intent.tif, displayQuantity=intent.display)
+        order = client.with_nonce(Order(owner=str(account.address), securityId=self.security_ids[intent.security],
+                                        side=intent.side, quantity=intent.quantity, price=intent.price,
+                                        orderType=intent.order_type, timeInForce=intent.tif,
+                                        displayQuantity=intent.display))
+        signature = client.sign(order, account)
+        args = (order.as_tuple(), signature, MAX_MAKERS)
+        if self.dry_run:
+            refused = _dry_run(client.venue.placeOrder, args, account, self.error_sources)
+            if refused is not None:
+                stats.rejected[refused] += 1
+                return None
         try:
-            receipt = client.place(order, account)
+            receipt = client.venue.placeOrder(*args, sender=account)
         except Exception as err:  # refused by the venue (named custom error) or the CCP
             stats.rejected[_error_name(err)] += 1
             return None
@@ -327,6 +356,18 @@ class FlowDriver:
         if stats.trades == before and receipt.decode_logs(client.venue.OrderRested):
             stats.rested += 1
         return receipt
+
+
+def _dry_run(method: Any, args: tuple, sender: Any, sources: Sequence[Any]) -> str | None:
+    """``method(*args)`` from ``sender`` by ``eth_call``: None if it would succeed, else the name
+    of the custom error it reverts with (``InsufficientMargin``; ``revert`` if undecodable)."""
+    from smartccp.demo import refusal
+
+    text = refusal(method, *args, sender=sender, also=tuple(sources))
+    if text is None:
+        return None
+    match = re.match(r"[A-Za-z_]\w*", text)
+    return match.group(0) if match else "revert"
 
 
 def _error_name(err: Exception) -> str:

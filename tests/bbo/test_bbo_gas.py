@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smartccp.bench_bbo import BboMarket, publish_overhead_gas, route_3_venues_gas
+from smartccp.units import cash
 
 
 def as_bench(mkt) -> BboMarket:
@@ -23,10 +24,15 @@ def test_gas__publish_overhead_per_venue_operation(mkt, project, operator, membe
     snap = chain.snapshot()
     on_v, off_v = publish_overhead_gas(as_bench(mkt), makers, operator, repeats=1, changes_quote=False)
     chain.restore(snap)
+    snap = chain.snapshot()
+    on_u, off_u = publish_overhead_gas(as_bench(mkt), makers, operator, repeats=1, price=cash("8.99"))
+    chain.restore(snap)
     # The venue's own share: the same placement pushing to a sink that does nothing.
     mkt.venues[0].setQuoteSink(project.MockNullQuoteSink.deploy(sender=operator), sender=operator)
     on_n, off_n = publish_overhead_gas(as_bench(mkt), makers, operator, repeats=1)
     print(f"\nplacement with the BBO as sink {on:,}, without a sink {off:,}: bbo.publish_overhead_gas = {on - off:,}")
     print(f"  of which the venue's own share (empty sink): {on_n - off_n:,}; the BBO's: {on - on_n:,}")
     print(f"venue top changes, consolidated quote does not: overhead {on_v - off_v:,}")
-    assert 0 < on_n - off_n < on - off < 40_000 and 0 < on_v - off_v < 40_000
+    print(f"venue top unchanged (placement behind its best bid): overhead {on_u - off_u:,}")
+    assert 0 < on_n - off_n < on - off <= 15_000 and 0 < on_v - off_v <= 15_000  # issue #4's goal
+    assert 0 < on_u - off_u < on - off

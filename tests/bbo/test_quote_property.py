@@ -1,5 +1,6 @@
 """Property: after every step of random orders, cancels, fills and routed orders on three venues,
-the BBO's consolidated quote equals the one computed in Python from the venues' own books."""
+the BBO's consolidated quote equals the one computed in Python from the venues' own books; its
+time moves to now when the quote changed and stays put when no venue's top changed."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def test_consolidated_quote__equals_python_from_venue_books(mkt, traders, chain,
     snapshot = chain.snapshot()
     resting: list[tuple[int, int, object]] = []  # (venue, order id, owner)
     last = mkt.client.quote(mkt.sid)
+    last_tops = mkt.tops()
     try:
         for step in steps:
             try:
@@ -52,9 +54,12 @@ def test_consolidated_quote__equals_python_from_venue_books(mkt, traders, chain,
                 pass  # self-trade, an order already filled: refused, nothing changed
             q = mkt.client.quote(mkt.sid)
             assert q.core() == mkt.client.quote_from_venues(mkt.sid).core(), step
+            now_tops = mkt.tops()
             if q.core() != last.core():
                 assert q.updated_at == chain.blocks.head.timestamp
+            if now_tops == last_tops:
+                assert q.updated_at == last.updated_at  # no venue's top changed: no new stamp
             assert q.updated_at >= last.updated_at
-            last = q
+            last, last_tops = q, now_tops
     finally:
         chain.restore(snapshot)

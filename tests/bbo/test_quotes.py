@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.bbo import consolidate
+from smartccp.bbo import consolidate, unpack_top
 from smartccp.orders import OrderType, Side
 from smartccp.units import cash
 
@@ -27,15 +27,21 @@ def test_quote__best_across_venues__sizes_summed_and_venues_named(mkt, member_a,
     assert tuple(mkt.bbo.venueQuote(mkt.venues[2], mkt.sid))[:4] == (D("9.99"), 40, D("10.02"), 50)
 
 
-def test_quote__updated_at__moves_only_when_the_consolidated_quote_changes(mkt, member_a, member_c, chain):
+def test_quote__updated_at__moves_when_a_venue_top_changes__not_on_repeats(mkt, member_a, member_c, chain):
     mkt.rest(0, member_a, Side.BUY, 30, D("9.99"))
     t0 = mkt.client.quote(mkt.sid).updated_at
     assert t0 == chain.blocks.head.timestamp
     chain.mine(1, timestamp=chain.pending_timestamp + 100)
-    mkt.rest(1, member_c, Side.BUY, 30, D("9.90"))  # venue 1's top moves, the BBO does not
+    mkt.rest(0, member_a, Side.BUY, 30, D("9.90"))  # behind venue 0's best bid: its top repeats
     assert mkt.client.quote(mkt.sid).updated_at == t0
+    # Venue 1's top moves behind the best: the consolidated quote does not change, but updatedAt
+    # does (quotes are consolidated on read; a push cannot tell whether it moved the best).
+    mkt.rest(1, member_c, Side.BUY, 30, D("9.90"))
+    t1 = mkt.client.quote(mkt.sid).updated_at
+    assert t1 == chain.blocks.head.timestamp > t0
+    chain.mine(1, timestamp=chain.pending_timestamp + 100)
     mkt.rest(2, member_c, Side.BUY, 30, D("9.99"))  # joins the best bid: size changes
-    assert mkt.client.quote(mkt.sid).updated_at == chain.blocks.head.timestamp > t0
+    assert mkt.client.quote(mkt.sid).updated_at == chain.blocks.head.timestamp > t1
 
 
 def test_quote__hidden_and_iceberg__only_displayed_size_counts(mkt, member_a, member_c):
@@ -46,12 +52,22 @@ def test_quote__hidden_and_iceberg__only_displayed_size_counts(mkt, member_a, me
     assert q.core() == mkt.client.quote_from_venues(mkt.sid).core()
 
 
-def test_on_top_of_book__unregistered_caller__reverts_unknown_venue(mkt, member_a, outsider):
+def test_push__unregistered_caller__recorded_under_its_own_address_and_never_counted(mkt, member_a, outsider):
     mkt.rest(0, member_a, Side.BUY, 30, D("9.99"))
     before = mkt.client.quote(mkt.sid)
-    with ape.reverts(mkt.bbo.UnknownVenue, caller=outsider):
-        mkt.bbo.onTopOfBook(mkt.sid, D("50.00"), 1, D("50.01"), 1, sender=outsider)
-    assert mkt.client.quote(mkt.sid) == before
+    r = mkt.bbo.pushTopOfBook(mkt.sid, D("50.00"), 1, D("50.01"), 1, sender=outsider)
+    [e] = r.decode_logs(mkt.bbo.VenueQuoteUpdated)
+    assert (e.securityId, e.venue) == (mkt.sid, outsider.address)
+    assert unpack_top(e.top)[:4] == (D("50.00"), 1, D("50.01"), 1)
+    assert mkt.client.quote(mkt.sid) == before  # only registered venues' words are read
+    assert tuple(mkt.bbo.venueQuote(outsider, mkt.sid)) == (0, 0, 0, 0, 0)
+
+
+def test_push__repeat_of_the_recorded_top__no_write_no_event(mkt, member_a):
+    r = mkt.place(0, member_a, Side.BUY, 30, D("9.99"))
+    assert len(r.decode_logs(mkt.bbo.VenueQuoteUpdated)) == 1
+    r = mkt.place(0, member_a, Side.BUY, 30, D("9.98"))  # behind the venue's own best bid
+    assert r.decode_logs(mkt.bbo.VenueQuoteUpdated) == []
 
 
 def test_venue_admin__operator_only_and_checked(mkt, operator, outsider):

@@ -37,13 +37,15 @@ def test_drill__report__json_and_three_charts_written(drill, name):
 
     saved = json.loads((out / f"drill_{name}.json").read_text())
     assert saved["scenario"] == name and saved["profile"] == "fast"
+    assert saved["wall_s"] == report["wall_s"] > 0
     for key in ("cycles", "final_balances", "checks", "steps", "notices", "charts"):
         assert key in saved
     cycle = saved["cycles"][0]
     for key in ("gross", "net", "settlement", "sell_outs", "buy_ins", "margin", "defaults", "checks"):
         assert key in cycle
-    basis = "model (off chain" if name == "settlement_failures" else "on chain (Margin + DefaultFund"
-    assert basis in saved["notices"]["risk"] and "test doubles" in saved["notices"]["close_out"]
+    assert "on chain (Margin + DefaultFund" in saved["notices"]["risk"]  # every bundled scenario
+    assert saved["notices"]["close_out"].startswith("VenueCloseOut on venue 0")
+    assert "DefaultFund" in saved["notices"]["close_out"] and "Mock" not in saved["notices"]["close_out"]
     for chart in ("waterfall", "margin_vs_loss", "gross_vs_net"):
         path = out / f"drill_{name}_{chart}.png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -110,6 +112,33 @@ def test_settlement_failures__sell_outs_and_buy_in__shortfalls_charged_to_cleari
     assert charged["sierra"] == "oscar"  # a client's shortfall falls on its clearing member
     assert all(s["covered"] == s["shortfall"] for s in cycle["shortfalls"])
     assert cycle["settlement"]["failures"] == 3
+
+
+def test_settlement_failures__on_chain__shortfalls_covered_by_the_members_own_margin(drill):
+    runner, report, _ = drill("settlement_failures")
+    cycle = report["cycles"][0]
+    charged = {}
+    for s in cycle["shortfalls"]:
+        charged[s["clearing_member"]] = charged.get(s["clearing_member"], 0) + s["shortfall"]
+
+    # Each charged clearing member is declared in default on the DefaultFund and its own margin
+    # (layer 1) covers the shortfall: one LayerUsed event each, nothing reaches the others.
+    assert set(charged) >= {"papa", "oscar"}
+    assert {(e["defaulter"], e["layer"]) for e in cycle["layers_used"]} == {(m, "defaulter_margin") for m in charged}
+    for member, amount in charged.items():
+        reason, loss, closed = runner.risk.fund.defaultOf(runner.accounts[member])
+        assert (int(reason), int(loss), closed) == (3, amount, False)  # SettlementShortfall, open
+        [dft] = [d for d in cycle["defaults"] if d["member"] == member]
+        assert dict(dft["waterfall"]["layers"])["defaulter_margin"] == amount == dft["loss"]
+        assert dft["status_after"] == "Suspended"
+    events = {(e["type"], e["member"]): e for e in cycle["events"]}
+    assert events[("failed_delivery", "quebec")]["clearing_member"] == "quebec"
+    assert events[("missed_payment", "sierra")]["clearing_member"] == "oscar"
+    # Close-outs traded on venue 0 against the close-out dealer (direct DVP fills of VenueCloseOut).
+    market = str(runner.close_out.market.address)
+    fills = [t for t in runner.system.venue.Traded.range(cycle["start_block"], chain.blocks.head.number + 1)
+             if market in (str(t.buyer), str(t.seller))]
+    assert sum(int(t.quantity) for t in fills) == 400 + 100 + 600
 
 
 # ─── Idempotency ─────────────────────────────────────────────────────────────────────────────

@@ -289,3 +289,52 @@ def test_drill__two_largest_default_in_worst_historical_week__cover2_fund_no_ass
     print(f"\ntwo-defaulter drill ({worst.name}, shock {shock} bps): fund {sizing.fund_size:,} base units, "
           f"layers {totals}; gas: declare {[r.gas_used for r in declares]}, settlement chunks of 2 obligations "
           f"{report.gas_used} (max {max(report.gas_used):,})")
+
+
+def test_drill__defaulter_posted_securities__layer1_sells_them_inside_settlement__leftover_to_estate(
+        drill, operator, issuer, accounts):
+    """a posts only securities collateral (300 units, haircut 20 %), buys 1,000 at 100.00 and the
+    price falls to 80.00. At settlement its purchase is sold out at 80.00 (loss 20,000); layer 1
+    sells its collateral on the liquidation market (the same dealer) inside the CCP's close-out
+    step: floor 80.00 x 0.8 = 64.00 a unit, min(300, ceil(20,000 / 64)) = 300 units at 80.00 =
+    24,000; 20,000 covers the loss, 4,000 is left and goes to a's estate at closing."""
+    dr = drill
+    a, b, c = dr.a, dr.b, dr.c
+    keeper = accounts[8]
+    system, fund, margin = dr.system, dr.fund, dr.margin
+    margin.setHaircut(dr.sid, 2_000, sender=operator)
+    margin.setLiquidationMarket(dr.market, sender=operator)
+    system.securities.issue(dr.sid, a, 300, sender=issuer)
+    system.securities.setApprovalForAll(margin, True, sender=a)
+    margin.depositSecurities(dr.sid, 300, sender=a)
+    assert margin_status(margin, a).posted == 300 * cash(80)
+    margin.depositCash(cash(50_000), sender=c)
+    fund.setEstate(a, b, sender=operator)
+    before = supplies(system, [dr.sid])
+
+    cycle = _cycle(dr)
+    _trade(dr, a, c, 1_000)
+    crash = cash("80.00")
+    publish_prices(margin, {dr.sid: crash}, operator)
+    fund.declareDefault(a, sender=operator)
+    dr.market.setPrice(dr.sid, crash, sender=operator)
+    market_units = int(system.securities.balanceOf(dr.market, dr.sid))
+    report = _settle(dr, keeper, cycle)
+
+    liquidated = [(int(e.units), int(e.proceeds)) for r in report.receipts
+                  for e in r.decode_logs(margin.CollateralLiquidated)]
+    assert liquidated == [(300, cash(24_000))]
+    assert layer_totals(fund)["defaulter_margin"] == cash(20_000) == int(fund.defaultOf(a)[1])
+    assert sum(layer_totals(fund).values()) == cash(20_000)  # no other layer
+    assert report.phase.name == "SETTLED"
+    check_ccp_empty(system.ccp, system, [dr.sid])
+    assert int(system.securities.balanceOf(dr.market, dr.sid)) == market_units + 1_000 + 300
+    assert int(system.securities.balanceOf(c, dr.sid)) == 5_000 - 1_000
+    status = margin_status(margin, a)
+    assert (status.cash, int(margin.collateralUnits(a, dr.sid))) == (cash(4_000), 0)
+
+    b_cash = int(system.cash.balanceOf(b))
+    fund.closeDefault(a, sender=operator)
+    assert int(system.cash.balanceOf(b)) - b_cash == cash(4_000)
+    assert margin_status(margin, a).cash == 0
+    assert supplies(system, [dr.sid]) == before

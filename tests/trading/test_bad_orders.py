@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_account import Account
 
 from smartccp.orders import Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
 from smartccp.units import cash

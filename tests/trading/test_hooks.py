@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import OrderType, Route, Side
+from smartccp.orders import OrderType, Phase, Route, Side
 from smartccp.trading import SettleInstruction
 from smartccp.roles import role
 from smartccp.units import cash
@@ -145,3 +145,42 @@ def test_place_trusted__system_direct_order__settles_gross_against_a_ccp_maker(v
     order = client.with_nonce(make_order(agent, Side.BUY, 20, cash("10.00"), route=Route.DIRECT))
     r = venue.placeTrusted(order.as_tuple(), 10, sender=agent)
     assert SettleInstruction.from_abi(r.decode_logs(sink.InstructionRecorded)[0].instruction).route == Route.DIRECT
+
+
+# ─── Hook flags: set once on the venue, mirrored into every listed market ───────────────────
+
+
+def _list_second_security(system, venue, issuer, operator):
+    system.securities.listSecurity("BETA", b"US0000000002", 0, cash("0.01"), 10, 0, sender=issuer)
+    sid = int(system.securities.securityCount())
+    venue.listSecurity(sid, 86_400, sender=operator)
+    venue.setPhase(sid, Phase.CONTINUOUS, sender=operator)
+    return sid
+
+
+def test_hooks__set_before_listing__apply_to_the_new_market(project, system, venue, client, make_order, operator, issuer, members, member_b, market):
+    gate = project.MockOrderGate.deploy(sender=operator)  # limit 0: refuses every order
+    sink = project.MockQuoteSink.deploy(sender=operator)
+    venue.setOrderGate(gate, sender=operator)
+    venue.setQuoteSink(sink, sender=operator)
+    sid = _list_second_security(system, venue, issuer, operator)
+    order = make_order(member_b, Side.BUY, 10, cash("5.00")).but(securityId=sid)
+    with ape.reverts(gate.InsufficientMargin, member=member_b, required=cash("50.00"), posted=0):
+        client.place(order, member_b)
+    gate.setLimit(member_b, cash("50.00"), sender=operator)
+    client.place(order.but(nonce=None), member_b)
+    assert gate.approvals() == 1
+    assert tuple(sink.tops(venue, sid)) == (cash("5.00"), 10, 0, 0)
+
+
+def test_hooks__unset__every_listed_market_stops_asking(project, system, venue, client, make_order, operator, issuer, members, member_b, market):
+    sid = _list_second_security(system, venue, issuer, operator)
+    gate = project.MockOrderGate.deploy(sender=operator)
+    venue.setOrderGate(gate, sender=operator)
+    for security in (market, sid):
+        with ape.reverts(gate.InsufficientMargin):
+            client.place(make_order(member_b, Side.BUY, 10, cash("5.00")).but(securityId=security), member_b)
+    venue.setOrderGate("0x" + "00" * 20, sender=operator)
+    for security in (market, sid):
+        client.place(make_order(member_b, Side.BUY, 10, cash("5.00")).but(securityId=security), member_b)
+    assert venue.orderGate() == "0x" + "00" * 20 and gate.approvals() == 0

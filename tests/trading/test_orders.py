@@ -3,7 +3,7 @@ local keys and with accounts the node signs for."""
 
 from __future__ import annotations
 
-from smartccp.orders import Domain, Order, Side, sign_order
+from smartccp.orders import Domain, Side, sign_order
 from smartccp.units import cash
 
 

@@ -68,6 +68,49 @@ def test_stop__owner_cancels_parked_order__it_never_fires(venue, client, place, 
     assert client.book(market).asks == [(cash("10.20"), 100)]
 
 
+REASON_UNFILLED, REASON_SELF_TRADE = 1, 5
+
+
+def cancelled(venue, receipt):
+    return [(log.quantity, log.reason) for log in receipt.decode_logs(venue.OrderCancelled)]
+
+
+def test_trigger_orders__unfillable_fill_or_kill_stop__cancelled_alone(venue, client, place, member_a, member_b, member_c, market):
+    """A released fill-or-kill the book cannot fill is cancelled; the stop behind it still runs."""
+    place(member_c, Side.BUY, 1_000, cash("10.50"), orderType=OrderType.STOP_LIMIT, timeInForce=TimeInForce.FOK,
+          triggerPrice=cash("10.10"))
+    place(member_b, Side.BUY, 20, cash("10.50"), orderType=OrderType.STOP, triggerPrice=cash("10.10"))
+    place(member_a, Side.SELL, 100, cash("10.20"))
+    trade_at(place, member_a, member_b, cash("10.10"))
+    r = venue.triggerOrders(market, 5, 10, sender=member_c)
+    assert r.return_value == 2
+    assert cancelled(venue, r) == [(1_000, REASON_UNFILLED)]
+    assert fills(client, r) == [(member_a, member_b, cash("10.20"), 20)]
+    assert client.book(market).asks == [(cash("10.20"), 80)]
+
+
+def test_trigger_orders__stop_meeting_its_owners_order__cancelled_alone(venue, client, place, member_a, member_b, member_c, market):
+    """Self-trade prevention refuses a released order whole (as at entry); the next one runs."""
+    place(member_a, Side.BUY, 20, cash("10.50"), orderType=OrderType.STOP, triggerPrice=cash("10.10"))
+    place(member_b, Side.BUY, 20, cash("10.50"), orderType=OrderType.STOP, triggerPrice=cash("10.10"))
+    place(member_a, Side.SELL, 10, cash("10.15"))
+    place(member_c, Side.SELL, 100, cash("10.20"))
+    trade_at(place, member_c, member_b, cash("10.10"))
+    r = venue.triggerOrders(market, 5, 10, sender=member_c)
+    assert cancelled(venue, r) == [(20, REASON_SELF_TRADE)]
+    assert fills(client, r) == [(member_a, member_b, cash("10.15"), 10), (member_c, member_b, cash("10.20"), 10)]
+
+
+def test_run_released__called_by_anyone_but_the_venue__reverts(project, venue, member_a, market):
+    """The fallback admits only the venue's own calls, so the module's entry is out of reach."""
+    module_view = project.VenueAuctions.at(venue.address)
+    released = (b"\x01" * 32, member_a.address, market, 0, 0, 0, 1_000, 10, 10, 0, 0, 0, 0)
+    with ape.reverts(venue.NotTrusted, caller=member_a, owner=venue.address):
+        module_view.runReleased(released, 10, sender=member_a)
+    with ape.reverts(venue.NotTrusted, caller=member_a, owner=venue.address):
+        member_a.transfer(venue, 0, data=b"\xde\xad\xbe\xef")
+
+
 def test_trigger_orders__outside_continuous__reverts(venue, operator, member_b, market):
     venue.setPhase(market, Phase.CLOSED, sender=operator)
     with ape.reverts(venue.WrongPhase):

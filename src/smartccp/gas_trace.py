@@ -1,0 +1,106 @@
+"""Where a transaction's gas goes, by kind of work, from the node's opcode trace.
+
+``breakdown`` replays a mined transaction with ``debug_traceTransaction`` (anvil and geth-style
+nodes serve it) and adds up, over every call frame, what each opcode itself cost:
+
+- ``intrinsic``: 21,000 plus calldata (4 gas per zero byte, 16 per other byte);
+- ``storage_read`` (SLOAD), ``storage_write`` (SSTORE, before refunds), ``logs`` (LOG0-LOG4),
+  ``hashing`` (KECCAK256);
+- ``calls``: what a call costs the caller itself (cold account access, value, precompiles such
+  as ecrecover run as calls and count whole), not what the callee then spends, plus the account
+  reads made before a call (EXTCODESIZE, EXTCODEHASH, BALANCE);
+- ``compute``: every other opcode (stack, memory, jumps, arithmetic, transient storage);
+- ``refund``: what the refund counter gave back (storage cleared), at most a fifth of the gas
+  used before it (EIP-3529).
+
+``intrinsic + storage_read + storage_write + logs + hashing + calls + compute - refund`` equals
+the receipt's ``gasUsed`` (unless the EIP-7623 calldata floor applies, for transactions whose
+execution is tiny next to their calldata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+CALL_OPS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL", "CREATE", "CREATE2"})
+ACCOUNT_OPS = frozenset({"EXTCODESIZE", "EXTCODEHASH", "EXTCODECOPY", "BALANCE"})
+CATEGORIES = ("intrinsic", "storage_read", "storage_write", "logs", "hashing", "calls", "compute", "refund")
+
+
+def category(op: str) -> str:
+    """The category of one opcode (see the module docstring)."""
+    if op == "SLOAD":
+        return "storage_read"
+    if op == "SSTORE":
+        return "storage_write"
+    if op.startswith("LOG"):
+        return "logs"
+    if op == "KECCAK256":
+        return "hashing"
+    if op in CALL_OPS or op in ACCOUNT_OPS:
+        return "calls"
+    return "compute"
+
+
+def calldata_gas(data: bytes) -> int:
+    """The calldata part of the intrinsic gas (EIP-2028 prices)."""
+    return sum(16 if b else 4 for b in data)
+
+
+def own_costs(steps: list[dict[str, Any]]) -> list[int]:
+    """Per step of a trace, what the opcode itself cost: its ``gasCost``, except for a call,
+    where the trace reports the gas handed over, so its own cost is the drop in the caller's gas
+    across the call less everything the callee's steps cost."""
+    n = len(steps)
+    after = [None] * n  # index of the caller's next step once a call returns
+    pending: list[int] = []
+    for i, s in enumerate(steps):
+        while pending and steps[pending[-1]]["depth"] >= s["depth"]:
+            after[pending.pop()] = i
+        if s["op"] in CALL_OPS:
+            pending.append(i)
+    own = [0] * n
+    suffix = [0] * (n + 1)  # suffix[k] = sum of own[k:]
+    for i in range(n - 1, -1, -1):
+        s = steps[i]
+        if s["op"] in CALL_OPS:
+            j = after[i]
+            if j is None:  # the call ended the trace (a reverting top frame): its stated cost
+                own[i] = s["gasCost"]
+            else:
+                inner = suffix[i + 1] - suffix[j]
+                own[i] = s["gas"] - steps[j]["gas"] - inner
+        else:
+            own[i] = s["gasCost"]
+        suffix[i] = own[i] + suffix[i + 1]
+    return own
+
+
+def summarise(steps: Iterable[dict[str, Any]], *, calldata: bytes, gas_used: int) -> dict[str, int]:
+    """The breakdown of a trace's steps (see the module docstring), in gas."""
+    steps = list(steps)
+    out = dict.fromkeys(CATEGORIES, 0)
+    out["intrinsic"] = 21_000 + calldata_gas(calldata)
+    for s, cost in zip(steps, own_costs(steps), strict=True):
+        out[category(s["op"])] += cost
+    spent = sum(v for k, v in out.items() if k != "refund")
+    out["refund"] = max(0, spent - gas_used)
+    return out
+
+
+def breakdown(provider: Any, txn_hash: str | bytes) -> dict[str, int] | None:
+    """The gas breakdown of a mined transaction, or None if the node cannot trace.
+
+    ``provider`` is ape's connected provider (``ape.chain.provider``)."""
+    if isinstance(txn_hash, bytes):
+        txn_hash = "0x" + txn_hash.hex()
+    options = {"disableStorage": True, "disableMemory": True, "disableStack": True}
+    try:
+        trace = provider.make_request("debug_traceTransaction", [txn_hash, options])
+    except Exception:  # noqa: BLE001 - any node that cannot trace: no breakdown
+        return None
+    trace = trace.get("result", trace)
+    tx = provider.web3.eth.get_transaction(txn_hash)
+    receipt = provider.web3.eth.get_transaction_receipt(txn_hash)
+    return summarise(trace["structLogs"], calldata=bytes(tx["input"]), gas_used=int(receipt["gasUsed"]))
