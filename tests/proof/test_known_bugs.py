@@ -1,16 +1,6 @@
 """Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
 xfail while open; the mark goes when the bug is fixed).
 
-Open: a parked stop-type order that cannot run when released (it would meet its owner's own
-resting order, or it is fill-or-kill and the book cannot fill it) makes ``triggerOrders`` revert
-whole (SelfTrade / FillOrKillNotFilled), so no parked order of that security is released until
-the owner cancels it: any member can block everyone's stops (found by the state machine, which
-mirrors the venue here and no longer generates stop-type fill-or-kill orders, so that triggering
-is exercised at all). The fix belongs in VenueAuctions.triggerOrders: a released order that
-cannot run should be cancelled (reasons REASON_SELF_TRADE / REASON_UNFILLED) instead of
-reverting the batch; that needs a non-mutating pre-walk of the book (or an external self-call in
-try/catch), not a one-line change, so it is left to the venue's owners.
-
 Open: a seller that does not deliver and one of its buyers that does not pay, in one security and
 cycle, with another buyer paying: pass 2's buy-in for the seller runs first and finds the pool
 short of the failing buyer's cash (its shortfall is covered only at its sell-out, later), so it
@@ -19,6 +9,12 @@ buys nothing; pass 3 then defers the paying buyer's units as custody the CCP doe
 profile with several failing traders; the machine now lets one trader fail at a time by default.
 A fix (fund buy-ins from the default handler, or cover failing buyers before buy-ins, or pay the
 unfilled buyer in cash) changes pass 2's design, so it is left to the CCP's owners.
+
+Fixed: a parked stop-type order that could not run when released (it would meet its owner's own
+resting order, or it was fill-or-kill and the book could not fill it) made ``triggerOrders``
+revert whole, so no parked order of the security was released until the owner cancelled it
+(found by the state machine). The venue now runs each released order in its own frame and
+cancels one that cannot run alone (VenueAuctions.runReleased); the two tests below guard it.
 
 Fixed: when the buyer and the seller of one trade both failed, pass 2 closed out the buyer first;
 its sell-out found no units (the seller had not delivered), then the seller's buy-in bought the
@@ -79,18 +75,17 @@ def _blocked_trigger(world, blocker: Order, blocker_signer, setup=None):  # noqa
     return refusal(system.venue, "triggerOrders", gov.sid, 8, 64, sender=world.keeper), client.hash(innocent)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open venue bug: an unfillable fill-or-kill stop reverts triggerOrders whole")
 def test_trigger_orders__unfillable_fill_or_kill_stop__does_not_block_other_stops(world):
     a = world.traders[0]
     gov = world.securities[1]
     # member_a: buy 1,000 (far more than the book holds) fill-or-kill once the price rises to 1.01.
     blocker = Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1_000, price=120 * gov.tick,
                     orderType=OrderType.STOP_LIMIT, timeInForce=TimeInForce.FOK, triggerPrice=101 * gov.tick)
-    why, _ = _blocked_trigger(world, blocker, a)
+    why, innocent = _blocked_trigger(world, blocker, a)
     assert why is None, f"triggerOrders refused with {why}: the innocent stop stays parked"
+    _released(world, innocent)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open venue bug: a released stop meeting its owner's order reverts triggerOrders whole")
 def test_trigger_orders__stop_meeting_its_owners_resting_order__does_not_block_other_stops(world):
     a = world.traders[0]
     gov = world.securities[1]
@@ -101,8 +96,17 @@ def test_trigger_orders__stop_meeting_its_owners_resting_order__does_not_block_o
 
     blocker = Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=2, price=120 * gov.tick,
                     orderType=OrderType.STOP, triggerPrice=101 * gov.tick)
-    why, _ = _blocked_trigger(world, blocker, a, setup=own_offer)
+    why, innocent = _blocked_trigger(world, blocker, a, setup=own_offer)
     assert why is None, f"triggerOrders refused with {why}: the innocent stop stays parked"
+    _released(world, innocent)
+
+
+def _released(world, innocent: bytes) -> None:  # noqa: ANN001
+    """Trigger for real: the blocker is cancelled alone and the innocent stop is released."""
+    venue = world.system.venue
+    r = venue.triggerOrders(world.securities[1].sid, 8, 64, sender=world.keeper)
+    assert innocent in [bytes(e.orderHash) for e in r.decode_logs(venue.OrderTriggered)]
+    assert r.decode_logs(venue.OrderCancelled), "the blocker was not cancelled"
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,

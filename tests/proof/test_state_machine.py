@@ -32,8 +32,10 @@ not (Hypothesis may stop an example early). ``SMARTCCP_FUZZ_EXAMPLES`` and
 Risk rules: ``RiskMachine`` subclasses ``MarketMachine`` (see ``RISK_EXTENSION``); it adds the
 pre-trade gate to the model and its own checks to the suite (``InvariantSuite.add``).
 
-Not generated (open bugs, ``test_known_bugs.py``): stop-type fill-or-kill orders, whose failure
-when released would block triggering for the whole security; more than one failing trader at a
+A released order that cannot run (it meets its owner's own order, or it is an unfillable
+fill-or-kill) is cancelled alone by the venue, and the model expects exactly that.
+
+Not generated (open bug, ``test_known_bugs.py``): more than one failing trader at a
 time (unless ``SMARTCCP_FUZZ_MAX_FAILING`` says so), which can leave the CCP with unbacked custody.
 """
 
@@ -362,10 +364,6 @@ class MarketMachine(RuleBasedStateMachine):
         elif kind == "gtd":
             fields.update(timeInForce=TimeInForce.GTD, expiry=self.t + hours * HOUR - HOUR // 2)
         elif kind in TYPED:
-            if kind in STOPS and tif == "fok":
-                # Not generated: a released fill-or-kill that cannot fill reverts the whole trigger
-                # call and blocks every stop of the security (open bug, test_known_bugs.py).
-                tif = "ioc"
             fields.update(orderType=TYPED[kind], timeInForce=TIFS[tif])
             mtif = tif if tif in ("ioc", "fok") else "gtc"
             otype = {"market": "market", "mtl": "mtl", "stop_limit": "limit"}.get(kind, "market")
@@ -525,10 +523,10 @@ class MarketMachine(RuleBasedStateMachine):
         book = self.books[sid]
         book.begin()
         saved = (book.save(), copy.deepcopy(self.parked[sid]), self.last[sid])
-        released, dead, why = [], [], None
+        released, dead, alone, why = [], [], [], None
         MarketMachine.stats["trigger calls"] += 1
         try:
-            while len(released) + len(dead) < MAX_TRIGGERS:
+            while len(released) + len(dead) + len(alone) < MAX_TRIGGERS:
                 ref = self._pop_triggered(sid)
                 if ref is None:
                     break
@@ -536,20 +534,26 @@ class MarketMachine(RuleBasedStateMachine):
                 if self._dead(ref):
                     dead.append(ref)
                     continue
-                released.append(ref)
                 before = len(book.fills)
-                book.run(p.owner, p.side, p.tick, p.quantity, otype=p.otype, tif=p.tif, ref=ref)
+                try:
+                    book.run(p.owner, p.side, p.tick, p.quantity, otype=p.otype, tif=p.tif, ref=ref)
+                except Refused as refused:
+                    # Runs in its own frame: a self-trade or an unfillable fill-or-kill cancels this
+                    # order alone; a failing direct DVP before that reverts the whole call.
+                    dvp = self._dvp_error(sid, book.fills + book.partial)
+                    if dvp:
+                        raise Refused(dvp) from refused
+                    alone.append((ref, str(refused)))
+                    continue
+                released.append(ref)
                 if len(book.fills) > before:
                     self.last[sid] = book.fills[-1].fill.tick
             self._check_dvp(sid, book.fills)
         except Refused as refused:
-            why = self._dvp_error(sid, book.fills + book.partial) or str(refused)
+            why = str(refused)
         if why is not None:
             book.restore(saved[0])
             self.parked[sid], self.last[sid] = saved[1], saved[2]
-            # Known bug (test_known_bugs.py): a released order that meets its owner's resting order
-            # (or a fill-or-kill that cannot fill) reverts the whole trigger call, so every parked
-            # order of the security stays parked until the owner cancels it.
             expect_refusal(why, self.venue, "triggerOrders", sid, MAX_TRIGGERS, 64, sender=self.world.keeper)
             MarketMachine.stats[f"trigger call refused {why}"] += 1
             return
@@ -561,6 +565,10 @@ class MarketMachine(RuleBasedStateMachine):
             del self.parked_info[ref]
         for ref in dead:
             assert ledger.cancelled[ref] == self.parked_info.pop(ref).quantity, "a dead parked order was not dropped"
+        for ref, reason in alone:
+            assert ref in ledger.triggered and ledger.cancelled[ref] == self.parked_info.pop(ref).quantity, \
+                f"a released order that cannot run ({reason}) was not cancelled alone"
+            MarketMachine.stats[f"released orders cancelled alone ({reason})"] += 1
         MarketMachine.stats["parked orders triggered"] += len(released)
         MarketMachine.stats["dead parked orders dropped"] += len(dead)
         self._compare_fills(sid, ledger)
