@@ -156,7 +156,7 @@ class FastSender:
 SHOCKS = [-1500, -1200, -900, -600, -400, -200, -100, 0, 100, 200, 400, 600, 900, 1200, 1500, 300]
 INITIAL_MARGIN_CASH = cash(200)
 CONTRIBUTION = cash(200)
-SKIN_IN_THE_GAME = cash(200)
+SKIN_IN_THE_GAME = cash(1_000)
 
 
 @dataclass

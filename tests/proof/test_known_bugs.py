@@ -135,3 +135,4 @@ def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__ccp_custody_sta
     custody_cash, custody_units = system.ccp.custody(gov.sid)
     held = int(system.securities.balanceOf(system.ccp, gov.sid))
     assert held >= custody_units, f"the CCP owes {custody_units} units in custody and holds {held}"
+

@@ -61,7 +61,7 @@ from smartccp.risk_chain import initial_margin_with_orders, order_margin, sign_f
 from smartccp.system import DAY
 from smartccp.trading import VenueClient
 
-from proof_world import HOUR, FastSender, RiskWorld, World
+from proof_world import HOUR, INITIAL_MARGIN_CASH, FastSender, RiskWorld, World
 
 LONG = os.environ.get("SMARTCCP_FUZZ", "") == "long"
 MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 32))
@@ -954,9 +954,11 @@ class RiskMachine(MarketMachine):
         for m in self.members:
             self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
         status = self._status(self.members)
+        reads = Multicall(self.rpc)
         for m in self.members:
+            reads.add(self.margin, "positionsOf", m)
+        for m, (ids, qty, buys, sells) in zip(self.members, reads.run()):
             # The on-chain IM equals the Python risk model's, on the positions Margin just read.
-            ids, qty, buys, sells = self.margin.positionsOf(m)
             if ids:
                 want = initial_margin_with_orders(list(qty), list(buys), list(sells),
                                                   [self.settlement_price[i] for i in ids],
@@ -1035,10 +1037,11 @@ class RiskMachine(MarketMachine):
         self.margin_cycle()
         MarketMachine.stats["price shocks"] += 1
 
-    @rule(who=st.integers(0, 3), severity=st.sampled_from([3, 6, 9, 12]))
-    def member_misses_margin_call(self, who, severity=3):
+    @rule(who=st.integers(0, 3), severity=st.sampled_from([2, 4, 6]))
+    def member_misses_margin_call(self, who, severity=2):
         """A whole default scenario in one step: the price of the member's largest open position
-        (its clients' included) moves against it by ``severity`` / 2 times what it has posted, margins are refreshed, the member lets the
+        (its clients' included) moves against it, a loss of ``severity`` / 2 times its margin;
+        margins are refreshed, the member lets the
         call run out, a keeper declares its default, and its cycles settle two days later (its
         pay-in or the CCP's close-out, any loss charged down the waterfall)."""
         m = self.members[who]
@@ -1063,8 +1066,12 @@ class RiskMachine(MarketMachine):
             return
         sid = max(net, key=lambda k: abs(net[k]) * self.sec[k].tick * self.mid[k])
         s = self.sec[sid]
-        posted = self._status([m])[m][0]
-        move = -(-severity * posted // (2 * abs(net[sid]) * s.tick))  # ticks: a loss of severity / 2 x posted
+        # A loss of severity / 2 times the margin posted (at most the initial margin): layers 1-3
+        # and the survivors' fund cover it. Beyond them (assessments paid later, uncovered) the
+        # CCP's pool stays short after the cycle by design (ICCPSettlement), which the core
+        # checks would report, so such losses are not generated.
+        posted = min(self._status([m])[m][0], INITIAL_MARGIN_CASH)
+        move = -(-severity * posted // (2 * abs(net[sid]) * s.tick))
         self.mid[sid] = max(4, self.mid[sid] - move) if net[sid] > 0 else self.mid[sid] + move
         self.tx(self.world.market, "setPrice", sid, self.mid[sid] * s.tick, sender=self.world.operator)
         self.margin_cycle()
@@ -1103,7 +1110,7 @@ class RiskMachine(MarketMachine):
                                     "pct": st.sampled_from([-30, -20, -10, 10, 20, 30])}),
                                    ("missed_margin_call__default", 1, {"who": st.integers(0, 3)}),
                                    ("member_misses_margin_call", 3, {"who": st.integers(0, 3),
-                                                                     "severity": st.sampled_from([3, 6, 9, 12])})):
+                                                                     "severity": st.sampled_from([2, 4, 6])})):
         for _i in range(_n):
             locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
     del _name, _n, _strategies, _i
