@@ -12,8 +12,11 @@ the demo share:
 - **flat CCP**: in every open cycle, per security, net quantities and net cash sum to zero;
 - **signed trades**: every ``Traded`` names a bid and an offer hash of orders the driver signed,
   owned by the buyer and the seller, on the right sides, at a price both limits allow;
+- **routes**: a trade of two Direct orders settled gross at once (``TradeSettledDirect`` with the
+  trade's parties, security, quantity and cash), any other went to the CCP; no direct settlement
+  without a trade behind it;
 - **no overfill**: per order hash, units traded + units cancelled + units still resting never
-  exceed the signed quantity (and equal it when the driver knows what rests);
+  exceed the signed quantity (and equal it when the driver knows what rests and what is parked);
 - **book = orders**: the displayed depth equals what the driver's model of resting orders shows,
   and each resting order the model knows is on chain with its owner, size and hash;
 - **obligations = trades**: each cycle's obligations equal the driver's netting of its trades;
@@ -371,6 +374,13 @@ class Ledger:
     filled: dict[bytes, int] = field(default_factory=lambda: defaultdict(int))  # order hash -> units
     cancelled: dict[bytes, int] = field(default_factory=lambda: defaultdict(int))  # order hash -> units
     rested: dict[bytes, int] = field(default_factory=dict)  # order hash -> latest resting order id
+    parked: dict[bytes, int] = field(default_factory=dict)  # order hash -> parked (stop-type) order id
+    triggered: set[bytes] = field(default_factory=set)  # order hashes released by triggerOrders
+    trades: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> Traded args
+    direct: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> TradeSettledDirect args
+    #: The risk layer's default events, in order: ("MemberDefaulted", member, reason),
+    #: ("LayerUsed", defaulter, layer, amount), ("ShortfallCovered", defaulter, amount, covered).
+    risk_events: list[tuple] = field(default_factory=list)
     settled_cycles: set[int] = field(default_factory=set)
     novated_legs: int = 0
     new_trades: list[dict[str, Any]] = field(default_factory=list)  # since the last absorb
@@ -396,12 +406,25 @@ class Ledger:
             elif e.name == "Traded":
                 self.traded.append(a)
                 self.new_trades.append(a)
+                self.trades[int(a["tradeId"])] = a
                 self.filled[bytes(a["bidOrderHash"])] += a["quantity"]
                 self.filled[bytes(a["offerOrderHash"])] += a["quantity"]
             elif e.name == "OrderCancelled":
                 self.cancelled[bytes(a["orderHash"])] += a["quantity"]
             elif e.name == "OrderRested":
                 self.rested[bytes(a["orderHash"])] = a["orderId"]
+            elif e.name == "OrderParked":
+                self.parked[bytes(a["orderHash"])] = a["parkedId"]
+            elif e.name == "OrderTriggered":
+                self.triggered.add(bytes(a["orderHash"]))
+            elif e.name == "TradeSettledDirect":
+                self.direct[int(a["tradeId"])] = a
+            elif e.name == "MemberDefaulted" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["member"]), int(a["reason"])))
+            elif e.name == "LayerUsed" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["defaulter"]), int(a["layer"]), int(a["amount"])))
+            elif e.name == "ShortfallCovered" and e.source == "DefaultFund":
+                self.risk_events.append((e.name, to_checksum_address(a["defaulter"]), int(a["amount"]), int(a["covered"])))
             elif e.name == "CycleSettled":
                 self.settled_cycles.add(int(a["cycleId"]))
             elif e.name == "TradeNovated":
@@ -550,6 +573,7 @@ class SignedOrder:
     side: int  # 0 buy, 1 sell
     quantity: int
     limit_price: int  # the limit (protection) price, cash base units per unit
+    route: int = 0  # 0 CCP, 1 Direct (the order's chosen settlement route)
 
 
 @dataclass
@@ -563,6 +587,7 @@ class Expectation:
     resting: dict[bytes, tuple[int, str, int, int]] | None = None  # hash -> (order id, owner, shown, total left)
     obligations: dict[int, dict[tuple[int, str], tuple[int, int]]] | None = None  # cycle -> (sid, acct) -> (q, c)
     open_obligations: dict[str, int] | None = None
+    parked: dict[bytes, int] | None = None  # hash -> units of a stop-type order waiting for its trigger
 
 
 Check = Callable[[ChainState, Ledger, Expectation], None]
@@ -619,12 +644,34 @@ def check_signed_trades(state: ChainState, ledger: Ledger, expect: Expectation) 
             raise InvariantViolation(f"signed trades: trade {t['tradeId']} price {t['price']} outside the limits")
 
 
+def check_routes(state: ChainState, ledger: Ledger, expect: Expectation) -> None:
+    """Routes: a trade between two Direct orders settled gross at once (its ``TradeSettledDirect``
+    carries the trade's buyer, seller, security, quantity and cash), any other went to the CCP;
+    and nothing settled directly without a trade of two signed orders behind it."""
+    for t in ledger.new_trades:
+        bid, offer = expect.orders.get(bytes(t["bidOrderHash"])), expect.orders.get(bytes(t["offerOrderHash"]))
+        if bid is None or offer is None:
+            continue  # check_signed_trades names it
+        direct = int(t["tradeId"]) in ledger.direct
+        if direct != (bid.route == 1 and offer.route == 1):
+            raise InvariantViolation(f"routes: trade {t['tradeId']} (routes {bid.route}/{offer.route}) "
+                                     f"{'settled directly' if direct else 'was not settled directly'}")
+    for trade_id, d in ledger.direct.items():
+        t = ledger.trades.get(trade_id)
+        if t is None:
+            raise InvariantViolation(f"routes: direct settlement of trade {trade_id} without a trade")
+        same = (str(d["buyer"]).lower(), str(d["seller"]).lower(), d["securityId"], d["quantity"], d["cashAmount"]) == (
+            str(t["buyer"]).lower(), str(t["seller"]).lower(), t["securityId"], t["quantity"], t["price"] * t["quantity"])
+        if not same:
+            raise InvariantViolation(f"routes: direct settlement of trade {trade_id} differs from the trade")
+
+
 def check_no_overfill(state: ChainState, ledger: Ledger, expect: Expectation) -> None:
     """Per order: traded + cancelled (+ still resting, when modelled) <= quantity (== when modelled)."""
     for h, o in expect.orders.items():
         used = ledger.filled.get(h, 0) + ledger.cancelled.get(h, 0)
         if expect.resting is not None:
-            left = expect.resting[h][3] if h in expect.resting else 0
+            left = expect.resting[h][3] if h in expect.resting else (expect.parked or {}).get(h, 0)
             if used + left != o.quantity:
                 raise InvariantViolation(
                     f"no overfill: order {h.hex()[:10]} filled {ledger.filled.get(h, 0)} + cancelled "
@@ -681,6 +728,7 @@ CORE_CHECKS: list[tuple[str, Check]] = [
     ("custody", check_custody),
     ("flat", check_flat),
     ("signed trades", check_signed_trades),
+    ("routes", check_routes),
     ("no overfill", check_no_overfill),
     ("book", check_book),
     ("obligations", check_obligations),

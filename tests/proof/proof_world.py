@@ -148,3 +148,48 @@ class FastSender:
     def warp(self, timestamp: int) -> None:
         """Mine a block at ``timestamp`` (local nodes)."""
         self.rpc.call("evm_mine", [timestamp])
+
+
+# ─── The world with the risk layer: real Margin (the venue's gate) and DefaultFund ──────────
+
+#: 16 scenario shocks (bps) per security: synthetic, symmetric enough that both sides margin.
+SHOCKS = [-1500, -1200, -900, -600, -400, -200, -100, 0, 100, 200, 400, 600, 900, 1200, 1500, 300]
+INITIAL_MARGIN_CASH = cash(200)
+CONTRIBUTION = cash(200)
+SKIN_IN_THE_GAME = cash(1_000)
+
+
+@dataclass
+class RiskWorld:
+    """``World`` plus the risk layer: Margin gates the venue, DefaultFund is the CCP's default
+    handler; clearing members (member_a, member_b, member_c, member_d) have paid their
+    contributions and posted ``INITIAL_MARGIN_CASH``."""
+
+    world: World
+    margin: Any
+    fund: Any
+    members: list[Any]  # the trading clearing members
+    shocks: dict[int, list[int]]
+
+
+def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
+    from smartccp.risk_chain import deploy_risk, publish_contributions, publish_prices, publish_scenarios
+
+    w = build_world(accounts, chain, project)
+    system, op = w.system, w.operator
+    a, b, x, c, d = w.traders
+    risk = deploy_risk(system, op, resync=[*w.traders, w.vault])
+    shocks = {sid: list(SHOCKS) for sid in w.sids}
+    publish_scenarios(risk.margin, shocks, op)
+    publish_prices(risk.margin, {s.sid: s.base_tick * s.tick for s in w.securities}, op)
+    members = [a, b, c, d]
+    publish_contributions(risk.fund, dict.fromkeys(members, CONTRIBUTION), op)
+    for m in members:
+        system.cash.approve(risk.margin, 2**256 - 1, sender=m)
+        system.cash.approve(risk.fund, 2**256 - 1, sender=m)
+        risk.fund.contribute(CONTRIBUTION, sender=m)
+        risk.margin.depositCash(INITIAL_MARGIN_CASH, sender=m)
+    system.cash.issue(w.bank, SKIN_IN_THE_GAME, sender=w.bank)
+    system.cash.approve(risk.fund, SKIN_IN_THE_GAME, sender=w.bank)
+    risk.fund.fundSkinInTheGame(SKIN_IN_THE_GAME, sender=w.bank)
+    return RiskWorld(w, risk.margin, risk.fund, members, shocks)

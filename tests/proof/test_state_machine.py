@@ -1,6 +1,7 @@
-"""Stateful property test of the whole market: random order flow, cancels, time, prices,
-settlement cycles, failing payers and deliverers and suspensions, on a full deployed system, with
-every invariant of ``smartccp.invariants`` checked after every step.
+"""Stateful property tests of the whole market: random order flow of every order type, cancels,
+stop triggering, time, prices, settlement cycles, failing payers and deliverers, suspensions, and
+(``RiskMachine``) margin calls and defaults, on a full deployed system, with every invariant of
+``smartccp.invariants`` checked after every step.
 
 The model: one reference book per security (``smartccp.matching``, extended below so that
 resting orders that can no longer match — expired, voided by ``cancelAll``, owner suspended — are
@@ -9,20 +10,38 @@ counter and status, and the netting of every fill into its cycle's obligations. 
 produce exactly the model's fills (same buyer, seller, price, quantity and order hashes) and refuse
 exactly what the model refuses, with the named error.
 
+Order types: limit, hidden, iceberg, market (at most its protection price, never rests),
+market-to-limit (the best opposite price only, the rest a limit there), and the stop types — stop,
+stop-limit, market-if-touched — parked until the venue's last trade price reaches the trigger,
+released by ``triggerOrders`` in the venue's order (rising triggers lowest first, then falling
+ones highest first, the last price moving as each released order trades); times in force GTC,
+IOC, FOK, day, good-till-date. Routes: both orders Direct settle gross (DVP) inside the match —
+a leg that cannot move reverts the whole placement with the token's error, which the model
+predicts from the wallets — and any other pair goes to the CCP.
+
 Timing: the world starts at 00:30 and time moves in whole hours, so "now" is always HH:30 plus the
 wall-clock drift of the run (minutes); every expiry, session end and cycle boundary is on the hour.
 Whether an order is expired when a transaction lands is therefore never within minutes of a
 boundary, and the model can decide it from ``chain.pending_timestamp``.
 
 Budget: ``SMARTCCP_FUZZ=long`` runs a longer profile; the default (CI) profile runs at least
-``MIN_STEPS`` steps and the test fails if it did not (Hypothesis may stop an example early).
+``MIN_STEPS`` market steps and ``MIN_RISK_STEPS`` risk steps (1,500 in total) and fails if it did
+not (Hypothesis may stop an example early). ``SMARTCCP_FUZZ_EXAMPLES`` and
+``SMARTCCP_FUZZ_RISK_EXAMPLES`` override the number of examples.
 
-Adding risk rules: subclass ``MarketMachine`` with rules for margin calls and defaults and add the
-risk checks to the suite (``InvariantSuite.add``) in ``__init__``; see ``RISK_EXTENSION``.
+Risk rules: ``RiskMachine`` subclasses ``MarketMachine`` (see ``RISK_EXTENSION``); it adds the
+pre-trade gate to the model and its own checks to the suite (``InvariantSuite.add``).
+
+A released order that cannot run (it meets its owner's own order, or it is an unfillable
+fill-or-kill) is cancelled alone by the venue, and the model expects exactly that.
+
+Not generated (open bug, ``test_known_bugs.py``): more than one failing trader at a
+time (unless ``SMARTCCP_FUZZ_MAX_FAILING`` says so), which can leave the CCP with unbacked custody.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections import Counter, defaultdict
@@ -35,18 +54,22 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from smartccp.clearing import Phase as CyclePhase
 from smartccp.clearing import run_cycle
-from smartccp.invariants import Expectation, InvariantSuite, Rpc, SignedOrder, refusal
-from smartccp.matching import Entry, Fill, ReferenceBook, Refused
-from smartccp.orders import Order, OrderType, Side, TimeInForce
+from smartccp.invariants import Expectation, InvariantSuite, InvariantViolation, Multicall, Rpc, SignedOrder, refusal
+from smartccp.matching import Entry, Fill, Level, ReferenceBook, Refused
+from smartccp.orders import Order, OrderType, Route, Side, TimeInForce
+from smartccp.risk_chain import initial_margin_with_orders, order_margin, sign_fund_transfer
 from smartccp.system import DAY
 from smartccp.trading import VenueClient
 
-from proof_world import HOUR, FastSender, World
+from proof_world import HOUR, INITIAL_MARGIN_CASH, FastSender, RiskWorld, World
 
 LONG = os.environ.get("SMARTCCP_FUZZ", "") == "long"
-MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 40))
+MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 32))
 STEPS_PER_EXAMPLE = 60 if LONG else 50
-MIN_STEPS = 1_500
+#: The CI profile runs at least MIN_STEPS + MIN_RISK_STEPS = 1,500 steps in total (issue #8).
+MIN_STEPS = 1_000
+RISK_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_RISK_EXAMPLES", 150 if LONG else 16))
+MIN_RISK_STEPS = 500
 
 #: Where risk rules plug in (margin, default fund): a subclass adds @rule methods that move
 #: margin and declare defaults, and registers its invariants with ``self.suite.add(...)``.
@@ -61,29 +84,82 @@ class ModelFill:
     fill: Fill
     taker: bytes
     maker: bytes
+    bid: bytes
+    offer: bytes
 
 
 class ModelBook(ReferenceBook):
     """``ReferenceBook`` whose matching drops makers that can no longer match (the venue's
-    ``_deadReason``) instead of trading with them, and records which orders traded."""
+    ``_deadReason``) instead of trading with them, and records which orders traded. ``fills`` and
+    ``dropped`` accumulate over one transaction (a trigger call runs several takers): ``begin``
+    resets them, ``save``/``restore`` undo a transaction the venue would revert."""
 
     def __init__(self, is_dead) -> None:
         super().__init__()
         self.is_dead = is_dead
         self.taker: bytes = b""
+        self.taker_side = "buy"
         self.fills: list[ModelFill] = []
         self.dropped: list[tuple[bytes, int]] = []
+        self.partial: list[ModelFill] = []  # fills of a refused taker, up to its refusal
+
+    def begin(self) -> None:
+        self.fills, self.dropped, self.partial = [], [], []
+
+    def save(self):  # noqa: ANN201
+        return copy.deepcopy(self.levels), list(self.fills), list(self.dropped)
+
+    def restore(self, saved) -> None:  # noqa: ANN001
+        levels, fills, dropped = saved
+        self.levels, self.fills, self.dropped = copy.deepcopy(levels), list(fills), list(dropped)
 
     def place(self, owner, side, tick, quantity, *, ref=None, **kw):  # noqa: ANN001
-        self.taker, self.fills, self.dropped = ref, [], []
+        self.taker, self.taker_side = ref, side
+        n_fills, n_dropped = len(self.fills), len(self.dropped)
         try:
             return super().place(owner, side, tick, quantity, ref=ref, **kw)
         except Refused:
-            self.fills, self.dropped = [], []
+            # The fills before the refusal settled (direct ones gross) before the venue reverted:
+            # a failing direct DVP among them is the error the venue reports.
+            self.partial = self.fills[n_fills:]
+            del self.fills[n_fills:], self.dropped[n_dropped:]
             raise
 
+    def run(self, owner, side, tick, quantity, *, otype, tif, peak=0, ref=None) -> int:  # noqa: ANN001
+        """The venue's ``_run`` for one taker of order type ``otype`` ("limit", "market", "mtl",
+        "hidden", "iceberg") and time in force ``tif`` ("gtc", "ioc", "fok"; day and good-till-date
+        orders rest like "gtc" with an expiry): match, then rest or cancel what is left. Returns
+        the units left unfilled and not resting (cancelled by the venue)."""
+        opposite = "sell" if side == "buy" else "buy"
+        if otype == "mtl":  # takes the best opposite price only; the rest becomes a limit there
+            lv = self.levels[opposite]
+            if lv:
+                best = min(lv) if side == "buy" else max(lv)
+                if (best <= tick) if side == "buy" else (best >= tick):
+                    tick = best
+        immediate = tif in ("ioc", "fok") or otype in ("market", "mtl")
+        n_fills = len(self.fills)
+        fills = self.place(owner, side, tick, quantity, tif="fok" if tif == "fok" else "ioc" if immediate else "gtc",
+                           hidden=otype == "hidden", peak=peak if otype == "iceberg" else 0, ref=ref)
+        left = quantity - sum(f.quantity for f in fills)
+        assert len(self.fills) - n_fills == len(fills)
+        if not left:
+            return 0
+        if otype == "mtl" and fills and tif not in ("ioc", "fok"):
+            self.levels[side].setdefault(tick, Level()).displayed.append(Entry(owner, left, ref=ref))
+            return 0
+        if not immediate:
+            # A remainder never rests crossing the book (the maker bound stopped matching early).
+            lv = self.levels[opposite]
+            if lv and ((min(lv) <= tick) if side == "buy" else (max(lv) >= tick)):
+                self.remove(ref)
+                return left
+            return 0
+        return left
+
     def on_fill(self, fill: Fill, maker: Entry) -> None:
-        self.fills.append(ModelFill(fill, self.taker, maker.ref))
+        bid, offer = (self.taker, maker.ref) if self.taker_side == "buy" else (maker.ref, self.taker)
+        self.fills.append(ModelFill(fill, self.taker, maker.ref, bid, offer))
 
     def entries(self) -> list[tuple[str, int, Entry]]:
         return [(side, tick, e) for side, lv in self.levels.items() for tick, level in lv.items()
@@ -104,6 +180,20 @@ class ModelBook(ReferenceBook):
 
 
 @dataclass(frozen=True)
+class Parked:
+    """A stop-type order waiting for its trigger: what it becomes when released."""
+
+    owner: str
+    side: str  # "buy" / "sell"
+    otype: str  # "market" (stop, market-if-touched) or "limit" (stop-limit)
+    tif: str
+    tick: int  # limit (protection) tick
+    quantity: int
+    direction: str  # "rising" / "falling"
+    trigger: int  # tick
+
+
+@dataclass(frozen=True)
 class Placed:
     owner: str
     sid: int
@@ -113,9 +203,19 @@ class Placed:
     counter: int
 
 
-KINDS = ("limit", "limit", "ioc", "fok", "hidden", "iceberg", "day", "gtd")
+KINDS = ("limit", "limit", "limit", "limit", "ioc", "fok", "hidden", "iceberg", "day", "gtd", "market", "mtl", "stop",
+         "stop_limit", "mit")
+#: Order types whose time in force is drawn separately (``tif``).
+TYPED = {"market": OrderType.MARKET, "mtl": OrderType.MARKET_TO_LIMIT, "stop": OrderType.STOP,
+         "stop_limit": OrderType.STOP_LIMIT, "mit": OrderType.MARKET_IF_TOUCHED}
+STOPS = ("stop", "stop_limit", "mit")
+TIFS = {"gtc": TimeInForce.GTC, "day": TimeInForce.DAY, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
 ORDER = dict(who=st.integers(0, 4), sid_i=st.integers(0, 1), buy=st.booleans(), offset=st.integers(-2, 2),
-             lots=st.integers(1, 6), kind=st.sampled_from(KINDS), hours=st.integers(1, 12))
+             lots=st.integers(1, 6), kind=st.sampled_from(KINDS), hours=st.integers(1, 12),
+             trigger=st.integers(-3, 3), tif=st.sampled_from(["gtc", "gtc", "gtc", "day", "ioc", "fok"]),
+             direct=st.booleans())
+#: Parked orders one triggerOrders call may release.
+MAX_TRIGGERS = 8
 TIME = dict(hours=st.sampled_from([1, 3, 9, 24, 30, 48]))
 REVOKE = dict(who=st.integers(0, 4), what=st.sampled_from(["cash", "units", "both"]))
 MOVE = dict(who=st.integers(0, 4), sid_i=st.integers(-1, 1))
@@ -133,7 +233,7 @@ def expect_refusal(error: str, contract, method: str, *args, sender) -> None:  #
 #: Extra copies of a rule (Hypothesis picks among enabled rules uniformly and disables a random
 #: subset per example): order flow dominates, and time, settlement and failures must be common
 #: enough that most examples settle a cycle with a failing member in it.
-EXTRA_WEIGHT = {"place_order": 16, "time_moves": 4, "settle_due_cycles": 4, "revoke_ccp_allowance": 5,
+EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle_due_cycles": 4, "revoke_ccp_allowance": 5,
                 "move_assets_away": 3}
 
 
@@ -174,6 +274,10 @@ class MarketMachine(RuleBasedStateMachine):
         self.books = {sid: ModelBook(self._dead) for sid in w.sids}
         self.placed: dict[bytes, Placed] = {}
         self.signed: dict[bytes, SignedOrder] = {}
+        self.route: dict[bytes, bool] = {}  # order hash -> Direct route
+        self.parked: dict[int, dict[str, dict[int, list[bytes]]]] = {sid: {"rising": {}, "falling": {}} for sid in w.sids}
+        self.parked_info: dict[bytes, Parked] = {}
+        self.last = dict.fromkeys(w.sids, 0)  # last trade tick per security (what triggers stops)
         self.counter = dict.fromkeys(self.addr, 0)
         self.active = dict.fromkeys(self.addr, True)
         self.mid = {s.sid: s.base_tick for s in w.securities}
@@ -229,58 +333,83 @@ class MarketMachine(RuleBasedStateMachine):
             resting=resting,
             obligations={c: {k: tuple(v) for k, v in obs.items()} for c, obs in self.obligations.items()},
             open_obligations=dict(open_obs),
+            parked={ref: p.quantity for ref, p in self.parked_info.items()},
         )
 
     # ── trading ──
 
     @rule(**ORDER)
-    def place_order(self, who, sid_i, buy, offset, lots, kind, hours):
-        """Sign an order and submit it; the venue must fill, rest or refuse exactly as the model."""
+    def place_order(self, who, sid_i, buy, offset, lots, kind, hours, trigger=0, tif="gtc", direct=False):
+        """Sign an order and submit it; the venue must fill, rest, park or refuse exactly as the
+        model."""
         self.t = self.now()
         trader = self.world.traders[who]
         owner = str(trader.address)
         s = self.world.securities[sid_i]
         tick = max(1, self.mid[s.sid] + offset)
         qty = lots * s.lot
-        fields: dict = {"counter": self.counter[owner]}
+        fields: dict = {"counter": self.counter[owner], "route": Route.DIRECT if direct else Route.CCP}
+        otype, mtif = "limit", "gtc"  # the model's order type and time in force
         if kind == "ioc":
-            fields["timeInForce"] = TimeInForce.IOC
+            fields["timeInForce"], mtif = TimeInForce.IOC, "ioc"
         elif kind == "fok":
-            fields["timeInForce"] = TimeInForce.FOK
+            fields["timeInForce"], mtif = TimeInForce.FOK, "fok"
         elif kind == "hidden":
-            fields["orderType"] = OrderType.HIDDEN
+            fields["orderType"], otype = OrderType.HIDDEN, "hidden"
         elif kind == "iceberg" and lots > 1:
             fields.update(orderType=OrderType.ICEBERG, displayQuantity=s.lot)
+            otype = "iceberg"
         elif kind == "day":
             fields["timeInForce"] = TimeInForce.DAY
         elif kind == "gtd":
             fields.update(timeInForce=TimeInForce.GTD, expiry=self.t + hours * HOUR - HOUR // 2)
+        elif kind in TYPED:
+            fields.update(orderType=TYPED[kind], timeInForce=TIFS[tif])
+            mtif = tif if tif in ("ioc", "fok") else "gtc"
+            otype = {"market": "market", "mtl": "mtl", "stop_limit": "limit"}.get(kind, "market")
+        trigger_tick = 0
+        if kind in STOPS:
+            trigger_tick = max(1, (self.last[s.sid] or self.mid[s.sid]) + trigger)
+            fields["triggerPrice"] = trigger_tick * s.tick
+        day = fields.get("timeInForce") == TimeInForce.DAY
         side = Side.BUY if buy else Side.SELL
+        mside = "buy" if buy else "sell"
         order = self.client.with_nonce(Order(owner=owner, securityId=s.sid, side=side, quantity=qty,
                                              price=tick * s.tick, **fields))
         h = self.client.hash(order)
-        expiry = fields.get("expiry", 0)
-        if kind == "day":
-            expiry = self.session_end
+        expiry = self.session_end if day else fields.get("expiry", 0)
         # Refusals before the book: the owner's standing, then the session end.
         # (The venue's order: expiry, then the owner, then its clearing member.)
         cm = self.world.clearing_member_of[owner]
         why = None
-        if kind == "day" and self.session_end < self.t:
+        if day and self.session_end < self.t:
             why = "OrderExpired"
         elif not self.active[owner]:
             why = "MemberSuspended"
         elif not self.active[cm]:
             why = "ClearingMemberNotActive"
         book = self.books[s.sid]
+        book.begin()
+        saved = book.save()
         self.placed[h] = Placed(owner, s.sid, side, qty, expiry, self.counter[owner])
+        self.route[h] = direct
         if why is None:
+            why = self._gate(owner, s.sid, buy, qty, tick * s.tick)
+        parked = None
+        if why is None and kind in STOPS:
+            direction = ("rising" if buy else "falling") if kind != "mit" else ("falling" if buy else "rising")
+            last = self.last[s.sid]
+            touched = last != 0 and (last >= trigger_tick if direction == "rising" else last <= trigger_tick)
+            if not touched:
+                parked = Parked(owner, mside, otype, mtif, tick, qty, direction, trigger_tick)
+        if why is None and parked is None:
             try:
-                book.place(owner, "buy" if buy else "sell", tick, qty,
-                           tif={"ioc": "ioc", "fok": "fok"}.get(kind, "gtc"), hidden=kind == "hidden",
-                           peak=fields.get("displayQuantity", 0), ref=h)
+                book.run(owner, mside, tick, qty, otype=otype, tif=mtif, peak=fields.get("displayQuantity", 0), ref=h)
+                self._check_dvp(s.sid, book.fills)
             except Refused as refused:
-                why = str(refused)  # SelfTrade or FillOrKillNotFilled: the venue's error names
+                # SelfTrade, FillOrKillNotFilled, a failing direct DVP: the venue's errors
+                why = self._dvp_error(s.sid, book.fills + book.partial) or str(refused)
+                book.restore(saved)
         if why is not None:
             del self.placed[h]
             signature = self.client.sign(order, trader)
@@ -288,40 +417,213 @@ class MarketMachine(RuleBasedStateMachine):
             MarketMachine.stats[f"refused {why}"] += 1
             return
         self.tx(self.venue, "placeOrder", order.as_tuple(), self.client.sign(order, trader), 64, sender=trader)
-        self.signed[h] = SignedOrder(owner, s.sid, int(side), qty, tick * s.tick)
-        MarketMachine.stats[f"accepted {kind}"] += 1
+        self._gate_passed()
+        self.signed[h] = SignedOrder(owner, s.sid, int(side), qty, tick * s.tick, int(direct))
+        MarketMachine.stats[f"accepted {kind}{' direct' if direct else ''}"] += 1
         ledger = self.suite.poll()
+        if parked is not None:
+            self.parked[s.sid][parked.direction].setdefault(trigger_tick, []).append(h)
+            self.parked_info[h] = parked
+            assert h in ledger.parked, "a stop-type order the model parks was not parked on chain"
+            MarketMachine.stats["parked"] += 1
+        elif kind in STOPS:
+            MarketMachine.stats["stop-type triggered at entry"] += 1
+        self._compare_fills(s.sid, ledger)
+
+    def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
+        """The pre-trade risk gate's refusal of an order, if any (none in this world)."""
+        return None
+
+    def _gate_passed(self) -> None:
+        """After an accepted placement: what the gate must have recorded (nothing here)."""
+
+    def _compare_fills(self, sid: int, ledger) -> None:  # noqa: ANN001
+        """The venue's new trades equal the model's fills of this transaction; book them."""
+        s, book = self.sec[sid], self.books[sid]
         got = [(str(t["buyer"]).lower(), str(t["seller"]).lower(), t["price"], t["quantity"],
                 bytes(t["bidOrderHash"]), bytes(t["offerOrderHash"])) for t in ledger.new_trades]
         want = []
         for mf in book.fills:
             f = mf.fill
-            bid, offer = (mf.taker, mf.maker) if buy else (mf.maker, mf.taker)
-            want.append((f.buyer.lower(), f.seller.lower(), f.tick * s.tick, f.quantity, bid, offer))
-            self._book_fill(s.sid, f)
+            want.append((f.buyer.lower(), f.seller.lower(), f.tick * s.tick, f.quantity, mf.bid, mf.offer))
+            if self.route[mf.bid] and self.route[mf.offer]:
+                MarketMachine.stats["trades settled direct (gross DVP)"] += 1
+            else:
+                self._book_fill(sid, f)
+                if self.route[mf.bid] or self.route[mf.offer]:
+                    MarketMachine.stats["trades mixed route (CCP)"] += 1
         assert got == want, f"venue fills {got} != model fills {want}"
+        if book.fills:
+            self.last[sid] = book.fills[-1].fill.tick
         MarketMachine.stats["trades"] += len(got)
         MarketMachine.stats["dead makers dropped by matching"] += len(book.dropped)
         for ref, _units in book.dropped:
             assert ledger.cancelled[ref] > 0, "a dead maker the model dropped was not cancelled on chain"
 
-    @precondition(lambda self: any(b.entries() for b in self.books.values()))
+    def _check_dvp(self, sid: int, fills: list[ModelFill]) -> None:
+        """Direct trades settle gross inside the match, one after the other: the first whose cash
+        or units cannot move reverts the whole transaction with the token's error."""
+        direct = [mf for mf in fills if self.route[mf.bid] and self.route[mf.offer]]
+        if not direct:
+            return
+        m = Multicall(self.rpc)
+        for a in self.addr:
+            m.add(self.sys.cash, "balanceOf", a)
+            m.add(self.sys.securities, "balanceOf", a, sid)
+        out = iter(m.run())
+        wallet = {a: [next(out), next(out)] for a in self.addr}
+        for mf in direct:
+            f = mf.fill
+            amount = f.quantity * f.tick * self.sec[sid].tick
+            if not self.cash_approved[f.buyer]:
+                raise Refused("ERC20InsufficientAllowance")
+            if wallet[f.buyer][0] < amount:
+                raise Refused("ERC20InsufficientBalance")
+            wallet[f.buyer][0] -= amount
+            wallet[f.seller][0] += amount
+            if not self.units_approved[f.seller]:
+                raise Refused("ERC1155MissingApprovalForAll")
+            if wallet[f.seller][1] < f.quantity:
+                raise Refused("ERC1155InsufficientBalance")
+            wallet[f.seller][1] -= f.quantity
+            wallet[f.buyer][1] += f.quantity
+
+    def _dvp_error(self, sid: int, fills: list[ModelFill]) -> str | None:
+        try:
+            self._check_dvp(sid, fills)
+        except Refused as refused:
+            return str(refused)
+        return None
+
+    def _pop_triggered(self, sid: int) -> bytes | None:
+        """The venue's next parked order to release: rising triggers lowest first while at or
+        below the last price, then falling ones highest first while at or above it."""
+        last = self.last[sid]
+        if not last:
+            return None
+        pk = self.parked[sid]
+        if pk["rising"] and min(pk["rising"]) <= last:
+            d, tick = "rising", min(pk["rising"])
+        elif pk["falling"] and max(pk["falling"]) >= last:
+            d, tick = "falling", max(pk["falling"])
+        else:
+            return None
+        queue = pk[d][tick]
+        ref = queue.pop(0)
+        if not queue:
+            del pk[d][tick]
+        return ref
+
+    @rule(sid_i=st.integers(0, 1))
+    def trigger_orders(self, sid_i):
+        """A keeper releases parked orders whose trigger the last trade price reached; each runs
+        as a market (stop, market-if-touched) or limit (stop-limit) order."""
+        self.t = self.now()
+        sid = self.world.sids[sid_i]
+        book = self.books[sid]
+        book.begin()
+        saved = (book.save(), copy.deepcopy(self.parked[sid]), self.last[sid])
+        released, dead, alone, why = [], [], [], None
+        MarketMachine.stats["trigger calls"] += 1
+        try:
+            while len(released) + len(dead) + len(alone) < MAX_TRIGGERS:
+                ref = self._pop_triggered(sid)
+                if ref is None:
+                    break
+                p = self.parked_info[ref]
+                if self._dead(ref):
+                    dead.append(ref)
+                    continue
+                before = len(book.fills)
+                try:
+                    book.run(p.owner, p.side, p.tick, p.quantity, otype=p.otype, tif=p.tif, ref=ref)
+                except Refused as refused:
+                    # Runs in its own frame: a self-trade or an unfillable fill-or-kill cancels this
+                    # order alone; a failing direct DVP before that reverts the whole call.
+                    dvp = self._dvp_error(sid, book.fills + book.partial)
+                    if dvp:
+                        raise Refused(dvp) from refused
+                    alone.append((ref, str(refused)))
+                    continue
+                released.append(ref)
+                if len(book.fills) > before:
+                    self.last[sid] = book.fills[-1].fill.tick
+            self._check_dvp(sid, book.fills)
+        except Refused as refused:
+            why = str(refused)
+        if why is not None:
+            book.restore(saved[0])
+            self.parked[sid], self.last[sid] = saved[1], saved[2]
+            expect_refusal(why, self.venue, "triggerOrders", sid, MAX_TRIGGERS, 64, sender=self.world.keeper)
+            MarketMachine.stats[f"trigger call refused {why}"] += 1
+            return
+        self.last[sid] = saved[2]  # _compare_fills sets it from the fills again
+        self.tx(self.venue, "triggerOrders", sid, MAX_TRIGGERS, 64, sender=self.world.keeper)
+        ledger = self.suite.poll()
+        for ref in released:
+            assert ref in ledger.triggered, "an order the model releases was not triggered on chain"
+            del self.parked_info[ref]
+        for ref in dead:
+            assert ledger.cancelled[ref] == self.parked_info.pop(ref).quantity, "a dead parked order was not dropped"
+        for ref, reason in alone:
+            assert ref in ledger.triggered and ledger.cancelled[ref] == self.parked_info.pop(ref).quantity, \
+                f"a released order that cannot run ({reason}) was not cancelled alone"
+            MarketMachine.stats[f"released orders cancelled alone ({reason})"] += 1
+        MarketMachine.stats["parked orders triggered"] += len(released)
+        MarketMachine.stats["dead parked orders dropped"] += len(dead)
+        self._compare_fills(sid, ledger)
+
+    @precondition(lambda self: self.parked_info)
+    @rule(pick=st.integers(0, 10_000), a=st.integers(0, 4), b=st.integers(0, 4))
+    def trade_through_a_trigger(self, pick, a, b):
+        """Two traders trade at a parked order's trigger (the resting side first, then the other
+        side's IOC, so every fill is on the trigger's side of it), then a keeper triggers."""
+        ref = sorted(self.parked_info)[pick % len(self.parked_info)]
+        p, sid = self.parked_info[ref], self.placed[ref].sid
+        if a == b:
+            return
+        sid_i = self.world.sids.index(sid)
+        offset = p.trigger - self.mid[sid]
+        rest_buys = p.direction == "rising"  # a bid rests at the trigger, a sell takes it: fills >= trigger
+        self.place_order(a, sid_i, rest_buys, offset, 1, "limit", 1)
+        self.place_order(b, sid_i, not rest_buys, offset, 1, "ioc", 1)
+        self.trigger_orders(sid_i)
+        MarketMachine.stats["trades through a trigger"] += 1
+
+    def _cancellable(self) -> list[tuple[int, bytes, str, bool]]:
+        """(security, order hash, owner, parked) of every resting and parked order."""
+        out = [(sid, e.ref, e.owner, False) for sid, b in self.books.items() for _s, _t, e in b.entries()]
+        out += [(self.placed[ref].sid, ref, p.owner, True) for ref, p in self.parked_info.items()]
+        return out
+
+    @precondition(lambda self: any(b.entries() for b in self.books.values()) or self.parked_info)
     @rule(pick=st.integers(0, 10_000))
     def cancel_order(self, pick):
-        entries = [(sid, e) for sid, b in self.books.items() for _s, _t, e in b.entries()]
-        sid, e = entries[pick % len(entries)]
-        self.tx(self.venue, "cancelOrder", self.suite.ledger.rested[e.ref], sender=e.owner)
-        self.books[sid].remove(e.ref)
+        entries = self._cancellable()
+        sid, ref, owner, parked = entries[pick % len(entries)]
+        ledger = self.suite.ledger
+        self.tx(self.venue, "cancelOrder", ledger.parked[ref] if parked else ledger.rested[ref], sender=owner)
+        if parked:
+            p = self.parked_info.pop(ref)
+            level = self.parked[sid][p.direction][p.trigger]
+            level.remove(ref)
+            if not level:
+                del self.parked[sid][p.direction][p.trigger]
+            MarketMachine.stats["parked orders cancelled"] += 1
+        else:
+            self.books[sid].remove(ref)
 
-    @precondition(lambda self: any(b.entries() for b in self.books.values()))
+    @precondition(lambda self: any(b.entries() for b in self.books.values()) or self.parked_info)
     @rule(pick=st.integers(0, 10_000), who=st.integers(0, 4))
     def cancel_someone_elses_order__refused(self, pick, who):
-        entries = [e for b in self.books.values() for _s, _t, e in b.entries()]
-        e = entries[pick % len(entries)]
+        entries = self._cancellable()
+        _sid, ref, owner, parked = entries[pick % len(entries)]
         intruder = self.world.traders[who]
-        if str(intruder.address) == e.owner:
+        if str(intruder.address) == owner:
             return
-        expect_refusal("NotOrderOwner", self.venue, "cancelOrder", self.suite.ledger.rested[e.ref], sender=intruder)
+        ledger = self.suite.ledger
+        expect_refusal("NotOrderOwner", self.venue, "cancelOrder", ledger.parked[ref] if parked else ledger.rested[ref],
+                       sender=intruder)
 
     @rule(who=st.integers(0, 4))
     def cancel_all(self, who):
@@ -371,14 +673,16 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ── failing to pay or deliver ──
 
+    #: How many traders may be failing (allowance withdrawn or assets moved away) at once. One by
+    #: default: with a failing seller and a failing buyer in one security and cycle the CCP can
+    #: end with unbacked custody (open bug, test_known_bugs.py; the long profile found it with 3).
+    #: ``SMARTCCP_FUZZ_MAX_FAILING=3`` explores that case again (once the bug is fixed, the default).
+    MAX_FAILING = int(os.environ.get("SMARTCCP_FUZZ_MAX_FAILING", 1))
+
     def _may_fail(self, who: int) -> bool:
-        """At most one failing trader at a time: when a buyer and a seller of the same trade both
-        fail, the buy-in lands after the buyer's close-out and the CCP keeps the units (a real
-        bug, reproduced in test_known_bugs.py, xfail); until it is fixed the machine does not
-        generate that case."""
         failing = {a for a in self.addr if not (self.cash_approved[a] and self.units_approved[a])
                    or any(self.in_vault[a].values())}
-        return not (failing - {self.addr[who]})
+        return len(failing - {self.addr[who]}) < self.MAX_FAILING
 
     @rule(**REVOKE)
     def revoke_ccp_allowance(self, who, what):
@@ -533,7 +837,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ── weights (see EXTRA_WEIGHT) ──
 
-    for _name, _strategies in (("place_order", ORDER), ("time_moves", TIME), ("settle_due_cycles", {}),
+    for _name, _strategies in (("place_order", ORDER), ("trigger_orders", {"sid_i": st.integers(0, 1)}), ("time_moves", TIME), ("settle_due_cycles", {}),
                                ("revoke_ccp_allowance", REVOKE), ("move_assets_away", MOVE)):
         for _i in range(EXTRA_WEIGHT[_name]):
             locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
@@ -546,20 +850,366 @@ class MarketMachine(RuleBasedStateMachine):
         MarketMachine.steps += 1
         cycles = [c for c in self.obligations]
         self.suite.check(self.expectation(), cycles=cycles)
+        # Parked orders as the chain's events show them: parked, neither released nor cancelled.
+        ledger = self.suite.ledger
+        for ref in self.parked_info:
+            assert ref in ledger.parked and ref not in ledger.triggered and not ledger.cancelled.get(ref), \
+                f"parked order {ref.hex()[:10]}: parked {ref in ledger.parked}, released {ref in ledger.triggered}, " \
+                f"cancelled {ledger.cancelled.get(ref, 0)}"
 
 
-def test_market_state_machine(world):
-    MarketMachine.world = world
+# ─── The risk layer: margin calls and defaults on the real Margin and DefaultFund ───────────
+
+
+LAYER_NAMES = ("defaulter margin", "defaulter fund", "skin in the game", "survivors' fund", "assessments", "uncovered")
+MARGIN = dict(who=st.sampled_from([0, 1, 2, 3, 4]), amount=st.integers(20, 300), signed=st.booleans())
+
+
+class RiskMachine(MarketMachine):
+    """The market with its risk layer (``RISK_EXTENSION``): Margin is the venue's pre-trade gate
+    and DefaultFund the CCP's default handler. Added rules: settlement prices and margin refresh
+    (calls), deposits (plain and signed ``FundTransfer``), withdrawals, a missed call declared a
+    default, contribution top-ups. Added checks after every step: every clearing member's
+    collateral covers its requirement or a call is open (or it is in default); the waterfall's
+    layers are used in order, each only once the ones before it are exhausted, and name every unit
+    of each charged loss; Margin holds exactly its members' cash collateral and the fund exactly
+    the paid contributions and the skin in the game."""
+
+    risk: RiskWorld  # set by the test
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.risk
+        self.margin, self.fund = r.margin, r.fund
+        self.members = [str(m.address) for m in r.members]
+        self.defaulted: set[str] = set()
+        self.worst = {sid: (min(v), max(v)) for sid, v in r.shocks.items()}
+        self.settlement_price = {s.sid: s.base_tick * s.tick for s in self.world.securities}
+        self.seen_layers = 0
+        self.suite.add("risk: collateral, waterfall, custody", self._check_risk)
+
+    # ── reads ──
+
+    def _risk_read(self) -> dict:
+        """Margin status, contributions (required, paid) of every clearing member and the skin in
+        the game, in one ``eth_call``."""
+        m = Multicall(self.rpc)
+        for a in self.members:
+            m.add(self.margin, "marginStatus", a)
+        for a in self.members:
+            m.add(self.fund, "contributionOf", a)
+        m.add(self.fund, "skinInTheGame")
+        out = m.run()
+        n = len(self.members)
+        return {"status": dict(zip(self.members, out[:n])), "contribution": dict(zip(self.members, out[n:2 * n])),
+                "skin": out[2 * n]}
+
+    def _status(self, members: list[str]) -> dict[str, tuple]:
+        m = Multicall(self.rpc)
+        for a in members:
+            m.add(self.margin, "marginStatus", a)
+        return {a: st_ for a, st_ in zip(members, m.run())}
+
+    def _absorb_defaults(self) -> None:
+        """Defaults the fund declared (a settlement shortfall, a declared default) suspend the
+        member in the register: the model's standing follows."""
+        for e in self.suite.poll().risk_events:
+            if e[0] == "MemberDefaulted":
+                who = str(e[1])
+                if who not in self.defaulted:
+                    self.defaulted.add(who)
+                    self.active[who] = False
+                    MarketMachine.stats[f"defaults ({e[2]})"] += 1
+
+    # ── the gate ──
+
+    def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
+        member = self.world.clearing_member_of[owner]
+        (posted, required, pending, _im, _vm, _cash, _call, _deadline, defaulted, paid) = self._status([member])[member]
+        if defaulted:
+            return "MemberInDefault"
+        if not paid:
+            return "ContributionNotPaid"
+        down, up = self.worst[sid]
+        om = order_margin(quantity, price, self.settlement_price[sid], down if buy else up, buy)
+        if required + pending + om > posted:
+            return "InsufficientMargin"
+        self.expect_pending = (member, pending + om)
+        return None
+
+    def _gate_passed(self) -> None:
+        member, pending = self.expect_pending
+        got = self._status([member])[member][2]
+        assert got == pending, f"gate: {member} pending margin {got}, expected {pending}"
+
+    # ── rules ──
+
+    @rule()
+    def margin_cycle(self):
+        """Settlement prices (the model's mids) published, every clearing member's margin refreshed."""
+        sids = self.world.sids
+        prices = [self.mid[sid] * self.sec[sid].tick for sid in sids]
+        self.tx(self.margin, "publishPrices", sids, prices, sender=self.world.operator)
+        self.settlement_price.update(zip(sids, prices))
+        for m in self.members:
+            self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
+        status = self._status(self.members)
+        reads = Multicall(self.rpc)
+        for m in self.members:
+            reads.add(self.margin, "positionsOf", m)
+        for m, (ids, qty, buys, sells) in zip(self.members, reads.run()):
+            # The on-chain IM equals the Python risk model's, on the positions Margin just read.
+            if ids:
+                want = initial_margin_with_orders(list(qty), list(buys), list(sells),
+                                                  [self.settlement_price[i] for i in ids],
+                                                  [self.risk.shocks[i] for i in ids])
+                assert status[m][3] == want, f"margin: {m} IM {status[m][3]} != model {want}"
+                MarketMachine.stats["IM checked against the Python model"] += 1
+        calls = sum(1 for s_ in status.values() if s_[6])
+        MarketMachine.stats["margin refreshes"] += len(self.members)
+        MarketMachine.stats["margin calls open after a refresh"] += calls
+
+    @rule(**MARGIN)
+    def deposit_margin(self, who, amount, signed):
+        t = self.world.traders[who]
+        owner = str(t.address)
+        amount *= 1_000_000
+        if owner not in self.members:
+            return expect_refusal("NotClearingMember", self.margin, "depositCash", amount, sender=t)
+        if owner in self.defaulted or not self.active[owner] or int(self.sys.cash.balanceOf(t)) < amount:
+            return
+        if signed:
+            transfer, signature = sign_fund_transfer(self.margin, t, amount, 0, self.now() + HOUR)
+            self.tx(self.margin, "depositWithSignature", transfer, signature, sender=self.world.keeper)
+        else:
+            self.tx(self.margin, "depositCash", amount, sender=t)
+        MarketMachine.stats[f"margin deposits{' (signed FundTransfer)' if signed else ''}"] += 1
+
+    @rule(**MARGIN)
+    def withdraw_margin(self, who, amount, signed):
+        t = self.world.traders[who]
+        owner = str(t.address)
+        if owner not in self.members:
+            return
+        amount *= 1_000_000
+        posted, required, pending, _im, _vm, held, *_rest, defaulted, _paid = self._status([owner])[owner]
+        if defaulted:
+            why = "MemberInDefault"
+        elif amount > held:
+            why = "InsufficientCollateral"
+        elif posted < required + pending + amount:
+            why = "InsufficientMargin"
+        elif not self.active[owner]:
+            why = "MemberSuspended"  # the cash token refuses a suspended receiver
+        else:
+            why = None
+        if why is not None:
+            MarketMachine.stats[f"margin withdrawal refused {why}"] += 1
+            return expect_refusal(why, self.margin, "withdrawCash", amount, sender=t)
+        self.tx(self.margin, "withdrawCash", amount, sender=t)
+        MarketMachine.stats["margin withdrawals"] += 1
+
+    @rule(who=st.integers(0, 3))
+    def missed_margin_call__default(self, who):
+        """A member lets its call run past the deadline; anyone may then declare its default."""
+        m = self.members[who]
+        _p, _r, _pe, _im, _vm, _c, call, deadline, defaulted, _paid = self._status([m])[m]
+        if not call or defaulted:
+            if not defaulted and not int(self.fund.topUpDeadline(m)):
+                expect_refusal("NoDefaultEvent", self.fund, "declareDefault", m, sender=self.world.keeper)
+                MarketMachine.stats["declareDefault refused NoDefaultEvent"] += 1
+            return
+        self.tx.warp(max(self.now(), deadline) + HOUR)
+        if not self.margin.callOverdue(m):
+            return  # a refresh covered it meanwhile
+        self.tx(self.fund, "declareDefault", m, sender=self.world.keeper)
+        MarketMachine.stats["missed margin calls declared defaults"] += 1
+        self._absorb_defaults()
+        assert m in self.defaulted and not self.active[m]
+
+    @rule(sid_i=st.integers(0, 1), pct=st.sampled_from([-30, -20, -10, 10, 20, 30]))
+    def price_shock(self, sid_i, pct):
+        """A large move (beyond the scenarios' worst 15 %): the close-out market's price moves with
+        it, settlement prices are published and margins refreshed, so calls follow."""
+        s = self.world.securities[sid_i]
+        self.mid[s.sid] = max(4, self.mid[s.sid] * (100 + pct) // 100)
+        self.tx(self.world.market, "setPrice", s.sid, self.mid[s.sid] * s.tick, sender=self.world.operator)
+        self.margin_cycle()
+        MarketMachine.stats["price shocks"] += 1
+
+    @rule(who=st.integers(0, 3), severity=st.sampled_from([2, 4, 6]))
+    def member_misses_margin_call(self, who, severity=2):
+        """A whole default scenario in one step: the price of the member's largest open position
+        (its clients' included) moves against it, a loss of ``severity`` / 2 times its margin;
+        margins are refreshed, the member lets the
+        call run out, a keeper declares its default, and its cycles settle two days later (its
+        pay-in or the CCP's close-out, any loss charged down the waterfall)."""
+        m = self.members[who]
+        if m in self.defaulted:
+            return
+        # First it trades (CCP route) against the best order of the fuller side of ACME's book.
+        acme = self.world.securities[0]
+        book = self.books[acme.sid]
+        sides = [sd for sd in ("sell", "buy") if book.levels[sd]]
+        if sides:
+            opposite = max(sides, key=lambda sd: sum(e.remaining for _s, _t, e in book.entries() if _s == sd))
+            best = min(book.levels["sell"]) if opposite == "sell" else max(book.levels["buy"])
+            self.place_order(self.addr.index(m), 0, opposite == "sell", best - self.mid[acme.sid], 3, "ioc", 1)
+        net: dict[int, int] = defaultdict(int)
+        for cycle, obs in self.obligations.items():
+            if cycle in self.settled:
+                continue
+            for (sid, account), (q, _c) in obs.items():
+                if self.world.clearing_member_of[account] == m:
+                    net[sid] += q
+        if not any(net.values()):
+            return
+        sid = max(net, key=lambda k: abs(net[k]) * self.sec[k].tick * self.mid[k])
+        s = self.sec[sid]
+        # A loss of severity / 2 times the margin posted (at most the initial margin): layers 1-3
+        # and the survivors' fund cover it. Beyond them (assessments paid later, uncovered) the
+        # CCP's pool stays short after the cycle by design (ICCPSettlement), which the core
+        # checks would report, so such losses are not generated.
+        posted = min(self._status([m])[m][0], INITIAL_MARGIN_CASH)
+        move = -(-severity * posted // (2 * abs(net[sid]) * s.tick))
+        self.mid[sid] = max(4, self.mid[sid] - move) if net[sid] > 0 else self.mid[sid] + move
+        self.tx(self.world.market, "setPrice", sid, self.mid[sid] * s.tick, sender=self.world.operator)
+        self.margin_cycle()
+        MarketMachine.stats["margin-call scenarios"] += 1
+        self.missed_margin_call__default(who)
+        if m in self.defaulted and self._may_fail(self.addr.index(m)):
+            self.revoke_ccp_allowance(self.addr.index(m), "both")  # and it does not settle either
+        self.time_moves(48)
+        self.settle_due_cycles()
+
+    @rule(who=st.integers(0, 3))
+    def top_up_contribution(self, who):
+        m = self.members[who]
+        required, paid = self.fund.contributionOf(m)
+        if paid >= required or m in self.defaulted or not self.active[m]:
+            return
+        self.tx(self.fund, "contribute", required - paid, sender=m)
+        MarketMachine.stats["contribution top-ups"] += 1
+
+    def settle_due_cycles(self):
+        super().settle_due_cycles()
+        self._absorb_defaults()
+        # Assessments (layer 5) are called now and paid to the CCP by the survivors at once.
+        for m in self.members:
+            due = int(self.fund.assessmentDue(m))
+            if due:
+                self.tx(self.fund, "payAssessment", due, sender=m)
+                MarketMachine.stats["assessments paid"] += 1
+
+    def suspend_or_reinstate(self, who):
+        if self.addr[who] in self.defaulted:
+            return  # the default manager's, not the operator's
+        super().suspend_or_reinstate(who)
+
+    for _name, _n, _strategies in (("margin_cycle", 1, {}), ("price_shock", 1, {"sid_i": st.integers(0, 1),
+                                    "pct": st.sampled_from([-30, -20, -10, 10, 20, 30])}),
+                                   ("missed_margin_call__default", 1, {"who": st.integers(0, 3)}),
+                                   ("member_misses_margin_call", 3, {"who": st.integers(0, 3),
+                                                                     "severity": st.sampled_from([2, 4, 6])})):
+        for _i in range(_n):
+            locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
+    del _name, _n, _strategies, _i
+
+    # ── checks ──
+
+    def _check_risk(self, state, ledger, expect) -> None:  # noqa: ANN001
+        r = self._risk_read()
+        self._check_collateral(r)
+        self._check_waterfall(ledger, r)
+        self._check_risk_custody(state, r)
+
+    def _check_collateral(self, r: dict) -> None:
+        """Every clearing member's collateral covers its requirement, or a call is open, or it is
+        in default; the requirement is IM + VM."""
+        for m, (posted, required, _pe, im, vm, _c, call, deadline, defaulted, _paid) in r["status"].items():
+            if required != im + vm:
+                raise InvariantViolation(f"collateral: {m} requirement {required} != IM {im} + VM {vm}")
+            if posted < required and not (call and deadline) and not defaulted:
+                raise InvariantViolation(f"collateral: {m} posts {posted} < required {required} and no call is open")
+
+    def _check_waterfall(self, ledger, r: dict) -> None:  # noqa: ANN001
+        """Per charged shortfall (its ``LayerUsed`` events up to its ``ShortfallCovered``): layers
+        strictly in order, summing to the charge, layers 1-4 to what was covered; a layer is
+        used only when every earlier one is exhausted (read now: the step refilled nothing)."""
+        events = ledger.risk_events[self.seen_layers:]
+        self.seen_layers = len(ledger.risk_events)
+        used: list[tuple[str, int, int]] = []
+        exhausted_needed: set[tuple[str, int]] = set()
+        for e in events:
+            if e[0] == "LayerUsed":
+                used.append((str(e[1]), int(e[2]), int(e[3])))
+            elif e[0] == "ShortfallCovered":
+                defaulter, amount, covered = str(e[1]), int(e[2]), int(e[3])
+                mine = [u for u in used if u[0] == defaulter]
+                layers = [u[1] for u in mine]
+                if layers != sorted(set(layers)):
+                    raise InvariantViolation(f"waterfall: layers {layers} for {defaulter} not in order")
+                if sum(u[2] for u in mine) != amount:
+                    raise InvariantViolation(f"waterfall: layers name {sum(u[2] for u in mine)} of a {amount} loss")
+                if sum(u[2] for u in mine if u[1] < 4) != covered:
+                    raise InvariantViolation(f"waterfall: layers 1-4 paid {sum(u[2] for u in mine if u[1] < 4)} "
+                                             f"!= covered {covered}")
+                for layer in layers:
+                    exhausted_needed.update((defaulter, earlier) for earlier in range(min(layer, 4)))
+                    MarketMachine.stats[f"waterfall layer used: {LAYER_NAMES[layer]}"] += 1
+                MarketMachine.stats["shortfalls charged to the fund"] += 1
+                used = [u for u in used if u[0] != defaulter]
+        if used:
+            raise InvariantViolation(f"waterfall: layers used outside a covered shortfall: {used}")
+        for defaulter, layer in exhausted_needed:
+            if layer == 0:
+                left = r["status"][defaulter][5]  # cash margin (what layer 1 seizes)
+            elif layer == 1:
+                left = r["contribution"][defaulter][1]
+            elif layer == 2:
+                left = r["skin"]
+            else:
+                left = sum(r["contribution"][m][1] for m in self.members if m not in self.defaulted)
+            if left:
+                raise InvariantViolation(f"waterfall: a later layer was used while {LAYER_NAMES[layer]} of "
+                                         f"{defaulter} still holds {left}")
+
+    def _check_risk_custody(self, state, r: dict) -> None:  # noqa: ANN001
+        """Margin holds exactly its members' cash collateral; the fund exactly the paid
+        contributions and the skin in the game."""
+        held = sum(s_[5] for s_ in r["status"].values())
+        margin_cash = state.balances["cash"].get(str(self.margin.address), 0)
+        if margin_cash != held:
+            raise InvariantViolation(f"risk custody: Margin holds {margin_cash} cash, members' cash collateral {held}")
+        fund_cash = state.balances["cash"].get(str(self.fund.address), 0)
+        want = sum(c[1] for c in r["contribution"].values()) + r["skin"]
+        if fund_cash != want:
+            raise InvariantViolation(f"risk custody: DefaultFund holds {fund_cash}, contributions + skin in the game {want}")
+
+
+def _run(machine, world, examples: int):  # noqa: ANN001, ANN202
+    machine.world = world
     MarketMachine.steps = MarketMachine.examples = 0
     MarketMachine.stats = Counter()
     started = time.perf_counter()
-    profile = settings(max_examples=MAX_EXAMPLES, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
+    profile = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
                        database=None, suppress_health_check=list(HealthCheck))
-    run_state_machine_as_test(MarketMachine, settings=profile)
+    run_state_machine_as_test(machine, settings=profile)
     elapsed = time.perf_counter() - started
     steps = MarketMachine.steps - MarketMachine.examples  # the first check of each example precedes any step
-    print(f"\nstate machine: {MarketMachine.examples} examples, {steps} steps, {MarketMachine.steps} checked states "
-          f"in {elapsed:.1f} s ({'long' if LONG else 'CI'} profile)")
+    print(f"\n{machine.__name__}: {MarketMachine.examples} examples, {steps} steps, {MarketMachine.steps} checked "
+          f"states in {elapsed:.1f} s ({'long' if LONG else 'CI'} profile)")
     for what, n in sorted(MarketMachine.stats.items()):
         print(f"  {what}: {n}")
+    return steps
+
+
+def test_market_state_machine(world):
+    steps = _run(MarketMachine, world, MAX_EXAMPLES)
     assert steps >= MIN_STEPS, f"only {steps} steps: raise MAX_EXAMPLES"
+
+
+def test_risk_state_machine(risk_world):
+    RiskMachine.risk = risk_world
+    steps = _run(RiskMachine, risk_world.world, RISK_EXAMPLES)
+    assert steps >= MIN_RISK_STEPS, f"only {steps} steps: raise SMARTCCP_FUZZ_RISK_EXAMPLES"
