@@ -47,7 +47,8 @@ Measurement = Callable[["BenchContext"], Figures]
 
 BENCH_JSON = Path("reports/bench.json")
 
-#: Every figure the proof asks for; ``None`` in the JSON until a measurement provides it.
+#: Every figure the proof (#8) and the risk issue (#6) ask for; ``None`` in the JSON until a
+#: measurement provides it.
 REQUIRED_KEYS: tuple[str, ...] = (
     "ledger.cash_transfer_gas",
     "ledger.plain_erc20_transfer_gas",
@@ -68,6 +69,10 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "gross.dvp_per_trade_gas",
     "all_in_gas_per_trade",
     "risk.check_order_gas",
+    "risk.refresh_margin_gas",
+    "risk.default_drill_two_defaulters_gas",
+    "risk.default_drill_chunks",
+    "risk.default_drill_max_chunk_gas",
     "e2e.raw_transfers_per_s",
     "e2e.orders_per_s",
     "e2e.ratio",
