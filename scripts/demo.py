@@ -10,6 +10,7 @@ from ape.cli import ConnectedProviderCommand
 
 from smartccp.accounts import role_accounts
 from smartccp.demo import DEMO_JSON, run_demo
+from smartccp.client import use_fast_receipts
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -17,6 +18,7 @@ from smartccp.demo import DEMO_JSON, run_demo
 @click.option("--verbose", is_flag=True, help="Show ape's per-transaction log lines")
 def cli(out: Path, verbose: bool) -> None:
     """Deploy, admit, issue and transfer (one allowed, one refused); print and save the report."""
+    use_fast_receipts()
     report = run_demo(role_accounts(), out=out, quiet=not verbose)
     click.echo(report.render())
     click.echo(f"\nreport written to {out}")

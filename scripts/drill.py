@@ -13,6 +13,7 @@ from ape.cli import ConnectedProviderCommand
 from smartccp.accounts import role_accounts
 from smartccp.drill import render, run_drill
 from smartccp.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
+from smartccp.client import use_fast_receipts
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -23,6 +24,7 @@ from smartccp.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
 def cli(scenario: str, profile: str, out: Path, quiet: bool) -> None:
     """Run a trading day (or several) from a scenario; print the report, write JSON and charts."""
     spec = load_scenario(scenario, profile=profile)
+    use_fast_receipts()
     runner, report = run_drill(spec, role_accounts(), out=out, progress=None if quiet else click.echo)
     click.echo("")
     click.echo(render(report))

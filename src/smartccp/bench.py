@@ -37,6 +37,7 @@ from ape import chain, networks, project
 from ape.logging import LogLevel, logger
 
 from smartccp.accounts import Roles
+from smartccp.client import use_fast_receipts
 from smartccp.report import import_extensions, render_table
 from smartccp.system import deploy_system, kyc_expiry
 from smartccp.units import cash
@@ -217,6 +218,7 @@ def run_bench(ctx: BenchContext, only: list[str] | None = None) -> Figures:
     returns the flat figures with every required key. Failures go to ``ctx.errors``."""
     import_extensions("bench_")
     results: Figures = dict.fromkeys(REQUIRED_KEYS)
+    use_fast_receipts()  # the client's receipt poll, not the chain, would set the e2e rates
     isolate = networks.provider.network.is_dev
     with logger.at_level(LogLevel.WARNING):
         for name, fn in MEASUREMENTS.items():
