@@ -9,8 +9,8 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from smartccp.accounts import role_accounts
-from smartccp.demo import DEMO_JSON, run_demo
 from smartccp.client import use_fast_receipts
+from smartccp.demo import DEMO_JSON, run_demo
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -11,9 +11,9 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from smartccp.accounts import role_accounts
+from smartccp.client import use_fast_receipts
 from smartccp.drill import render, run_drill
 from smartccp.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
-from smartccp.client import use_fast_receipts
 
 
 @click.command(cls=ConnectedProviderCommand)
