@@ -31,14 +31,21 @@ from smartccp.orders import Order, OrderType, Side, TimeInForce
 from smartccp.trading import VenueClient
 
 
+def _open_gov_trades(world, *legs):  # noqa: ANN001, ANN202
+    """Place limit orders at GOV5's base price (lot 1, T+1), each leg ``(trader, side, qty)``, in
+    order, so they match; returns the security and its open cycle."""
+    gov = world.securities[1]
+    client = VenueClient(world.system.venue)
+    price = gov.base_tick * gov.tick
+    for trader, side, qty in legs:
+        client.place(Order(owner=str(trader.address), securityId=gov.sid, side=side, quantity=qty, price=price), trader)
+    cycle, _ = world.system.ccp.settlementCycle(gov.sid)
+    return gov, cycle
+
+
 def test_settle_cycle__buyer_and_seller_of_one_trade_both_fail__ccp_keeps_nothing(world):
     system, a, d = world.system, world.traders[0], world.traders[4]
-    gov = world.securities[1]  # lot 1, T+1
-    client = VenueClient(system.venue)
-    price = gov.base_tick * gov.tick
-    client.place(Order(owner=str(a.address), securityId=gov.sid, side=Side.SELL, quantity=1, price=price), a)
-    client.place(Order(owner=str(d.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price), d)
-    cycle, _ = system.ccp.settlementCycle(gov.sid)
+    gov, cycle = _open_gov_trades(world, (a, Side.SELL, 1), (d, Side.BUY, 1))
     system.securities.setApprovalForAll(system.ccp, False, sender=a)  # the seller will not deliver
     system.cash.approve(system.ccp, 0, sender=d)  # the buyer will not pay
     warp_past(system.ccp, cycle)
@@ -120,13 +127,7 @@ def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__ccp_custody_sta
     buys nothing; member_d's sell-out finds no units; pass 3 then records member_a's unit as a
     deferred pay-out (custody) that the CCP does not hold: custody 1, balance 0."""
     system, a, b, d = world.system, world.traders[0], world.traders[1], world.traders[4]
-    gov = world.securities[1]  # lot 1, T+1
-    client = VenueClient(system.venue)
-    price = gov.base_tick * gov.tick
-    client.place(Order(owner=str(b.address), securityId=gov.sid, side=Side.SELL, quantity=2, price=price), b)
-    client.place(Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price), a)
-    client.place(Order(owner=str(d.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price), d)
-    cycle, _ = system.ccp.settlementCycle(gov.sid)
+    gov, cycle = _open_gov_trades(world, (b, Side.SELL, 2), (a, Side.BUY, 1), (d, Side.BUY, 1))
     system.securities.setApprovalForAll(system.ccp, False, sender=b)  # the seller will not deliver
     system.cash.approve(system.ccp, 0, sender=d)  # one buyer will not pay
     warp_past(system.ccp, cycle)
