@@ -13,7 +13,8 @@ import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 /// @title CCPBase — the CCP's storage, and paying out from the cycle pool
 /// @notice Shared by the settlement core (CCPSettlement) and the close-out pass (CCPCloseOut).
 /// @dev Custody: the CCP's token balances = accounts' pre-funded and deferred balances
-/// (`_custodyCash`, `_custodySecurities`) + the pool of the cycle being settled.
+/// (`_custodyCash`, `_custodySecurities`) + the pool of the cycle being settled, which includes
+/// cash borrowed from the default handler for its buy-ins (`_liquidityBorrowed`) until repaid.
 abstract contract CCPBase is ICCPSettlement {
     /// @notice Longest settlement lag (T+N) and furthest cycle a deadline may name, in cycles.
     uint16 public constant MAX_SETTLEMENT_LAG = 30;
@@ -69,6 +70,7 @@ abstract contract CCPBase is ICCPSettlement {
     mapping(uint64 cycleId => mapping(uint256 index => Shortfall)) internal _shortfalls;
     mapping(address account => Funds) internal _funds;
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
+    mapping(uint64 cycleId => uint256) internal _liquidityBorrowed;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {

@@ -91,6 +91,7 @@ abstract contract CCPCloseOut is CCPBase {
             } catch {}
         }
         if (quote > withheld) c.bridge = _chargeShortfall(cycleId, e.account, quote - withheld);
+        _borrowLiquidity(cycleId, quote > withheld ? quote : withheld);
         (uint256 bought, uint256 cost) = _buyIn(cycleId, e.account, e.securityId, unitsShort, maxPrice);
         c.complete = c.complete && bought == unitsShort;
         c.inflow += withheld + c.bridge;
@@ -144,15 +145,76 @@ abstract contract CCPCloseOut is CCPBase {
         emit BoughtIn(cycleId, account, securityId, quantity, bought, cost);
     }
 
-    /// @dev Charge `amount` to the account's clearing member; book what actually arrived.
+    /// @dev Charge `amount` to the account's clearing member; book what actually arrived, and
+    /// what the handler set off against liquidity the cycle borrowed (the CCP holds that cash).
     function _chargeShortfall(uint64 cycleId, address account, uint256 amount) internal returns (uint256 covered) {
         address member = _membership.clearingMemberOf(account);
         IDefaultHandler handler = _handler;
         if (address(handler) != address(0)) {
+            uint256 borrowed = _liquidityBorrowed[cycleId];
+            uint256 lentBefore = borrowed == 0 ? 0 : _handlerLent(handler, borrowed);
             uint256 before = _cash.balanceOf(address(this));
             try handler.coverShortfall(member, amount) {} catch {}
             covered = _increase(before, _cash.balanceOf(address(this)));
+            if (borrowed != 0) {
+                uint256 setOff = _increase(_handlerLent(handler, lentBefore), lentBefore);
+                if (setOff > borrowed) setOff = borrowed;
+                if (setOff != 0) {
+                    covered += setOff;
+                    _liquidityBorrowed[cycleId] = borrowed - setOff;
+                    emit LiquidityRepaid(cycleId, setOff, borrowed - setOff);
+                }
+            }
         }
         emit ShortfallCharged(cycleId, account, member, amount, covered);
+    }
+
+    /// @dev Before a buy-in that may spend `need`: the pool (the CCP's cash beyond custody) holds
+    /// the failing seller's withheld cash only if every buyer paid; a failing buyer of the same
+    /// cycle is charged at its own sell-out, after every buy-in. Borrow what the pool lacks from
+    /// the handler, so performing buyers get their units; repaid when the cycle ends.
+    function _borrowLiquidity(uint64 cycleId, uint256 need) internal {
+        uint256 pool = _increase(_custodyCash, _cash.balanceOf(address(this)));
+        IDefaultHandler handler = _handler;
+        if (need <= pool || address(handler) == address(0)) return;
+        uint256 before = pool + _custodyCash;
+        try handler.lendLiquidity(need - pool) {} catch {}
+        uint256 arrived = _increase(before, _cash.balanceOf(address(this)));
+        if (arrived == 0) return;
+        _liquidityBorrowed[cycleId] += arrived;
+        emit LiquidityBorrowed(cycleId, arrived);
+    }
+
+    /// @dev At the cycle's end, repay what it borrowed from the cash beyond custody (all of it
+    /// when every shortfall was covered); the handler pulls it on an allowance reset at once.
+    function _repayLiquidity(uint64 cycleId) internal {
+        uint256 borrowed = _liquidityBorrowed[cycleId];
+        if (borrowed == 0) return;
+        IDefaultHandler handler = _handler;
+        uint256 held = _cash.balanceOf(address(this));
+        // Owed: what the cycle borrowed, unless the handler counts less as lent (it set the
+        // rest off against another cycle's shortfall).
+        uint256 lent = _handlerLent(handler, borrowed);
+        uint256 owed = borrowed < lent ? borrowed : lent;
+        uint256 amount = _increase(_custodyCash, held);
+        if (amount > owed) amount = owed;
+        if (amount != 0) {
+            _cash.forceApprove(address(handler), amount);
+            try handler.repayLiquidity(amount) {} catch {}
+            _cash.forceApprove(address(handler), 0);
+            amount = _increase(_cash.balanceOf(address(this)), held);
+        }
+        _liquidityBorrowed[cycleId] = owed - amount;
+        emit LiquidityRepaid(cycleId, amount, owed - amount);
+    }
+
+    /// @dev The handler's count of cash lent to the CCP; `fallback_` if it cannot say.
+    function _handlerLent(IDefaultHandler handler, uint256 fallback_) internal view returns (uint256) {
+        if (address(handler) == address(0)) return 0;
+        try handler.liquidityLent() returns (uint256 lent) {
+            return lent;
+        } catch {
+            return fallback_;
+        }
     }
 }

@@ -246,6 +246,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     function _advance(uint64 cycleId, CyclePhase phase) private returns (Cycle memory next) {
         next.phase = CyclePhase(uint8(phase) + 1);
         if (next.phase == CyclePhase.Settled) {
+            _repayLiquidity(cycleId);
             emit CycleSettled(cycleId, _obligations[cycleId].length, _failures[cycleId].length);
         }
         emit CyclePhaseChanged(cycleId, next.phase);
@@ -490,6 +491,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// @inheritdoc ICCPSettlement
     function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities) {
         return (_custodyCash, _custodySecurities[securityId]);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function liquidityBorrowed(uint64 cycleId) external view returns (uint256) {
+        return _liquidityBorrowed[cycleId];
     }
 
     /// @inheritdoc ICCPSettlement

@@ -120,6 +120,12 @@ interface ICCPSettlement is ISettlement {
     event ShortfallCharged(
         uint64 indexed cycleId, address indexed account, address indexed clearingMember, uint256 shortfall, uint256 covered
     );
+    /// @notice A buy-in needed cash the pool lacked (a buyer of the cycle that failed to pay is
+    /// charged only at its sell-out, later): `amount` was borrowed from the default handler.
+    event LiquidityBorrowed(uint64 indexed cycleId, uint256 amount);
+    /// @notice Borrowed liquidity came back to the handler, repaid at the cycle's end or set off
+    /// against a shortfall it covered; `outstanding` is what the cycle still owes it.
+    event LiquidityRepaid(uint64 indexed cycleId, uint256 amount, uint256 outstanding);
     /// @notice Every obligation of the cycle was paid in, closed out and paid out.
     event CycleSettled(uint64 indexed cycleId, uint256 obligations, uint256 failures);
     /// @notice `account` pre-funded (positive) or withdrew (negative) cash held by the CCP.
@@ -244,6 +250,9 @@ interface ICCPSettlement is ISettlement {
     function prefundedSecurities(address account, uint256 securityId) external view returns (uint256);
     /// @notice Totals the CCP holds for accounts (pre-funded and deferred), cash and `securityId`.
     function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities);
+    /// @notice Cash the CCP borrowed from the default handler for cycle `cycleId`'s buy-ins and
+    /// has not yet repaid (zero once the cycle settled, unless the handler's cover fell short).
+    function liquidityBorrowed(uint64 cycleId) external view returns (uint256);
     /// @notice The clearing rules of `securityId`.
     function securityRules(uint256 securityId) external view returns (SecurityRules memory);
     /// @notice Highest trade id settled for `venue`.

@@ -96,6 +96,12 @@ interface IDefaultFund is IDefaultHandler {
     event LeftoverReturned(address indexed member, address indexed estate, uint256 marginCash, uint256 contribution);
     /// @notice A new default episode started: assessment caps are available again.
     event EpisodeStarted(uint64 episode);
+    /// @notice Cash lent to the CCP for a buy-in whose funding a failing payer still owes
+    /// (`outstanding` after the loan).
+    event LiquidityLent(uint256 amount, uint256 outstanding);
+    /// @notice Lent cash came back: repaid by the CCP, or set off against a payment the fund
+    /// owed the CCP in the waterfall (`setOff`).
+    event LiquidityReturned(uint256 amount, bool setOff, uint256 outstanding);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `caller` is not the CCP.
@@ -122,6 +128,8 @@ interface IDefaultFund is IDefaultHandler {
     error BadBatch(uint256 length, uint256 max);
     /// @notice A zero address or zero amount, or a parameter out of range.
     error BadInput();
+    /// @notice The fund's cash is lent to the CCP until its settlement cycle ends.
+    error FundCashLent(uint256 available, uint256 requested);
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish required contributions (cover-2 allocation, cash base units). Members

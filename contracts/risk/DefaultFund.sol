@@ -71,6 +71,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     mapping(address member => Assessment) private _assessments;
     mapping(address member => address) private _backups;
     mapping(address member => address) private _estates;
+    /// @dev Cash lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity), not yet back.
+    uint256 private _lent;
 
     /// @param ccp The CCP allowed to charge shortfalls (and paid assessments' recipient).
     /// @param margin The Margin contract (layer 1, default flags, contribution status).
@@ -153,6 +155,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         Contribution storage c = _contributions[msg.sender];
         uint256 excess = c.paid > c.required ? c.paid - c.required : 0;
         if (amount == 0 || amount > excess) revert InsufficientContribution(msg.sender, excess, amount);
+        uint256 held = _cash.balanceOf(address(this));
+        if (amount > held) revert FundCashLent(held, amount);
         c.paid -= uint96(amount);
         emit ContributionWithdrawn(msg.sender, amount);
         _cash.safeTransfer(msg.sender, amount);
@@ -200,6 +204,33 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (_cases[member].reason == DefaultReason.None) _declare(member, DefaultReason.SettlementShortfall);
         covered = _waterfall(member, cashAmount, msg.sender);
         emit ShortfallCovered(member, cashAmount, covered);
+    }
+
+    /// @inheritdoc IDefaultHandler
+    /// @dev Lends from the cash the fund holds (contributions and skin in the game); the loan
+    /// is an asset of the fund, so no contribution changes.
+    function lendLiquidity(uint256 amount) external nonReentrant returns (uint256 lent) {
+        if (msg.sender != _ccp) revert OnlyCcp(msg.sender);
+        lent = _min(amount, _cash.balanceOf(address(this)));
+        if (lent == 0) return 0;
+        _lent += lent;
+        emit LiquidityLent(lent, _lent);
+        _cash.safeTransfer(msg.sender, lent);
+    }
+
+    /// @inheritdoc IDefaultHandler
+    function repayLiquidity(uint256 amount) external nonReentrant {
+        if (msg.sender != _ccp) revert OnlyCcp(msg.sender);
+        amount = _min(amount, _lent);
+        if (amount == 0) return;
+        _lent -= amount;
+        emit LiquidityReturned(amount, false, _lent);
+        _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IDefaultHandler
+    function liquidityLent() external view returns (uint256) {
+        return _lent;
     }
 
     /// @inheritdoc IDefaultFund
@@ -325,7 +356,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         // Layer 6: what nobody covers, recorded.
         _use(defaulter, Layer.Uncovered, remaining);
         covered = amount - remaining - assessed;
-        if (fromFund != 0) _cash.safeTransfer(to, fromFund);
+        // Cash lent to the CCP is set off first: the CCP already holds it.
+        uint256 setOff = _min(fromFund, _lent);
+        if (setOff != 0) {
+            _lent -= setOff;
+            emit LiquidityReturned(setOff, true, _lent);
+        }
+        if (fromFund != setOff) _cash.safeTransfer(to, fromFund - setOff);
     }
 
     /// @dev Layer 4: charge `amount` (at most the survivors' paid contributions) pro rata to

@@ -200,6 +200,7 @@ def warp_past(ccp: Any, cycle_id: int) -> None:
 
 _SETTLEMENT_EVENTS = (
     "ObligationPaidIn", "ObligationPaidOut", "PayOutDeferred", "SoldOut", "BoughtIn", "ShortfallCharged",
+    "LiquidityBorrowed", "LiquidityRepaid",
     "CycleSettled",
 )
 

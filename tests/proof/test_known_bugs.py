@@ -1,14 +1,15 @@
 """Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
 xfail while open; the mark goes when the bug is fixed).
 
-Open: a seller that does not deliver and one of its buyers that does not pay, in one security and
-cycle, with another buyer paying: pass 2's buy-in for the seller runs first and finds the pool
-short of the failing buyer's cash (its shortfall is covered only at its sell-out, later), so it
-buys nothing; pass 3 then defers the paying buyer's units as custody the CCP does not hold
-(custody 1, balance 0: the CCP's books no longer balance). Found by the state machine's long
-profile with several failing traders; the machine now lets one trader fail at a time by default.
-A fix (fund buy-ins from the default handler, or cover failing buyers before buy-ins, or pay the
-unfilled buyer in cash) changes pass 2's design, so it is left to the CCP's owners.
+Fixed: a seller that did not deliver and one of its buyers that did not pay, in one security and
+cycle, with another buyer paying: pass 2's buy-in for the seller ran first and found the pool
+short of the failing buyer's cash (its shortfall is charged only at its own sell-out, later), so
+it bought nothing; pass 3 then deferred the paying buyer's units as custody the CCP did not hold
+(custody 1, balance 0). Found by the state machine's long profile with several failing traders.
+A buy-in now borrows the cash the pool lacks from the default handler (a loan, not a charge:
+IDefaultHandler.lendLiquidity), repaid when the cycle ends or set off against the failing
+buyer's charge (CCPCloseOut._borrowLiquidity); the two tests below guard it, with the mock
+handler and with the real DefaultFund.
 
 Fixed: a parked stop-type order that could not run when released (it would meet its owner's own
 resting order, or it was fill-or-kill and the book could not fill it) made ``triggerOrders``
@@ -116,24 +117,46 @@ def _released(world, innocent: bytes) -> None:  # noqa: ANN001
     assert r.decode_logs(venue.OrderCancelled), "the blocker was not cancelled"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="open CCP bug: a buy-in unfunded because the buyer also failed leaves a deferred pay-out "
-                          "of units the CCP does not hold")
-def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__ccp_custody_stays_backed(world):
-    """Found by the state machine's long profile (several failing traders at once). member_b sells
-    2 GOV5 units, one each to member_a (who pays) and member_d (who does not); member_b does not
-    deliver. Pass 2 tries the buy-in for member_b first, but the pool holds only member_a's cash
-    (member_d's shortfall is covered by the default handler only at its sell-out, later), so it
-    buys nothing; member_d's sell-out finds no units; pass 3 then records member_a's unit as a
-    deferred pay-out (custody) that the CCP does not hold: custody 1, balance 0."""
+def _seller_and_one_buyer_fail(world):  # noqa: ANN001, ANN202
+    """member_b sells 2 GOV5 units, one each to member_a (who pays) and member_d (who does not);
+    member_b does not deliver. Settles the cycle; returns (security, cycle, report)."""
     system, a, b, d = world.system, world.traders[0], world.traders[1], world.traders[4]
     gov, cycle = _open_gov_trades(world, (b, Side.SELL, 2), (a, Side.BUY, 1), (d, Side.BUY, 1))
     system.securities.setApprovalForAll(system.ccp, False, sender=b)  # the seller will not deliver
     system.cash.approve(system.ccp, 0, sender=d)  # one buyer will not pay
     warp_past(system.ccp, cycle)
-    report = run_cycle(system.ccp, cycle, world.keeper)
-    assert report.failures == 2
-    custody_cash, custody_units = system.ccp.custody(gov.sid)
-    held = int(system.securities.balanceOf(system.ccp, gov.sid))
-    assert held >= custody_units, f"the CCP owes {custody_units} units in custody and holds {held}"
+    return gov, cycle, run_cycle(system.ccp, cycle, world.keeper)
 
+
+def _assert_backed_and_repaid(world, gov, cycle, report, units_before: int, lender) -> None:  # noqa: ANN001
+    """The paying buyer got its unit in its wallet, the CCP holds nothing beyond custody, and the
+    liquidity the buy-in borrowed is back with the lender."""
+    system, a = world.system, world.traders[0]
+    ccp = system.ccp
+    assert report.failures == 2
+    assert [(e.wanted, e.bought) for e in report.logs(ccp.BoughtIn)] == [(2, 2)]
+    assert sum(e.amount for e in report.logs(ccp.LiquidityBorrowed)) > 0, "no loan: the scenario lost its point"
+    _, custody_units = ccp.custody(gov.sid)
+    held = int(system.securities.balanceOf(ccp, gov.sid))
+    assert held >= custody_units, f"the CCP owes {custody_units} units in custody and holds {held}"
+    assert int(system.securities.balanceOf(a, gov.sid)) == units_before + 1, "member_a did not get its unit"
+    check_ccp_empty(ccp, system, world.sids)
+    assert ccp.liquidityBorrowed(cycle) == 0
+    assert lender.liquidityLent() == 0
+
+
+def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__ccp_custody_stays_backed(world):
+    units_before = int(world.system.securities.balanceOf(world.traders[0], world.securities[1].sid))
+    gov, cycle, report = _seller_and_one_buyer_fail(world)
+    _assert_backed_and_repaid(world, gov, cycle, report, units_before, world.handler)
+
+
+def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__default_fund_lends_and_is_repaid(risk_world):
+    w, fund = risk_world.world, risk_world.fund
+    cash = w.system.cash
+    units_before = int(w.system.securities.balanceOf(w.traders[0], w.securities[1].sid))
+    fund_before = int(cash.balanceOf(fund))
+    gov, cycle, report = _seller_and_one_buyer_fail(w)
+    _assert_backed_and_repaid(w, gov, cycle, report, units_before, fund)
+    assert report.logs(fund.LiquidityLent), "the fund did not lend"
+    assert int(cash.balanceOf(fund)) == fund_before, "the fund's cash did not come back whole"

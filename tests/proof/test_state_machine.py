@@ -35,8 +35,9 @@ pre-trade gate to the model and its own checks to the suite (``InvariantSuite.ad
 A released order that cannot run (it meets its owner's own order, or it is an unfillable
 fill-or-kill) is cancelled alone by the venue, and the model expects exactly that.
 
-Not generated (open bug, ``test_known_bugs.py``): more than one failing trader at a
-time (unless ``SMARTCCP_FUZZ_MAX_FAILING`` says so), which can leave the CCP with unbacked custody.
+Failing traders: up to three at a time (``SMARTCCP_FUZZ_MAX_FAILING``), so a cycle may hold a
+failing seller and failing buyers of one security; that case once left the CCP with unbacked
+custody (fixed, ``test_known_bugs.py``: the buy-in borrows the cash the pool lacks).
 """
 
 from __future__ import annotations
@@ -673,11 +674,10 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ── failing to pay or deliver ──
 
-    #: How many traders may be failing (allowance withdrawn or assets moved away) at once. One by
-    #: default: with a failing seller and a failing buyer in one security and cycle the CCP can
-    #: end with unbacked custody (open bug, test_known_bugs.py; the long profile found it with 3).
-    #: ``SMARTCCP_FUZZ_MAX_FAILING=3`` explores that case again (once the bug is fixed, the default).
-    MAX_FAILING = int(os.environ.get("SMARTCCP_FUZZ_MAX_FAILING", 1))
+    #: How many traders may be failing (allowance withdrawn or assets moved away) at once. Three:
+    #: a failing seller with failing buyers in one security and cycle is the case the long
+    #: profile once found unbacked custody in (fixed, test_known_bugs.py).
+    MAX_FAILING = int(os.environ.get("SMARTCCP_FUZZ_MAX_FAILING", 3))
 
     def _may_fail(self, who: int) -> bool:
         failing = {a for a in self.addr if not (self.cash_approved[a] and self.units_approved[a])
@@ -812,6 +812,9 @@ class MarketMachine(RuleBasedStateMachine):
             MarketMachine.stats["obligations settled"] += report.obligations
             MarketMachine.stats["obligations failed (closed out)"] += report.failures
             MarketMachine.stats["pay-outs deferred"] += report.events.get("PayOutDeferred", 0)
+            MarketMachine.stats["cycles with 2+ failures"] += report.failures >= 2
+            MarketMachine.stats["buy-ins on borrowed liquidity"] += report.events.get("LiquidityBorrowed", 0)
+            assert self.ccp.liquidityBorrowed(cycle) == 0, f"cycle {cycle} settled owing the handler"
             # Re-running a settled cycle is a no-op; calling settleCycle again is refused.
             assert run_cycle(self.ccp, cycle, self.world.keeper).transactions == 0
             expect_refusal("CycleAlreadySettled", self.ccp, "settleCycle", cycle, 10, sender=self.world.keeper)

@@ -140,3 +140,57 @@ def test_waterfall__only_the_ccp_charges(wf):
     u, trio = wf
     with ape.reverts(u.fund.OnlyCcp, caller=trio[1].address):
         u.fund.coverShortfall(trio[0], cash(1), sender=trio[1])
+
+
+# ─── Liquidity lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity) ──────────────────
+
+
+def test_lend_liquidity__waterfall_sets_the_loan_off_first__same_layers_less_cash_moved(wf, system, bank):
+    """Lent cash is the fund's asset: a later charge uses the same layers as without the loan,
+    and the fund's part of the payment is first set off against the loan (the CCP holds it)."""
+    u, trio = wf
+    a = trio[0]
+    _fund_sitg(u, system, bank)
+    loan, loss = cash(300), CASES["own_fund_exhausted"]  # margin 1,000 + own fund 500 + skin 200
+    r = u.fund.lendLiquidity(loan, sender=u.ccp)
+    assert [(e.amount, e.outstanding) for e in r.decode_logs(u.fund.LiquidityLent)] == [(loan, loan)]
+    assert u.fund.liquidityLent() == loan
+    ccp_before = int(system.cash.balanceOf(u.ccp))
+    receipt = u.fund.coverShortfall(a, loss, sender=u.ccp)
+    assert layer_totals(u.fund) == dict(_python({a: loss}, {a: MARGIN_A}, trio).layers)
+    assert [(e.amount, e.setOff, e.outstanding) for e in receipt.decode_logs(u.fund.LiquidityReturned)] == [
+        (loan, True, 0)]
+    assert int(system.cash.balanceOf(u.ccp)) - ccp_before == loss - loan
+    assert u.fund.liquidityLent() == 0
+
+
+def test_lend_liquidity__capped_at_cash_held__repaid_on_allowance_up_to_the_loan(wf, system):
+    u, _ = wf
+    held = int(system.cash.balanceOf(u.fund))
+    u.fund.lendLiquidity(held + cash(1), sender=u.ccp)
+    assert u.fund.liquidityLent() == held and int(system.cash.balanceOf(u.fund)) == 0
+    system.cash.approve(u.fund, held + cash(5), sender=u.ccp)
+    r = u.fund.repayLiquidity(held + cash(5), sender=u.ccp)
+    assert [(e.amount, e.setOff, e.outstanding) for e in r.decode_logs(u.fund.LiquidityReturned)] == [
+        (held, False, 0)]
+    assert int(system.cash.balanceOf(u.fund)) == held and u.fund.liquidityLent() == 0
+
+
+def test_lend_liquidity__only_the_ccp_borrows_or_repays(wf):
+    u, trio = wf
+    with ape.reverts(u.fund.OnlyCcp, caller=trio[1].address):
+        u.fund.lendLiquidity(cash(1), sender=trio[1])
+    with ape.reverts(u.fund.OnlyCcp, caller=trio[1].address):
+        u.fund.repayLiquidity(cash(1), sender=trio[1])
+    assert u.fund.liquidityLent() == 0
+
+
+def test_withdraw_contribution__while_the_fund_cash_is_lent__named_error_nothing_moves(wf, system):
+    u, trio = wf
+    c = trio[2]
+    u.fund.contribute(cash(50), sender=c)  # 50 above its requirement: withdrawable
+    u.fund.lendLiquidity(int(system.cash.balanceOf(u.fund)), sender=u.ccp)
+    paid = u.fund.contributionOf(c)[1]
+    with ape.reverts(u.fund.FundCashLent, available=0, requested=cash(50)):
+        u.fund.withdrawContribution(cash(50), sender=c)
+    assert u.fund.contributionOf(c)[1] == paid
