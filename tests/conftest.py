@@ -6,6 +6,8 @@ deployments are cheap and tests cannot leak state into each other.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from smartccp.client import use_fast_receipts
@@ -17,6 +19,25 @@ from smartccp.units import cash
 def fast_receipts(networks):
     """Receipts polled every 5 ms instead of web3's 100 ms (smartccp.client)."""
     use_fast_receipts()
+
+
+@contextlib.contextmanager
+def _rolled_back(chain):  # noqa: ANN001, ANN202
+    """Run the block, then put the chain back as it was. Unlike ape's ``chain.isolate()``, which
+    swallows every exception raised inside it (so an assertion there can never fail a test),
+    this lets exceptions through."""
+    snapshot = chain.snapshot()
+    try:
+        yield
+    finally:
+        chain.restore(snapshot)
+
+
+@pytest.fixture(scope="session")
+def rollback(chain):
+    """``with rollback(): ...`` runs a block and undoes its transactions, exceptions propagate.
+    For Hypothesis tests, whose examples share one test function (and so one ape isolation)."""
+    return lambda: _rolled_back(chain)
 
 
 @pytest.fixture(scope="session")

@@ -30,3 +30,16 @@ def test_non_positive_poll_refused(networks, bad):
     with pytest.raises(ValueError, match="poll_latency must be positive"):
         set_receipt_poll(networks.provider.web3, bad)
     assert receipt_poll(networks.provider.web3) == FAST_POLL_S
+
+
+def test_rollback__exception_inside__propagates_and_chain_is_restored(rollback, chain, accounts):
+    """The ``rollback`` fixture (tests/conftest.py) must not hide a failing assertion, as ape's
+    ``chain.isolate()`` does, and must still undo the block's transactions."""
+    a, b = accounts[0], accounts[9]
+    before = b.balance
+    with pytest.raises(AssertionError, match="seen"):
+        with rollback():
+            a.transfer(b, 1)
+            assert b.balance == before + 1
+            raise AssertionError("seen")
+    assert b.balance == before

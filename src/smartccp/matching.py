@@ -5,6 +5,10 @@ model and expects identical fills and books. Same rules as TradeVenue: best pric
 price, displayed orders in arrival order, then hidden ones; an iceberg shows its peak and each
 refill joins the back of the displayed queue; an incoming order that would meet a resting order of
 its own owner is refused whole (SelfTrade); a fill-or-kill that cannot fill is refused whole.
+Call auctions (``rest`` while collecting, then ``uncross``): one clearing tick that maximises the
+executable volume, then minimises the imbalance, then is nearest the reference tick, then is the
+lower; at it, the front bid meets the front offer in the same priority as above, until the volume
+is done or no pair crosses; a pair of one owner withdraws the offer (self-trade prevention).
 Prices are ticks (integers); quantities whole units.
 """
 
@@ -58,7 +62,8 @@ class ReferenceBook:
         return False
 
     def on_fill(self, fill: Fill, maker: Entry) -> None:
-        """Called for every fill, in order; override to record more (e.g. the maker's handle)."""
+        """Called for every fill, in order, with the resting entry it took from (in an uncross,
+        once with the bid and once with the offer); override to record more (e.g. its handle)."""
 
     def place(
         self,
@@ -86,14 +91,19 @@ class ReferenceBook:
             self.levels = snapshot
             raise
         if left and tif == "gtc":
-            level = self.levels[side].setdefault(tick, Level())
-            if peak and peak < left:
-                level.displayed.append(Entry(owner, peak, left - peak, peak, ref))
-            elif hidden:
-                level.hidden.append(Entry(owner, left, ref=ref))
-            else:
-                level.displayed.append(Entry(owner, left, ref=ref))
+            self.rest(owner, side, tick, left, hidden=hidden, peak=peak, ref=ref)
         return fills
+
+    def rest(self, owner: str, side: str, tick: int, quantity: int, *, hidden: bool = False, peak: int = 0,
+             ref: object = None) -> None:
+        """Put an order on the book without matching (as while a call auction collects orders)."""
+        level = self.levels[side].setdefault(tick, Level())
+        if peak and peak < quantity:
+            level.displayed.append(Entry(owner, peak, quantity - peak, peak, ref))
+        elif hidden:
+            level.hidden.append(Entry(owner, quantity, ref=ref))
+        else:
+            level.displayed.append(Entry(owner, quantity, ref=ref))
 
     def _match(self, owner: str, side: str, limit: int, quantity: int, max_makers: int) -> tuple[list[Fill], int]:
         opposite = "sell" if side == "buy" else "buy"
@@ -117,19 +127,77 @@ class ReferenceBook:
                     raise Refused("SelfTrade")
                 qty = min(quantity, maker.remaining)
                 quantity -= qty
-                maker.remaining -= qty
                 buyer, seller = (owner, maker.owner) if side == "buy" else (maker.owner, owner)
                 fill = Fill(buyer, seller, tick, qty)
                 fills.append(fill)
                 self.on_fill(fill, maker)
-                if maker.remaining == 0:
-                    queue.popleft()
-                    if maker.reserve:
-                        refill = min(maker.peak, maker.reserve)
-                        level.displayed.append(Entry(maker.owner, refill, maker.reserve - refill, maker.peak, maker.ref))
+                _consume(level, queue, qty)
             if level.empty():
                 del book[tick]
         return fills, quantity
+
+    # ─── Call auction ────────────────────────────────────────────────────────────────────────
+
+    def clearing_tick(self, ref_tick: int = 0) -> tuple[int, int]:
+        """(clearing tick, executable volume) of the book as it stands; (0, 0) if it does not
+        cross. Sizes count displayed and hidden entries, not an iceberg's reserve."""
+        bids, asks = self.levels["buy"], self.levels["sell"]
+        if not bids or not asks or max(bids) < min(asks):
+            return 0, 0
+
+        def size(level: Level) -> int:
+            return sum(e.remaining for q in (level.displayed, level.hidden) for e in q)
+
+        def rank(c: int) -> tuple[int, int, int, int]:
+            demand = sum(size(lv) for t, lv in bids.items() if t >= c)
+            supply = sum(size(lv) for t, lv in asks.items() if t <= c)
+            distance = abs(c - ref_tick) if ref_tick else 0
+            return min(demand, supply), -abs(demand - supply), -distance, -c
+
+        best = max(set(bids) | set(asks), key=rank)
+        return best, rank(best)[0]
+
+    def uncross(self, ref_tick: int = 0) -> tuple[int, int, list[Fill]]:
+        """Run the auction: returns (clearing tick, volume, fills in order)."""
+        tick, executable = self.clearing_tick(ref_tick)
+        volume = executable
+        fills: list[Fill] = []
+        while volume:
+            bids, asks = self.levels["buy"], self.levels["sell"]
+            if not bids or not asks or max(bids) < tick or min(asks) > tick:
+                break
+            bid_tick, ask_tick = max(bids), min(asks)
+            bid_level, ask_level = bids[bid_tick], asks[ask_tick]
+            bid_queue, ask_queue = self._live_queue(bid_level), self._live_queue(ask_level)
+            if bid_queue is not None and ask_queue is not None:
+                bid, ask = bid_queue[0], ask_queue[0]
+                if bid.owner == ask.owner:
+                    ask_queue.popleft()
+                    self.dropped.append((ask.ref, ask.remaining + ask.reserve))
+                else:
+                    qty = min(bid.remaining, ask.remaining, volume)
+                    volume -= qty
+                    fill = Fill(bid.owner, ask.owner, tick, qty)
+                    fills.append(fill)
+                    self.on_fill(fill, bid)
+                    self.on_fill(fill, ask)
+                    _consume(bid_level, bid_queue, qty)
+                    _consume(ask_level, ask_queue, qty)
+            for book, t in ((bids, bid_tick), (asks, ask_tick)):
+                if book[t].empty():
+                    del book[t]
+        return tick, executable, fills
+
+    def _live_queue(self, level: Level) -> deque[Entry] | None:
+        """The queue whose front is the level's first live entry (displayed first, then hidden),
+        dropping dead entries met on the way; None if nothing live is left."""
+        while not level.empty():
+            queue = level.displayed if level.displayed else level.hidden
+            if not self.is_dead(queue[0].ref):
+                return queue
+            dead = queue.popleft()
+            self.dropped.append((dead.ref, dead.remaining + dead.reserve))
+        return None
 
     def cancel(self, ref: object) -> bool:
         """Cancel the resting order with handle ``ref``; False if it is not resting."""
@@ -158,3 +226,15 @@ class ReferenceBook:
             if shown:
                 out.append((t, shown))
         return out
+
+
+def _consume(level: Level, queue: deque[Entry], qty: int) -> None:
+    """Take ``qty`` from the front entry of ``queue``; a filled iceberg peak refills from its
+    reserve at the back of the displayed queue (losing time priority)."""
+    maker = queue[0]
+    maker.remaining -= qty
+    if maker.remaining == 0:
+        queue.popleft()
+        if maker.reserve:
+            refill = min(maker.peak, maker.reserve)
+            level.displayed.append(Entry(maker.owner, refill, maker.reserve - refill, maker.peak, maker.ref))

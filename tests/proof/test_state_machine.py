@@ -214,7 +214,7 @@ TIFS = {"gtc": TimeInForce.GTC, "day": TimeInForce.DAY, "ioc": TimeInForce.IOC, 
 ORDER = dict(who=st.integers(0, 4), sid_i=st.integers(0, 1), buy=st.booleans(), offset=st.integers(-2, 2),
              lots=st.integers(1, 6), kind=st.sampled_from(KINDS), hours=st.integers(1, 12),
              trigger=st.integers(-3, 3), tif=st.sampled_from(["gtc", "gtc", "gtc", "day", "ioc", "fok"]),
-             direct=st.booleans())
+             direct=st.booleans(), timed=st.sampled_from([0, 0, 0, 0, -1, 1]))
 #: Parked orders one triggerOrders call may release.
 MAX_TRIGGERS = 8
 TIME = dict(hours=st.sampled_from([1, 3, 9, 24, 30, 48]))
@@ -340,9 +340,10 @@ class MarketMachine(RuleBasedStateMachine):
     # ── trading ──
 
     @rule(**ORDER)
-    def place_order(self, who, sid_i, buy, offset, lots, kind, hours, trigger=0, tif="gtc", direct=False):
+    def place_order(self, who, sid_i, buy, offset, lots, kind, hours, trigger=0, tif="gtc", direct=False, timed=0):
         """Sign an order and submit it; the venue must fill, rest, park or refuse exactly as the
-        model."""
+        model. ``timed``: valid from half an hour ago (-1, accepted as any order) or from half an
+        hour ahead (1, refused until then)."""
         self.t = self.now()
         trader = self.world.traders[who]
         owner = str(trader.address)
@@ -350,6 +351,8 @@ class MarketMachine(RuleBasedStateMachine):
         tick = max(1, self.mid[s.sid] + offset)
         qty = lots * s.lot
         fields: dict = {"counter": self.counter[owner], "route": Route.DIRECT if direct else Route.CCP}
+        if timed:
+            fields["validFrom"] = self.t + timed * (HOUR // 2)
         otype, mtif = "limit", "gtc"  # the model's order type and time in force
         if kind == "ioc":
             fields["timeInForce"], mtif = TimeInForce.IOC, "ioc"
@@ -379,11 +382,13 @@ class MarketMachine(RuleBasedStateMachine):
                                              price=tick * s.tick, **fields))
         h = self.client.hash(order)
         expiry = self.session_end if day else fields.get("expiry", 0)
-        # Refusals before the book: the owner's standing, then the session end.
-        # (The venue's order: expiry, then the owner, then its clearing member.)
+        # Refusals before the book: validity, then the session end, then the owner's standing.
+        # (The venue's order: not yet valid, expiry, then the owner, then its clearing member.)
         cm = self.world.clearing_member_of[owner]
         why = None
-        if day and self.session_end < self.t:
+        if fields.get("validFrom", 0) > self.t:
+            why = "OrderNotYetValid"
+        elif day and self.session_end < self.t:
             why = "OrderExpired"
         elif not self.active[owner]:
             why = "MemberSuspended"
@@ -421,6 +426,7 @@ class MarketMachine(RuleBasedStateMachine):
         self._gate_passed()
         self.signed[h] = SignedOrder(owner, s.sid, int(side), qty, tick * s.tick, int(direct))
         MarketMachine.stats[f"accepted {kind}{' direct' if direct else ''}"] += 1
+        MarketMachine.stats["accepted timed (valid from the past)"] += timed == -1
         ledger = self.suite.poll()
         if parked is not None:
             self.parked[s.sid][parked.direction].setdefault(trigger_tick, []).append(h)

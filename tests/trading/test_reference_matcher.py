@@ -32,9 +32,9 @@ ops = st.lists(st.one_of(order_op, order_op, order_op, cancel_op), min_size=4, m
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(sequence=ops)
-def test_venue_matches_reference(sequence, chain, client, make_order, member_a, member_b, member_c, market):
+def test_venue_matches_reference(sequence, rollback, client, make_order, member_a, member_b, member_c, market):
     traders = [member_a, member_b, member_c]
-    with chain.isolate():
+    with rollback():
         ref = ReferenceBook()
         resting: dict[bytes, int] = {}  # order hash -> current venue order id
         for op in sequence:
