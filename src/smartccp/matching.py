@@ -62,8 +62,11 @@ class ReferenceBook:
         return False
 
     def on_fill(self, fill: Fill, maker: Entry) -> None:
-        """Called for every fill, in order, with the resting entry it took from (in an uncross,
-        once with the bid and once with the offer); override to record more (e.g. its handle)."""
+        """Called for every fill, in order; override to record more (e.g. the maker's handle)."""
+
+    def on_cross(self, fill: Fill, bid: Entry, offer: Entry) -> None:
+        """Called for every auction fill, in order, with both resting entries; override to record
+        more."""
 
     def place(
         self,
@@ -179,8 +182,7 @@ class ReferenceBook:
                     volume -= qty
                     fill = Fill(bid.owner, ask.owner, tick, qty)
                     fills.append(fill)
-                    self.on_fill(fill, bid)
-                    self.on_fill(fill, ask)
+                    self.on_cross(fill, bid, ask)
                     _consume(bid_level, bid_queue, qty)
                     _consume(ask_level, ask_queue, qty)
             for book, t in ((bids, bid_tick), (asks, ask_tick)):

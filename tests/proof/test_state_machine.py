@@ -57,7 +57,7 @@ from smartccp.clearing import Phase as CyclePhase
 from smartccp.clearing import run_cycle
 from smartccp.invariants import Expectation, InvariantSuite, InvariantViolation, Multicall, Rpc, SignedOrder, refusal
 from smartccp.matching import Entry, Fill, Level, ReferenceBook, Refused
-from smartccp.orders import Order, OrderType, Route, Side, TimeInForce
+from smartccp.orders import Order, OrderType, Phase, Route, Side, TimeInForce
 from smartccp.risk_chain import initial_margin_with_orders, order_margin, sign_fund_transfer
 from smartccp.system import DAY
 from smartccp.trading import VenueClient
@@ -162,6 +162,10 @@ class ModelBook(ReferenceBook):
         bid, offer = (self.taker, maker.ref) if self.taker_side == "buy" else (maker.ref, self.taker)
         self.fills.append(ModelFill(fill, self.taker, maker.ref, bid, offer))
 
+    def on_cross(self, fill: Fill, bid: Entry, offer: Entry) -> None:
+        # An auction fill has no taker: both orders rested.
+        self.fills.append(ModelFill(fill, bid.ref, offer.ref, bid.ref, offer.ref))
+
     def entries(self) -> list[tuple[str, int, Entry]]:
         return [(side, tick, e) for side, lv in self.levels.items() for tick, level in lv.items()
                 for q in (level.displayed, level.hidden) for e in q]
@@ -220,6 +224,10 @@ MAX_TRIGGERS = 8
 TIME = dict(hours=st.sampled_from([1, 3, 9, 24, 30, 48]))
 REVOKE = dict(who=st.integers(0, 4), what=st.sampled_from(["cash", "units", "both"]))
 MOVE = dict(who=st.integers(0, 4), sid_i=st.integers(-1, 1))
+UNCROSS = dict(pick=st.integers(0, 1), chunk=st.sampled_from([2, 8, 64]))
+AUCTION_ORDER = dict(who=st.integers(0, 4), buy=st.booleans(), offset=st.integers(-2, 2), lots=st.integers(1, 6),
+                     kind=st.sampled_from(["limit", "limit", "hidden", "iceberg", "day", "gtd", "ioc"]),
+                     direct=st.booleans())
 
 
 def expect_refusal(error: str, contract, method: str, *args, sender) -> None:  # noqa: ANN001
@@ -235,7 +243,8 @@ def expect_refusal(error: str, contract, method: str, *args, sender) -> None:  #
 #: subset per example): order flow dominates, and time, settlement and failures must be common
 #: enough that most examples settle a cycle with a failing member in it.
 EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle_due_cycles": 4, "revoke_ccp_allowance": 5,
-                "move_assets_away": 3}
+                "move_assets_away": 3, "uncross": 1,
+                "auction_order": 6}
 
 
 def _alias(name: str, i: int, strategies: dict):  # noqa: ANN202
@@ -288,6 +297,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.units_approved = dict.fromkeys(self.addr, True)
         self.in_vault: dict[str, dict[str, int]] = {a: defaultdict(int) for a in self.addr}
         self.session_end = int(self.venue.sessionEnd())
+        self.auction = dict.fromkeys(w.sids, False)  # in a call auction (PreOpen) collecting orders
 
     def teardown(self) -> None:
         ape.chain.restore(self.snapshot)
@@ -348,6 +358,9 @@ class MarketMachine(RuleBasedStateMachine):
         trader = self.world.traders[who]
         owner = str(trader.address)
         s = self.world.securities[sid_i]
+        auction = self.auction[s.sid]
+        if auction and kind in STOPS:
+            return  # not generated while an auction collects orders
         tick = max(1, self.mid[s.sid] + offset)
         qty = lots * s.lot
         fields: dict = {"counter": self.counter[owner], "route": Route.DIRECT if direct else Route.CCP}
@@ -390,6 +403,8 @@ class MarketMachine(RuleBasedStateMachine):
             why = "OrderNotYetValid"
         elif day and self.session_end < self.t:
             why = "OrderExpired"
+        elif auction and (mtif in ("ioc", "fok") or otype in ("market", "mtl")):
+            why = "ImmediateOrderInAuction"
         elif not self.active[owner]:
             why = "MemberSuspended"
         elif not self.active[cm]:
@@ -408,7 +423,9 @@ class MarketMachine(RuleBasedStateMachine):
             touched = last != 0 and (last >= trigger_tick if direction == "rising" else last <= trigger_tick)
             if not touched:
                 parked = Parked(owner, mside, otype, mtif, tick, qty, direction, trigger_tick)
-        if why is None and parked is None:
+        if why is None and parked is None and auction:
+            book.rest(owner, mside, tick, qty, hidden=otype == "hidden", peak=fields.get("displayQuantity", 0), ref=h)
+        elif why is None and parked is None:
             try:
                 book.run(owner, mside, tick, qty, otype=otype, tif=mtif, peak=fields.get("displayQuantity", 0), ref=h)
                 self._check_dvp(s.sid, book.fills)
@@ -426,6 +443,7 @@ class MarketMachine(RuleBasedStateMachine):
         self._gate_passed()
         self.signed[h] = SignedOrder(owner, s.sid, int(side), qty, tick * s.tick, int(direct))
         MarketMachine.stats[f"accepted {kind}{' direct' if direct else ''}"] += 1
+        MarketMachine.stats["accepted while an auction collects"] += auction
         MarketMachine.stats["accepted timed (valid from the past)"] += timed == -1
         ledger = self.suite.poll()
         if parked is not None:
@@ -527,6 +545,9 @@ class MarketMachine(RuleBasedStateMachine):
         as a market (stop, market-if-touched) or limit (stop-limit) order."""
         self.t = self.now()
         sid = self.world.sids[sid_i]
+        if self.auction[sid]:
+            expect_refusal("WrongPhase", self.venue, "triggerOrders", sid, MAX_TRIGGERS, 64, sender=self.world.keeper)
+            return
         book = self.books[sid]
         book.begin()
         saved = (book.save(), copy.deepcopy(self.parked[sid]), self.last[sid])
@@ -596,6 +617,59 @@ class MarketMachine(RuleBasedStateMachine):
         self.place_order(b, sid_i, not rest_buys, offset, 1, "ioc", 1)
         self.trigger_orders(sid_i)
         MarketMachine.stats["trades through a trigger"] += 1
+
+    # ── call auction ──
+
+    @rule(sid_i=st.integers(0, 1))
+    def open_call_auction(self, sid_i):
+        """The operator stops continuous trading for a call auction: orders rest without
+        matching (crossed books allowed) until the uncross."""
+        sid = self.world.sids[sid_i]
+        if self.auction[sid]:
+            expect_refusal("WrongPhase", self.venue, "setPhase", sid, Phase.CONTINUOUS, sender=self.world.operator)
+            return
+        self.tx(self.venue, "setPhase", sid, Phase.PRE_OPEN, sender=self.world.operator)
+        self.auction[sid] = True
+        MarketMachine.stats["call auctions opened"] += 1
+
+    @rule(**AUCTION_ORDER)
+    def auction_order(self, who, buy, offset, lots, kind, direct):
+        """An order for a security whose call auction is collecting (none open: nothing), priced
+        at or through the mid (bids at or above it, offers at or below), so that auction books
+        cross."""
+        open_ = [sid for sid in self.world.sids if self.auction[sid]]
+        if open_:
+            sid_i = self.world.sids.index(open_[(who + lots) % len(open_)])
+            self.place_order(who, sid_i, buy, abs(offset) if buy else -abs(offset), lots, kind, 4, direct=direct)
+
+    @rule(**UNCROSS)
+    def uncross(self, pick, chunk):
+        """The operator uncrosses (in chunks of ``chunk`` fills): one price, the model's
+        (``ReferenceBook.uncross``) fills in order, then continuous trading. A failing direct DVP
+        among the fills reverts the call (it is then retried in a later step)."""
+        open_ = [sid for sid in self.world.sids if self.auction[sid]]
+        if not open_:
+            expect_refusal("WrongPhase", self.venue, "uncross", self.world.sids[pick], chunk, sender=self.world.operator)
+            return
+        sid = open_[pick % len(open_)]
+        self.t = self.now()
+        book = self.books[sid]
+        book.begin()
+        saved = book.save()
+        _tick, volume, fills = book.uncross(self.last[sid])
+        why = self._dvp_error(sid, book.fills)
+        if why is not None:
+            book.restore(saved)
+            expect_refusal(why, self.venue, "uncross", sid, 1_000, sender=self.world.operator)
+            MarketMachine.stats[f"uncross refused {why}"] += 1
+            return
+        while int(self.venue.phaseOf(sid)) != int(Phase.CONTINUOUS):
+            self.tx(self.venue, "uncross", sid, chunk, sender=self.world.operator)
+        self.auction[sid] = False
+        assert sum(f.quantity for f in fills) <= volume
+        self._compare_fills(sid, self.suite.poll())
+        MarketMachine.stats["call auctions uncrossed"] += 1
+        MarketMachine.stats["auction fills"] += len(fills)
 
     def _cancellable(self) -> list[tuple[int, bytes, str, bool]]:
         """(security, order hash, owner, parked) of every resting and parked order."""
@@ -847,7 +921,8 @@ class MarketMachine(RuleBasedStateMachine):
     # ── weights (see EXTRA_WEIGHT) ──
 
     for _name, _strategies in (("place_order", ORDER), ("trigger_orders", {"sid_i": st.integers(0, 1)}), ("time_moves", TIME), ("settle_due_cycles", {}),
-                               ("revoke_ccp_allowance", REVOKE), ("move_assets_away", MOVE)):
+                               ("revoke_ccp_allowance", REVOKE), ("move_assets_away", MOVE), ("uncross", UNCROSS),
+                               ("auction_order", AUCTION_ORDER)):
         for _i in range(EXTRA_WEIGHT[_name]):
             locals()[f"{_name}_{_i}"] = _alias(_name, _i, _strategies)
     del _name, _strategies, _i
