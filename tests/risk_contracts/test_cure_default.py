@@ -185,7 +185,7 @@ def test_cure__only_the_default_manager(cure, system, operator):
     assert _state(u, system, a) == before
 
 
-def test_clear_default__only_the_fund(cure, members):
+def test_clear_default__only_the_fund(cure):
     u, (a, _, _) = cure
     with ape.reverts(u.margin.AccessControlUnauthorizedAccount, account=a.address):
         u.margin.clearDefault(a, sender=a)
