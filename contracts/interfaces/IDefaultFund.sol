@@ -52,6 +52,14 @@ enum DefaultReason {
 /// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is
 /// replenished with `fundSkinInTheGame`.
 ///
+/// CURE. A default whose loss the defaulter's own margin covered in full (nothing beyond layer 1:
+/// no one else paid) can be ended without expulsion once the member has made good:
+/// `cureDefault` (default manager) requires the case open, no margin call and posted >= IM + VM
+/// at a fresh `refreshMargin`, and the contribution paid; it deletes the case (`defaultOf` reads
+/// None again: the member is a survivor for later defaults, a new default opens a new case),
+/// clears Margin's default flag and reinstates the member in the register if the fund had
+/// suspended it. The cured case stays in `DefaultCured` and in the layer totals.
+///
 /// CLOSING. `closeDefault` sends the defaulter's leftovers (cash margin, securities collateral
 /// if its margin covered its whole loss, the rest of its own contribution) to the estate named
 /// with `setEstate`, if any, then expels it.
@@ -94,6 +102,10 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice A closed default's leftovers went to its estate: `marginCash` of cash collateral
     /// (securities in Margin's events) and `contribution` of its default fund contribution.
     event LeftoverReturned(address indexed member, address indexed estate, uint256 marginCash, uint256 contribution);
+    /// @notice `member`'s default (`reason`, total `loss` charged, all covered by its own margin)
+    /// was cured: the case is deleted, the member's default flag cleared and, if the fund had
+    /// suspended it, the member reinstated.
+    event DefaultCured(address indexed member, DefaultReason reason, uint256 loss);
     /// @notice A new default episode started: assessment caps are available again.
     event EpisodeStarted(uint64 episode);
     /// @notice Cash lent to the CCP for a buy-in whose funding a failing payer still owes
@@ -128,6 +140,16 @@ interface IDefaultFund is IDefaultHandler {
     error BadBatch(uint256 length, uint256 max);
     /// @notice A zero address or zero amount, or a parameter out of range.
     error BadInput();
+    /// @notice `member`'s default is already closed (the member was expelled).
+    error DefaultAlreadyClosed(address member);
+    /// @notice `beyondMargin` of `member`'s loss was covered by layers beyond its own margin
+    /// (others' resources): its default cannot be cured.
+    error OthersResourcesUsed(address member, uint256 beyondMargin);
+    /// @notice After a refresh `member`'s collateral `posted` does not cover `required` (IM + VM)
+    /// or a margin call is open.
+    error StillUnderCollateralised(address member, uint256 required, uint256 posted);
+    /// @notice `member` has paid `paid` of its required contribution `required`.
+    error ContributionUnpaid(address member, uint256 required, uint256 paid);
     /// @notice The fund's cash is lent to the CCP until its settlement cycle ends.
     error FundCashLent(uint256 available, uint256 requested);
 
@@ -166,6 +188,11 @@ interface IDefaultFund is IDefaultHandler {
     /// margin (cash, and its securities collateral if its margin covered its whole loss) and
     /// what is left of its contribution; then expel it from the register. Default manager.
     function closeDefault(address member) external;
+    /// @notice Cure `member`'s open default without expulsion: only if no layer beyond its own
+    /// margin was used, its margin is sufficient after a `refreshMargin` (no call, posted >=
+    /// IM + VM) and its contribution is paid. Deletes the case, clears Margin's default flag,
+    /// reinstates the member if the fund suspended it. Default manager.
+    function cureDefault(address member) external;
     /// @notice Start a new default episode (assessment caps reset). Default manager.
     function startEpisode() external;
 

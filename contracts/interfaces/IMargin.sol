@@ -102,6 +102,9 @@ interface IMargin is IOrderGate {
     event LiquidationMarketSet(address indexed market);
     /// @notice `member` was flagged in default (no more orders, no withdrawals).
     event MemberFlaggedInDefault(address indexed member);
+    /// @notice `member`'s default flag was cleared (its default was cured): orders and
+    /// withdrawals are allowed again.
+    event MemberDefaultCleared(address indexed member);
     /// @notice The default fund reported whether `member`'s contribution is fully paid.
     event ContributionStatusSet(address indexed member, bool paid);
 
@@ -199,6 +202,9 @@ interface IMargin is IOrderGate {
     function releaseCollateral(address member, address to, bool withSecurities) external returns (uint256 cashReturned);
     /// @notice Flag `member` in default. Default fund only.
     function flagDefault(address member) external;
+    /// @notice Clear `member`'s default flag when the default fund cures its default (the
+    /// fund checks the conditions). Default fund only.
+    function clearDefault(address member) external;
     /// @notice Record whether each member's default fund contribution is fully paid (read by
     /// the gate). Default fund only.
     function setContributionStatus(address[] calldata members, bool[] calldata paid) external;

@@ -8,15 +8,17 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IDefaultFund, DefaultReason, Layer} from "../interfaces/IDefaultFund.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
-import {IMargin} from "../interfaces/IMargin.sol";
+import {IMargin, MarginStatus} from "../interfaces/IMargin.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
+import {MemberStatus} from "../types/Member.sol";
 
 /// @title DefaultFund — contributions, the default waterfall and default management (F9, F12)
 /// @notice See IDefaultFund. Holds the members' contributions and the CCP's skin in the game in
 /// cash; the defaulters' margin stays in the Margin contract until layer 1 seizes it. Trusted:
 /// the CCP (charges shortfalls), the Margin contract, the register (this contract holds its
-/// DEFAULT_MANAGER_ROLE to suspend and expel and its OPERATOR_ROLE to port clients).
+/// DEFAULT_MANAGER_ROLE to suspend and expel and its OPERATOR_ROLE to port clients and to
+/// reinstate a cured defaulter).
 /// This contract is a registered system account.
 contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -39,12 +41,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev One slot: reason (1) | closed (1) | loss charged (16) | part of it beyond the
-    /// defaulter's margin, layers 2-6 (12).
+    /// defaulter's margin, layers 2-6 (12) | suspended by this contract at declaration (1).
     struct Case {
         DefaultReason reason;
         bool closed;
         uint128 loss;
         uint96 beyondMargin;
+        bool suspended;
     }
 
     /// @dev One slot: episode of `assessed` (8) | assessed in that episode (12) | unpaid (12).
@@ -269,6 +272,28 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    /// @dev The case is deleted, not kept closed: every other path reads `reason != None` as
+    /// "in default" (survivor weights of layers 4-5, withdrawals, declarations), and a cured
+    /// member is a survivor again. The register reinstatement needs the register's OPERATOR_ROLE.
+    function cureDefault(address member) external onlyRole(DEFAULT_MANAGER_ROLE) nonReentrant {
+        Case memory c = _cases[member];
+        if (c.reason == DefaultReason.None) revert NotInDefault(member);
+        if (c.closed) revert DefaultAlreadyClosed(member);
+        if (c.beyondMargin != 0) revert OthersResourcesUsed(member, c.beyondMargin);
+        Contribution memory own = _contributions[member];
+        if (own.paid < own.required) revert ContributionUnpaid(member, own.required, own.paid);
+        delete _cases[member]; // before the refresh (checks-effects); a refusal below reverts it
+        _margin.refreshMargin(member);
+        MarginStatus memory s = _margin.marginStatus(member);
+        if (s.callAmount != 0 || s.posted < s.required) revert StillUnderCollateralised(member, s.required, s.posted);
+        emit DefaultCured(member, c.reason, c.loss);
+        _margin.clearDefault(member);
+        if (c.suspended && _membership.memberOf(member).status == MemberStatus.Suspended) {
+            _membership.reinstate(member);
+        }
+    }
+
+    /// @inheritdoc IDefaultFund
     function startEpisode() external onlyRole(DEFAULT_MANAGER_ROLE) {
         emit EpisodeStarted(++_episode);
     }
@@ -426,10 +451,12 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
     function _declare(address member, DefaultReason reason) internal {
-        _cases[member].reason = reason;
+        bool active = _membership.isActive(member);
+        Case storage c = _cases[member];
+        (c.reason, c.suspended) = (reason, active);
         emit MemberDefaulted(member, reason);
         _margin.flagDefault(member);
-        if (_membership.isActive(member)) _membership.suspend(member);
+        if (active) _membership.suspend(member);
     }
 
     function _credit(address member, uint256 amount) internal {

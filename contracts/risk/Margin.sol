@@ -439,6 +439,12 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     }
 
     /// @inheritdoc IMargin
+    function clearDefault(address member) external onlyRole(FUND_ROLE) {
+        _accounts[member].flags &= ~DEFAULTED;
+        emit MemberDefaultCleared(member);
+    }
+
+    /// @inheritdoc IMargin
     function setContributionStatus(address[] calldata members, bool[] calldata paid) external onlyRole(FUND_ROLE) {
         if (members.length != paid.length) revert BadBatch(members.length, paid.length);
         for (uint256 i; i < members.length; ++i) {

@@ -48,8 +48,8 @@ Measurement = Callable[["BenchContext"], Figures]
 
 BENCH_JSON = Path("reports/bench.json")
 
-#: Every figure the proof (#8) and the risk issue (#6) ask for; ``None`` in the JSON until a
-#: measurement provides it.
+#: Every figure the proof (#8) and the risk issue (#6) ask for, and the default cure's gas;
+#: ``None`` in the JSON until a measurement provides it.
 REQUIRED_KEYS: tuple[str, ...] = (
     "ledger.cash_transfer_gas",
     "ledger.plain_erc20_transfer_gas",
@@ -74,6 +74,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "risk.default_drill_two_defaulters_gas",
     "risk.default_drill_chunks",
     "risk.default_drill_max_chunk_gas",
+    "risk.cure_default_gas",
     "e2e.raw_transfers_per_s",
     "e2e.orders_per_s",
     "e2e.ratio",

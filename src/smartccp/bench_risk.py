@@ -20,6 +20,9 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``_chunks`` the settlement transactions, ``_max_chunk_gas`` the largest one,
   ``_settlement_gas`` their sum. The close-out market is the ``MockCloseOutMarket`` dealer
   (a test double trading at the crash price): a venue close-out step costs about 390k more.
+- ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
+  (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
+  the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
 
 Gas is ``receipt.gas_used`` of the whole transaction, medians where repeated.
 """
@@ -219,3 +222,44 @@ def default_drill(ctx: BenchContext) -> Figures:
         "risk.default_drill_max_chunk_gas": max(chunks),
         "risk.default_drill_settlement_gas": int(sum(chunks)),
     }
+
+
+@measurement("risk.cure")
+def cure_default(ctx: BenchContext) -> Figures:
+    """A member buys 100 units, withholds its cash at pay-in, the CCP sells them out 2 % lower on
+    the close-out market (the ``MockCloseOutMarket`` dealer) and charges the shortfall to the
+    DefaultFund: the member is declared in default (``SettlementShortfall``, suspended) and its
+    own margin covers the loss. It deposits that amount again and the default manager cures the
+    default: ``risk.cure_default_gas`` is ``cureDefault`` (a refresh of one security at T+1,
+    Margin's flag cleared, the register's reinstatement pushed to its subscribers)."""
+    r = ctx.roles
+    op = r.operator
+    m = _risk_market(ctx, 1)
+    (sid,) = m.sids
+    p0 = m.prices[sid]
+    system, margin, fund = m.system, m.risk.margin, m.risk.fund
+    market = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
+    system.membership.registerSystem(market, sender=op)
+    system.ccp.setCloseOutMarket(market, sender=op)
+    system.cash.issue(market, cash(1_000_000), sender=r.bank)
+    a, d = _members(m, ctx, 2, collateral=cash(100_000))
+    publish_contributions(fund, {a: cash(10_000), d: cash(10_000)}, op)
+    for member in (a, d):
+        fund.contribute(cash(10_000), sender=member)
+    cycle = int(system.ccp.settlementCycle(sid)[0])
+    _trade(m, a, d, sid, 100, p0)
+    system.cash.approve(system.ccp, 0, sender=a)  # a will not pay
+    market.setPrice(sid, p0 * 98 // 100, sender=op)
+    warp_past(system.ccp, cycle)
+    report = run_cycle(system.ccp, cycle, op, chunk=DRILL_CHUNK)
+    reason, loss, _ = fund.defaultOf(a)
+    if report.phase.name != "SETTLED" or int(reason) != 3 or int(loss) == 0:
+        raise RuntimeError(f"no settlement shortfall charged: {report.phase.name}, {reason}, {loss}")
+    if int(fund.layerTotals()[0]) != int(loss) or any(int(x) for x in fund.layerTotals()[1:]):
+        raise RuntimeError("the shortfall went beyond the member's own margin")
+    system.cash.approve(system.ccp, 2**256 - 1, sender=a)
+    margin.depositCash(int(loss), sender=a)
+    gas = int(fund.cureDefault(a, sender=op).gas_used)
+    if int(system.membership.memberOf(a).status) != 1 or margin_status(margin, a).defaulted:
+        raise RuntimeError("the cured member is not active again")
+    return {"risk.cure_default_gas": gas}

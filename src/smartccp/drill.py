@@ -28,7 +28,9 @@ Two risk bases, and every report says which one ran (``notices.risk``):
 The close-out market is the ``mock`` test double unless the scenario names another; the bundled
 scenarios name ``venue`` (``VenueCloseOut`` on venue 0). With ``risk.margin: chain`` a settlement
 failure's shortfall goes to the DefaultFund (``missed_payment:chain``, ``failed_delivery:chain``),
-which declares the charged clearing member in default and covers it through the waterfall.
+which declares the charged clearing member in default and covers it through the waterfall; a
+member whose own margin covered its whole loss makes good and is cured (reinstated) after
+settlement.
 
 Idempotency: every step has a key (``setup``, ``day0:auction``, ...) and a journal; re-running a
 finished step returns its recorded result and sends nothing. Steps that act on chain also check
@@ -71,6 +73,7 @@ from smartccp.risk_chain import (
     Risk,
     deploy_risk,
     layer_events,
+    margin_status,
     publish_contributions,
     publish_prices,
     publish_scenarios,
@@ -564,6 +567,10 @@ class DrillRunner:
         for ev in day.events:
             if "waterfall" in ev:
                 check("waterfall covers the loss, layers in order", lambda ev=ev: _waterfall_ok(ev["waterfall"]))
+        for ev in day.events:
+            if "cure" in ev:
+                check("cured member active again, default flag cleared, gate accepts its order",
+                      lambda ev=ev: _cure_ok(self, ev))
         if "refused_defaulters" in day.flow:
             check("defaulter refused, market keeps running",
                   lambda: (all(day.flow["refused_defaulters"].values()) and day.flow["trades"] > 0,
@@ -712,6 +719,16 @@ def _waterfall_ok(w: dict[str, Any]) -> tuple[bool, str]:
     in_order = all(layers[k][1] == 0 or all(layers[j][1] >= available.get(layers[j][0], 0) for j in range(k))
                    for k in range(len(layers)))
     return total == w["loss"] and in_order, f"loss {fmt_cash(w['loss'])} = sum of layers; uncovered {fmt_cash(w['uncovered'])}"
+
+
+def _cure_ok(run: DrillRunner, ev: dict[str, Any]) -> tuple[bool, str]:
+    s, rk = run._sys(), run._risk()
+    acct = run.accounts[ev["cure"]["event"]["member"]]
+    reason, loss, closed = rk.fund.defaultOf(acct)
+    status = int(s.membership.memberOf(acct).status)
+    ok = (status == 1 and not margin_status(rk.margin, acct).defaulted and (int(reason), int(loss), closed) == (0, 0, False)
+          and ev["cure"]["gate_refusal"] is None)
+    return ok, f"{ev['cure']['event']['member']}: Active, DefaultCured loss {fmt_cash(ev['cure']['event']['loss'])}"
 
 
 def _network_name() -> str:

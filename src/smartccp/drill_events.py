@@ -30,7 +30,7 @@ from smartccp.drill import (
     margin_cycle,
 )
 from smartccp.risk.waterfall import LAYERS
-from smartccp.risk_chain import margin_status, publish_contributions, publish_prices
+from smartccp.risk_chain import cure_default, margin_status, publish_contributions, publish_prices
 
 
 # ─── Margin cycle: model ─────────────────────────────────────────────────────────────────────
@@ -315,9 +315,14 @@ class _ChainSettlementFail(EventHandler):
     failure out (sell-out or buy-in), charges what the close-out does not cover to the failing
     account's clearing member on the DefaultFund, which declares that member in default
     (``SettlementShortfall``: suspended) and covers the shortfall through the waterfall, first
-    from the member's own margin (``LayerUsed`` events). The default stays open for the default
-    manager; from the next day the member's orders are refused. A failure closed out without a
-    shortfall is no default."""
+    from the member's own margin (``LayerUsed`` events). If that margin covered the whole loss
+    (no layer beyond it used: nobody else paid), the member makes good after settlement — it
+    deposits again what layer 1 took, pays any unpaid contribution and meets any open call — and
+    the default manager cures the case (``DefaultFund.cureDefault``): the case ends
+    (``DefaultCured``), Margin's flag is cleared and the member is active again (the gate would
+    accept its order: checked by ``eth_call``). Otherwise the default stays open for the default
+    manager and from the next day the member's orders are refused. A failure closed out without
+    a shortfall is no default."""
 
     basis = f"close-out on chain; shortfall to the DefaultFund's waterfall ({CHAIN_NOTICE})"
 
@@ -355,13 +360,50 @@ class _ChainSettlementFail(EventHandler):
                      "layers": [[n, totals[n]] for n in LAYERS], "events": mine,
                      "available": run.journal_extra[f"fail:{cm}"], "uncovered": totals["uncovered"]}
         result["waterfall"] = waterfall
-        if not any(d["member"] == cm for d in day.defaults):
-            day.defaults.append({"member": cm, "loss": int(loss), "waterfall": waterfall, "replenished": {},
-                                 "status_after": status, "reason": reasons[int(reason)],
-                                 "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
-                                               "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
-                                               "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"}})
+        record = next((d for d in day.defaults if d["member"] == cm), None)
+        if record is None:
+            record = {"member": cm, "loss": int(loss), "waterfall": waterfall, "replenished": {},
+                      "status_after": status, "status_at_default": status, "reason": reasons[int(reason)],
+                      "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                    "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                    "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"}}
+            day.defaults.append(record)
+        else:
+            record.update(loss=int(loss), waterfall=waterfall)
+        beyond = sum(totals[n] for n in LAYERS[1:])
+        if not beyond and _last_failure_of(run, event, day, cm) and int(reason) and not rk.fund.defaultOf(acct)[2]:
+            cure = _cure(run, cm, int(loss))
+            record.update(cure=cure, status_after=cure["status_after"])
+            result.update(cure=cure, status_after=cure["status_after"])
         return result
+
+
+def _last_failure_of(run: DrillRunner, event: Any, day: DayState, cm: str) -> bool:
+    """True if no later event of the day charges ``cm`` (the cure waits for the last one)."""
+    events = run.sc.events_on(day.day)
+    later = events[next(i for i, e in enumerate(events) if e is event) + 1:]
+    return not any(_clearing_member(run, e.member) == cm for e in later)
+
+
+def _cure(run: DrillRunner, cm: str, loss: int) -> dict[str, Any]:
+    """``cm``'s own margin paid its whole loss: it deposits that amount again (and whatever else
+    :func:`smartccp.risk_chain.cure_default` finds short), then the default manager cures the
+    default. Reports what was paid, the cure's gas and whether the gate accepts its order now."""
+    from smartccp.demo import refusal
+
+    s, rk, op = run._sys(), run._risk(), run.roles.operator
+    acct = run.accounts[cm]
+    res = cure_default(rk, acct, op, deposit=loss)
+    run.defaulted.discard(cm)
+    status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+    sid, lot = run.sids[0], run.sc.securities[0].lot
+    refused = refusal(rk.margin.checkOrder, acct, sid, 0, lot, int(run.path[0][0]), sender=s.venues[0])
+    reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+    return {"action": "made good (margin deposited again), default cured on chain (DefaultFund.cureDefault)",
+            "margin_deposited": res.margin_deposited, "contribution_paid": res.contribution_paid,
+            "event": {"name": "DefaultCured", "member": cm, "reason": reasons[res.reason], "loss": res.loss},
+            "gas": res.gas, "defaulted_in_margin": margin_status(rk.margin, acct).defaulted,
+            "status_after": status, "gate_refusal": refused}
 
 
 def _clearing_member(run: DrillRunner, name: str) -> str:

@@ -60,6 +60,11 @@ def render(report: dict[str, Any]) -> str:
                 out.append(f"    {name:<24} {fmt_cash(amount):>18}")
             for e in w.get("events", []):
                 out.append(f"    LayerUsed({e['defaulter']}, {e['layer']}, {fmt_cash(e['amount'])})")
+            if "cure" in dft:
+                cu = dft["cure"]
+                out.append(f"    DefaultCured({dft['member']}, {cu['event']['reason']}, {fmt_cash(cu['event']['loss'])}): "
+                           f"margin deposited {fmt_cash(cu['margin_deposited'])}, contribution paid "
+                           f"{fmt_cash(cu['contribution_paid'])}, {cu['gas']:,} gas")
             if "status_after" in dft:
                 out.append(f"    {dft['member']} now {dft['status_after']}; replenished: "
                            + (", ".join(f"{k} {fmt_cash(v)}" for k, v in dft["replenished"].items()) or "none"))

@@ -170,6 +170,51 @@ def sign_fund_transfer(
     return tuple(transfer[n] for n, _ in FUND_TRANSFER_FIELDS), eip712.sign(data, member)
 
 
+# ─── Curing a default ────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class CureResult:
+    """What :func:`cure_default` did: cash base units the member paid in (margin, contribution),
+    the cured case's reason (``DefaultReason`` index) and loss, and the cure's gas."""
+
+    margin_deposited: int
+    contribution_paid: int
+    reason: int
+    loss: int
+    gas: int
+    cured: bool
+
+
+def cure_default(risk: Risk, member: Any, manager: Any, *, deposit: int = 0) -> CureResult:
+    """Make good and cure ``member``'s open default (``DefaultFund.cureDefault``, as
+    ``manager``, the default manager). The member (allowances to Margin and the fund in place)
+    first deposits ``deposit`` cash margin (e.g. what layer 1 took), pays any unpaid part of its
+    required contribution, and — after a refresh — covers any margin call still open; then the
+    fund cures the case: the contract refuses (named error) unless only the member's own margin
+    paid its loss. Works while the member is suspended (Margin and the fund move its cash as
+    system contracts)."""
+    margin, fund = risk.margin, risk.fund
+    deposited = paid_in = 0
+    if deposit:
+        margin.depositCash(int(deposit), sender=member)
+        deposited += int(deposit)
+    required, paid = (int(x) for x in fund.contributionOf(member))
+    if paid < required:
+        fund.contribute(required - paid, sender=member)
+        paid_in = required - paid
+    margin.refreshMargin(member, sender=manager)
+    st = margin_status(margin, member)
+    short = max(st.call_amount, st.required - st.posted, 0)
+    if short:
+        margin.depositCash(short, sender=member)
+        deposited += short
+    receipt = fund.cureDefault(member, sender=manager)
+    events = receipt.decode_logs(fund.DefaultCured)
+    reason, loss = (int(events[0].reason), int(events[0].loss)) if events else (0, 0)
+    return CureResult(deposited, paid_in, reason, loss, int(receipt.gas_used), bool(events))
+
+
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────────
 
 

@@ -11,6 +11,7 @@ from ape import chain
 
 from smartccp.clearing import run_cycle
 from smartccp.risk.waterfall import LAYERS, run_waterfall
+from smartccp.risk_chain import margin_status
 
 from smartccp.scenario import bundled_names
 
@@ -126,11 +127,21 @@ def test_settlement_failures__on_chain__shortfalls_covered_by_the_members_own_ma
     assert set(charged) >= {"papa", "oscar"}
     assert {(e["defaulter"], e["layer"]) for e in cycle["layers_used"]} == {(m, "defaulter_margin") for m in charged}
     for member, amount in charged.items():
-        reason, loss, closed = runner.risk.fund.defaultOf(runner.accounts[member])
-        assert (int(reason), int(loss), closed) == (3, amount, False)  # SettlementShortfall, open
         [dft] = [d for d in cycle["defaults"] if d["member"] == member]
         assert dict(dft["waterfall"]["layers"])["defaulter_margin"] == amount == dft["loss"]
-        assert dft["status_after"] == "Suspended"
+        assert dft["reason"] == "SettlementShortfall" and dft["status_at_default"] == "Suspended"
+        # Its own margin paid it all: it deposits that again and the default manager cures the case.
+        cure = dft["cure"]
+        assert cure["event"] == {"name": "DefaultCured", "member": member, "reason": "SettlementShortfall",
+                                 "loss": amount}
+        assert cure["margin_deposited"] >= amount and cure["gas"] > 0 and cure["gate_refusal"] is None
+        assert dft["status_after"] == "Active" and not cure["defaulted_in_margin"]
+        acct = runner.accounts[member]
+        assert tuple(runner.risk.fund.defaultOf(acct)) == (0, 0, False)  # the case is deleted
+        assert int(runner.system.membership.memberOf(acct).status) == 1  # Active
+        assert not margin_status(runner.risk.margin, acct).defaulted
+    assert not runner.defaulted
+    assert any(ch["name"].startswith("cured member active again") and ch["ok"] for ch in cycle["checks"])
     events = {(e["type"], e["member"]): e for e in cycle["events"]}
     assert events[("failed_delivery", "quebec")]["clearing_member"] == "quebec"
     assert events[("missed_payment", "sierra")]["clearing_member"] == "oscar"

@@ -15,12 +15,13 @@ KEYS = (
     "risk.default_drill_chunks",
     "risk.default_drill_max_chunk_gas",
     "risk.default_drill_settlement_gas",
+    "risk.cure_default_gas",
 )
 
 
-def test_bench__refresh_and_default_drill__numbers():
+def test_bench__refresh_default_drill_and_cure__numbers():
     ctx = bench.BenchContext(roles=local_roles(), repeats=2)
-    figures = bench.run_bench(ctx, only=["risk.refresh", "risk.default_drill"])
+    figures = bench.run_bench(ctx, only=["risk.refresh", "risk.default_drill", "risk.cure"])
 
     assert not ctx.errors, ctx.errors
     assert all(isinstance(figures[k], int) and figures[k] > 0 for k in KEYS), {k: figures.get(k) for k in KEYS}
