@@ -1,6 +1,13 @@
 """Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
 xfail while open; the mark goes when the bug is fixed).
 
+Open: in a call auction, a fill between two Direct-route orders settles gross inside the uncross;
+if one party cannot pay or deliver, the whole uncross reverts, and the security stays in the
+auction phase (setPhase refuses to leave it) until that party makes good, cancels, or is
+suspended (then its order is dead and dropped). One member can hold up everyone's auction. Found
+by the state machine once it ran auctions ("uncross refused ..." in its statistics). A fix would
+check both legs before the hand-off and withdraw the failing order, as self-trades are.
+
 Fixed: a seller that did not deliver and one of its buyers that did not pay, in one security and
 cycle, with another buyer paying: pass 2's buy-in for the seller ran first and found the pool
 short of the failing buyer's cash (its shortfall is charged only at its own sell-out, later), so
@@ -28,7 +35,7 @@ import pytest
 
 from smartccp.clearing import check_ccp_empty, pool, run_cycle, warp_past
 from smartccp.invariants import refusal
-from smartccp.orders import Order, OrderType, Side, TimeInForce
+from smartccp.orders import Order, OrderType, Phase, Route, Side, TimeInForce
 from smartccp.trading import VenueClient
 
 
@@ -160,3 +167,21 @@ def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__default_fund_le
     _assert_backed_and_repaid(w, gov, cycle, report, units_before, fund)
     assert report.logs(fund.LiquidityLent), "the fund did not lend"
     assert int(cash.balanceOf(fund)) == fund_before, "the fund's cash did not come back whole"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="open venue bug: a failing direct DVP in an uncross blocks the whole auction")
+def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
+    system, a, b, c = world.system, world.traders[0], world.traders[1], world.traders[3]
+    gov = world.securities[1]
+    venue, client = system.venue, VenueClient(system.venue)
+    price = gov.base_tick * gov.tick
+    venue.setPhase(gov.sid, Phase.PRE_OPEN, sender=world.operator)
+    client.place(Order(owner=str(b.address), securityId=gov.sid, side=Side.SELL, quantity=2, price=price,
+                       route=Route.DIRECT), b)
+    client.place(Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price,
+                       route=Route.DIRECT), a)
+    client.place(Order(owner=str(c.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price), c)
+    system.cash.approve(system.ccp, 0, sender=a)  # member_a's direct purchase cannot be paid
+    why = refusal(venue, "uncross", gov.sid, 10, sender=world.operator)
+    assert why is None, f"uncross refused with {why}: member_c's trade and the auction's end wait on member_a"
