@@ -16,7 +16,9 @@ interface ITradeVenueEvents {
     /// @notice A match: `quantity` at `price`, trade `tradeId`; the Settle instruction was handed on.
     event Traded(uint256 indexed tradeId, uint256 indexed securityId, bytes32 bidOrderHash, bytes32 offerOrderHash, address buyer, address seller, uint256 price, uint256 quantity);
     /// @notice `quantity` of an order left the market unfilled. `reason`: 0 owner cancel,
-    /// 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active.
+    /// 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active,
+    /// 5 self-trade prevention, 6 a Direct order whose owner could not pay or deliver gross in an
+    /// uncross.
     event OrderCancelled(bytes32 indexed orderHash, uint256 indexed orderId, uint256 quantity, uint8 reason);
     /// @notice `owner` bumped its counter: all its earlier orders are void.
     event CounterIncremented(address indexed owner, uint16 counter);

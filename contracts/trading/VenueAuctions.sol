@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {Settle} from "../types/Settle.sol";
 import {VenueCore} from "./VenueCore.sol";
 
 /// @title VenueAuctions — call auctions, stop triggering, market-maker quotes and purging for TradeVenue
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
 contract VenueAuctions is VenueCore {
+    /// @dev OrderCancelled reason: a Direct order withdrawn from an uncross because its owner
+    /// could not pay or deliver gross (see `_settleGross`).
+    uint8 private constant REASON_NOT_SETTLED = 6;
+    uint8 private constant BUYER_FAILED = 1;
+    uint8 private constant SELLER_FAILED = 2;
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
     using TickBitmap for TickBitmap.Bitmap;
@@ -246,17 +253,65 @@ contract VenueAuctions is VenueCore {
             } else {
                 uint256 qty = bid.remaining < ask.remaining ? bid.remaining : ask.remaining;
                 if (qty > auction.volume) qty = auction.volume;
-                auction.volume -= uint64(qty);
                 uint256 price = uint256(tick) * m.tickSize;
-                m.lastPrice = uint64(price);
-                bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
-                bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
-                _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, _routeFlags(bid.flags, ask.flags)));
+                uint8 flags = _routeFlags(bid.flags, ask.flags);
+                if (flags & OrderBook.FLAG_DIRECT == 0) {
+                    bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
+                    bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
+                    _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, flags));
+                } else {
+                    uint8 failed = _settleGross(
+                        _instruction(securityId, m, bids.hashes[bk], asks.hashes[ak], bid.owner, ask.owner, price, qty, flags)
+                    );
+                    if (failed == BUYER_FAILED) {
+                        qty = 0;
+                        bidLevel.advance(bk);
+                        _drop(bids, bidLevel, bk, bid, REASON_NOT_SETTLED, securityId, Side.Buy);
+                    } else if (failed == SELLER_FAILED) {
+                        qty = 0;
+                        askLevel.advance(ak);
+                        _drop(asks, askLevel, ak, ask, REASON_NOT_SETTLED, securityId, Side.Sell);
+                    } else {
+                        _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
+                        _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
+                    }
+                }
+                auction.volume -= uint64(qty);
+                if (qty != 0) m.lastPrice = uint64(price);
             }
         }
         _storeLevel(bids, bidLevel, m, Side.Buy);
         _storeLevel(asks, askLevel, m, Side.Sell);
         return true;
+    }
+
+    /// @dev Settle a fill of two Direct orders gross at once. Unlike in continuous trading, where
+    /// the taker's own transaction fails, one party that cannot pay or deliver must not hold up
+    /// everyone's uncross: if the settlement reverts with the cash token's balance or allowance
+    /// error the buyer failed, with the securities token's the seller, and that order is
+    /// withdrawn. Returns who failed (`BUYER_FAILED`, `SELLER_FAILED`), 0 once settled. Any other failure (a
+    /// receiver's hook, gas) reverts the uncross as before. `Traded` follows the settlement here.
+    function _settleGross(Settle memory s) private returns (uint8 failed) {
+        uint96 tradeId = _tradeCount + 1;
+        s.tradeId = tradeId;
+        try _settlement.settle(s) {
+            _tradeCount = tradeId;
+            emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
+            return 0;
+        } catch (bytes memory err) {
+            bytes4 selector = err.length >= 4 ? bytes4(err) : bytes4(0);
+            if (selector == IERC20Errors.ERC20InsufficientBalance.selector
+                || selector == IERC20Errors.ERC20InsufficientAllowance.selector) {
+                return BUYER_FAILED;
+            } else if (selector == IERC1155Errors.ERC1155InsufficientBalance.selector
+                || selector == IERC1155Errors.ERC1155MissingApprovalForAll.selector) {
+                return SELLER_FAILED;
+            } else {
+                assembly ("memory-safe") {
+                    revert(add(err, 32), mload(err))
+                }
+            }
+        }
     }
 
     /// @dev The first live entry of a level, removing dead ones met on the way (bounded by the

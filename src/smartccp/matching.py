@@ -8,7 +8,8 @@ its own owner is refused whole (SelfTrade); a fill-or-kill that cannot fill is r
 Call auctions (``rest`` while collecting, then ``uncross``): one clearing tick that maximises the
 executable volume, then minimises the imbalance, then is nearest the reference tick, then is the
 lower; at it, the front bid meets the front offer in the same priority as above, until the volume
-is done or no pair crosses; a pair of one owner withdraws the offer (self-trade prevention).
+is done or no pair crosses; a pair of one owner withdraws the offer (self-trade prevention), and a
+party that cannot settle the fill (``cross_failure``) has its order withdrawn.
 Prices are ticks (integers); quantities whole units.
 """
 
@@ -63,6 +64,12 @@ class ReferenceBook:
 
     def on_fill(self, fill: Fill, maker: Entry) -> None:
         """Called for every fill, in order; override to record more (e.g. the maker's handle)."""
+
+    def cross_failure(self, fill: Fill, bid: Entry, offer: Entry) -> str | None:
+        """Which side of an auction fill cannot settle it ("buy" or "sell"; its order is then
+        withdrawn and the uncross goes on), or None. Override to model gross settlement; by
+        default every fill settles."""
+        return None
 
     def on_cross(self, fill: Fill, bid: Entry, offer: Entry) -> None:
         """Called for every auction fill, in order, with both resting entries; override to record
@@ -174,17 +181,18 @@ class ReferenceBook:
             bid_queue, ask_queue = self._live_queue(bid_level), self._live_queue(ask_level)
             if bid_queue is not None and ask_queue is not None:
                 bid, ask = bid_queue[0], ask_queue[0]
-                if bid.owner == ask.owner:
-                    ask_queue.popleft()
-                    self.dropped.append((ask.ref, ask.remaining + ask.reserve))
+                fill = Fill(bid.owner, ask.owner, tick, min(bid.remaining, ask.remaining, volume))
+                failed = "sell" if bid.owner == ask.owner else self.cross_failure(fill, bid, ask)
+                if failed:  # a self-trade or a party that cannot settle: that order is withdrawn
+                    queue, entry = (ask_queue, ask) if failed == "sell" else (bid_queue, bid)
+                    queue.popleft()
+                    self.dropped.append((entry.ref, entry.remaining + entry.reserve))
                 else:
-                    qty = min(bid.remaining, ask.remaining, volume)
-                    volume -= qty
-                    fill = Fill(bid.owner, ask.owner, tick, qty)
+                    volume -= fill.quantity
                     fills.append(fill)
                     self.on_cross(fill, bid, ask)
-                    _consume(bid_level, bid_queue, qty)
-                    _consume(ask_level, ask_queue, qty)
+                    _consume(bid_level, bid_queue, fill.quantity)
+                    _consume(ask_level, ask_queue, fill.quantity)
             for book, t in ((bids, bid_tick), (asks, ask_tick)):
                 if book[t].empty():
                     del book[t]

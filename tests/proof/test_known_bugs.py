@@ -1,12 +1,12 @@
 """Real bugs the proof of safety found, each kept as the smallest test that reproduces it (marked
 xfail while open; the mark goes when the bug is fixed).
 
-Open: in a call auction, a fill between two Direct-route orders settles gross inside the uncross;
-if one party cannot pay or deliver, the whole uncross reverts, and the security stays in the
-auction phase (setPhase refuses to leave it) until that party makes good, cancels, or is
-suspended (then its order is dead and dropped). One member can hold up everyone's auction. Found
-by the state machine once it ran auctions ("uncross refused ..." in its statistics). A fix would
-check both legs before the hand-off and withdraw the failing order, as self-trades are.
+Fixed: in a call auction, a fill between two Direct-route orders settles gross inside the
+uncross; one party that could not pay or deliver reverted the whole uncross, and the security
+stayed in the auction phase (setPhase refuses to leave it) until that party made good, cancelled
+or was suspended: one member held up everyone's auction. Found by the state machine once it ran
+auctions. The venue now withdraws the order of the party whose token refused (reason 6) and goes
+on (VenueAuctions._settleGross); the test below guards it.
 
 Fixed: a seller that did not deliver and one of its buyers that did not pay, in one security and
 cycle, with another buyer paying: pass 2's buy-in for the seller ran first and found the pool
@@ -169,9 +169,9 @@ def test_settle_cycle__seller_fails_and_one_of_two_buyers_fails__default_fund_le
     assert int(cash.balanceOf(fund)) == fund_before, "the fund's cash did not come back whole"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="open venue bug: a failing direct DVP in an uncross blocks the whole auction")
 def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
+    """member_b offers 2 GOV5 units (Direct); member_a bids 1 (Direct) but has withdrawn its cash
+    allowance, member_c bids 1 (CCP). The uncross withdraws member_a's bid and fills member_c."""
     system, a, b, c = world.system, world.traders[0], world.traders[1], world.traders[3]
     gov = world.securities[1]
     venue, client = system.venue, VenueClient(system.venue)
@@ -179,9 +179,14 @@ def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
     venue.setPhase(gov.sid, Phase.PRE_OPEN, sender=world.operator)
     client.place(Order(owner=str(b.address), securityId=gov.sid, side=Side.SELL, quantity=2, price=price,
                        route=Route.DIRECT), b)
-    client.place(Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price,
-                       route=Route.DIRECT), a)
+    bid_a = client.with_nonce(Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price,
+                                    route=Route.DIRECT))
+    client.place(bid_a, a)
     client.place(Order(owner=str(c.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price), c)
     system.cash.approve(system.ccp, 0, sender=a)  # member_a's direct purchase cannot be paid
     why = refusal(venue, "uncross", gov.sid, 10, sender=world.operator)
     assert why is None, f"uncross refused with {why}: member_c's trade and the auction's end wait on member_a"
+    r = venue.uncross(gov.sid, 10, sender=world.operator)
+    assert [(e.orderHash, e.reason) for e in r.decode_logs(venue.OrderCancelled)] == [(client.hash(bid_a), 6)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 1)]
+    assert venue.phaseOf(gov.sid) == Phase.CONTINUOUS
