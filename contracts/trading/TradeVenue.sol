@@ -326,7 +326,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @dev Verify the owner's signature of `order` and use its nonce; returns the order hash.
     function _verifySigned(Order calldata order, bytes calldata signature) private returns (bytes32 orderHash) {
         orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
-        address signer = ECDSA.recover(orderHash, signature);
+        address signer = ECDSA.recoverCalldata(orderHash, signature);
         if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
         _useNonce(order.owner, order.nonce);
     }

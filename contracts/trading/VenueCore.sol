@@ -486,42 +486,54 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
 
     /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
+    /// Each calldata field is read once into a local (a field read re-validates it).
     function _validate(Order calldata o, bytes32 orderHash, Market memory m) internal view returns (Taker memory t) {
-        if (!m.listed) revert NotListed(o.securityId);
-        if (m.phase == Phase.Closed) revert WrongPhase(o.securityId, m.phase);
-        if (o.quantity == 0) revert ZeroQuantity();
-        if (o.quantity > MAX_QUANTITY) revert QuantityTooLarge(o.quantity, MAX_QUANTITY);
-        if (o.quantity % m.lotSize != 0) revert OffLot(o.quantity, m.lotSize);
-        _checkPrice(o.price, m.tickSize);
-        if (_isTriggered(o.orderType)) _checkPrice(o.triggerPrice, m.tickSize);
-        if (o.orderType == OrderType.Iceberg) {
-            if (o.displayQuantity == 0 || o.displayQuantity >= o.quantity || o.displayQuantity % m.lotSize != 0) {
-                revert InvalidDisplayQuantity(o.displayQuantity, o.quantity);
+        uint256 securityId = o.securityId;
+        if (!m.listed) revert NotListed(securityId);
+        Phase phase = m.phase;
+        if (phase == Phase.Closed) revert WrongPhase(securityId, phase);
+        uint256 quantity = o.quantity;
+        uint256 lotSize = m.lotSize;
+        uint256 tickSize = m.tickSize;
+        if (quantity == 0) revert ZeroQuantity();
+        if (quantity > MAX_QUANTITY) revert QuantityTooLarge(quantity, MAX_QUANTITY);
+        if (quantity % lotSize != 0) revert OffLot(quantity, lotSize);
+        uint256 price = o.price;
+        _checkPrice(price, tickSize);
+        OrderType orderType = o.orderType;
+        TimeInForce timeInForce = o.timeInForce;
+        if (_isTriggered(orderType)) _checkPrice(o.triggerPrice, tickSize);
+        uint256 displayQuantity = o.displayQuantity;
+        if (orderType == OrderType.Iceberg) {
+            if (displayQuantity == 0 || displayQuantity >= quantity || displayQuantity % lotSize != 0) {
+                revert InvalidDisplayQuantity(displayQuantity, quantity);
             }
         }
-        if (o.cashWallet != o.owner) revert WalletNotOwner(o.cashWallet, o.owner);
-        if (o.securitiesWallet != o.owner) revert WalletNotOwner(o.securitiesWallet, o.owner);
+        address owner = o.owner;
+        if (o.cashWallet != owner) revert WalletNotOwner(o.cashWallet, owner);
+        if (o.securitiesWallet != owner) revert WalletNotOwner(o.securitiesWallet, owner);
         if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
-        uint32 expiry = _expiryOf(o);
-        if (_isImmediate(o.orderType, o.timeInForce) && m.phase != Phase.Continuous) revert ImmediateOrderInAuction();
-        MemberKind kind = _checkTrader(o.owner, o.counter);
-        if (m.halted) revert ISecurityToken.SecurityHalted(o.securityId);
+        uint32 expiry = _expiryOf(o.expiry, timeInForce);
+        if (_isImmediate(orderType, timeInForce) && phase != Phase.Continuous) revert ImmediateOrderInAuction();
+        uint16 counter = o.counter;
+        MemberKind kind = _checkTrader(owner, counter);
+        if (m.halted) revert ISecurityToken.SecurityHalted(securityId);
 
+        bool direct = o.route == Route.Direct;
         t.orderHash = orderHash;
-        t.owner = o.owner;
-        t.securityId = o.securityId;
+        t.owner = owner;
+        t.securityId = securityId;
         t.side = o.side;
-        t.orderType = o.orderType;
-        t.timeInForce = o.timeInForce;
-        t.limitTick = uint24(o.price / m.tickSize);
-        t.quantity = o.quantity;
-        t.remaining = o.quantity;
-        t.displayQuantity = o.displayQuantity;
+        t.orderType = orderType;
+        t.timeInForce = timeInForce;
+        t.limitTick = uint24(price / tickSize);
+        t.quantity = quantity;
+        t.remaining = quantity;
+        t.displayQuantity = displayQuantity;
         t.expiry = expiry;
-        t.flags = o.route == Route.Direct ? OrderBook.FLAG_DIRECT : 0;
         // A system contract can only trade through placeTrusted in its own name (it cannot sign).
-        if (o.route == Route.Direct && kind == MemberKind.System) t.flags |= OrderBook.FLAG_CLOSE_OUT;
-        t.counter = o.counter;
+        t.flags = direct ? (kind == MemberKind.System ? OrderBook.FLAG_DIRECT | OrderBook.FLAG_CLOSE_OUT : OrderBook.FLAG_DIRECT) : 0;
+        t.counter = counter;
     }
 
     function _checkPrice(uint256 price, uint256 tickSize) internal pure {
@@ -531,11 +543,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
 
     /// @dev The last second the order may match (0 = no expiry), from its time in force.
-    function _expiryOf(Order calldata o) internal view returns (uint32 expiry) {
-        uint256 e = o.expiry;
-        if (o.timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
-        if (o.timeInForce == TimeInForce.Day && (e == 0 || _sessionEnd < e)) e = _sessionEnd;
-        if (o.timeInForce == TimeInForce.Day && e == 0) revert MissingExpiry();
+    function _expiryOf(uint256 e, TimeInForce timeInForce) internal view returns (uint32 expiry) {
+        if (timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
+        if (timeInForce == TimeInForce.Day) {
+            uint64 sessionEnd = _sessionEnd;
+            if (e == 0 || sessionEnd < e) e = sessionEnd;
+            if (e == 0) revert MissingExpiry();
+        }
         if (e != 0 && e < block.timestamp) revert OrderExpired(uint64(e));
         return e > type(uint32).max ? type(uint32).max : uint32(e);
     }
