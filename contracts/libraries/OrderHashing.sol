@@ -26,9 +26,10 @@ library OrderHashing {
             bad := or(bad, iszero(lt(calldataload(add(order, 0x60)), 8))) // OrderType
             bad := or(bad, iszero(lt(calldataload(add(order, 0x80)), 5))) // TimeInForce
             bad := or(bad, iszero(lt(calldataload(add(order, 0xa0)), 2))) // Route
-            for { let o := 0xc0 } lt(o, 0x180) { o := add(o, 0x20) } {
-                bad := or(bad, shr(64, calldataload(add(order, o)))) // price .. expiry
-            }
+            let wide := or(calldataload(add(order, 0xc0)), calldataload(add(order, 0xe0))) // price, trigger
+            wide := or(wide, or(calldataload(add(order, 0x100)), calldataload(add(order, 0x120)))) // quantities
+            wide := or(wide, or(calldataload(add(order, 0x140)), calldataload(add(order, 0x160)))) // times
+            bad := or(bad, shr(64, wide))
             bad := or(bad, shr(16, calldataload(add(order, 0x1e0)))) // counter
             if bad { revert(0, 0) }
             let p := mload(0x40)

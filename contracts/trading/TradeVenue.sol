@@ -346,10 +346,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
 
     function _useNonce(address owner, uint256 nonce) private {
+        mapping(uint256 word => uint256) storage words = _nonceBits[owner];
         uint256 bit = 1 << (nonce & 0xff);
-        uint256 word = _nonceBits[owner][nonce >> 8];
+        uint256 word = words[nonce >> 8];
         if (word & bit != 0) revert NonceUsed(owner, nonce);
-        _nonceBits[owner][nonce >> 8] = word | bit;
+        words[nonce >> 8] = word | bit;
     }
 
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────

@@ -150,20 +150,23 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// cancelled like an immediate order's.
     function _run(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 orderId, uint256 filled) {
         bool buy = t.side == Side.Buy;
-        if (t.orderType == OrderType.MarketToLimit) {
+        OrderType orderType = t.orderType;
+        bool continuous = m.phase == Phase.Continuous;
+        if (orderType == OrderType.MarketToLimit) {
             // Market-to-limit takes the best opposite price only; the rest becomes a limit there.
             uint24 best = buy ? m.bestAsk : m.bestBid;
             if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
         }
         uint24 firstTick;
-        if (m.phase == Phase.Continuous) (filled, firstTick) = _match(t, m, maxMakers);
+        if (continuous) (filled, firstTick) = _match(t, m, maxMakers);
         if (t.remaining == 0) return (0, filled);
-        if (t.timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
-        if (t.orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = OrderType.Limit;
+        TimeInForce timeInForce = t.timeInForce;
+        if (timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
+        if (orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = orderType = OrderType.Limit;
         uint24 opposite = buy ? m.bestAsk : m.bestBid;
-        bool crosses = m.phase == Phase.Continuous && opposite != 0
-            && (buy ? opposite <= t.limitTick : opposite >= t.limitTick);
-        if (_isImmediate(t.orderType, t.timeInForce) || crosses) {
+        uint24 limitTick = t.limitTick;
+        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        if (_isImmediate(orderType, timeInForce) || crosses) {
             emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
             return (0, filled);
         }
@@ -379,13 +382,16 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         return uint24(price / tickSize);
     }
 
+    /// @dev Stop, StopLimit or MarketIfTouched (a bit mask over the OrderType values).
     function _isTriggered(OrderType t) internal pure returns (bool) {
-        return t == OrderType.Stop || t == OrderType.StopLimit || t == OrderType.MarketIfTouched;
+        return (1 << uint8(t)) & ((1 << uint8(OrderType.Stop)) | (1 << uint8(OrderType.StopLimit))
+            | (1 << uint8(OrderType.MarketIfTouched))) != 0;
     }
 
+    /// @dev ImmediateOrCancel, FillOrKill, Market or MarketToLimit (bit masks over the values).
     function _isImmediate(OrderType t, TimeInForce tif) internal pure returns (bool) {
-        return tif == TimeInForce.ImmediateOrCancel || tif == TimeInForce.FillOrKill || t == OrderType.Market
-            || t == OrderType.MarketToLimit;
+        return (1 << uint8(tif)) & ((1 << uint8(TimeInForce.ImmediateOrCancel)) | (1 << uint8(TimeInForce.FillOrKill))) != 0
+            || (1 << uint8(t)) & ((1 << uint8(OrderType.Market)) | (1 << uint8(OrderType.MarketToLimit))) != 0;
     }
 
     /// @dev Stops fire when the price moves through them (buy: up, sell: down); market-if-touched
@@ -421,21 +427,26 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         returns (uint256 orderId, uint256 filled)
     {
         if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
-        Market memory m = _loadMarket(order.securityId);
+        uint256 securityId = order.securityId;
+        Market memory m = _loadMarket(securityId);
         Taker memory t = _validate(order, orderHash, m);
         // The CCP's own close-out orders are not margined: they are how it manages a default.
         if (m.gated && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
-            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
+            _orderGate.checkOrder(order.owner, securityId, order.side, order.quantity, order.price);
         }
-        if (_isTriggered(order.orderType)) {
-            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
+        OrderType orderType = t.orderType;
+        if (_isTriggered(orderType)) {
+            if (!_touched(t.side, orderType, order.triggerPrice, m.lastPrice)) {
                 return (_park(order, t), 0);
             }
-            _convertTriggered(t, order.orderType);
+            _convertTriggered(t, orderType);
         }
+        (uint24 bestBid, uint24 bestAsk, uint64 lastPrice) = (m.bestBid, m.bestAsk, m.lastPrice);
         (orderId, filled) = _run(t, m, maxMakers);
-        _storeMarket(order.securityId, m);
-        _publish(order.securityId, m);
+        // Matching and resting change only the best prices and the last price: an order that
+        // rests behind the best and trades nothing leaves the market word as it was.
+        if (m.bestBid != bestBid || m.bestAsk != bestAsk || m.lastPrice != lastPrice) _storeMarket(securityId, m);
+        _publish(securityId, m);
     }
 
     /// @dev `_publish` after an operation that did not load the market word (loads it only when
