@@ -158,14 +158,19 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
         }
         uint24 firstTick;
-        if (continuous) (filled, firstTick) = _match(t, m, maxMakers);
-        if (t.remaining == 0) return (0, filled);
+        uint24 opposite = buy ? m.bestAsk : m.bestBid;
+        uint24 limitTick = t.limitTick;
+        // _match would stop at once when the best opposite price does not cross the limit.
+        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        if (crosses) {
+            (filled, firstTick) = _match(t, m, maxMakers);
+            if (t.remaining == 0) return (0, filled);
+            opposite = buy ? m.bestAsk : m.bestBid;
+            crosses = opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        }
         TimeInForce timeInForce = t.timeInForce;
         if (timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
         if (orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = orderType = OrderType.Limit;
-        uint24 opposite = buy ? m.bestAsk : m.bestBid;
-        uint24 limitTick = t.limitTick;
-        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
         if (_isImmediate(orderType, timeInForce) || crosses) {
             emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
             return (0, filled);
