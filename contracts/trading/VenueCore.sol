@@ -314,18 +314,17 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         bool buy = t.side == Side.Buy;
         OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
         uint24 tick = t.limitTick;
-        OrderBook.Level memory level = book.loadLevel(tick);
         uint256 visible = t.remaining;
         uint8 flags = t.flags;
-        if (t.orderType == OrderType.Iceberg && t.displayQuantity < t.remaining) {
+        OrderType orderType = t.orderType;
+        if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
             visible = t.displayQuantity;
             flags |= OrderBook.FLAG_ICEBERG;
             book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
         }
-        bool hidden = t.orderType == OrderType.Hidden;
+        bool hidden = orderType == OrderType.Hidden;
         OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(visible), t.expiry, flags, t.counter);
-        uint64 k = book.push(level, tick, hidden, node, t.orderHash);
-        book.storeLevel(tick, level);
+        uint64 k = book.append(tick, hidden, node, t.orderHash);
         if (buy && tick > m.bestBid) m.bestBid = tick;
         if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
         orderId = _encode(t.securityId, t.side, k);
