@@ -127,6 +127,27 @@ library OrderBook {
         self.hashes[k] = orderHash;
     }
 
+    /// @dev `push` for a caller that holds no copy of the level: the level word is read and
+    /// written once and updated in place (the same checked counters and sizes as `push` and
+    /// `storeLevel`, without the level's six fields in memory).
+    function append(Book storage self, uint24 tick, bool hidden, Node memory node, bytes32 orderHash)
+        internal
+        returns (uint64 k)
+    {
+        uint256 w = self.levelWords[tick];
+        if (w >> 128 == 0) self.ticks.set(tick); // displayed == 0 and hidden == 0
+        uint256 tailAt = hidden ? 96 : 32; // tail or hiddenTail
+        uint256 sizeAt = hidden ? 192 : 128; // hidden or displayed
+        uint32 seq = uint32(w >> tailAt);
+        k = key(tick, hidden, seq);
+        uint32 nextSeq = seq + 1;
+        uint64 size = uint64(w >> sizeAt) + node.remaining;
+        w &= ~((uint256(type(uint32).max) << tailAt) | (uint256(type(uint64).max) << sizeAt));
+        self.levelWords[tick] = w | (uint256(nextSeq) << tailAt) | (uint256(size) << sizeAt);
+        storeNode(self, k, node);
+        self.hashes[k] = orderHash;
+    }
+
     /// @dev The key of the front of the level (displayed before hidden); `ok` false if empty.
     function front(Level memory level, uint24 tick) internal pure returns (uint64 k, bool ok) {
         if (level.head < level.tail) return (key(tick, false, level.head), true);

@@ -326,7 +326,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @dev Verify the owner's signature of `order` and use its nonce; returns the order hash.
     function _verifySigned(Order calldata order, bytes calldata signature) private returns (bytes32 orderHash) {
         orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
-        address signer = ECDSA.recover(orderHash, signature);
+        address signer = ECDSA.recoverCalldata(orderHash, signature);
         if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
         _useNonce(order.owner, order.nonce);
     }
@@ -346,10 +346,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
 
     function _useNonce(address owner, uint256 nonce) private {
+        mapping(uint256 word => uint256) storage words = _nonceBits[owner];
         uint256 bit = 1 << (nonce & 0xff);
-        uint256 word = _nonceBits[owner][nonce >> 8];
+        uint256 word = words[nonce >> 8];
         if (word & bit != 0) revert NonceUsed(owner, nonce);
-        _nonceBits[owner][nonce >> 8] = word | bit;
+        words[nonce >> 8] = word | bit;
     }
 
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────

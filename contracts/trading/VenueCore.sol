@@ -150,20 +150,28 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// cancelled like an immediate order's.
     function _run(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 orderId, uint256 filled) {
         bool buy = t.side == Side.Buy;
-        if (t.orderType == OrderType.MarketToLimit) {
+        OrderType orderType = t.orderType;
+        bool continuous = m.phase == Phase.Continuous;
+        if (orderType == OrderType.MarketToLimit) {
             // Market-to-limit takes the best opposite price only; the rest becomes a limit there.
             uint24 best = buy ? m.bestAsk : m.bestBid;
             if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
         }
         uint24 firstTick;
-        if (m.phase == Phase.Continuous) (filled, firstTick) = _match(t, m, maxMakers);
-        if (t.remaining == 0) return (0, filled);
-        if (t.timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
-        if (t.orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = OrderType.Limit;
         uint24 opposite = buy ? m.bestAsk : m.bestBid;
-        bool crosses = m.phase == Phase.Continuous && opposite != 0
-            && (buy ? opposite <= t.limitTick : opposite >= t.limitTick);
-        if (_isImmediate(t.orderType, t.timeInForce) || crosses) {
+        uint24 limitTick = t.limitTick;
+        // _match would stop at once when the best opposite price does not cross the limit.
+        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        if (crosses) {
+            (filled, firstTick) = _match(t, m, maxMakers);
+            if (t.remaining == 0) return (0, filled);
+            opposite = buy ? m.bestAsk : m.bestBid;
+            crosses = opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        }
+        TimeInForce timeInForce = t.timeInForce;
+        if (timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
+        if (orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = orderType = OrderType.Limit;
+        if (_isImmediate(orderType, timeInForce) || crosses) {
             emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
             return (0, filled);
         }
@@ -306,18 +314,17 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         bool buy = t.side == Side.Buy;
         OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
         uint24 tick = t.limitTick;
-        OrderBook.Level memory level = book.loadLevel(tick);
         uint256 visible = t.remaining;
         uint8 flags = t.flags;
-        if (t.orderType == OrderType.Iceberg && t.displayQuantity < t.remaining) {
+        OrderType orderType = t.orderType;
+        if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
             visible = t.displayQuantity;
             flags |= OrderBook.FLAG_ICEBERG;
             book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
         }
-        bool hidden = t.orderType == OrderType.Hidden;
+        bool hidden = orderType == OrderType.Hidden;
         OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(visible), t.expiry, flags, t.counter);
-        uint64 k = book.push(level, tick, hidden, node, t.orderHash);
-        book.storeLevel(tick, level);
+        uint64 k = book.append(tick, hidden, node, t.orderHash);
         if (buy && tick > m.bestBid) m.bestBid = tick;
         if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
         orderId = _encode(t.securityId, t.side, k);
@@ -379,13 +386,16 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         return uint24(price / tickSize);
     }
 
+    /// @dev Stop, StopLimit or MarketIfTouched (a bit mask over the OrderType values).
     function _isTriggered(OrderType t) internal pure returns (bool) {
-        return t == OrderType.Stop || t == OrderType.StopLimit || t == OrderType.MarketIfTouched;
+        return (1 << uint8(t)) & ((1 << uint8(OrderType.Stop)) | (1 << uint8(OrderType.StopLimit))
+            | (1 << uint8(OrderType.MarketIfTouched))) != 0;
     }
 
+    /// @dev ImmediateOrCancel, FillOrKill, Market or MarketToLimit (bit masks over the values).
     function _isImmediate(OrderType t, TimeInForce tif) internal pure returns (bool) {
-        return tif == TimeInForce.ImmediateOrCancel || tif == TimeInForce.FillOrKill || t == OrderType.Market
-            || t == OrderType.MarketToLimit;
+        return (1 << uint8(tif)) & ((1 << uint8(TimeInForce.ImmediateOrCancel)) | (1 << uint8(TimeInForce.FillOrKill))) != 0
+            || (1 << uint8(t)) & ((1 << uint8(OrderType.Market)) | (1 << uint8(OrderType.MarketToLimit))) != 0;
     }
 
     /// @dev Stops fire when the price moves through them (buy: up, sell: down); market-if-touched
@@ -421,21 +431,26 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         returns (uint256 orderId, uint256 filled)
     {
         if (maxMakers > MAX_MAKERS) revert TooManyMakers(maxMakers, MAX_MAKERS);
-        Market memory m = _loadMarket(order.securityId);
+        uint256 securityId = order.securityId;
+        Market memory m = _loadMarket(securityId);
         Taker memory t = _validate(order, orderHash, m);
         // The CCP's own close-out orders are not margined: they are how it manages a default.
         if (m.gated && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
-            _orderGate.checkOrder(order.owner, order.securityId, order.side, order.quantity, order.price);
+            _orderGate.checkOrder(order.owner, securityId, order.side, order.quantity, order.price);
         }
-        if (_isTriggered(order.orderType)) {
-            if (!_touched(order.side, order.orderType, order.triggerPrice, m.lastPrice)) {
+        OrderType orderType = t.orderType;
+        if (_isTriggered(orderType)) {
+            if (!_touched(t.side, orderType, order.triggerPrice, m.lastPrice)) {
                 return (_park(order, t), 0);
             }
-            _convertTriggered(t, order.orderType);
+            _convertTriggered(t, orderType);
         }
+        (uint24 bestBid, uint24 bestAsk, uint64 lastPrice) = (m.bestBid, m.bestAsk, m.lastPrice);
         (orderId, filled) = _run(t, m, maxMakers);
-        _storeMarket(order.securityId, m);
-        _publish(order.securityId, m);
+        // Matching and resting change only the best prices and the last price: an order that
+        // rests behind the best and trades nothing leaves the market word as it was.
+        if (m.bestBid != bestBid || m.bestAsk != bestAsk || m.lastPrice != lastPrice) _storeMarket(securityId, m);
+        _publish(securityId, m);
     }
 
     /// @dev `_publish` after an operation that did not load the market word (loads it only when
@@ -486,42 +501,54 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
 
     /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
+    /// Each calldata field is read once into a local (a field read re-validates it).
     function _validate(Order calldata o, bytes32 orderHash, Market memory m) internal view returns (Taker memory t) {
-        if (!m.listed) revert NotListed(o.securityId);
-        if (m.phase == Phase.Closed) revert WrongPhase(o.securityId, m.phase);
-        if (o.quantity == 0) revert ZeroQuantity();
-        if (o.quantity > MAX_QUANTITY) revert QuantityTooLarge(o.quantity, MAX_QUANTITY);
-        if (o.quantity % m.lotSize != 0) revert OffLot(o.quantity, m.lotSize);
-        _checkPrice(o.price, m.tickSize);
-        if (_isTriggered(o.orderType)) _checkPrice(o.triggerPrice, m.tickSize);
-        if (o.orderType == OrderType.Iceberg) {
-            if (o.displayQuantity == 0 || o.displayQuantity >= o.quantity || o.displayQuantity % m.lotSize != 0) {
-                revert InvalidDisplayQuantity(o.displayQuantity, o.quantity);
+        uint256 securityId = o.securityId;
+        if (!m.listed) revert NotListed(securityId);
+        Phase phase = m.phase;
+        if (phase == Phase.Closed) revert WrongPhase(securityId, phase);
+        uint256 quantity = o.quantity;
+        uint256 lotSize = m.lotSize;
+        uint256 tickSize = m.tickSize;
+        if (quantity == 0) revert ZeroQuantity();
+        if (quantity > MAX_QUANTITY) revert QuantityTooLarge(quantity, MAX_QUANTITY);
+        if (quantity % lotSize != 0) revert OffLot(quantity, lotSize);
+        uint256 price = o.price;
+        _checkPrice(price, tickSize);
+        OrderType orderType = o.orderType;
+        TimeInForce timeInForce = o.timeInForce;
+        if (_isTriggered(orderType)) _checkPrice(o.triggerPrice, tickSize);
+        uint256 displayQuantity = o.displayQuantity;
+        if (orderType == OrderType.Iceberg) {
+            if (displayQuantity == 0 || displayQuantity >= quantity || displayQuantity % lotSize != 0) {
+                revert InvalidDisplayQuantity(displayQuantity, quantity);
             }
         }
-        if (o.cashWallet != o.owner) revert WalletNotOwner(o.cashWallet, o.owner);
-        if (o.securitiesWallet != o.owner) revert WalletNotOwner(o.securitiesWallet, o.owner);
+        address owner = o.owner;
+        if (o.cashWallet != owner) revert WalletNotOwner(o.cashWallet, owner);
+        if (o.securitiesWallet != owner) revert WalletNotOwner(o.securitiesWallet, owner);
         if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
-        uint32 expiry = _expiryOf(o);
-        if (_isImmediate(o.orderType, o.timeInForce) && m.phase != Phase.Continuous) revert ImmediateOrderInAuction();
-        MemberKind kind = _checkTrader(o.owner, o.counter);
-        if (m.halted) revert ISecurityToken.SecurityHalted(o.securityId);
+        uint32 expiry = _expiryOf(o.expiry, timeInForce);
+        if (_isImmediate(orderType, timeInForce) && phase != Phase.Continuous) revert ImmediateOrderInAuction();
+        uint16 counter = o.counter;
+        MemberKind kind = _checkTrader(owner, counter);
+        if (m.halted) revert ISecurityToken.SecurityHalted(securityId);
 
+        bool direct = o.route == Route.Direct;
         t.orderHash = orderHash;
-        t.owner = o.owner;
-        t.securityId = o.securityId;
+        t.owner = owner;
+        t.securityId = securityId;
         t.side = o.side;
-        t.orderType = o.orderType;
-        t.timeInForce = o.timeInForce;
-        t.limitTick = uint24(o.price / m.tickSize);
-        t.quantity = o.quantity;
-        t.remaining = o.quantity;
-        t.displayQuantity = o.displayQuantity;
+        t.orderType = orderType;
+        t.timeInForce = timeInForce;
+        t.limitTick = uint24(price / tickSize);
+        t.quantity = quantity;
+        t.remaining = quantity;
+        t.displayQuantity = displayQuantity;
         t.expiry = expiry;
-        t.flags = o.route == Route.Direct ? OrderBook.FLAG_DIRECT : 0;
         // A system contract can only trade through placeTrusted in its own name (it cannot sign).
-        if (o.route == Route.Direct && kind == MemberKind.System) t.flags |= OrderBook.FLAG_CLOSE_OUT;
-        t.counter = o.counter;
+        t.flags = direct ? (kind == MemberKind.System ? OrderBook.FLAG_DIRECT | OrderBook.FLAG_CLOSE_OUT : OrderBook.FLAG_DIRECT) : 0;
+        t.counter = counter;
     }
 
     function _checkPrice(uint256 price, uint256 tickSize) internal pure {
@@ -531,11 +558,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
 
     /// @dev The last second the order may match (0 = no expiry), from its time in force.
-    function _expiryOf(Order calldata o) internal view returns (uint32 expiry) {
-        uint256 e = o.expiry;
-        if (o.timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
-        if (o.timeInForce == TimeInForce.Day && (e == 0 || _sessionEnd < e)) e = _sessionEnd;
-        if (o.timeInForce == TimeInForce.Day && e == 0) revert MissingExpiry();
+    function _expiryOf(uint256 e, TimeInForce timeInForce) internal view returns (uint32 expiry) {
+        if (timeInForce == TimeInForce.GoodTillDate && e == 0) revert MissingExpiry();
+        if (timeInForce == TimeInForce.Day) {
+            uint64 sessionEnd = _sessionEnd;
+            if (e == 0 || sessionEnd < e) e = sessionEnd;
+            if (e == 0) revert MissingExpiry();
+        }
         if (e != 0 && e < block.timestamp) revert OrderExpired(uint64(e));
         return e > type(uint32).max ? type(uint32).max : uint32(e);
     }
