@@ -160,6 +160,16 @@ def refresh_margin(ctx: BenchContext) -> Figures:
     }
 
 
+def _close_out_dealer(ctx: BenchContext, system: Any, funds: int) -> Any:
+    """The CCP's close-out market for a drill: a ``MockCloseOutMarket`` dealer holding ``funds``."""
+    op = ctx.roles.operator
+    market = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
+    system.membership.registerSystem(market, sender=op)
+    system.ccp.setCloseOutMarket(market, sender=op)
+    system.cash.issue(market, funds, sender=ctx.roles.bank)
+    return market
+
+
 @measurement("risk.default_drill")
 def default_drill(ctx: BenchContext) -> Figures:
     """Two defaulters (the two largest buyers) in the worst week of 2008, settled in chunks."""
@@ -169,10 +179,7 @@ def default_drill(ctx: BenchContext) -> Figures:
     (sid,) = m.sids
     p0 = m.prices[sid]
     system, margin, fund = m.system, m.risk.margin, m.risk.fund
-    market = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
-    system.membership.registerSystem(market, sender=op)
-    system.ccp.setCloseOutMarket(market, sender=op)
-    system.cash.issue(market, cash(5_000_000), sender=r.bank)
+    market = _close_out_dealer(ctx, system, cash(5_000_000))
     a, b, c, d = _members(m, ctx, 4, collateral=0)
     shocks = _shocks()
 
@@ -238,10 +245,7 @@ def cure_default(ctx: BenchContext) -> Figures:
     (sid,) = m.sids
     p0 = m.prices[sid]
     system, margin, fund = m.system, m.risk.margin, m.risk.fund
-    market = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
-    system.membership.registerSystem(market, sender=op)
-    system.ccp.setCloseOutMarket(market, sender=op)
-    system.cash.issue(market, cash(1_000_000), sender=r.bank)
+    market = _close_out_dealer(ctx, system, cash(1_000_000))
     a, d = _members(m, ctx, 2, collateral=cash(100_000))
     publish_contributions(fund, {a: cash(10_000), d: cash(10_000)}, op)
     for member in (a, d):
