@@ -52,8 +52,12 @@ abstract contract CCPBase is ICCPSettlement {
     uint64 internal immutable _cycleLength;
 
     ICloseOutMarket internal _market;
-    /// @dev Set while pass 2 waits on the close-out market: its own direct fills on a venue come
-    /// back to `settle` inside `settleCycle` (see CCPSettlement.settle). Transient: one call.
+    /// @dev The risk layer's liquidation market (Margin's, for securities collateral), admitted
+    /// like `_market` as a party of re-entrant direct fills while a shortfall is charged.
+    address internal _liquidationMarket;
+    /// @dev Set while pass 2 waits on the close-out market, or on the default handler (whose
+    /// layer 1 may sell collateral on `_liquidationMarket`): their own direct fills on a venue
+    /// come back to `settle` inside `settleCycle` (see CCPSettlement.settle). Transient: one call.
     bool internal transient _awaitingMarket;
     IDefaultHandler internal _handler;
     uint256 internal _custodyCash;

@@ -61,6 +61,12 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
+    function setLiquidationMarket(address market) external onlyRole(OPERATOR_ROLE) {
+        _liquidationMarket = market;
+        emit LiquidationMarketSet(market);
+    }
+
+    /// @inheritdoc ICCPSettlement
     function setCloseOutMarket(address market) external onlyRole(OPERATOR_ROLE) {
         address old = address(_market);
         _market = ICloseOutMarket(market);
@@ -79,16 +85,21 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
 
     /// @inheritdoc ISettlement
     /// @dev Guarded against re-entry, with one exception: while pass 2 waits on the close-out
-    /// market (`_awaitingMarket`, inside `settleCycle`), a venue may hand back a Direct trade
-    /// the market itself is party to: its sell-out or buy-in order filling on the book. That
-    /// trade only moves assets between the market and the maker; it touches no cycle state.
+    /// market or on the default handler (`_awaitingMarket`, inside `settleCycle`), a venue may
+    /// hand back a Direct trade the close-out market or the liquidation market is party to: its
+    /// sell-out, buy-in or collateral sale filling on the book. That trade only moves assets
+    /// between the market and the maker; it touches no cycle state.
     function settle(Settle calldata s) external {
         if (!_reentrancyGuardEntered()) return _settleGuarded(s);
-        address market = address(_market);
-        if (!_awaitingMarket || s.route != Route.Direct || (s.buyer != market && s.seller != market)) {
+        if (!_awaitingMarket || s.route != Route.Direct || !(_isMarket(s.buyer) || _isMarket(s.seller))) {
             revert ReentrancyGuardReentrantCall();
         }
         _settle(s);
+    }
+
+    /// @dev The close-out market or the risk layer's liquidation market (never the zero address).
+    function _isMarket(address party) private view returns (bool) {
+        return party != address(0) && (party == address(_market) || party == _liquidationMarket);
     }
 
     function _settleGuarded(Settle calldata s) private nonReentrant {
@@ -491,6 +502,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// @inheritdoc ICCPSettlement
     function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities) {
         return (_custodyCash, _custodySecurities[securityId]);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function liquidationMarket() external view returns (address) {
+        return _liquidationMarket;
     }
 
     /// @inheritdoc ICCPSettlement

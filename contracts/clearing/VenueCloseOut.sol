@@ -13,10 +13,12 @@ import {IVenueCloseOut} from "../interfaces/IVenueCloseOut.sol";
 import {Order, OrderType, Side, TimeInForce} from "../types/Order.sol";
 import {Route} from "../types/Settle.sol";
 
-/// @title VenueCloseOut — the CCP's close-out market: sell-out and buy-in on a Trade venue (F7)
-/// @notice See IVenueCloseOut. One call = pull from the CCP, one Limit ImmediateOrCancel order
-/// in this contract's own name (Route.Direct, so each fill settles gross at once through the
-/// CCP's direct DVP), then forward everything it received or did not use back to the CCP.
+/// @title VenueCloseOut — a close-out market on a Trade venue: the CCP's sell-out and buy-in (F7),
+/// or Margin's sale of a defaulter's securities collateral (F9 layer 1)
+/// @notice See IVenueCloseOut. One call = pull from the client (the CCP or Margin), one Limit
+/// ImmediateOrCancel order in this contract's own name (Route.Direct, so each fill settles gross
+/// at once through the CCP's direct DVP), then forward everything it received or did not use
+/// back to the client. One deployment serves one client.
 /// @dev Holds nothing between calls. Approvals: this contract lets the CCP move its cash and
 /// units (the CCP is the spender in direct DVP); the CCP lets it move its units (set by
 /// `CCPSettlement.setCloseOutMarket`) and approves the cash of each buy-in.
@@ -33,6 +35,7 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
 
     ITradeVenue private immutable _venue;
     address private immutable _ccp;
+    address private immutable _client;
     IERC20 private immutable _cash;
     IERC1155 private immutable _securities;
     ISecurityToken private immutable _terms; // the same DLT-CSD contract: tick and lot sizes
@@ -42,16 +45,20 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
 
     /// @param venue_ The Trade venue to close out on (this contract must then be registered as a
     /// system account in the membership register the venue and ledgers follow).
-    /// @param ccp_ The CCP (sole caller of `sell` and `buy`; spender of this contract's assets).
+    /// @param ccp_ The CCP (spender of this contract's assets in every direct DVP).
+    /// @param client_ The sole caller of `sell` and `buy`: the CCP, or the Margin contract that
+    /// liquidates collateral (the CCP must then admit this contract, `setLiquidationMarket`).
     /// @param maxMakers_ Resting orders one close-out order may match (1..64): bounds the gas of
     /// one close-out step, each fill costs a direct DVP (about 60k gas).
-    constructor(address venue_, address ccp_, address cash_, address securities_, uint256 maxMakers_) {
-        if (venue_ == address(0) || ccp_ == address(0) || cash_ == address(0) || securities_ == address(0)) {
-            revert ZeroAddress();
-        }
+    constructor(address venue_, address ccp_, address client_, address cash_, address securities_, uint256 maxMakers_) {
+        if (
+            venue_ == address(0) || ccp_ == address(0) || client_ == address(0) || cash_ == address(0)
+                || securities_ == address(0)
+        ) revert ZeroAddress();
         if (maxMakers_ == 0 || maxMakers_ > VENUE_MAX_MAKERS) revert InvalidMaxMakers(maxMakers_, VENUE_MAX_MAKERS);
         _venue = ITradeVenue(venue_);
         _ccp = ccp_;
+        _client = client_;
         _cash = IERC20(cash_);
         _securities = IERC1155(securities_);
         _terms = ISecurityToken(securities_);
@@ -61,8 +68,8 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
         IERC1155(securities_).setApprovalForAll(ccp_, true);
     }
 
-    modifier onlyCCP() {
-        if (msg.sender != _ccp) revert OnlyCCP(msg.sender);
+    modifier onlyClient() {
+        if (msg.sender != _client) revert OnlyClient(msg.sender);
         _;
     }
 
@@ -73,7 +80,7 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
     /// to the lot. Proceeds may exceed `offered * limit`: fills are at the bidders' prices.
     function sell(uint256 securityId, uint256 quantity, uint256 minPrice)
         external
-        onlyCCP
+        onlyClient
         nonReentrant
         returns (uint256 sold, uint256 proceeds)
     {
@@ -107,7 +114,7 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
     /// placed again sized on the worst case (cash / limit). Unused cash goes back.
     function buy(uint256 securityId, uint256 quantity, uint256 maxPrice)
         external
-        onlyCCP
+        onlyClient
         nonReentrant
         returns (uint256 bought, uint256 cost)
     {
@@ -190,6 +197,11 @@ contract VenueCloseOut is IVenueCloseOut, ERC1155Holder, ReentrancyGuardTransien
     /// @inheritdoc IVenueCloseOut
     function ccp() external view returns (address) {
         return _ccp;
+    }
+
+    /// @inheritdoc IVenueCloseOut
+    function client() external view returns (address) {
+        return _client;
     }
 
     /// @inheritdoc IVenueCloseOut

@@ -67,6 +67,9 @@ interface ICCPSettlement is ISettlement {
     event CloseOutMarketSet(address indexed market);
     /// @notice The risk-layer contract that covers shortfalls was set.
     event DefaultHandlerSet(address indexed handler);
+    /// @notice The risk layer's liquidation market the CCP admits as a party of direct fills
+    /// while it charges a shortfall (zero: none).
+    event LiquidationMarketSet(address indexed market);
     /// @notice A direct trade settled gross, delivery versus payment.
     event TradeSettledDirect(
         address indexed venue,
@@ -184,6 +187,10 @@ interface ICCPSettlement is ISettlement {
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
     /// @notice Set the clearing rules of `securityId`. Operator only.
     function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external;
+    /// @notice Admit `market` (e.g. a VenueCloseOut whose client is Margin) as a party of the
+    /// direct fills a venue hands back while the CCP charges a shortfall inside `settleCycle`:
+    /// layer 1 of the waterfall may sell a defaulter's securities collateral there. Operator only.
+    function setLiquidationMarket(address market) external;
     /// @notice Set the market for sell-outs and buy-ins (approved for the CCP's securities).
     /// Operator only; zero disables close-out (failures then go straight to the handler).
     function setCloseOutMarket(address market) external;
@@ -250,6 +257,8 @@ interface ICCPSettlement is ISettlement {
     function prefundedSecurities(address account, uint256 securityId) external view returns (uint256);
     /// @notice Totals the CCP holds for accounts (pre-funded and deferred), cash and `securityId`.
     function custody(uint256 securityId) external view returns (uint256 cashAmount, uint256 securities);
+    /// @notice The liquidation market admitted by `setLiquidationMarket` (zero: none).
+    function liquidationMarket() external view returns (address);
     /// @notice Cash the CCP borrowed from the default handler for cycle `cycleId`'s buy-ins and
     /// has not yet repaid (zero once the cycle settled, unless the handler's cover fell short).
     function liquidityBorrowed(uint64 cycleId) external view returns (uint256);

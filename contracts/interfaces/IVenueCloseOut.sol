@@ -38,8 +38,9 @@ interface IVenueCloseOut is ICloseOutMarket {
     );
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
-    /// @notice Only the configured CCP may sell out or buy in through this contract.
-    error OnlyCCP(address caller);
+    /// @notice Only the configured client (the CCP, or Margin) may sell or buy through this
+    /// contract.
+    error OnlyClient(address caller);
     /// @notice A constructor address was zero.
     error ZeroAddress();
     /// @notice `maxMakers` is zero or above the venue's bound `max`.
@@ -50,8 +51,10 @@ interface IVenueCloseOut is ICloseOutMarket {
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice The venue whose book the close-out trades on.
     function venue() external view returns (address);
-    /// @notice The CCP allowed to call `sell` and `buy`.
+    /// @notice The CCP, spender of this contract's assets in every direct DVP.
     function ccp() external view returns (address);
+    /// @notice The contract allowed to call `sell` and `buy` (the CCP, or Margin).
+    function client() external view returns (address);
     /// @notice Resting orders one close-out order may match (the venue's `maxMakers`).
     function maxMakers() external view returns (uint256);
     /// @notice Close-out orders placed so far (the nonce of the last one).

@@ -150,7 +150,7 @@ def deploy_venue_close_out(system: System, operator: Any, *, venue: Any = None, 
     approves the CCP on both ledgers itself; makers it trades with must have approved the CCP too
     (members settling through it do). Returns the contract."""
     venue = system.venue if venue is None else venue
-    market = project.VenueCloseOut.deploy(venue, system.ccp, system.cash, system.securities, max_makers,
+    market = project.VenueCloseOut.deploy(venue, system.ccp, system.ccp, system.cash, system.securities, max_makers,
                                           sender=operator)
     if handler is None:
         system.membership.registerSystem(market, sender=operator)

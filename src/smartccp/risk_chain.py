@@ -79,8 +79,8 @@ def deploy_risk(
     gate's VENUE_ROLE and, if ``gate_venues``, uses Margin as its order gate; the CCP (if it is
     ``system.ccp``) uses the fund as its default handler. ``operator`` gets every risk role.
     ``liquidation_market`` (an ``ICloseOutMarket`` that accepts Margin as seller, e.g.
-    ``MockCloseOutMarket``; not ``VenueCloseOut``, which serves only the CCP) is where waterfall
-    layer 1 sells a defaulter's securities collateral; without one they stay in Margin.
+    ``MockCloseOutMarket``; for a venue, ``deploy_venue_liquidation`` after this) is where
+    waterfall layer 1 sells a defaulter's securities collateral; without one they stay in Margin.
     """
     tx = {"sender": operator}
     ccp = system.ccp if ccp is None else ccp
@@ -110,6 +110,23 @@ def deploy_risk(
 
 
 # ─── Publishing from the off-chain models ────────────────────────────────────────────────────
+
+
+def deploy_venue_liquidation(system: System, risk: Risk, operator: Any, *, venue: Any = None,
+                             max_makers: int = 4) -> Any:
+    """Let waterfall layer 1 sell a defaulter's securities collateral on a venue: a
+    ``VenueCloseOut`` whose client is Margin (its IOC sell orders fill against the bids on
+    ``venue``, default the system's first), registered as a system account, admitted by the CCP
+    as a party of the fills it hands back while it charges a shortfall
+    (``setLiquidationMarket``) and set as Margin's liquidation market. Returns the contract."""
+    venue = system.venue if venue is None else venue
+    market = project.VenueCloseOut.deploy(venue, system.ccp, risk.margin, system.cash, system.securities, max_makers,
+                                          sender=operator)
+    system.membership.registerSystem(market, sender=operator)
+    system.ccp.setLiquidationMarket(market, sender=operator)
+    risk.margin.setLiquidationMarket(market, sender=operator)
+    system.extra["VenueLiquidation"] = market
+    return market
 
 
 def publish_scenarios(margin: Any, shocks_by_security: Mapping[int, Sequence[int]], sender: Any) -> None:

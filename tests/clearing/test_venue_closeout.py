@@ -238,9 +238,9 @@ def test_buy_in__thin_book__partial_fill_rest_is_a_recorded_claim(env, member_a,
 
 
 def test_sell_and_buy__not_the_ccp__revert(env, outsider):
-    with ape.reverts(env.market.OnlyCCP, caller=outsider.address):
+    with ape.reverts(env.market.OnlyClient, caller=outsider.address):
         env.market.sell(env.sid, 10, 0, sender=outsider)
-    with ape.reverts(env.market.OnlyCCP, caller=outsider.address):
+    with ape.reverts(env.market.OnlyClient, caller=outsider.address):
         env.market.buy(env.sid, 10, cash(10), sender=outsider)
 
 
