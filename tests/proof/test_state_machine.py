@@ -1,5 +1,6 @@
-"""Stateful property tests of the whole market: random order flow of every order type, cancels,
-stop triggering, time, prices, settlement cycles, failing payers and deliverers, suspensions, and
+"""Stateful property tests of the whole market: random order flow of every order type (timed ones
+too), cancels, stop triggering, call auctions, time, prices, settlement cycles, failing payers and
+deliverers, suspensions, and
 (``RiskMachine``) margin calls and defaults, on a full deployed system, with every invariant of
 ``smartccp.invariants`` checked after every step.
 
@@ -246,8 +247,7 @@ def expect_refusal(error: str, contract, method: str, *args, sender) -> None:  #
 #: subset per example): order flow dominates, and time, settlement and failures must be common
 #: enough that most examples settle a cycle with a failing member in it.
 EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle_due_cycles": 4, "revoke_ccp_allowance": 5,
-                "move_assets_away": 3, "uncross": 1,
-                "auction_order": 6}
+                "move_assets_away": 3, "uncross": 1, "auction_order": 6}
 
 
 def _alias(name: str, i: int, strategies: dict):  # noqa: ANN202
