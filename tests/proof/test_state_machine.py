@@ -1299,8 +1299,11 @@ def _run(machine, world, examples: int):  # noqa: ANN001, ANN202
     MarketMachine.steps = MarketMachine.examples = 0
     MarketMachine.stats = Counter()
     started = time.perf_counter()
+    # CI (not LONG) draws the same examples every run (derandomize): the model follows a live
+    # chain, so a rare divergence between two examples with one prefix (Hypothesis reports it as
+    # FlakyStrategyDefinition) must not make CI pass or fail by luck; the long profile explores.
     profile = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
-                       database=None, suppress_health_check=list(HealthCheck))
+                       database=None, suppress_health_check=list(HealthCheck), derandomize=not LONG)
     run_state_machine_as_test(machine, settings=profile)
     elapsed = time.perf_counter() - started
     steps = MarketMachine.steps - MarketMachine.examples  # the first check of each example precedes any step
