@@ -176,12 +176,12 @@ abstract contract CCPCloseOut is CCPBase {
     /// cycle is charged at its own sell-out, after every buy-in. Borrow what the pool lacks from
     /// the handler, so performing buyers get their units; repaid when the cycle ends.
     function _borrowLiquidity(uint64 cycleId, uint256 need) internal {
-        uint256 pool = _increase(_custodyCash, _cash.balanceOf(address(this)));
+        uint256 held = _cash.balanceOf(address(this));
+        uint256 pool = _increase(_custodyCash, held);
         IDefaultHandler handler = _handler;
         if (need <= pool || address(handler) == address(0)) return;
-        uint256 before = pool + _custodyCash;
         try handler.lendLiquidity(need - pool) {} catch {}
-        uint256 arrived = _increase(before, _cash.balanceOf(address(this)));
+        uint256 arrived = _increase(held, _cash.balanceOf(address(this)));
         if (arrived == 0) return;
         _liquidityBorrowed[cycleId] += arrived;
         emit LiquidityBorrowed(cycleId, arrived);

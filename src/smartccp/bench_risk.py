@@ -160,26 +160,26 @@ def refresh_margin(ctx: BenchContext) -> Figures:
     }
 
 
-def _close_out_dealer(ctx: BenchContext, system: Any, funds: int) -> Any:
-    """The CCP's close-out market for a drill: a ``MockCloseOutMarket`` dealer holding ``funds``."""
+def _drill_market(ctx: BenchContext, dealer_cash: int) -> tuple[RiskMarket, int, Any]:
+    """A one-security risk market whose CCP closes out on a ``MockCloseOutMarket`` dealer holding
+    ``dealer_cash``: (market, security id, dealer)."""
     op = ctx.roles.operator
-    market = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
-    system.membership.registerSystem(market, sender=op)
-    system.ccp.setCloseOutMarket(market, sender=op)
-    system.cash.issue(market, funds, sender=ctx.roles.bank)
-    return market
+    m = _risk_market(ctx, 1)
+    (sid,) = m.sids
+    system = m.system
+    dealer = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
+    system.membership.registerSystem(dealer, sender=op)
+    system.ccp.setCloseOutMarket(dealer, sender=op)
+    system.cash.issue(dealer, dealer_cash, sender=ctx.roles.bank)
+    return m, sid, dealer
 
 
 @measurement("risk.default_drill")
 def default_drill(ctx: BenchContext) -> Figures:
     """Two defaulters (the two largest buyers) in the worst week of 2008, settled in chunks."""
-    r = ctx.roles
-    op = r.operator
-    m = _risk_market(ctx, 1)
-    (sid,) = m.sids
-    p0 = m.prices[sid]
-    system, margin, fund = m.system, m.risk.margin, m.risk.fund
-    market = _close_out_dealer(ctx, system, cash(5_000_000))
+    r, op = ctx.roles, ctx.roles.operator
+    m, sid, market = _drill_market(ctx, cash(5_000_000))
+    p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
     a, b, c, d = _members(m, ctx, 4, collateral=0)
     shocks = _shocks()
 
@@ -239,13 +239,9 @@ def cure_default(ctx: BenchContext) -> Figures:
     own margin covers the loss. It deposits that amount again and the default manager cures the
     default: ``risk.cure_default_gas`` is ``cureDefault`` (a refresh of one security at T+1,
     Margin's flag cleared, the register's reinstatement pushed to its subscribers)."""
-    r = ctx.roles
-    op = r.operator
-    m = _risk_market(ctx, 1)
-    (sid,) = m.sids
-    p0 = m.prices[sid]
-    system, margin, fund = m.system, m.risk.margin, m.risk.fund
-    market = _close_out_dealer(ctx, system, cash(1_000_000))
+    r, op = ctx.roles, ctx.roles.operator
+    m, sid, market = _drill_market(ctx, cash(1_000_000))
+    p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
     a, d = _members(m, ctx, 2, collateral=cash(100_000))
     publish_contributions(fund, {a: cash(10_000), d: cash(10_000)}, op)
     for member in (a, d):
