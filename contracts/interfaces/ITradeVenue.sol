@@ -8,7 +8,9 @@ interface ITradeVenueEvents {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice An order (or an iceberg's refill) joined the book under `orderId`. Every accepted
     /// order ends in OrderRested, OrderParked, Traded and/or OrderCancelled, all naming its hash.
-    event OrderRested(uint256 indexed orderId, bytes32 indexed orderHash, address indexed owner, uint256 price, uint256 quantity, bool hidden);
+    /// Whether it rests hidden is bit 32 of `orderId` (see "Order ids" below), so it is not
+    /// repeated here.
+    event OrderRested(uint256 indexed orderId, bytes32 indexed orderHash, address indexed owner, uint256 price, uint256 quantity);
     /// @notice A stop-type order was parked until its trigger price trades.
     event OrderParked(uint256 indexed parkedId, bytes32 indexed orderHash, uint256 triggerPrice);
     /// @notice A parked order was triggered by the last trade price and entered the market.
@@ -141,9 +143,11 @@ interface ITradeVenueEvents {
 /// runs sessions and auctions).
 interface ITradeVenue is ITradeVenueEvents {
     // ─── Orders ──────────────────────────────────────────────────────────────────────────────
-    /// @notice Submit a signed order. Anyone may submit it (the signature authorises it).
-    /// It matches against at most `maxMakers` resting entries; what is left follows its time in
-    /// force (rests, or is cancelled), a FillOrKill that cannot fill reverts.
+    /// @notice Submit a signed order. Anyone may submit it (the signature authorises it). The
+    /// owner's signature is 65 bytes (r, s, v) or its 64-byte EIP-2098 form (r, vs: the top bit
+    /// of `vs` is v - 27), 32 bytes less calldata; smartccp sends the short one. It matches
+    /// against at most `maxMakers` resting entries; what is left follows its time in force
+    /// (rests, or is cancelled), a FillOrKill that cannot fill reverts.
     /// @return orderId The resting or parked order's id (0 if nothing rests).
     /// @return filled Units executed in this call.
     function placeOrder(Order calldata order, bytes calldata signature, uint256 maxMakers)
@@ -157,7 +161,8 @@ interface ITradeVenue is ITradeVenueEvents {
     /// @notice A registered market maker's two-sided quote: both signed limit orders are placed
     /// at once (each may trade on arrival like any order), after its previous quote orders still
     /// resting are cancelled. Refused unless the spread and sizes meet the maker's obligation.
-    /// `orders` is [bid, offer], `signatures` their owner's signatures.
+    /// `orders` is [bid, offer], `signatures` their owner's signatures (65 bytes r, s, v, or
+    /// 64 bytes EIP-2098 r, vs).
     function quote(Order[2] calldata orders, bytes[2] calldata signatures)
         external
         returns (uint256 bidOrderId, uint256 askOrderId);

@@ -41,14 +41,20 @@ library OrderBook {
         uint64 peak;
     }
 
+    /// @dev A resting entry: its packed Node and the order hash its Settle instructions carry,
+    /// in two consecutive slots (one key hash finds both).
+    struct Entry {
+        uint256 node;
+        bytes32 orderHash;
+    }
+
     /// @dev Levels and nodes are kept as packed words (layouts above) and read and written
     /// whole through loadLevel/storeLevel and loadNode/storeNode: one SLOAD or SSTORE each,
     /// where assigning a struct would touch its slot once per field.
     struct Book {
         TickBitmap.Bitmap ticks;
         mapping(uint24 tick => uint256) levelWords;
-        mapping(uint64 key => uint256) nodeWords;
-        mapping(uint64 key => bytes32) hashes;
+        mapping(uint64 key => Entry) entries;
         mapping(bytes32 orderHash => Reserve) reserves;
     }
 
@@ -95,7 +101,7 @@ library OrderBook {
     }
 
     function loadNode(Book storage self, uint64 k) internal view returns (Node memory n) {
-        uint256 w = self.nodeWords[k];
+        uint256 w = self.entries[k].node;
         n.owner = address(uint160(w));
         n.remaining = uint40(w >> 160);
         n.expiry = uint32(w >> 200);
@@ -104,8 +110,24 @@ library OrderBook {
     }
 
     function storeNode(Book storage self, uint64 k, Node memory n) internal {
-        self.nodeWords[k] = uint256(uint160(n.owner)) | (uint256(n.remaining) << 160) | (uint256(n.expiry) << 200)
-            | (uint256(n.flags) << 232) | (uint256(n.counter) << 240);
+        self.entries[k].node = packNode(n.owner, n.remaining, n.expiry, n.flags, n.counter);
+    }
+
+    /// @dev A Node's packed word from its fields (layout above).
+    function packNode(address owner, uint40 remaining, uint32 expiry, uint8 flags, uint16 counter)
+        internal
+        pure
+        returns (uint256)
+    {
+        return uint256(uint160(owner)) | (uint256(remaining) << 160) | (uint256(expiry) << 200)
+            | (uint256(flags) << 232) | (uint256(counter) << 240);
+    }
+
+    /// @dev Write a new entry's packed node and order hash (one key hash for both slots).
+    function storeEntry(Book storage self, uint64 k, uint256 node, bytes32 orderHash) internal {
+        Entry storage e = self.entries[k];
+        e.node = node;
+        e.orderHash = orderHash;
     }
 
     // ─── Queues ──────────────────────────────────────────────────────────────────────────────
@@ -123,14 +145,14 @@ library OrderBook {
             k = key(tick, false, level.tail++);
             level.displayed += node.remaining;
         }
-        storeNode(self, k, node);
-        self.hashes[k] = orderHash;
+        storeEntry(self, k, packNode(node.owner, node.remaining, node.expiry, node.flags, node.counter), orderHash);
     }
 
     /// @dev `push` for a caller that holds no copy of the level: the level word is read and
     /// written once and updated in place (the same checked counters and sizes as `push` and
-    /// `storeLevel`, without the level's six fields in memory).
-    function append(Book storage self, uint24 tick, bool hidden, Node memory node, bytes32 orderHash)
+    /// `storeLevel`, without the level's six fields in memory). `node` is the packed Node
+    /// (`packNode`) and `remaining` its remaining field.
+    function append(Book storage self, uint24 tick, bool hidden, uint256 node, uint256 remaining, bytes32 orderHash)
         internal
         returns (uint64 k)
     {
@@ -141,11 +163,10 @@ library OrderBook {
         uint32 seq = uint32(w >> tailAt);
         k = key(tick, hidden, seq);
         uint32 nextSeq = seq + 1;
-        uint64 size = uint64(w >> sizeAt) + node.remaining;
+        uint64 size = uint64(w >> sizeAt) + uint64(remaining);
         w &= ~((uint256(type(uint32).max) << tailAt) | (uint256(type(uint64).max) << sizeAt));
         self.levelWords[tick] = w | (uint256(nextSeq) << tailAt) | (uint256(size) << sizeAt);
-        storeNode(self, k, node);
-        self.hashes[k] = orderHash;
+        storeEntry(self, k, node, orderHash);
     }
 
     /// @dev The key of the front of the level (displayed before hidden); `ok` false if empty.
@@ -169,8 +190,7 @@ library OrderBook {
 
     /// @dev Delete a node (its slots are refunded).
     function erase(Book storage self, uint64 k) internal {
-        delete self.nodeWords[k];
-        delete self.hashes[k];
+        delete self.entries[k];
     }
 
     /// @dev True when no live order is left at the level; then its queues are reset (no holes

@@ -256,7 +256,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         (uint256 securityId, Side side, uint64 k) = _decode(orderId);
         OrderBook.Book storage book = _books[securityId][uint8(side)];
         OrderBook.Node memory node = book.loadNode(k);
-        return (node.owner, node.remaining, node.expiry, node.flags, node.counter, book.hashes[k]);
+        return (node.owner, node.remaining, node.expiry, node.flags, node.counter, book.entries[k].orderHash);
     }
 
     /// @inheritdoc ITradeVenue
@@ -323,27 +323,16 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     // ─── Placement ─────────────────────────────────────────────────────────────────────────────
 
-    /// @dev Verify the owner's signature of `order` and use its nonce; returns the order hash.
+    /// @dev Verify the owner's signature of `order` (65 bytes r, s, v or 64 bytes EIP-2098 r, vs)
+    /// and use its nonce; returns the order hash.
     function _verifySigned(Order calldata order, bytes calldata signature) private returns (bytes32 orderHash) {
         orderHash = _hashTypedDataV4(OrderHashing.hashStruct(order));
-        address signer = ECDSA.recoverCalldata(orderHash, signature);
+        address signer = signature.length == 64
+            ? ECDSA.recover(orderHash, bytes32(signature[:32]), bytes32(signature[32:]))
+            : ECDSA.recoverCalldata(orderHash, signature);
         if (signer != order.owner) revert SignerNotOwner(signer, order.owner);
         _useNonce(order.owner, order.nonce);
     }
-
-
-
-    // ─── Placement (shared) ────────────────────────────────────────────────────────────────────────────
-
-
-
-
-    // ─── Validation ─────────────────────────────────────────────────────────────────────────────
-
-
-
-
-
 
     function _useNonce(address owner, uint256 nonce) private {
         mapping(uint256 word => uint256) storage words = _nonceBits[owner];
@@ -376,7 +365,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     {
         uint24 tick = OrderBook.tickOf(k);
         OrderBook.Level memory level = book.loadLevel(tick);
-        delete _parkedTerms[book.hashes[k]];
+        delete _parkedTerms[book.entries[k].orderHash];
         _drop(book, level, k, node, REASON_OWNER, securityId, side);
         book.settleIfEmpty(level, tick);
         book.storeLevel(tick, level);

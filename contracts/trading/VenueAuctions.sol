@@ -198,7 +198,7 @@ contract VenueAuctions is VenueCore {
             book.storeLevel(tick, level);
             return (false, t);
         }
-        bytes32 orderHash = book.hashes[k];
+        bytes32 orderHash = book.entries[k].orderHash;
         ParkedTerms memory terms = _parkedTerms[orderHash];
         level.advance(k);
         level.shrink(k, node.remaining);
@@ -261,7 +261,7 @@ contract VenueAuctions is VenueCore {
                     _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, flags));
                 } else {
                     uint8 failed = _settleGross(
-                        _instruction(securityId, m, bids.hashes[bk], asks.hashes[ak], bid.owner, ask.owner, price, qty, flags)
+                        _instruction(securityId, m, bids.entries[bk].orderHash, asks.entries[ak].orderHash, bid.owner, ask.owner, price, qty, flags)
                     );
                     if (failed == BUYER_FAILED) {
                         qty = 0;

@@ -238,7 +238,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint256 securityId,
         Side side
     ) internal returns (bytes32 makerHash) {
-        makerHash = book.hashes[k];
+        makerHash = book.entries[k].orderHash;
         level.shrink(k, qty);
         node.remaining -= uint40(qty);
         if (node.remaining != 0) {
@@ -254,7 +254,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             book.reserves[makerHash].reserve = r.reserve - peak;
             node.remaining = uint40(peak);
             uint64 nk = book.push(level, tick, false, node, makerHash);
-            emit OrderRested(_encode(securityId, side, nk), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak, false);
+            emit OrderRested(_encode(securityId, side, nk), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak);
         }
     }
 
@@ -323,12 +323,16 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
         }
         bool hidden = orderType == OrderType.Hidden;
-        OrderBook.Node memory node = OrderBook.Node(t.owner, uint40(visible), t.expiry, flags, t.counter);
-        uint64 k = book.append(tick, hidden, node, t.orderHash);
+        uint256 node = OrderBook.packNode(t.owner, uint40(visible), t.expiry, flags, t.counter);
+        uint64 k = book.append(tick, hidden, node, visible, t.orderHash);
         if (buy && tick > m.bestBid) m.bestBid = tick;
         if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
-        orderId = _encode(t.securityId, t.side, k);
-        emit OrderRested(orderId, t.orderHash, t.owner, uint256(tick) * m.tickSize, visible, hidden);
+        orderId = _encode(t.securityId, buy ? Side.Buy : Side.Sell, k);
+        uint256 price;
+        unchecked {
+            price = uint256(tick) * m.tickSize; // < 2^24 * 2^64
+        }
+        emit OrderRested(orderId, t.orderHash, t.owner, price, visible);
     }
 
     /// @dev Delete entry `k` (and an iceberg's reserve) and report what left the market.
@@ -341,7 +345,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint256 securityId,
         Side side
     ) internal {
-        bytes32 orderHash = book.hashes[k];
+        bytes32 orderHash = book.entries[k].orderHash;
         uint256 qty = node.remaining;
         level.shrink(k, qty);
         book.erase(k);
@@ -525,11 +529,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             }
         }
         address owner = o.owner;
-        if (o.cashWallet != owner) revert WalletNotOwner(o.cashWallet, owner);
-        if (o.securitiesWallet != owner) revert WalletNotOwner(o.securitiesWallet, owner);
+        // A wallet is the owner's own account: the owner written out, or zero.
+        address wallet = o.cashWallet;
+        if (wallet != address(0) && wallet != owner) revert WalletNotOwner(wallet, owner);
+        wallet = o.securitiesWallet;
+        if (wallet != address(0) && wallet != owner) revert WalletNotOwner(wallet, owner);
         if (o.validFrom > block.timestamp) revert OrderNotYetValid(o.validFrom);
         uint32 expiry = _expiryOf(o.expiry, timeInForce);
-        if (_isImmediate(orderType, timeInForce) && phase != Phase.Continuous) revert ImmediateOrderInAuction();
+        if (phase != Phase.Continuous && _isImmediate(orderType, timeInForce)) revert ImmediateOrderInAuction();
         uint16 counter = o.counter;
         MemberKind kind = _checkTrader(owner, counter);
         if (m.halted) revert ISecurityToken.SecurityHalted(securityId);

@@ -45,7 +45,9 @@ enum TimeInForce {
 /// bound to the chain id and the venue's address. The Python signer (smartccp.orders) follows
 /// this very definition; a test checks the type hash.
 /// @dev Prices are cash base units (6 decimals) per one unit of the security; quantities whole
-/// units. Wallets must be the owner's own accounts in this version (see WalletNotOwner).
+/// units. Wallets must be the owner's own accounts in this version (see WalletNotOwner); zero
+/// means exactly that, "the owner's own", and is what smartccp signs by default (a zero address
+/// costs 12 bytes less calldata per wallet than the owner's written out: 240 gas an order).
 /// `counter` (Seaport's idea): `cancelAll` bumps the owner's counter on the venue, which kills
 /// every signed order not yet placed and every resting one at once.
 struct Order {
@@ -61,8 +63,8 @@ struct Order {
     uint64 displayQuantity; // Iceberg: the visible peak
     uint64 validFrom; // execution time: refused before it (0 = at once)
     uint64 expiry; // GoodTillDate: refused and stops matching after it
-    address cashWallet; // DLT-PS
-    address securitiesWallet; // DLT-CSD
+    address cashWallet; // DLT-PS (zero: the owner's own)
+    address securitiesWallet; // DLT-CSD (zero: the owner's own)
     uint256 nonce; // each nonce of an owner can be used once
     uint16 counter; // must equal the owner's counter on the venue: bumping it cancels all orders
 }

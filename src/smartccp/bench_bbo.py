@@ -100,13 +100,13 @@ def publish_overhead_gas(m: BboMarket, makers: list[Any], operator: Any, repeats
     for i in range(repeats):
         who = makers[3 + i % max(1, len(makers) - 3)] if len(makers) > 3 else makers[1]
         order = vc.with_nonce(m.order(who, Side.BUY, price))
-        signature = vc.sign(order, who)
+        args = vc.place_args(order, who)
         snap = chain.snapshot()
-        with_sink.append(int(vc.venue.placeOrder(order.as_tuple(), signature, 64, sender=who).gas_used))
+        with_sink.append(int(vc.venue.placeOrder(*args, sender=who).gas_used))
         chain.restore(snap)
         snap = chain.snapshot()
         vc.venue.setQuoteSink(ZERO_ADDRESS, sender=operator)
-        without.append(int(vc.venue.placeOrder(order.as_tuple(), signature, 64, sender=who).gas_used))
+        without.append(int(vc.venue.placeOrder(*args, sender=who).gas_used))
         chain.restore(snap)
     return int(statistics.median(with_sink)), int(statistics.median(without))
 

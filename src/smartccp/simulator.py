@@ -337,8 +337,7 @@ class FlowDriver:
                                         side=intent.side, quantity=intent.quantity, price=intent.price,
                                         orderType=intent.order_type, timeInForce=intent.tif,
                                         displayQuantity=intent.display))
-        signature = client.sign(order, account)
-        args = (order.as_tuple(), signature, MAX_MAKERS)
+        args = client.place_args(order, account, MAX_MAKERS)
         if self.dry_run:
             refused = _dry_run(client.venue.placeOrder, args, account, self.error_sources)
             if refused is not None:

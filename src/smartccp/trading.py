@@ -12,9 +12,28 @@ from typing import Any
 
 from ape import chain
 
+from smartccp.eip712 import compact
 from smartccp.orders import Domain, NonceSource, Order, order_hash, sign_order
 
 MAX_MAKERS = 64
+
+
+@dataclass(frozen=True)
+class OrderId:
+    """A resting order's id taken apart (ITradeVenue: securityId << 65 | side << 64 | key, key =
+    tick << 33 | hidden << 32 | sequence). ``OrderRested`` does not repeat ``hidden``: it is here."""
+
+    security_id: int
+    side: int
+    tick: int
+    hidden: bool
+    sequence: int
+
+    @classmethod
+    def parse(cls, order_id: int) -> "OrderId":
+        key = order_id & (2**64 - 1)
+        return cls(security_id=order_id >> 65, side=(order_id >> 64) & 1, tick=key >> 33,
+                   hidden=bool((key >> 32) & 1), sequence=key & (2**32 - 1))
 
 
 @dataclass(frozen=True)
@@ -43,8 +62,17 @@ class VenueClient:
         return order_hash(order, self.domain)
 
     def sign(self, order: Order, signer: Any) -> bytes:
-        """The owner's signature of ``order`` for this venue."""
+        """The owner's signature of ``order`` for this venue (65 bytes: r, s, v)."""
         return sign_order(order, self.domain, signer)
+
+    def signature(self, order: Order, signer: Any) -> bytes:
+        """The owner's signature in its EIP-2098 64-byte form (r, vs), which ``place`` submits."""
+        return compact(self.sign(order, signer))
+
+    def place_args(self, order: Order, signer: Any, max_makers: int = MAX_MAKERS) -> tuple:
+        """``placeOrder``'s arguments for ``order`` (which has its nonce) signed by ``signer``:
+        (order, compact signature, max_makers)."""
+        return order.as_tuple(), self.signature(order, signer), max_makers
 
     def place(self, order: Order, signer: Any, *, sender: Any = None, max_makers: int = MAX_MAKERS, **tx: Any) -> Any:
         """Sign ``order`` with ``signer`` and submit it (from ``sender``, default the signer).
@@ -57,8 +85,7 @@ class VenueClient:
         if max_makers > MAX_MAKERS:
             raise ValueError(f"max_makers above the venue bound {MAX_MAKERS}")
         order = self.with_nonce(order)
-        signature = self.sign(order, signer)
-        return self.venue.placeOrder(order.as_tuple(), signature, max_makers, sender=sender or signer, **tx)
+        return self.venue.placeOrder(*self.place_args(order, signer, max_makers), sender=sender or signer, **tx)
 
     def cancel(self, order_id: int, owner: Any) -> Any:
         """Cancel a resting order of ``owner``."""

@@ -143,7 +143,7 @@ def test_signatures_and_replay(world, market):
     refused(world, market, "signature garbage", "ECDSAInvalidSignature", venue, "placeOrder",
             *place_args(o, b"\x01" * 65), sender=b)
     refused(world, market, "signature wrong length", "ECDSAInvalidSignatureLength", venue, "placeOrder",
-            *place_args(o, sig[:64]), sender=b)
+            *place_args(o, sig[:63]), sender=b)
     refused(world, market, "signed by someone else", "SignerNotOwner", venue, "placeOrder",
             *place_args(o, client.sign(o, world.traders[0])), sender=b)
     other_chain = Domain(client.domain.name, 1, client.domain.verifying_contract)

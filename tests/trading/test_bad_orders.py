@@ -41,11 +41,51 @@ def test_signature__garbage__reverts(venue, client, make_order, member_b, restin
     unchanged(order)
 
 
-def test_signature__wrong_length__reverts(venue, make_order, member_b, resting, unchanged):
+@pytest.mark.parametrize("length", [0, 63, 66])
+def test_signature__wrong_length__reverts(venue, make_order, member_b, resting, unchanged, length):
     order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
-    with ape.reverts(venue.ECDSAInvalidSignatureLength, length=64):
-        submit(venue, order, b"\x01" * 64, member_b)
+    with ape.reverts(venue.ECDSAInvalidSignatureLength, length=length):
+        submit(venue, order, b"\x01" * length, member_b)
     unchanged(order)
+
+
+@pytest.mark.parametrize("form", ["full", "compact"])
+def test_signature__both_forms__accepted(venue, client, make_order, member_b, resting, form):
+    """65 bytes (r, s, v) and the 64-byte EIP-2098 form (r, vs) of one signature both place."""
+    order = make_order(member_b, Side.BUY, 10, cash("9.00"), nonce=1)
+    sig = client.sign(order, member_b) if form == "full" else client.signature(order, member_b)
+    assert len(sig) == (65 if form == "full" else 64)
+    r = submit(venue, order, sig, member_b)
+    assert client.resting_id(r) != 0
+    assert venue.nonceUsed(order.owner, 1)
+
+
+def test_signature__compact_other_parity__reverts(venue, client, make_order, member_b, resting, unchanged):
+    """Flipping the parity bit of vs recovers another key: refused as not the owner's."""
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    sig = client.signature(order, member_b)
+    flipped = sig[:32] + bytes([sig[32] ^ 0x80]) + sig[33:]
+    with ape.reverts(venue.SignerNotOwner):
+        submit(venue, order, flipped, member_b)
+    unchanged(order)
+
+
+def test_signature__compact_high_s__reverts(venue, client, make_order, member_b, resting, unchanged):
+    """A compact signature whose s (vs without its top bit) is in the upper half is refused."""
+    order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
+    sig = client.signature(order, member_b)
+    high_s = (SECP256K1_N // 2 + 1).to_bytes(32, "big")  # below 2^255: the parity bit stays 0
+    with ape.reverts(venue.ECDSAInvalidSignatureS):
+        submit(venue, order, sig[:32] + high_s, member_b)
+    unchanged(order)
+
+
+@pytest.mark.parametrize("wallets", ["zero", "owner"])
+def test_wallets__zero_or_the_owner__accepted(venue, client, make_order, member_b, resting, wallets):
+    """Zero means the owner's own account; the owner's address written out is the same."""
+    who = str(member_b.address) if wallets == "owner" else "0x" + "00" * 20
+    order = make_order(member_b, Side.BUY, 10, cash("9.00"), nonce=1, cashWallet=who, securitiesWallet=who)
+    assert client.resting_id(submit(venue, order, client.signature(order, member_b), member_b)) != 0
 
 
 def test_signature__malleated_high_s__reverts(venue, client, make_order, member_b, resting, unchanged):
@@ -135,6 +175,7 @@ def test_gtd_without_expiry__reverts(venue, client, make_order, member_b, restin
         ({"orderType": OrderType.ICEBERG, "displayQuantity": 0}, "InvalidDisplayQuantity", {}),
         ({"orderType": OrderType.ICEBERG, "displayQuantity": 15}, "InvalidDisplayQuantity", {}),
         ({"cashWallet": "0x" + "33" * 20}, "WalletNotOwner", {}),
+        ({"securitiesWallet": "0x" + "33" * 20}, "WalletNotOwner", {}),
     ],
 )
 def test_bad_fields__revert(venue, make_order, member_b, resting, unchanged, fields, error, args):

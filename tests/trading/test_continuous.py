@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 
 from smartccp.orders import OrderType, Route, Side, TimeInForce
-from smartccp.trading import SettleInstruction
+from smartccp.trading import OrderId, SettleInstruction
 from smartccp.units import cash
 
 UNFILLED, EXPIRED, COUNTER, INACTIVE = 1, 2, 3, 4
@@ -111,6 +111,13 @@ def test_hidden__not_displayed_and_fills_after_displayed(client, place, member_a
     assert client.book(market).asks == [(cash("10.00"), 50)]
     r = place(member_b, Side.BUY, 120, cash("10.00"))
     assert [(f[0], f[3]) for f in fills(client, r)] == [(member_c, 50), (member_a, 70)]
+
+
+def test_hidden__told_by_the_order_id(client, place, member_a, market):
+    hidden = OrderId.parse(client.resting_id(place(member_a, Side.SELL, 100, cash("9.50"), orderType=OrderType.HIDDEN)))
+    shown = OrderId.parse(client.resting_id(place(member_a, Side.SELL, 100, cash("9.50"))))
+    assert (hidden.hidden, shown.hidden) == (True, False)
+    assert (hidden.security_id, hidden.side, hidden.tick) == (market, int(Side.SELL), cash("9.50") // cash("0.01"))
 
 
 def test_hidden_only_level__not_shown_in_depth(client, place, member_a, market):

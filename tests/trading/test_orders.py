@@ -3,6 +3,8 @@ local keys and with accounts the node signs for."""
 
 from __future__ import annotations
 
+import pytest
+
 from smartccp.orders import Domain, Side, sign_order
 from smartccp.units import cash
 
@@ -39,3 +41,17 @@ def test_domain__binds_chain_and_venue(client, make_order, member_a):
     other_chain = Domain(client.domain.name, 1, client.domain.verifying_contract)
     other_venue = Domain(client.domain.name, client.domain.chain_id, "0x" + "11" * 20)
     assert len({client.hash(order), *(sign_order(order, d, member_a) for d in (other_chain, other_venue))}) == 3
+
+
+def test_compact_signature__eip2098_layout():
+    """r stays; vs is s with v - 27 in its top bit; anything but 65 bytes with v 27/28 is refused."""
+    from smartccp.eip712 import compact
+
+    r, s = b"\x11" * 32, (0x22).to_bytes(32, "big")
+    assert compact(r + s + bytes([27])) == r + s
+    assert compact(r + s + bytes([28])) == r + bytes([0x80]) + s[1:]
+    assert compact(r + s + bytes([1])) == r + bytes([0x80]) + s[1:]  # v given as 0/1
+    with pytest.raises(ValueError):
+        compact(r + s)
+    with pytest.raises(ValueError):
+        compact(r + s + bytes([29]))
