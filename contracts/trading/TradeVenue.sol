@@ -85,7 +85,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ITradeVenue
-    function cancelOrder(uint256 orderId) external nonReentrant {
+    /// @dev Refused inside any other venue operation (a token callback during a match must not
+    /// change a level the match holds in memory), but it does not take the guard itself: its
+    /// only outward call, the push to the admin-set quote sink, comes after its last write.
+    function cancelOrder(uint256 orderId) external {
+        if (_reentrancyGuardEntered()) revert ReentrancyGuardReentrantCall();
         (uint256 securityId, Side side, uint64 k) = _decode(orderId);
         bool parked = orderId & PARKED_BIT != 0;
         OrderBook.Book storage book = parked ? _parked[securityId][uint8(side)] : _books[securityId][uint8(side)];

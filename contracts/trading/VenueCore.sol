@@ -175,7 +175,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
             return (0, filled);
         }
-        orderId = _rest(t, m);
+        orderId = _rest(t, m, buy, orderType);
     }
 
     /// @dev Fill against the opposite side, best price first, oldest first, within the taker's
@@ -310,13 +310,12 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     // ─── Resting and removal ────────────────────────────────────────────────────────────────────
     /// @dev Put what is left of the taker on its side of the book at its limit tick.
-    function _rest(Taker memory t, Market memory m) internal returns (uint256 orderId) {
-        bool buy = t.side == Side.Buy;
+    /// `buy` and `orderType` are the taker's side and (possibly converted) type, as `_run` has them.
+    function _rest(Taker memory t, Market memory m, bool buy, OrderType orderType) internal returns (uint256 orderId) {
         OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
         uint24 tick = t.limitTick;
         uint256 visible = t.remaining;
         uint8 flags = t.flags;
-        OrderType orderType = t.orderType;
         if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
             visible = t.displayQuantity;
             flags |= OrderBook.FLAG_ICEBERG;
@@ -582,13 +581,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         Trader memory tr = _traders[owner];
         _requireActive(owner, tr);
         if (tr.counter != counter) revert StaleCounter(owner, counter, tr.counter);
-        if (tr.kind == MemberKind.Participant) {
+        MemberKind kind = tr.kind;
+        if (kind == MemberKind.Participant) {
             Trader memory cm = _traders[tr.clearingMember];
             if (cm.status != MemberStatus.Active || cm.kycExpiry < block.timestamp) {
                 revert ClearingMemberNotActive(owner, tr.clearingMember);
             }
         }
-        return tr.kind;
+        return kind;
     }
 
     function _requireActive(address account, Trader memory tr) internal view {

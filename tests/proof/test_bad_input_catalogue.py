@@ -21,7 +21,8 @@ from eth_abi import encode
 
 from smartccp.clearing import check_ccp_empty, run_cycle, settle_instruction, warp_past
 from smartccp.invariants import InvariantSuite, Rpc, _method_abi, error_name, refusal
-from smartccp.orders import Domain, Order, OrderType, Side, TimeInForce, sign_order
+from smartccp.orders import Domain, Order, OrderType, Route, Side, TimeInForce, sign_order
+from smartccp.roles import role
 from smartccp.system import VENUE_ROLE, deploy_venue
 from smartccp.trading import VenueClient
 
@@ -306,6 +307,40 @@ def test_reentrant_erc1155_receiver__callback_refused__settlement_completes(worl
     assert int(system.securities.balanceOf(evil, gov.sid)) == 10
     check_ccp_empty(system.ccp, system, world.sids)
     CATALOGUE["re-entrant ERC-1155 callback into the CCP"] = "ReentrancyGuardReentrantCall"
+
+
+def test_reentrant_cancel__inside_a_match__refused(world, market, project):
+    """A contract wallet buying on the Direct route (gross DVP inside the match) calls the
+    venue's ``cancelOrder`` from its ERC-1155 hook. A cancel does not take the venue's guard,
+    but it refuses to run inside another venue operation (the match holds the level in memory):
+    ReentrancyGuardReentrantCall, recorded by the wallet; the trade completes and the wallet's
+    own resting bid, which the call tried to cancel, still rests."""
+    system, op, venue = world.system, world.operator, world.system.venue
+    acme, seller, router = world.securities[0], world.traders[1], world.keeper
+    evil = project.MockReentrantCaller.deploy(sender=op)
+    system.membership.admitClearingMember(evil, int(system.membership.memberOf(world.traders[0]).kycExpiry),
+                                          sender=op)
+    system.cash.issue(evil, 10**12, sender=world.bank)
+    evil.approve(system.cash, system.securities, system.ccp, sender=op)
+    venue.grantRole(role("ROUTER_ROLE"), router, sender=op)
+    client, price = market["client"], (acme.base_tick - 1) * acme.tick  # below every resting offer
+    client.place(Order(owner=str(seller.address), securityId=acme.sid, side=Side.SELL, quantity=10, price=price,
+                       route=Route.DIRECT), seller)
+    own = client.with_nonce(Order(owner=str(evil.address), securityId=acme.sid, side=Side.BUY, quantity=10,
+                                  price=price - 10 * acme.tick))
+    own_id = client.resting_id(venue.placeTrusted(own.as_tuple(), 10, sender=router))
+    resting_before = venue.orderOf(own_id)
+    evil.arm(venue, venue.cancelOrder.encode_input(own_id), sender=op)  # its own resting bid
+    buy = client.with_nonce(Order(owner=str(evil.address), securityId=acme.sid, side=Side.BUY, quantity=10,
+                                  price=price, route=Route.DIRECT))
+    receipt = venue.placeTrusted(buy.as_tuple(), 10, sender=router)
+    venue.revokeRole(role("ROUTER_ROLE"), router, sender=op)
+    assert [t.quantity for t in client.trades(receipt)] == [10]
+    assert int(system.securities.balanceOf(evil, acme.sid)) == 10
+    assert int(evil.attempts()) == 1 and not evil.reentered()
+    assert error_name(bytes(evil.lastError())) == "ReentrancyGuardReentrantCall"
+    assert venue.orderOf(own_id) == resting_before and resting_before[0] == evil.address
+    CATALOGUE["re-entrant cancel from a token callback inside a match"] = "ReentrancyGuardReentrantCall"
 
 
 def test_catalogue_table():
