@@ -110,7 +110,11 @@ library OrderBook {
     }
 
     function storeNode(Book storage self, uint64 k, Node memory n) internal {
-        self.entries[k].node = packNode(n.owner, n.remaining, n.expiry, n.flags, n.counter);
+        self.entries[k].node = packNode(n);
+    }
+
+    function packNode(Node memory n) internal pure returns (uint256) {
+        return packNode(n.owner, n.remaining, n.expiry, n.flags, n.counter);
     }
 
     /// @dev A Node's packed word from its fields (layout above).
@@ -145,7 +149,7 @@ library OrderBook {
             k = key(tick, false, level.tail++);
             level.displayed += node.remaining;
         }
-        storeEntry(self, k, packNode(node.owner, node.remaining, node.expiry, node.flags, node.counter), orderHash);
+        storeEntry(self, k, packNode(node), orderHash);
     }
 
     /// @dev `push` for a caller that holds no copy of the level: the level word is read and

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from smartccp.orders import Order, OrderType, Side, TimeInForce
-from smartccp.trading import MAX_MAKERS
+from smartccp.trading import MAX_MAKERS, OrderId
 
 TRADING_DAYS = 252
 
@@ -281,9 +281,8 @@ class FlowDriver:
         stats.gas += int(receipt.gas_used)
         client = self.clients[venue]
         for log in receipt.decode_logs(client.venue.OrderRested):
-            sid = int(log.orderId) >> 65
-            side = (int(log.orderId) >> 64) & 1
-            self.resting[(venue, str(log.owner), sid, side)][int(log.orderId)] = int(log.price)
+            oid = OrderId.parse(int(log.orderId))
+            self.resting[(venue, str(log.owner), oid.security_id, oid.side)][int(log.orderId)] = int(log.price)
         for log in receipt.decode_logs(client.venue.Traded):
             stats.trades += 1
             stats.traded_units += int(log.quantity)

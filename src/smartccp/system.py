@@ -13,12 +13,12 @@ from typing import Any
 from ape import chain, networks, project
 
 from smartccp import registry
+from smartccp.orders import ZERO_ADDRESS
 from smartccp.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE, role
 
 DEFAULT_KYC_DAYS = 365
 DAY = 86_400
 VENUE_ROLE = role("VENUE_ROLE")
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 @dataclass

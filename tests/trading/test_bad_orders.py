@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
+from smartccp.orders import ZERO_ADDRESS, Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
 from smartccp.units import cash
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -83,7 +83,7 @@ def test_signature__compact_high_s__reverts(venue, client, make_order, member_b,
 @pytest.mark.parametrize("wallets", ["zero", "owner"])
 def test_wallets__zero_or_the_owner__accepted(venue, client, make_order, member_b, resting, wallets):
     """Zero means the owner's own account; the owner's address written out is the same."""
-    who = str(member_b.address) if wallets == "owner" else "0x" + "00" * 20
+    who = str(member_b.address) if wallets == "owner" else ZERO_ADDRESS
     order = make_order(member_b, Side.BUY, 10, cash("9.00"), nonce=1, cashWallet=who, securitiesWallet=who)
     assert client.resting_id(submit(venue, order, client.signature(order, member_b), member_b)) != 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from smartccp.eip712 import compact
 from smartccp.orders import Domain, Side, sign_order
 from smartccp.units import cash
 
@@ -45,8 +46,6 @@ def test_domain__binds_chain_and_venue(client, make_order, member_a):
 
 def test_compact_signature__eip2098_layout():
     """r stays; vs is s with v - 27 in its top bit; anything but 65 bytes with v 27/28 is refused."""
-    from smartccp.eip712 import compact
-
     r, s = b"\x11" * 32, (0x22).to_bytes(32, "big")
     assert compact(r + s + bytes([27])) == r + s
     assert compact(r + s + bytes([28])) == r + bytes([0x80]) + s[1:]
