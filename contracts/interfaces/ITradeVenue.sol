@@ -17,8 +17,12 @@ interface ITradeVenueEvents {
     event OrderTriggered(uint256 indexed parkedId, bytes32 indexed orderHash, uint256 lastPrice);
     /// @notice A match: `quantity` at `price`, trade `tradeId`; the Settle instruction was handed on.
     event Traded(uint256 indexed tradeId, uint256 indexed securityId, bytes32 bidOrderHash, bytes32 offerOrderHash, address buyer, address seller, uint256 price, uint256 quantity);
-    /// @notice `quantity` of an order left the market unfilled. `reason`: 0 owner cancel,
-    /// 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active,
+    /// @notice Its owner took a resting or parked order off the book (`cancelOrder`, or a new
+    /// two-sided quote replacing the old): `quantity` left unfilled (an iceberg's with its
+    /// reserve). The order's hash is in the OrderRested or OrderParked event of this id.
+    event OrderWithdrawn(uint256 indexed orderId, uint256 quantity);
+    /// @notice `quantity` of an order left the market unfilled for `reason` (0 is not used: an
+    /// owner's own cancel is OrderWithdrawn): 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active,
     /// 5 self-trade prevention, 6 a Direct order whose owner could not pay or deliver gross in an
     /// uncross.
     event OrderCancelled(bytes32 indexed orderHash, uint256 indexed orderId, uint256 quantity, uint8 reason);
@@ -93,8 +97,12 @@ interface ITradeVenueEvents {
     error FillOrKillNotFilled(uint256 quantity, uint256 filled);
     /// @notice `maxMakers` is above the venue's bound.
     error TooManyMakers(uint256 maxMakers, uint256 max);
-    /// @notice No live order under `orderId`.
+    /// @notice No live order under `orderId` (none there, or the id is of an earlier epoch of
+    /// its price level).
     error UnknownOrder(uint256 orderId);
+    /// @notice A quote sink can be set where none was only while every listed book is empty;
+    /// `securityId`'s is not.
+    error BooksNotEmpty(uint256 securityId);
     /// @notice `caller` does not own order `orderId`.
     error NotOrderOwner(uint256 orderId, address caller);
     /// @notice Only the membership register may call this.
@@ -128,8 +136,11 @@ interface ITradeVenueEvents {
 /// timed orders; continuous trading and call auctions. Every match creates a Settle instruction
 /// handed to the settlement contract in the same transaction.
 ///
-/// Order ids: `orderId = securityId << 65 | side << 64 | key` with key = tick (24 bits) | hidden
-/// (1 bit) | sequence (32 bits), so an id says where the order rests.
+/// Order ids: `orderId = securityId << 89 | epoch << 65 | side << 64 | key` with key = tick
+/// (24 bits) | hidden (1 bit) | sequence (32 bits), so an id says where the order rests; `epoch`
+/// (24 bits) counts how often that price level had emptied when the order rested. An emptied level
+/// starts again at sequence 0, so the epoch keeps ids unique: an id of an earlier epoch is
+/// UnknownOrder, never the order resting at that place now. A parked order's id has bit 255 set.
 ///
 /// Self-trade prevention: an incoming order that would match a resting order of the same owner is
 /// refused whole (SelfTrade) and nothing changes; the owner cancels the resting order first.
@@ -166,7 +177,8 @@ interface ITradeVenue is ITradeVenueEvents {
     function quote(Order[2] calldata orders, bytes[2] calldata signatures)
         external
         returns (uint256 bidOrderId, uint256 askOrderId);
-    /// @notice Cancel a resting order of the caller.
+    /// @notice Cancel a resting or parked order of the caller (OrderWithdrawn). An id of an
+    /// earlier epoch of its level is UnknownOrder.
     function cancelOrder(uint256 orderId) external;
     /// @notice Bump the caller's counter: every order signed with an older counter, resting or not,
     /// is void at once (resting ones are skipped and removed when met, or by `purge`).
@@ -201,6 +213,9 @@ interface ITradeVenue is ITradeVenueEvents {
     function setOrderGate(address gate) external;
     /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
     /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
+    /// Setting a sink where none was set requires every listed book to be empty (BooksNotEmpty):
+    /// each resting order records whether a sink was set when it rested, so that a cancel of an
+    /// order that was never published reads no market word.
     function setQuoteSink(address sink) external;
     /// @notice Register `maker` as a market maker in `securityId` with its obligation (prices in
     /// cash base units, sizes in units); `maxSpread` 0 removes it.

@@ -8,13 +8,19 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// orders trade after every displayed order at the same price). A queue is a range of sequence
 /// numbers [head, tail); an order's place in it is its sequence number, so appending and taking
 /// the front are O(1) and there are no links to maintain. Cancelling leaves a hole that the next
-/// match steps over; a level whose live size drops to zero resets its queues, so holes never pile
-/// up. Level slots are never deleted: re-using a price costs an update, not a new slot.
+/// match steps over; a level whose live size drops to zero starts a new epoch, its queues
+/// restarting at sequence 0, so holes never pile up and the entry slots of the old epoch are
+/// written again rather than new ones. An owner's cancel leaves its entry's order-hash slot for the
+/// next order at that place to overwrite (2,900 gas instead of a new slot's 20,000); an entry's
+/// hash slot is read only while its node is live. Level slots are never deleted either: re-using a
+/// price costs an update, not a new slot.
 library OrderBook {
     using TickBitmap for TickBitmap.Bitmap;
 
-    /// @dev One slot: head | tail | hiddenHead | hiddenTail (4 x 32 bits) | displayed | hidden.
-    /// `displayed` counts what depth shows (an iceberg's current peak), `hidden` hidden orders.
+    /// @dev One slot: head | tail | hiddenHead | hiddenTail (4 x 32 bits) | displayed (52) |
+    /// hidden (52) | epoch (24). `displayed` counts what depth shows (an iceberg's current peak),
+    /// `hidden` hidden orders; each is at most MAX_LEVEL_SIZE (4,096 orders of the largest size).
+    /// `epoch` counts the times the level emptied (wrapping after 2^24); order ids carry it.
     struct Level {
         uint32 head;
         uint32 tail;
@@ -22,6 +28,7 @@ library OrderBook {
         uint32 hiddenTail;
         uint64 displayed;
         uint64 hidden;
+        uint24 epoch;
     }
 
     /// @dev One slot: owner (20) | remaining (5) | expiry (4) | flags (1) | counter (2).
@@ -63,6 +70,18 @@ library OrderBook {
     /// @dev A SmartCCP system contract's own direct order (the CCP's close-out): its trades
     /// settle gross at once whatever the other side chose, so the CCP is paid or delivered now.
     uint8 internal constant FLAG_CLOSE_OUT = 4;
+    /// @dev The order rested while its venue had a quote sink: removing it may change the
+    /// published top, so its owner's cancel reads the market word; without the flag it need not.
+    uint8 internal constant FLAG_PUBLISHED = 8;
+
+    /// @dev Bit positions and bound of the packed level word (layout at `Level`).
+    uint256 internal constant DISPLAYED_AT = 128;
+    uint256 internal constant HIDDEN_AT = 180;
+    uint256 internal constant EPOCH_AT = 232;
+    uint256 internal constant MAX_LEVEL_SIZE = (1 << 52) - 1;
+
+    /// @notice A level's displayed or hidden size would pass MAX_LEVEL_SIZE.
+    error LevelFull(uint24 tick);
 
     // ─── Keys ────────────────────────────────────────────────────────────────────────────────
 
@@ -91,17 +110,23 @@ library OrderBook {
         l.tail = uint32(w >> 32);
         l.hiddenHead = uint32(w >> 64);
         l.hiddenTail = uint32(w >> 96);
-        l.displayed = uint64(w >> 128);
-        l.hidden = uint64(w >> 192);
+        l.displayed = uint64((w >> DISPLAYED_AT) & MAX_LEVEL_SIZE);
+        l.hidden = uint64((w >> HIDDEN_AT) & MAX_LEVEL_SIZE);
+        l.epoch = uint24(w >> EPOCH_AT);
     }
 
     function storeLevel(Book storage self, uint24 tick, Level memory l) internal {
         self.levelWords[tick] = uint256(l.head) | (uint256(l.tail) << 32) | (uint256(l.hiddenHead) << 64)
-            | (uint256(l.hiddenTail) << 96) | (uint256(l.displayed) << 128) | (uint256(l.hidden) << 192);
+            | (uint256(l.hiddenTail) << 96) | (uint256(l.displayed) << DISPLAYED_AT) | (uint256(l.hidden) << HIDDEN_AT)
+            | (uint256(l.epoch) << EPOCH_AT);
     }
 
-    function loadNode(Book storage self, uint64 k) internal view returns (Node memory n) {
-        uint256 w = self.entries[k].node;
+    function loadNode(Book storage self, uint64 k) internal view returns (Node memory) {
+        return unpackNode(self.entries[k].node);
+    }
+
+    /// @dev A Node from its packed word (layout above).
+    function unpackNode(uint256 w) internal pure returns (Node memory n) {
         n.owner = address(uint160(w));
         n.remaining = uint40(w >> 160);
         n.expiry = uint32(w >> 200);
@@ -149,28 +174,39 @@ library OrderBook {
             k = key(tick, false, level.tail++);
             level.displayed += node.remaining;
         }
+        if ((level.hidden | level.displayed) > MAX_LEVEL_SIZE) revert LevelFull(tick);
         storeEntry(self, k, packNode(node), orderHash);
     }
 
     /// @dev `push` for a caller that holds no copy of the level: the level word is read and
     /// written once and updated in place (the same checked counters and sizes as `push` and
     /// `storeLevel`, without the level's six fields in memory). `node` is the packed Node
-    /// (`packNode`) and `remaining` its remaining field.
+    /// (`packNode`) and `remaining` its remaining field. Returns the key and the level's epoch.
     function append(Book storage self, uint24 tick, bool hidden, uint256 node, uint256 remaining, bytes32 orderHash)
         internal
-        returns (uint64 k)
+        returns (uint64 k, uint24 epoch)
     {
         uint256 w = self.levelWords[tick];
-        if (w >> 128 == 0) self.ticks.set(tick); // displayed == 0 and hidden == 0
+        if (uint104(w >> DISPLAYED_AT) == 0) self.ticks.set(tick); // displayed == 0 and hidden == 0
         uint256 tailAt = hidden ? 96 : 32; // tail or hiddenTail
-        uint256 sizeAt = hidden ? 192 : 128; // hidden or displayed
+        uint256 sizeAt = hidden ? HIDDEN_AT : DISPLAYED_AT;
         uint32 seq = uint32(w >> tailAt);
         k = key(tick, hidden, seq);
         uint32 nextSeq = seq + 1;
-        uint64 size = uint64(w >> sizeAt) + uint64(remaining);
-        w &= ~((uint256(type(uint32).max) << tailAt) | (uint256(type(uint64).max) << sizeAt));
-        self.levelWords[tick] = w | (uint256(nextSeq) << tailAt) | (uint256(size) << sizeAt);
+        uint256 size = ((w >> sizeAt) & MAX_LEVEL_SIZE) + remaining;
+        if (size > MAX_LEVEL_SIZE) revert LevelFull(tick);
+        w &= ~((uint256(type(uint32).max) << tailAt) | (MAX_LEVEL_SIZE << sizeAt));
+        self.levelWords[tick] = w | (uint256(nextSeq) << tailAt) | (size << sizeAt);
         storeEntry(self, k, node, orderHash);
+        epoch = uint24(w >> EPOCH_AT);
+    }
+
+    /// @dev Take `remaining` of a live entry off the level word `w` it rests in: the new word,
+    /// or 0 when the level would be left empty (the caller then takes the full path: the level
+    /// starts a new epoch and its tick is cleared).
+    function withoutEntry(uint256 w, uint64 k, uint256 remaining) internal pure returns (uint256) {
+        uint256 w2 = w - (remaining << (isHidden(k) ? HIDDEN_AT : DISPLAYED_AT));
+        return uint104(w2 >> DISPLAYED_AT) == 0 ? 0 : w2;
     }
 
     /// @dev The key of the front of the level (displayed before hidden); `ok` false if empty.
@@ -197,13 +233,15 @@ library OrderBook {
         delete self.entries[k];
     }
 
-    /// @dev True when no live order is left at the level; then its queues are reset (no holes
-    /// survive) and the tick is marked empty.
+    /// @dev True when no live order is left at the level; then it starts a new epoch with empty
+    /// queues from sequence 0 (no holes survive) and the tick is marked empty.
     function settleIfEmpty(Book storage self, Level memory level, uint24 tick) internal returns (bool empty) {
         empty = level.displayed == 0 && level.hidden == 0;
         if (empty) {
-            level.head = level.tail;
-            level.hiddenHead = level.hiddenTail;
+            (level.head, level.tail, level.hiddenHead, level.hiddenTail) = (0, 0, 0, 0);
+            unchecked {
+                ++level.epoch; // wraps after 2^24 epochs
+            }
             self.ticks.clear(tick);
         }
     }

@@ -88,20 +88,21 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// @dev Refused inside any other venue operation (a token callback during a match must not
     /// change a level the match holds in memory), but it does not take the guard itself: its
     /// only outward call, the push to the admin-set quote sink, comes after its last write.
+    /// A resting order is taken off by `_withdraw`; the market word is read only to publish (an
+    /// order that rested while a sink was set) or when the level empties.
     function cancelOrder(uint256 orderId) external {
         if (_reentrancyGuardEntered()) revert ReentrancyGuardReentrantCall();
-        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
+        uint256 securityId = (orderId & ~PARKED_BIT) >> ID_SECURITY_AT;
         bool parked = orderId & PARKED_BIT != 0;
-        OrderBook.Book storage book = parked ? _parked[securityId][uint8(side)] : _books[securityId][uint8(side)];
-        OrderBook.Node memory node = book.loadNode(k);
-        if (node.owner == address(0)) revert UnknownOrder(orderId);
-        if (node.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
-        if (parked) {
-            _unpark(book, securityId, side, k, node);
-        } else {
-            _remove(securityId, side, k, node, REASON_OWNER);
-            _publishById(securityId);
-        }
+        uint256 side = (orderId >> 64) & 1;
+        OrderBook.Book storage book = parked ? _parked[securityId][side] : _books[securityId][side];
+        (uint64 k, uint256 node, uint256 levelWord) = _liveEntry(book, orderId);
+        address owner = address(uint160(node));
+        if (owner == address(0)) revert UnknownOrder(orderId);
+        if (owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
+        if (parked) return _unpark(book, securityId, Side(uint8(side)), k, OrderBook.unpackNode(node));
+        _withdraw(orderId, book, k, node, levelWord);
+        if (uint8(node >> 232) & OrderBook.FLAG_PUBLISHED != 0) _publishById(securityId);
     }
 
     /// @inheritdoc ITradeVenue
@@ -194,6 +195,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     /// @inheritdoc ITradeVenue
     function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_quoteSink) == address(0) && sink != address(0)) _requireEmptyBooks();
         _quoteSink = IQuoteSink(sink);
         _setHookFlags();
         emit QuoteSinkSet(sink);
@@ -257,9 +259,10 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         view
         returns (address owner, uint256 remaining, uint64 expiry, uint8 flags, uint16 counter, bytes32 orderHash)
     {
-        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
-        OrderBook.Book storage book = _books[securityId][uint8(side)];
-        OrderBook.Node memory node = book.loadNode(k);
+        OrderBook.Book storage book = _books[(orderId & ~PARKED_BIT) >> ID_SECURITY_AT][(orderId >> 64) & 1];
+        (uint64 k, uint256 w,) = _liveEntry(book, orderId);
+        if (w == 0) return (address(0), 0, 0, 0, 0, bytes32(0));
+        OrderBook.Node memory node = OrderBook.unpackNode(w);
         return (node.owner, node.remaining, node.expiry, node.flags, node.counter, book.entries[k].orderHash);
     }
 
@@ -363,6 +366,16 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         }
     }
 
+    /// @dev Every listed book is empty (orders that rested without a sink carry no
+    /// FLAG_PUBLISHED, so their cancels would not publish); at most MAX_LISTED market words.
+    function _requireEmptyBooks() private view {
+        uint256 n = _listedIds.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 w = _marketWords[_listedIds[i]];
+            if (uint48(w >> 96) != 0) revert BooksNotEmpty(_listedIds[i]); // bestBid | bestAsk
+        }
+    }
+
     /// @dev Cancel a parked stop-type order (`side` here is the trigger direction).
     function _unpark(OrderBook.Book storage book, uint256 securityId, Side side, uint64 k, OrderBook.Node memory node)
         private
@@ -370,7 +383,9 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         uint24 tick = OrderBook.tickOf(k);
         OrderBook.Level memory level = book.loadLevel(tick);
         delete _parkedTerms[book.entries[k].orderHash];
-        _drop(book, level, k, node, REASON_OWNER, securityId, side);
+        level.shrink(k, node.remaining);
+        book.erase(k);
+        emit OrderWithdrawn(_encode(securityId, side, k, level.epoch) | PARKED_BIT, node.remaining);
         book.settleIfEmpty(level, tick);
         book.storeLevel(tick, level);
     }

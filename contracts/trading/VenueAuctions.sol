@@ -159,8 +159,9 @@ contract VenueAuctions is VenueCore {
     function purge(uint256[] calldata orderIds) external onlyDelegated {
         if (orderIds.length > MAX_BATCH) revert BatchTooLarge(orderIds.length, MAX_BATCH);
         for (uint256 i; i < orderIds.length; ++i) {
-            (uint256 securityId, Side side, uint64 k) = _decode(orderIds[i]);
-            OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
+            (uint256 securityId, Side side,) = _decode(orderIds[i]);
+            (uint64 k, uint256 w,) = _liveEntry(_books[securityId][uint8(side)], orderIds[i]);
+            OrderBook.Node memory node = OrderBook.unpackNode(w);
             if (node.owner == address(0)) revert UnknownOrder(orderIds[i]);
             uint8 reason = _deadReason(node);
             if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
@@ -204,9 +205,9 @@ contract VenueAuctions is VenueCore {
         level.shrink(k, node.remaining);
         book.erase(k);
         delete _parkedTerms[orderHash];
+        uint256 parkedId = _encode(securityId, Side(dir), k, level.epoch) | PARKED_BIT; // before a new epoch
         book.settleIfEmpty(level, tick);
         book.storeLevel(tick, level);
-        uint256 parkedId = _encode(securityId, Side(dir), k) | PARKED_BIT;
         found = true;
         uint8 reason = _deadReason(node);
         if (reason != REASON_OWNER) {

@@ -46,6 +46,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint8 internal constant REASON_INACTIVE = 4;
     uint8 internal constant REASON_SELF_TRADE = 5;
     uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
+    uint256 internal constant ID_EPOCH_AT = 65; // an order id's level epoch (24 bits), see ITradeVenue
+    uint256 internal constant ID_SECURITY_AT = 89; // an order id's security id
     uint8 internal constant RISING = 0; // parked: fires when the last price is at or above the trigger
     uint8 internal constant FALLING = 1; // parked: fires when the last price is at or below the trigger
     uint256 internal constant PUBLISHING_BIT = 219; // Market.publishing in the packed market word
@@ -254,7 +256,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             book.reserves[makerHash].reserve = r.reserve - peak;
             node.remaining = uint40(peak);
             uint64 nk = book.push(level, tick, false, node, makerHash);
-            emit OrderRested(_encode(securityId, side, nk), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak);
+            emit OrderRested(_encode(securityId, side, nk, level.epoch), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak);
         }
     }
 
@@ -315,7 +317,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
         uint24 tick = t.limitTick;
         uint256 visible = t.remaining;
-        uint8 flags = t.flags;
+        uint8 flags = m.publishing ? t.flags | OrderBook.FLAG_PUBLISHED : t.flags;
         if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
             visible = t.displayQuantity;
             flags |= OrderBook.FLAG_ICEBERG;
@@ -323,10 +325,10 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         }
         bool hidden = orderType == OrderType.Hidden;
         uint256 node = OrderBook.packNode(t.owner, uint40(visible), t.expiry, flags, t.counter);
-        uint64 k = book.append(tick, hidden, node, visible, t.orderHash);
+        (uint64 k, uint24 epoch) = book.append(tick, hidden, node, visible, t.orderHash);
         if (buy && tick > m.bestBid) m.bestBid = tick;
         if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
-        orderId = _encode(t.securityId, buy ? Side.Buy : Side.Sell, k);
+        orderId = _encode(t.securityId, buy ? Side.Buy : Side.Sell, k, epoch);
         uint256 price;
         unchecked {
             price = uint256(tick) * m.tickSize; // < 2^24 * 2^64
@@ -352,7 +354,9 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             qty += book.reserves[orderHash].reserve;
             delete book.reserves[orderHash];
         }
-        emit OrderCancelled(orderHash, _encode(securityId, side, k), qty, reason);
+        uint256 orderId = _encode(securityId, side, k, level.epoch);
+        if (reason == REASON_OWNER) emit OrderWithdrawn(orderId, qty);
+        else emit OrderCancelled(orderHash, orderId, qty, reason);
     }
 
     // ─── Helpers ────────────────────────────────────────────────────────────────────────────────
@@ -418,12 +422,26 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         t.orderType = original == OrderType.StopLimit ? OrderType.Limit : OrderType.Market;
     }
 
-    function _encode(uint256 securityId, Side side, uint64 k) internal pure returns (uint256) {
-        return (securityId << 65) | (uint256(uint8(side)) << 64) | k;
+    /// @dev An order id (layout in ITradeVenue): where the entry rests and its level's epoch.
+    function _encode(uint256 securityId, Side side, uint64 k, uint24 epoch) internal pure returns (uint256) {
+        return (securityId << ID_SECURITY_AT) | (uint256(epoch) << ID_EPOCH_AT) | (uint256(uint8(side)) << 64) | k;
     }
 
     function _decode(uint256 orderId) internal pure returns (uint256 securityId, Side side, uint64 k) {
-        return ((orderId & ~PARKED_BIT) >> 65, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
+        return ((orderId & ~PARKED_BIT) >> ID_SECURITY_AT, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
+    }
+
+    /// @dev The entry `orderId` names in `book` (its key, packed node and level word); `node` is 0
+    /// if no order rests there, or if the id is of an earlier epoch of its level (another order
+    /// may rest at that place now).
+    function _liveEntry(OrderBook.Book storage book, uint256 orderId)
+        internal
+        view
+        returns (uint64 k, uint256 node, uint256 levelWord)
+    {
+        k = uint64(orderId);
+        levelWord = book.levelWords[OrderBook.tickOf(k)];
+        if (uint24(levelWord >> OrderBook.EPOCH_AT) == uint24(orderId >> ID_EPOCH_AT)) node = book.entries[k].node;
     }
 
     // ─── Placement and removal (shared by both halves) ─────────────────────────────────────────
@@ -492,10 +510,10 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
     /// skipped, at most MAX_MAKERS of them); (0, 0) if none. Reads only the level word's
-    /// `displayed` field (bits 128..191, see OrderBook.Level).
+    /// `displayed` field (see OrderBook.Level).
     function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
         for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
-            uint64 shown = uint64(book.levelWords[tick] >> 128);
+            uint64 shown = uint64((book.levelWords[tick] >> OrderBook.DISPLAYED_AT) & OrderBook.MAX_LEVEL_SIZE);
             if (shown != 0) return (tick, shown);
             if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
             else tick = book.ticks.nextDown(tick - 1);
@@ -616,11 +634,12 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint64 k = book.push(level, tick, false, node, t.orderHash);
         book.storeLevel(tick, level);
         _parkedTerms[t.orderHash] = ParkedTerms(o.price, o.displayQuantity, o.side, o.orderType, o.timeInForce);
-        parkedId = _encode(o.securityId, Side(dir), k) | PARKED_BIT;
+        parkedId = _encode(o.securityId, Side(dir), k, level.epoch) | PARKED_BIT;
         emit OrderParked(parkedId, t.orderHash, o.triggerPrice);
     }
 
     /// @dev Remove entry `k` outside matching (owner cancel, purge) and keep the best price true.
+    /// An owner's removal (REASON_OWNER) emits OrderWithdrawn, any other OrderCancelled.
     function _remove(uint256 securityId, Side side, uint64 k, OrderBook.Node memory node, uint8 reason) internal {
         OrderBook.Book storage book = _books[securityId][uint8(side)];
         uint24 tick = OrderBook.tickOf(k);
@@ -635,20 +654,40 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         _storeMarket(securityId, m);
     }
 
+    /// @dev Take a live resting entry off the book at its owner's request (`cancelOrder`, or a
+    /// new quote replacing the old): OrderWithdrawn. The common case writes the node and the
+    /// level word only; the entry's order-hash slot is left for the next order at that place to
+    /// overwrite (see OrderBook), and no market word is read. An iceberg (its reserve goes too)
+    /// or a level left empty (its tick and the best price change) take `_remove`. The caller
+    /// publishes if the entry had FLAG_PUBLISHED.
+    function _withdraw(uint256 orderId, OrderBook.Book storage book, uint64 k, uint256 node, uint256 levelWord)
+        internal
+    {
+        uint256 remaining = uint40(node >> 160);
+        uint256 w = uint8(node >> 232) & OrderBook.FLAG_ICEBERG == 0 ? OrderBook.withoutEntry(levelWord, k, remaining) : 0;
+        if (w == 0) {
+            (uint256 securityId, Side side,) = _decode(orderId);
+            return _remove(securityId, side, k, book.loadNode(k), REASON_OWNER);
+        }
+        delete book.entries[k].node;
+        book.levelWords[OrderBook.tickOf(k)] = w;
+        emit OrderWithdrawn(orderId, remaining);
+    }
+
     /// @dev Cancel a previous quote order of `maker` if it still rests (it may have been filled).
     function _withdrawQuote(uint256 orderId, address maker) internal {
         if (orderId == 0) return;
-        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
-        OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
-        if (node.owner != maker) return;
-        _remove(securityId, side, k, node, REASON_OWNER);
+        OrderBook.Book storage book = _books[orderId >> ID_SECURITY_AT][(orderId >> 64) & 1];
+        (uint64 k, uint256 node, uint256 levelWord) = _liveEntry(book, orderId);
+        if (address(uint160(node)) != maker) return;
+        _withdraw(orderId, book, k, node, levelWord);
     }
 
     /// @dev Tick and remaining size of a quote order if it still rests for `maker`.
     function _liveQuoteSide(uint256 orderId, address maker) internal view returns (uint256 tick, uint256 size) {
         if (orderId == 0) return (0, 0);
-        (uint256 securityId, Side side, uint64 k) = _decode(orderId);
-        OrderBook.Node memory node = _books[securityId][uint8(side)].loadNode(k);
+        (uint64 k, uint256 w,) = _liveEntry(_books[orderId >> ID_SECURITY_AT][(orderId >> 64) & 1], orderId);
+        OrderBook.Node memory node = OrderBook.unpackNode(w);
         if (node.owner != maker || _deadReason(node) != REASON_OWNER) return (0, 0);
         return (OrderBook.tickOf(k), node.remaining);
     }

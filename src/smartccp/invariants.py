@@ -375,6 +375,8 @@ class Ledger:
     cancelled: dict[bytes, int] = field(default_factory=lambda: defaultdict(int))  # order hash -> units
     rested: dict[bytes, int] = field(default_factory=dict)  # order hash -> latest resting order id
     parked: dict[bytes, int] = field(default_factory=dict)  # order hash -> parked (stop-type) order id
+    #: (venue, resting or parked order id) -> order hash: OrderWithdrawn names an order by id only.
+    hash_of_id: dict[tuple[str, int], bytes] = field(default_factory=dict)
     triggered: set[bytes] = field(default_factory=set)  # order hashes released by triggerOrders
     trades: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> Traded args
     direct: dict[int, dict[str, Any]] = field(default_factory=dict)  # trade id -> TradeSettledDirect args
@@ -411,10 +413,14 @@ class Ledger:
                 self.filled[bytes(a["offerOrderHash"])] += a["quantity"]
             elif e.name == "OrderCancelled":
                 self.cancelled[bytes(a["orderHash"])] += a["quantity"]
+            elif e.name == "OrderWithdrawn":
+                self.cancelled[self.hash_of_id[(e.source, int(a["orderId"]))]] += a["quantity"]
             elif e.name == "OrderRested":
                 self.rested[bytes(a["orderHash"])] = a["orderId"]
+                self.hash_of_id[(e.source, int(a["orderId"]))] = bytes(a["orderHash"])
             elif e.name == "OrderParked":
                 self.parked[bytes(a["orderHash"])] = a["parkedId"]
+                self.hash_of_id[(e.source, int(a["parkedId"]))] = bytes(a["orderHash"])
             elif e.name == "OrderTriggered":
                 self.triggered.add(bytes(a["orderHash"]))
             elif e.name == "TradeSettledDirect":

@@ -20,20 +20,26 @@ MAX_MAKERS = 64
 
 @dataclass(frozen=True)
 class OrderId:
-    """A resting order's id taken apart (ITradeVenue: securityId << 65 | side << 64 | key, key =
-    tick << 33 | hidden << 32 | sequence). ``OrderRested`` does not repeat ``hidden``: it is here."""
+    """A resting or parked order's id taken apart (ITradeVenue: securityId << 89 | epoch << 65 |
+    side << 64 | key, key = tick << 33 | hidden << 32 | sequence; bit 255 marks a parked order).
+    ``OrderRested`` does not repeat ``hidden``: it is here. ``epoch`` is how often the price level
+    had emptied when the order rested (a level that empties starts again at sequence 0)."""
 
     security_id: int
     side: int
     tick: int
     hidden: bool
     sequence: int
+    epoch: int = 0
+    parked: bool = False
 
     @classmethod
     def parse(cls, order_id: int) -> "OrderId":
         key = order_id & (2**64 - 1)
-        return cls(security_id=order_id >> 65, side=(order_id >> 64) & 1, tick=key >> 33,
-                   hidden=bool((key >> 32) & 1), sequence=key & (2**32 - 1))
+        parked = bool(order_id >> 255)
+        return cls(security_id=(order_id & (2**255 - 1)) >> 89, side=(order_id >> 64) & 1, tick=key >> 33,
+                   hidden=bool((key >> 32) & 1), sequence=key & (2**32 - 1),
+                   epoch=(order_id >> 65) & (2**24 - 1), parked=parked)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class VenueClient:
         """Sign ``order`` with ``signer`` and submit it (from ``sender``, default the signer).
 
         Returns the receipt; the venue's return values are in ``receipt.return_value`` and its
-        events (OrderRested, Traded, OrderCancelled) in its logs.
+        events (OrderRested, Traded, OrderCancelled; OrderWithdrawn for a cancel) in its logs.
         """
         if order.quantity <= 0:
             raise ValueError("quantity must be positive")

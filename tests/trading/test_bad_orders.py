@@ -6,6 +6,7 @@ import ape
 import pytest
 
 from smartccp.orders import ZERO_ADDRESS, Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
+from smartccp.trading import OrderId
 from smartccp.units import cash
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -201,7 +202,7 @@ def test_too_many_makers__reverts(venue, client, make_order, member_b, resting, 
 
 
 def test_halted_security__reverts(venue, client, make_order, securities, operator, member_b, resting, unchanged):
-    securities.setHalted(resting.decode_logs(venue.OrderRested)[0].orderId >> 65, True, sender=operator)
+    securities.setHalted(OrderId.parse(resting.decode_logs(venue.OrderRested)[0].orderId).security_id, True, sender=operator)
     order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
     with ape.reverts(venue.SecurityHalted, id=order.securityId):
         client.place(order, member_b)

@@ -140,7 +140,8 @@ def test_iceberg__shows_peak_and_each_refill_loses_priority(client, place, membe
 def test_cancel__removes_order_and_level(venue, client, place, member_a, market):
     oid = client.resting_id(place(member_a, Side.SELL, 100, cash("10.00")))
     r = client.cancel(oid, member_a)
-    assert cancelled(venue, r) == [(100, 0)]
+    assert [(e.orderId, e.quantity) for e in r.decode_logs(venue.OrderWithdrawn)] == [(oid, 100)]
+    assert cancelled(venue, r) == []
     assert client.book(market).asks == [] and venue.orderOf(oid).owner == "0x" + "00" * 20
 
 
