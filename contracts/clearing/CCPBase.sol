@@ -63,10 +63,6 @@ abstract contract CCPBase is ICCPSettlement {
     uint256 internal _custodyCash;
     mapping(uint256 securityId => uint256) internal _custodySecurities;
     mapping(uint256 securityId => SecurityRules) internal _rules;
-    /// @dev Per venue, one slot read by every instruction: VENUE_BIT while it holds VENUE_ROLE
-    /// (kept in step by CCPSettlement's role hooks) | the last trade id it handed over.
-    mapping(address venue => uint256) internal _venueWords;
-    uint256 internal constant VENUE_BIT = 1 << 255;
     mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => Position))) internal _positions;
     mapping(uint64 cycleId => Cycle) internal _cycles;
     mapping(uint64 cycleId => Entry[]) internal _obligations;

@@ -106,25 +106,26 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         _settle(s);
     }
 
-    function _settle(Settle calldata s) private {
-        uint256 venueWord = _venueWords[msg.sender];
-        if (venueWord & VENUE_BIT == 0) revert UnauthorisedVenue(msg.sender);
-        uint256 last = venueWord & ~VENUE_BIT;
-        if (s.tradeId <= last || s.tradeId >= VENUE_BIT) revert TradeIdNotIncreasing(msg.sender, s.tradeId, last);
+    /// @dev A venue's instruction is taken as the venue numbered it: trade ids are unique per
+    /// venue by the venue's construction (see ITradeVenue.Traded), and the CCP keeps no copy of
+    /// the last one, which would cost a storage write per trade. The instruction is copied to
+    /// memory once (each calldata field read would be decoded and checked again).
+    function _settle(Settle calldata sc) private {
+        if (!hasRole(VENUE_ROLE, msg.sender)) revert UnauthorisedVenue(msg.sender);
+        Settle memory s = sc;
         if (s.quantity == 0) revert ZeroQuantity(s.tradeId);
         if (s.price == 0) revert ZeroPrice(s.tradeId);
         if (s.buyer == address(0) || s.seller == address(0)) revert ZeroAddress();
         if (s.buyer == s.seller) revert SelfTrade(s.tradeId, s.buyer);
         (bool ok, uint256 expected) = _tryMul(s.quantity, s.price);
         if (!ok || s.cashAmount != expected) revert CashAmountMismatch(s.tradeId, s.cashAmount, expected);
-        _venueWords[msg.sender] = VENUE_BIT | s.tradeId;
         if (s.route == Route.Direct) _settleDirect(s);
         else _novate(s);
     }
 
     /// @dev Gross DVP at once; any failing leg reverts the whole match. Both parties must be
     /// active: as a system account the CCP could otherwise move a suspended member's assets.
-    function _settleDirect(Settle calldata s) private {
+    function _settleDirect(Settle memory s) private {
         _membership.checkActive(s.buyer);
         _membership.checkActive(s.seller);
         emit TradeSettledDirect(msg.sender, s.tradeId, s.buyer, s.seller, s.securityId, s.quantity, s.cashAmount);
@@ -133,7 +134,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @dev Novation: two legs against the CCP, netted at once into the packed positions.
-    function _novate(Settle calldata s) private {
+    function _novate(Settle memory s) private {
         SecurityRules memory r = _rules[s.securityId];
         if (!r.cleared) revert SecurityNotCleared(s.securityId);
         uint64 cycleId = s.deadline / _cycleLength;
@@ -194,7 +195,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         if (required > available) revert NakedShortSale(seller, securityId, required, available);
     }
 
-    /// @dev Leg ids: opaque per leg, unique because trade ids of a venue increase.
+    /// @dev Leg ids: opaque per leg, unique because a venue's trade ids are.
     function _legId(uint256 tradeId, uint256 side) private view returns (bytes32) {
         return keccak256(abi.encode(msg.sender, tradeId, side));
     }
@@ -520,11 +521,6 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
-    function lastTradeId(address venue) external view returns (uint256) {
-        return _venueWords[venue] & ~VENUE_BIT;
-    }
-
-    /// @inheritdoc ICCPSettlement
     function closeOutSetup() external view returns (address market, address handler) {
         return (address(_market), address(_handler));
     }
@@ -543,20 +539,5 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             if (a != 0 && c / a != b) return (false, 0);
             return (true, c);
         }
-    }
-
-    // ─── Venue role mirror ──────────────────────────────────────────────────────────────────────
-
-    /// @dev Granting VENUE_ROLE also sets the venue's bit in its packed word, so `settle` reads
-    /// one slot for "may hand over" and "last trade id".
-    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
-        granted = super._grantRole(role, account);
-        if (granted && role == VENUE_ROLE) _venueWords[account] |= VENUE_BIT;
-    }
-
-    /// @dev Revoking VENUE_ROLE clears the bit (the last trade id stays: ids never go back).
-    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
-        revoked = super._revokeRole(role, account);
-        if (revoked && role == VENUE_ROLE) _venueWords[account] &= ~VENUE_BIT;
     }
 }

@@ -139,9 +139,6 @@ interface ICCPSettlement is ISettlement {
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `caller` is not a registered venue.
     error UnauthorisedVenue(address caller);
-    /// @notice Trade ids of a venue must increase (and stay below 2^255); `tradeId` is not above
-    /// `lastTradeId`.
-    error TradeIdNotIncreasing(address venue, uint256 tradeId, uint256 lastTradeId);
     /// @notice A trade of zero quantity.
     error ZeroQuantity(uint256 tradeId);
     /// @notice A trade at a price of zero.
@@ -264,8 +261,6 @@ interface ICCPSettlement is ISettlement {
     function liquidityBorrowed(uint64 cycleId) external view returns (uint256);
     /// @notice The clearing rules of `securityId`.
     function securityRules(uint256 securityId) external view returns (SecurityRules memory);
-    /// @notice Highest trade id settled for `venue`.
-    function lastTradeId(address venue) external view returns (uint256);
     /// @notice The close-out market and the default handler.
     function closeOutSetup() external view returns (address market, address handler);
 }

@@ -16,6 +16,8 @@ interface ITradeVenueEvents {
     /// @notice A parked order was triggered by the last trade price and entered the market.
     event OrderTriggered(uint256 indexed parkedId, bytes32 indexed orderHash, uint256 lastPrice);
     /// @notice A match: `quantity` at `price`, trade `tradeId`; the Settle instruction was handed on.
+    /// A trade id is `securityId << 40 | n`, where n counts the security's trades on this venue
+    /// from 1: unique per venue, and in trade order within a security.
     event Traded(uint256 indexed tradeId, uint256 indexed securityId, bytes32 bidOrderHash, bytes32 offerOrderHash, address buyer, address seller, uint256 price, uint256 quantity);
     /// @notice Its owner took a resting or parked order off the book (`cancelOrder`, or a new
     /// two-sided quote replacing the old): `quantity` left unfilled (an iceberg's with its
@@ -40,8 +42,6 @@ interface ITradeVenueEvents {
     event AuctionUncrossed(uint256 indexed securityId, uint256 price, uint256 volume);
     /// @notice The session end used for day orders changed.
     event SessionEndSet(uint64 sessionEnd);
-    /// @notice The settlement contract changed.
-    event SettlementSet(address settlement);
     /// @notice The pre-trade risk gate changed (zero: none).
     event OrderGateSet(address gate);
     /// @notice The contract receiving top-of-book changes changed (zero: none).
@@ -164,10 +164,12 @@ interface ITradeVenue is ITradeVenueEvents {
     function placeOrder(Order calldata order, bytes calldata signature, uint256 maxMakers)
         external
         returns (uint256 orderId, uint256 filled);
-    /// @notice Place an order without its owner's signature. Allowed for the router (ROUTER_ROLE:
-    /// the BBO contract, which verified the owner's signature on the parent order it splits),
-    /// and for SmartCCP's system contracts trading in their own name (owner == caller, e.g. the
-    /// CCP's close-out). No nonce is used; every other check, the risk gate included, applies.
+    /// @notice Place an order without a signature. Allowed for the order's owner itself (owner
+    /// == caller: its transaction authenticates the order; the nonce is used as for a signed
+    /// order, except by SmartCCP's system contracts, e.g. the CCP's close-out, which trade
+    /// without nonces), and for the router (ROUTER_ROLE: the BBO contract, which verified the
+    /// owner's signature on the parent order it splits; no nonce is used). The order hash is
+    /// the one the owner would have signed; every other check, the risk gate included, applies.
     function placeTrusted(Order calldata order, uint256 maxMakers) external returns (uint256 orderId, uint256 filled);
     /// @notice A registered market maker's two-sided quote: both signed limit orders are placed
     /// at once (each may trade on arrival like any order), after its previous quote orders still
@@ -206,8 +208,6 @@ interface ITradeVenue is ITradeVenueEvents {
     function uncross(uint256 securityId, uint256 maxFills) external returns (bool done);
     /// @notice Set the session end (unix seconds) that day orders expire at.
     function setSessionEnd(uint64 sessionEnd) external;
-    /// @notice Set the settlement contract that receives the Settle instructions.
-    function setSettlement(address settlement) external;
     /// @notice Set the pre-trade risk gate every order must pass (IOrderGate; zero for none).
     /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
     function setOrderGate(address gate) external;

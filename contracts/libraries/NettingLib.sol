@@ -41,12 +41,17 @@ library NettingLib {
     /// @notice Add a leg to `self`. Returns true if this is the first leg of the obligation
     /// (the caller must then append it to the cycle's list).
     /// @dev SafeCast reverts if a net amount leaves the packed range.
+    /// The position is read once and written once (one slot).
     function book(Position storage self, int256 quantity, int256 cashAmount) internal returns (bool first) {
         Position memory p = self;
         first = !p.listed;
-        self.cash = SafeCast.toInt128(p.cash + cashAmount);
-        self.quantity = SafeCast.toInt120(p.quantity + quantity);
-        self.listed = true;
+        int128 newCash = SafeCast.toInt128(p.cash + cashAmount);
+        int120 newQuantity = SafeCast.toInt120(p.quantity + quantity);
+        // The struct's own layout (cash | quantity | listed), written as one word.
+        uint256 word = uint256(uint128(newCash)) | (uint256(uint120(newQuantity)) << 128) | (uint256(1) << 248);
+        assembly ("memory-safe") {
+            sstore(self.slot, word)
+        }
     }
 
     /// @notice Check that one trade's quantity and cash fit a position, before booking it.

@@ -32,7 +32,8 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     using TickBitmap for TickBitmap.Bitmap;
 
     /// @param name EIP-712 domain name of this venue (e.g. "SmartCCP Venue A").
-    /// @param auctionsModule A VenueAuctions deployed with the same membership and securities.
+    /// @param auctionsModule A VenueAuctions deployed with the same membership, securities and
+    /// settlement (they are immutables of both code halves).
     constructor(
         string memory name,
         address membership_,
@@ -59,8 +60,14 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         nonReentrant
         returns (uint256 orderId, uint256 filled)
     {
-        bool ownOrder = order.owner == msg.sender && _traders[msg.sender].kind == MemberKind.System;
-        if (!ownOrder && !hasRole(ROUTER_ROLE, msg.sender)) revert NotTrusted(msg.sender, order.owner);
+        if (order.owner == msg.sender) {
+            // The owner's own transaction authenticates the order as its signature would. Its
+            // nonce is used as a signed order's is (a signed copy cannot place it a second time);
+            // system contracts trade without nonces.
+            if (_traders[msg.sender].kind != MemberKind.System) _useNonce(msg.sender, order.nonce);
+        } else if (!hasRole(ROUTER_ROLE, msg.sender)) {
+            revert NotTrusted(msg.sender, order.owner);
+        }
         return _place(order, _hashTypedDataV4(OrderHashing.hashStruct(order)), maxMakers);
     }
 
@@ -145,7 +152,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         bool gated = address(_orderGate) != address(0);
         bool publishing = address(_quoteSink) != address(0);
         _storeMarket(
-            securityId, Market(tickSize, lotSize, 0, 0, 0, Phase.Closed, true, halted, gated, publishing, settlementLag)
+            securityId, Market(tickSize, lotSize, 0, 0, 0, 0, Phase.Closed, true, halted, gated, publishing, settlementLag)
         );
         _listedIds.push(securityId);
         emit SecurityListed(securityId, tickSize, lotSize, settlementLag);
@@ -171,12 +178,6 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     function setSessionEnd(uint64 sessionEnd) external onlyRole(OPERATOR_ROLE) {
         _sessionEnd = sessionEnd;
         emit SessionEndSet(sessionEnd);
-    }
-
-    /// @inheritdoc ITradeVenue
-    function setSettlement(address settlement) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _settlement = ISettlement(settlement);
-        emit SettlementSet(settlement);
     }
 
     /// @inheritdoc IRegisterSubscriber

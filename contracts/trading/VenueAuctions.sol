@@ -29,8 +29,10 @@ contract VenueAuctions is VenueCore {
     error OnlyDelegateCall();
 
     /// @dev The immutables describe the venue it serves; roles are the venue's (storage).
-    constructor(address membership_, address securities_)
-        VenueCore(membership_, securities_, address(0), address(0), address(0xdead))
+    /// @dev The venue's settlement contract too: VenueCore keeps it as an immutable, which this
+    /// code reads from its own bytecode when the venue runs it.
+    constructor(address membership_, address securities_, address settlement_)
+        VenueCore(membership_, securities_, settlement_, address(0), address(0xdead))
     {}
 
     modifier onlyDelegated() {
@@ -259,9 +261,10 @@ contract VenueAuctions is VenueCore {
                 if (flags & OrderBook.FLAG_DIRECT == 0) {
                     bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
                     bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
-                    _handOff(_instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, flags));
+                    _handOff(m, _instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, flags));
                 } else {
                     uint8 failed = _settleGross(
+                        m,
                         _instruction(securityId, m, bids.entries[bk].orderHash, asks.entries[ak].orderHash, bid.owner, ask.owner, price, qty, flags)
                     );
                     if (failed == BUYER_FAILED) {
@@ -292,11 +295,10 @@ contract VenueAuctions is VenueCore {
     /// error the buyer failed, with the securities token's the seller, and that order is
     /// withdrawn. Returns who failed (`BUYER_FAILED`, `SELLER_FAILED`), 0 once settled. Any other failure (a
     /// receiver's hook, gas) reverts the uncross as before. `Traded` follows the settlement here.
-    function _settleGross(Settle memory s) private returns (uint8 failed) {
-        uint96 tradeId = _tradeCount + 1;
-        s.tradeId = tradeId;
+    function _settleGross(Market memory m, Settle memory s) private returns (uint8 failed) {
+        s.tradeId = _nextTradeId(m, s.securityId);
         try _settlement.settle(s) {
-            _tradeCount = tradeId;
+            ++m.tradeCount;
             emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
             return 0;
         } catch (bytes memory err) {

@@ -51,10 +51,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint8 internal constant RISING = 0; // parked: fires when the last price is at or above the trigger
     uint8 internal constant FALLING = 1; // parked: fires when the last price is at or below the trigger
     uint256 internal constant PUBLISHING_BIT = 219; // Market.publishing in the packed market word
+    uint256 internal constant TRADE_SEQ_BITS = 40; // a trade id's per-security sequence, see ITradeVenue
 
-    /// @dev One slot: tickSize (8) | lotSize (4) | bestBid (3) | bestAsk (3) | lastPrice (8) |
-    /// phase (1) | flags (1: listed, halted, gated, publishing) | settlementLag (3). Best ticks
-    /// are 0 when the side is empty. `halted` is the DLT-CSD halt, pushed by the security token.
+    /// @dev One slot: tickSize (8) | lotSize (4) | bestBid (3) | bestAsk (3) | last tick (3) |
+    /// trade count (5) | phase (1) | flags (1: listed, halted, gated, publishing) |
+    /// settlementLag (3). Best ticks are 0 when the side is empty; the last price is stored as
+    /// its tick (every trade is at a tick). The trade count numbers the security's trades (trade
+    /// ids, see `_nextTradeId`), so a fill writes no counter slot of its own: the market word is
+    /// written anyway. `halted` is the DLT-CSD halt, pushed by the security token.
     /// `gated` and `publishing` mirror "a risk gate is set" and "a quote sink is set" into every
     /// listed market, so an order on a venue without hooks reads no hook slot at all (the word
     /// is read anyway); the setters rewrite them in every listed market (at most MAX_LISTED).
@@ -64,6 +68,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint24 bestBid;
         uint24 bestAsk;
         uint64 lastPrice;
+        uint40 tradeCount;
         Phase phase;
         bool listed;
         bool halted;
@@ -107,9 +112,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
     address internal immutable _auctions_module;
-    /// @dev One slot, read once per fill: where instructions go and how many were numbered.
-    ISettlement internal _settlement;
-    uint96 internal _tradeCount;
+    /// @dev Where Settle instructions go (fixed at deployment: no storage read per fill).
+    ISettlement internal immutable _settlement;
     /// @dev Read only when a market's `gated` flag is set, and for day orders (session end).
     IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
     uint64 internal _sessionEnd;
@@ -214,6 +218,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
                 lastTick = tick;
                 bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
                 _handOff(
+                    m,
                     _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
                         buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags))
                 );
@@ -294,11 +299,18 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     }
 
     /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
-    /// reentrancy guard covers any token callback it triggers).
-    function _handOff(Settle memory s) internal {
-        s.tradeId = ++_tradeCount;
+    /// reentrancy guard covers any token callback it triggers). The caller stores `m`.
+    function _handOff(Market memory m, Settle memory s) internal {
+        s.tradeId = _nextTradeId(m, s.securityId);
+        ++m.tradeCount;
         emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
         _settlement.settle(s);
+    }
+
+    /// @dev The id the security's next trade gets: `securityId << 40 | n`, n = 1, 2, ... (unique
+    /// on this venue; a security's 2^40th trade reverts).
+    function _nextTradeId(Market memory m, uint256 securityId) internal pure returns (uint256) {
+        return (securityId << TRADE_SEQ_BITS) | (uint256(m.tradeCount) + 1);
     }
 
     /// @dev Why a resting entry can no longer match (REASON_OWNER = it still can).
@@ -372,7 +384,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         m.lotSize = uint32(w >> 64);
         m.bestBid = uint24(w >> 96);
         m.bestAsk = uint24(w >> 120);
-        m.lastPrice = uint64(w >> 144);
+        m.lastPrice = uint64(uint24(w >> 144)) * m.tickSize;
+        m.tradeCount = uint40(w >> 168);
         m.phase = Phase(uint8(w >> 208));
         m.listed = (w >> 216) & 1 != 0;
         m.halted = (w >> 217) & 1 != 0;
@@ -384,7 +397,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
     function _storeMarket(uint256 securityId, Market memory m) internal {
         _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
-            | (uint256(m.bestAsk) << 120) | (uint256(m.lastPrice) << 144) | (uint256(uint8(m.phase)) << 208)
+            | (uint256(m.bestAsk) << 120) | (uint256(m.lastPrice / m.tickSize) << 144)
+            | (uint256(m.tradeCount) << 168) | (uint256(uint8(m.phase)) << 208)
             | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 217 : 0) | (m.gated ? uint256(1) << 218 : 0)
             | (m.publishing ? uint256(1) << PUBLISHING_BIT : 0) | (uint256(m.settlementLag) << 224);
     }
@@ -466,11 +480,11 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             }
             _convertTriggered(t, orderType);
         }
-        (uint24 bestBid, uint24 bestAsk, uint64 lastPrice) = (m.bestBid, m.bestAsk, m.lastPrice);
+        (uint24 bestBid, uint24 bestAsk) = (m.bestBid, m.bestAsk);
         (orderId, filled) = _run(t, m, maxMakers);
-        // Matching and resting change only the best prices and the last price: an order that
-        // rests behind the best and trades nothing leaves the market word as it was.
-        if (m.bestBid != bestBid || m.bestAsk != bestAsk || m.lastPrice != lastPrice) _storeMarket(securityId, m);
+        // Matching and resting change only the best prices, the last price and the trade count:
+        // an order that rests behind the best and trades nothing leaves the market word as it was.
+        if (filled != 0 || m.bestBid != bestBid || m.bestAsk != bestAsk) _storeMarket(securityId, m);
         _publish(securityId, m);
     }
 

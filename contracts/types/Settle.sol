@@ -16,7 +16,7 @@ enum Route {
 /// @dev Amounts: `price` is cash base units (6 decimals) per one unit of the security;
 /// `cashAmount` = `quantity` * `price` exactly (no rounding). `deadline` is unix seconds.
 struct Settle {
-    uint256 tradeId; // venue-scoped, increasing
+    uint256 tradeId; // unique per venue (see ITradeVenue.Traded)
     bytes32 bidOrderHash;
     bytes32 offerOrderHash;
     address buyer; // owner of the bid: pays cash, receives securities

@@ -69,6 +69,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "ccp.cycle_1000_vs_100_ratio",
     "gross.dvp_per_trade_gas",
     "all_in_gas_per_trade",
+    "all_in.own_order_gas_per_trade",
     "risk.check_order_gas",
     "risk.refresh_margin_gas",
     "risk.default_drill_two_defaulters_gas",

@@ -8,7 +8,8 @@ resting order at the best price (and empties that level); ``trade.fill_extra_mak
 (fill of 10 makers - fill of 1 maker) / 9. ``ccp.novation_gas`` is what the CCP route adds to
 the same fill over a bare recorded instruction (``MockSettlementSink``).
 ``all_in_gas_per_trade`` is the taker's fill transaction plus the trade's share of its cycle's
-settlement gas, at 1,000 trades among 20 members in one security (makers' placements excluded).
+settlement gas, at 1,000 trades among 20 members in one security (makers' placements excluded);
+``all_in.own_order_gas_per_trade`` the same for takers sending their own orders unsigned.
 """
 
 from __future__ import annotations
@@ -187,24 +188,31 @@ def clearing_gas(ctx: BenchContext) -> Figures:
 @measurement("all_in")
 def all_in_gas(ctx: BenchContext, trades: int = 1_000, n_members: int = 20) -> Figures:
     """1,000 fills among 20 members in one security, then the cycle's settlement: the taker's
-    fill plus its share of the settlement, per trade."""
+    fill plus its share of the settlement, per trade. Takers alternate between the two ways in:
+    an EIP-712 signed order (``placeOrder``: ``all_in_gas_per_trade``) and the owner's own
+    transaction (``placeTrusted``, no signature: ``all_in.own_order_gas_per_trade``)."""
     m = open_market(ctx, n_members=n_members)
-    fills = []
+    signed, own = [], []
     for t in range(trades):
         maker, taker = t % n_members, (t * 7 + 3) % n_members
         if maker == taker:
             taker = (taker + 1) % n_members
         price = cash("10.00") + (t % 20) * TICK
         m.place(maker, Side.SELL, price, 10)
-        fills.append(m.place(taker, Side.BUY, price, 10).gas_used)
+        if t % 2:
+            own.append(m.client.place_own(m.order(taker, Side.BUY, price, 10), m.members[taker]).gas_used)
+        else:
+            signed.append(m.place(taker, Side.BUY, price, 10).gas_used)
     cycle_id, _ = m.system.ccp.settlementCycle(m.security_id)
     warp_past(m.system.ccp, int(cycle_id))
     report = run_cycle(m.system.ccp, int(cycle_id), ctx.roles.operator, chunk=200)
     share = report.total_gas / trades
     return {
-        "all_in.fill_gas_mean": int(statistics.mean(fills)),
+        "all_in.fill_gas_mean": int(statistics.mean(signed)),
+        "all_in.own_order_fill_gas_mean": int(statistics.mean(own)),
         "all_in.settlement_share_gas": int(share),
-        "all_in_gas_per_trade": int(statistics.mean(fills) + share),
+        "all_in_gas_per_trade": int(statistics.mean(signed) + share),
+        "all_in.own_order_gas_per_trade": int(statistics.mean(own) + share),
     }
 
 

@@ -147,8 +147,9 @@ def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, set
     ``membership.resync([...])`` pushes them.
     """
     tx = {"sender": operator}
-    module = project.VenueAuctions.deploy(membership, securities, **tx)
-    venue = project.TradeVenue.deploy(name, membership, securities, settlement or ZERO_ADDRESS, module, operator, **tx)
+    settlement = settlement or ZERO_ADDRESS
+    module = project.VenueAuctions.deploy(membership, securities, settlement, **tx)
+    venue = project.TradeVenue.deploy(name, membership, securities, settlement, module, operator, **tx)
     membership.addSubscriber(venue, **tx)
     securities.addSubscriber(venue, **tx)
     return venue

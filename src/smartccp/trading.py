@@ -93,6 +93,17 @@ class VenueClient:
         order = self.with_nonce(order)
         return self.venue.placeOrder(*self.place_args(order, signer, max_makers), sender=sender or signer, **tx)
 
+    def place_own(self, order: Order, owner: Any, *, max_makers: int = MAX_MAKERS, **tx: Any) -> Any:
+        """Submit ``order`` from its owner's own account without a signature (``placeTrusted``:
+        the transaction authenticates it; the nonce is used all the same). Same receipt as
+        ``place``, and the same order hash; no ecrecover and 64 bytes less calldata."""
+        if order.quantity <= 0:
+            raise ValueError("quantity must be positive")
+        if max_makers > MAX_MAKERS:
+            raise ValueError(f"max_makers above the venue bound {MAX_MAKERS}")
+        order = self.with_nonce(order)
+        return self.venue.placeTrusted(order.as_tuple(), max_makers, sender=owner, **tx)
+
     def cancel(self, order_id: int, owner: Any) -> Any:
         """Cancel a resting order of ``owner``."""
         return self.venue.cancelOrder(order_id, sender=owner)

@@ -9,6 +9,8 @@ Accounts (tests/conftest.py): operator 0, bank 1, issuer 2, member_a 3, member_b
 
 from __future__ import annotations
 
+import itertools
+
 import ape
 import pytest
 
@@ -83,13 +85,15 @@ def trade(ccp, venue, security_id):
     """Factory: novate (or settle directly) one trade as the venue; returns the receipt.
     The deadline defaults to the security's settlement date (today + lag)."""
 
+    trade_ids = itertools.count(1)  # a venue numbers its trades uniquely; the CCP takes them as given
+
     def _trade(buyer, seller, quantity, price, *, sid=None, route=Route.CCP, deadline=None, trade_id=None,
                cash_amount=None, sender=None):
         sid = security_id if sid is None else sid
         if deadline is None:
             deadline = settlement_deadline(ccp, sid)[1]
         if trade_id is None:
-            trade_id = int(ccp.lastTradeId(venue)) + 1
+            trade_id = next(trade_ids)
         instruction = settle_instruction(trade_id, buyer, seller, sid, quantity, price, deadline, route,
                                          cash_amount=cash_amount)
         return ccp.settle(instruction, sender=sender or venue)

@@ -11,7 +11,6 @@ from smartccp.units import cash
 
 def snapshot(ccp, venue, cycle, security_id, *accounts):
     return (
-        ccp.lastTradeId(venue),
         ccp.cycleInfo(cycle),
         tuple(ccp.obligation(cycle, security_id, a) for a in accounts),
         tuple(ccp.prefunded(a) for a in accounts),
@@ -23,15 +22,6 @@ def test_settle__unregistered_venue__reverts(ccp, trade, parties, outsider, venu
     before = snapshot(ccp, venue, cycle, security_id, a, b)
     with ape.reverts(ccp.UnauthorisedVenue, caller=outsider):
         trade(a, b, 10, cash(100), sender=outsider)
-    assert snapshot(ccp, venue, cycle, security_id, a, b) == before
-
-
-def test_settle__trade_id_not_increasing__reverts(ccp, trade, parties, venue, cycle, security_id):
-    a, b, _, _ = parties
-    trade(a, b, 10, cash(100), trade_id=5)
-    before = snapshot(ccp, venue, cycle, security_id, a, b)
-    with ape.reverts(ccp.TradeIdNotIncreasing, venue=venue, tradeId=5, lastTradeId=5):
-        trade(a, b, 10, cash(100), trade_id=5)  # a replayed instruction
     assert snapshot(ccp, venue, cycle, security_id, a, b) == before
 
 
@@ -47,7 +37,7 @@ def test_settle__zero_price__reverts(ccp, trade, parties, venue, cycle, security
     a, b, _, _ = parties
     with ape.reverts(ccp.ZeroPrice, tradeId=1):
         trade(a, b, 10, 0)
-    assert ccp.lastTradeId(venue) == 0
+    assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 
 def test_settle__cash_not_quantity_times_price__reverts(ccp, trade, parties, venue, cycle, security_id):
@@ -65,22 +55,22 @@ def test_settle__self_trade__reverts(ccp, trade, parties, venue, cycle, security
     assert ccp.cycleInfo(cycle)[2] == 0
 
 
-def test_settle__zero_address__reverts(ccp, trade, parties, venue):
+def test_settle__zero_address__reverts(ccp, trade, parties, venue, cycle):
     with ape.reverts(ccp.ZeroAddress):
         trade(parties[0], "0x" + "00" * 20, 10, cash(100))
-    assert ccp.lastTradeId(venue) == 0
+    assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 
-def test_settle__security_not_cleared__reverts(ccp, trade, parties, venue, system, issuer, chain):
+def test_settle__security_not_cleared__reverts(ccp, trade, parties, venue, system, issuer, chain, cycle):
     a, b, _, _ = parties
     system.securities.listSecurity("NEW", b"XX0000000001", 0, 1, 1, 0, sender=issuer)
     sid = system.securities.securityCount()
     with ape.reverts(ccp.SecurityNotCleared, securityId=sid):
         trade(a, b, 10, cash(100), sid=sid, deadline=chain.pending_timestamp + 86_400)
-    assert ccp.lastTradeId(venue) == 0
+    assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 
-def test_settle__deadline_before_t_plus_lag__reverts(ccp, trade, parties, venue, chain, security_id):
+def test_settle__deadline_before_t_plus_lag__reverts(ccp, trade, parties, venue, chain, security_id, cycle):
     a, b, _, _ = parties
     today = chain.pending_timestamp // 86_400
     with ape.reverts(ccp.SettlementCycleOutOfRange, securityId=security_id, cycleId=today, earliest=today + 1,
@@ -89,14 +79,14 @@ def test_settle__deadline_before_t_plus_lag__reverts(ccp, trade, parties, venue,
     with ape.reverts(ccp.SettlementCycleOutOfRange, securityId=security_id, cycleId=today + 31,
                      earliest=today + 1, latest=today + 30):
         trade(a, b, 10, cash(100), deadline=(today + 31) * 86_400)
-    assert ccp.lastTradeId(venue) == 0
+    assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 
-def test_settle__quantity_beyond_packed_range__reverts(ccp, trade, parties, venue):
+def test_settle__quantity_beyond_packed_range__reverts(ccp, trade, parties, venue, cycle):
     a, b, _, _ = parties
     with ape.reverts(ccp.AmountTooLarge, quantity=2**119, cashAmount=2**119):
         trade(a, b, 2**119, 1)
-    assert ccp.lastTradeId(venue) == 0
+    assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 
 def test_settle_cycle__before_its_date_ended__reverts(ccp, trade, parties, keeper, cycle):

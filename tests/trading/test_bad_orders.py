@@ -281,7 +281,7 @@ def test_operator_functions__wrong_caller__revert(venue, member_a, market):
     for call in (lambda: venue.listSecurity(5, 0, sender=member_a),
                  lambda: venue.setPhase(market, Phase.CLOSED, sender=member_a),
                  lambda: venue.setSessionEnd(1, sender=member_a),
-                 lambda: venue.setSettlement(member_a, sender=member_a)):
+                 lambda: venue.setOrderGate(member_a, sender=member_a)):
         with ape.reverts(venue.AccessControlUnauthorizedAccount):
             call()
 

@@ -47,6 +47,18 @@ def test_fill__partial_maker_keeps_place_and_rest(client, venue, place, member_a
     assert venue.lastPrice(market) == cash("10.00")
 
 
+def test_trade_ids__per_security_sequence_even_when_the_market_word_is_otherwise_unchanged(
+    venue, client, place, member_a, member_b, market
+):
+    """Trade ids are ``securityId << 40 | n``, n counting the security's trades from 1. The count
+    lives in the market word: fills that leave the best prices and the last price as they were
+    (the second and third here) must still write it, or two trades would share an id."""
+    place(member_a, Side.SELL, 100, cash("10.00"))
+    ids = [t.tradeId for _ in range(3) for t in client.trades(place(member_b, Side.BUY, 10, cash("10.00")))]
+    assert ids == [(market << 40) | n for n in (1, 2, 3)]
+    assert venue.lastPrice(market) == cash("10.00")
+
+
 def test_settle_instruction__carries_both_signed_orders(client, place, make_order, member_a, member_b, sink, chain):
     maker = make_order(member_a, Side.SELL, 100, cash("10.00"), nonce=1)
     client.place(maker, member_a)

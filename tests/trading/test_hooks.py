@@ -62,8 +62,24 @@ def test_place_trusted__anyone_else__reverts(venue, client, make_order, member_a
     order = client.with_nonce(make_order(member_b, Side.BUY, 40, cash("10.00")))
     with ape.reverts(venue.NotTrusted, caller=member_a, owner=member_b):
         venue.placeTrusted(order.as_tuple(), 10, sender=member_a)
-    with ape.reverts(venue.NotTrusted, caller=member_b, owner=member_b):  # members must sign
-        venue.placeTrusted(order.as_tuple(), 10, sender=member_b)
+
+
+def test_place_trusted__owner_places_its_own_order_and_uses_its_nonce(venue, client, make_order, member_a, member_b, market):
+    """A member's own transaction authenticates its order (no signature, no ecrecover); the
+    order hash is the one it would have signed, and the nonce is used, so a signed copy of the
+    same order cannot be placed a second time (nor the own submission repeated)."""
+    client.place(make_order(member_a, Side.SELL, 100, cash("10.00")), member_a)
+    order = client.with_nonce(make_order(member_b, Side.BUY, 40, cash("10.00")))
+    r = client.place_own(order, member_b)
+    t = client.trades(r)[0]
+    assert (t.buyer, t.seller, t.quantity, t.bidOrderHash) == (member_b, member_a, 40, client.hash(order))
+    assert venue.nonceUsed(member_b, order.nonce)
+    with ape.reverts(venue.NonceUsed, owner=member_b, nonce=order.nonce):
+        venue.placeOrder(*client.place_args(order, member_b), sender=member_a)  # the signed copy, relayed
+    with ape.reverts(venue.NonceUsed, owner=member_b, nonce=order.nonce):
+        client.place_own(order, member_b)
+    d = venue.depth(market, 1)
+    assert (list(d[2]), list(d[3])) == ([cash("10.00")], [60])
 
 
 def test_place_trusted__system_contract_trades_in_its_own_name(venue, client, make_order, membership, operator, accounts, member_a, market):
