@@ -234,8 +234,8 @@ interface ITradeVenue is ITradeVenueEvents {
         external
         view
         returns (uint256[] memory bidPrices, uint256[] memory bidSizes, uint256[] memory askPrices, uint256[] memory askSizes);
-    /// @notice A resting order: owner, remaining (current peak for icebergs), expiry, flags,
-    /// counter, order hash. All zero when there is none.
+    /// @notice A resting order, or a parked one by its parked id: owner, remaining (current peak
+    /// for icebergs), expiry, flags, counter, order hash. All zero when there is none.
     function orderOf(uint256 orderId)
         external
         view

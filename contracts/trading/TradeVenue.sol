@@ -99,17 +99,14 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// order that rested while a sink was set) or when the level empties.
     function cancelOrder(uint256 orderId) external {
         if (_reentrancyGuardEntered()) revert ReentrancyGuardReentrantCall();
-        uint256 securityId = (orderId & ~PARKED_BIT) >> ID_SECURITY_AT;
-        bool parked = orderId & PARKED_BIT != 0;
-        uint256 side = (orderId >> 64) & 1;
-        OrderBook.Book storage book = parked ? _parked[securityId][side] : _books[securityId][side];
+        OrderBook.Book storage book = _bookOf(orderId);
         (uint64 k, uint256 node, uint256 levelWord) = _liveEntry(book, orderId);
         address owner = address(uint160(node));
         if (owner == address(0)) revert UnknownOrder(orderId);
         if (owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
-        if (parked) return _unpark(book, securityId, Side(uint8(side)), k, OrderBook.unpackNode(node));
+        if (orderId & PARKED_BIT != 0) return _unpark(book, orderId, k, OrderBook.unpackNode(node));
         _withdraw(orderId, book, k, node, levelWord);
-        if (uint8(node >> 232) & OrderBook.FLAG_PUBLISHED != 0) _publishById(securityId);
+        if (uint8(node >> 232) & OrderBook.FLAG_PUBLISHED != 0) _publishById(orderId >> ID_SECURITY_AT);
     }
 
     /// @inheritdoc ITradeVenue
@@ -260,7 +257,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         view
         returns (address owner, uint256 remaining, uint64 expiry, uint8 flags, uint16 counter, bytes32 orderHash)
     {
-        OrderBook.Book storage book = _books[(orderId & ~PARKED_BIT) >> ID_SECURITY_AT][(orderId >> 64) & 1];
+        OrderBook.Book storage book = _bookOf(orderId);
         (uint64 k, uint256 w,) = _liveEntry(book, orderId);
         if (w == 0) return (address(0), 0, 0, 0, 0, bytes32(0));
         OrderBook.Node memory node = OrderBook.unpackNode(w);
@@ -377,16 +374,14 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         }
     }
 
-    /// @dev Cancel a parked stop-type order (`side` here is the trigger direction).
-    function _unpark(OrderBook.Book storage book, uint256 securityId, Side side, uint64 k, OrderBook.Node memory node)
-        private
-    {
+    /// @dev Cancel the live parked stop-type order `parkedId` (entry `k` of `book`).
+    function _unpark(OrderBook.Book storage book, uint256 parkedId, uint64 k, OrderBook.Node memory node) private {
         uint24 tick = OrderBook.tickOf(k);
         OrderBook.Level memory level = book.loadLevel(tick);
         delete _parkedTerms[book.entries[k].orderHash];
         level.shrink(k, node.remaining);
         book.erase(k);
-        emit OrderWithdrawn(_encode(securityId, side, k, level.epoch) | PARKED_BIT, node.remaining);
+        emit OrderWithdrawn(parkedId, node.remaining); // the live id: its epoch is the level's
         book.settleIfEmpty(level, tick);
         book.storeLevel(tick, level);
     }

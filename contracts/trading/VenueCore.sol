@@ -445,6 +445,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         return ((orderId & ~PARKED_BIT) >> ID_SECURITY_AT, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
     }
 
+    /// @dev The book an order id names: its security's resting book on its side, or for a parked
+    /// id the parked book of its trigger direction.
+    function _bookOf(uint256 orderId) internal view returns (OrderBook.Book storage) {
+        uint256 securityId = (orderId & ~PARKED_BIT) >> ID_SECURITY_AT;
+        uint256 side = (orderId >> 64) & 1;
+        return orderId & PARKED_BIT != 0 ? _parked[securityId][side] : _books[securityId][side];
+    }
+
     /// @dev The entry `orderId` names in `book` (its key, packed node and level word); `node` is 0
     /// if no order rests there, or if the id is of an earlier epoch of its level (another order
     /// may rest at that place now).
@@ -691,7 +699,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// @dev Cancel a previous quote order of `maker` if it still rests (it may have been filled).
     function _withdrawQuote(uint256 orderId, address maker) internal {
         if (orderId == 0) return;
-        OrderBook.Book storage book = _books[orderId >> ID_SECURITY_AT][(orderId >> 64) & 1];
+        OrderBook.Book storage book = _bookOf(orderId);
         (uint64 k, uint256 node, uint256 levelWord) = _liveEntry(book, orderId);
         if (address(uint160(node)) != maker) return;
         _withdraw(orderId, book, k, node, levelWord);
@@ -700,7 +708,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// @dev Tick and remaining size of a quote order if it still rests for `maker`.
     function _liveQuoteSide(uint256 orderId, address maker) internal view returns (uint256 tick, uint256 size) {
         if (orderId == 0) return (0, 0);
-        (uint64 k, uint256 w,) = _liveEntry(_books[orderId >> ID_SECURITY_AT][(orderId >> 64) & 1], orderId);
+        (uint64 k, uint256 w,) = _liveEntry(_bookOf(orderId), orderId);
         OrderBook.Node memory node = OrderBook.unpackNode(w);
         if (node.owner != maker || _deadReason(node) != REASON_OWNER) return (0, 0);
         return (OrderBook.tickOf(k), node.remaining);

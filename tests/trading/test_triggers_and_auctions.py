@@ -68,6 +68,17 @@ def test_stop__owner_cancels_parked_order__it_never_fires(venue, client, place, 
     assert client.book(market).asks == [(cash("10.20"), 100)]
 
 
+def test_order_of__parked_id_shows_the_parked_order_not_one_resting_at_the_same_place(
+    venue, client, place, member_a, member_c, market
+):
+    r = place(member_c, Side.BUY, 50, cash("10.50"), orderType=OrderType.STOP, triggerPrice=cash("10.10"))
+    parked_id = r.decode_logs(venue.OrderParked)[0].parkedId
+    resting = client.resting_id(place(member_a, Side.BUY, 20, cash("10.10")))
+    assert parked_id & ~(1 << 255) == resting  # the same place, in the parked book and the bids
+    assert venue.orderOf(parked_id)[:2] == (member_c, 50)
+    assert venue.orderOf(resting)[:2] == (member_a, 20)
+
+
 REASON_UNFILLED, REASON_SELF_TRADE = 1, 5
 
 
