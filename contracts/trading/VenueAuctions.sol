@@ -28,9 +28,9 @@ contract VenueAuctions is VenueCore {
     /// @notice Called directly instead of through a venue.
     error OnlyDelegateCall();
 
-    /// @dev The immutables describe the venue it serves; roles are the venue's (storage).
-    /// @dev The venue's settlement contract too: VenueCore keeps it as an immutable, which this
-    /// code reads from its own bytecode when the venue runs it.
+    /// @dev The immutables describe the venue it serves, its settlement contract included (this
+    /// code reads them from its own bytecode when the venue runs it); roles are the venue's
+    /// (storage).
     constructor(address membership_, address securities_, address settlement_)
         VenueCore(membership_, securities_, settlement_, address(0), address(0xdead))
     {}
