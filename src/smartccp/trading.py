@@ -86,23 +86,23 @@ class VenueClient:
         Returns the receipt; the venue's return values are in ``receipt.return_value`` and its
         events (OrderRested, Traded, OrderCancelled; OrderWithdrawn for a cancel) in its logs.
         """
-        if order.quantity <= 0:
-            raise ValueError("quantity must be positive")
-        if max_makers > MAX_MAKERS:
-            raise ValueError(f"max_makers above the venue bound {MAX_MAKERS}")
-        order = self.with_nonce(order)
+        order = self._checked(order, max_makers)
         return self.venue.placeOrder(*self.place_args(order, signer, max_makers), sender=sender or signer, **tx)
 
     def place_own(self, order: Order, owner: Any, *, max_makers: int = MAX_MAKERS, **tx: Any) -> Any:
         """Submit ``order`` from its owner's own account without a signature (``placeTrusted``:
         the transaction authenticates it; the nonce is used all the same). Same receipt as
-        ``place``, and the same order hash; no ecrecover and 64 bytes less calldata."""
+        ``place``, and the same order hash; no ecrecover, and 128 bytes less calldata."""
+        order = self._checked(order, max_makers)
+        return self.venue.placeTrusted(order.as_tuple(), max_makers, sender=owner, **tx)
+
+    def _checked(self, order: Order, max_makers: int) -> Order:
+        """``order`` with its nonce, after the client-side checks of a submission."""
         if order.quantity <= 0:
             raise ValueError("quantity must be positive")
         if max_makers > MAX_MAKERS:
             raise ValueError(f"max_makers above the venue bound {MAX_MAKERS}")
-        order = self.with_nonce(order)
-        return self.venue.placeTrusted(order.as_tuple(), max_makers, sender=owner, **tx)
+        return self.with_nonce(order)
 
     def cancel(self, order_id: int, owner: Any) -> Any:
         """Cancel a resting order of ``owner``."""
