@@ -283,7 +283,8 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     /// @inheritdoc ITradeVenue
     function lastPrice(uint256 securityId) external view returns (uint256) {
-        return _loadMarket(securityId).lastPrice;
+        Market memory m = _loadMarket(securityId);
+        return uint256(m.lastTick) * m.tickSize;
     }
 
     /// @inheritdoc ITradeVenue

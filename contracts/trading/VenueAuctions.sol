@@ -49,7 +49,7 @@ contract VenueAuctions is VenueCore {
         CallAuction.State storage auction = _auctions[securityId];
         OrderBook.Book[2] storage books = _books[securityId];
         if (!auction.priced) {
-            (uint24 tick, uint256 volume) = CallAuction.clearingTick(books[0], books[1], m.bestBid, m.bestAsk, _tickOf(m.lastPrice, m.tickSize));
+            (uint24 tick, uint256 volume) = CallAuction.clearingTick(books[0], books[1], m.bestBid, m.bestAsk, m.lastTick);
             auction.priced = true;
             auction.tick = tick;
             auction.volume = uint64(volume);
@@ -177,7 +177,7 @@ contract VenueAuctions is VenueCore {
     /// @dev Take the next parked order whose trigger the last price has reached (rising triggers
     /// first, lowest first; then falling, highest first). A dead one comes back with nothing to do.
     function _popTriggered(uint256 securityId, Market memory m) private returns (bool found, Taker memory t) {
-        uint24 last = _tickOf(m.lastPrice, m.tickSize);
+        uint24 last = m.lastTick;
         if (last == 0) return (false, t);
         uint8 dir = RISING;
         uint24 tick = _parked[securityId][RISING].ticks.nextUp(1);
@@ -216,7 +216,7 @@ contract VenueAuctions is VenueCore {
             emit OrderCancelled(orderHash, parkedId, node.remaining, reason);
             return (true, t); // remaining 0: nothing to run
         }
-        emit OrderTriggered(parkedId, orderHash, m.lastPrice);
+        emit OrderTriggered(parkedId, orderHash, uint256(m.lastTick) * m.tickSize);
         t = Taker({
             orderHash: orderHash,
             owner: node.owner,
@@ -281,7 +281,7 @@ contract VenueAuctions is VenueCore {
                     }
                 }
                 auction.volume -= uint64(qty);
-                if (qty != 0) m.lastPrice = uint64(price);
+                if (qty != 0) m.lastTick = tick;
             }
         }
         _storeLevel(bids, bidLevel, m, Side.Buy);

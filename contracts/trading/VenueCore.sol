@@ -55,8 +55,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
 
     /// @dev One slot: tickSize (8) | lotSize (4) | bestBid (3) | bestAsk (3) | last tick (3) |
     /// trade count (5) | phase (1) | flags (1: listed, halted, gated, publishing) |
-    /// settlementLag (3). Best ticks are 0 when the side is empty; the last price is stored as
-    /// its tick (every trade is at a tick). The trade count numbers the security's trades (trade
+    /// settlementLag (3). Best ticks are 0 when the side is empty, the last tick before the first
+    /// trade (every trade is at a tick; the last price is lastTick * tickSize). The trade count numbers the security's trades (trade
     /// ids, see `_nextTradeId`), so a fill writes no counter slot of its own: the market word is
     /// written anyway. `halted` is the DLT-CSD halt, pushed by the security token.
     /// `gated` and `publishing` mirror "a risk gate is set" and "a quote sink is set" into every
@@ -67,7 +67,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint32 lotSize;
         uint24 bestBid;
         uint24 bestAsk;
-        uint64 lastPrice;
+        uint24 lastTick;
         uint40 tradeCount;
         Phase phase;
         bool listed;
@@ -230,7 +230,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         }
         if (buy) m.bestAsk = tick;
         else m.bestBid = tick;
-        if (lastTick != 0) m.lastPrice = uint64(uint256(lastTick) * m.tickSize);
+        if (lastTick != 0) m.lastTick = lastTick;
     }
 
     /// @dev Take `qty` from the front entry `k`: shrink it, or pop it (refilling an iceberg at
@@ -384,7 +384,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         m.lotSize = uint32(w >> 64);
         m.bestBid = uint24(w >> 96);
         m.bestAsk = uint24(w >> 120);
-        m.lastPrice = uint64(uint24(w >> 144)) * m.tickSize;
+        m.lastTick = uint24(w >> 144);
         m.tradeCount = uint40(w >> 168);
         m.phase = Phase(uint8(w >> 208));
         m.listed = (w >> 216) & 1 != 0;
@@ -397,14 +397,10 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
     function _storeMarket(uint256 securityId, Market memory m) internal {
         _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
-            | (uint256(m.bestAsk) << 120) | (uint256(m.lastPrice / m.tickSize) << 144)
+            | (uint256(m.bestAsk) << 120) | (uint256(m.lastTick) << 144)
             | (uint256(m.tradeCount) << 168) | (uint256(uint8(m.phase)) << 208)
             | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 217 : 0) | (m.gated ? uint256(1) << 218 : 0)
             | (m.publishing ? uint256(1) << PUBLISHING_BIT : 0) | (uint256(m.settlementLag) << 224);
-    }
-
-    function _tickOf(uint256 price, uint256 tickSize) internal pure returns (uint24) {
-        return uint24(price / tickSize);
     }
 
     /// @dev Stop, StopLimit or MarketIfTouched (a bit mask over the OrderType values).
@@ -483,7 +479,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         }
         OrderType orderType = t.orderType;
         if (_isTriggered(orderType)) {
-            if (!_touched(t.side, orderType, order.triggerPrice, m.lastPrice)) {
+            if (!_touched(t.side, orderType, order.triggerPrice, uint256(m.lastTick) * m.tickSize)) {
                 return (_park(order, t), 0);
             }
             _convertTriggered(t, orderType);
@@ -689,7 +685,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint256 w = uint8(node >> 232) & OrderBook.FLAG_ICEBERG == 0 ? OrderBook.withoutEntry(levelWord, k, remaining) : 0;
         if (w == 0) {
             (uint256 securityId, Side side,) = _decode(orderId);
-            return _remove(securityId, side, k, book.loadNode(k), REASON_OWNER);
+            return _remove(securityId, side, k, OrderBook.unpackNode(node), REASON_OWNER);
         }
         delete book.entries[k].node;
         book.levelWords[OrderBook.tickOf(k)] = w;
