@@ -38,7 +38,7 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
     assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
                                                   "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO",
-                                                  "VenueCloseOut"}  # the default drill's close-out market
+                                                  "VenueCloseOut", "OrderRelay"}  # VenueCloseOut: the default drill's close-out market
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
     market = next(s for s in saved["steps"] if s["name"] == "market")  # the simulated flow
@@ -135,7 +135,8 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
 
     system = namespace["system"]
 
-    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement"}
+    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement",
+                                       "OrderRelay"}
     assert namespace["operator"] == operator
     assert namespace["cash"]("12.5") == 12_500_000
     assert namespace["balances"](operator)["cash"] == "0.000000"

@@ -37,6 +37,11 @@ class System:
         """The first venue (most flows need just one)."""
         return self.venues[0]
 
+    @property
+    def relay(self) -> Any:
+        """The OrderRelay (batches of signed orders for any venue), if deployed."""
+        return self.extra.get("OrderRelay")
+
     def addresses(self) -> dict[str, str]:
         """Name -> address of every contract, as the registry stores it."""
         named = {"Membership": self.membership, "CashToken": self.cash, "SecurityToken": self.securities}
@@ -94,8 +99,8 @@ def deploy_system(
     settlement: Any = None,
     cycle_length: int = DAY,
 ) -> System:
-    """Deploy the register, both ledgers, the CCP and ``n_venues`` venues; wire them; admit the
-    settlement bank and the issuer.
+    """Deploy the register, both ledgers, the CCP, ``n_venues`` venues and the OrderRelay; wire
+    them; admit the settlement bank and the issuer.
 
     ``operator`` becomes admin of everything; ``settlement_bank`` may issue and redeem cash;
     ``issuer`` may list, issue and redeem securities. All three are ape accounts. Venues hand
@@ -124,7 +129,9 @@ def deploy_system(
     expiry = kyc_expiry()
     for institution in {str(settlement_bank.address): settlement_bank, str(issuer.address): issuer}.values():
         membership.admitInstitution(institution, expiry, **tx)
-    return System(membership=membership, cash=cash, securities=securities, venues=venues, ccp=ccp)
+    relay = project.OrderRelay.deploy(**tx)
+    return System(membership=membership, cash=cash, securities=securities, venues=venues, ccp=ccp,
+                  extra={"OrderRelay": relay})
 
 
 def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int = 2) -> None:

@@ -16,6 +16,7 @@ from smartccp.eip712 import compact
 from smartccp.orders import Domain, NonceSource, Order, order_hash, sign_order
 
 MAX_MAKERS = 64
+MAX_BATCH = 64  # OrderRelay.MAX_BATCH
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,21 @@ class VenueClient:
         ``place``, and the same order hash; no ecrecover, and 128 bytes less calldata."""
         order = self._checked(order, max_makers)
         return self.venue.placeTrusted(order.as_tuple(), max_makers, sender=owner, **tx)
+
+    def place_batch(self, relay: Any, signed: list[tuple[Order, Any]], *, sender: Any,
+                    max_makers: int = MAX_MAKERS, atomic: bool = False, **tx: Any) -> Any:
+        """Sign each (order, signer) of ``signed`` and submit them all in one transaction through
+        ``relay`` (an OrderRelay), in order, from ``sender``: the transaction's base cost and the
+        first touch of shared state are paid once per batch. A refused order is skipped with an
+        ``OrderSkipped`` event (the rest go on), or with ``atomic`` the whole batch reverts.
+        Returns the receipt: the venue's events of every placed order are in its logs, and
+        ``receipt.return_value`` holds one (placed, orderId, filled) per order."""
+        if not 0 < len(signed) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} orders")
+        checked = [(self._checked(order, max_makers), signer) for order, signer in signed]
+        args = [self.place_args(order, signer, max_makers) for order, signer in checked]
+        return relay.placeOrders(self.venue, [a[0] for a in args], [a[1] for a in args], max_makers, atomic,
+                                 sender=sender, **tx)
 
     def _checked(self, order: Order, max_makers: int) -> Order:
         """``order`` with its nonce, after the client-side checks of a submission."""

@@ -38,6 +38,7 @@ ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "OnlyMembership", "OnlySecu
 #: State-changing functions anyone may call, and why that is safe.
 PERMISSIONLESS = {
     "placeOrder": "authorised by the owner's EIP-712 signature, not by the sender",
+    "placeOrders": "OrderRelay: each order goes through placeOrder; the relay holds no role or state",
     "quote": "a market maker's two signed orders: authorised by their EIP-712 signatures",
     "cancelOrder": "checks the caller owns the order (NotOrderOwner)",
     "cancelAll": "bumps the caller's own counter",
@@ -53,7 +54,8 @@ PERMISSIONLESS = {
     "safeTransferFrom": "approval and holder rules", "safeBatchTransferFrom": "approval and holder rules",
     "setApprovalForAll": "the caller's own approval",
 }
-SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions")
+SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
+                    "OrderRelay")
 
 
 # ─── Fixtures and helpers ──────────────────────────────────────────────────────────────────
@@ -256,7 +258,8 @@ def test_role_restricted_functions__outsider__access_error(world, market):
     handles = {"Membership": world.system.membership, "CashToken": world.system.cash,
                "SecurityToken": world.system.securities, "TradeVenue": world.system.venue,
                "CCPSettlement": world.system.ccp,
-               "VenueAuctions": ape.project.VenueAuctions.at(world.system.venue.auctionsModule())}
+               "VenueAuctions": ape.project.VenueAuctions.at(world.system.venue.auctionsModule()),
+               "OrderRelay": world.system.relay}
     outsider = world.keeper
     results, before = {}, fingerprint(world, market)
     for name in SYSTEM_CONTRACTS:
