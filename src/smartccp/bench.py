@@ -70,6 +70,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "gross.dvp_per_trade_gas",
     "all_in_gas_per_trade",
     "all_in.own_order_gas_per_trade",
+    "all_in.relayed_gas_per_trade",
     "risk.check_order_gas",
     "risk.refresh_margin_gas",
     "risk.default_drill_two_defaulters_gas",

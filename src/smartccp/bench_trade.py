@@ -9,7 +9,8 @@ resting order at the best price (and empties that level); ``trade.fill_extra_mak
 the same fill over a bare recorded instruction (``MockSettlementSink``).
 ``all_in_gas_per_trade`` is the taker's fill transaction plus the trade's share of its cycle's
 settlement gas, at 1,000 trades among 20 members in one security (makers' placements excluded);
-``all_in.own_order_gas_per_trade`` the same for takers sending their own orders unsigned.
+``all_in.own_order_gas_per_trade`` the same for takers sending their own orders unsigned, and
+``all_in.relayed_gas_per_trade`` for signed orders submitted ten to a transaction (OrderRelay).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ goal("ccp.novation_gas", "<=", 25_000)
 goal("ccp.settle_per_obligation_gas", "<=", 60_000)
 goal("ccp.cycle_1000_vs_100_ratio", "<=", 1.1)
 goal("all_in_gas_per_trade", "<=", 90_000)
+goal("all_in.relayed_gas_per_trade", "<=", 90_000)
 goal("e2e.ratio", ">=", 0.5)
 
 QTY = 100
@@ -89,13 +91,20 @@ def seed_book(m: Market) -> None:
         m.place(10 + i % 10, Side.BUY, cash("10.00") - (i % 10) * TICK)
 
 
-def fill_gas(m: Market, makers: int, repeats: int, price: int = cash("15.00")) -> int:
-    """Median gas of a taker buy that fully fills ``makers`` resting offers at ``price``."""
+def fill_gas(m: Market, makers: int, repeats: int, price: int = cash("15.00"), *, relayed: bool = False) -> int:
+    """Median gas of a taker buy that fully fills ``makers`` resting offers at ``price`` (sent
+    alone, or as a batch of one through the OrderRelay if ``relayed``)."""
     gas = []
     for rep in range(repeats):
         for k in range(makers):
             m.place(k % 10, Side.SELL, price)
-        gas.append(m.place(10 + rep % 10, Side.BUY, price, QTY * makers).gas_used)
+        who = 10 + rep % 10
+        order = m.order(who, Side.BUY, price, QTY * makers)
+        if relayed:
+            receipt = m.client.place_batch(m.system.relay, [(order, m.members[who])], sender=m.members[who])
+        else:
+            receipt = m.client.place(order, m.members[who])
+        gas.append(receipt.gas_used)
     return int(statistics.median(gas))
 
 
@@ -116,6 +125,7 @@ def trade_gas(ctx: BenchContext) -> Figures:
     resting = [m.place(i % 10, Side.SELL, cash("20.05")).gas_used for i in range(n)]
     new_level = [m.place(i % 10, Side.SELL, cash("21.00") + i * TICK).gas_used for i in range(n)]
     one = fill_gas(m, 1, n)
+    one_relayed = fill_gas(m, 1, n, relayed=True)
     ten = fill_gas(m, 10, max(3, n // 2))
     ids = [m.client.resting_id(m.place(i % 10, Side.SELL, cash("20.05"))) for i in range(n)]
     cancel = [m.client.cancel(oid, m.members[i % 10]).gas_used for i, oid in enumerate(ids)]
@@ -133,6 +143,7 @@ def trade_gas(ctx: BenchContext) -> Figures:
         "trade.fill_one_maker_gas": one,
         "trade.fill_first_in_cycle_gas": first_touch[1].gas_used,
         "trade.fill_ten_makers_gas": ten,
+        "trade.relay_overhead_gas": one_relayed - one,
         "trade.fill_extra_maker_gas": (ten - one) // 9,
         "trade.cancel_gas": int(statistics.median(cancel)),
     }
@@ -186,23 +197,37 @@ def clearing_gas(ctx: BenchContext) -> Figures:
 
 
 @measurement("all_in")
-def all_in_gas(ctx: BenchContext, trades: int = 1_000, n_members: int = 20) -> Figures:
+def all_in_gas(ctx: BenchContext, trades: int = 1_000, n_members: int = 20, batch: int = 10) -> Figures:
     """1,000 fills among 20 members in one security, then the cycle's settlement: the taker's
-    fill plus its share of the settlement, per trade. Takers alternate between the two ways in:
-    an EIP-712 signed order (``placeOrder``: ``all_in_gas_per_trade``) and the owner's own
-    transaction (``placeTrusted``, no signature: ``all_in.own_order_gas_per_trade``)."""
+    fill plus its share of the settlement, per trade. The takers come three ways, in rounds of
+    2 x ``batch`` trades: the first half one transaction per order, alternating an EIP-712 signed
+    order (``placeOrder``: ``all_in_gas_per_trade``) and the owner's own transaction
+    (``placeTrusted``, no signature: ``all_in.own_order_gas_per_trade``); the second half signed
+    orders ``batch`` to a transaction through the OrderRelay (``all_in.relayed_gas_per_trade``:
+    the batch's gas divided by its orders)."""
     m = open_market(ctx, n_members=n_members)
-    signed, own = [], []
+    signed, own, relayed = [], [], []
+    pending: list[tuple[Order, Any]] = []
     for t in range(trades):
         maker, taker = t % n_members, (t * 7 + 3) % n_members
         if maker == taker:
             taker = (taker + 1) % n_members
-        price = cash("10.00") + (t % 20) * TICK
+        # Prices rise through each half-round, so a batch's takers each meet their own maker.
+        price = cash("10.00") + (t % (2 * batch)) * TICK
         m.place(maker, Side.SELL, price, 10)
-        if t % 2:
-            own.append(m.client.place_own(m.order(taker, Side.BUY, price, 10), m.members[taker]).gas_used)
+        order = m.order(taker, Side.BUY, price, 10)
+        if t % (2 * batch) >= batch:
+            pending.append((order, m.members[taker]))
+            if len(pending) == batch:
+                receipt = m.client.place_batch(m.system.relay, pending, sender=ctx.roles.operator)
+                if len(m.client.trades(receipt)) != batch:
+                    raise RuntimeError(f"a relayed batch of {batch} made {len(m.client.trades(receipt))} trades")
+                relayed.append(receipt.gas_used / batch)
+                pending = []
+        elif t % 2:
+            own.append(m.client.place_own(order, m.members[taker]).gas_used)
         else:
-            signed.append(m.place(taker, Side.BUY, price, 10).gas_used)
+            signed.append(m.client.place(order, m.members[taker]).gas_used)
     cycle_id, _ = m.system.ccp.settlementCycle(m.security_id)
     warp_past(m.system.ccp, int(cycle_id))
     report = run_cycle(m.system.ccp, int(cycle_id), ctx.roles.operator, chunk=200)
@@ -210,9 +235,12 @@ def all_in_gas(ctx: BenchContext, trades: int = 1_000, n_members: int = 20) -> F
     return {
         "all_in.fill_gas_mean": int(statistics.mean(signed)),
         "all_in.own_order_fill_gas_mean": int(statistics.mean(own)),
+        "all_in.relayed_fill_gas_mean": int(statistics.mean(relayed)),
+        "all_in.relay_batch": batch,
         "all_in.settlement_share_gas": int(share),
         "all_in_gas_per_trade": int(statistics.mean(signed) + share),
         "all_in.own_order_gas_per_trade": int(statistics.mean(own) + share),
+        "all_in.relayed_gas_per_trade": int(statistics.mean(relayed) + share),
     }
 
 
