@@ -92,6 +92,25 @@ def _order(ctx: DemoContext, who: str, side: Side, qty: int, price: str, **kw: A
 def _place(ctx: DemoContext, log: StepLog, who: str, label: str, order: Order, venue: int = 0) -> Any:
     client: VenueClient = ctx.data["clients"][venue]
     receipt = log.tx(client.place(order, _traders(ctx)[who]), f"{who}: {label}")
+    _report(ctx, log, venue, who, label, receipt)
+    return receipt
+
+
+def _relay(ctx: DemoContext, log: StepLog, who: str, labelled: list[tuple[str, Order]], venue: int = 0) -> Any:
+    """``who`` submits its signed orders in one transaction through the OrderRelay."""
+    client: VenueClient = ctx.data["clients"][venue]
+    signer = _traders(ctx)[who]
+    batch = [(order, signer) for _, order in labelled]
+    receipt = log.tx(client.place_batch(ctx.system.relay, batch, sender=signer, atomic=True),
+                     f"{who}: {len(labelled)} orders in one transaction (OrderRelay)")
+    label = " + ".join(text for text, _ in labelled) + " (relayed)"
+    _report(ctx, log, venue, who, label, receipt)
+    return receipt
+
+
+def _report(ctx: DemoContext, log: StepLog, venue: int, who: str, label: str, receipt: Any) -> None:
+    """One line for a placement's receipt: its fills, and whether something rests."""
+    client: VenueClient = ctx.data["clients"][venue]
     fills = client.trades(receipt)
     names = _names(ctx)
     text = ", ".join(f"{t.quantity} @ {fmt_cash(t.price)} ({names.get(str(t.seller), '?')} -> "
@@ -100,7 +119,6 @@ def _place(ctx: DemoContext, log: StepLog, who: str, label: str, order: Order, v
     log.line(f"V{venue} {who:<8} {label:<42} " + (f"traded {text}" if fills else "") + (" rests" if rested else ""))
     ctx.data.setdefault("trades", 0)
     ctx.data["trades"] += len(fills)
-    return receipt
 
 
 def _book(ctx: DemoContext, log: StepLog, title: str, venue: int = 0) -> None:
@@ -205,8 +223,8 @@ def trade(ctx: DemoContext, log: StepLog) -> None:
     _book(ctx, log, "book after the crossing orders (iceberg refilled)")
     # The other venues quote ACME too (member_b's offers; member_a's bids).
     _place(ctx, log, "member_b", "sell 100 @ 12.62", _order(ctx, "member_b", Side.SELL, 100, "12.62"), venue=1)
-    _place(ctx, log, "member_b", "sell 100 @ 12.66", _order(ctx, "member_b", Side.SELL, 100, "12.66"), venue=2)
-    _place(ctx, log, "member_b", "sell 100 @ 12.72", _order(ctx, "member_b", Side.SELL, 100, "12.72"), venue=2)
+    _relay(ctx, log, "member_b", [("sell 100 @ 12.66", _order(ctx, "member_b", Side.SELL, 100, "12.66")),
+                                  ("sell 100 @ 12.72", _order(ctx, "member_b", Side.SELL, 100, "12.72"))], venue=2)
     _place(ctx, log, "member_a", "buy 50 @ 12.45", _order(ctx, "member_a", Side.BUY, 50, "12.45"), venue=1)
 
 
