@@ -62,12 +62,40 @@ contract OrderRelay {
         if (n > MAX_BATCH) revert BatchTooLarge(n, MAX_BATCH);
         results = new Result[](n);
         for (uint256 i; i < n; ++i) {
-            try venue.placeOrder(orders[i], signatures[i], maxMakers) returns (uint256 orderId, uint256 filled) {
+            (bool ok, bytes memory returned) = address(venue).call(_placeOrderCall(orders[i], signatures[i], maxMakers));
+            if (ok) {
+                (uint256 orderId, uint256 filled) = abi.decode(returned, (uint256, uint256));
                 results[i] = Result(true, orderId, filled);
-            } catch (bytes memory reason) {
-                if (atomic) revert RelayedOrderFailed(i, reason);
-                emit OrderSkipped(i, orders[i].owner, orders[i].nonce, reason);
+            } else {
+                if (atomic) revert RelayedOrderFailed(i, returned);
+                emit OrderSkipped(i, orders[i].owner, orders[i].nonce, returned);
             }
+        }
+    }
+
+    /// @dev `placeOrder(order, signature, maxMakers)` calldata, copied from this call's calldata:
+    /// the Order is 16 static words, so its words go across as they came (the venue checks every
+    /// field itself) instead of being decoded and encoded again, which cost about 2k gas an order.
+    function _placeOrderCall(Order calldata order, bytes calldata signature, uint256 maxMakers)
+        private
+        pure
+        returns (bytes memory data)
+    {
+        bytes4 selector = ITradeVenue.placeOrder.selector;
+        assembly ("memory-safe") {
+            let padded := and(add(signature.length, 31), not(31))
+            let size := add(612, padded) // selector, 16 order words, signature offset, maxMakers, length
+            data := mload(0x40)
+            mstore(data, size)
+            let body := add(data, 32)
+            mstore(body, selector)
+            calldatacopy(add(body, 4), order, 512)
+            mstore(add(body, 516), 576) // the signature's offset: after the 18 head words
+            mstore(add(body, 548), maxMakers)
+            mstore(add(body, 580), signature.length)
+            mstore(add(add(body, 580), padded), 0) // zero the last word's padding
+            calldatacopy(add(body, 612), signature.offset, signature.length)
+            mstore(0x40, add(body, add(size, 28))) // size + 28 keeps the free pointer word-aligned
         }
     }
 }

@@ -123,3 +123,18 @@ def test_batch__client_checks_before_sending(client, relay, make_order, operator
     with pytest.raises(ValueError, match="batch"):
         client.place_batch(relay, [(make_order(member_b, Side.BUY, 10, cash("10.00")), member_b)] * (MAX_BATCH + 1),
                            sender=operator)
+
+
+def test_batch__signature_forms_and_lengths__forwarded_exactly(venue, client, relay, make_order, operator, member_b,
+                                                               member_c, offer):
+    """The relay copies each signature across as it came: a 65-byte (r, s, v) one places, and
+    lengths the venue refuses come back as its ECDSAInvalidSignatureLength with that length."""
+    full = client.with_nonce(make_order(member_b, Side.BUY, 10, cash("10.00")))
+    short = [client.with_nonce(make_order(member_c, Side.BUY, 10, cash("10.00"))) for _ in range(3)]
+    signatures = [client.sign(full, member_b), b"", b"\x01" * 63, client.signature(short[2], member_c) + b"\x00\x00"]
+    receipt = relay.placeOrders(venue, [o.as_tuple() for o in [full, *short]], signatures, 64, False, sender=operator)
+
+    assert [(r.placed, r.filled) for r in receipt.return_value] == [(True, 10), (False, 0), (False, 0), (False, 0)]
+    assert [log.reason for log in receipt.decode_logs(relay.OrderSkipped)] == [
+        venue_error("ECDSAInvalidSignatureLength(uint256)", ["uint256"], [n]) for n in (0, 63, 66)]
+    assert venue.nonceUsed(full.owner, full.nonce)
