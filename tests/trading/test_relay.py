@@ -43,7 +43,8 @@ def test_batch__each_order_as_if_alone(venue, client, relay, make_order, operato
 
     results = receipt.return_value
     assert [(r.placed, r.filled) for r in results] == [(True, 10), (True, 10), (True, 0)]
-    assert results[0].orderId == results[1].orderId == 0 and results[2].orderId == client.resting_id(receipt)
+    assert results[0].orderId == results[1].orderId == 0
+    assert results[2].orderId == client.resting_id(receipt) != 0
     traded = client.trades(receipt)
     assert [(t.buyer, t.seller, t.quantity) for t in traded] == [(member_b, member_a, 10), (member_c, member_a, 10)]
     assert sink.count() == before + 2
