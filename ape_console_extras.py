@@ -14,10 +14,10 @@ and each role account by name (``operator``, ``bank``, ``issuer``, ``member_a``,
 
 from typing import Any
 
-from smartccp.accounts import role_accounts
-from smartccp.bench import run_bench
-from smartccp.demo import run_demo
-from smartccp.system import System, deploy_system, kyc_expiry
+from smartccp.bench.core import run_bench
+from smartccp.chain.accounts import role_accounts
+from smartccp.chain.system import System, deploy_system, kyc_expiry
+from smartccp.demo.core import run_demo
 from smartccp.units import cash, fmt_cash
 
 __all__ = ["ape_init_extras", "cash", "fmt_cash", "kyc_expiry", "run_bench", "run_demo"]

@@ -1,7 +1,7 @@
 """`ape run bench [--network ...] [--repeats N] [--transfers N] [--only PREFIX ...]`: measure gas
 and throughput, print the table with goals and write the flat ``reports/bench.json``.
 
-Logic lives in :mod:`smartccp.bench`.
+Logic lives in :mod:`smartccp.bench.core`.
 """
 
 from pathlib import Path
@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.accounts import role_accounts
-from smartccp.bench import BENCH_JSON, BenchContext, render, run_bench, write_json
+from smartccp.bench.core import BENCH_JSON, BenchContext, render, run_bench, write_json
+from smartccp.chain.accounts import role_accounts
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -1,6 +1,6 @@
 """`ape run demo [--network ...] [--out reports/demo.json] [--verbose]`: run the SmartCCP demo.
 
-With no options it runs on the embedded local anvil. Logic lives in :mod:`smartccp.demo`.
+With no options it runs on the embedded local anvil. Logic lives in :mod:`smartccp.demo.core`.
 """
 
 from pathlib import Path
@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.accounts import role_accounts
-from smartccp.client import use_fast_receipts
-from smartccp.demo import DEMO_JSON, run_demo
+from smartccp.chain.accounts import role_accounts
+from smartccp.chain.receipts import use_fast_receipts
+from smartccp.demo.core import DEMO_JSON, run_demo
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -1,8 +1,8 @@
 """`ape run deploy --network <ecosystem:network:provider>`: deploy SmartCCP and record it.
 
-Accounts come from :func:`smartccp.accounts.role_accounts` (test accounts on a local network,
+Accounts come from :func:`smartccp.chain.accounts.role_accounts` (test accounts on a local network,
 ``SMARTCCP_<ROLE>_KEY`` / ``SMARTCCP_<ROLE>_ALIAS`` elsewhere). The addresses are written to the
-per-network registry ``deployments/<ecosystem>-<network>.json`` (see :mod:`smartccp.registry`).
+per-network registry ``deployments/<ecosystem>-<network>.json`` (see :mod:`smartccp.chain.registry`).
 """
 
 from pathlib import Path
@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.accounts import role_accounts
-from smartccp.system import deploy_system
+from smartccp.chain.accounts import role_accounts
+from smartccp.chain.system import deploy_system
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -2,7 +2,7 @@
 
 SCENARIO is a bundled scenario name (``normal_day``, ``member_default``,
 ``settlement_failures``) or a YAML file path; without it the default scenario runs, on the
-embedded local anvil unless ``--network`` says otherwise. Logic lives in :mod:`smartccp.drill`.
+embedded local anvil unless ``--network`` says otherwise. Logic lives in :mod:`smartccp.drill.runner`.
 """
 
 from pathlib import Path
@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.accounts import role_accounts
-from smartccp.client import use_fast_receipts
+from smartccp.chain.accounts import role_accounts
+from smartccp.chain.receipts import use_fast_receipts
 from smartccp.drill import render, run_drill
-from smartccp.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
+from smartccp.sim.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
 
 
 @click.command(cls=ConnectedProviderCommand)

@@ -10,14 +10,14 @@ import contextlib
 
 import pytest
 
-from smartccp.client import use_fast_receipts
-from smartccp.system import deploy_system, kyc_expiry
+from smartccp.chain.receipts import use_fast_receipts
+from smartccp.chain.system import admit, deploy_system, fund, issue_equity
 from smartccp.units import cash
 
 
 @pytest.fixture(scope="session", autouse=True)
 def fast_receipts(networks):
-    """Receipts polled every 5 ms instead of web3's 100 ms (smartccp.client)."""
+    """Receipts polled every 5 ms instead of web3's 100 ms (smartccp.chain.receipts)."""
     use_fast_receipts()
 
 
@@ -40,48 +40,26 @@ def rollback(chain):
     return lambda: _rolled_back(chain)
 
 
-@pytest.fixture(scope="session")
-def operator(accounts):
-    return accounts[0]
+def _role(index: int, doc: str):  # noqa: ANN202
+    """A session fixture for ape's test account ``index``."""
+
+    def account(accounts):  # noqa: ANN001, ANN202
+        return accounts[index]
+
+    account.__doc__ = doc
+    return pytest.fixture(scope="session")(account)
 
 
-@pytest.fixture(scope="session")
-def bank(accounts):
-    """The settlement bank: issues and redeems DLT-PS cash."""
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def issuer(accounts):
-    """Lists, issues and redeems securities on DLT-CSD."""
-    return accounts[2]
-
-
-@pytest.fixture(scope="session")
-def member_a(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def member_b(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def member_c(accounts):
-    return accounts[6]
-
-
-@pytest.fixture(scope="session")
-def client_a(accounts):
-    """A non-clearing participant, client of member_a."""
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def outsider(accounts):
-    """Never admitted."""
-    return accounts[9]
+# Test accounts by role (ape's funded accounts 0-9; 7 and 8 are taken by the clearing tests'
+# stand-in venue and keeper, tests/clearing/conftest.py).
+operator = _role(0, "Admin of every contract.")
+bank = _role(1, "The settlement bank: issues and redeems DLT-PS cash.")
+issuer = _role(2, "Lists, issues and redeems securities on DLT-CSD.")
+member_a = _role(3, "A clearing member.")
+member_b = _role(4, "A clearing member.")
+client_a = _role(5, "A non-clearing participant, client of member_a.")
+member_c = _role(6, "A clearing member.")
+outsider = _role(9, "Never admitted.")
 
 
 @pytest.fixture(scope="session")
@@ -113,19 +91,14 @@ def securities(system):
 @pytest.fixture(scope="session")
 def security_id(system, issuer):
     """An equity listed with tick 0.01 cash and lot 10 units."""
-    tx = system.securities.listSecurity("ACME", b"US0000000001", 0, cash("0.01"), 10, 0, sender=issuer)
-    return tx.return_value if tx.return_value else system.securities.securityCount()
+    return issue_equity(system, issuer)
 
 
 @pytest.fixture(scope="session")
 def members(system, operator, member_a, member_b, member_c, client_a, bank, issuer, security_id):
     """member_a, member_b and member_c admitted as clearing members, client_a under member_a,
     each funded with 1,000,000 cash and 10,000 units of the equity."""
-    expiry = kyc_expiry()
-    for m in (member_a, member_b, member_c):
-        system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
-    for m in (member_a, member_b, member_c, client_a):
-        system.cash.issue(m, cash(1_000_000), sender=bank)
-        system.securities.issue(security_id, m, 10_000, sender=issuer)
+    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
+    fund(system, (member_a, member_b, member_c, client_a), bank=bank, issuer=issuer, cash=cash(1_000_000),
+         units={security_id: 10_000})
     return member_a, member_b, client_a

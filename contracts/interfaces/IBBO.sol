@@ -54,7 +54,7 @@ interface IBBOEvents {
     event VenueRemoved(address indexed venue, uint8 slot);
     /// @notice `venue`'s recorded best displayed bid and offer for `securityId` changed (pushed by
     /// the venue, or pulled by `syncQuote`). `top` is packed, low bits first: bidPrice (64) |
-    /// bidSize (48) | askPrice (64) | askSize (48) | changedAt (32) (`smartccp.bbo.unpack_top`).
+    /// bidSize (48) | askPrice (64) | askSize (48) | changedAt (32) (`smartccp.trading.bbo.unpack_top`).
     /// Emitted for any caller; only registered venues' tops count in the consolidated quote.
     /// Nothing indexed: one topic fewer is cheaper on every push (filter on the BBO's address).
     event VenueQuoteUpdated(uint256 securityId, address venue, uint256 top);

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {Order} from "../types/Order.sol";
 
 /// @title OrderHashing — the EIP-712 struct hash of an Order
-/// @notice The single on-chain definition of the order's typed data; `smartccp.orders.ORDER_TYPES`
+/// @notice The single on-chain definition of the order's typed data; `smartccp.trading.orders.ORDER_TYPES`
 /// is its Python twin and `test_order_typehash__matches_python` keeps them equal.
 library OrderHashing {
     bytes32 internal constant ORDER_TYPEHASH = keccak256(

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 /// @notice Test helper: many view calls in one `eth_call`, so the invariant checks can read the
-/// whole system after every step of a property test. Never deployed: `smartccp.invariants` runs
+/// whole system after every step of a property test. Never deployed: `smartccp.proof.invariants` runs
 /// its runtime code by state override at a fixed address. Any failing call fails the whole read.
 contract MockMulticall {
     struct Call {

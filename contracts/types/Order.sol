@@ -42,7 +42,7 @@ enum TimeInForce {
 
 /// @notice A signed order (F3): `Order = sign_owner{security, side, price (range), quantity,
 /// execution time, validity, owner's DLT-PS wallet, owner's DLT-CSD wallet}`, EIP-712 typed data
-/// bound to the chain id and the venue's address. The Python signer (smartccp.orders) follows
+/// bound to the chain id and the venue's address. The Python signer (smartccp.trading.orders) follows
 /// this very definition; a test checks the type hash.
 /// @dev Prices are cash base units (6 decimals) per one unit of the security; quantities whole
 /// units. Wallets must be the owner's own accounts in this version (see WalletNotOwner); zero

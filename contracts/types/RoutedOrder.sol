@@ -14,7 +14,7 @@ enum RouteTimeInForce {
 
 /// @notice An order a client signs to the BBO contract (F5), EIP-712 typed data in the BBO's own
 /// domain ("SmartCCP BBO", version "1", chain id, BBO address). The BBO splits it into child
-/// orders on the venues, best price first. `smartccp.bbo.ROUTED_ORDER_FIELDS` is its Python twin;
+/// orders on the venues, best price first. `smartccp.trading.bbo.ROUTED_ORDER_FIELDS` is its Python twin;
 /// a test keeps the type hashes equal.
 /// @dev Prices are cash base units per unit of the security; quantities whole units. Children
 /// clear through the CCP and use the owner's own wallets.

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 CASH_DECIMALS = 6
 CASH_UNIT = 10**CASH_DECIMALS
-BPS = 10_000
+BPS = 10_000  # basis points in 100 %: a shock of s bps moves a price p by p * s / BPS
 
 
 def cash(amount: str | int | Decimal) -> int:

@@ -8,10 +8,19 @@ from typing import Any
 
 import pytest
 
-from smartccp.bbo import BboClient, RoutedOrder, RouteTimeInForce, deploy_bbo
-from smartccp.orders import Order, Side
-from smartccp.system import System, deploy_system, kyc_expiry, list_security
-from smartccp.trading import VenueClient
+from smartccp.chain.system import (
+    System,
+    admit,
+    approve_settlement,
+    deploy_system,
+    fund,
+    issue_equity,
+    list_security,
+)
+from smartccp.trading.bbo import BboClient, RoutedOrder, RouteTimeInForce, deploy_bbo
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Side
 from smartccp.units import cash
 
 TICK = cash("0.01")
@@ -57,18 +66,11 @@ def traders(member_a, member_b, member_c, client_a):
 @pytest.fixture(scope="session")
 def mkt(operator, bank, issuer, traders) -> Market:
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer, n_venues=3)
-    system.securities.listSecurity("ACME", b"US0000000001", 0, TICK, LOT, 0, sender=issuer)
-    sid = int(system.securities.securityCount())
-    expiry = kyc_expiry()
+    sid = issue_equity(system, issuer, tick=TICK, lot=LOT)
     member_a, member_b, member_c, client_a = traders
-    for m in (member_a, member_b, member_c):
-        system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
-    for t in traders:
-        system.cash.issue(t, cash(1_000_000), sender=bank)
-        system.securities.issue(sid, t, 100_000, sender=issuer)
-        system.cash.approve(system.ccp, 2**256 - 1, sender=t)
-        system.securities.setApprovalForAll(system.ccp, True, sender=t)
+    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
+    fund(system, traders, bank=bank, issuer=issuer, cash=cash(1_000_000), units={sid: 100_000})
+    approve_settlement(system, traders)
     list_security(system, operator, sid, lag_days=1)
     bbo = deploy_bbo(system, operator)
     return Market(system, sid, bbo, BboClient(bbo), list(system.venues), [VenueClient(v) for v in system.venues])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smartccp.bench_bbo import BboMarket, publish_overhead_gas, route_3_venues_gas
+from smartccp.bench.bbo import BboMarket, publish_overhead_gas, route_3_venues_gas
 from smartccp.units import cash
 
 

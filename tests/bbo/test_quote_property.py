@@ -8,7 +8,7 @@ from ape.exceptions import ContractLogicError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartccp.orders import OrderType, Side, TimeInForce
+from smartccp.types import OrderType, Side, TimeInForce
 from smartccp.units import cash
 
 BASE = cash("10.00")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ape
-import pytest
 
-from smartccp.bbo import consolidate, unpack_top
-from smartccp.orders import OrderType, Side
+from smartccp.trading.bbo import consolidate, unpack_top
+from smartccp.types import OrderType, Side
 from smartccp.units import cash
 
 D = cash

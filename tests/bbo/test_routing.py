@@ -7,9 +7,9 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from smartccp.bbo import ROUTED_ORDER_TYPEHASH, RouteTimeInForce, child_nonce, remove_venue
-from smartccp.orders import Phase, Side
-from smartccp.roles import role
+from smartccp.chain.roles import role
+from smartccp.trading.bbo import ROUTED_ORDER_TYPEHASH, RouteTimeInForce, child_nonce, remove_venue
+from smartccp.types import Side, TradingPhase
 from smartccp.units import cash
 
 D = cash  # prices read as decimals: D("10.00")
@@ -156,7 +156,7 @@ def test_route__tie_break__larger_size_first_then_lower_slot(mkt, member_a, memb
 def test_route__venue_closed_mid_session__skipped(mkt, operator, member_a, member_b, member_c):
     mkt.rest(0, member_a, Side.SELL, 50, D("10.00"))
     mkt.rest(1, member_c, Side.SELL, 50, D("10.01"))
-    mkt.venues[0].setPhase(mkt.sid, Phase.CLOSED, sender=operator)  # venue 0 stops trading ACME
+    mkt.venues[0].setPhase(mkt.sid, TradingPhase.CLOSED, sender=operator)  # venue 0 stops trading ACME
     r = mkt.client.route(mkt.order(member_b, Side.BUY, 50, D("10.05")), member_b)
     assert [(i, p) for i, p, _, _ in trades(mkt, r)] == [(1, D("10.01"))]
     assert mkt.tops()[0][2:] == (D("10.00"), 50)  # untouched
@@ -197,7 +197,7 @@ def test_route__security_halted__reverts_security_halted(mkt, operator, member_a
 
 def test_route__no_venue_trading__reverts(mkt, operator, member_b):
     for v in mkt.venues:
-        v.setPhase(mkt.sid, Phase.CLOSED, sender=operator)
+        v.setPhase(mkt.sid, TradingPhase.CLOSED, sender=operator)
     with ape.reverts(mkt.bbo.NoTradingVenue, securityId=mkt.sid):
         mkt.client.route(mkt.order(member_b, Side.BUY, 50, D("10.05")), member_b)
 

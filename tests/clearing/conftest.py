@@ -14,8 +14,16 @@ import itertools
 import ape
 import pytest
 
-from smartccp.clearing import Route, Rules, deploy_ccp, register_venue, set_rules, settle_instruction, \
-    settlement_deadline, wire_close_out
+from smartccp.clearing.ccp import (
+    Rules,
+    deploy_ccp,
+    register_venue,
+    set_rules,
+    settle_instruction,
+    settlement_deadline,
+    wire_close_out,
+)
+from smartccp.types import Route
 from smartccp.units import cash
 
 UNITS = 10_000  # units of each security every party starts with

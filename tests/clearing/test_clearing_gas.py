@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartccp.clearing_bench import measure_clearing_gas
+from smartccp.bench.clearing import measure_clearing_gas
 
 
 @pytest.fixture(scope="module")

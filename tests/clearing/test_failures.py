@@ -4,7 +4,8 @@ handler, and what happens when the close-out market or the handler cannot help."
 
 from __future__ import annotations
 
-from smartccp.clearing import Phase, check_ccp_empty, pool, run_cycle, supplies, warp_past
+from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, supplies, warp_past
+from smartccp.types import CyclePhase
 from smartccp.units import cash
 
 
@@ -31,7 +32,7 @@ def test_settle_cycle__buyer_fails_to_pay__sell_out_pays_seller(
 
     report = settle(ccp, cycle, keeper)
 
-    assert report.phase == Phase.SETTLED and report.failures == 1
+    assert report.phase == CyclePhase.SETTLED and report.failures == 1
     assert deltas(balances, before, a, b) == [(0, 0, 0), (cash(10_000), -100, 0)]  # B made whole
     assert ccp.shortfallAt(cycle, 0) == (0, cash(10_000))
     sold = report.logs(ccp.SoldOut)[0]
@@ -145,7 +146,7 @@ def test_settle_cycle__handler_covers_part__seller_keeps_claim_and_loss_is_visib
 
     report = settle(ccp, cycle, keeper)
 
-    assert report.phase == Phase.SETTLED and report.events["PayOutDeferred"] == 1
+    assert report.phase == CyclePhase.SETTLED and report.events["PayOutDeferred"] == 1
     assert deltas(balances, before, b)[0] == (cash(9_700), -100, 0)
     assert ccp.prefunded(b)[0] == cash(300)  # B's claim on the CCP for the uncovered 300
     assert pool(ccp, system, security_id) == (-cash(300), 0)  # the CCP's uncovered loss

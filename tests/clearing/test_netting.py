@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from smartccp.clearing import Phase, liquidity, member_aggregates, net_totals, obligations, check_flat
+from smartccp.clearing.ccp import check_flat, liquidity, member_aggregates, net_totals, obligations
+from smartccp.types import CyclePhase
 from smartccp.units import cash
 
 
@@ -17,7 +18,7 @@ def test_novation__ccp_trade__two_legs_each_naming_one_account(ccp, trade, parti
     assert legs[0].legId != legs[1].legId
     assert ccp.obligation(cycle, security_id, a) == (100, -cash(10_000))
     assert ccp.obligation(cycle, security_id, b) == (-100, cash(10_000))
-    assert ccp.cycleInfo(cycle)[:4] == (Phase.OPEN, 0, 2, 0)
+    assert ccp.cycleInfo(cycle)[:4] == (CyclePhase.OPEN, 0, 2, 0)
 
 
 #: The same netting by hand (quantity > 0 receives units, cash > 0 receives cash).
@@ -89,7 +90,7 @@ def test_cycle_rule__deadline_is_settlement_date__cycle_is_deadline_div_cycle_le
 def test_cycle_rule__t0_and_t2_securities__trades_land_in_today_and_day_after_tomorrow(
     ccp, trade, parties, security_id, bond_id, operator, chain
 ):
-    from smartccp.clearing import Rules, set_rules
+    from smartccp.clearing.ccp import Rules, set_rules
 
     a, b, _, _ = parties
     set_rules(ccp, security_id, operator, Rules(settlement_lag=0))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.clearing import Rules, VENUE_ROLE, set_rules, settle_instruction, warp_past
-from smartccp.roles import OPERATOR_ROLE
+from smartccp.chain.roles import OPERATOR_ROLE
+from smartccp.clearing.ccp import VENUE_ROLE, Rules, set_rules, settle_instruction, warp_past
 from smartccp.units import cash
 
 

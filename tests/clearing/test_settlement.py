@@ -7,8 +7,8 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from smartccp.clearing import (MemberKind, Phase, Route, Rules, check_ccp_empty, run_cycle, set_rules,
-                               supplies, warp_past)
+from smartccp.clearing.ccp import Rules, check_ccp_empty, run_cycle, set_rules, supplies, warp_past
+from smartccp.types import CyclePhase, MemberKind, Route
 from smartccp.units import cash
 
 
@@ -23,7 +23,7 @@ def test_settle_cycle__worked_example__members_move_only_net_amounts_and_ccp_end
 
     report = run_cycle(ccp, cycle, keeper, chunk=50)
 
-    assert report.phase == Phase.SETTLED and report.failures == 0 and report.transactions == 1
+    assert report.phase == CyclePhase.SETTLED and report.failures == 0 and report.transactions == 1
     after = balances(a, b, x, c)
     delta = {k: tuple(n - o for n, o in zip(after[k], before[k])) for k in after}
     assert delta == {
@@ -45,13 +45,13 @@ def test_settle_cycle__chunked__interrupted_and_resumed_same_result(
     warp_past(ccp, cycle)
     assert ccp.settleCycle(cycle, 3, sender=keeper).return_value is False or True
     phase, cursor, n, _, _ = ccp.cycleInfo(cycle)
-    assert (phase, cursor, n) == (Phase.PAYING_IN, 3, 7)
+    assert (phase, cursor, n) == (CyclePhase.PAYING_IN, 3, 7)
     ccp.settleCycle(cycle, 5, sender=keeper)  # 4 more pay-ins, close-out (nothing), 1 pay-out
-    assert ccp.cycleInfo(cycle)[:2] == (Phase.PAYING_OUT, 1)
+    assert ccp.cycleInfo(cycle)[:2] == (CyclePhase.PAYING_OUT, 1)
 
     report = run_cycle(ccp, cycle, keeper, chunk=1)  # resume, one obligation per transaction
 
-    assert report.phase == Phase.SETTLED and report.transactions == 6
+    assert report.phase == CyclePhase.SETTLED and report.transactions == 6
     check_ccp_empty(ccp, system, [security_id, bond_id])
     assert balances(parties[3])[str(parties[3])] == (cash(1_000_000) - cash(3_256), 10_040, 9_400)
 
@@ -79,7 +79,7 @@ def test_settle_direct__gross_dvp_at_once__nothing_netted(ccp, trade, parties, b
     assert after[str(a)] == (before[str(a)][0] - cash(1_000), before[str(a)][1] + 10, before[str(a)][2])
     assert after[str(b)] == (before[str(b)][0] + cash(1_000), before[str(b)][1] - 10, before[str(b)][2])
     assert tx.decode_logs(ccp.TradeSettledDirect)[0].cashAmount == cash(1_000)
-    assert ccp.cycleInfo(cycle)[0] == Phase.UNKNOWN
+    assert ccp.cycleInfo(cycle)[0] == CyclePhase.UNKNOWN
 
 
 def test_settle_direct__seller_cannot_deliver__whole_match_reverts(
@@ -185,7 +185,7 @@ def test_reentrant_receiver__callback_into_ccp__refused(
 
     run_cycle(ccp, cycle, keeper)
 
-    assert ccp.cycleInfo(cycle)[0] == Phase.SETTLED
+    assert ccp.cycleInfo(cycle)[0] == CyclePhase.SETTLED
     if not bubble:  # the receiver saw its call-back refused and accepted the units
         assert evil.attempts() == 1 and not evil.reentered()
         assert evil.lastError() == keccak(text="ReentrancyGuardReentrantCall()")[:4]

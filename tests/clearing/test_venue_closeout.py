@@ -16,10 +16,24 @@ from typing import Any
 import ape
 import pytest
 
-from smartccp.clearing import check_ccp_empty, deploy_venue_close_out, run_cycle, supplies, warp_past
-from smartccp.orders import Order, Side
-from smartccp.system import deploy_system, kyc_expiry, list_security
-from smartccp.trading import VenueClient
+from smartccp.chain.system import (
+    admit,
+    approve_settlement,
+    deploy_system,
+    fund,
+    issue_equity,
+    list_security,
+)
+from smartccp.clearing.ccp import (
+    check_ccp_empty,
+    deploy_venue_close_out,
+    run_cycle,
+    supplies,
+    warp_past,
+)
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Side
 from smartccp.units import cash
 
 FUNDS = cash(100_000)
@@ -40,18 +54,11 @@ class Setup:
 @pytest.fixture(scope="module")
 def env(operator, bank, issuer, member_a, member_b, member_c, client_a):
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
-    system.securities.listSecurity("ACME", b"US0000000001", 0, cash("0.01"), 10, 0, sender=issuer)
-    sid = int(system.securities.securityCount())
-    expiry = kyc_expiry()
-    for m in (member_a, member_b, member_c):
-        system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
+    sid = issue_equity(system, issuer)
+    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
     traders = (member_a, member_b, member_c, client_a)
-    for t in traders:
-        system.cash.issue(t, FUNDS, sender=bank)
-        system.securities.issue(sid, t, UNITS, sender=issuer)
-        system.cash.approve(system.ccp, 2**256 - 1, sender=t)
-        system.securities.setApprovalForAll(system.ccp, True, sender=t)
+    fund(system, traders, bank=bank, issuer=issuer, cash=FUNDS, units={sid: UNITS})
+    approve_settlement(system, traders)
     list_security(system, operator, sid, lag_days=1)
     handler = operator.deploy(ape.project.MockDefaultHandler, system.cash)
     market = deploy_venue_close_out(system, operator, handler=handler)
@@ -266,8 +273,8 @@ def test_wiring__system_account_and_ccp_approved(env):
 
 def test_registry_venue_market__dealer_quotes__sell_out_fills_at_dealer_bid(env, member_a, member_b, operator, bank,
                                                                           issuer):
-    from smartccp.closeout import make_close_out
-    from smartccp.scenario import CloseOutSpec
+    from smartccp.clearing.closeout import make_close_out
+    from smartccp.sim.scenario import CloseOutSpec
 
     system, sid = env.system, env.sid
     close_out = make_close_out(CloseOutSpec(market="venue", slippage_bps=100, inventory=500, cash=cash(10_000)))

@@ -5,10 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from smartccp.clearing import check_ccp_empty, check_flat, obligations, run_cycle, supplies, warp_past
-from smartccp.orders import Order, Route, Side
-from smartccp.system import deploy_system, kyc_expiry, list_security
-from smartccp.trading import VenueClient
+from smartccp.chain.system import (
+    admit,
+    approve_settlement,
+    deploy_system,
+    fund,
+    issue_equity,
+    list_security,
+)
+from smartccp.clearing.ccp import (
+    check_ccp_empty,
+    check_flat,
+    obligations,
+    run_cycle,
+    supplies,
+    warp_past,
+)
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Route, Side
 from smartccp.units import cash
 
 
@@ -17,18 +32,11 @@ def full(operator, bank, issuer, member_a, member_b, member_c, client_a):
     """A complete system (register, ledgers, CCP, one venue), ACME listed T+1 and trading, four
     funded traders who approved the CCP on both ledgers."""
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
-    system.securities.listSecurity("ACME", b"US0000000001", 0, cash("0.01"), 10, 0, sender=issuer)
-    sid = int(system.securities.securityCount())
-    expiry = kyc_expiry()
-    for m in (member_a, member_b, member_c):
-        system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(client_a, member_a, expiry, sender=operator)
+    sid = issue_equity(system, issuer)
+    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
     traders = (member_a, member_b, member_c, client_a)
-    for t in traders:
-        system.cash.issue(t, cash(100_000), sender=bank)
-        system.securities.issue(sid, t, 1_000, sender=issuer)
-        system.cash.approve(system.ccp, 2**256 - 1, sender=t)
-        system.securities.setApprovalForAll(system.ccp, True, sender=t)
+    fund(system, traders, bank=bank, issuer=issuer, cash=cash(100_000), units={sid: 1_000})
+    approve_settlement(system, traders)
     list_security(system, operator, sid, lag_days=1)
     return system, sid, traders
 

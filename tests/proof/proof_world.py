@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from smartccp.clearing import wire_close_out
-from smartccp.orders import Phase
-from smartccp.system import DAY, System, deploy_system, kyc_expiry
+from smartccp.chain.system import System, deploy_system, kyc_expiry
+from smartccp.clearing.ccp import wire_close_out
+from smartccp.types import DAY, TradingPhase
 from smartccp.units import cash
 
 TRADER_CASH = cash(1_000_000)
@@ -97,7 +97,7 @@ def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> Wo
     for s in secs:
         system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0), sender=operator)
         venue.listSecurity(s.sid, s.lag_days * DAY, sender=operator)
-        venue.setPhase(s.sid, Phase.CONTINUOUS, sender=operator)
+        venue.setPhase(s.sid, TradingPhase.CONTINUOUS, sender=operator)
     venue.setSessionEnd(start + 8 * HOUR - HOUR // 2, sender=operator)
     cms = {str(t.address): str(t.address) for t in traders}
     cms[str(x.address)] = str(a.address)
@@ -126,9 +126,10 @@ class FastSender:
     def __call__(self, contract: Any, method: str, *args: Any, sender: Any) -> dict:
         from eth_abi import encode
 
-        from smartccp.invariants import _method_abi, refusal
+        from smartccp.chain.errors import refusal
+        from smartccp.chain.multicall import method_abi
 
-        selector, inputs, _ = _method_abi(contract, method, len(args))
+        selector, inputs, _ = method_abi(contract, method, len(args))
         frm = str(getattr(sender, "address", sender))
         tx = {"from": frm, "to": str(contract.address), "data": "0x" + (selector + encode(inputs, list(args))).hex(),
               "gas": hex(self.gas)}
@@ -173,7 +174,12 @@ class RiskWorld:
 
 
 def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
-    from smartccp.risk_chain import deploy_risk, publish_contributions, publish_prices, publish_scenarios
+    from smartccp.risk.chain import (
+        deploy_risk,
+        publish_contributions,
+        publish_prices,
+        publish_scenarios,
+    )
 
     w = build_world(accounts, chain, project)
     system, op = w.system, w.operator

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import ape
 import pytest
-from proof_world import HOUR, FastSender, World
 from eth_abi import encode
+from proof_world import HOUR, FastSender, World
 
-from smartccp.clearing import check_ccp_empty, run_cycle, settle_instruction, warp_past
-from smartccp.invariants import InvariantSuite, Rpc, _method_abi, error_name, refusal
-from smartccp.orders import Domain, Order, OrderType, Route, Side, TimeInForce, sign_order
-from smartccp.roles import role
-from smartccp.system import VENUE_ROLE, deploy_venue
-from smartccp.trading import VenueClient
+from smartccp.chain.errors import error_name, refusal
+from smartccp.chain.multicall import method_abi
+from smartccp.chain.roles import VENUE_ROLE, role
+from smartccp.chain.rpc import Rpc
+from smartccp.chain.system import deploy_venue
+from smartccp.clearing.ccp import check_ccp_empty, run_cycle, settle_instruction, warp_past
+from smartccp.proof.invariants import InvariantSuite
+from smartccp.trading.orders import Domain, Order, sign_order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import OrderType, Route, Side, TimeInForce
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MIN_CLASSES = 20
@@ -98,7 +102,7 @@ def fingerprint(world: World, market) -> tuple:  # noqa: ANN001
 def attempt(market, contract, method: str, *args, sender) -> str:  # noqa: ANN001
     """Send ``contract.method(*args)`` as a real transaction; it must be mined and revert. Returns
     the name of the error (replayed by ``eth_call`` on the unchanged state)."""
-    selector, inputs, _ = _method_abi(contract, method, len(args))
+    selector, inputs, _ = method_abi(contract, method, len(args))
     frm = str(getattr(sender, "address", sender))
     tx = {"from": frm, "to": str(contract.address), "data": "0x" + (selector + encode(inputs, list(args))).hex(),
           "gas": hex(8_000_000)}

@@ -1,6 +1,6 @@
 """Fault recovery: a node crash in the middle of a trading day.
 
-The drill runs on an anvil process of its own (``smartccp.recovery.AnvilNode``, a free port,
+The drill runs on an anvil process of its own (``smartccp.proof.recovery.AnvilNode``, a free port,
 ``--dump-state FILE``, chain id 1337), with ape connected to it by URL
 (``networks.parse_network_choice("ethereum:local:<url>")``). Half a day of
 orders is placed and checkpointed (``anvil_dumpState``, written to the state file); two more
@@ -21,12 +21,13 @@ from pathlib import Path
 
 from proof_world import HOUR, World, build_world
 
-from smartccp.clearing import check_ccp_empty, run_cycle, supplies
-from smartccp.invariants import Expectation, InvariantSuite, SignedOrder
-from smartccp.orders import Order, Side
-from smartccp.recovery import AnvilNode, order_step, run_drill, settle_step
-from smartccp.system import DAY, System
-from smartccp.trading import VenueClient
+from smartccp.chain.system import System
+from smartccp.clearing.ccp import check_ccp_empty, run_cycle, supplies
+from smartccp.proof.invariants import Expectation, InvariantSuite, SignedOrder
+from smartccp.proof.recovery import AnvilNode, order_step, run_drill, settle_step
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import DAY, Side
 
 NONCE_BASE = 7_000_000
 

@@ -31,12 +31,11 @@ buy-in before any sell-out (CCPSettlement._closeOutInOrder)."""
 
 from __future__ import annotations
 
-import pytest
-
-from smartccp.clearing import check_ccp_empty, pool, run_cycle, warp_past
-from smartccp.invariants import refusal
-from smartccp.orders import Order, OrderType, Phase, Route, Side, TimeInForce
-from smartccp.trading import VenueClient
+from smartccp.chain.errors import refusal
+from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, warp_past
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import OrderType, Route, Side, TimeInForce, TradingPhase
 
 
 def _open_gov_trades(world, *legs):  # noqa: ANN001, ANN202
@@ -176,7 +175,7 @@ def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
     gov = world.securities[1]
     venue, client = system.venue, VenueClient(system.venue)
     price = gov.base_tick * gov.tick
-    venue.setPhase(gov.sid, Phase.PRE_OPEN, sender=world.operator)
+    venue.setPhase(gov.sid, TradingPhase.PRE_OPEN, sender=world.operator)
     client.place(Order(owner=str(b.address), securityId=gov.sid, side=Side.SELL, quantity=2, price=price,
                        route=Route.DIRECT), b)
     bid_a = client.with_nonce(Order(owner=str(a.address), securityId=gov.sid, side=Side.BUY, quantity=1, price=price,
@@ -189,4 +188,4 @@ def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
     r = venue.uncross(gov.sid, 10, sender=world.operator)
     assert [(e.orderHash, e.reason) for e in r.decode_logs(venue.OrderCancelled)] == [(client.hash(bid_a), 6)]
     assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 1)]
-    assert venue.phaseOf(gov.sid) == Phase.CONTINUOUS
+    assert venue.phaseOf(gov.sid) == TradingPhase.CONTINUOUS

@@ -2,9 +2,9 @@
 too), cancels, stop triggering, call auctions, time, prices, settlement cycles, failing payers and
 deliverers, suspensions, and
 (``RiskMachine``) margin calls and defaults, on a full deployed system, with every invariant of
-``smartccp.invariants`` checked after every step.
+``smartccp.proof.invariants`` checked after every step.
 
-The model: one reference book per security (``smartccp.matching``, extended below so that
+The model: one reference book per security (``smartccp.trading.matching``, extended below so that
 resting orders that can no longer match — expired, voided by ``cancelAll``, owner suspended — are
 dropped when matching meets them, as the venue does), the orders the model signed, each trader's
 counter and status, and the netting of every fill into its cycle's obligations. The venue must
@@ -53,18 +53,25 @@ from dataclasses import dataclass
 import ape
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-
-from smartccp.clearing import Phase as CyclePhase
-from smartccp.clearing import run_cycle
-from smartccp.invariants import Expectation, InvariantSuite, InvariantViolation, Multicall, Rpc, SignedOrder, refusal
-from smartccp.matching import Entry, Fill, Level, ReferenceBook, Refused
-from smartccp.orders import Order, OrderType, Phase, Route, Side, TimeInForce
-from smartccp.risk_chain import initial_margin_with_orders, order_margin, sign_fund_transfer
-from smartccp.system import DAY
-from smartccp.trading import VenueClient
-
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from proof_world import HOUR, INITIAL_MARGIN_CASH, FastSender, RiskWorld, World
+
+from smartccp.chain.errors import refusal
+from smartccp.chain.multicall import Multicall
+from smartccp.chain.rpc import Rpc
+from smartccp.clearing.ccp import run_cycle
+from smartccp.proof.invariants import Expectation, InvariantSuite, InvariantViolation, SignedOrder
+from smartccp.risk.chain import initial_margin_with_orders, order_margin, sign_fund_transfer
+from smartccp.trading.matching import Entry, Fill, Level, ReferenceBook, Refused
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import DAY, CyclePhase, OrderType, Route, Side, TimeInForce, TradingPhase
 
 LONG = os.environ.get("SMARTCCP_FUZZ", "") == "long"
 MAX_EXAMPLES = int(os.environ.get("SMARTCCP_FUZZ_EXAMPLES", 300 if LONG else 32))
@@ -653,9 +660,9 @@ class MarketMachine(RuleBasedStateMachine):
         above the mid, an offer a tick below) arrive first, so that most auctions trade."""
         sid = self.world.sids[sid_i]
         if self.auction[sid]:
-            expect_refusal("WrongPhase", self.venue, "setPhase", sid, Phase.CONTINUOUS, sender=self.world.operator)
+            expect_refusal("WrongPhase", self.venue, "setPhase", sid, TradingPhase.CONTINUOUS, sender=self.world.operator)
             return
-        self.tx(self.venue, "setPhase", sid, Phase.PRE_OPEN, sender=self.world.operator)
+        self.tx(self.venue, "setPhase", sid, TradingPhase.PRE_OPEN, sender=self.world.operator)
         self.auction[sid] = True
         MarketMachine.stats["call auctions opened"] += 1
         self.place_order(bidder, sid_i, True, 1, lots, "limit", 4, direct=direct[0])
@@ -686,7 +693,7 @@ class MarketMachine(RuleBasedStateMachine):
         book.begin()
         self.wallets = self._read_wallets(sid)
         _tick, volume, fills = book.uncross(self.last[sid])
-        while int(self.venue.phaseOf(sid)) != int(Phase.CONTINUOUS):
+        while int(self.venue.phaseOf(sid)) != int(TradingPhase.CONTINUOUS):
             self.tx(self.venue, "uncross", sid, chunk, sender=self.world.operator)
         self.auction[sid] = False
         assert sum(f.quantity for f in fills) <= volume

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.clearing import check_ccp_empty, run_cycle, warp_past
-from smartccp.orders import Order, Side
-from smartccp.risk_chain import Risk, deploy_venue_liquidation, layer_events
-from smartccp.trading import VenueClient
+from smartccp.clearing.ccp import check_ccp_empty, run_cycle, warp_past
+from smartccp.risk.chain import Risk, deploy_venue_liquidation, layer_events
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Side
 from smartccp.units import cash
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from smartccp.orders import Order, OrderType, Phase, Side, TimeInForce
-from smartccp.trading import VenueClient
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import OrderType, Side, TimeInForce, TradingPhase
 from smartccp.units import cash
 
 TICK = cash("0.01")
@@ -26,7 +27,7 @@ def client(venue):
 def market(venue, operator, security_id, members, chain):
     """The equity listed on the venue (T+1), in continuous trading, session ending in a day."""
     venue.listSecurity(security_id, 86_400, sender=operator)
-    venue.setPhase(security_id, Phase.CONTINUOUS, sender=operator)
+    venue.setPhase(security_id, TradingPhase.CONTINUOUS, sender=operator)
     venue.setSessionEnd(chain.pending_timestamp + 86_400, sender=operator)
     return security_id
 

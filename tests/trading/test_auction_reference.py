@@ -10,8 +10,8 @@ import os
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from smartccp.matching import ReferenceBook
-from smartccp.orders import OrderType, Phase, Side
+from smartccp.trading.matching import ReferenceBook
+from smartccp.types import OrderType, Side, TradingPhase
 from smartccp.units import cash
 
 TICK = cash("0.01")
@@ -46,10 +46,10 @@ def test_uncross_matches_reference(orders, reference, chunk, rollback, venue, cl
             price = (BASE_TICK + reference) * TICK
             client.place(make_order(member_a, Side.SELL, 10, price), member_a)
             client.place(make_order(member_b, Side.BUY, 10, price), member_b)
-            venue.setPhase(market, Phase.PRE_CLOSE, sender=operator)
+            venue.setPhase(market, TradingPhase.PRE_CLOSE, sender=operator)
         else:
-            venue.setPhase(market, Phase.CLOSED, sender=operator)
-            venue.setPhase(market, Phase.PRE_OPEN, sender=operator)
+            venue.setPhase(market, TradingPhase.CLOSED, sender=operator)
+            venue.setPhase(market, TradingPhase.PRE_OPEN, sender=operator)
         ref_tick = int(venue.lastPrice(market)) // TICK
         book = ReferenceBook()
         for who, side, offset, lots, kind in orders:
@@ -75,4 +75,4 @@ def test_uncross_matches_reference(orders, reference, chunk, rollback, venue, cl
         after = client.book(market, 20)
         assert [(p // TICK, s) for p, s in after.bids] == book.depth("buy")
         assert [(p // TICK, s) for p, s in after.asks] == book.depth("sell")
-        assert venue.phaseOf(market) == (Phase.CLOSED if reference is not None else Phase.CONTINUOUS)
+        assert venue.phaseOf(market) == (TradingPhase.CLOSED if reference is not None else TradingPhase.CONTINUOUS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import ZERO_ADDRESS, Domain, OrderType, Phase, Route, Side, TimeInForce, sign_order
-from smartccp.trading import OrderId
+from smartccp.trading.orders import Domain, sign_order
+from smartccp.trading.venue import OrderId
+from smartccp.types import ZERO_ADDRESS, OrderType, Route, Side, TimeInForce, TradingPhase
 from smartccp.units import cash
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -189,7 +190,7 @@ def test_bad_fields__revert(venue, make_order, member_b, resting, unchanged, fie
 
 
 def venue_domain(venue):
-    from smartccp.trading import VenueClient
+    from smartccp.trading.venue import VenueClient
 
     return VenueClient(venue).domain
 
@@ -217,7 +218,7 @@ def test_unlisted_security__reverts(venue, client, make_order, member_b, resting
 
 
 def test_closed_market__reverts(venue, client, make_order, operator, member_b, market, resting, unchanged):
-    venue.setPhase(market, Phase.CLOSED, sender=operator)
+    venue.setPhase(market, TradingPhase.CLOSED, sender=operator)
     order = make_order(member_b, Side.BUY, 10, cash("10.00"), nonce=1)
     with ape.reverts(venue.WrongPhase):
         client.place(order, member_b)
@@ -279,7 +280,7 @@ def test_fill_or_kill__unfillable__reverts(venue, client, make_order, member_b, 
 
 def test_operator_functions__wrong_caller__revert(venue, member_a, market):
     for call in (lambda: venue.listSecurity(5, 0, sender=member_a),
-                 lambda: venue.setPhase(market, Phase.CLOSED, sender=member_a),
+                 lambda: venue.setPhase(market, TradingPhase.CLOSED, sender=member_a),
                  lambda: venue.setSessionEnd(1, sender=member_a),
                  lambda: venue.setOrderGate(member_a, sender=member_a)):
         with ape.reverts(venue.AccessControlUnauthorizedAccount):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.orders import OrderType, Route, Side, TimeInForce
-from smartccp.trading import OrderId, SettleInstruction
+from smartccp.trading.venue import OrderId, SettleInstruction
+from smartccp.types import OrderType, Route, Side, TimeInForce
 from smartccp.units import cash
 
 UNFILLED, EXPIRED, COUNTER, INACTIVE = 1, 2, 3, 4

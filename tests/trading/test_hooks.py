@@ -6,9 +6,9 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import OrderType, Phase, Route, Side
-from smartccp.trading import SettleInstruction
-from smartccp.roles import role
+from smartccp.chain.roles import role
+from smartccp.trading.venue import SettleInstruction
+from smartccp.types import OrderType, Route, Side, TradingPhase
 from smartccp.units import cash
 
 ROUTER_ROLE = role("ROUTER_ROLE")
@@ -173,7 +173,7 @@ def _list_second_security(system, venue, issuer, operator):
     system.securities.listSecurity("BETA", b"US0000000002", 0, cash("0.01"), 10, 0, sender=issuer)
     sid = int(system.securities.securityCount())
     venue.listSecurity(sid, 86_400, sender=operator)
-    venue.setPhase(sid, Phase.CONTINUOUS, sender=operator)
+    venue.setPhase(sid, TradingPhase.CONTINUOUS, sender=operator)
     return sid
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from smartccp.eip712 import compact
-from smartccp.orders import Domain, Side, sign_order
+from smartccp.chain.eip712 import compact
+from smartccp.trading.orders import Domain, sign_order
+from smartccp.types import Side
 from smartccp.units import cash
 
 

@@ -10,8 +10,8 @@ import ape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartccp.matching import ReferenceBook, Refused
-from smartccp.orders import OrderType, Side, TimeInForce
+from smartccp.trading.matching import ReferenceBook, Refused
+from smartccp.types import OrderType, Side, TimeInForce
 from smartccp.units import cash
 
 TICK = cash("0.01")

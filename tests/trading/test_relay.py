@@ -11,8 +11,8 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from smartccp.orders import Side
-from smartccp.trading import MAX_BATCH
+from smartccp.trading.venue import MAX_BATCH
+from smartccp.types import Side
 from smartccp.units import cash
 
 

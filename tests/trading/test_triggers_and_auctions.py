@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.orders import OrderType, Phase, Side, TimeInForce
+from smartccp.types import OrderType, Side, TimeInForce, TradingPhase
 from smartccp.units import cash
 
 
@@ -123,7 +123,7 @@ def test_run_released__called_by_anyone_but_the_venue__reverts(project, venue, m
 
 
 def test_trigger_orders__outside_continuous__reverts(venue, operator, member_b, market):
-    venue.setPhase(market, Phase.CLOSED, sender=operator)
+    venue.setPhase(market, TradingPhase.CLOSED, sender=operator)
     with ape.reverts(venue.WrongPhase):
         venue.triggerOrders(market, 1, 1, sender=member_b)
 
@@ -131,8 +131,8 @@ def test_trigger_orders__outside_continuous__reverts(venue, operator, member_b, 
 # ─── Call auctions ───────────────────────────────────────────────────────────────────────────
 
 def open_auction(venue, operator, market):
-    venue.setPhase(market, Phase.CLOSED, sender=operator)
-    venue.setPhase(market, Phase.PRE_OPEN, sender=operator)
+    venue.setPhase(market, TradingPhase.CLOSED, sender=operator)
+    venue.setPhase(market, TradingPhase.PRE_OPEN, sender=operator)
 
 
 def test_uncross__worked_example(venue, client, place, operator, member_a, member_b, member_c, client_a, market):
@@ -155,18 +155,18 @@ def test_uncross__worked_example(venue, client, place, operator, member_a, membe
         (client_a, member_b, cash("10.00"), 50),
         (member_c, member_b, cash("10.00"), 100),
     ]
-    assert venue.phaseOf(market) == Phase.CONTINUOUS and venue.lastPrice(market) == cash("10.00")
+    assert venue.phaseOf(market) == TradingPhase.CONTINUOUS and venue.lastPrice(market) == cash("10.00")
     assert client.book(market).bids == [(cash("10.00"), 50)] and client.book(market).asks == [(cash("10.05"), 100)]
 
 
 def test_uncross__tie_on_volume_and_imbalance__nearest_reference_price(venue, client, place, operator, member_a, member_b, member_c, market):
     trade_at(place, member_a, member_b, cash("10.04"))  # reference price
-    venue.setPhase(market, Phase.PRE_CLOSE, sender=operator)
+    venue.setPhase(market, TradingPhase.PRE_CLOSE, sender=operator)
     place(member_a, Side.BUY, 100, cash("10.05"))
     place(member_c, Side.SELL, 100, cash("9.95"))
     r = venue.uncross(market, 10, sender=operator)
     assert r.decode_logs(venue.AuctionUncrossed)[0].price == cash("10.05")
-    assert venue.phaseOf(market) == Phase.CLOSED
+    assert venue.phaseOf(market) == TradingPhase.CLOSED
 
 
 def test_uncross__in_chunks__resumes_until_done(venue, client, place, operator, member_a, member_b, member_c, market):
@@ -175,10 +175,10 @@ def test_uncross__in_chunks__resumes_until_done(venue, client, place, operator, 
         place(member_a, Side.BUY, 10, cash("10.00"))
         place(member_c, Side.SELL, 10, cash("10.00"))
     assert venue.uncross(market, 2, sender=operator).return_value is False
-    assert venue.phaseOf(market) == Phase.PRE_OPEN
+    assert venue.phaseOf(market) == TradingPhase.PRE_OPEN
     r = venue.uncross(market, 10, sender=operator)
     assert r.return_value is True and len(client.trades(r)) == 2
-    assert venue.phaseOf(market) == Phase.CONTINUOUS
+    assert venue.phaseOf(market) == TradingPhase.CONTINUOUS
 
 
 def test_uncross__no_cross__just_opens(venue, client, place, operator, member_a, member_c, market):
@@ -187,7 +187,7 @@ def test_uncross__no_cross__just_opens(venue, client, place, operator, member_a,
     place(member_c, Side.SELL, 10, cash("10.00"))
     r = venue.uncross(market, 10, sender=operator)
     assert r.return_value is True and not client.trades(r)
-    assert venue.phaseOf(market) == Phase.CONTINUOUS
+    assert venue.phaseOf(market) == TradingPhase.CONTINUOUS
 
 
 def test_auction__immediate_orders_refused(venue, place, operator, member_a, market):
@@ -199,7 +199,7 @@ def test_auction__immediate_orders_refused(venue, place, operator, member_a, mar
 def test_auction__leaving_without_uncross__reverts(venue, operator, market):
     open_auction(venue, operator, market)
     with ape.reverts(venue.WrongPhase):
-        venue.setPhase(market, Phase.CONTINUOUS, sender=operator)
+        venue.setPhase(market, TradingPhase.CONTINUOUS, sender=operator)
 
 
 def test_uncross__by_non_operator__reverts(venue, operator, member_a, market):

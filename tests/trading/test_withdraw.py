@@ -6,8 +6,8 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.orders import ZERO_ADDRESS, OrderType, Side
-from smartccp.trading import OrderId
+from smartccp.trading.venue import OrderId
+from smartccp.types import ZERO_ADDRESS, OrderType, Side
 from smartccp.units import cash
 
 MAX_LEVEL_SIZE = 2**52 - 1

@@ -54,13 +54,7 @@ from smartccp.risk.stress import (
     stressed_loss_beyond_margin,
     worst_move_in_year,
 )
-from smartccp.risk.waterfall import (
-    LAYERS,
-    MemberCharges,
-    WaterfallResult,
-    pro_rata,
-    run_waterfall,
-)
+from smartccp.risk.waterfall import LAYERS, MemberCharges, WaterfallResult, pro_rata, run_waterfall
 
 __all__ = [
     "APC",

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-BPS: int = 10_000
-"""Basis points in 100 %. A shock of ``s`` bps moves a price ``p`` by ``p * s / BPS``."""
+from smartccp.units import BPS
 
 MIN_SHOCK_BPS: int = -BPS
 """The most negative admissible price shock (-100 %): a price cannot fall below zero."""
@@ -45,13 +44,6 @@ def as_int_matrix(values: Any, name: str) -> list[list[int]]:
     if rows and any(len(r) != len(rows[0]) for r in rows):
         raise ValueError(f"{name} is ragged: rows of different lengths")
     return rows
-
-
-def ceil_div(numerator: int, denominator: int) -> int:
-    """Exact ``ceil(numerator / denominator)`` for Python ints with ``denominator > 0``."""
-    if denominator <= 0:
-        raise ValueError("denominator must be positive")
-    return -((-numerator) // denominator)
 
 
 def check_shocks(shocks: Iterable[int], name: str) -> None:

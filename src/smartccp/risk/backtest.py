@@ -21,7 +21,7 @@ the Kupiec and Christoffersen tests assume independent Bernoulli trials and woul
 them. The statistical tests are therefore run on NON-overlapping windows only: origins every
 ``h`` trading days, starting ``phase`` days after the first origin. There are ``h`` such
 interleaved sub-series (``phase = 0 .. h-1``); a robust conclusion should hold for all of them
-(the tests in ``tests/risk`` check every phase). The daily, overlapping exception series is
+(the tests in ``tests/risk/models`` check every phase). The daily, overlapping exception series is
 reported for information but not tested.
 
 Tests

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from smartccp.risk._ints import BPS, MIN_SHOCK_BPS, as_int, as_int_list, as_int_matrix, ceil_div
+from smartccp.risk._ints import MIN_SHOCK_BPS, as_int, as_int_list, as_int_matrix
 from smartccp.risk.stress import stressed_loss
 from smartccp.risk.waterfall import run_waterfall
+from smartccp.units import BPS, ceil_div
 
 __all__ = [
     "Cover2Sizing",

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from smartccp.risk._ints import BPS, as_int_list, as_int_matrix, ceil_div, check_shocks
+from smartccp.risk._ints import as_int_list, as_int_matrix, check_shocks
+from smartccp.units import BPS, ceil_div
 
 __all__ = [
     "initial_margin",

@@ -60,7 +60,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from smartccp.risk._ints import BPS, MIN_SHOCK_BPS
+from smartccp.risk._ints import MIN_SHOCK_BPS
+from smartccp.units import BPS
 
 __all__ = [
     "APC",

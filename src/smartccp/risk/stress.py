@@ -21,8 +21,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from smartccp.risk._ints import BPS, MIN_SHOCK_BPS, as_int, as_int_list, ceil_div, check_shocks
+from smartccp.risk._ints import MIN_SHOCK_BPS, as_int, as_int_list, check_shocks
 from smartccp.risk.scenarios import horizon_returns
+from smartccp.units import BPS, ceil_div
 
 __all__ = [
     "HYPOTHETICAL_MOVES_BPS",

@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
-from smartccp.risk._ints import BPS, as_int, ceil_div
+from smartccp.risk._ints import as_int
+from smartccp.units import BPS, ceil_div
 
 __all__ = [
     "LAYERS",

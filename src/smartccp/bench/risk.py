@@ -1,0 +1,266 @@
+"""Benchmark of the risk layer (Margin, DefaultFund), on the complete system (register, ledgers,
+venue, CCP) with 16 scenarios per security calibrated by historical simulation on the S&P 500.
+
+- ``risk.check_order_gas``: the pre-trade gate's share of an order placement — the same resting
+  limit order placed with and without Margin as the venue's gate, for a member holding positions
+  in five securities, in steady state (the member is known to the gate, the price level
+  exists); ``risk.placement_with_gate_gas`` is the whole placement with the gate.
+- ``risk.refresh_margin_gas``: IM recalculation of one member, ``refreshMargin``, for a member
+  with CCP obligations in five securities (one account, T+1: three cycles read per security)
+  after a new settlement price (so IM, VM and the collateral value change each time);
+  ``risk.refresh_margin_1_security_gas`` the same for a member with one security, and
+  ``risk.refresh_margin_per_security_gas`` the cost of each further security,
+  ``(5 securities - 1 security) / 4``.
+- ``risk.default_drill_*``: a default drill with two defaulters in the worst week of 2008 (the
+  two members buy 1,000 and 600 units, the price falls by the S&P 500's worst 5-day move of 2008, both miss their margin calls, are
+  declared in default, and the CCP settles the cycle in bounded chunks of
+  ``DRILL_CHUNK`` steps: pay-in, sell-out of the defaulters' purchases on the close-out market,
+  the waterfall on each shortfall, pay-out; then both defaults are closed). ``_gas`` is the
+  whole drill (2 declarations + every settlement chunk + 2 closings), ``_txs`` its transactions,
+  ``_chunks`` the settlement transactions, ``_max_chunk_gas`` the largest one,
+  ``_settlement_gas`` their sum. The close-out market is the ``MockCloseOutMarket`` dealer
+  (a test double trading at the crash price): a venue close-out step costs about 390k more.
+- ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
+  (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
+  the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
+
+Gas is ``receipt.gas_used`` of the whole transaction, medians where repeated.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from ape import chain, project
+
+from smartccp.bench.clearing import fund_members
+from smartccp.bench.core import BenchContext, Figures, goal, measurement
+from smartccp.chain.system import System, deploy_system, list_security
+from smartccp.clearing.ccp import run_cycle, warp_past
+from smartccp.risk.chain import (
+    Risk,
+    deploy_risk,
+    margin_status,
+    order_margin,
+    publish_contributions,
+    publish_prices,
+    publish_scenarios,
+)
+from smartccp.risk.scenarios import calibrate_shocks
+from smartccp.risk.stress import historical_stress_scenarios
+from smartccp.sim.simulator import sp500_history
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import MAX_UINT, ZERO_ADDRESS, Side
+from smartccp.units import cash
+
+goal("risk.check_order_gas", "<=", 30_000)
+
+SECURITIES = 5
+SCENARIOS = 16
+DRILL_CHUNK = 2
+
+
+@functools.cache
+def _shocks() -> list[int]:
+    _, closes = sp500_history()
+    return [int(s) for s in calibrate_shocks(closes, n_scenarios=SCENARIOS)]
+
+
+@dataclass
+class RiskMarket:
+    system: System
+    risk: Risk
+    sids: list[int]
+    prices: dict[int, int]
+    client: VenueClient
+
+
+def _risk_market(ctx: BenchContext, n_securities: int = SECURITIES) -> RiskMarket:
+    """A fresh system with Margin and DefaultFund, ``n_securities`` listed T+1 with the
+    calibrated scenarios and prices 20, 40, ... published."""
+    r = ctx.roles
+    system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer)
+    risk = deploy_risk(system, r.operator, n_scenarios=SCENARIOS)
+    sids, prices = [], {}
+    for i in range(n_securities):
+        system.securities.listSecurity(f"R{i}", b"XS0000000009", 0, cash("0.01"), 1, 0, sender=r.issuer)
+        sid = int(system.securities.securityCount())
+        list_security(system, r.operator, sid, lag_days=1)
+        sids.append(sid)
+        prices[sid] = cash(20 * (i + 1))
+    publish_scenarios(risk.margin, dict.fromkeys(sids, _shocks()), r.operator)
+    publish_prices(risk.margin, prices, r.operator)
+    return RiskMarket(system, risk, sids, prices, VenueClient(system.venue))
+
+
+def _members(m: RiskMarket, ctx: BenchContext, n: int, collateral: int = cash(1_000_000)) -> list[Any]:
+    r = ctx.roles
+    members = fund_members(m.system, r.operator, r.bank, r.issuer, m.system.ccp, m.sids, n)
+    for member in members:
+        m.system.cash.approve(m.risk.margin, MAX_UINT, sender=member)
+        m.system.cash.approve(m.risk.fund, MAX_UINT, sender=member)
+        if collateral:
+            m.risk.margin.depositCash(collateral, sender=member)
+    return members
+
+
+def _order(owner: Any, sid: int, side: Side, quantity: int, price: int) -> Order:
+    return Order(owner=str(owner.address), securityId=sid, side=side, quantity=quantity, price=price)
+
+
+def _trade(m: RiskMarket, buyer: Any, seller: Any, sid: int, quantity: int, price: int) -> None:
+    m.client.place(_order(seller, sid, Side.SELL, quantity, price), seller)
+    m.client.place(_order(buyer, sid, Side.BUY, quantity, price), buyer)
+
+
+@measurement("risk")
+def gate_share(ctx: BenchContext) -> Figures:
+    m = _risk_market(ctx)
+    (member,) = _members(m, ctx, 1)
+
+    def place(sid: int) -> int:
+        order = _order(member, sid, Side.BUY, 5, m.prices[sid] // 2)
+        return int(m.client.place(order, member).gas_used)
+
+    for sid in m.sids:  # five securities known to the gate
+        place(sid)
+    with_gate = [place(m.sids[1]) for _ in range(ctx.repeats)]
+    m.system.venue.setOrderGate(ZERO_ADDRESS, sender=ctx.roles.operator)
+    without = [place(m.sids[1]) for _ in range(ctx.repeats)]
+    return {
+        "risk.placement_with_gate_gas": int(statistics.median(with_gate)),
+        "risk.check_order_gas": int(statistics.median(with_gate) - statistics.median(without)),
+    }
+
+
+@measurement("risk.refresh")
+def refresh_margin(ctx: BenchContext) -> Figures:
+    """``refreshMargin`` of a member with obligations in five securities, and of one with one."""
+    m = _risk_market(ctx)
+    wide, narrow, dealer = _members(m, ctx, 3)
+    for sid in m.sids:
+        _trade(m, wide, dealer, sid, 100, m.prices[sid])
+    _trade(m, narrow, dealer, m.sids[0], 100, m.prices[m.sids[0]])
+    gas: dict[Any, list[int]] = {wide: [], narrow: []}
+    for i in range(ctx.repeats):
+        moved = {sid: p * (10_000 + (-1) ** i * (50 + i)) // 10_000 for sid, p in m.prices.items()}
+        publish_prices(m.risk.margin, moved, ctx.roles.operator)
+        for member in gas:
+            gas[member].append(int(m.risk.margin.refreshMargin(member, sender=ctx.roles.operator).gas_used))
+    if margin_status(m.risk.margin, wide).initial_margin == 0:
+        raise RuntimeError("the refreshed member has no initial margin: positions not seen")
+    five, one = int(statistics.median(gas[wide])), int(statistics.median(gas[narrow]))
+    return {
+        "risk.refresh_margin_gas": five,
+        "risk.refresh_margin_1_security_gas": one,
+        "risk.refresh_margin_per_security_gas": (five - one) // (SECURITIES - 1),
+    }
+
+
+def _drill_market(ctx: BenchContext, dealer_cash: int) -> tuple[RiskMarket, int, Any]:
+    """A one-security risk market whose CCP closes out on a ``MockCloseOutMarket`` dealer holding
+    ``dealer_cash``: (market, security id, dealer)."""
+    op = ctx.roles.operator
+    m = _risk_market(ctx, 1)
+    (sid,) = m.sids
+    system = m.system
+    dealer = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
+    system.membership.registerSystem(dealer, sender=op)
+    system.ccp.setCloseOutMarket(dealer, sender=op)
+    system.cash.issue(dealer, dealer_cash, sender=ctx.roles.bank)
+    return m, sid, dealer
+
+
+@measurement("risk.default_drill")
+def default_drill(ctx: BenchContext) -> Figures:
+    """Two defaulters (the two largest buyers) in the worst week of 2008, settled in chunks."""
+    r, op = ctx.roles, ctx.roles.operator
+    m, sid, market = _drill_market(ctx, cash(5_000_000))
+    p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
+    a, b, c, d = _members(m, ctx, 4, collateral=0)
+    shocks = _shocks()
+
+    def om(quantity: int, buy: bool) -> int:
+        return order_margin(quantity, p0, p0, min(shocks) if buy else max(shocks), buy)
+
+    deposits = {a: om(1_000, True), b: om(600, True), c: om(600, False) + om(100, True),
+                d: om(1_000, False) + om(100, False)}
+    contributions = {a: cash(20_000), b: cash(12_000), c: cash(10_000), d: cash(10_000)}
+    publish_contributions(fund, contributions, op)
+    for member in (a, b, c, d):
+        margin.depositCash(deposits[member], sender=member)
+        fund.contribute(contributions[member], sender=member)
+    for member in (a, b):  # the defaulters keep no spare cash in their wallets
+        system.cash.transfer(c, system.cash.balanceOf(member), sender=member)
+    system.cash.issue(r.bank, cash(10_000), sender=r.bank)
+    system.cash.approve(fund, cash(10_000), sender=r.bank)
+    fund.fundSkinInTheGame(cash(10_000), sender=r.bank)
+    cycle = int(system.ccp.settlementCycle(sid)[0])
+    _trade(m, a, d, sid, 1_000, p0)
+    _trade(m, b, c, sid, 600, p0)
+    _trade(m, c, d, sid, 100, p0)
+
+    dates, closes = sp500_history()
+    worst = next(s for s in historical_stress_scenarios(closes, dates) if s.name == "2008 down 5d")
+    crash = p0 + p0 * int(worst.shocks_bps[0]) // 10_000
+    publish_prices(margin, {sid: crash}, op)
+    deadline = 0
+    for member in (a, b, c, d):
+        margin.refreshMargin(member, sender=op)
+        deadline = max(deadline, margin_status(margin, member).call_deadline)
+    chain.pending_timestamp = deadline + 1
+    chain.mine()
+    txs = [fund.declareDefault(member, sender=op).gas_used for member in (a, b)]
+    market.setPrice(sid, crash, sender=op)
+    warp_past(system.ccp, cycle)
+    report = run_cycle(system.ccp, cycle, op, chunk=DRILL_CHUNK)
+    if report.phase.name != "SETTLED" or int(fund.defaultOf(a)[1]) == 0 or int(fund.defaultOf(b)[1]) == 0:
+        raise RuntimeError(f"drill did not close both defaults out: {report.phase.name}")
+    txs += [int(g) for g in report.gas_used]
+    txs += [fund.closeDefault(member, sender=op).gas_used for member in (a, b)]
+    chunks = [int(g) for g in report.gas_used]
+    return {
+        "risk.default_drill_two_defaulters_gas": int(sum(txs)),
+        "risk.default_drill_txs": len(txs),
+        "risk.default_drill_chunks": len(chunks),
+        "risk.default_drill_max_chunk_gas": max(chunks),
+        "risk.default_drill_settlement_gas": int(sum(chunks)),
+    }
+
+
+@measurement("risk.cure")
+def cure_default(ctx: BenchContext) -> Figures:
+    """A member buys 100 units, withholds its cash at pay-in, the CCP sells them out 2 % lower on
+    the close-out market (the ``MockCloseOutMarket`` dealer) and charges the shortfall to the
+    DefaultFund: the member is declared in default (``SettlementShortfall``, suspended) and its
+    own margin covers the loss. It deposits that amount again and the default manager cures the
+    default: ``risk.cure_default_gas`` is ``cureDefault`` (a refresh of one security at T+1,
+    Margin's flag cleared, the register's reinstatement pushed to its subscribers)."""
+    op = ctx.roles.operator
+    m, sid, market = _drill_market(ctx, cash(1_000_000))
+    p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
+    a, d = _members(m, ctx, 2, collateral=cash(100_000))
+    publish_contributions(fund, {a: cash(10_000), d: cash(10_000)}, op)
+    for member in (a, d):
+        fund.contribute(cash(10_000), sender=member)
+    cycle = int(system.ccp.settlementCycle(sid)[0])
+    _trade(m, a, d, sid, 100, p0)
+    system.cash.approve(system.ccp, 0, sender=a)  # a will not pay
+    market.setPrice(sid, p0 * 98 // 100, sender=op)
+    warp_past(system.ccp, cycle)
+    report = run_cycle(system.ccp, cycle, op, chunk=DRILL_CHUNK)
+    reason, loss, _ = fund.defaultOf(a)
+    if report.phase.name != "SETTLED" or int(reason) != 3 or int(loss) == 0:
+        raise RuntimeError(f"no settlement shortfall charged: {report.phase.name}, {reason}, {loss}")
+    if int(fund.layerTotals()[0]) != int(loss) or any(int(x) for x in fund.layerTotals()[1:]):
+        raise RuntimeError("the shortfall went beyond the member's own margin")
+    system.cash.approve(system.ccp, MAX_UINT, sender=a)
+    margin.depositCash(int(loss), sender=a)
+    gas = int(fund.cureDefault(a, sender=op).gas_used)
+    if int(system.membership.memberOf(a).status) != 1 or margin_status(margin, a).defaulted:
+        raise RuntimeError("the cured member is not active again")
+    return {"risk.cure_default_gas": gas}

@@ -1,0 +1,17 @@
+"""The demo: named steps on one :class:`~smartccp.chain.report.StepList` (``DEMO_STEPS``).
+
+Steps register on import, in the order of the modules below: :mod:`.core` (deploy, admit, issue,
+transfer, refused transfer), :mod:`.trade` (risk, trading, BBO, margin, clearing, settlement,
+default drill, charts), :mod:`.sim` (a burst of simulated flow). A new step module is imported
+here.
+"""
+
+# The order of registration: core owns DEMO_STEPS; sim's step follows trade's default drill.
+# isort: off
+from smartccp.demo import core  # noqa: F401
+from smartccp.demo import trade  # noqa: F401
+from smartccp.demo import sim  # noqa: F401
+# isort: on
+from smartccp.demo.core import DEMO_JSON, DEMO_STEPS, DemoContext, run_demo
+
+__all__ = ["DEMO_JSON", "DEMO_STEPS", "DemoContext", "run_demo"]

@@ -1,0 +1,422 @@
+"""The drill's built-in event handlers and margin cycles (registered on import into
+:data:`smartccp.drill.base.EVENT_HANDLERS` and :data:`smartccp.drill.base.MARGIN_CYCLES`; the
+package's ``__init__`` imports this module).
+
+- margin cycles: ``model`` (IM and VM off chain, :mod:`smartccp.risk`) and ``chain`` (the
+  Margin contract's daily cycle and cover-2 contributions on the DefaultFund);
+- events: ``missed_payment`` and ``failed_delivery`` (allowance or approval withdrawn before
+  settlement, the CCP sells out / buys in), ``default`` (model waterfall), and their on-chain
+  variants ``missed_payment:chain``, ``failed_delivery:chain`` (shortfall to the DefaultFund)
+  and ``default:chain`` (declare, close out, waterfall on chain, replenish, expel).
+
+Units: cash in base units (6 decimals), prices in base units per unit, quantities in units.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ape import chain
+
+from smartccp import risk
+from smartccp.drill.base import (
+    CHAIN_NOTICE,
+    MODEL_NOTICE,
+    DayState,
+    EventHandler,
+    event_handler,
+    margin_cycle,
+)
+from smartccp.risk.chain import cure_default, margin_status, publish_contributions, publish_prices
+
+if TYPE_CHECKING:
+    from smartccp.drill.runner import DrillRunner
+from smartccp.risk.waterfall import LAYERS
+from smartccp.types import MAX_UINT
+
+# ─── Margin cycle: model ─────────────────────────────────────────────────────────────────────
+
+
+@margin_cycle("model")
+def model_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
+    """Initial margin (historical-simulation VaR, :func:`smartccp.risk.initial_margin`) and
+    variation margin (mark-to-market at the settlement prices) of every clearing member's
+    net position in the cycle; the call is IM plus VM owed. Off chain: members are assumed to
+    meet their calls, except a member with a ``default`` event that day."""
+    prices = run.prices_list(day)
+    nxt = [int(x) for x in run.path[day.day + 2]]
+    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
+    calls = []
+    for name, (q, c) in sorted(run.member_positions(day).items()):
+        im = risk.initial_margin(q, prices, run.shocks)
+        vm = c + sum(qi * pi for qi, pi in zip(q, prices))  # member's P&L at settlement prices
+        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
+        calls.append({"member": name, "quantities": q, "initial_margin": im, "variation_margin": vm,
+                      "call": im + max(0, -vm), "met": name not in defaulting,
+                      "next_day_loss": realised})
+    return {"basis": MODEL_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls}
+
+
+# ─── Events ──────────────────────────────────────────────────────────────────────────────────
+
+
+@event_handler("missed_payment")
+class MissedPayment(EventHandler):
+    """The member withdraws its cash allowance before pay-in: the CCP sells out the securities
+    it was to receive; the allowance comes back after the cycle."""
+
+    def close_out_moves(self, run, event, day):
+        return {sid: -run.sc.close_out.slippage_bps for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        return {"action": "cash allowance to the CCP withdrawn"}
+
+    def after_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, MAX_UINT, sender=acct)
+        return {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member]}
+
+
+@event_handler("failed_delivery")
+class FailedDelivery(EventHandler):
+    """The member withdraws its securities approval before pay-in: the CCP buys in what it was
+    to deliver; the approval comes back after the cycle."""
+
+    def close_out_moves(self, run, event, day):
+        sym = event.params.get("security")
+        sids = [run.sids[run._sec_index(sym)]] if sym else run.sids
+        return {sid: run.sc.close_out.slippage_bps for sid in sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.securities.setApprovalForAll(s.ccp, False, sender=acct)
+        return {"action": "securities approval to the CCP withdrawn"}
+
+    def after_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.securities.setApprovalForAll(s.ccp, True, sender=acct)
+        return {"buy_ins": [x for x in day.buy_ins if x["account"] == event.member]}
+
+
+@event_handler("default")
+class ModelDefault(EventHandler):
+    """Declare default (on chain: the member stops paying and is suspended, so the venues refuse
+    its orders), close out its book (on chain: sell-out / buy-in on the close-out market at a
+    stressed price), then run the default waterfall over the realised loss. The waterfall and the
+    resources it uses (margin, default fund sized cover-2, skin in the game) are a **model (off
+    chain) until the risk contracts land**; the shortfall is paid on chain by the
+    MockDefaultHandler (test double)."""
+
+    basis = f"declare and close out on chain; margin and waterfall: {MODEL_NOTICE}"
+
+    def close_out_moves(self, run, event, day):
+        move = int(event.params.get("close_out_move_bps", -3000))
+        return {sid: move for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, acct = run._sys(), run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        if int(s.membership.memberOf(acct).status) == 1:  # Active
+            s.membership.suspend(acct, sender=run.roles.operator)
+        run.defaulted.add(event.member)
+        return {"action": "default declared: member suspended on chain, its cash pay-in withheld"}
+
+    def after_settlement(self, run, event, day):
+        rk = run.sc.risk
+        positions = run.member_positions(day)
+        members = [m.name for m in run.sc.members if m.kind == "clearing"]
+        prices = run.prices_list(day)
+        calls = {c["member"]: c for c in day.margin.get("calls", [])}
+        margins = {m: calls[m]["initial_margin"] if m in calls else 0 for m in members}
+        if event.params.get("margin_posted", "im") == "none":
+            margins[event.member] = 0
+        quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
+        stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
+        beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [margins[m] for m in members])
+        sizing = risk.size_default_fund(beyond)
+        contributions = dict(zip(members, risk.allocate_contributions(
+            sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)))
+        loss = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
+        q, c = positions.get(event.member, ([0] * len(prices), 0))
+        close_prices = [day.settlement["close_out_prices"][s.symbol] for s in run.sc.securities]
+        model_loss = max(0, -(c + sum(qi * pi for qi, pi in zip(q, close_prices))))
+        result = risk.run_waterfall({event.member: loss}, margins, contributions, rk.skin_in_the_game,
+                                    rk.assessment_cap_bps)
+        survivors = {m: v for m, v in contributions.items() if m != event.member}
+        available = {"defaulter_margin": margins[event.member], "defaulter_default_fund": contributions[event.member],
+                     "ccp_skin_in_the_game": rk.skin_in_the_game, "survivor_default_fund": sum(survivors.values())}
+        waterfall = {"basis": MODEL_NOTICE, "loss": loss, "model_loss_at_close_out_prices": model_loss,
+                     "layers": result.layers, "available": available, "uncovered": result.uncovered,
+                     "fund_size": sizing.fund_size, "contributions": contributions, "margins": margins,
+                     "charges": {str(k): v.__dict__ for k, v in result.charges.items()}}
+        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
+                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                "covered_on_chain_by": run.close_out.label}}
+        day.defaults.append(record)
+        return {"waterfall": waterfall}
+
+
+# ─── Margin cycle and default: on chain ──────────────────────────────────────────────────────
+
+
+def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int]:
+    """Cover-2 contributions (:mod:`smartccp.risk.default_fund`) from the day's positions, the
+    margin each member has posted and the scenario's hypothetical stress moves; floored at
+    ``risk.default_fund_minimum``. Returns (member name -> required contribution, fund size)."""
+    rk = run.sc.risk
+    members = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
+    prices = run.prices_list(day)
+    positions = run.member_positions(day)
+    quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
+    stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
+    beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [posted.get(m, 0) for m in members])
+    sizing = risk.size_default_fund(beyond)
+    amounts = risk.allocate_contributions(sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)
+    return {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}, int(sizing.fund_size)
+
+
+@margin_cycle("chain")
+def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
+    """The daily margin cycle on the Margin contract: publish the settlement prices (from the
+    closing auctions), ``refreshMargin`` every clearing member (IM from the published scenarios,
+    VM at the settlement prices, a margin call if posted < IM + VM), members meet their calls
+    by depositing cash, except a member with a ``default`` event that day; then re-size the
+    default fund by cover 2 and publish the contributions, which the members top up (the same
+    exception). Amounts as the contract reports them (``marginStatus``)."""
+    op, rk = run.roles.operator, run._risk()
+    prices = {sid: day.settlement_prices[run._sym(sid)] for sid in run.sids}
+    publish_prices(rk.margin, prices, op)
+    defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
+    nxt = [int(x) for x in run.path[day.day + 2]]
+    positions = run.member_positions(day)
+    calls, posted = [], {}
+    for m in run.sc.members:
+        if m.kind != "clearing" or m.name in run.defaulted:
+            continue
+        acct = run.accounts[m.name]
+        rk.margin.refreshMargin(acct, sender=op)
+        st = margin_status(rk.margin, acct)
+        met = st.call_amount == 0
+        if st.call_amount and m.name not in defaulting:
+            rk.margin.depositCash(st.call_amount, sender=acct)
+            met = True
+        q, c = positions.get(m.name, ([0] * len(run.sids), 0))
+        realised = max(0, -(c + sum(qi * pi for qi, pi in zip(q, nxt))))
+        calls.append({"member": m.name, "quantities": q, "initial_margin": st.initial_margin,
+                      "variation_margin": -st.variation_margin, "required": st.required,
+                      "posted_before_call": st.posted, "call": st.call_amount, "call_deadline": st.call_deadline,
+                      "met": met, "next_day_loss": realised})
+        posted[m.name] = margin_status(rk.margin, acct).posted
+    contributions, fund_size = _cover2(run, day, posted)
+    publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, op)
+    topped = {}
+    for name, required in contributions.items():
+        if name in defaulting:
+            continue
+        _, paid = rk.fund.contributionOf(run.accounts[name])
+        if int(paid) < required:
+            rk.fund.contribute(required - int(paid), sender=run.accounts[name])
+            topped[name] = required - int(paid)
+    return {"basis": CHAIN_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls,
+            "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped}}
+
+
+@event_handler("default:chain")
+class ChainDefault(EventHandler):
+    """The default drill on the risk contracts. Before settlement: the member has missed its
+    margin call (the chain margin cycle left it unmet) and stops paying (its cash allowance to
+    the CCP is withdrawn); time passes the call's deadline and a keeper declares the default on
+    the DefaultFund (``MissedMarginCall``; the default manager declares it if no call is open),
+    which suspends it: its resting orders stop matching and the gate refuses its orders. Its
+    clients are ported to ``backup`` if the event names one. At settlement the CCP sells out /
+    buys in its obligations on the close-out market and charges the shortfall to the
+    DefaultFund, whose waterfall runs on chain (``LayerUsed`` events, in order). After
+    settlement: the survivors replenish their contributions, the skin in the game is refilled
+    and the default is closed (the member expelled)."""
+
+    basis = f"on chain: declare, CCP close-out, waterfall ({CHAIN_NOTICE})"
+
+    def close_out_moves(self, run, event, day):
+        move = int(event.params.get("close_out_move_bps", -3000))
+        return {sid: move for sid in run.sids}
+
+    def before_settlement(self, run, event, day):
+        s, rk, op = run._sys(), run._risk(), run.roles.operator
+        acct = run.accounts[event.member]
+        s.cash.approve(s.ccp, 0, sender=acct)
+        run.defaulted.add(event.member)
+        reason = int(rk.fund.defaultOf(acct)[0])
+        if reason == 0:  # not declared yet
+            st = margin_status(rk.margin, acct)
+            if st.call_deadline:
+                chain.pending_timestamp = max(chain.pending_timestamp, st.call_deadline + 1)
+                chain.mine()
+            rk.fund.declareDefault(acct, sender=op)
+            reason = int(rk.fund.defaultOf(acct)[0])
+        ported = []
+        backup = event.params.get("backup")
+        clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
+        if backup and clients:
+            rk.fund.setBackupMember(acct, run.accounts[backup], sender=op)
+            rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=op)
+            ported = clients
+        survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
+        available = {"defaulter_margin": margin_status(rk.margin, acct).cash,
+                     "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
+                     "ccp_skin_in_the_game": int(rk.fund.skinInTheGame()),
+                     "survivor_default_fund": sum(int(rk.fund.contributionOf(run.accounts[m])[1]) for m in survivors)}
+        run.journal_extra[f"default:{event.member}"] = available
+        reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+        return {"action": f"default declared on chain ({reasons[reason]}): member suspended, cash pay-in withheld",
+                "reason": reasons[reason], "ported_clients": ported, "available": available}
+
+    def after_settlement(self, run, event, day):
+        s, rk, r = run._sys(), run._risk(), run.roles
+        acct = run.accounts[event.member]
+        mine = [e for e in day.layers_used if e["defaulter"] == event.member]
+        totals = dict.fromkeys(LAYERS, 0)
+        for e in mine:
+            totals[e["layer"]] += e["amount"]
+        loss = int(rk.fund.defaultOf(acct)[1])
+        charged = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == event.member)
+        uncovered = totals["uncovered"]
+        available = run.journal_extra[f"default:{event.member}"]
+        waterfall = {"basis": CHAIN_NOTICE, "loss": loss, "charged_by_ccp": charged,
+                     "layers": [[n, totals[n]] for n in LAYERS], "events": mine, "available": available,
+                     "uncovered": uncovered, "fund_size": day.margin.get("default_fund", {}).get("fund_size"),
+                     "contributions": day.margin.get("default_fund", {}).get("required", {})}
+        # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
+        replenished = {}
+        for m in run.sc.members:
+            if m.kind != "clearing" or m.name in run.defaulted:
+                continue
+            required, paid = (int(x) for x in rk.fund.contributionOf(run.accounts[m.name]))
+            if paid < required:
+                rk.fund.contribute(required - paid, sender=run.accounts[m.name])
+                replenished[m.name] = required - paid
+        if totals["ccp_skin_in_the_game"]:  # from the CCP's treasury: no new cash
+            rk.fund.fundSkinInTheGame(totals["ccp_skin_in_the_game"], sender=r.bank)
+        if not bool(rk.fund.defaultOf(acct)[2]):
+            rk.fund.closeDefault(acct, sender=r.operator)
+        status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+        record = {"member": event.member, "loss": loss, "waterfall": waterfall,
+                  "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"},
+                  "replenished": replenished, "status_after": status}
+        day.defaults.append(record)
+        return {"waterfall": waterfall, "replenished": replenished, "status_after": status}
+
+
+class _ChainSettlementFail(EventHandler):
+    """On the risk contracts, a settlement failure's shortfall is a default: the CCP closes the
+    failure out (sell-out or buy-in), charges what the close-out does not cover to the failing
+    account's clearing member on the DefaultFund, which declares that member in default
+    (``SettlementShortfall``: suspended) and covers the shortfall through the waterfall, first
+    from the member's own margin (``LayerUsed`` events). If that margin covered the whole loss
+    (no layer beyond it used: nobody else paid), the member makes good after settlement — it
+    deposits again what layer 1 took, pays any unpaid contribution and meets any open call — and
+    the default manager cures the case (``DefaultFund.cureDefault``): the case ends
+    (``DefaultCured``), Margin's flag is cleared and the member is active again (the gate would
+    accept its order: checked by ``eth_call``). Otherwise the default stays open for the default
+    manager and from the next day the member's orders are refused. A failure closed out without
+    a shortfall is no default."""
+
+    basis = f"close-out on chain; shortfall to the DefaultFund's waterfall ({CHAIN_NOTICE})"
+
+    def before_settlement(self, run, event, day):
+        result = super().before_settlement(run, event, day)
+        cm = _clearing_member(run, event.member)
+        rk, acct = run._risk(), run.accounts[cm]
+        survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted | {cm}]
+        run.journal_extra.setdefault(f"fail:{cm}", {
+            "defaulter_margin": margin_status(rk.margin, acct).cash,
+            "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
+            "ccp_skin_in_the_game": int(rk.fund.skinInTheGame()),
+            "survivor_default_fund": sum(int(rk.fund.contributionOf(run.accounts[m])[1]) for m in survivors)})
+        return result
+
+    def after_settlement(self, run, event, day):
+        result = super().after_settlement(run, event, day)
+        s, rk = run._sys(), run._risk()
+        cm = _clearing_member(run, event.member)
+        acct = run.accounts[cm]
+        charged = sum(x["shortfall"] for x in day.shortfalls if x["clearing_member"] == cm)
+        reason, loss, _ = rk.fund.defaultOf(acct)
+        reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+        status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+        result.update(clearing_member=cm, shortfall_charged=charged, default_reason=reasons[int(reason)],
+                      status_after=status)
+        if not charged:
+            return result
+        run.defaulted.add(cm)
+        mine = [e for e in day.layers_used if e["defaulter"] == cm]
+        totals = dict.fromkeys(LAYERS, 0)
+        for e in mine:
+            totals[e["layer"]] += e["amount"]
+        waterfall = {"basis": CHAIN_NOTICE, "loss": int(loss), "charged_by_ccp": charged,
+                     "layers": [[n, totals[n]] for n in LAYERS], "events": mine,
+                     "available": run.journal_extra[f"fail:{cm}"], "uncovered": totals["uncovered"]}
+        result["waterfall"] = waterfall
+        record = next((d for d in day.defaults if d["member"] == cm), None)
+        if record is None:
+            record = {"member": cm, "loss": int(loss), "waterfall": waterfall, "replenished": {},
+                      "status_after": status, "status_at_default": status, "reason": reasons[int(reason)],
+                      "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
+                                    "buy_ins": [x for x in day.buy_ins if x["account"] == event.member],
+                                    "covered_on_chain_by": "DefaultFund (waterfall, LayerUsed events)"}}
+            day.defaults.append(record)
+        else:
+            record.update(loss=int(loss), waterfall=waterfall)
+        beyond = sum(totals[n] for n in LAYERS[1:])
+        if not beyond and _last_failure_of(run, event, day, cm) and int(reason) and not rk.fund.defaultOf(acct)[2]:
+            cure = _cure(run, cm, int(loss))
+            record.update(cure=cure, status_after=cure["status_after"])
+            result.update(cure=cure, status_after=cure["status_after"])
+        return result
+
+
+def _last_failure_of(run: DrillRunner, event: Any, day: DayState, cm: str) -> bool:
+    """True if no later event of the day charges ``cm`` (the cure waits for the last one)."""
+    events = run.sc.events_on(day.day)
+    later = events[next(i for i, e in enumerate(events) if e is event) + 1:]
+    return not any(_clearing_member(run, e.member) == cm for e in later)
+
+
+def _cure(run: DrillRunner, cm: str, loss: int) -> dict[str, Any]:
+    """``cm``'s own margin paid its whole loss: it deposits that amount again (and whatever else
+    :func:`smartccp.risk.chain.cure_default` finds short), then the default manager cures the
+    default. Reports what was paid, the cure's gas and whether the gate accepts its order now."""
+    from smartccp.chain.errors import refusal_text
+
+    s, rk, op = run._sys(), run._risk(), run.roles.operator
+    acct = run.accounts[cm]
+    res = cure_default(rk, acct, op, deposit=loss)
+    run.defaulted.discard(cm)
+    status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
+    sid, lot = run.sids[0], run.sc.securities[0].lot
+    refused = refusal_text(rk.margin.checkOrder, acct, sid, 0, lot, int(run.path[0][0]), sender=s.venues[0])
+    reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
+    return {"action": "made good (margin deposited again), default cured on chain (DefaultFund.cureDefault)",
+            "margin_deposited": res.margin_deposited, "contribution_paid": res.contribution_paid,
+            "event": {"name": "DefaultCured", "member": cm, "reason": reasons[res.reason], "loss": res.loss},
+            "gas": res.gas, "defaulted_in_margin": margin_status(rk.margin, acct).defaulted,
+            "status_after": status, "gate_refusal": refused}
+
+
+def _clearing_member(run: DrillRunner, name: str) -> str:
+    spec = run.sc.member(name)
+    return spec.clearing_member or spec.name
+
+
+@event_handler("missed_payment:chain")
+class ChainMissedPayment(_ChainSettlementFail, MissedPayment):
+    __doc__ = MissedPayment.__doc__ + _ChainSettlementFail.__doc__
+
+
+@event_handler("failed_delivery:chain")
+class ChainFailedDelivery(_ChainSettlementFail, FailedDelivery):
+    __doc__ = FailedDelivery.__doc__ + _ChainSettlementFail.__doc__

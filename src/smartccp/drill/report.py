@@ -1,0 +1,83 @@
+"""The readable text report of a drill (:func:`render`), from the report dict that
+:class:`smartccp.drill.runner.DrillRunner` builds (also written as JSON).
+
+Amounts are shown as cash (6 decimals), quantities in units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartccp.chain.report import render_table
+from smartccp.units import fmt_cash
+
+
+def render(report: dict[str, Any]) -> str:
+    """The readable report of a drill."""
+    out = [f"SmartCCP drill: {report['scenario']} ({report['profile']})", f"network: {report['network']}",
+           f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}",
+           f"bbo: {report['notices'].get('bbo', 'no BBO')}", ""]
+    for c in report["cycles"]:
+        f = c["flow"]
+        out.append(f"day {c['day']} (cycle {c['cycle_id']})")
+        out.append(f"  orders: {f.get('placed', 0)} placed ({_fmt_types(f.get('by_type', {}))}), {f.get('trades', 0)} trades, "
+                   f"{f.get('cancelled', 0)} cancelled, refused {f.get('rejected', {}) or 0}")
+        for sym, q in c.get("bbo", {}).items():
+            out.append(f"  BBO {sym}: bid {fmt_cash(q['bid'])} x {q['bid_size']:,} [{','.join(q['bid_venues'])}]  ask "
+                       f"{fmt_cash(q['ask'])} x {q['ask_size']:,} [{','.join(q['ask_venues'])}]"
+                       f"{'  (crossed across venues)' if q['bid'] and q['ask'] and q['bid'] >= q['ask'] else ''}"
+                       f"{'' if q['matches_venues'] else '  (DIFFERS from the venues!)'}")
+        for a in c["auctions"]:
+            out.append(f"  closing auction venue {a['venue']} {a['security']}: {a['volume']} @ {fmt_cash(a['price'])}")
+        out.append("  settlement prices: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in c["settlement_prices"].items()))
+        if c["gross"]:
+            out.append(f"  netting: {c['gross']['trades']} trades, cash gross {fmt_cash(c['gross']['cash'])} -> net "
+                       f"{fmt_cash(c['net']['cash'])} ({c['net']['cash_saving']:.1%} saved); units {c['gross']['units']:,} -> "
+                       f"{c['net']['units']:,}")
+        st = c["settlement"]
+        if "phase" in st:
+            out.append(f"  settlement: {st['phase']}, {st.get('obligations', 0)} obligations, {st.get('failures', 0)} failed, "
+                       f"{st.get('txs', 0)} txs, {st.get('gas', 0):,} gas")
+        for x in c["sell_outs"]:
+            out.append(f"  sell-out {x['account']}: {x['sold']}/{x['offered']} {x['security']} for {fmt_cash(x['proceeds'])}")
+        for x in c["buy_ins"]:
+            out.append(f"  buy-in {x['account']}: {x['bought']}/{x['wanted']} {x['security']} for {fmt_cash(x['cost'])}")
+        for x in c["shortfalls"]:
+            out.append(f"  shortfall of {x['account']} charged to {x['clearing_member']}: {fmt_cash(x['shortfall'])}, "
+                       f"covered {fmt_cash(x['covered'])}")
+        calls = c["margin"].get("calls", [])
+        if calls:
+            out.append(f"  margin calls ({c['margin']['basis']}):")
+            rows = [[m["member"], fmt_cash(m["initial_margin"]), fmt_cash(m["variation_margin"]),
+                     fmt_cash(m["posted_before_call"]) if "posted_before_call" in m else "-", fmt_cash(m["call"]),
+                     "yes" if m["met"] else "NO"] for m in calls]
+            out.extend("    " + line for line in render_table(["member", "IM", "VM (P&L)", "posted", "call", "met"],
+                                                               rows).splitlines())
+        for dft in c["defaults"]:
+            w = dft["waterfall"]
+            out.append(f"  DEFAULT {dft['member']}: loss {fmt_cash(dft['loss'])} (waterfall: {w['basis']})")
+            for name, amount in w["layers"]:
+                out.append(f"    {name:<24} {fmt_cash(amount):>18}")
+            for e in w.get("events", []):
+                out.append(f"    LayerUsed({e['defaulter']}, {e['layer']}, {fmt_cash(e['amount'])})")
+            if "cure" in dft:
+                cu = dft["cure"]
+                out.append(f"    DefaultCured({dft['member']}, {cu['event']['reason']}, {fmt_cash(cu['event']['loss'])}): "
+                           f"margin deposited {fmt_cash(cu['margin_deposited'])}, contribution paid "
+                           f"{fmt_cash(cu['contribution_paid'])}, {cu['gas']:,} gas")
+            if "status_after" in dft:
+                out.append(f"    {dft['member']} now {dft['status_after']}; replenished: "
+                           + (", ".join(f"{k} {fmt_cash(v)}" for k, v in dft["replenished"].items()) or "none"))
+        for ch in c["checks"]:
+            out.append(f"  [{'ok' if ch['ok'] else 'FAILED'}] {ch['name']}: {ch['detail']}")
+        out.append("")
+    rows = [[s["key"], s["txs"], f"{s['gas']:,}", f"{s['wall_s']:.2f}"] for s in report["steps"]]
+    out.append(render_table(["step", "txs", "gas", "wall s"], rows))
+    ck = report["checks"]
+    out.append(f"\ninvariant checks: {ck['passed']} passed, {len(ck['failed'])} failed {ck['failed'] or ''}")
+    out.append(f"wall time {report.get('wall_s', 0):.1f} s")
+    return "\n".join(out)
+
+
+def _fmt_types(by_type: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))

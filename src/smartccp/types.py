@@ -1,0 +1,82 @@
+"""The shared vocabulary: enums and constants that mirror ``contracts/types/`` and the contracts'
+own constants. Every other module imports these from here; nothing defines them twice.
+
+Sign conventions (as on chain): ``quantity > 0`` buys or receives securities; cash ``> 0`` is
+received. Units: cash in base units (6 decimals, see :mod:`smartccp.units`), quantities in whole
+security units, times in unix seconds.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+ZERO_ADDRESS = "0x" + "00" * 20
+MAX_UINT = 2**256 - 1
+DAY = 86_400  # seconds; a one-day settlement cycle's length
+
+
+class Side(IntEnum):
+    """``Side`` of an order (contracts/types/Order.sol)."""
+
+    BUY = 0
+    SELL = 1
+
+
+class OrderType(IntEnum):
+    """``OrderType`` of an order."""
+
+    LIMIT = 0
+    MARKET = 1
+    STOP = 2
+    STOP_LIMIT = 3
+    MARKET_IF_TOUCHED = 4
+    MARKET_TO_LIMIT = 5
+    HIDDEN = 6
+    ICEBERG = 7
+
+
+class TimeInForce(IntEnum):
+    """``TimeInForce`` of an order."""
+
+    GTC = 0
+    IOC = 1
+    FOK = 2
+    DAY = 3
+    GTD = 4
+
+
+class Route(IntEnum):
+    """How a trade settles: through the CCP (novation and netting) or gross DVP at once."""
+
+    CCP = 0
+    DIRECT = 1
+
+
+class TradingPhase(IntEnum):
+    """A security's trading phase on one venue (``Phase``, contracts/types/Order.sol)."""
+
+    CLOSED = 0
+    PRE_OPEN = 1
+    CONTINUOUS = 2
+    PRE_CLOSE = 3
+
+
+class CyclePhase(IntEnum):
+    """A settlement cycle's phase in the CCP (``CyclePhase`` on chain)."""
+
+    UNKNOWN = 0
+    OPEN = 1
+    PAYING_IN = 2
+    CLOSING_OUT = 3
+    PAYING_OUT = 4
+    SETTLED = 5
+
+
+class MemberKind(IntEnum):
+    """``MemberKind`` of the register; bit ``k`` of a CCP ``prefund_classes`` mask selects kind ``k``."""
+
+    NONE = 0
+    CLEARING_MEMBER = 1
+    PARTICIPANT = 2
+    INSTITUTION = 3
+    SYSTEM = 4

@@ -1,0 +1,33 @@
+"""Drill fixtures: each bundled scenario run once per module in its fast profile.
+
+A drill deploys its own system and derives its own member accounts from the scenario's seed,
+so it needs only the role accounts of ``tests/conftest.py`` (operator, bank, issuer).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smartccp.chain.accounts import local_roles
+from smartccp.drill.runner import DrillRunner
+from smartccp.sim.scenario import load_scenario
+
+SCENARIOS = ("normal_day", "member_default", "settlement_failures")
+
+
+@pytest.fixture(scope="module")
+def drills(tmp_path_factory) -> dict[str, tuple]:
+    """Every bundled scenario run once (fast profile), in the module's snapshot so the chain
+    state stays for the module's tests: name -> (runner, report, output directory)."""
+    done = {}
+    for name in SCENARIOS:
+        out = tmp_path_factory.mktemp(f"drill_{name}")
+        runner = DrillRunner(load_scenario(name, profile="fast"), local_roles(), out=out)
+        done[name] = (runner, runner.run(), out)
+    return done
+
+
+@pytest.fixture
+def drill(drills):
+    """Look-up of a finished drill by scenario name."""
+    return drills.__getitem__

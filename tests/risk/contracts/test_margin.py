@@ -1,0 +1,200 @@
+"""Margin: the on-chain scenario IM equals the Python IM exactly; VM; margin calls; collateral
+(cash, signed FundTransfer, securities with haircuts); only the excess is withdrawable."""
+
+from __future__ import annotations
+
+import ape
+import numpy as np
+import pytest
+
+from smartccp.risk.chain import (
+    initial_margin_over_fills,
+    initial_margin_with_orders,
+    margin_status,
+    sign_fund_transfer,
+)
+from smartccp.risk.margin import initial_margin, variation_margin
+from smartccp.types import Side
+from smartccp.units import cash
+
+COLLATERAL = cash(2_000_000)
+
+
+@pytest.fixture(scope="module")
+def listed(risk_unit, members, operator, order):
+    """member_a posts collateral and rests one small buy in each of the five securities (so
+    they are its listed positions), its client one; then a new margin day drops the resting
+    quantities."""
+    a = members[0]
+    u = risk_unit
+    u.margin.depositCash(COLLATERAL, sender=a)
+    for sid in u.sids:
+        lot = 10 if sid == u.sids[0] else 1
+        u.client.place(order(a, sid, Side.BUY, lot, u.prices[sid] // 2), a)
+    x = members[2]  # the client's first order through the gate makes it one of a's accounts
+    u.client.place(order(x, u.sids[0], Side.BUY, 10, u.prices[u.sids[0]] // 2), x)
+    assert [str(v) for v in u.margin.accountsOf(a)] == [a.address, x.address]
+    u.margin.startMarginDay(sender=operator)
+    return u
+
+
+def _set_positions(u, account, quantities, cycle, trade_prices=None):
+    trade_prices = trade_prices or [u.prices[s] for s in u.sids]
+    for sid, q, p in zip(u.sids, quantities, trade_prices, strict=True):
+        u.source.setObligation(cycle, sid, account, int(q), -int(q) * p, sender=u.ccp)
+
+
+def _shock_matrix(u):
+    return [u.shocks[s] for s in u.sids]
+
+
+def test_im__random_portfolios_of_member_and_client__equals_python_exactly(listed, members):
+    u = listed
+    a, _, x = members
+    cycle = int(u.source.currentCycle()) + 1
+    rng = np.random.default_rng(20240601)
+    prices = [u.prices[s] for s in u.sids]
+    for _ in range(6):
+        qa = rng.integers(-20_000, 20_000, size=5)
+        qx = rng.integers(-5_000, 5_000, size=5) * rng.integers(0, 2)
+        _set_positions(u, a, qa, cycle)
+        _set_positions(u, x, qx, cycle)
+        expected = initial_margin([int(v) for v in qa + qx], prices, _shock_matrix(u))
+        assert int(u.margin.previewInitialMargin(a)) == expected
+    receipt = u.margin.refreshMargin(a, sender=u.ccp)
+    status = margin_status(u.margin, a)
+    assert status.initial_margin == expected
+    print(f"\nIM recalculation, member with 5 securities x 16 scenarios, 2 accounts: {receipt.gas_used:,} gas")
+
+
+def test_im__two_open_cycles_and_a_settled_one__only_unsettled_obligations_count(listed, members):
+    u = listed
+    a = members[0]
+    today = int(u.source.currentCycle())
+    _set_positions(u, a, [100, 0, 0, 0, 0], today)
+    _set_positions(u, a, [200, -50, 0, 0, 0], today + 1)
+    _set_positions(u, a, [10_000, 0, 0, 0, 0], today - 2)  # outside the window
+    prices = [u.prices[s] for s in u.sids]
+    assert int(u.margin.previewInitialMargin(a)) == initial_margin([300, -50, 0, 0, 0], prices, _shock_matrix(u))
+    u.source.setPhase(today, 5, sender=u.ccp)  # settled
+    assert int(u.margin.previewInitialMargin(a)) == initial_margin([200, -50, 0, 0, 0], prices, _shock_matrix(u))
+
+
+def test_im__resting_orders__fill_in_the_direction_that_hurts(listed, members, order):
+    u = listed
+    a = members[0]
+    cycle = int(u.source.currentCycle()) + 1
+    q = [500, -300, 0, 1_000, 0]
+    _set_positions(u, a, q, cycle)
+    u.margin.refreshMargin(a, sender=u.ccp)  # new day: resting quantities dropped
+    sid1, sid2 = u.sids[1], u.sids[2]
+    u.client.place(order(a, sid1, Side.BUY, 200, u.prices[sid1] // 2), a)
+    u.client.place(order(a, sid2, Side.SELL, 400, u.prices[sid2] * 2), a)
+    u.margin.refreshMargin(a, sender=u.ccp)
+    ids, qty, buys, sells = u.margin.positionsOf(a)
+    assert [int(v) for v in qty] == q
+    args = ([int(v) for v in qty], [int(v) for v in buys], [int(v) for v in sells], [u.prices[s] for s in ids],
+            [u.shocks[s] for s in ids])
+    expected = initial_margin_with_orders(*args)
+    assert expected == initial_margin_over_fills(*args)
+    assert margin_status(u.margin, a).initial_margin == expected
+
+
+def test_vm__price_falls__mark_to_market_loss_is_variation_margin(listed, members, operator):
+    u = listed
+    a = members[0]
+    cycle = int(u.source.currentCycle()) + 1
+    q = [1_000, -400, 0, 0, 0]
+    trade = [u.prices[s] for s in u.sids]
+    _set_positions(u, a, q, cycle, trade)
+    new = dict(u.prices)
+    new[u.sids[0]] = cash("91.50")
+    new[u.sids[1]] = cash("51.25")
+    u.margin.publishPrices(u.sids[:2], [new[u.sids[0]], new[u.sids[1]]], sender=operator)
+    u.margin.refreshMargin(a, sender=u.ccp)
+    vm = variation_margin(q, trade, [new[s] for s in u.sids])
+    assert vm < 0
+    status = margin_status(u.margin, a)
+    assert status.variation_margin == -vm
+    assert status.initial_margin == initial_margin(q, [new[s] for s in u.sids], _shock_matrix(u))
+    assert status.required == status.initial_margin + status.variation_margin
+
+
+def test_margin_call__deadline_passes__overdue_until_covered(listed, members, chain):
+    u = listed
+    a = members[0]
+    cycle = int(u.source.currentCycle()) + 1
+    _set_positions(u, a, [200_000, 0, 0, 0, 0], cycle)
+    receipt = u.margin.refreshMargin(a, sender=u.ccp)
+    status = margin_status(u.margin, a)
+    assert status.required > status.posted
+    call = receipt.decode_logs(u.margin.MarginCalled)[0]
+    assert call.amount == status.required - status.posted and call.deadline == status.call_deadline
+    assert not u.margin.callOverdue(a)
+    chain.pending_timestamp = status.call_deadline + 1
+    chain.mine()
+    assert u.margin.callOverdue(a)
+    receipt = u.margin.depositCash(status.required - status.posted, sender=a)
+    assert receipt.decode_logs(u.margin.MarginCallMet)
+    assert not u.margin.callOverdue(a)
+    assert margin_status(u.margin, a).call_amount == 0
+
+
+def test_withdraw__only_the_excess(listed, members):
+    u = listed
+    a = members[0]
+    cycle = int(u.source.currentCycle()) + 1
+    _set_positions(u, a, [10_000, 0, 0, 0, 0], cycle)
+    u.margin.refreshMargin(a, sender=u.ccp)
+    s = margin_status(u.margin, a)
+    excess = s.posted - s.required - s.pending
+    with ape.reverts(u.margin.InsufficientMargin, member=a.address, required=s.required + s.pending + excess + 1,
+                     posted=s.posted):
+        u.margin.withdrawCash(excess + 1, sender=a)
+    before = int(u.risk.margin.marginStatus(a).cash)
+    u.margin.withdrawCash(excess, sender=a)
+    after = margin_status(u.margin, a)
+    assert after.cash == before - excess and after.posted == after.required
+
+
+def test_signed_fund_transfer__pays_margin_and_contribution__no_replay(listed, members, operator, chain):
+    u = listed
+    b = members[1]
+    u.fund.setRequiredContributions([b], [cash(1_000)], sender=operator)
+    assert not margin_status(u.margin, b).contribution_paid
+    deadline = chain.pending_timestamp + 3_600
+    transfer, sig = sign_fund_transfer(u.margin, b, cash(5_000), cash(1_000), deadline)
+    u.margin.depositWithSignature(transfer, sig, sender=u.ccp)  # anyone submits
+    status = margin_status(u.margin, b)
+    assert status.cash == cash(5_000) and status.contribution_paid
+    assert tuple(u.fund.contributionOf(b)) == (cash(1_000), cash(1_000))
+    with ape.reverts():
+        u.margin.depositWithSignature(transfer, sig, sender=u.ccp)
+    other, sig2 = sign_fund_transfer(u.margin, b, cash(1), 0, deadline, nonce=transfer[3] + 1)
+    forged = (str(members[0].address), *other[1:])
+    with ape.reverts(u.margin.BadSignature):
+        u.margin.depositWithSignature(forged, sig2, sender=u.ccp)
+
+
+def test_securities_collateral__valued_at_settlement_price_less_haircut(listed, member_c, operator, system):
+    u = listed
+    sid = u.sids[0]
+    u.margin.setHaircut(sid, 1_500, sender=operator)
+    u.margin.depositSecurities(sid, 130, sender=member_c)
+    value = 130 * u.prices[sid] * (10_000 - 1_500) // 10_000
+    assert margin_status(u.margin, member_c).posted == value
+    assert int(system.securities.balanceOf(u.margin, sid)) >= 130
+    u.margin.withdrawSecurities(sid, 30, sender=member_c)
+    assert margin_status(u.margin, member_c).posted == 100 * u.prices[sid] * 8_500 // 10_000
+
+
+def test_backtest__model_behind_the_published_scenarios__reported_and_accepted():
+    from arch.data import sp500
+
+    from smartccp.risk.backtest import backtest_var
+    from smartccp.risk.chain import backtest_summary
+
+    prices = sp500.load()["Adj Close"].to_numpy(dtype=float)
+    print("\n" + backtest_summary(prices))
+    report = backtest_var(prices, window_days=1_000)
+    assert not report.kupiec.reject and not report.christoffersen.reject

@@ -1,0 +1,159 @@
+"""The Python toolchain: demo steps, the bench's JSON, the registry, console extras, accounts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ape
+import pytest
+from ape_console._cli import ApeConsoleNamespace
+from eth_account import Account
+
+from smartccp.bench import core as bench
+from smartccp.chain.accounts import account_from_key, env_roles, local_roles
+from smartccp.chain.report import Step, StepList, run_steps
+from smartccp.chain.system import System, deploy_system
+from smartccp.demo.core import DEMO_STEPS, run_demo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+# ─── Demo and report ─────────────────────────────────────────────────────────────────────────
+
+
+def test_demo__every_step_runs__and_writes_the_report(tmp_path):
+    out = tmp_path / "demo.json"
+    report = run_demo(local_roles(), out=out)
+
+    assert report.ok, [s.error for s in report.steps]
+    assert [s.name for s in report.steps] == DEMO_STEPS.names()
+    saved = json.loads(out.read_text())
+    expected = {"title", "network", "ok", "gas", "wall_s", "steps", "pending", "summary"}
+    assert expected <= saved.keys()
+    gas = {s["name"]: s["gas"] for s in saved["steps"]}
+    assert all(gas[name] > 0 for name in ("deploy", "admit", "issue", "transfer"))
+    assert saved["gas"] == sum(gas.values())
+    refused = next(s for s in saved["steps"] if s["name"] == "refused")
+    assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
+    assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
+                                                  "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO",
+                                                  "VenueCloseOut", "OrderRelay"}  # VenueCloseOut: the default drill's close-out market
+    assert saved["summary"]["balances"]["member_a"]["cash"] > 0
+    assert "Balances" in report.render()
+    market = next(s for s in saved["steps"] if s["name"] == "market")  # the simulated flow
+    flow = market["data"]["flow"]
+    assert flow["orders"] >= 100 and flow["trades"] > 0 and len(flow["trades_by_venue"]) == 3
+    assert "InsufficientMargin" in market["data"]["refusals"]  # sim06's thin margin, by error name
+    assert market["data"]["settlement"] == "SETTLED" and market["data"]["net_cash"] < market["data"]["gross_cash"]
+    drill = next(s for s in saved["steps"] if s["name"] == "default_drill")
+    assert drill["data"]["close_out"].startswith("VenueCloseOut")
+
+
+def test_step_list__add_after__runs_in_that_order():
+    steps = StepList()
+    seen: list[str] = []
+    for name in ("first", "last"):
+        steps.add(Step(name, name, lambda ctx, log, n=name: seen.append(n)))
+    steps.add(Step("middle", "middle", lambda ctx, log: seen.append("middle")), after="first")
+
+    report = run_steps("t", steps, ctx=None)
+
+    assert seen == ["first", "middle", "last"] and report.ok
+
+
+def test_run_steps__failing_step__recorded_and_run_stops():
+    def boom(ctx, log):
+        raise ValueError("nope")
+
+    steps = StepList()
+    steps.add(Step("boom", "Boom", boom))
+    steps.add(Step("after", "After", lambda ctx, log: None))
+
+    report = run_steps("t", steps, ctx=None)
+
+    assert not report.ok
+    assert [s.name for s in report.steps] == ["boom"]
+    assert report.steps[0].error == "ValueError: nope"
+
+
+# ─── Bench ───────────────────────────────────────────────────────────────────────────────────
+
+
+def test_bench__ledger__flat_json_with_every_required_key(tmp_path):
+    ctx = bench.BenchContext(roles=local_roles(), repeats=3, e2e_transfers=3)
+    figures = bench.run_bench(ctx, only=["ledger"])
+    path = bench.write_json(figures, tmp_path / "bench.json")
+
+    assert not ctx.errors
+    saved = json.loads(path.read_text())
+    assert set(bench.REQUIRED_KEYS) <= saved.keys()
+    numbers = [v for v in saved.values() if v is not None]
+    assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers)
+    assert saved["ledger.plain_erc20_transfer_gas"] > 21_000
+    assert saved["ledger.cash_restriction_overhead_gas"] == (
+        saved["ledger.cash_transfer_gas"] - saved["ledger.plain_erc20_transfer_gas"]
+    )
+    assert saved["trade.cancel_gas"] is None  # not measured yet
+
+
+def test_bench__nested_value__refused(tmp_path):
+    figures = dict.fromkeys(bench.REQUIRED_KEYS) | {"ledger.oops": {"gas": 1}}
+    with pytest.raises(TypeError, match="ledger.oops"):
+        bench.write_json(figures, tmp_path / "bench.json")
+
+
+def test_bench__measurement_from_another_module__merged():
+    @bench.measurement("zz_test.extra")
+    def extra(ctx):
+        return {"zz_test.figure_gas": 42}
+
+    try:
+        figures = bench.run_bench(bench.BenchContext(roles=local_roles()), only=["zz_test"])
+    finally:
+        bench.MEASUREMENTS.pop("zz_test.extra")
+    assert figures["zz_test.figure_gas"] == 42
+    assert set(bench.REQUIRED_KEYS) <= figures.keys()
+
+
+# ─── Registry, console, accounts ─────────────────────────────────────────────────────────────
+
+
+def test_registry__deploy_save_load__same_addresses(tmp_path, operator, bank, issuer):
+    deployed = deploy_system(operator, settlement_bank=bank, issuer=issuer)
+    path = deployed.save(tmp_path / "ethereum-local.json")
+
+    loaded = System.load(path)
+
+    assert loaded.addresses() == deployed.addresses()
+    assert loaded.cash.decimals() == 6
+
+
+def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
+    namespace = ApeConsoleNamespace(project=ape.project)
+    assert (ape.project.path / "ape_console_extras.py").is_file()
+
+    system = namespace["system"]
+
+    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement",
+                                       "OrderRelay"}
+    assert namespace["operator"] == operator
+    assert namespace["cash"]("12.5") == 12_500_000
+    assert namespace["balances"](operator)["cash"] == "0.000000"
+
+
+def test_env_roles__private_keys__sign_without_prompt(operator):
+    key = Account.create().key.hex()
+    roles = env_roles({"SMARTCCP_OPERATOR_KEY": key})
+    assert roles.bank == roles.operator == roles.issuer
+    assert roles.member_a is None
+
+    operator.transfer(roles.operator, 10**18)
+    receipt = roles.operator.transfer(operator, 10**15)
+
+    assert receipt.sender == account_from_key(key).address
+
+
+def test_env_roles__no_operator__clear_error():
+    with pytest.raises(RuntimeError, match="SMARTCCP_OPERATOR_KEY"):
+        env_roles({})
