@@ -8,15 +8,7 @@ from typing import Any
 
 import pytest
 
-from smartccp.chain.system import (
-    System,
-    admit,
-    approve_settlement,
-    deploy_system,
-    fund,
-    issue_equity,
-    list_security,
-)
+from smartccp.chain.system import System, deploy_system, issue_equity, list_security, onboard
 from smartccp.trading.bbo import BboClient, RoutedOrder, RouteTimeInForce, deploy_bbo
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
@@ -68,9 +60,8 @@ def mkt(operator, bank, issuer, traders) -> Market:
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer, n_venues=3)
     sid = issue_equity(system, issuer, tick=TICK, lot=LOT)
     member_a, member_b, member_c, client_a = traders
-    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
-    fund(system, traders, bank=bank, issuer=issuer, cash=cash(1_000_000), units={sid: 100_000})
-    approve_settlement(system, traders)
+    onboard(system, operator, (member_a, member_b, member_c), [(client_a, member_a)],
+            bank=bank, issuer=issuer, cash=cash(1_000_000), units={sid: 100_000})
     list_security(system, operator, sid, lag_days=1)
     bbo = deploy_bbo(system, operator)
     return Market(system, sid, bbo, BboClient(bbo), list(system.venues), [VenueClient(v) for v in system.venues])

@@ -16,14 +16,7 @@ from typing import Any
 import ape
 import pytest
 
-from smartccp.chain.system import (
-    admit,
-    approve_settlement,
-    deploy_system,
-    fund,
-    issue_equity,
-    list_security,
-)
+from smartccp.chain.system import deploy_system, issue_equity, list_security, onboard
 from smartccp.clearing.ccp import (
     check_ccp_empty,
     deploy_venue_close_out,
@@ -55,10 +48,8 @@ class Setup:
 def env(operator, bank, issuer, member_a, member_b, member_c, client_a):
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     sid = issue_equity(system, issuer)
-    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
-    traders = (member_a, member_b, member_c, client_a)
-    fund(system, traders, bank=bank, issuer=issuer, cash=FUNDS, units={sid: UNITS})
-    approve_settlement(system, traders)
+    traders = tuple(onboard(system, operator, (member_a, member_b, member_c), [(client_a, member_a)],
+                            bank=bank, issuer=issuer, cash=FUNDS, units={sid: UNITS}))
     list_security(system, operator, sid, lag_days=1)
     handler = operator.deploy(ape.project.MockDefaultHandler, system.cash)
     market = deploy_venue_close_out(system, operator, handler=handler)

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smartccp.chain.system import (
-    admit,
-    approve_settlement,
-    deploy_system,
-    fund,
-    issue_equity,
-    list_security,
-)
+from smartccp.chain.system import deploy_system, issue_equity, list_security, onboard
 from smartccp.clearing.ccp import (
     check_ccp_empty,
     check_flat,
@@ -33,10 +26,8 @@ def full(operator, bank, issuer, member_a, member_b, member_c, client_a):
     funded traders who approved the CCP on both ledgers."""
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     sid = issue_equity(system, issuer)
-    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
-    traders = (member_a, member_b, member_c, client_a)
-    fund(system, traders, bank=bank, issuer=issuer, cash=cash(100_000), units={sid: 1_000})
-    approve_settlement(system, traders)
+    traders = tuple(onboard(system, operator, (member_a, member_b, member_c), [(client_a, member_a)],
+                            bank=bank, issuer=issuer, cash=cash(100_000), units={sid: 1_000}))
     list_security(system, operator, sid, lag_days=1)
     return system, sid, traders
 

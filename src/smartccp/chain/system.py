@@ -204,3 +204,16 @@ def approve_settlement(system: System, holders: Iterable[Any], *cash_spenders: A
         system.securities.setApprovalForAll(system.ccp, True, sender=h)
         for spender in cash_spenders:
             system.cash.approve(spender, MAX_UINT, sender=h)
+
+
+def onboard(system: System, operator: Any, members: Iterable[Any], clients: Iterable[tuple[Any, Any]] = (), *,
+            bank: Any, issuer: Any, cash: int = 0, units: dict[int, int] | None = None) -> list[Any]:
+    """Admit ``members`` and ``clients`` (:func:`admit`), fund them (:func:`fund`) and give the
+    CCP their settlement approvals (:func:`approve_settlement`); returns the members, then the
+    clients."""
+    members, clients = list(members), list(clients)
+    admit(system, operator, members, clients)
+    traders = members + [c for c, _ in clients]
+    fund(system, traders, bank=bank, issuer=issuer, cash=cash, units=units)
+    approve_settlement(system, traders)
+    return traders
