@@ -1,0 +1,93 @@
+"""The state machine's checks: the expectation the model hands ``InvariantSuite`` and the
+invariant run after every step, the venue's fills against the model's after each transaction,
+and each settled cycle's movements against its net obligations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis.stateful import invariant
+from sm_model_state import TALLY
+
+from smartccp.proof.invariants import Expectation
+
+
+class InvariantRules:
+    """The checks of ``MarketMachine`` (part of it)."""
+
+    def expectation(self) -> Expectation:
+        resting = {}
+        depth = {}
+        for sid, book in self.books.items():
+            for _side, _tick, e in book.entries():
+                resting[e.ref] = (self.suite.ledger.rested[e.ref], e.owner, e.remaining, e.remaining + e.reserve)
+            depth[sid] = ([(t * self.sec[sid].tick, s) for t, s in book.depth("buy")],
+                          [(t * self.sec[sid].tick, s) for t, s in book.depth("sell")])
+        open_obs: dict[str, int] = defaultdict(int)
+        for cycle, keys in self.obligations.items():
+            if cycle not in self.settled:
+                for _sid, account in keys:
+                    open_obs[account] += 1
+        return Expectation(
+            security_ids=self.world.sids,
+            orders=self.signed,
+            depth=depth,
+            resting=resting,
+            obligations={c: {k: tuple(v) for k, v in obs.items()} for c, obs in self.obligations.items()},
+            open_obligations=dict(open_obs),
+            parked={ref: p.quantity for ref, p in self.parked_info.items()},
+        )
+
+    def _compare_fills(self, sid: int, ledger) -> None:  # noqa: ANN001
+        """The venue's new trades equal the model's fills of this transaction; book them."""
+        s, book = self.sec[sid], self.books[sid]
+        got = [(str(t["buyer"]).lower(), str(t["seller"]).lower(), t["price"], t["quantity"],
+                bytes(t["bidOrderHash"]), bytes(t["offerOrderHash"])) for t in ledger.new_trades]
+        want = []
+        for mf in book.fills:
+            f = mf.fill
+            want.append((f.buyer.lower(), f.seller.lower(), f.tick * s.tick, f.quantity, mf.bid, mf.offer))
+            if self.route[mf.bid] and self.route[mf.offer]:
+                TALLY.stats["trades settled direct (gross DVP)"] += 1
+            else:
+                self._book_fill(sid, f)
+                if self.route[mf.bid] or self.route[mf.offer]:
+                    TALLY.stats["trades mixed route (CCP)"] += 1
+        assert got == want, f"venue fills {got} != model fills {want}"
+        if book.fills:
+            self.last[sid] = book.fills[-1].fill.tick
+        TALLY.stats["trades"] += len(got)
+        TALLY.stats["dead makers dropped by matching"] += len(book.dropped)
+        for ref, _units in book.dropped:
+            assert ledger.cancelled[ref] > 0, "a dead maker the model dropped was not cancelled on chain"
+
+    def _check_settlement(self, cycle, before, after) -> None:
+        """Each account that paid in full moved (wallet + CCP balance) exactly by its net
+        obligations; the CCP is left holding custody only."""
+        failed = {o.account for o in after.obligations[cycle] if o.failed}
+        net: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for o in after.obligations[cycle]:
+            net[o.account]["cash"] += o.cash
+            net[o.account][f"security:{o.security_id}"] += o.quantity
+        for account, deltas in net.items():
+            if account in failed:
+                continue
+            for key in after.supply:
+                moved = (after.balances[key][account] - before.balances[key][account]
+                         + after.prefunded[key][account] - before.prefunded[key][account])
+                assert moved == deltas.get(key, 0), f"cycle {cycle}: {account} {key} moved {moved}, net {deltas.get(key, 0)}"
+        ccp = str(self.ccp.address)
+        for key, total in after.custody.items():
+            assert after.balances[key][ccp] == total, f"cycle {cycle}: CCP holds {key} beyond custody"
+
+    @invariant()
+    def all_invariants_hold(self):
+        TALLY.steps += 1
+        cycles = [c for c in self.obligations]
+        self.suite.check(self.expectation(), cycles=cycles)
+        # Parked orders as the chain's events show them: parked, neither released nor cancelled.
+        ledger = self.suite.ledger
+        for ref in self.parked_info:
+            assert ref in ledger.parked and ref not in ledger.triggered and not ledger.cancelled.get(ref), \
+                f"parked order {ref.hex()[:10]}: parked {ref in ledger.parked}, released {ref in ledger.triggered}, " \
+                f"cancelled {ledger.cancelled.get(ref, 0)}"
