@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from smartccp.trading.matching import Entry, Fill, Level, ReferenceBook, Refused
 from smartccp.types import OrderType, Side, TimeInForce
 
-
 # ─── The model's book: the reference matcher, with dead makers dropped when met ─────────────
 
 
