@@ -42,8 +42,8 @@ enum TimeInForce {
 
 /// @notice A signed order (F3): `Order = sign_owner{security, side, price (range), quantity,
 /// execution time, validity, owner's DLT-PS wallet, owner's DLT-CSD wallet}`, EIP-712 typed data
-/// bound to the chain id and the venue's address. The Python signer (smartccp.orders) follows
-/// this very definition; a test checks the type hash.
+/// bound to the chain id and the venue's address. The Python signer (smartccp.trading.orders)
+/// follows this very definition; tests/trading/test_orders.py checks the order hash (OrderHashing).
 /// @dev Prices are cash base units (6 decimals) per one unit of the security; quantities whole
 /// units. Wallets must be the owner's own accounts in this version (see WalletNotOwner); zero
 /// means exactly that, "the owner's own", and is what smartccp signs by default (a zero address
