@@ -18,6 +18,7 @@ import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
+import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
 import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
 import {Member, MemberKind} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
@@ -48,9 +49,6 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     /// @notice Largest price batch.
     uint256 public constant MAX_BATCH = 50;
 
-    bytes32 private constant FUND_TRANSFER_TYPEHASH = keccak256(
-        "FundTransfer(address member,uint256 marginAmount,uint256 fundAmount,uint256 nonce,uint256 deadline)"
-    );
     uint8 private constant DEFAULTED = 1;
     uint8 private constant CONTRIBUTION_UNPAID = 2;
     int16 private constant MIN_SHOCK = -10_000;
@@ -300,9 +298,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     function depositWithSignature(FundTransfer calldata t, bytes calldata signature) external nonReentrant {
         if (block.timestamp > t.deadline) revert TransferExpired(t.deadline);
         _requireClearingMember(t.member);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(FUND_TRANSFER_TYPEHASH, t.member, t.marginAmount, t.fundAmount, t.nonce, t.deadline))
-        );
+        bytes32 digest = _hashTypedDataV4(FundTransferHashing.hashStruct(t));
         if (ECDSA.recover(digest, signature) != t.member) revert BadSignature(t.member);
         _useCheckedNonce(t.member, t.nonce);
         if (t.marginAmount + t.fundAmount == 0) revert ZeroInput();
