@@ -69,6 +69,22 @@ struct Order {
     uint16 counter; // must equal the owner's counter on the venue: bumping it cancels all orders
 }
 
+/// @notice Why (part of) an order left a venue's market unfilled: OrderCancelled's `reason`.
+/// Owner is its owner's own withdrawal (`cancelOrder`, a quote replaced), reported as
+/// OrderWithdrawn and never in OrderCancelled; inside the venue it also means "a resting entry
+/// that can still match". The venue carries these as `uint8(CancelReason.X)` constants: under
+/// via-IR an enum-typed value is range-checked where it is compared or emitted (VenueAuctions
+/// would grow by 50 bytes and pay for seven checks), so the event's ABI type stays uint8.
+enum CancelReason {
+    Owner, // 0: withdrawn by its owner (OrderWithdrawn), or still live
+    Unfilled, // 1: the unfilled rest of an immediate order (or a rest that would cross the book)
+    Expired, // 2: past its expiry
+    CounterBumped, // 3: its owner bumped its counter (`cancelAll`)
+    OwnerInactive, // 4: its owner (or the owner's KYC) is no longer active
+    SelfTrade, // 5: self-trade prevention
+    NotSettled // 6: a Direct order whose owner could not pay or deliver gross in an uncross (`_settleGross`)
+}
+
 /// @notice Trading phase of a security on a venue.
 /// Closed: no order entry. PreOpen / PreClose: call auction, orders are collected and uncrossed at
 /// one price. Continuous: continuous auction (immediate matching by price-time priority).
