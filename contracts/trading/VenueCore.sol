@@ -109,6 +109,18 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         OrderType orderType;
         TimeInForce timeInForce;
     }
+    /// @dev A market maker's obligation in one security. One slot.
+    struct MakerObligation {
+        uint64 maxSpread;
+        uint64 minSize;
+    }
+    /// @dev A market maker's current two-sided quote: its resting order ids (0 = none).
+    struct Quote {
+        uint256 bidId;
+        uint256 askId;
+    }
+
+    // ─── Storage (one block; VenueAuctions shares it by deriving from this contract alone) ───────
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
@@ -128,17 +140,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     mapping(uint256 securityId => CallAuction.State) internal _auctions;
     mapping(address owner => Trader) internal _traders;
     mapping(address owner => mapping(uint256 word => uint256)) internal _nonceBits;
-    /// @dev A market maker's obligation in one security (one slot) and its current quote.
-    struct MakerObligation {
-        uint64 maxSpread;
-        uint64 minSize;
-    }
-
-    struct Quote {
-        uint256 bidId;
-        uint256 askId;
-    }
-
+    /// @dev Market makers' obligations and current quotes, per security.
     mapping(uint256 securityId => mapping(address maker => MakerObligation)) internal _obligations;
     mapping(uint256 securityId => mapping(address maker => Quote)) internal _quotes;
 
