@@ -10,8 +10,9 @@ import {IBBO} from "../interfaces/IBBO.sol";
 import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
+import {RoutedOrderHashing} from "../libraries/RoutedOrderHashing.sol";
 import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
-import {RoutedOrder, RoutedOrderHashing, RouteTimeInForce} from "../types/RoutedOrder.sol";
+import {RoutedOrder, RouteTimeInForce} from "../types/RoutedOrder.sol";
 import {Route} from "../types/Settle.sol";
 import {QuoteLib} from "./QuoteLib.sol";
 

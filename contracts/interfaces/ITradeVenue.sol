@@ -23,10 +23,11 @@ interface ITradeVenueEvents {
     /// two-sided quote replacing the old): `quantity` left unfilled (an iceberg's with its
     /// reserve). The order's hash is in the OrderRested or OrderParked event of this id.
     event OrderWithdrawn(uint256 indexed orderId, uint256 quantity);
-    /// @notice `quantity` of an order left the market unfilled for `reason` (0 is not used: an
-    /// owner's own cancel is OrderWithdrawn): 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped, 4 owner not active,
-    /// 5 self-trade prevention, 6 a Direct order whose owner could not pay or deliver gross in an
-    /// uncross.
+    /// @notice `quantity` of an order left the market unfilled for `reason`, a `CancelReason`
+    /// (types/Order.sol) as its uint8 code (0 is not used: an owner's own cancel is
+    /// OrderWithdrawn): 1 unfilled rest of an immediate order, 2 expired, 3 counter bumped,
+    /// 4 owner not active, 5 self-trade prevention, 6 a Direct order whose owner could not pay or
+    /// deliver gross in an uncross.
     event OrderCancelled(bytes32 indexed orderHash, uint256 indexed orderId, uint256 quantity, uint8 reason);
     /// @notice `owner` bumped its counter: all its earlier orders are void.
     event CounterIncremented(address indexed owner, uint16 counter);

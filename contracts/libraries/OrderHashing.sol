@@ -4,8 +4,11 @@ pragma solidity ^0.8.28;
 import {Order} from "../types/Order.sol";
 
 /// @title OrderHashing — the EIP-712 struct hash of an Order
-/// @notice The single on-chain definition of the order's typed data; `smartccp.trading.orders.ORDER_TYPES`
-/// is its Python twin and `test_order_typehash__matches_python` keeps them equal.
+/// @notice The single on-chain definition of the order's typed data. Its Python twin is
+/// `ORDER_FIELDS` in `src/smartccp/trading/orders.py` (the type string `ORDER_TYPE_STRING`, built
+/// by `type_string` in `src/smartccp/chain/eip712.py`); `test_hash_order__python_equals_contract`
+/// and `test_hash_order__every_field_counts` in `tests/trading/test_orders.py` check that the
+/// venue's `hashOrder` digest equals the Python one, so the two type strings cannot differ.
 library OrderHashing {
     bytes32 internal constant ORDER_TYPEHASH = keccak256(
         "Order(address owner,uint256 securityId,uint8 side,uint8 orderType,uint8 timeInForce,uint8 route,"

@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -12,22 +11,35 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICCPSettlement, CyclePhase} from "../interfaces/ICCPSettlement.sol";
+import {CyclePhase} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
+import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
 import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
 import {Member, MemberKind} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
+import {MarginBase} from "./MarginBase.sol";
 
 /// @title Margin — collateral, scenario IM, VM, margin calls and the pre-trade gate (F8, F10)
 /// @notice See IMargin. Trusted: the membership register (pushes entries to this contract's
 /// copy), the CCP (read for obligations), the default fund (seizes, flags defaults, reports
 /// contribution status), registered venues (call the gate), the risk and price roles.
 /// This contract is a registered system account, so it may hold cash and securities.
-contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, ReentrancyGuardTransient, ERC1155Holder {
+/// @dev Storage, structs and bounds are in MarginBase, the last base: its variables follow
+/// the OpenZeppelin bases' in the layout.
+contract Margin is
+    IMargin,
+    IRegisterSubscriber,
+    AccessControl,
+    EIP712,
+    Nonces,
+    ReentrancyGuardTransient,
+    ERC1155Holder,
+    MarginBase
+{
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -39,108 +51,8 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
     /// @notice The default fund (seizes margin, flags defaults, reports contributions).
     bytes32 public constant FUND_ROLE = keccak256("FUND_ROLE");
-    /// @notice Securities a member may hold positions in (bounds refresh and IM loops).
-    uint256 public constant MAX_POSITIONS = 8;
-    /// @notice Clients a member may clear for through the gate (plus itself).
-    uint256 public constant MAX_CLIENTS = 7;
-    /// @notice Securities a member may post as collateral.
-    uint256 public constant MAX_COLLATERAL = 4;
-    /// @notice Largest price batch.
-    uint256 public constant MAX_BATCH = 50;
 
-    bytes32 private constant FUND_TRANSFER_TYPEHASH = keccak256(
-        "FundTransfer(address member,uint256 marginAmount,uint256 fundAmount,uint256 nonce,uint256 deadline)"
-    );
-    uint8 private constant DEFAULTED = 1;
-    uint8 private constant CONTRIBUTION_UNPAID = 2;
     int16 private constant MIN_SHOCK = -10_000;
-
-    /// @dev One slot: price (8) | price day (4) | haircut (2) | worst down (2) | worst up (2) |
-    /// has scenarios (1).
-    struct SecurityRisk {
-        uint64 price;
-        uint32 priceDay;
-        uint16 haircutBps;
-        int16 worstDown;
-        int16 worstUp;
-        bool hasScenarios;
-    }
-
-    /// @dev One slot, all the gate reads: collateral value (10) | IM + VM (10) | pending (10) |
-    /// flags (1).
-    struct Account {
-        uint80 posted;
-        uint80 required;
-        uint80 pending;
-        uint8 flags;
-    }
-
-    /// @dev One slot: last IM (12) | last VM (12) | margin day of the last refresh (4).
-    struct Requirement {
-        uint96 im;
-        uint96 vm;
-        uint32 day;
-    }
-
-    /// @dev One slot: outstanding call (16) | deadline (8).
-    struct Call {
-        uint128 amount;
-        uint64 deadline;
-    }
-
-    /// @dev One slot: the trading cycle (today + lag) at the last refresh (8) | the net quantity
-    /// the member's accounts had in it then (8). The change since is the net of new fills.
-    struct Fills {
-        uint64 cycleId;
-        int64 quantity;
-    }
-
-    /// @dev The register entry as Margin needs it (one slot): the holder's kind, its clearing
-    /// member, and whether it is on that member's client list already (so the gate reads one slot
-    /// for a client's order, not two).
-    struct Holder {
-        MemberKind kind;
-        address clearingMember;
-        bool listedAsClient;
-    }
-
-    /// @dev One slot: security id (8) | net obligation quantity (8) | resting buys (8) | resting
-    /// sells (8). A non-zero id marks the position as listed for the member.
-    struct Position {
-        uint64 securityId;
-        int64 quantity;
-        uint64 openBuy;
-        uint64 openSell;
-    }
-
-    IERC20 private immutable _cash;
-    IERC1155 private immutable _securities;
-    ICCPSettlement private immutable _ccp;
-    address private immutable _membership;
-    uint64 private immutable _cycleLength;
-    uint8 private immutable _nScenarios;
-
-    IDefaultFund private _fund;
-    uint16 private _confidenceBps = 9_900;
-    uint8 private _horizonDays = 5;
-    uint32 private _callWindow = 1 hours;
-    uint32 private _marginDay;
-    ICloseOutMarket private _liquidationMarket;
-
-    mapping(uint256 securityId => SecurityRisk) private _risk;
-    mapping(uint256 securityId => uint256) private _shocks;
-    mapping(address account => Holder) private _members;
-    mapping(address member => Account) private _accounts;
-    mapping(address member => Requirement) private _requirements;
-    mapping(address member => Call) private _calls;
-    mapping(address member => uint256) private _cashHeld;
-    mapping(address member => uint256[]) private _collateralIds;
-    mapping(address member => mapping(uint256 securityId => uint256)) private _collateral;
-    mapping(address member => uint256[]) private _positionIds;
-    mapping(address member => mapping(uint256 securityId => Position)) private _positions;
-    mapping(address member => mapping(uint256 securityId => Fills)) private _fills;
-    mapping(address member => address[]) private _clients;
-    mapping(address member => mapping(address client => bool)) private _isClient;
 
     /// @param ccp The CCP whose obligations are margined.
     /// @param membership The register (this contract must be added as a subscriber).
@@ -148,17 +60,8 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     /// @param operator Admin, risk and price roles.
     constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
         EIP712("SmartCCP Margin", "1")
+        MarginBase(ccp, membership, cash, securities, nScenarios, operator)
     {
-        if (ccp == address(0) || membership == address(0) || operator == address(0)) revert ZeroInput();
-        if (nScenarios == 0 || nScenarios > RiskMath.MAX_SCENARIOS) {
-            revert BadScenarioVector(nScenarios, RiskMath.MAX_SCENARIOS);
-        }
-        _ccp = ICCPSettlement(ccp);
-        _cycleLength = ICCPSettlement(ccp).cycleLength();
-        _membership = membership;
-        _cash = IERC20(cash);
-        _securities = IERC1155(securities);
-        _nScenarios = nScenarios;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(RISK_ROLE, operator);
         _grantRole(PRICE_ROLE, operator);
@@ -300,9 +203,7 @@ contract Margin is IMargin, IRegisterSubscriber, AccessControl, EIP712, Nonces, 
     function depositWithSignature(FundTransfer calldata t, bytes calldata signature) external nonReentrant {
         if (block.timestamp > t.deadline) revert TransferExpired(t.deadline);
         _requireClearingMember(t.member);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(FUND_TRANSFER_TYPEHASH, t.member, t.marginAmount, t.fundAmount, t.nonce, t.deadline))
-        );
+        bytes32 digest = _hashTypedDataV4(FundTransferHashing.hashStruct(t));
         if (ECDSA.recover(digest, signature) != t.member) revert BadSignature(t.member);
         _useCheckedNonce(t.member, t.nonce);
         if (t.marginAmount + t.fundAmount == 0) revert ZeroInput();

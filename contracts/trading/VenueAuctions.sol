@@ -16,7 +16,7 @@ import {VenueCore} from "./VenueCore.sol";
 contract VenueAuctions is VenueCore {
     /// @dev OrderCancelled reason: a Direct order withdrawn from an uncross because its owner
     /// could not pay or deliver gross (see `_settleGross`).
-    uint8 private constant REASON_NOT_SETTLED = 6;
+    uint8 private constant REASON_NOT_SETTLED = 6; // uint8(CancelReason.NotSettled)
     uint8 private constant BUYER_FAILED = 1;
     uint8 private constant SELLER_FAILED = 2;
     using OrderBook for OrderBook.Book;

@@ -20,6 +20,9 @@ import {Route, Settle} from "../types/Settle.sol";
 /// uncross, stop triggering) both derive from this contract only, so their storage layouts are
 /// the same by construction; TradeVenue runs VenueAuctions' code by delegatecall on its own
 /// storage. The split exists because one contract would exceed the 24 KiB code-size limit.
+/// @dev Declarations first (constants, structs, then all storage in one block), then the
+/// internal functions in the order an order runs through them: entry → validate → (park) →
+/// run → match → hand-off to settlement → rest; then removal, publishing and helpers.
 abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
@@ -39,12 +42,15 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint256 public constant MAX_BATCH = 100;
     /// @notice Most securities one venue lists (bounds the hook setters' walk over them).
     uint256 public constant MAX_LISTED = 256;
-    uint8 internal constant REASON_OWNER = 0;
-    uint8 internal constant REASON_UNFILLED = 1;
-    uint8 internal constant REASON_EXPIRED = 2;
-    uint8 internal constant REASON_COUNTER = 3;
-    uint8 internal constant REASON_INACTIVE = 4;
-    uint8 internal constant REASON_SELF_TRADE = 5;
+    /// @dev OrderCancelled reasons: the codes of the CancelReason enum (types/Order.sol), written
+    /// as literals because `uint8(CancelReason.X)` changes VenueAuctions' code (a few gas more per
+    /// `_deadReason` call there under via-IR).
+    uint8 internal constant REASON_OWNER = 0; // uint8(CancelReason.Owner)
+    uint8 internal constant REASON_UNFILLED = 1; // uint8(CancelReason.Unfilled)
+    uint8 internal constant REASON_EXPIRED = 2; // uint8(CancelReason.Expired)
+    uint8 internal constant REASON_COUNTER = 3; // uint8(CancelReason.CounterBumped)
+    uint8 internal constant REASON_INACTIVE = 4; // uint8(CancelReason.OwnerInactive)
+    uint8 internal constant REASON_SELF_TRADE = 5; // uint8(CancelReason.SelfTrade)
     uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
     uint256 internal constant ID_EPOCH_AT = 65; // an order id's level epoch (24 bits), see ITradeVenue
     uint256 internal constant ID_SECURITY_AT = 89; // an order id's security id
@@ -108,6 +114,18 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         OrderType orderType;
         TimeInForce timeInForce;
     }
+    /// @dev A market maker's obligation in one security. One slot.
+    struct MakerObligation {
+        uint64 maxSpread;
+        uint64 minSize;
+    }
+    /// @dev A market maker's current two-sided quote: its resting order ids (0 = none).
+    struct Quote {
+        uint256 bidId;
+        uint256 askId;
+    }
+
+    // ─── Storage (one block; VenueAuctions shares it by deriving from this contract alone) ───────
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
@@ -127,17 +145,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     mapping(uint256 securityId => CallAuction.State) internal _auctions;
     mapping(address owner => Trader) internal _traders;
     mapping(address owner => mapping(uint256 word => uint256)) internal _nonceBits;
-    /// @dev A market maker's obligation in one security (one slot) and its current quote.
-    struct MakerObligation {
-        uint64 maxSpread;
-        uint64 minSize;
-    }
-
-    struct Quote {
-        uint256 bidId;
-        uint256 askId;
-    }
-
+    /// @dev Market makers' obligations and current quotes, per security.
     mapping(uint256 securityId => mapping(address maker => MakerObligation)) internal _obligations;
     mapping(uint256 securityId => mapping(address maker => Quote)) internal _quotes;
 
@@ -150,320 +158,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         _grantRole(OPERATOR_ROLE, operator);
     }
 
-    // ─── Matching ───────────────────────────────────────────────────────────────────────────────
-    /// @dev Match the taker, then apply its time in force to what is left. A remainder never
-    /// rests crossing the book: if the maker bound stopped matching while it still crosses, it is
-    /// cancelled like an immediate order's.
-    function _run(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 orderId, uint256 filled) {
-        bool buy = t.side == Side.Buy;
-        OrderType orderType = t.orderType;
-        bool continuous = m.phase == Phase.Continuous;
-        if (orderType == OrderType.MarketToLimit) {
-            // Market-to-limit takes the best opposite price only; the rest becomes a limit there.
-            uint24 best = buy ? m.bestAsk : m.bestBid;
-            if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
-        }
-        uint24 firstTick;
-        uint24 opposite = buy ? m.bestAsk : m.bestBid;
-        uint24 limitTick = t.limitTick;
-        // _match would stop at once when the best opposite price does not cross the limit.
-        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
-        if (crosses) {
-            (filled, firstTick) = _match(t, m, maxMakers);
-            if (t.remaining == 0) return (0, filled);
-            opposite = buy ? m.bestAsk : m.bestBid;
-            crosses = opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
-        }
-        TimeInForce timeInForce = t.timeInForce;
-        if (timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
-        if (orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = orderType = OrderType.Limit;
-        if (_isImmediate(orderType, timeInForce) || crosses) {
-            emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
-            return (0, filled);
-        }
-        orderId = _rest(t, m, buy, orderType);
-    }
-
-    /// @dev Fill against the opposite side, best price first, oldest first, within the taker's
-    /// limit and at most `maxMakers` queue entries. Makers that can no longer match are removed.
-    function _match(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 filled, uint24 firstTick) {
-        bool buy = t.side == Side.Buy;
-        OrderBook.Book storage book = _books[t.securityId][buy ? 1 : 0];
-        uint24 tick = buy ? m.bestAsk : m.bestBid;
-        uint24 lastTick;
-        uint256 steps;
-        while (t.remaining != 0 && tick != 0 && (buy ? tick <= t.limitTick : tick >= t.limitTick) && steps < maxMakers) {
-            OrderBook.Level memory level = book.loadLevel(tick);
-            uint256 price = uint256(tick) * m.tickSize;
-            while (t.remaining != 0 && steps < maxMakers) {
-                (uint64 k, bool ok) = OrderBook.front(level, tick);
-                if (!ok) break;
-                ++steps;
-                OrderBook.Node memory node = book.loadNode(k);
-                if (node.owner == address(0)) {
-                    level.advance(k); // a cancelled entry's hole
-                    continue;
-                }
-                uint8 reason = _deadReason(node);
-                if (reason != REASON_OWNER) {
-                    level.advance(k);
-                    _drop(book, level, k, node, reason, t.securityId, buy ? Side.Sell : Side.Buy);
-                    continue;
-                }
-                if (node.owner == t.owner) revert SelfTrade(t.owner);
-                uint256 qty = t.remaining < node.remaining ? t.remaining : node.remaining;
-                t.remaining -= qty;
-                filled += qty;
-                if (firstTick == 0) firstTick = tick;
-                lastTick = tick;
-                bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
-                _handOff(
-                    m,
-                    _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
-                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags))
-                );
-            }
-            bool empty = book.settleIfEmpty(level, tick);
-            book.storeLevel(tick, level);
-            if (!empty) break;
-            tick = buy ? book.ticks.nextUp(tick) : book.ticks.nextDown(tick);
-        }
-        if (buy) m.bestAsk = tick;
-        else m.bestBid = tick;
-        if (lastTick != 0) m.lastTick = lastTick;
-    }
-
-    /// @dev Take `qty` from the front entry `k`: shrink it, or pop it (refilling an iceberg at
-    /// the back of the queue). Returns the maker's order hash.
-    function _consume(
-        OrderBook.Book storage book,
-        OrderBook.Level memory level,
-        uint24 tick,
-        uint64 k,
-        OrderBook.Node memory node,
-        uint256 qty,
-        uint256 securityId,
-        Side side
-    ) internal returns (bytes32 makerHash) {
-        makerHash = book.entries[k].orderHash;
-        level.shrink(k, qty);
-        node.remaining -= uint40(qty);
-        if (node.remaining != 0) {
-            book.storeNode(k, node);
-            return makerHash;
-        }
-        level.advance(k);
-        book.erase(k);
-        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
-            OrderBook.Reserve memory r = book.reserves[makerHash];
-            if (r.reserve == 0) return makerHash;
-            uint64 peak = r.reserve < r.peak ? r.reserve : r.peak;
-            book.reserves[makerHash].reserve = r.reserve - peak;
-            node.remaining = uint40(peak);
-            uint64 nk = book.push(level, tick, false, node, makerHash);
-            emit OrderRested(_encode(securityId, side, nk, level.epoch), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak);
-        }
-    }
-
-    /// @dev The Settle instruction for one fill. Both-direct trades settle gross at once; any
-    /// other trade goes through the CCP.
-    function _instruction(
-        uint256 securityId,
-        Market memory m,
-        bytes32 bidHash,
-        bytes32 offerHash,
-        address buyer,
-        address seller,
-        uint256 price,
-        uint256 qty,
-        uint8 sharedFlags
-    ) internal view returns (Settle memory) {
-        return Settle({
-            tradeId: 0,
-            bidOrderHash: bidHash,
-            offerOrderHash: offerHash,
-            buyer: buyer,
-            seller: seller,
-            securityId: securityId,
-            quantity: qty,
-            price: price,
-            cashAmount: qty * price,
-            deadline: uint64(block.timestamp + m.settlementLag),
-            route: sharedFlags & OrderBook.FLAG_DIRECT != 0 ? Route.Direct : Route.Ccp
-        });
-    }
-
-    /// @dev Both orders direct, or one a system close-out order: settle gross at once.
-    function _routeFlags(uint8 a, uint8 b) internal pure returns (uint8) {
-        return (a | b) & OrderBook.FLAG_CLOSE_OUT != 0 ? OrderBook.FLAG_DIRECT : a & b;
-    }
-
-    /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
-    /// reentrancy guard covers any token callback it triggers). The caller stores `m`.
-    function _handOff(Market memory m, Settle memory s) internal {
-        s.tradeId = _nextTradeId(m, s.securityId);
-        ++m.tradeCount;
-        emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
-        _settlement.settle(s);
-    }
-
-    /// @dev The id the security's next trade gets: `securityId << 40 | n`, n = 1, 2, ... (unique
-    /// on this venue; a security's 2^40th trade reverts).
-    function _nextTradeId(Market memory m, uint256 securityId) internal pure returns (uint256) {
-        return (securityId << TRADE_SEQ_BITS) | (uint256(m.tradeCount) + 1);
-    }
-
-    /// @dev Why a resting entry can no longer match (REASON_OWNER = it still can).
-    function _deadReason(OrderBook.Node memory node) internal view returns (uint8) {
-        if (node.expiry != 0 && node.expiry < block.timestamp) return REASON_EXPIRED;
-        Trader memory tr = _traders[node.owner];
-        if (tr.counter != node.counter) return REASON_COUNTER;
-        if (tr.status != MemberStatus.Active || tr.kycExpiry < block.timestamp) return REASON_INACTIVE;
-        return REASON_OWNER;
-    }
-
-    // ─── Resting and removal ────────────────────────────────────────────────────────────────────
-    /// @dev Put what is left of the taker on its side of the book at its limit tick.
-    /// `buy` and `orderType` are the taker's side and (possibly converted) type, as `_run` has them.
-    function _rest(Taker memory t, Market memory m, bool buy, OrderType orderType) internal returns (uint256 orderId) {
-        OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
-        uint24 tick = t.limitTick;
-        uint256 visible = t.remaining;
-        uint8 flags = m.publishing ? t.flags | OrderBook.FLAG_PUBLISHED : t.flags;
-        if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
-            visible = t.displayQuantity;
-            flags |= OrderBook.FLAG_ICEBERG;
-            book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
-        }
-        bool hidden = orderType == OrderType.Hidden;
-        uint256 node = OrderBook.packNode(t.owner, uint40(visible), t.expiry, flags, t.counter);
-        (uint64 k, uint24 epoch) = book.append(tick, hidden, node, visible, t.orderHash);
-        if (buy && tick > m.bestBid) m.bestBid = tick;
-        if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
-        orderId = _encode(t.securityId, buy ? Side.Buy : Side.Sell, k, epoch);
-        uint256 price;
-        unchecked {
-            price = uint256(tick) * m.tickSize; // < 2^24 * 2^64
-        }
-        emit OrderRested(orderId, t.orderHash, t.owner, price, visible);
-    }
-
-    /// @dev Delete entry `k` (and an iceberg's reserve) and report what left the market.
-    function _drop(
-        OrderBook.Book storage book,
-        OrderBook.Level memory level,
-        uint64 k,
-        OrderBook.Node memory node,
-        uint8 reason,
-        uint256 securityId,
-        Side side
-    ) internal {
-        bytes32 orderHash = book.entries[k].orderHash;
-        uint256 qty = node.remaining;
-        level.shrink(k, qty);
-        book.erase(k);
-        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
-            qty += book.reserves[orderHash].reserve;
-            delete book.reserves[orderHash];
-        }
-        uint256 orderId = _encode(securityId, side, k, level.epoch);
-        if (reason == REASON_OWNER) emit OrderWithdrawn(orderId, qty);
-        else emit OrderCancelled(orderHash, orderId, qty, reason);
-    }
-
-    // ─── Helpers ────────────────────────────────────────────────────────────────────────────────
-    function _listed(uint256 securityId) internal view returns (Market memory m) {
-        m = _loadMarket(securityId);
-        if (!m.listed) revert NotListed(securityId);
-    }
-
-    /// @dev The Market of a security from its packed word (one SLOAD), in the layout of `Market`.
-    function _loadMarket(uint256 securityId) internal view returns (Market memory m) {
-        uint256 w = _marketWords[securityId];
-        m.tickSize = uint64(w);
-        m.lotSize = uint32(w >> 64);
-        m.bestBid = uint24(w >> 96);
-        m.bestAsk = uint24(w >> 120);
-        m.lastTick = uint24(w >> 144);
-        m.tradeCount = uint40(w >> 168);
-        m.phase = Phase(uint8(w >> 208));
-        m.listed = (w >> 216) & 1 != 0;
-        m.halted = (w >> 217) & 1 != 0;
-        m.gated = (w >> 218) & 1 != 0;
-        m.publishing = (w >> PUBLISHING_BIT) & 1 != 0;
-        m.settlementLag = uint24(w >> 224);
-    }
-
-    /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
-    function _storeMarket(uint256 securityId, Market memory m) internal {
-        _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
-            | (uint256(m.bestAsk) << 120) | (uint256(m.lastTick) << 144)
-            | (uint256(m.tradeCount) << 168) | (uint256(uint8(m.phase)) << 208)
-            | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 217 : 0) | (m.gated ? uint256(1) << 218 : 0)
-            | (m.publishing ? uint256(1) << PUBLISHING_BIT : 0) | (uint256(m.settlementLag) << 224);
-    }
-
-    /// @dev Stop, StopLimit or MarketIfTouched (a bit mask over the OrderType values).
-    function _isTriggered(OrderType t) internal pure returns (bool) {
-        return (1 << uint8(t)) & ((1 << uint8(OrderType.Stop)) | (1 << uint8(OrderType.StopLimit))
-            | (1 << uint8(OrderType.MarketIfTouched))) != 0;
-    }
-
-    /// @dev ImmediateOrCancel, FillOrKill, Market or MarketToLimit (bit masks over the values).
-    function _isImmediate(OrderType t, TimeInForce tif) internal pure returns (bool) {
-        return (1 << uint8(tif)) & ((1 << uint8(TimeInForce.ImmediateOrCancel)) | (1 << uint8(TimeInForce.FillOrKill))) != 0
-            || (1 << uint8(t)) & ((1 << uint8(OrderType.Market)) | (1 << uint8(OrderType.MarketToLimit))) != 0;
-    }
-
-    /// @dev Stops fire when the price moves through them (buy: up, sell: down); market-if-touched
-    /// the other way (buy: down, sell: up).
-    function _direction(Side side, OrderType t) internal pure returns (uint8) {
-        bool buy = side == Side.Buy;
-        if (t == OrderType.MarketIfTouched) return buy ? FALLING : RISING;
-        return buy ? RISING : FALLING;
-    }
-
-    function _touched(Side side, OrderType t, uint256 trigger, uint256 last) internal pure returns (bool) {
-        if (last == 0) return false;
-        return _direction(side, t) == RISING ? last >= trigger : last <= trigger;
-    }
-
-    function _convertTriggered(Taker memory t, OrderType original) internal pure {
-        t.orderType = original == OrderType.StopLimit ? OrderType.Limit : OrderType.Market;
-    }
-
-    /// @dev An order id (layout in ITradeVenue): where the entry rests and its level's epoch.
-    function _encode(uint256 securityId, Side side, uint64 k, uint24 epoch) internal pure returns (uint256) {
-        return (securityId << ID_SECURITY_AT) | (uint256(epoch) << ID_EPOCH_AT) | (uint256(uint8(side)) << 64) | k;
-    }
-
-    function _decode(uint256 orderId) internal pure returns (uint256 securityId, Side side, uint64 k) {
-        return ((orderId & ~PARKED_BIT) >> ID_SECURITY_AT, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
-    }
-
-    /// @dev The book an order id names: its security's resting book on its side, or for a parked
-    /// id the parked book of its trigger direction.
-    function _bookOf(uint256 orderId) internal view returns (OrderBook.Book storage) {
-        uint256 securityId = (orderId & ~PARKED_BIT) >> ID_SECURITY_AT;
-        uint256 side = (orderId >> 64) & 1;
-        return orderId & PARKED_BIT != 0 ? _parked[securityId][side] : _books[securityId][side];
-    }
-
-    /// @dev The entry `orderId` names in `book` (its key, packed node and level word); `node` is 0
-    /// if no order rests there, or if the id is of an earlier epoch of its level (another order
-    /// may rest at that place now).
-    function _liveEntry(OrderBook.Book storage book, uint256 orderId)
-        internal
-        view
-        returns (uint64 k, uint256 node, uint256 levelWord)
-    {
-        k = uint64(orderId);
-        levelWord = book.levelWords[OrderBook.tickOf(k)];
-        if (uint24(levelWord >> OrderBook.EPOCH_AT) == uint24(orderId >> ID_EPOCH_AT)) node = book.entries[k].node;
-    }
-
-    // ─── Placement and removal (shared by both halves) ─────────────────────────────────────────
-
+    // ─── Entry: place an authorised order ────────────────────────────────────────────────────────
     /// @dev Validate an authorised order, pass the risk gate, then park, match and/or rest it.
     function _place(Order calldata order, bytes32 orderHash, uint256 maxMakers)
         internal
@@ -492,53 +187,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         _publish(securityId, m);
     }
 
-    /// @dev `_publish` after an operation that did not load the market word (loads it only when
-    /// a quote sink is set).
-    function _publishById(uint256 securityId) internal {
-        if ((_marketWords[securityId] >> PUBLISHING_BIT) & 1 != 0) _publish(securityId, _loadMarket(securityId));
-    }
-
-    /// @dev Tell the quote sink the top of book (best displayed bid and offer). The venue keeps
-    /// no copy of its last push: the sink (the BBO) stores the top anyway and drops a repeat, so
-    /// a copy here would cost a second storage word per push (see IQuoteSink). The call is
-    /// encoded by hand (no code-size check: the sink is set by the admin); a revert is bubbled.
-    function _publish(uint256 securityId, Market memory m) internal {
-        if (!m.publishing) return;
-        OrderBook.Book[2] storage books = _books[securityId];
-        (uint256 bidTick, uint256 bidSize) = _bestDisplayed(books[0], m.bestBid, false);
-        (uint256 askTick, uint256 askSize) = _bestDisplayed(books[1], m.bestAsk, true);
-        address sink = address(_quoteSink);
-        uint256 tickSize = m.tickSize;
-        bytes4 selector = IQuoteSink.pushTopOfBook.selector;
-        assembly ("memory-safe") {
-            // pushTopOfBook(securityId, bidPrice, bidSize, askPrice, askSize) at the free pointer.
-            let p := mload(0x40)
-            mstore(p, selector)
-            mstore(add(p, 0x04), securityId)
-            mstore(add(p, 0x24), mul(bidTick, tickSize))
-            mstore(add(p, 0x44), bidSize)
-            mstore(add(p, 0x64), mul(askTick, tickSize))
-            mstore(add(p, 0x84), askSize)
-            if iszero(call(gas(), sink, 0, p, 0xa4, 0, 0)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-        }
-    }
-
-    /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
-    /// skipped, at most MAX_MAKERS of them); (0, 0) if none. Reads only the level word's
-    /// `displayed` field (see OrderBook.Level).
-    function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
-        for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
-            uint64 shown = uint64((book.levelWords[tick] >> OrderBook.DISPLAYED_AT) & OrderBook.MAX_LEVEL_SIZE);
-            if (shown != 0) return (tick, shown);
-            if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
-            else tick = book.ticks.nextDown(tick - 1);
-        }
-        return (0, 0);
-    }
-
+    // ─── Validate ────────────────────────────────────────────────────────────────────────────────
     /// @dev Every check on a signed order before it touches the book; returns it as a Taker.
     /// Each calldata field is read once into a local (a field read re-validates it).
     function _validate(Order calldata o, bytes32 orderHash, Market memory m) internal view returns (Taker memory t) {
@@ -642,6 +291,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         revert IMembership.MemberExpelled(account);
     }
 
+    // ─── Park (a stop-type order waits for its trigger) ──────────────────────────────────────────
     /// @dev Park a stop-type order until the last trade price reaches its trigger.
     function _park(Order calldata o, Taker memory t) internal returns (uint256 parkedId) {
         uint8 dir = _direction(o.side, o.orderType);
@@ -654,6 +304,230 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         _parkedTerms[t.orderHash] = ParkedTerms(o.price, o.displayQuantity, o.side, o.orderType, o.timeInForce);
         parkedId = _encode(o.securityId, Side(dir), k, level.epoch) | PARKED_BIT;
         emit OrderParked(parkedId, t.orderHash, o.triggerPrice);
+    }
+
+    // ─── Run: match, then apply the time in force ────────────────────────────────────────────────
+    /// @dev Match the taker, then apply its time in force to what is left. A remainder never
+    /// rests crossing the book: if the maker bound stopped matching while it still crosses, it is
+    /// cancelled like an immediate order's.
+    function _run(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 orderId, uint256 filled) {
+        bool buy = t.side == Side.Buy;
+        OrderType orderType = t.orderType;
+        bool continuous = m.phase == Phase.Continuous;
+        if (orderType == OrderType.MarketToLimit) {
+            // Market-to-limit takes the best opposite price only; the rest becomes a limit there.
+            uint24 best = buy ? m.bestAsk : m.bestBid;
+            if (best != 0 && (buy ? best <= t.limitTick : best >= t.limitTick)) t.limitTick = best;
+        }
+        uint24 firstTick;
+        uint24 opposite = buy ? m.bestAsk : m.bestBid;
+        uint24 limitTick = t.limitTick;
+        // _match would stop at once when the best opposite price does not cross the limit.
+        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        if (crosses) {
+            (filled, firstTick) = _match(t, m, maxMakers);
+            if (t.remaining == 0) return (0, filled);
+            opposite = buy ? m.bestAsk : m.bestBid;
+            crosses = opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        }
+        TimeInForce timeInForce = t.timeInForce;
+        if (timeInForce == TimeInForce.FillOrKill) revert FillOrKillNotFilled(t.quantity, filled);
+        if (orderType == OrderType.MarketToLimit && firstTick != 0) t.orderType = orderType = OrderType.Limit;
+        if (_isImmediate(orderType, timeInForce) || crosses) {
+            emit OrderCancelled(t.orderHash, 0, t.remaining, REASON_UNFILLED);
+            return (0, filled);
+        }
+        orderId = _rest(t, m, buy, orderType);
+    }
+
+    // ─── Match ───────────────────────────────────────────────────────────────────────────────────
+    /// @dev Fill against the opposite side, best price first, oldest first, within the taker's
+    /// limit and at most `maxMakers` queue entries. Makers that can no longer match are removed.
+    function _match(Taker memory t, Market memory m, uint256 maxMakers) internal returns (uint256 filled, uint24 firstTick) {
+        bool buy = t.side == Side.Buy;
+        OrderBook.Book storage book = _books[t.securityId][buy ? 1 : 0];
+        uint24 tick = buy ? m.bestAsk : m.bestBid;
+        uint24 lastTick;
+        uint256 steps;
+        while (t.remaining != 0 && tick != 0 && (buy ? tick <= t.limitTick : tick >= t.limitTick) && steps < maxMakers) {
+            OrderBook.Level memory level = book.loadLevel(tick);
+            uint256 price = uint256(tick) * m.tickSize;
+            while (t.remaining != 0 && steps < maxMakers) {
+                (uint64 k, bool ok) = OrderBook.front(level, tick);
+                if (!ok) break;
+                ++steps;
+                OrderBook.Node memory node = book.loadNode(k);
+                if (node.owner == address(0)) {
+                    level.advance(k); // a cancelled entry's hole
+                    continue;
+                }
+                uint8 reason = _deadReason(node);
+                if (reason != REASON_OWNER) {
+                    level.advance(k);
+                    _drop(book, level, k, node, reason, t.securityId, buy ? Side.Sell : Side.Buy);
+                    continue;
+                }
+                if (node.owner == t.owner) revert SelfTrade(t.owner);
+                uint256 qty = t.remaining < node.remaining ? t.remaining : node.remaining;
+                t.remaining -= qty;
+                filled += qty;
+                if (firstTick == 0) firstTick = tick;
+                lastTick = tick;
+                bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
+                _handOff(
+                    m,
+                    _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
+                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags))
+                );
+            }
+            bool empty = book.settleIfEmpty(level, tick);
+            book.storeLevel(tick, level);
+            if (!empty) break;
+            tick = buy ? book.ticks.nextUp(tick) : book.ticks.nextDown(tick);
+        }
+        if (buy) m.bestAsk = tick;
+        else m.bestBid = tick;
+        if (lastTick != 0) m.lastTick = lastTick;
+    }
+
+    /// @dev Take `qty` from the front entry `k`: shrink it, or pop it (refilling an iceberg at
+    /// the back of the queue). Returns the maker's order hash.
+    function _consume(
+        OrderBook.Book storage book,
+        OrderBook.Level memory level,
+        uint24 tick,
+        uint64 k,
+        OrderBook.Node memory node,
+        uint256 qty,
+        uint256 securityId,
+        Side side
+    ) internal returns (bytes32 makerHash) {
+        makerHash = book.entries[k].orderHash;
+        level.shrink(k, qty);
+        node.remaining -= uint40(qty);
+        if (node.remaining != 0) {
+            book.storeNode(k, node);
+            return makerHash;
+        }
+        level.advance(k);
+        book.erase(k);
+        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
+            OrderBook.Reserve memory r = book.reserves[makerHash];
+            if (r.reserve == 0) return makerHash;
+            uint64 peak = r.reserve < r.peak ? r.reserve : r.peak;
+            book.reserves[makerHash].reserve = r.reserve - peak;
+            node.remaining = uint40(peak);
+            uint64 nk = book.push(level, tick, false, node, makerHash);
+            emit OrderRested(_encode(securityId, side, nk, level.epoch), makerHash, node.owner, uint256(tick) * _loadMarket(securityId).tickSize, peak);
+        }
+    }
+
+    /// @dev Why a resting entry can no longer match (REASON_OWNER = it still can).
+    function _deadReason(OrderBook.Node memory node) internal view returns (uint8) {
+        if (node.expiry != 0 && node.expiry < block.timestamp) return REASON_EXPIRED;
+        Trader memory tr = _traders[node.owner];
+        if (tr.counter != node.counter) return REASON_COUNTER;
+        if (tr.status != MemberStatus.Active || tr.kycExpiry < block.timestamp) return REASON_INACTIVE;
+        return REASON_OWNER;
+    }
+
+    // ─── Hand-off to settlement ──────────────────────────────────────────────────────────────────
+    /// @dev The Settle instruction for one fill. Both-direct trades settle gross at once; any
+    /// other trade goes through the CCP.
+    function _instruction(
+        uint256 securityId,
+        Market memory m,
+        bytes32 bidHash,
+        bytes32 offerHash,
+        address buyer,
+        address seller,
+        uint256 price,
+        uint256 qty,
+        uint8 sharedFlags
+    ) internal view returns (Settle memory) {
+        return Settle({
+            tradeId: 0,
+            bidOrderHash: bidHash,
+            offerOrderHash: offerHash,
+            buyer: buyer,
+            seller: seller,
+            securityId: securityId,
+            quantity: qty,
+            price: price,
+            cashAmount: qty * price,
+            deadline: uint64(block.timestamp + m.settlementLag),
+            route: sharedFlags & OrderBook.FLAG_DIRECT != 0 ? Route.Direct : Route.Ccp
+        });
+    }
+
+    /// @dev Both orders direct, or one a system close-out order: settle gross at once.
+    function _routeFlags(uint8 a, uint8 b) internal pure returns (uint8) {
+        return (a | b) & OrderBook.FLAG_CLOSE_OUT != 0 ? OrderBook.FLAG_DIRECT : a & b;
+    }
+
+    /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
+    /// reentrancy guard covers any token callback it triggers). The caller stores `m`.
+    function _handOff(Market memory m, Settle memory s) internal {
+        s.tradeId = _nextTradeId(m, s.securityId);
+        ++m.tradeCount;
+        emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
+        _settlement.settle(s);
+    }
+
+    /// @dev The id the security's next trade gets: `securityId << 40 | n`, n = 1, 2, ... (unique
+    /// on this venue; a security's 2^40th trade reverts).
+    function _nextTradeId(Market memory m, uint256 securityId) internal pure returns (uint256) {
+        return (securityId << TRADE_SEQ_BITS) | (uint256(m.tradeCount) + 1);
+    }
+
+    // ─── Rest ────────────────────────────────────────────────────────────────────────────────────
+    /// @dev Put what is left of the taker on its side of the book at its limit tick.
+    /// `buy` and `orderType` are the taker's side and (possibly converted) type, as `_run` has them.
+    function _rest(Taker memory t, Market memory m, bool buy, OrderType orderType) internal returns (uint256 orderId) {
+        OrderBook.Book storage book = _books[t.securityId][buy ? 0 : 1];
+        uint24 tick = t.limitTick;
+        uint256 visible = t.remaining;
+        uint8 flags = m.publishing ? t.flags | OrderBook.FLAG_PUBLISHED : t.flags;
+        if (orderType == OrderType.Iceberg && t.displayQuantity < visible) {
+            visible = t.displayQuantity;
+            flags |= OrderBook.FLAG_ICEBERG;
+            book.reserves[t.orderHash] = OrderBook.Reserve(uint64(t.remaining - visible), uint64(t.displayQuantity));
+        }
+        bool hidden = orderType == OrderType.Hidden;
+        uint256 node = OrderBook.packNode(t.owner, uint40(visible), t.expiry, flags, t.counter);
+        (uint64 k, uint24 epoch) = book.append(tick, hidden, node, visible, t.orderHash);
+        if (buy && tick > m.bestBid) m.bestBid = tick;
+        if (!buy && (m.bestAsk == 0 || tick < m.bestAsk)) m.bestAsk = tick;
+        orderId = _encode(t.securityId, buy ? Side.Buy : Side.Sell, k, epoch);
+        uint256 price;
+        unchecked {
+            price = uint256(tick) * m.tickSize; // < 2^24 * 2^64
+        }
+        emit OrderRested(orderId, t.orderHash, t.owner, price, visible);
+    }
+
+    // ─── Removal (matching, purge, owner cancel, quotes) ─────────────────────────────────────────
+    /// @dev Delete entry `k` (and an iceberg's reserve) and report what left the market.
+    function _drop(
+        OrderBook.Book storage book,
+        OrderBook.Level memory level,
+        uint64 k,
+        OrderBook.Node memory node,
+        uint8 reason,
+        uint256 securityId,
+        Side side
+    ) internal {
+        bytes32 orderHash = book.entries[k].orderHash;
+        uint256 qty = node.remaining;
+        level.shrink(k, qty);
+        book.erase(k);
+        if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
+            qty += book.reserves[orderHash].reserve;
+            delete book.reserves[orderHash];
+        }
+        uint256 orderId = _encode(securityId, side, k, level.epoch);
+        if (reason == REASON_OWNER) emit OrderWithdrawn(orderId, qty);
+        else emit OrderCancelled(orderHash, orderId, qty, reason);
     }
 
     /// @dev Remove entry `k` outside matching (owner cancel, purge) and keep the best price true.
@@ -708,5 +582,144 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         OrderBook.Node memory node = OrderBook.unpackNode(w);
         if (node.owner != maker || _deadReason(node) != REASON_OWNER) return (0, 0);
         return (OrderBook.tickOf(k), node.remaining);
+    }
+
+    // ─── Publishing the top of book ──────────────────────────────────────────────────────────────
+    /// @dev `_publish` after an operation that did not load the market word (loads it only when
+    /// a quote sink is set).
+    function _publishById(uint256 securityId) internal {
+        if ((_marketWords[securityId] >> PUBLISHING_BIT) & 1 != 0) _publish(securityId, _loadMarket(securityId));
+    }
+
+    /// @dev Tell the quote sink the top of book (best displayed bid and offer). The venue keeps
+    /// no copy of its last push: the sink (the BBO) stores the top anyway and drops a repeat, so
+    /// a copy here would cost a second storage word per push (see IQuoteSink). The call is
+    /// encoded by hand (no code-size check: the sink is set by the admin); a revert is bubbled.
+    function _publish(uint256 securityId, Market memory m) internal {
+        if (!m.publishing) return;
+        OrderBook.Book[2] storage books = _books[securityId];
+        (uint256 bidTick, uint256 bidSize) = _bestDisplayed(books[0], m.bestBid, false);
+        (uint256 askTick, uint256 askSize) = _bestDisplayed(books[1], m.bestAsk, true);
+        address sink = address(_quoteSink);
+        uint256 tickSize = m.tickSize;
+        bytes4 selector = IQuoteSink.pushTopOfBook.selector;
+        assembly ("memory-safe") {
+            // pushTopOfBook(securityId, bidPrice, bidSize, askPrice, askSize) at the free pointer.
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), securityId)
+            mstore(add(p, 0x24), mul(bidTick, tickSize))
+            mstore(add(p, 0x44), bidSize)
+            mstore(add(p, 0x64), mul(askTick, tickSize))
+            mstore(add(p, 0x84), askSize)
+            if iszero(call(gas(), sink, 0, p, 0xa4, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+        }
+    }
+
+    /// @dev The best level with displayed size, from `tick` outwards (hidden-only levels are
+    /// skipped, at most MAX_MAKERS of them); (0, 0) if none. Reads only the level word's
+    /// `displayed` field (see OrderBook.Level).
+    function _bestDisplayed(OrderBook.Book storage book, uint24 tick, bool up) internal view returns (uint24, uint64) {
+        for (uint256 i; i < MAX_MAKERS && tick != 0; ++i) {
+            uint64 shown = uint64((book.levelWords[tick] >> OrderBook.DISPLAYED_AT) & OrderBook.MAX_LEVEL_SIZE);
+            if (shown != 0) return (tick, shown);
+            if (up) tick = tick == MAX_TICK ? 0 : book.ticks.nextUp(tick + 1);
+            else tick = book.ticks.nextDown(tick - 1);
+        }
+        return (0, 0);
+    }
+
+    // ─── Helpers ─────────────────────────────────────────────────────────────────────────────────
+    function _listed(uint256 securityId) internal view returns (Market memory m) {
+        m = _loadMarket(securityId);
+        if (!m.listed) revert NotListed(securityId);
+    }
+
+    /// @dev The Market of a security from its packed word (one SLOAD), in the layout of `Market`.
+    function _loadMarket(uint256 securityId) internal view returns (Market memory m) {
+        uint256 w = _marketWords[securityId];
+        m.tickSize = uint64(w);
+        m.lotSize = uint32(w >> 64);
+        m.bestBid = uint24(w >> 96);
+        m.bestAsk = uint24(w >> 120);
+        m.lastTick = uint24(w >> 144);
+        m.tradeCount = uint40(w >> 168);
+        m.phase = Phase(uint8(w >> 208));
+        m.listed = (w >> 216) & 1 != 0;
+        m.halted = (w >> 217) & 1 != 0;
+        m.gated = (w >> 218) & 1 != 0;
+        m.publishing = (w >> PUBLISHING_BIT) & 1 != 0;
+        m.settlementLag = uint24(w >> 224);
+    }
+
+    /// @dev Write a Market back as one word (one SSTORE; a no-op write costs 100 gas).
+    function _storeMarket(uint256 securityId, Market memory m) internal {
+        _marketWords[securityId] = uint256(m.tickSize) | (uint256(m.lotSize) << 64) | (uint256(m.bestBid) << 96)
+            | (uint256(m.bestAsk) << 120) | (uint256(m.lastTick) << 144)
+            | (uint256(m.tradeCount) << 168) | (uint256(uint8(m.phase)) << 208)
+            | (m.listed ? uint256(1) << 216 : 0) | (m.halted ? uint256(1) << 217 : 0) | (m.gated ? uint256(1) << 218 : 0)
+            | (m.publishing ? uint256(1) << PUBLISHING_BIT : 0) | (uint256(m.settlementLag) << 224);
+    }
+
+    /// @dev Stop, StopLimit or MarketIfTouched (a bit mask over the OrderType values).
+    function _isTriggered(OrderType t) internal pure returns (bool) {
+        return (1 << uint8(t)) & ((1 << uint8(OrderType.Stop)) | (1 << uint8(OrderType.StopLimit))
+            | (1 << uint8(OrderType.MarketIfTouched))) != 0;
+    }
+
+    /// @dev ImmediateOrCancel, FillOrKill, Market or MarketToLimit (bit masks over the values).
+    function _isImmediate(OrderType t, TimeInForce tif) internal pure returns (bool) {
+        return (1 << uint8(tif)) & ((1 << uint8(TimeInForce.ImmediateOrCancel)) | (1 << uint8(TimeInForce.FillOrKill))) != 0
+            || (1 << uint8(t)) & ((1 << uint8(OrderType.Market)) | (1 << uint8(OrderType.MarketToLimit))) != 0;
+    }
+
+    /// @dev Stops fire when the price moves through them (buy: up, sell: down); market-if-touched
+    /// the other way (buy: down, sell: up).
+    function _direction(Side side, OrderType t) internal pure returns (uint8) {
+        bool buy = side == Side.Buy;
+        if (t == OrderType.MarketIfTouched) return buy ? FALLING : RISING;
+        return buy ? RISING : FALLING;
+    }
+
+    function _touched(Side side, OrderType t, uint256 trigger, uint256 last) internal pure returns (bool) {
+        if (last == 0) return false;
+        return _direction(side, t) == RISING ? last >= trigger : last <= trigger;
+    }
+
+    function _convertTriggered(Taker memory t, OrderType original) internal pure {
+        t.orderType = original == OrderType.StopLimit ? OrderType.Limit : OrderType.Market;
+    }
+
+    /// @dev An order id (layout in ITradeVenue): where the entry rests and its level's epoch.
+    function _encode(uint256 securityId, Side side, uint64 k, uint24 epoch) internal pure returns (uint256) {
+        return (securityId << ID_SECURITY_AT) | (uint256(epoch) << ID_EPOCH_AT) | (uint256(uint8(side)) << 64) | k;
+    }
+
+    function _decode(uint256 orderId) internal pure returns (uint256 securityId, Side side, uint64 k) {
+        return ((orderId & ~PARKED_BIT) >> ID_SECURITY_AT, Side(uint8((orderId >> 64) & 1)), uint64(orderId));
+    }
+
+    /// @dev The book an order id names: its security's resting book on its side, or for a parked
+    /// id the parked book of its trigger direction.
+    function _bookOf(uint256 orderId) internal view returns (OrderBook.Book storage) {
+        uint256 securityId = (orderId & ~PARKED_BIT) >> ID_SECURITY_AT;
+        uint256 side = (orderId >> 64) & 1;
+        return orderId & PARKED_BIT != 0 ? _parked[securityId][side] : _books[securityId][side];
+    }
+
+    /// @dev The entry `orderId` names in `book` (its key, packed node and level word); `node` is 0
+    /// if no order rests there, or if the id is of an earlier epoch of its level (another order
+    /// may rest at that place now).
+    function _liveEntry(OrderBook.Book storage book, uint256 orderId)
+        internal
+        view
+        returns (uint64 k, uint256 node, uint256 levelWord)
+    {
+        k = uint64(orderId);
+        levelWord = book.levelWords[OrderBook.tickOf(k)];
+        if (uint24(levelWord >> OrderBook.EPOCH_AT) == uint24(orderId >> ID_EPOCH_AT)) node = book.entries[k].node;
     }
 }

@@ -42,8 +42,8 @@ enum TimeInForce {
 
 /// @notice A signed order (F3): `Order = sign_owner{security, side, price (range), quantity,
 /// execution time, validity, owner's DLT-PS wallet, owner's DLT-CSD wallet}`, EIP-712 typed data
-/// bound to the chain id and the venue's address. The Python signer (smartccp.trading.orders) follows
-/// this very definition; a test checks the type hash.
+/// bound to the chain id and the venue's address. The Python signer (smartccp.trading.orders)
+/// follows this very definition; tests/trading/test_orders.py checks the order hash (OrderHashing).
 /// @dev Prices are cash base units (6 decimals) per one unit of the security; quantities whole
 /// units. Wallets must be the owner's own accounts in this version (see WalletNotOwner); zero
 /// means exactly that, "the owner's own", and is what smartccp signs by default (a zero address
@@ -67,6 +67,23 @@ struct Order {
     address securitiesWallet; // DLT-CSD (zero: the owner's own)
     uint256 nonce; // each nonce of an owner can be used once
     uint16 counter; // must equal the owner's counter on the venue: bumping it cancels all orders
+}
+
+/// @notice Why (part of) an order left a venue's market unfilled: OrderCancelled's `reason`.
+/// Owner is its owner's own withdrawal (`cancelOrder`, a quote replaced), reported as
+/// OrderWithdrawn and never in OrderCancelled; inside the venue it also means "a resting entry
+/// that can still match". The event's ABI type stays uint8 and the venue's REASON_* constants
+/// are these codes as literals: under via-IR an enum-typed value is range-checked where it is
+/// compared or emitted (seven checks, 50 bytes in VenueAuctions), and even `uint8(CancelReason.X)`
+/// constants make VenueAuctions' code a few gas dearer per `_deadReason` call.
+enum CancelReason {
+    Owner, // 0: withdrawn by its owner (OrderWithdrawn), or still live
+    Unfilled, // 1: the unfilled rest of an immediate order (or a rest that would cross the book)
+    Expired, // 2: past its expiry
+    CounterBumped, // 3: its owner bumped its counter (`cancelAll`)
+    OwnerInactive, // 4: its owner (or the owner's KYC) is no longer active
+    SelfTrade, // 5: self-trade prevention
+    NotSettled // 6: a Direct order whose owner could not pay or deliver gross in an uncross (`_settleGross`)
 }
 
 /// @notice Trading phase of a security on a venue.

@@ -28,16 +28,3 @@ struct RoutedOrder {
     uint64 expiry; // refused after it (0 = none); a resting rest expires with it
     uint256 nonce; // each nonce of an owner can be used once on the BBO
 }
-
-/// @title RoutedOrderHashing — the EIP-712 struct hash of a RoutedOrder
-library RoutedOrderHashing {
-    bytes32 internal constant ROUTED_ORDER_TYPEHASH = keccak256(
-        "RoutedOrder(address owner,uint256 securityId,uint8 side,uint64 quantity,uint64 limitPrice,"
-        "uint8 timeInForce,uint64 expiry,uint256 nonce)"
-    );
-
-    /// @dev All fields are static, so the struct encodes inline after the type hash.
-    function hashStruct(RoutedOrder calldata order) internal pure returns (bytes32) {
-        return keccak256(abi.encode(ROUTED_ORDER_TYPEHASH, order));
-    }
-}
