@@ -6,7 +6,7 @@ import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
-import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {CancelReason, Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Settle} from "../types/Settle.sol";
 import {VenueCore} from "./VenueCore.sol";
 
@@ -16,7 +16,7 @@ import {VenueCore} from "./VenueCore.sol";
 contract VenueAuctions is VenueCore {
     /// @dev OrderCancelled reason: a Direct order withdrawn from an uncross because its owner
     /// could not pay or deliver gross (see `_settleGross`).
-    uint8 private constant REASON_NOT_SETTLED = 6; // uint8(CancelReason.NotSettled)
+    uint8 private constant REASON_NOT_SETTLED = uint8(CancelReason.NotSettled);
     uint8 private constant BUYER_FAILED = 1;
     uint8 private constant SELLER_FAILED = 2;
     using OrderBook for OrderBook.Book;

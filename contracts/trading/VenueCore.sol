@@ -12,7 +12,7 @@ import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {MemberKind, MemberStatus} from "../types/Member.sol";
-import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
+import {CancelReason, Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Route, Settle} from "../types/Settle.sol";
 
 /// @title VenueCore — the storage and the matching engine shared by a venue's two code halves
@@ -42,15 +42,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint256 public constant MAX_BATCH = 100;
     /// @notice Most securities one venue lists (bounds the hook setters' walk over them).
     uint256 public constant MAX_LISTED = 256;
-    /// @dev OrderCancelled reasons: the codes of the CancelReason enum (types/Order.sol), written
-    /// as literals because `uint8(CancelReason.X)` changes VenueAuctions' code (a few gas more per
-    /// `_deadReason` call there under via-IR).
-    uint8 internal constant REASON_OWNER = 0; // uint8(CancelReason.Owner)
-    uint8 internal constant REASON_UNFILLED = 1; // uint8(CancelReason.Unfilled)
-    uint8 internal constant REASON_EXPIRED = 2; // uint8(CancelReason.Expired)
-    uint8 internal constant REASON_COUNTER = 3; // uint8(CancelReason.CounterBumped)
-    uint8 internal constant REASON_INACTIVE = 4; // uint8(CancelReason.OwnerInactive)
-    uint8 internal constant REASON_SELF_TRADE = 5; // uint8(CancelReason.SelfTrade)
+    /// @dev OrderCancelled reasons, named by the CancelReason enum (types/Order.sol).
+    uint8 internal constant REASON_OWNER = uint8(CancelReason.Owner);
+    uint8 internal constant REASON_UNFILLED = uint8(CancelReason.Unfilled);
+    uint8 internal constant REASON_EXPIRED = uint8(CancelReason.Expired);
+    uint8 internal constant REASON_COUNTER = uint8(CancelReason.CounterBumped);
+    uint8 internal constant REASON_INACTIVE = uint8(CancelReason.OwnerInactive);
+    uint8 internal constant REASON_SELF_TRADE = uint8(CancelReason.SelfTrade);
     uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
     uint256 internal constant ID_EPOCH_AT = 65; // an order id's level epoch (24 bits), see ITradeVenue
     uint256 internal constant ID_SECURITY_AT = 89; // an order id's security id

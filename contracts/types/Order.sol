@@ -72,10 +72,9 @@ struct Order {
 /// @notice Why (part of) an order left a venue's market unfilled: OrderCancelled's `reason`.
 /// Owner is its owner's own withdrawal (`cancelOrder`, a quote replaced), reported as
 /// OrderWithdrawn and never in OrderCancelled; inside the venue it also means "a resting entry
-/// that can still match". The event's ABI type stays uint8 and the venue's REASON_* constants
-/// are these codes as literals: under via-IR an enum-typed value is range-checked where it is
-/// compared or emitted (seven checks, 50 bytes in VenueAuctions), and even `uint8(CancelReason.X)`
-/// constants make VenueAuctions' code a few gas dearer per `_deadReason` call.
+/// that can still match". The venue carries these as `uint8(CancelReason.X)` constants: under
+/// via-IR an enum-typed value is range-checked where it is compared or emitted (VenueAuctions
+/// would grow by 50 bytes and pay for seven checks), so the event's ABI type stays uint8.
 enum CancelReason {
     Owner, // 0: withdrawn by its owner (OrderWithdrawn), or still live
     Unfilled, // 1: the unfilled rest of an immediate order (or a rest that would cross the book)
