@@ -52,6 +52,18 @@ class Route(IntEnum):
     DIRECT = 1
 
 
+class CancelReason(IntEnum):
+    """``CancelReason`` of an ``OrderCancelled`` event (contracts/types/Order.sol)."""
+
+    OWNER = 0  # withdrawn by its owner, or still live
+    UNFILLED = 1  # the unfilled rest of an immediate order
+    EXPIRED = 2
+    COUNTER_BUMPED = 3  # its owner bumped its counter (cancelAll)
+    OWNER_INACTIVE = 4  # its owner (or the owner's KYC) is no longer active
+    SELF_TRADE = 5
+    NOT_SETTLED = 6  # a Direct order whose owner could not pay or deliver gross in an uncross
+
+
 class TradingPhase(IntEnum):
     """A security's trading phase on one venue (``Phase``, contracts/types/Order.sol)."""
 

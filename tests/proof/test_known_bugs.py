@@ -35,7 +35,7 @@ from smartccp.chain.errors import refusal
 from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, warp_past
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import OrderType, Route, Side, TimeInForce, TradingPhase
+from smartccp.types import CancelReason, OrderType, Route, Side, TimeInForce, TradingPhase
 
 
 def _open_gov_trades(world, *legs):  # noqa: ANN001, ANN202
@@ -186,6 +186,6 @@ def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
     why = refusal(venue, "uncross", gov.sid, 10, sender=world.operator)
     assert why is None, f"uncross refused with {why}: member_c's trade and the auction's end wait on member_a"
     r = venue.uncross(gov.sid, 10, sender=world.operator)
-    assert [(e.orderHash, e.reason) for e in r.decode_logs(venue.OrderCancelled)] == [(client.hash(bid_a), 6)]
+    assert [(e.orderHash, e.reason) for e in r.decode_logs(venue.OrderCancelled)] == [(client.hash(bid_a), CancelReason.NOT_SETTLED)]
     assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 1)]
     assert venue.phaseOf(gov.sid) == TradingPhase.CONTINUOUS

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ape
 
 from smartccp.trading.venue import OrderId, SettleInstruction
-from smartccp.types import OrderType, Route, Side, TimeInForce
+from smartccp.types import CancelReason, OrderType, Route, Side, TimeInForce
 from smartccp.units import cash
 
-UNFILLED, EXPIRED, COUNTER, INACTIVE = 1, 2, 3, 4
+UNFILLED, EXPIRED, COUNTER, INACTIVE = (CancelReason.UNFILLED, CancelReason.EXPIRED, CancelReason.COUNTER_BUMPED,
+                                         CancelReason.OWNER_INACTIVE)
 
 
 def fills(client, receipt):

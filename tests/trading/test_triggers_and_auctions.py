@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.types import OrderType, Side, TimeInForce, TradingPhase
+from smartccp.types import CancelReason, OrderType, Side, TimeInForce, TradingPhase
 from smartccp.units import cash
 
 
@@ -79,7 +79,7 @@ def test_order_of__parked_id_shows_the_parked_order_not_one_resting_at_the_same_
     assert venue.orderOf(resting)[:2] == (member_a, 20)
 
 
-REASON_UNFILLED, REASON_SELF_TRADE = 1, 5
+REASON_UNFILLED, REASON_SELF_TRADE = CancelReason.UNFILLED, CancelReason.SELF_TRADE
 
 
 def cancelled(venue, receipt):
