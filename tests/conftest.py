@@ -9,10 +9,16 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from parallel import pytest_xdist_make_scheduler  # noqa: F401  (a hook: pytest-xdist's plan)
+from parallel import register as register_parallel
 
 from smartccp.client import use_fast_receipts
 from smartccp.system import deploy_system, kyc_expiry
 from smartccp.units import cash
+
+
+def pytest_configure(config):  # noqa: ANN001, ANN201
+    register_parallel(config)
 
 
 @pytest.fixture(scope="session", autouse=True)
