@@ -135,3 +135,16 @@ def members(system, operator, member_a, member_b, member_c, client_a, bank, issu
         system.cash.issue(m, cash(1_000_000), sender=bank)
         system.securities.issue(security_id, m, 10_000, sender=issuer)
     return member_a, member_b, client_a
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_state(operator, bank, issuer, member_a, member_b, member_c, client_a, outsider, sink, system, membership,
+                  cash_token, securities, security_id, members, rollback):
+    """Every session fixture above, set up together before a process's first test.
+
+    ape's isolation snapshots the chain per scope; a session fixture first requested after a
+    module snapshot exists makes ape "rebase": restore a snapshot and run session fixtures again,
+    which can replay a transaction that already happened (``AlreadyListed``). A serial run meets
+    these fixtures early by the order of the files; a pytest-xdist worker runs another order and a
+    subset of the files (tests/parallel.py), so they are created up front instead. The folder
+    conftests do the same for their own session fixtures."""
