@@ -9,6 +9,13 @@ SOLCX_DIR := $(CURDIR)/.tools/solcx
 SOLC_SHIM := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 
+# Test workers: one pytest process and one anvil each (pytest-xdist; tests/parallel.py plans the
+# split). 2 = the cores of the reference machine; TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
+# Slither's verdict is kept until a contract, the triage table or slither's settings change.
+SLITHER_STAMP := .build/slither.ok
+
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
 export MPLBACKEND := Agg
@@ -19,7 +26,7 @@ export MPLBACKEND := Agg
 help:
 	@echo "make demo    - deploy on an embedded anvil, trade, clear, settle, run a default drill, print the report"
 	@echo "make check   - slither static analysis (offline); fails on High/Medium findings not in docs/slither-triage.md"
-	@echo "make test    - check, then the whole test suite through ape on anvil"
+	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
 	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
 	@echo "make console - ape console with the system at hand"
 
@@ -49,9 +56,16 @@ compile: setup
 # solc-js shim; settings in slither.config.json, accepted findings in docs/slither-triage.md.
 check: setup
 	$(BIN)/python tools/slither_check.py --solc $(SOLC_SHIM)
+	@mkdir -p .build && touch $(SLITHER_STAMP)
 
-test: setup check
-	$(BIN)/ape test tests
+$(SLITHER_STAMP): $(CONTRACT_SOURCES) slither.config.json docs/slither-triage.md tools/slither_check.py ape-config.yaml
+	$(MAKE) --no-print-directory check
+
+# The check (unless its verdict is current) and the compile run side by side, both before any
+# test: the workers then only read .build and never compile, let alone at the same time.
+test: setup
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(SLITHER_STAMP) compile
+	$(BIN)/ape test tests $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 demo: setup
 	$(BIN)/ape run demo

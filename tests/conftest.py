@@ -9,10 +9,16 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from parallel import pytest_xdist_make_scheduler  # noqa: F401  (a hook: pytest-xdist's plan)
+from parallel import register as register_parallel
 
 from smartccp.chain.receipts import use_fast_receipts
 from smartccp.chain.system import admit, deploy_system, fund, issue_equity
 from smartccp.units import cash
+
+
+def pytest_configure(config):  # noqa: ANN001, ANN201
+    register_parallel(config)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -102,3 +108,16 @@ def members(system, operator, member_a, member_b, member_c, client_a, bank, issu
     fund(system, (member_a, member_b, member_c, client_a), bank=bank, issuer=issuer, cash=cash(1_000_000),
          units={security_id: 10_000})
     return member_a, member_b, client_a
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_state(operator, bank, issuer, member_a, member_b, member_c, client_a, outsider, sink, system, membership,
+                  cash_token, securities, security_id, members, rollback):
+    """Every session fixture above, set up together before a process's first test.
+
+    ape's isolation snapshots the chain per scope; a session fixture first requested after a
+    module snapshot exists makes ape "rebase": restore a snapshot and run session fixtures again,
+    which can replay a transaction that already happened (``AlreadyListed``). A serial run meets
+    these fixtures early by the order of the files; a pytest-xdist worker runs another order and a
+    subset of the files (tests/parallel.py), so they are created up front instead. The folder
+    conftests do the same for their own session fixtures."""

@@ -67,4 +67,10 @@ def mkt(operator, bank, issuer, traders) -> Market:
     return Market(system, sid, bbo, BboClient(bbo), list(system.venues), [VenueClient(v) for v in system.venues])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bbo_session(traders, mkt):
+    """This folder's session fixtures, set up together before its first test (see ``session_state``
+    in tests/conftest.py: ape rebases session fixtures that appear late)."""
+
+
 __all__ = ["LOT", "TICK", "Market", "RouteTimeInForce", "Side"]

@@ -145,3 +145,9 @@ def balances(system, security_id, bond_id):
         }
 
     return _balances
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clearing_session(venue, keeper):
+    """This folder's session fixtures, set up together before its first test (see ``session_state``
+    in tests/conftest.py: ape rebases session fixtures that appear late)."""

@@ -52,4 +52,10 @@ def place(client, make_order):
     return place_
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trading_session(venue, client, market, make_order, place):
+    """This folder's session fixtures, set up together before its first test (see ``session_state``
+    in tests/conftest.py: ape rebases session fixtures that appear late)."""
+
+
 __all__ = ["TICK", "LOT", "Order", "OrderType", "Side", "TimeInForce"]

@@ -112,3 +112,9 @@ def make_order(owner: Any, sid: int, side: Side, quantity: int, price: int, **kw
 def order():
     """Factory: ``order(owner, sid, side, quantity, price, **fields)`` -> Order."""
     return make_order
+
+
+@pytest.fixture(scope="session", autouse=True)
+def risk_contracts_session(order):
+    """This folder's session fixtures, set up together before its first test (see ``session_state``
+    in tests/conftest.py: ape rebases session fixtures that appear late)."""
