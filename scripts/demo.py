@@ -9,7 +9,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from smartccp.chain.accounts import role_accounts
-from smartccp.chain.receipts import use_fast_receipts
+from smartccp.chain.receipts import use_lean_client
 from smartccp.demo.core import DEMO_JSON, run_demo
 
 
@@ -18,7 +18,7 @@ from smartccp.demo.core import DEMO_JSON, run_demo
 @click.option("--verbose", is_flag=True, help="Show ape's per-transaction log lines")
 def cli(out: Path, verbose: bool) -> None:
     """Deploy, admit, issue and transfer (one allowed, one refused); print and save the report."""
-    use_fast_receipts()
+    use_lean_client()
     report = run_demo(role_accounts(), out=out, quiet=not verbose)
     click.echo(report.render())
     click.echo(f"\nreport written to {out}")

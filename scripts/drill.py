@@ -11,7 +11,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from smartccp.chain.accounts import role_accounts
-from smartccp.chain.receipts import use_fast_receipts
+from smartccp.chain.receipts import use_lean_client
 from smartccp.drill import render, run_drill
 from smartccp.sim.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
 
@@ -24,7 +24,7 @@ from smartccp.sim.scenario import DEFAULT_SCENARIO, PROFILES, load_scenario
 def cli(scenario: str, profile: str, out: Path, quiet: bool) -> None:
     """Run a trading day (or several) from a scenario; print the report, write JSON and charts."""
     spec = load_scenario(scenario, profile=profile)
-    use_fast_receipts()
+    use_lean_client()
     runner, report = run_drill(spec, role_accounts(), out=out, progress=None if quiet else click.echo)
     click.echo("")
     click.echo(render(report))

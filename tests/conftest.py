@@ -12,7 +12,7 @@ import pytest
 from parallel import pytest_xdist_make_scheduler  # noqa: F401  (a hook: pytest-xdist's plan)
 from parallel import register as register_parallel
 
-from smartccp.chain.receipts import use_fast_receipts
+from smartccp.chain.receipts import use_lean_client
 from smartccp.chain.system import admit, deploy_system, fund, issue_equity
 from smartccp.units import cash
 
@@ -23,8 +23,9 @@ def pytest_configure(config):  # noqa: ANN001, ANN201
 
 @pytest.fixture(scope="session", autouse=True)
 def fast_receipts(networks):
-    """Receipts polled every 5 ms instead of web3's 100 ms (smartccp.chain.receipts)."""
-    use_fast_receipts()
+    """Receipts polled every 5 ms instead of web3's 100 ms, and no console-log trace after each
+    transaction (smartccp.chain.receipts)."""
+    use_lean_client()
 
 
 @contextlib.contextmanager

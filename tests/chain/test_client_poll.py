@@ -43,3 +43,25 @@ def test_rollback__exception_inside__propagates_and_chain_is_restored(rollback, 
             assert b.balance == before + 1
             raise AssertionError("seen")
     assert b.balance == before
+
+
+
+def test_console_log_scan__skipped_in_the_session__ape_default_would_run_it(system, operator, monkeypatch):
+    """With the scan skipped (the session's client), a transaction to a contract confirms and ape
+    never asks its receipt for console output (a trace); with ape's own hook it would."""
+    import ape_ethereum.provider as ape_provider
+    from ape.api import ReceiptAPI
+
+    from smartccp.chain import receipts
+    from smartccp.chain.roles import OPERATOR_ROLE
+
+    scans = []
+    monkeypatch.setattr(ReceiptAPI, "show_debug_logs", lambda self: scans.append(self.txn_hash))
+    assert ape_provider._post_send_transaction is receipts._confirmed
+    assert system.membership.grantRole(OPERATOR_ROLE, operator, sender=operator).status == 1
+    assert scans == []
+
+    monkeypatch.setattr(ape_provider, "_post_send_transaction", receipts.ape_post_send)
+    system.membership.grantRole(OPERATOR_ROLE, operator, sender=operator)
+    assert len(scans) == 1
+

@@ -164,3 +164,11 @@ def test_layout_checks__catch_a_violation(tmp_path):
     assert "smartccp.demo.core" in _imports(planted, "smartccp.chain.x")
     assert any(node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
                for node in ast.walk(ast.parse(planted.read_text())) if isinstance(node, ast.ClassDef))
+
+
+def test_contracts__never_log_to_the_console():
+    """``smartccp.chain.receipts.skip_console_log_scan`` relies on it: no contract imports
+    Hardhat's or Foundry's ``console.sol``."""
+    contracts = PACKAGE.parents[1] / "contracts"
+    logging = [str(p.relative_to(contracts)) for p in contracts.rglob("*.sol") if "console.sol" in p.read_text()]
+    assert logging == []

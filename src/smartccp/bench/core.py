@@ -37,7 +37,7 @@ from ape import chain, networks, project
 from ape.logging import LogLevel, logger
 
 from smartccp.chain.accounts import Roles
-from smartccp.chain.receipts import use_fast_receipts
+from smartccp.chain.receipts import use_lean_client
 from smartccp.chain.report import render_table
 from smartccp.chain.system import deploy_system, kyc_expiry
 from smartccp.units import cash
@@ -220,7 +220,7 @@ def run_bench(ctx: BenchContext, only: list[str] | None = None) -> Figures:
     """Run the registered measurements (all, or those whose name starts with one of ``only``);
     returns the flat figures with every required key. Failures go to ``ctx.errors``."""
     results: Figures = dict.fromkeys(REQUIRED_KEYS)
-    use_fast_receipts()  # the client's receipt poll, not the chain, would set the e2e rates
+    use_lean_client()  # the client's receipt poll, not the chain, would set the e2e rates
     isolate = networks.provider.network.is_dev
     with logger.at_level(LogLevel.WARNING):
         for name, fn in MEASUREMENTS.items():
