@@ -39,7 +39,9 @@ SPLIT = frozenset({"test_state_machine.py", "test_toolchain.py", "test_sim_marke
 #: this 2-core machine under load; they only steer the order. A key is "file.py::test_name" (that
 #: test) or "file.py" (each test of the module).
 COST_HINTS: dict[str, float] = {
-    "test_drills.py::test_drill__fast_profile__every_invariant_check_passes[normal_day]": 130.0,
+    "test_drill_normal_day.py::test_drill__fast_profile__every_invariant_check_passes": 45.0,
+    "test_drill_member_default.py::test_drill__fast_profile__every_invariant_check_passes": 30.0,
+    "test_drill_settlement_failures.py::test_drill__fast_profile__every_invariant_check_passes": 30.0,
     "test_state_machine.py::test_risk_state_machine": 70.0,
     "test_state_machine.py::test_market_state_machine": 60.0,
     "test_toolchain.py::test_demo__every_step_runs__and_writes_the_report": 60.0,

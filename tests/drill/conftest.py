@@ -12,22 +12,20 @@ from smartccp.chain.accounts import local_roles
 from smartccp.drill.runner import DrillRunner
 from smartccp.sim.scenario import load_scenario
 
-SCENARIOS = ("normal_day", "member_default", "settlement_failures")
-
 
 @pytest.fixture(scope="module")
-def drills(tmp_path_factory) -> dict[str, tuple]:
-    """Every bundled scenario run once (fast profile), in the module's snapshot so the chain
-    state stays for the module's tests: name -> (runner, report, output directory)."""
-    done = {}
-    for name in SCENARIOS:
-        out = tmp_path_factory.mktemp(f"drill_{name}")
-        runner = DrillRunner(load_scenario(name, profile="fast"), local_roles(), out=out)
-        done[name] = (runner, runner.run(), out)
-    return done
+def drills(request, tmp_path_factory) -> dict[str, tuple]:
+    """The module's scenario (its ``SCENARIO``) run once (fast profile) at module setup, in the
+    module's snapshot, so the chain state stays for the module's tests: name -> (runner,
+    report, output directory). One scenario per module, so the three run side by side on the
+    test workers."""
+    name = request.module.SCENARIO
+    out = tmp_path_factory.mktemp(f"drill_{name}")
+    runner = DrillRunner(load_scenario(name, profile="fast"), local_roles(), out=out)
+    return {name: (runner, runner.run(), out)}
 
 
 @pytest.fixture
 def drill(drills):
-    """Look-up of a finished drill by scenario name."""
+    """Look-up of the module's finished drill by scenario name."""
     return drills.__getitem__

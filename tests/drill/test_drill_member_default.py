@@ -1,0 +1,56 @@
+"""The ``member_default`` drill in the fast profile: the defaulter's loss runs down the on-chain
+waterfall in order and the market keeps running."""
+
+from __future__ import annotations
+
+from drill_checks import check_every_invariant_passes, check_report_and_charts_written
+
+from smartccp.risk.waterfall import LAYERS, run_waterfall
+
+SCENARIO = "member_default"
+
+
+def test_drill__fast_profile__every_invariant_check_passes(drill):
+    check_every_invariant_passes(drill, SCENARIO)
+
+
+def test_drill__report__json_and_three_charts_written(drill):
+    check_report_and_charts_written(drill, SCENARIO)
+
+
+def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill):
+    _, report, _ = drill("member_default")
+    day0, day1 = report["cycles"]
+
+    [default] = day0["defaults"]
+    layers = dict(default["waterfall"]["layers"])
+    assert default["member"] == "kilo" and default["loss"] > 0
+    assert layers["defaulter_margin"] > 0 and layers["defaulter_default_fund"] > 0
+    assert layers["ccp_skin_in_the_game"] > 0 and layers["survivor_default_fund"] > 0
+    assert layers["uncovered"] == 0 and sum(layers.values()) == default["loss"]
+    assert [s["account"] for s in day0["sell_outs"]] == ["kilo"]
+    assert not next(c for c in day0["margin"]["calls"] if c["member"] == "kilo")["met"]
+    assert day1["flow"]["refused_defaulters"] == {"kilo": True} and day1["flow"]["trades"] > 0
+
+
+def test_member_default__on_chain_waterfall__layer_events_in_order_sum_to_the_loss(drill):
+    runner, report, _ = drill("member_default")
+    day0 = report["cycles"][0]
+    [default] = day0["defaults"]
+    w = default["waterfall"]
+    events = [(e["layer"], e["amount"]) for e in w["events"]]
+
+    assert "on chain" in w["basis"] and events == [(e["layer"], e["amount"]) for e in day0["layers_used"]]
+    assert [n for n, _ in events] == sorted({n for n, _ in events}, key=LAYERS.index)  # in waterfall order
+    assert [n for n, _ in events] == list(LAYERS[:4])  # the loss reached the survivors' contributions
+    assert sum(a for _, a in events) == default["loss"] == w["charged_by_ccp"] > 0
+    available = w["available"]
+    for name, amount in events[:-1]:  # every layer before the last is used up
+        assert amount == available[name]
+    assert events[-1][1] <= available["survivor_default_fund"]
+    assert int(runner.risk.fund.defaultOf(runner.accounts["kilo"])[1]) == default["loss"]
+    expected = run_waterfall({"kilo": default["loss"]}, {"kilo": available["defaulter_margin"]},
+                             {"kilo": available["defaulter_default_fund"], "survivors": available["survivor_default_fund"]},
+                             available["ccp_skin_in_the_game"])
+    assert dict(w["layers"]) == dict(expected.layers)  # the contract's layer totals equal the model's
+    assert default["status_after"] == "Expelled" and day0["events"][0]["reason"] == "MissedMarginCall"
