@@ -34,10 +34,19 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = Path(os.environ.get("COVERAGE_RAW_DIR", ROOT / "reports" / "coverage"))
 TRAIL = 24  # pcs kept after each JUMPI (same frame)
+# A call repeated with the same calldata (the invariant multicall after every state-machine step,
+# the same view read again) is traced until SATURATED traces in a row add nothing, then only
+# every RESAMPLE-th time: tracing it in full every time made the suite ten times slower.
+SATURATED, RESAMPLE = 3, 25
 TRACE_OPTS = {"disableMemory": True, "disableStorage": True, "disableStack": False,
               "enableReturnData": False}
 CALL_OPS = {"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"}
 CREATE_OPS = {"CREATE", "CREATE2"}
+
+
+def params_extra(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Tracer options that carry an eth_call's state overrides."""
+    return {"stateOverrides": overrides} if overrides else {}
 
 
 class Artifacts:
@@ -87,7 +96,10 @@ class Recorder:
         self.session.trust_env = False
         self.pcs: dict[str, set[int]] = {}
         self.trails: dict[str, set[tuple[int, ...]]] = {}
-        self.stats = {"transactions": 0, "calls": 0, "estimates": 0, "failed": 0, "seconds": 0.0}
+        self.stats = {"transactions": 0, "calls": 0, "estimates": 0, "failed": 0, "seconds": 0.0,
+                      "calls_sampled_out": 0}
+        self._repeats: dict[int, list[int]] = {}  # call key -> [seen, traces without news]
+        self._news = 0
         self._code: dict[str, bytes] = {}
 
     def rpc(self, method: str, params: list[Any]) -> Any:
@@ -117,41 +129,77 @@ class Recorder:
         return f"{name}:runtime" if name else None
 
     # ── tracing ──────────────────────────────────────────────────────────────────────────
+    def entered(self, tree: dict[str, Any], overrides: dict[str, Any]) -> list[str | None]:
+        """The code key of every frame that runs code below the root, in the order they are
+        entered (preorder of the call tree): calls to precompiles and accounts without code
+        open no frame in the struct logs, so they are left out."""
+        keys: list[str | None] = []
+        for child in tree.get("calls") or []:
+            kind, to = child.get("type", "CALL"), child.get("to") or ""
+            if kind in CREATE_OPS:
+                keys.append(self.key_for(None, overrides, bytes.fromhex(child.get("input", "0x")[2:])))
+            elif int(to, 16) > 0x100 and self.code_at(to, overrides):
+                keys.append(self.key_for(to, overrides))
+            else:
+                continue
+            keys.extend(self.entered(child, overrides))
+        return keys
+
+    def replay(self, method: str, params: list[Any], root: str | None, overrides: dict[str, Any]) -> None:
+        """Struct logs without stack, memory or storage (a tenth of the data) and the call tree,
+        which names each frame's code; with the stack as fallback if the two disagree."""
+        tree = self.rpc(method, params + [{**params_extra(overrides), "tracer": "callTracer"}])
+        logs = self.rpc(method, params + [{**params_extra(overrides), **TRACE_OPTS,
+                                           "disableStack": True}])["structLogs"]
+        frames = self.entered(tree, overrides)
+        opened = sum(1 for a, b in zip(logs, logs[1:]) if b["depth"] > a["depth"])
+        if opened != len(frames) or os.environ.get("COVERAGE_TRACER_STACK"):
+            self.stats["stack_fallbacks"] = self.stats.get("stack_fallbacks", 0) + 1
+            logs = self.rpc(method, params + [{**params_extra(overrides), **TRACE_OPTS}])["structLogs"]
+            frames = None
+        self.walk(logs, root, overrides, frames)
+
     def transaction(self, txn_hash: str) -> None:
         started = time.perf_counter()
         try:
             tx = self.rpc("eth_getTransactionByHash", [txn_hash])
-            logs = self.rpc("debug_traceTransaction", [txn_hash, TRACE_OPTS])["structLogs"]
             root = self.key_for(tx.get("to"), {}, bytes.fromhex((tx.get("input") or "0x")[2:]))
-            self.walk(logs, root, {})
+            self.replay("debug_traceTransaction", [txn_hash], root, {})
             self.stats["transactions"] += 1
         except Exception:  # noqa: BLE001 - coverage must never fail a test
             self.stats["failed"] += 1
         self.stats["seconds"] += time.perf_counter() - started
 
     def call(self, tx: dict[str, Any], block: Any, overrides: dict[str, Any], kind: str) -> None:
+        repeat = self._repeats.setdefault(hash(json.dumps([tx, overrides], sort_keys=True)), [0, 0])
+        repeat[0] += 1
+        if repeat[1] >= SATURATED and repeat[0] % RESAMPLE:
+            self.stats["calls_sampled_out"] += 1
+            return
         started = time.perf_counter()
+        self._news = 0
         try:
-            opts = dict(TRACE_OPTS)
-            if overrides:
-                opts["stateOverrides"] = overrides
-            logs = self.rpc("debug_traceCall", [tx, block, opts])["structLogs"]
             data = bytes.fromhex((tx.get("data") or tx.get("input") or "0x")[2:])
-            self.walk(logs, self.key_for(tx.get("to"), overrides, data), overrides)
+            root = self.key_for(tx.get("to"), overrides, data)
+            self.replay("debug_traceCall", [tx, block], root, overrides)
             self.stats[kind] += 1
+            repeat[1] = 0 if self._news else repeat[1] + 1
         except Exception:  # noqa: BLE001
             self.stats["failed"] += 1
         self.stats["seconds"] += time.perf_counter() - started
 
-    def walk(self, logs: list[dict[str, Any]], root: str | None, overrides: dict[str, Any]) -> None:
-        """Split the struct logs into frames and record each frame's pcs and JUMPI trails."""
+    def walk(self, logs: list[dict[str, Any]], root: str | None, overrides: dict[str, Any],
+             entered: list[str | None] | None) -> None:
+        """Split the struct logs into frames and record each frame's pcs and JUMPI trails. A new
+        frame's code comes from `entered` (the call tree) or else from the call op's stack."""
         frames: list[tuple[str | None, list[list[int]]]] = [(root, [])]  # key, open trails
+        queue = iter(entered or [])
         pending: str | None = None  # code key of the frame a call op is about to enter
         depth = logs[0]["depth"] if logs else 1
         for step in logs:
             d = step["depth"]
             if d > depth:
-                frames.append((pending, []))
+                frames.append((next(queue) if entered is not None else pending, []))
             elif d < depth:
                 for _ in range(depth - d):
                     self._close(frames.pop())
@@ -159,26 +207,35 @@ class Recorder:
             key, trails = frames[-1]
             pc, op = step["pc"], step["op"]
             if key is not None:
-                self.pcs.setdefault(key, set()).add(pc)
+                seen = self.pcs.setdefault(key, set())
+                if pc not in seen:
+                    seen.add(pc)
+                    self._news += 1
                 for trail in trails:
                     trail.append(pc)
                 if len(trails) and len(trails[0]) > TRAIL:
-                    self.trails.setdefault(key, set()).add(tuple(trails.pop(0)))
+                    self._keep(key, trails.pop(0))
                 if op == "JUMPI":
                     trails.append([pc])
-            if op in CALL_OPS:
+            if entered is None and op in CALL_OPS:
                 target = "0x" + step["stack"][-2][2:].rjust(40, "0")[-40:]
                 pending = self.key_for(target, overrides)
-            elif op in CREATE_OPS:
+            elif entered is None and op in CREATE_OPS:
                 pending = None  # the project's contracts create none
         while frames:
             self._close(frames.pop())
+
+    def _keep(self, key: str, trail: list[int]) -> None:
+        kept = self.trails.setdefault(key, set())
+        if (t := tuple(trail)) not in kept:
+            kept.add(t)
+            self._news += 1
 
     def _close(self, frame: tuple[str | None, list[list[int]]]) -> None:
         key, trails = frame
         if key is not None:
             for trail in trails:
-                self.trails.setdefault(key, set()).add(tuple(trail))
+                self._keep(key, trail)
 
     def dump(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +296,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _RECORDER is not None:
         _RECORDER.dump(OUT_DIR / f"raw-{os.getpid()}.json")
         s = _RECORDER.stats
-        print(f"\ncoverage_tracer: traced {s['transactions']} transactions, {s['calls']} calls, "
-              f"{s['estimates']} failed estimates ({s['failed']} not traceable) in "
-              f"{s['seconds']:.0f} s")
+        print(f"\ncoverage_tracer: traced {s['transactions']} transactions, {s['calls']} calls "
+              f"({s['calls_sampled_out']} repeats skipped), {s['estimates']} failed estimates "
+              f"({s['failed']} not traceable) in {s['seconds']:.0f} s")
