@@ -162,6 +162,12 @@ class Recorder:
     def transaction(self, txn_hash: str) -> None:
         started = time.perf_counter()
         try:
+            # The node answers eth_sendRawTransaction before it has mined the transaction (even
+            # with automine): a trace asked for too early comes back empty.
+            for _ in range(2000):
+                if self.rpc("eth_getTransactionReceipt", [txn_hash]) is not None:
+                    break
+                time.sleep(0.005)
             tx = self.rpc("eth_getTransactionByHash", [txn_hash])
             root = self.key_for(tx.get("to"), {}, bytes.fromhex((tx.get("input") or "0x")[2:]))
             self.replay("debug_traceTransaction", [txn_hash], root, {})
