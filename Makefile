@@ -63,7 +63,7 @@ coverage: setup
 	rm -rf reports/coverage
 	@start=$$(date +%s); \
 	PYTHONPATH="$(CURDIR)/tools$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/ape test tests -p coverage_tracer; status=$$?; \
-	$(BIN)/python tools/coverage_report.py --note "Test run with tracing: $$(( ($$(date +%s) - start + 30) / 60 )) min." \
+	$(BIN)/python tools/coverage_report.py --note "\`make coverage\` took $$(( ($$(date +%s) - start + 30) / 60 )) min." \
 	  && exit $$status
 
 demo: setup

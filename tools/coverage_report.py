@@ -207,12 +207,13 @@ def load_raw(raw_dir: Path) -> tuple[dict[str, set[int]], dict[str, set[tuple[in
     return pcs, trails, stats
 
 
-def sides(branch: Branch, trails: list[tuple[int, ...]], where: dict[int, Src]) -> set[bool]:
+def sides(branch: Branch, trails: list[tuple[int, ...]], where: dict[int, Src],
+          real: set[int]) -> set[bool]:
     """Which way(s) one edge of a JUMPI (all its recorded trails) sent `branch`. The optimizer
     shares code (one revert sequence for two equal errors), so a trail may pass through other
     places of the file before it reaches a body: a body anywhere in the trail decides; an `if`
     without `else` went false when no trail of the edge reaches the true body but one reaches
-    code of this file after the `if`."""
+    source code (any file: an inlined library returns into its caller) past the `if`."""
     found: set[bool] = set()
     after = False
     for trail in trails:
@@ -224,8 +225,8 @@ def sides(branch: Branch, trails: list[tuple[int, ...]], where: dict[int, Src]) 
                 found.add(True)
             elif any(inside(src, r) for r in branch.false_reach):
                 found.add(False)
-            elif src[2] == branch.node[2] and not inside(src, branch.node):
-                after = True  # ignoring generated code (ABI helpers, checks), other files
+            elif src[2] in real and not inside(src, branch.node):
+                after = True  # generated code (ABI helpers, checks) does not count
     if not found and after and branch.kind == "if" and branch.false is None:
         found.add(False)
     return found
@@ -254,6 +255,7 @@ def coverage(raw_dir: Path) -> dict[str, Any]:
     files = {path: file_items(path, src, defs) for path, src in output["sources"].items()
              if path.startswith("contracts/") and not path.startswith("contracts/test/")}
     by_index = {items.index: items for items in files.values()}
+    real = {source["id"] for source in output["sources"].values()}  # not generated Yul
     pcs, trails, stats = load_raw(raw_dir)
 
     mapped: dict[int, set[Src]] = {}  # file index -> ranges that own an instruction
@@ -287,7 +289,7 @@ def coverage(raw_dir: Path) -> dict[str, Any]:
                     owners = [b for b in items.branches if b.decides(src)] if items else []
                     if owners:
                         branch = min(owners, key=lambda b: b.node[1])  # innermost
-                        branch.hits |= sides(branch, edge_trails, where)
+                        branch.hits |= sides(branch, edge_trails, where, real)
     if mismatched:
         sys.exit(f"bytecode differs from .build artifacts for {', '.join(mismatched)}: "
                  "run `ape compile` and the tests again")
@@ -381,7 +383,9 @@ def main() -> None:
     s, left_out = report["stats"], report["without_code"]
     note = (f"\n\nLines: first lines of statements; branches: both sides of every `if` and `?:`. "
             f"From {int(s.get('transactions', 0)):,} transactions, {int(s.get('calls', 0)):,} "
-            f"calls and {int(s.get('estimates', 0)):,} reverted gas estimates of `ape test tests`, "
+            f"calls ({int(s.get('calls_sampled_out', 0)):,} repeats of an identical call skipped "
+            f"once they added nothing) and {int(s.get('estimates', 0)):,} reverted gas estimates "
+            f"of `ape test tests`, "
             f"replayed with the node's tracer (`make coverage`). Not counted: {left_out['lines']} "
             f"statement lines and {left_out['branches']} branch points that keep no instruction "
             f"of their own in the via-IR optimized bytecode. {args.note}").rstrip()

@@ -11,9 +11,11 @@ and SmartCCP's own `requests` client alike) and, right after the node answers, r
 - each `eth_estimateGas` that fails (ape raises a reverting transaction from the estimate and
   never sends it, so `ape.reverts` paths run only there).
 
-The struct logs (stack kept for the call targets; memory and storage off) are cut into call
-frames; a frame's code is matched against the compiled artifacts in `.build/__local__.json`
-(creation code by prefix, runtime code up to its immutables). Per contract and per kind
+Each replay asks for the struct logs without stack, memory or storage, and for the call tree
+(`callTracer`), which names the code of each frame the logs enter (the stack, ten times the data,
+only if the two disagree). A frame's code is matched against the compiled artifacts in
+`.build/__local__.json` (creation code by prefix, runtime code up to its immutables). A call
+repeated with identical parameters is sampled once its traces stop adding anything. Per contract and per kind
 (`creation`/`runtime`) it keeps the set of program counters executed and, for every `JUMPI`,
 the pcs that followed it in the same frame (`TRAIL` of them), which tell the report which way
 a branch went. At the end each process writes `reports/coverage/raw-<pid>.json` (xdist workers
