@@ -20,13 +20,14 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile check test demo bench console clean
+.PHONY: setup compile check test coverage demo bench console clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo    - deploy on an embedded anvil, trade, clear, settle, run a default drill, print the report"
 	@echo "make check   - slither static analysis (offline); fails on High/Medium findings not in docs/slither-triage.md"
 	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
+	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
 	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
 	@echo "make console - ape console with the system at hand"
 
@@ -66,6 +67,18 @@ $(SLITHER_STAMP): $(CONTRACT_SOURCES) slither.config.json docs/slither-triage.md
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(SLITHER_STAMP) compile
 	$(BIN)/ape test tests $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+
+# Contract coverage of the real pytest suite: tools/coverage_tracer.py (a pytest plugin) replays
+# every transaction and call the tests send with debug_traceTransaction / debug_traceCall and keeps
+# the pcs executed; tools/coverage_report.py maps them to lines and branches through solc's source
+# maps (same via-IR build as the tests) and rewrites the table in docs/testing.md. The report is
+# written even when a test fails; the target then fails too.
+coverage: setup
+	rm -rf reports/coverage
+	@start=$$(date +%s); \
+	PYTHONPATH="$(CURDIR)/tools$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/ape test tests -p coverage_tracer; status=$$?; \
+	$(BIN)/python tools/coverage_report.py --note "\`make coverage\` took $$(( ($$(date +%s) - start + 30) / 60 )) min." \
+	  && exit $$status
 
 demo: setup
 	$(BIN)/ape run demo
