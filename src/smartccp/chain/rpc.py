@@ -30,11 +30,8 @@ class Rpc:
 
     @classmethod
     def connected(cls) -> "Rpc":
-        """For the node ape is connected to."""
-        from ape import networks
-
-        provider = networks.provider
-        return cls(getattr(provider, "http_uri", None) or provider.uri)
+        """A new client (its own session) for the node ape is connected to."""
+        return cls(connected_url())
 
     def call(self, method: str, params: list[Any]) -> Any:
         self._id += 1
@@ -57,12 +54,17 @@ class Rpc:
 _RPC: dict[str, Rpc] = {}
 
 
-def default_rpc() -> Rpc:
-    """The shared :class:`Rpc` of the node ape is connected to (one per URL)."""
+def connected_url() -> str:
+    """The HTTP URL of the node ape is connected to."""
     from ape import networks
 
     provider = networks.provider
-    url = getattr(provider, "http_uri", None) or provider.uri
+    return getattr(provider, "http_uri", None) or provider.uri
+
+
+def default_rpc() -> Rpc:
+    """The shared :class:`Rpc` of the node ape is connected to (one per URL)."""
+    url = connected_url()
     if url not in _RPC:
         _RPC[url] = Rpc(url)
     return _RPC[url]
