@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 from arch.data import sp500
 
-from smartccp.chain.system import deploy_system, kyc_expiry, list_security
+from smartccp.chain.system import (
+    admit,
+    approve_settlement,
+    deploy_system,
+    list_security,
+)
 from smartccp.clearing.ccp import check_ccp_empty, run_cycle, supplies, warp_past
 from smartccp.risk.chain import (
     Risk,
@@ -88,17 +93,10 @@ def drill(operator, bank, issuer, member_a, member_b, member_c, client_a, accoun
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     system.securities.listSecurity("IDX", b"US0000000500", 0, cash("0.01"), 1, 0, sender=issuer)
     sid = int(system.securities.securityCount())
-    expiry = kyc_expiry()
-    for m in (a, b, c, d):
-        system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(x, a, expiry, sender=operator)
+    admit(system, operator, (a, b, c, d), [(x, a)])
     list_security(system, operator, sid, lag_days=1)
     risk = deploy_risk(system, operator, resync=[a, b, c, d, x])
-    for t in (a, b, c, d, x):
-        system.cash.approve(system.ccp, 2**256 - 1, sender=t)
-        system.securities.setApprovalForAll(system.ccp, True, sender=t)
-        system.cash.approve(risk.margin, 2**256 - 1, sender=t)
-        system.cash.approve(risk.fund, 2**256 - 1, sender=t)
+    approve_settlement(system, (a, b, c, d, x), risk.margin, risk.fund)
     for t in (b, c, d, x):
         system.cash.issue(t, cash(1_000_000), sender=bank)
     for t in (c, d):
