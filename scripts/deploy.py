@@ -1,8 +1,11 @@
-"""`ape run deploy --network <ecosystem:network:provider>`: deploy SmartCCP and record it.
+"""`ape run deploy [--file deployments/local.yaml] [--network ...]`: deploy SmartCCP from a
+deployment file and record it.
 
-Accounts come from :func:`smartccp.chain.accounts.role_accounts` (test accounts on a local network,
-``SMARTCCP_<ROLE>_KEY`` / ``SMARTCCP_<ROLE>_ALIAS`` elsewhere). The addresses are written to the
-per-network registry ``deployments/<ecosystem>-<network>.json`` (see :mod:`smartccp.chain.registry`).
+Deploys what the file asks for and is not deployed yet (register, ledgers, CCP, venues, relay,
+risk contracts, BBO, close-out market, securities, role grants), writing the registry
+``deployments/<ecosystem>-<network>.json`` after each stage; run again, it says what exists and
+sends nothing. Accounts: :mod:`smartccp.chain.accounts` (test accounts on a local network,
+``SMARTCCP_<ROLE>_KEY`` / ``_ALIAS`` / ``SMARTCCP_MNEMONIC`` elsewhere). Logic: :mod:`smartccp.ops.deploy`.
 """
 
 from pathlib import Path
@@ -10,20 +13,25 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.chain.accounts import role_accounts
-from smartccp.chain.system import deploy_system
+from smartccp.chain.receipts import use_lean_client
+from smartccp.ops.deploy import DeploymentError, deploy
+from smartccp.ops.spec import DEFAULT_SPEC, SpecError, load_spec
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--registry", type=click.Path(path_type=Path), help="Default: per network")
-@click.option("--cash-symbol", default="sUSD", show_default=True, help="DLT-PS cash symbol")
-def cli(registry: Path | None, cash_symbol: str) -> None:
-    """Deploy the register and both ledgers, save the registry and print the addresses."""
-    roles = role_accounts()
-    system = deploy_system(
-        roles.operator, settlement_bank=roles.bank, issuer=roles.issuer, cash_symbol=cash_symbol
-    )
-    path = system.save(registry)
-    for name, address in system.addresses().items():
-        click.echo(f"{name:<14} {address}")
-    click.echo(f"registry: {path}")
+@click.option("--file", "spec_file", type=click.Path(path_type=Path), default=DEFAULT_SPEC, show_default=True,
+              help="Deployment file (YAML)")
+@click.option("--registry", type=click.Path(path_type=Path), help="Registry file (default: the network's)")
+@click.option("--fresh", is_flag=True, help="Deploy a new system even if one is recorded (overwrites the registry)")
+def cli(spec_file: Path, registry: Path | None, fresh: bool) -> None:
+    """Deploy the whole system from a deployment file; print the addresses and the registry."""
+    use_lean_client()
+    try:
+        dep = deploy(load_spec(spec_file), path=registry, fresh=fresh, say=click.echo)
+    except (SpecError, DeploymentError, LookupError) as e:
+        raise click.ClickException(str(e)) from e
+    for name, address in dep.system.addresses().items():
+        click.echo(f"{name:<18} {address}")
+    for symbol, sid in dep.security_ids.items():
+        click.echo(f"{symbol:<18} security id {sid}")
+    click.echo(f"registry: {dep.path}")

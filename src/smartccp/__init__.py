@@ -8,7 +8,8 @@ never back up and never in a circle (``tests/toolchain/test_layout.py`` checks i
                                        multicall, gas trace, reverts -> named errors, step reports
     trading, clearing, risk            clients of the venue and BBO, of the CCP, of Margin and
                                        DefaultFund; risk's models are pure (no chain)
-    sim, proof                         simulated order flow and scenarios; invariants and recovery
+    sim, proof, ops                    simulated order flow and scenarios; invariants and recovery;
+                                       deployment files, daily operations, the keeper
     drill                              scenario-driven drills
     demo                               the demo's steps
     bench                              the benchmark's measurements

@@ -8,7 +8,13 @@ without prompts, in one of two ways per role (``<ROLE>`` is ``OPERATOR``, ``BANK
   (``ape_accounts.accounts.ApeSigner``, an ``AccountAPI`` that signs without asking);
 - ``SMARTCCP_<ROLE>_ALIAS``: the alias of an account imported once with
   ``ape accounts import <alias>``; its passphrase is read by ape itself from
-  ``APE_ACCOUNTS_<alias>_PASSPHRASE`` and the account is set to sign without prompting.
+  ``APE_ACCOUNTS_<alias>_PASSPHRASE`` and the account is set to sign without prompting;
+- ``SMARTCCP_MNEMONIC``: a BIP-39 mnemonic; a role without a key or alias of its own is the
+  account at its test index (:data:`LOCAL_INDEX`) on the path ``m/44'/60'/0'/0/<index>``.
+
+A node reached by URL whose chain id is 31337 (anvil's and Hardhat's development chains) with
+none of these set uses their well-known test mnemonic (:data:`DEV_MNEMONIC`), so
+``ape run demo --network http://127.0.0.1:8545`` works against a node started by hand.
 
 Only the operator is required; the bank and the issuer default to the operator, and the member
 and client roles are optional (``None`` when not set).
@@ -24,6 +30,11 @@ from typing import Any
 from ape import accounts, networks
 
 ENV_PREFIX = "SMARTCCP_"
+MNEMONIC_ENV = f"{ENV_PREFIX}MNEMONIC"
+#: The mnemonic of anvil's and Hardhat's funded development accounts (public knowledge: for
+#: development chains only).
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_CHAIN_ID = 31337
 
 #: Index of each role among ape's test accounts, as in ``tests/conftest.py``.
 LOCAL_INDEX = {
@@ -95,24 +106,58 @@ def account_from_alias(alias: str) -> Any:
     return account
 
 
+def account_from_mnemonic(mnemonic: str, index: int) -> Any:
+    """The account at ``m/44'/60'/0'/0/<index>`` of ``mnemonic``, signing without prompting."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    key = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key
+    return account_from_key(key.hex())
+
+
+def role_index(role: str) -> int | None:
+    """The test index of ``role``: :data:`LOCAL_INDEX`, or ``<i>`` in ``test<i>``."""
+    if role in LOCAL_INDEX:
+        return LOCAL_INDEX[role]
+    digits = role.removeprefix("test")
+    return int(digits) if role.startswith("test") and digits.isdigit() else None
+
+
 def env_account(role: str, env: Mapping[str, str] | None = None) -> Any | None:
-    """The account for ``role`` from ``SMARTCCP_<ROLE>_KEY`` or ``SMARTCCP_<ROLE>_ALIAS``."""
+    """The account for ``role`` from ``SMARTCCP_<ROLE>_KEY``, ``SMARTCCP_<ROLE>_ALIAS`` or its
+    index in ``SMARTCCP_MNEMONIC``."""
     env = os.environ if env is None else env
     name = f"{ENV_PREFIX}{role.upper()}"
     if key := env.get(f"{name}_KEY"):
         return account_from_key(key)
     if alias := env.get(f"{name}_ALIAS"):
         return account_from_alias(alias)
+    index = role_index(role)
+    if (mnemonic := env.get(MNEMONIC_ENV)) and index is not None:
+        return account_from_mnemonic(mnemonic, index)
     return None
+
+
+def account_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment accounts are read from: with no account variable at all
+    (``SMARTCCP_*_KEY``, ``SMARTCCP_*_ALIAS``, ``SMARTCCP_MNEMONIC``) on a development chain
+    (chain id 31337, a node reached by URL), the dev mnemonic."""
+    env = dict(os.environ if env is None else env)
+    remote = not networks.provider.network.is_local
+    configured = any(k.startswith(ENV_PREFIX) and k.endswith(("_KEY", "_ALIAS", "MNEMONIC")) for k in env)
+    if remote and not configured and networks.provider.chain_id == DEV_CHAIN_ID:
+        env[MNEMONIC_ENV] = DEV_MNEMONIC
+    return env
 
 
 def env_roles(env: Mapping[str, str] | None = None) -> Roles:
     """Roles from the environment; raises if the operator is missing."""
+    env = account_env(env)
     found = {name: env_account(name, env) for name in LOCAL_INDEX}
     if found["operator"] is None:
         raise RuntimeError(
-            f"no operator account: set {ENV_PREFIX}OPERATOR_KEY (hex private key) "
-            f"or {ENV_PREFIX}OPERATOR_ALIAS (an `ape accounts import` alias)"
+            f"no operator account: set {ENV_PREFIX}OPERATOR_KEY (hex private key), "
+            f"{ENV_PREFIX}OPERATOR_ALIAS (an `ape accounts import` alias) or {MNEMONIC_ENV}"
         )
     found["bank"] = found["bank"] or found["operator"]
     found["issuer"] = found["issuer"] or found["operator"]
@@ -122,3 +167,16 @@ def env_roles(env: Mapping[str, str] | None = None) -> Roles:
 def role_accounts() -> Roles:
     """Roles for the connected network: test accounts when local, else the environment."""
     return local_roles() if networks.provider.network.is_local else env_roles()
+
+
+def named_account(name: str, roles: Roles | None = None) -> Any:
+    """The account a deployment file names (``operator``, ``bank``, ``member_a``, ``test7``, or
+    any name with ``SMARTCCP_<NAME>_KEY`` / ``_ALIAS`` set): from ``roles`` if it is one of its
+    fields, else a test account (local networks), else the environment. Raises ``LookupError``."""
+    if roles is not None and (found := roles.as_dict().get(name)) is not None:
+        return found
+    if networks.provider.network.is_local and (index := role_index(name)) is not None:
+        return accounts.test_accounts[index]
+    if not networks.provider.network.is_local and (found := env_account(name, account_env())) is not None:
+        return found
+    raise LookupError(f"no account for {name!r}: set {ENV_PREFIX}{name.upper()}_KEY or _ALIAS, or {MNEMONIC_ENV}")

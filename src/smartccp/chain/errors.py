@@ -72,7 +72,8 @@ def refusal_text(method: Any, *args: Any, sender: Any, also: tuple[Any, ...] = (
     try:
         networks.provider.web3.eth.call(request)
     except Web3ContractLogicError as err:
-        data = HexBytes(err.data) if isinstance(err.data, str) else HexBytes(b"")
+        raw = err.data.get("data") if isinstance(err.data, dict) else err.data  # Hardhat nests it
+        data = HexBytes(raw) if isinstance(raw, str) else HexBytes(b"")
         decoded = None
         for source in (contract, *also):
             try:

@@ -54,17 +54,24 @@ class System:
         """Name -> address of every contract, as the registry stores it."""
         return {name: str(c.address) for name, c in self.contracts().items()}
 
-    def save(self, path: Path | None = None) -> Path:
-        """Record the addresses for the connected network; returns the file written."""
+    def save(self, path: Path | None = None, meta: dict[str, Any] | None = None) -> Path:
+        """Record the addresses (and ``meta``) for the connected network; returns the file written."""
         path = path or current_registry_path()
-        registry.save(path, self.addresses())
+        registry.save(path, self.addresses(), meta)
         return path
 
     @classmethod
     def load(cls, path: Path | None = None) -> "System":
-        """Reattach to the system recorded for the connected network."""
-        addrs = registry.load(path or current_registry_path())
-        handles = {name: project.get_contract(name.rstrip("0123456789")).at(addr) for name, addr in addrs.items()}
+        """Reattach to the system recorded for the connected network. Refuses (``LookupError``)
+        a registry whose contracts have no code on this chain (a node restarted since, or
+        another chain)."""
+        path = path or current_registry_path()
+        addrs = registry.load(path)
+        missing = [name for name, addr in addrs.items() if not networks.provider.get_code(addr)]
+        if missing:
+            raise LookupError(f"{path} names contracts with no code on this chain ({', '.join(sorted(missing))}): "
+                              "a fresh node or another chain; deploy again (ape run deploy --fresh)")
+        handles = {name: contract_type(name).at(addr) for name, addr in addrs.items()}
         venues = [handles.pop(n) for n in sorted(handles, key=_venue_index) if n.startswith("TradeVenue")]
         return cls(
             membership=handles.pop("Membership"),
@@ -76,6 +83,15 @@ class System:
         )
 
 
+#: Registry names whose contract type is not the name without its index digits.
+REGISTRY_TYPES = {"VenueLiquidation": "VenueCloseOut"}
+
+
+def contract_type(name: str) -> Any:
+    """The ape contract container of registry entry ``name`` (``TradeVenue2`` -> TradeVenue)."""
+    return project.get_contract(REGISTRY_TYPES.get(name, name.rstrip("0123456789")))
+
+
 def _venue_index(name: str) -> int:
     digits = name[len("TradeVenue"):]
     return int(digits) if name.startswith("TradeVenue") and digits.isdigit() else -1
@@ -84,7 +100,7 @@ def _venue_index(name: str) -> int:
 def current_registry_path() -> Path:
     """Registry file for the network ape is connected to."""
     net = networks.provider.network
-    return registry.registry_path(net.ecosystem.name, net.name)
+    return registry.registry_path(net.ecosystem.name, net.name, chain_id=networks.provider.chain_id)
 
 
 def kyc_expiry(days: int = DEFAULT_KYC_DAYS) -> int:
@@ -101,6 +117,7 @@ def deploy_system(
     n_venues: int = 1,
     settlement: Any = None,
     cycle_length: int = DAY,
+    venue_names: list[str] | None = None,
 ) -> System:
     """Deploy the register, both ledgers, the CCP, ``n_venues`` venues and the OrderRelay; wire
     them; admit the settlement bank and the issuer.
@@ -110,7 +127,8 @@ def deploy_system(
     their Settle instructions to the CCP, or to ``settlement`` if given (e.g. a bare recorder in
     venue-only tests; then no CCP is deployed). Venues subscribe to the register before anyone is
     admitted, so their trader copies are complete. ``cycle_length`` is the CCP's settlement cycle
-    in seconds (one day: cycle id = settlement date).
+    in seconds (one day: cycle id = settlement date). ``venue_names`` name the venues (default
+    "SmartCCP Venue A", "B", ...; their number wins over ``n_venues``).
     """
     tx = {"sender": operator}
     membership = project.Membership.deploy(operator, **tx)
@@ -123,8 +141,8 @@ def deploy_system(
         ccp = project.CCPSettlement.deploy(membership, cash, securities, operator, cycle_length, **tx)
         membership.registerSystem(ccp, **tx)
         settlement = ccp
-    venues = [deploy_venue(membership, securities, operator, f"SmartCCP Venue {chr(65 + i)}", settlement)
-              for i in range(n_venues)]
+    names = venue_names or [f"SmartCCP Venue {chr(65 + i)}" for i in range(n_venues)]
+    venues = [deploy_venue(membership, securities, operator, name, settlement) for name in names]
     for venue in venues if ccp is not None else ():
         ccp.grantRole(VENUE_ROLE, venue, **tx)
     cash.grantRole(SETTLEMENT_BANK_ROLE, settlement_bank, **tx)
@@ -137,17 +155,22 @@ def deploy_system(
                   extra={"OrderRelay": relay})
 
 
-def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int = 2) -> None:
+def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int | None = 2,
+                  cycle_length: int | None = None) -> None:
     """List ``security_id`` on every venue with a T+``lag_days`` settlement and, if the system
     has a CCP, clear it there with the same lag; then open trading (``phase`` 2 = continuous,
-    1 = opening call auction)."""
+    1 = opening call auction, None = leave it closed). A "day" is one settlement cycle:
+    ``cycle_length`` seconds (default: the CCP's, else a calendar day)."""
     tx = {"sender": operator}
+    if cycle_length is None:
+        cycle_length = int(system.ccp.cycleLength()) if system.ccp is not None else DAY
     if system.ccp is not None:
-        # (cleared, noNakedShort, prefundClasses, settlementLag days, closeOutBandBps)
+        # (cleared, noNakedShort, prefundClasses, settlementLag cycles, closeOutBandBps)
         system.ccp.setSecurityRules(security_id, (True, False, 0, lag_days, 0), **tx)
     for venue in system.venues:
-        venue.listSecurity(security_id, lag_days * DAY, **tx)
-        venue.setPhase(security_id, phase, **tx)
+        venue.listSecurity(security_id, lag_days * cycle_length, **tx)
+        if phase is not None:
+            venue.setPhase(security_id, phase, **tx)
 
 
 def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, settlement: Any = None) -> Any:

@@ -278,12 +278,24 @@ class Liquidity:
     def units_saving(self) -> float:
         return 1 - self.net_units / self.gross_units if self.gross_units else 0.0
 
+    def __add__(self, other: "Liquidity") -> "Liquidity":
+        """The flows of two cycles together."""
+        return Liquidity(self.trades + other.trades, self.gross_cash + other.gross_cash, self.net_cash + other.net_cash,
+                         self.gross_units + other.gross_units, self.net_units + other.net_units)
+
     def summary(self) -> str:
         return (
             f"{self.trades} trades: cash gross {fmt_cash(self.gross_cash)} -> net {fmt_cash(self.net_cash)} "
             f"({self.cash_saving:.1%} saved); units gross {self.gross_units:,} -> net {self.net_units:,} "
             f"({self.units_saving:.1%} saved)"
         )
+
+
+def traded_cycles(ccp: Any, start_block: int = 0, stop_block: int | None = None) -> list[int]:
+    """The cycles the CCP novated trades into from ``start_block`` (to ``stop_block``, exclusive;
+    default: the head), in order. With a short cycle one session's trades may span several."""
+    stop = chain.blocks.head.number + 1 if stop_block is None else stop_block
+    return sorted({int(log.cycleId) for log in ccp.TradeNovated.range(start_block, stop)})
 
 
 def liquidity(ccp: Any, cycle_id: int, *, start_block: int = 0) -> Liquidity:

@@ -1,0 +1,244 @@
+"""Deploy a whole SmartCCP from a deployment file, in stages, and reattach to it.
+
+:func:`deploy` builds what the file asks for (:mod:`smartccp.ops.spec`): the core (register,
+ledgers, CCP, venues, order relay), the risk contracts (Margin, DefaultFund, with the file's margin
+model and fund parameters and the CCP's skin in the game), the BBO, the close-out market (a
+``VenueCloseOut`` on venue 0 for the CCP's sell-outs and buy-ins and Margin's liquidations, its
+shortfalls charged to the DefaultFund), each security (registered, listed on every venue, cleared,
+scenarios calibrated on history and the reference price published) and the role grants. After
+each stage the registry is written with the stage recorded in its ``meta``, so a deployment that
+stops half way resumes where it stopped, and a second deploy on the same network reports what
+exists and sends nothing. :func:`attach` reattaches to a recorded deployment (a second process,
+``ape console``, every ``ape run ops`` command).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ape import chain, networks
+
+from smartccp import risk
+from smartccp.chain import registry
+from smartccp.chain.accounts import Roles, named_account, role_accounts
+from smartccp.chain.roles import DEFAULT_MANAGER_ROLE, OPERATOR_ROLE, PRICE_ROLE, RISK_ROLE
+from smartccp.chain.system import System, current_registry_path, deploy_system, list_security
+from smartccp.clearing.ccp import deploy_venue_close_out
+from smartccp.ops.spec import DeploymentSpec, SecuritySpec, SpecError, load_spec
+from smartccp.risk.chain import (
+    Risk,
+    deploy_risk,
+    deploy_venue_liquidation,
+    publish_prices,
+    publish_scenarios,
+)
+from smartccp.sim.simulator import sp500_history
+from smartccp.trading.bbo import deploy_bbo
+from smartccp.types import MAX_UINT
+
+
+class DeploymentError(RuntimeError):
+    """The registry and the chain or the deployment file disagree (the message says how)."""
+
+
+@dataclass
+class Deployment:
+    """A deployed system with what its file and registry say about it: the handles, the
+    security ids by symbol, the accounts holding each role, and where the registry lives."""
+
+    spec: DeploymentSpec
+    system: System
+    meta: dict[str, Any]
+    path: Path
+    accounts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def risk(self) -> Risk | None:
+        """Margin and DefaultFund, if deployed."""
+        margin, fund = self.system.extra.get("Margin"), self.system.extra.get("DefaultFund")
+        return Risk(margin=margin, fund=fund) if margin is not None and fund is not None else None
+
+    @property
+    def security_ids(self) -> dict[str, int]:
+        """Symbol -> security id, for the securities the deployment listed."""
+        return {k: int(v) for k, v in self.meta.get("securities", {}).items()}
+
+    def account(self, role_name: str) -> Any:
+        """The account holding ``role_name`` (``keeper``, ``price``, ...) per the deployment file."""
+        if role_name not in self.accounts:
+            self.accounts[role_name] = named_account(self.spec.roles[role_name], _roles_or_none())
+        return self.accounts[role_name]
+
+    def save(self) -> None:
+        """Write the registry (addresses and ``meta``)."""
+        self.system.save(self.path, self.meta)
+
+
+def _roles_or_none() -> Roles | None:
+    try:
+        return role_accounts()
+    except RuntimeError:
+        return None
+
+
+def registry_for(path: Path | None) -> Path:
+    """``path``, or the connected network's registry file."""
+    return path or current_registry_path()
+
+
+def attach(path: Path | None = None, spec: DeploymentSpec | None = None) -> Deployment:
+    """Reattach to the deployment recorded for the connected network (or at ``path``); its
+    deployment file is the one recorded in ``meta`` unless ``spec`` is given. Raises
+    ``FileNotFoundError`` (nothing deployed) or ``LookupError`` (the contracts are gone)."""
+    path = registry_for(path)
+    meta = registry.load_meta(path)
+    if meta.get("chain_id") not in (None, networks.provider.chain_id):
+        raise DeploymentError(f"{path} records chain id {meta['chain_id']}, the node has {networks.provider.chain_id}: "
+                              "the wrong network")
+    system = System.load(path)
+    if spec is None:
+        source = meta.get("spec")
+        if not source:
+            raise DeploymentError(f"{path} records no deployment file: deploy with `ape run deploy --file ...`")
+        spec = load_spec(source)
+    return Deployment(spec=spec, system=system, meta=meta, path=path)
+
+
+Say = Callable[[str], None]
+
+
+def deploy(spec: DeploymentSpec, *, path: Path | None = None, fresh: bool = False, say: Say = print) -> Deployment:
+    """Deploy what ``spec`` asks for and is not deployed yet; write the registry after each
+    stage. ``fresh`` ignores an existing registry (a local chain always starts afresh when the
+    recorded contracts are gone). Returns the deployment."""
+    path = registry_for(path)
+    dep = _existing(spec, path, fresh, say)
+    if dep is None:
+        dep = _core(spec, path, say)
+    else:
+        say(f"{'core':<18} exists")
+    stages: list[tuple[str, Callable[[Deployment], None]]] = []
+    if spec.has("risk"):
+        stages.append(("risk", _risk))
+    if spec.has("bbo"):
+        stages.append(("bbo", _bbo))
+    if spec.has("close_out"):
+        stages.append(("close_out", _close_out))
+    stages += [(f"security:{s.symbol}", _security_stage(s)) for s in spec.securities]
+    stages.append(("roles", _grant_roles))
+    for name, fn in stages:
+        if name in dep.meta["stages"]:
+            say(f"{name:<18} exists")
+            continue
+        fn(dep)
+        dep.meta["stages"].append(name)
+        dep.save()
+        say(f"{name:<18} deployed")
+    return dep
+
+
+def _existing(spec: DeploymentSpec, path: Path, fresh: bool, say: Say) -> Deployment | None:
+    """The deployment already recorded at ``path`` if it is live and matches ``spec``."""
+    if fresh or not path.exists():
+        return None
+    try:
+        dep = attach(path, spec)
+    except LookupError as e:
+        if networks.provider.network.is_local:
+            say(f"{path}: recorded contracts are gone (a new local chain): deploying afresh")
+            return None
+        raise DeploymentError(f"{e}; pass --fresh to deploy a new system and overwrite {path}") from e
+    recorded = dep.meta.get("cycle_length")
+    if recorded != spec.cycle_length:
+        raise DeploymentError(f"{path}: the deployed CCP's cycle is {recorded} s, the deployment file says "
+                              f"{spec.cycle_length} s; a cycle length cannot change (deploy with --fresh)")
+    if len(dep.system.venues) != len(spec.venues):
+        raise DeploymentError(f"{path}: {len(dep.system.venues)} venues deployed, the file names {len(spec.venues)}; "
+                              "adding venues to a deployed system is not supported (deploy with --fresh)")
+    return dep
+
+
+def _core(spec: DeploymentSpec, path: Path, say: Say) -> Deployment:
+    dep = Deployment(spec=spec, system=None, meta={}, path=path)  # type: ignore[arg-type]
+    op, bank, issuer = dep.account("operator"), dep.account("bank"), dep.account("issuer")
+    start = chain.blocks.head.number
+    dep.system = deploy_system(op, settlement_bank=bank, issuer=issuer, cash_symbol=spec.cash_symbol,
+                               venue_names=list(spec.venues), cycle_length=spec.cycle_length)
+    dep.meta = {"chain_id": networks.provider.chain_id, "name": spec.name,
+                "spec": str(spec.source) if spec.source else None, "cycle_length": spec.cycle_length,
+                "deployed_block": int(start), "securities": {}, "stages": ["core"],
+                "roles": {r: str(dep.account(r).address) for r in spec.roles}}
+    dep.save()
+    say(f"{'core':<18} deployed (register, ledgers, CCP, {len(spec.venues)} venues, order relay)")
+    return dep
+
+
+def _risk(dep: Deployment) -> None:
+    s, rk, op = dep.system, dep.spec.risk, dep.account("operator")
+    r = deploy_risk(s, op, n_scenarios=rk.scenarios)
+    r.margin.setMarginModel(rk.confidence_bps, rk.horizon_days, rk.call_window, sender=op)
+    r.fund.setFundParameters(rk.assessment_cap_bps, rk.top_up_window, sender=op)
+    if rk.skin_in_the_game:
+        bank = dep.account("bank")
+        s.cash.issue(bank, rk.skin_in_the_game, sender=bank)
+        s.cash.approve(r.fund, MAX_UINT, sender=bank)
+        r.fund.fundSkinInTheGame(rk.skin_in_the_game, sender=bank)
+
+
+def _bbo(dep: Deployment) -> None:
+    deploy_bbo(dep.system, dep.account("operator"))
+
+
+def _close_out(dep: Deployment) -> None:
+    s, op, r = dep.system, dep.account("operator"), dep.risk
+    if r is None:
+        raise SpecError("close_out needs the risk contracts")
+    deploy_venue_close_out(s, op, handler=r.fund)
+    deploy_venue_liquidation(s, r, op)
+
+
+def _security_stage(sec: SecuritySpec) -> Callable[[Deployment], None]:
+    def stage(dep: Deployment) -> None:
+        s, op, issuer = dep.system, dep.account("operator"), dep.account("issuer")
+        receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode(), 0, sec.tick, sec.lot, 0, sender=issuer)
+        sid = int(receipt.return_value or s.securities.securityCount())
+        list_security(s, op, sid, lag_days=sec.lag, phase=None, cycle_length=dep.spec.cycle_length)
+        if (r := dep.risk) is not None:
+            publish_scenarios(r.margin, {sid: calibrated_shocks(dep.spec)}, op)
+            if sec.haircut_bps:
+                r.margin.setHaircut(sid, sec.haircut_bps, sender=op)
+            if sec.reference_price:
+                publish_prices(r.margin, {sid: sec.reference_price}, op)
+        dep.meta["securities"][sec.symbol] = sid
+    return stage
+
+
+def calibrated_shocks(spec: DeploymentSpec) -> list[int]:
+    """Scenario shocks (bps) from the S&P 500's ``risk.calibration_days`` days to
+    ``risk.calibration_end``, at the file's confidence and horizon (historical simulation)."""
+    rk = spec.risk
+    dates, closes = sp500_history()
+    cut = int((dates <= np.datetime64(rk.calibration_end)).sum())
+    window = closes[max(0, cut - rk.calibration_days):cut]
+    shocks = risk.calibrate_shocks(window, horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
+                                   n_scenarios=rk.scenarios)
+    return [int(x) for x in shocks]
+
+
+def _grant_roles(dep: Deployment) -> None:
+    """Give each role's holder its powers where it is not the operator (who holds them all
+    from deployment): the keeper runs sessions (venue operator), the price role publishes
+    settlement prices, the risk role sets the model, the default manager manages defaults."""
+    s, op = dep.system, dep.account("operator")
+    grants: list[tuple[Any, bytes, str]] = [(v, OPERATOR_ROLE, "keeper") for v in s.venues]
+    if (r := dep.risk) is not None:
+        grants += [(r.margin, PRICE_ROLE, "price"), (r.margin, RISK_ROLE, "risk"), (r.fund, RISK_ROLE, "risk"),
+                   (r.fund, DEFAULT_MANAGER_ROLE, "default_manager")]
+    for contract, role_id, holder in grants:
+        account = dep.account(holder)
+        if not contract.hasRole(role_id, account):
+            contract.grantRole(role_id, account, sender=op)

@@ -1,0 +1,61 @@
+"""The deployment file: the bundled files load; every bad key is refused by name before anything
+is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartccp.ops.spec import PARTS, SpecError, load_spec, parse_spec
+from smartccp.units import cash
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["local.yaml", "demo.yaml", "demo-realtime.yaml"])
+def test_bundled_files__load(name):
+    spec = load_spec(ROOT / "deployments" / name)
+    assert spec.cycle_length > spec.session.close + spec.session.auction
+    assert spec.parts <= set(PARTS)
+
+
+def test_local_file__what_it_says():
+    spec = load_spec(ROOT / "deployments" / "local.yaml")
+    assert spec.cycle_length == 86_400 and len(spec.venues) == 3
+    acme = spec.security("ACME")
+    assert (acme.tick, acme.lot, acme.lag, acme.reference_price) == (cash("0.01"), 10, 1, cash("12.50"))
+    assert spec.close_time(3) == 3 * 86_400 + 57_600 and spec.auction_end(3) == spec.close_time(3) + 300
+    assert spec.cycle_of(3 * 86_400 + 5) == 3
+
+
+GOOD = {"cycle_length": 60, "session": {"close": 40, "auction": 10},
+        "securities": [{"symbol": "ACME", "isin": "US0000000001"}]}
+
+
+@pytest.mark.parametrize("change, names", [
+    ({"colour": "red"}, "colour: unknown key"),
+    ({"cycle_length": "a day"}, "cycle_length: expected a whole number"),
+    ({"cycle_length": 0}, "cycle_length: 0 is outside"),
+    ({"session": {"close": 55, "auction": 10}}, "must end inside the cycle"),
+    ({"session": {"open": 1}}, "session.open: unknown key"),
+    ({"parts": ["risk", "dark_pool"]}, "parts: unknown ['dark_pool']"),
+    ({"parts": ["close_out"]}, "close_out needs risk"),
+    ({"securities": [{"symbol": "ACME"}]}, "securities[0].isin: required"),
+    ({"securities": [{"symbol": "ACME", "isin": "US00000000012345"}]}, "securities[0].isin: at most 12 bytes"),
+    ({"securities": [{"symbol": "ACME", "isin": "X", "tick": "0.0000001"}]}, "securities[0].tick: expected a cash"),
+    ({"securities": [{"symbol": "ACME", "isin": "X", "haircut_bps": 20_000}]}, "securities[0].haircut_bps"),
+    ({"risk": {"call_window": -1}}, "risk.call_window"),
+    ({"risk": {"scenarios": 64}}, "risk.scenarios"),
+    ({"roles": {"janitor": "test7"}}, "roles.janitor: unknown key"),
+    ({"venues": []}, "venues: at least one"),
+])
+def test_bad_key__named(change, names):
+    with pytest.raises(SpecError) as err:
+        parse_spec({**GOOD, **change})
+    assert names in str(err.value)
+
+
+def test_missing_file__clear_error(tmp_path):
+    with pytest.raises(SpecError, match="no deployment file"):
+        load_spec(tmp_path / "nope.yaml")
