@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ape import networks, project
-from eth_utils import keccak
+from ape import project
 
-from smartccp.chain.accounts import account_from_key
+from smartccp.chain.accounts import seeded_account
 from smartccp.chain.system import kyc_expiry
 from smartccp.clearing.ccp import deploy_venue_close_out, wire_close_out
 from smartccp.trading.orders import Order
@@ -141,9 +140,7 @@ class VenueMarket(CloseOutMarket):
         self.market = deploy_venue_close_out(system, operator, handler=self.handler)  # registers the handler
         if self.test_double:
             system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
-        self.dealer = account_from_key(keccak(text=f"smartccp-closeout-dealer:{system.venue.address}").hex())
-        if networks.provider.network.is_local:
-            networks.provider.set_balance(self.dealer.address, 10**21)
+        self.dealer = seeded_account(f"smartccp-closeout-dealer:{system.venue.address}", operator)
         system.membership.admitClearingMember(self.dealer, kyc_expiry(), sender=operator)
         for sid in security_ids:
             system.securities.issue(sid, self.dealer, self.spec.inventory, sender=issuer)

@@ -33,17 +33,21 @@ from eth_account import Account
 from smartccp.chain.accounts import Roles
 from smartccp.chain.errors import refusal_text
 from smartccp.chain.report import Report, StepList, StepLog, render_table, run_steps
-from smartccp.chain.system import System, deploy_system, kyc_expiry
-from smartccp.risk.chain import deploy_risk
-from smartccp.trading.bbo import deploy_bbo
+from smartccp.chain.system import System, kyc_expiry
+from smartccp.ops.clock import Clock, can_warp
+from smartccp.ops.deploy import deploy as deploy_spec
+from smartccp.ops.spec import load_spec
 from smartccp.units import cash, fmt_cash
 
 DEMO_JSON = Path("reports/demo.json")
 TITLE = "SmartCCP demo"
+#: The demo's deployment files: one settlement cycle a day on ape's local chain (whose clock the
+#: demo moves forward to wait less), a few seconds on a node reached by URL (real time).
+DEMO_SPEC = Path("deployments/demo.yaml")
+DEMO_SPEC_REALTIME = Path("deployments/demo-realtime.yaml")
 
 #: Steps planned for the demo and not yet registered are listed as "being built" in the report.
 PLANNED_STEPS = ("risk", "trade", "bbo", "margin", "clear", "settle", "default_drill", "charts")
-N_VENUES = 3
 
 #: Starting positions: cash in base units, securities in units.
 MEMBER_CASH = cash(1_000_000)
@@ -61,6 +65,9 @@ class DemoContext:
     (later steps keep venue and CCP handles there)."""
 
     roles: Roles
+    spec: Path = DEMO_SPEC
+    clock: Clock | None = None
+    registry: Path | None = None
     system: System | None = None
     security_id: int = 0
     outsider: str = ""
@@ -78,13 +85,18 @@ class DemoContext:
 @DEMO_STEPS.step("deploy", "Deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts")
 def deploy(ctx: DemoContext, log: StepLog) -> None:
     r = ctx.roles
-    with log.capture(r.operator, label="deploy / wire"):
-        ctx.system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=N_VENUES)
+    spec = load_spec(ctx.spec)
+    with log.capture(r.operator, r.bank, label="deploy / wire"):
         # Before anyone is admitted, so Margin's copy of the register is complete; Margin gates every venue.
-        ctx.data["risk"] = deploy_risk(ctx.system, r.operator)
-        ctx.data["bbo"] = deploy_bbo(ctx.system, r.operator)
+        dep = deploy_spec(spec, path=ctx.registry, fresh=True, say=lambda _line: None)
+    ctx.system = dep.system
+    ctx.data["risk"], ctx.data["bbo"] = dep.risk, dep.system.extra["BBO"]
+    ctx.clock = Clock(warp=can_warp(), heartbeat=r.operator)
     for name, address in ctx.system.addresses().items():
         log.line(f"{name:<14} {address}")
+    log.line(f"deployment file {ctx.spec}: settlement cycle {spec.cycle_length:,} s; registry {dep.path}")
+    if not ctx.clock.warp:
+        log.line("real time: every wait (a cycle's end, a margin call's deadline) is waited out on the node's clock")
     log.line(f"operator {r.operator.address}")
     log.line(f"settlement bank {r.bank.address}, issuer {r.issuer.address}")
     log.data["addresses"] = ctx.system.addresses()
@@ -190,17 +202,21 @@ def balances(ctx: DemoContext, log: StepLog) -> None:
 # ─── Running ─────────────────────────────────────────────────────────────────────────────────
 
 
-def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True) -> Report:
+def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True, spec: Path | None = None,
+             registry: Path | None = None) -> Report:
     """Run every registered demo step on the connected network; write ``out`` unless None.
 
-    ``quiet`` hides ape's per-transaction log lines. Returns the report (check ``report.ok``).
+    ``spec`` is the deployment file (default :data:`DEMO_SPEC` on ape's local chain, else
+    :data:`DEMO_SPEC_REALTIME`); ``registry`` where the deployment is recorded (default: the
+    network's). ``quiet`` hides ape's per-transaction log lines. Returns the report (check
+    ``report.ok``).
     """
     missing = [n for n in ("member_a", "member_b", "client_a") if getattr(roles, n) is None]
     if missing:
         raise RuntimeError(
             f"the demo needs accounts for {missing} (SMARTCCP_<ROLE>_KEY, see smartccp.chain.accounts)"
         )
-    ctx = DemoContext(roles=roles)
+    ctx = DemoContext(roles=roles, spec=spec or (DEMO_SPEC if can_warp() else DEMO_SPEC_REALTIME), registry=registry)
     net = networks.provider.network
     start = time.perf_counter()
     with logger.at_level(LogLevel.WARNING if quiet else logger.level):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+from ape import chain
+
 from smartccp.chain.report import StepLog, render_table
 from smartccp.clearing.ccp import (
     check_ccp_empty,
@@ -23,9 +25,10 @@ from smartccp.clearing.ccp import (
     liquidity,
     run_cycle,
     supplies,
-    warp_past,
+    traded_cycles,
 )
 from smartccp.demo.core import DEMO_STEPS, DemoContext
+from smartccp.ops.daily import settle_when_due
 from smartccp.sim.market import SimMarket
 from smartccp.units import cash, fmt_cash
 
@@ -54,6 +57,7 @@ def market(ctx: DemoContext, log: StepLog) -> None:
         log.line(f"margin posted: {fmt_cash(sim.margin)} each, sim{sim.clearing:02d} only "
                  f"{fmt_cash(posted[f'sim{sim.clearing:02d}'])}")
     supplies0 = supplies(s, [ctx.security_id, *sim.sids])
+    burst_start = chain.blocks.head.number + 1
     with log.capture(*sim.holders().values(), label="simulated order / cancel"):
         res = sim.burst(DEMO_SIM_ORDERS)
     st = res.stats
@@ -69,27 +73,28 @@ def market(ctx: DemoContext, log: StepLog) -> None:
              + f"; gas {st.gas:,} in {st.txs} txs ({st.gas // max(st.txs, 1):,} per tx)")
     if st.trades == 0:
         raise AssertionError("the simulated flow did not trade")
-    # Net and settle the cycle these trades landed in.
-    cycle = int(s.ccp.settlementCycle(sim.sids[0])[0])
-    liq = liquidity(s.ccp, cycle)
-    check_flat(s.ccp, cycle, [ctx.security_id, *sim.sids])
+    # Net and settle the cycles these trades landed in (one, unless the cycle is a few seconds long).
+    cycles = traded_cycles(s.ccp, burst_start)
+    liq = sum((liquidity(s.ccp, c) for c in cycles[1:]), liquidity(s.ccp, cycles[0]))
+    for c in cycles:
+        check_flat(s.ccp, c, [ctx.security_id, *sim.sids])
     earlier = liq.trades - st.trades
-    log.line(f"cycle {cycle} netted" + (f" ({earlier} earlier trade(s) of the cycle included)" if earlier else "")
-             + f": {liq.summary()}")
-    warp_past(s.ccp, cycle)
-    report = run_cycle(s.ccp, cycle, r.operator)
-    for receipt in report.receipts:
-        log.tx(receipt, f"settleCycle({cycle})")
-    log.line(report.summary())
+    log.line(f"cycle {', '.join(map(str, cycles))} netted"
+             + (f" ({earlier} earlier trade(s) of the cycle included)" if earlier else "") + f": {liq.summary()}")
+    reports = settle_when_due(s.ccp, cycles, r.operator, ctx.clock)
+    for report in reports:
+        for receipt in report.receipts:
+            log.tx(receipt, f"settleCycle({report.cycle_id})")
+        log.line(report.summary())
     check_ccp_empty(s.ccp, s, [ctx.security_id, *sim.sids])
     same = supplies(s, [ctx.security_id, *sim.sids]) == supplies0
-    again = run_cycle(s.ccp, cycle, r.operator).transactions
+    again = sum(run_cycle(s.ccp, c, r.operator).transactions for c in cycles)
     log.line(f"CCP flat and holds nothing after the cycle: yes; supplies unchanged: {'yes' if same else 'NO'}; "
              f"re-run sends {again} transactions")
     if not same or again:
         raise AssertionError("the simulated cycle changed a supply or was not idempotent")
-    log.data.update(seed=DEMO_SIM_SEED, flow=res.as_dict(), refusals=refusals, cycle=cycle,
+    log.data.update(seed=DEMO_SIM_SEED, flow=res.as_dict(), refusals=refusals, cycles=cycles,
                     gross_cash=liq.gross_cash, net_cash=liq.net_cash, cash_saving=round(liq.cash_saving, 4),
-                    settlement=report.phase.name)
+                    settlement=[rep.phase.name for rep in reports])
     ctx.data["sim"] = {"orders": res.orders, "fills": st.trades, "volume_cash": st.traded_cash, "refusals": refusals}
 

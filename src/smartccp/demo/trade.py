@@ -37,11 +37,12 @@ from smartccp.clearing.ccp import (
     obligations,
     run_cycle,
     supplies,
-    warp_past,
+    traded_cycles,
 )
 from smartccp.clearing.closeout import make_close_out
 from smartccp.demo.core import DEMO_STEPS, DemoContext
 from smartccp.drill.base import CHAIN_NOTICE
+from smartccp.ops.daily import settle_when_due
 from smartccp.risk.chain import (
     Risk,
     layer_events,
@@ -141,7 +142,6 @@ def list_acme(ctx: DemoContext, log: StepLog) -> None:
     ctx.data["client"] = ctx.data["clients"][0]
     ctx.data["start_block"] = chain.blocks.head.number
     cycle_id, _ = s.ccp.settlementCycle(ctx.security_id)
-    ctx.data["cycle_id"] = int(cycle_id)
     venues = ", ".join(v.eip712Domain()[1] for v in s.venues)
     log.line(f"ACME (id {ctx.security_id}) listed on {venues}, continuous trading; "
              f"cleared by the CCP, settles in cycle {int(cycle_id)} (T+1)")
@@ -308,12 +308,21 @@ def margin(ctx: DemoContext, log: StepLog) -> None:
 
 @DEMO_STEPS.step("clear", "Novation and multilateral netting of the cycle", after="margin")
 def clear(ctx: DemoContext, log: StepLog) -> None:
-    s, cycle = ctx.system, ctx.data["cycle_id"]
-    obs = obligations(s.ccp, cycle)
-    log.lines.extend(format_obligations(obs, _names(ctx)).splitlines())
-    check_flat(s.ccp, cycle, [ctx.security_id])
-    liq = liquidity(s.ccp, cycle, start_block=ctx.data["start_block"])
-    ctx.data["liquidity"] = liq
+    s = ctx.system
+    cycles = traded_cycles(s.ccp, ctx.data["start_block"])
+    if len(cycles) > 1:
+        log.line(f"the session's trades fell in {len(cycles)} settlement cycles ({ctx.system.ccp.cycleLength()} s each): "
+                 f"{', '.join(map(str, cycles))}")
+    obs, liq = [], None
+    for cycle in cycles:
+        cycle_obs = obligations(s.ccp, cycle)
+        log.line(f"cycle {cycle}:")
+        log.lines.extend(format_obligations(cycle_obs, _names(ctx)).splitlines())
+        check_flat(s.ccp, cycle, [ctx.security_id])
+        part = liquidity(s.ccp, cycle, start_block=ctx.data["start_block"])
+        liq = part if liq is None else liq + part
+        obs += cycle_obs
+    ctx.data["liquidity"], ctx.data["cycles"] = liq, cycles
     log.line(f"gross vs net: {liq.summary()}")
     log.line("CCP flat: net quantities and net cash sum to zero (netSums view): yes")
     agg = member_aggregates(obs, s.membership)
@@ -322,18 +331,17 @@ def clear(ctx: DemoContext, log: StepLog) -> None:
         f"{names.get(cm, cm)} {q:+,} ACME / {fmt_cash(c)}" for (cm, _), (q, c) in sorted(agg.items())))
     ctx.data["obligations"] = obs
     log.data.update(gross_cash=liq.gross_cash, net_cash=liq.net_cash, cash_saving=round(liq.cash_saving, 4),
-                    trades=liq.trades)
+                    trades=liq.trades, cycles=cycles)
 
 
 @DEMO_STEPS.step("settle", "DVP settlement of the cycle against the CCP", after="clear")
 def settle(ctx: DemoContext, log: StepLog) -> None:
-    s, cycle, sid = ctx.system, ctx.data["cycle_id"], ctx.security_id
+    s, cycles, sid = ctx.system, ctx.data["cycles"], ctx.security_id
     before = {n: (int(s.cash.balanceOf(a)), int(s.securities.balanceOf(a, sid))) for n, a in _traders(ctx).items()}
-    warp_past(s.ccp, cycle)
-    report = run_cycle(s.ccp, cycle, ctx.roles.operator)
-    for receipt in report.receipts:
-        log.tx(receipt, f"settleCycle({cycle})")
-    log.line(report.summary())
+    for report in settle_when_due(s.ccp, cycles, ctx.roles.operator, ctx.clock):
+        for receipt in report.receipts:
+            log.tx(receipt, f"settleCycle({report.cycle_id})")
+        log.line(report.summary())
     rows = []
     for n, a in _traders(ctx).items():
         c, u = int(s.cash.balanceOf(a)), int(s.securities.balanceOf(a, sid))
@@ -342,8 +350,8 @@ def settle(ctx: DemoContext, log: StepLog) -> None:
     check_ccp_empty(s.ccp, s, [sid])
     same = supplies(s, [sid]) == ctx.data["supplies"]
     log.line("CCP holds nothing after the cycle: yes; supplies unchanged: " + ("yes" if same else "NO"))
-    log.line(f"re-running the settled cycle sends {run_cycle(s.ccp, cycle, ctx.roles.operator).transactions} "
-             f"transactions (idempotent)")
+    again = sum(run_cycle(s.ccp, c, ctx.roles.operator).transactions for c in cycles)
+    log.line(f"re-running the settled cycle sends {again} transactions (idempotent)")
     if not same:
         raise AssertionError("settlement changed a total supply")
 
@@ -375,7 +383,7 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     elif spare < 0:
         log.tx(rk.margin.depositCash(-spare, sender=a), "member_a tops up margin")
     p = fmt_cash(price)[:-4]
-    cycle = int(s.ccp.settlementCycle(sid)[0])
+    drill_start = chain.blocks.head.number + 1
     _place(ctx, log, "member_b", f"sell 700 @ {p}", _order(ctx, "member_b", Side.SELL, 700, p))
     _place(ctx, log, "member_a", f"buy 600 @ {p}", _order(ctx, "member_a", Side.BUY, 600, p))
     _place(ctx, log, "client_a", f"buy 100 @ {p}", _order(ctx, "client_a", Side.BUY, 100, p))
@@ -393,8 +401,7 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     _margin_table(ctx, log, ["member_a"])
     # member_a does not pay: the deadline passes, a keeper declares the default.
     log.tx(s.cash.approve(s.ccp, 0, sender=a), "member_a stops paying (CCP allowance withdrawn)")
-    chain.pending_timestamp = int(called.deadline) + 1
-    chain.mine()
+    ctx.clock.wait_until(int(called.deadline) + 1, "member_a's margin call deadline")
     receipt = log.tx(rk.fund.declareDefault(a, sender=op), "declareDefault(member_a)")
     for ev in receipt.decode_logs(rk.fund.MemberDefaulted):
         log.line(f"MemberDefaulted(member_a, reason {['None', 'MissedMarginCall', 'MissedTopUp', 'SettlementShortfall', 'Declared'][int(ev.reason)]}): "
@@ -416,18 +423,19 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     prices = market.set_prices({sid: stressed}, op)
     log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
              f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
-    warp_past(s.ccp, cycle)
-    report = run_cycle(s.ccp, cycle, op)
-    for rcpt in report.receipts:
-        log.tx(rcpt, f"settleCycle({cycle})")
-    log.line(report.summary())
-    for ev in report.logs(s.ccp.SoldOut):
+    receipts = []
+    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), op, ctx.clock):
+        for rcpt in report.receipts:
+            log.tx(rcpt, f"settleCycle({report.cycle_id})")
+        log.line(report.summary())
+        receipts += report.receipts
+    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.SoldOut)):
         log.line(f"SoldOut: {int(ev.sold)}/{int(ev.offered)} ACME of member_a for {fmt_cash(int(ev.proceeds))}")
     names = _names(ctx)
-    for ev in report.logs(s.ccp.ShortfallCharged):
+    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.ShortfallCharged)):
         log.line(f"ShortfallCharged to {names.get(str(ev.clearingMember))}: {fmt_cash(int(ev.shortfall))}, "
                  f"covered {fmt_cash(int(ev.covered))}")
-    events = layer_events(rk.fund, report.receipts)
+    events = layer_events(rk.fund, receipts)
     log.line("the waterfall, on chain (DefaultFund LayerUsed events, in order):")
     for _, layer, amount in events:
         log.line(f"  LayerUsed(member_a, {layer}, {fmt_cash(amount)})")

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 MODEL_NOTICE = "model (off chain, smartccp.risk); shortfalls paid by the MockDefaultHandler test double"
 CHAIN_NOTICE = "on chain (Margin + DefaultFund contracts; scenarios, prices and cover-2 contributions from smartccp.risk)"
-UNCROSS_FILLS = 40
 TREASURY_MULTIPLE = 4  # the CCP's treasury holds this many times its skin in the game (refills)
 
 

@@ -7,13 +7,9 @@ from typing import Any
 
 from ape import chain
 
-from smartccp.clearing.ccp import (
-    liquidity,
-    obligations,
-    run_cycle,
-    warp_past,
-)
-from smartccp.drill.base import EVENT_HANDLERS, MARGIN_CYCLES, UNCROSS_FILLS, DayState, EventHandler
+from smartccp.clearing.ccp import liquidity, obligations
+from smartccp.drill.base import EVENT_HANDLERS, MARGIN_CYCLES, DayState, EventHandler
+from smartccp.ops.daily import settle_when_due, uncross_book
 from smartccp.risk.chain import layer_events
 from smartccp.sim.scenario import EventSpec
 from smartccp.sim.simulator import FlowStats, OrderIntent
@@ -96,11 +92,7 @@ class TradingDay:
         stats = self._driver().run(intents)
         day.flow["auction_orders"] = stats.as_dict()
         for vi, v, sid in to_open:
-            price = volume = 0
-            while TradingPhase(int(v.phaseOf(sid))) == TradingPhase.PRE_CLOSE:
-                receipt = v.uncross(sid, UNCROSS_FILLS, sender=op)
-                for log in receipt.decode_logs(v.AuctionUncrossed):
-                    price, volume = int(log.price), int(log.volume)
+            price, volume, _ = uncross_book(v, sid, op)
             day.auctions.append({"venue": vi, "security": self._sym(sid), "price": price, "volume": volume,
                                  "last_price": int(v.lastPrice(sid))})
         return day.auctions
@@ -147,8 +139,7 @@ class TradingDay:
             day.gross = {"trades": liq.trades, "cash": liq.gross_cash, "units": liq.gross_units}
             day.net = {"cash": liq.net_cash, "units": liq.net_units, "cash_saving": round(liq.cash_saving, 4),
                        "units_saving": round(liq.units_saving, 4)}
-        warp_past(ccp, day.cycle_id)
-        rep = run_cycle(ccp, day.cycle_id, self.roles.operator, chunk=40)
+        [rep] = settle_when_due(ccp, [day.cycle_id], self.roles.operator, self.clock)
         if rep.transactions == 0:
             return day.settlement  # settled already: nothing sent
         day.settlement.update(phase=rep.phase.name, obligations=rep.obligations, failures=rep.failures,

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ape import chain
-
 from smartccp import risk
 from smartccp.drill.base import (
     CHAIN_NOTICE,
@@ -252,8 +250,7 @@ class ChainDefault(EventHandler):
         if reason == 0:  # not declared yet
             st = margin_status(rk.margin, acct)
             if st.call_deadline:
-                chain.pending_timestamp = max(chain.pending_timestamp, st.call_deadline + 1)
-                chain.mine()
+                run.clock.wait_until(st.call_deadline + 1, f"{event.member}'s margin call deadline")
             rk.fund.declareDefault(acct, sender=op)
             reason = int(rk.fund.defaultOf(acct)[0])
         ported = []

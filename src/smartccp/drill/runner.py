@@ -62,6 +62,7 @@ from smartccp.drill.base import DayState, StepRecord
 from smartccp.drill.checks import DayChecks
 from smartccp.drill.day import TradingDay
 from smartccp.drill.setup import DrillSetup
+from smartccp.ops.clock import Clock, can_warp
 from smartccp.risk.chain import Risk
 from smartccp.sim.scenario import Scenario
 from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths
@@ -107,6 +108,8 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
                                    scenario.flow, scenario.seed)
         self.report: dict[str, Any] = {}
         self.journal_extra: dict[str, Any] = {}
+        # Waits (a cycle's end, a call's deadline) move a local test chain's clock, elsewhere wait.
+        self.clock = Clock(warp=can_warp(), heartbeat=roles.operator, say=self.say)
 
     def step(self, key: str, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` once under ``key``; later calls return the recorded result, sending nothing."""
