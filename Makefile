@@ -8,6 +8,7 @@ SOLC_VERSION := 0.8.28
 SOLCX_DIR := $(CURDIR)/.tools/solcx
 SOLC_SHIM := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+CAST_DIR := $(CURDIR)/node_modules/@foundry-rs/cast-linux-amd64/bin
 
 # Test workers: one pytest process and one anvil each (pytest-xdist; tests/parallel.py plans the
 # split). 2 = the cores of the reference machine; TEST_WORKERS=0 runs the suite in one process.
@@ -17,10 +18,10 @@ CONTRACT_SOURCES := $(shell find contracts -name '*.sol' 2>/dev/null)
 SLITHER_STAMP := .build/slither.ok
 
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
-export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(PATH)
+export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(CAST_DIR):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile check test coverage demo bench console clean
+.PHONY: setup compile abi check test coverage demo bench console clean
 .DEFAULT_GOAL := help
 
 help:
@@ -30,6 +31,7 @@ help:
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
 	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
 	@echo "make console - ape console with the system at hand"
+	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLC_SHIM)
 
@@ -37,8 +39,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	printf '\n# SmartCCP: offline compiler and anvil\nexport SOLCX_BINARY_PATH="%s"\nexport PATH="%s:$$PATH"\n' \
-	  "$(SOLCX_DIR)" "$(ANVIL_DIR)" >> $(BIN)/activate
+	printf '\n# SmartCCP: offline compiler, anvil and cast\nexport SOLCX_BINARY_PATH="%s"\nexport PATH="%s:%s:$$PATH"\n' \
+	  "$(SOLCX_DIR)" "$(ANVIL_DIR)" "$(CAST_DIR)" >> $(BIN)/activate
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -52,6 +54,12 @@ $(SOLC_SHIM): tools/solc.js node_modules/.installed
 
 compile: setup
 	$(BIN)/ape compile
+
+# The contracts' interfaces for clients outside Python, committed (tests/chain/test_abi.py fails
+# when they differ from the build): one ABI per deployed contract, errors by selector, full
+# signatures for cast, the order's EIP-712 template. `ape run abi --check` only compares.
+abi: compile
+	$(BIN)/ape run abi
 
 # Static analysis: slither on contracts/ (mocks in contracts/test excluded) through the offline
 # solc-js shim; settings in slither.config.json, accepted findings in docs/slither-triage.md.

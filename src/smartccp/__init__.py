@@ -5,7 +5,8 @@ never back up and never in a circle (``tests/toolchain/test_layout.py`` checks i
 
     types, units                       the shared vocabulary: enums, constants, fixed-point cash
     chain                              deployment, registry, accounts, receipts, JSON-RPC,
-                                       multicall, gas trace, reverts -> named errors, step reports
+                                       multicall, gas trace, reverts -> named errors, step reports,
+                                       abi/ for clients outside Python
     trading, clearing, risk            clients of the venue and BBO, of the CCP, of Margin and
                                        DefaultFund; risk's models are pure (no chain)
     sim, proof, ops                    simulated order flow and scenarios; invariants and recovery;

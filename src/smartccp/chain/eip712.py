@@ -44,6 +44,18 @@ def payload(primary_type: str, fields: Fields, domain_: dict[str, Any], message:
     }
 
 
+def json_payload(full_message: dict[str, Any]) -> dict[str, Any]:
+    """A payload as JSON for signers that read a file (``cast wallet sign --data --from-file``):
+    the same data with every integer of the domain and the message as a decimal string. cast
+    rejects JSON numbers above 2^64 (a uint256 nonce), and JSON readers that parse numbers as
+    doubles (jq 1.6, JavaScript) round them above 2^53; strings are exact everywhere."""
+
+    def exact(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in values.items()}
+
+    return {**full_message, "domain": exact(full_message["domain"]), "message": exact(full_message["message"])}
+
+
 def digest(full_message: dict[str, Any]) -> bytes:
     """The EIP-712 digest of a payload (equals the contract's ``_hashTypedDataV4``)."""
     signable = encode_typed_data(full_message=full_message)
