@@ -33,12 +33,14 @@ import pytest
 
 #: Modules split into one unit of work per test (file names): long tests that share no
 #: module-scoped fixture or module-level state.
-SPLIT = frozenset({"test_state_machine.py", "test_toolchain.py", "test_sim_market.py"})
+SPLIT = frozenset({"test_state_machine.py", "test_toolchain.py", "test_sim_market.py", "test_external_nodes.py"})
 
 #: Seconds a test takes (setup, module fixtures included, + call + teardown), measured serially on
 #: this 2-core machine under load; they only steer the order. A key is "file.py::test_name" (that
 #: test) or "file.py" (each test of the module).
 COST_HINTS: dict[str, float] = {
+    "test_external_nodes.py::test_day__deploy_keeper_and_a_participant__settle_after_the_cycles_real_end": 45.0,
+    "test_external_nodes.py::test_demo__runs_through_in_real_time": 40.0,
     "test_drill_normal_day.py::test_drill__fast_profile__every_invariant_check_passes": 45.0,
     "test_drill_member_default.py::test_drill__fast_profile__every_invariant_check_passes": 30.0,
     "test_drill_settlement_failures.py::test_drill__fast_profile__every_invariant_check_passes": 30.0,

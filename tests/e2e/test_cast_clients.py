@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from smartccp.chain import registry
+from smartccp.chain.accounts import DEV_CHAIN_ID
 from smartccp.chain.rpc import connected_url
 from smartccp.chain.system import System, deploy_system, issue_equity, list_security, onboard
 from smartccp.risk.chain import deploy_risk, margin_status, publish_prices, publish_scenarios
@@ -116,7 +117,7 @@ def walk_through(market, tmp_path_factory) -> Run:
     system, _ = market
     folder = tmp_path_factory.mktemp("clients")
     (folder / "abi").symlink_to(ROOT / "abi")
-    system.save(registry.registry_path("ethereum", "custom", folder / "deployments"))
+    system.save(registry.registry_path("ethereum", "custom", folder / "deployments", chain_id=DEV_CHAIN_ID))
     blocks = doc_blocks(DOC.read_text())
     script = "\n".join(blocks)
     assert DOC_RPC in script, "the walk-through no longer sets ETH_RPC_URL to the local node's URL"
