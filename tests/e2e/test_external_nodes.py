@@ -123,6 +123,8 @@ def test_day__deploy_keeper_and_a_participant__settle_after_the_cycles_real_end(
     assert "open, settles" not in status.stdout
     settle = _ape("run", "ops", "settle", *net)
     assert settle.returncode == 0 and "no traded cycle left to settle" in settle.stdout, settle.stdout
+    missing = _ape("run", "ops", "keeper", "--network", url, "--registry", str(tmp_path / "none.json"))
+    assert missing.returncode != 0 and "run `ape run deploy` first" in missing.stderr + missing.stdout
     _no_clock_moves(log)
 
 
