@@ -70,18 +70,3 @@ def test_deploy__registry_of_a_vanished_chain__local_chain_starts_afresh(ops_dep
     dep = deploy(dataclasses.replace(ops_deployed.spec, securities=()), path=path, say=lines.append)
     assert "deploying afresh" in lines[0] and str(dep.system.membership.address) != data["Membership"]
 
-
-def test_console_extras__the_whole_local_file_deployed(networks):
-    """``ape console`` on the local chain: deployments/local.yaml deployed, everything at hand."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "ape_console_extras.py"
-    spec = importlib.util.spec_from_file_location("ape_console_extras", path)
-    extras = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(extras)
-    names = extras.ape_init_extras(networks)
-    dep = names["dep"]
-    assert {"Margin", "DefaultFund", "BBO", "VenueCloseOut"} <= set(names["system"].extra)
-    assert set(dep.security_ids) == {"ACME", "BOLT"} and len(names["system"].venues) == 3
-    assert any("cycle" in line for line in names["ops"].status())

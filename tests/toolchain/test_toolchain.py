@@ -136,8 +136,11 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
 
     system = namespace["system"]
 
-    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "CCPSettlement",
-                                       "OrderRelay"}
+    assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
+                                       "TradeVenue2", "CCPSettlement", "OrderRelay", "Margin", "DefaultFund", "BBO",
+                                       "VenueCloseOut", "VenueLiquidation"}  # the whole of deployments/local.yaml
+    assert set(namespace["dep"].security_ids) == {"ACME", "BOLT"}
+    assert any("cycle" in line for line in namespace["ops"].status())
     assert namespace["operator"] == operator
     assert namespace["cash"]("12.5") == 12_500_000
     assert namespace["balances"](operator)["cash"] == "0.000000"
