@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 SOLC_VERSION := 0.8.28
 SOLCX_DIR := $(CURDIR)/.tools/solcx
 SOLC_SHIM := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
-ANVIL_DIR := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+# anvil comes from npm; tools/bin/anvil runs it without writing old states to disk (see there).
+ANVIL_DIR := $(CURDIR)/tools/bin
 CAST_DIR := $(CURDIR)/node_modules/@foundry-rs/cast-linux-amd64/bin
 
 # Test workers: one pytest process and one anvil each (pytest-xdist; tests/parallel.py plans the

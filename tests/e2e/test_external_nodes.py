@@ -27,7 +27,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 DAY_SPEC = ROOT / "tests" / "ops" / "day.yaml"
 NODES = {
-    "anvil": lambda port: [str(ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"), "--port", str(port)],
+    "anvil": lambda port: [str(ROOT / "tools/bin/anvil"), "--port", str(port)],
     "hardhat": lambda port: [str(ROOT / "node_modules/.bin/hardhat"), "--config", "tools/hardhat/hardhat.config.js",
                              "node", "--port", str(port)],
 }
