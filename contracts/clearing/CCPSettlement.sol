@@ -30,7 +30,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     using NettingLib for Position;
     using SafeERC20 for IERC20;
 
-    /// @notice Sets clearing rules, the close-out market and the default handler.
+    /// @notice Lists securities for clearing and makes their rules stricter (looser rules, the
+    /// close-out market, the liquidation market and the default handler are the admin's).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Trade venues allowed to hand instructions to `settle`.
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
@@ -48,10 +49,16 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         _grantRole(OPERATOR_ROLE, operator);
     }
 
-    // ─── Operator ────────────────────────────────────────────────────────────────────────────
+    // ─── Operator and admin ──────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ICCPSettlement
-    function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external onlyRole(OPERATOR_ROLE) {
+    /// @dev The admin (the timelock) may set any rules; the operator a security's first rules
+    /// (a listing) or stricter ones only. Not on a hot path: `settle` reads the rules as before.
+    function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            _checkRole(OPERATOR_ROLE);
+            if (!_stricterOrFirst(_rules[securityId], rules)) revert RulesChangeNeedsAdmin(securityId);
+        }
         if (
             securityId == 0 || securityId > type(uint88).max || rules.settlementLag > MAX_SETTLEMENT_LAG
                 || rules.closeOutBandBps > BPS
@@ -60,14 +67,25 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         emit SecurityRulesSet(securityId, rules);
     }
 
+    /// @dev True for a security never given rules (all fields zero), or for `next` at least as
+    /// strict as `cur`: clearing may stop, not start; naked shorts may be barred, not allowed;
+    /// pre-funded classes may be added, not removed; lag and close-out band unchanged.
+    function _stricterOrFirst(SecurityRules memory cur, SecurityRules calldata next) private pure returns (bool) {
+        if (!cur.cleared && !cur.noNakedShort && cur.prefundClasses == 0 && cur.settlementLag == 0
+                && cur.closeOutBandBps == 0) return true;
+        return (cur.cleared || !next.cleared) && (!cur.noNakedShort || next.noNakedShort)
+            && cur.prefundClasses & ~next.prefundClasses == 0 && next.settlementLag == cur.settlementLag
+            && next.closeOutBandBps == cur.closeOutBandBps;
+    }
+
     /// @inheritdoc ICCPSettlement
-    function setLiquidationMarket(address market) external onlyRole(OPERATOR_ROLE) {
+    function setLiquidationMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _liquidationMarket = market;
         emit LiquidationMarketSet(market);
     }
 
     /// @inheritdoc ICCPSettlement
-    function setCloseOutMarket(address market) external onlyRole(OPERATOR_ROLE) {
+    function setCloseOutMarket(address market) external onlyRole(DEFAULT_ADMIN_ROLE) {
         address old = address(_market);
         _market = ICloseOutMarket(market);
         emit CloseOutMarketSet(market);
@@ -76,7 +94,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
-    function setDefaultHandler(address handler) external onlyRole(OPERATOR_ROLE) {
+    function setDefaultHandler(address handler) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _handler = IDefaultHandler(handler);
         emit DefaultHandlerSet(handler);
     }

@@ -180,18 +180,26 @@ interface ICCPSettlement is ISettlement {
     /// @notice The CCP accepts ERC-1155 transfers only that it initiated or from its close-out
     /// market; `operator` is neither.
     error UnexpectedTransfer(address operator);
+    /// @notice The operator may list a security (first rules) or make its rules stricter only
+    /// (stop clearing, no naked short, more pre-funded classes; lag and band unchanged): any
+    /// other change of `securityId`'s rules needs the admin (the timelock, after its delay).
+    error RulesChangeNeedsAdmin(uint256 securityId);
 
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
-    /// @notice Set the clearing rules of `securityId`. Operator only.
+    /// @notice Set the clearing rules of `securityId`. The admin (timelock) any rules; the
+    /// operator a security's first rules, or stricter ones (else `RulesChangeNeedsAdmin`).
     function setSecurityRules(uint256 securityId, SecurityRules calldata rules) external;
     /// @notice Admit `market` (e.g. a VenueCloseOut whose client is Margin) as a party of the
     /// direct fills a venue hands back while the CCP charges a shortfall inside `settleCycle`:
-    /// layer 1 of the waterfall may sell a defaulter's securities collateral there. Operator only.
+    /// layer 1 of the waterfall may sell a defaulter's securities collateral there. Admin only
+    /// (the timelock): the market becomes a party the CCP admits inside `settleCycle`.
     function setLiquidationMarket(address market) external;
     /// @notice Set the market for sell-outs and buy-ins (approved for the CCP's securities).
-    /// Operator only; zero disables close-out (failures then go straight to the handler).
+    /// Admin only (the timelock): the market is approved for the CCP's units; zero disables
+    /// close-out (failures then go straight to the handler).
     function setCloseOutMarket(address market) external;
-    /// @notice Set the risk-layer contract charged with shortfalls. Operator only.
+    /// @notice Set the risk-layer contract charged with shortfalls (it receives surpluses and
+    /// lends the CCP cash). Admin only (the timelock).
     function setDefaultHandler(address handler) external;
 
     // ─── Settlement ──────────────────────────────────────────────────────────────────────────

@@ -152,18 +152,23 @@ interface IDefaultFund is IDefaultHandler {
     error ContributionUnpaid(address member, uint256 required, uint256 paid);
     /// @notice The fund's cash is lent to the CCP until its settlement cycle ends.
     error FundCashLent(uint256 available, uint256 requested);
+    /// @notice `caller` (the risk role) may raise the assessment cap or shorten the top-up
+    /// window only; anything else needs the admin (the timelock).
+    error FundChangeNeedsAdmin(address caller);
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish required contributions (cover-2 allocation, cash base units). Members
     /// below their new requirement get a top-up call. Risk role.
     function setRequiredContributions(address[] calldata members, uint256[] calldata amounts) external;
     /// @notice Assessment cap (bps of the required contribution, 0 = none) and top-up window
-    /// (seconds). Risk role.
+    /// (seconds). The admin (timelock) any; the risk role only a cap not lower and a window not
+    /// longer (else `FundChangeNeedsAdmin`).
     function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external;
     /// @notice Designate `backup` to take `member`'s clients on its default. Default manager.
     function setBackupMember(address member, address backup) external;
     /// @notice Designate the account (an active holder: e.g. the insolvency administrator)
-    /// that receives `member`'s leftovers when its default is closed. Default manager.
+    /// that receives `member`'s leftovers when its default is closed. Admin only (the timelock,
+    /// after its delay): the estate receives the member's margin cash and contribution.
     function setEstate(address member, address estate) external;
 
     // ─── Money in and out ────────────────────────────────────────────────────────────────────

@@ -147,19 +147,26 @@ interface IMargin is IOrderGate {
     error MarketOverdrew(uint256 securityId, uint256 taken, uint256 offered);
     /// @notice The zero address or zero amount was given.
     error ZeroInput();
+    /// @notice `caller` (the risk role or the guardian) may change scenarios, a haircut or the
+    /// model (`securityId` 0) only in the stricter direction; anything else needs the admin.
+    error RiskChangeNeedsAdmin(address caller, uint256 securityId);
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish `securityId`'s shock vector (bps, length = the model's scenario count,
-    /// each >= -10 000). Risk role.
+    /// each >= -10 000). The admin (timelock) any vector; the risk role a security's first one;
+    /// the risk role and the guardian a vector whose every shock is at least as large in
+    /// magnitude, same sign (else `RiskChangeNeedsAdmin`).
     function publishScenarios(uint256 securityId, int16[] calldata shocksBps) external;
     /// @notice Set the market layer 1 sells a defaulter's securities collateral on (an
     /// `ICloseOutMarket` that accepts this contract as seller; zero: none, the securities then
     /// stay in place). Admin.
     function setLiquidationMarket(address market) external;
-    /// @notice Set the collateral haircut of `securityId` (bps < 10 000). Risk role.
+    /// @notice Set the collateral haircut of `securityId` (bps < 10 000). The admin (timelock)
+    /// any; the risk role and the guardian only a haircut not lower (else `RiskChangeNeedsAdmin`).
     function setHaircut(uint256 securityId, uint16 haircutBps) external;
     /// @notice Set the model: confidence (bps, e.g. 9 900), horizon (days, e.g. 5) and the
-    /// margin call window (seconds). Risk role. Scenario count is fixed at deployment.
+    /// margin call window (seconds). The admin (timelock) any; the risk role and the guardian
+    /// only confidence and horizon not lower and a window not longer. Scenario count is fixed.
     function setMarginModel(uint16 confidenceBps, uint8 horizonDays, uint32 callWindow) external;
     /// @notice Publish daily settlement prices (cash base units per unit), taken from the
     /// venues' closing auction. Price role.

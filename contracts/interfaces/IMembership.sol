@@ -54,6 +54,8 @@ interface IMembership {
     /// @notice Admit an institution (issuer, settlement bank): may hold assets, does not trade.
     function admitInstitution(address account, uint64 kycExpiry) external;
     /// @notice Register one of SmartCCP's own contracts as a system account (no KYC expiry).
+    /// Admin only (the timelock, after its delay): a system account may move a suspended
+    /// member's assets as an approved spender and trade without a signature or the risk gate.
     function registerSystem(address account) external;
     /// @notice Renew `account`'s KYC until `kycExpiry`.
     function renewKyc(address account, uint64 kycExpiry) external;

@@ -49,7 +49,8 @@ interface ISecurityToken {
     /// @notice Redeem `amount` units of `id` held by `holder`: the holder itself, or its issuer
     /// when the holder approved it for all.
     function redeem(uint256 id, address holder, uint256 amount) external;
-    /// @notice Halt or resume trading in `id` on this ledger and every subscribed venue. Operator only.
+    /// @notice Halt or resume trading in `id` on this ledger and every subscribed venue. The operator;
+    /// the guardian may halt only (emergency path).
     function setHalted(uint256 id, bool halted) external;
     /// @notice Register a venue that mirrors halts (at most MAX_SUBSCRIBERS). Operator only.
     function addSubscriber(address venue) external;

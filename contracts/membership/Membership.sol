@@ -10,7 +10,7 @@ import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 /// @notice Admission, KYC expiry, suspension, reinstatement, expulsion and client porting. Every
 /// change is pushed to the subscribers (ledgers, venues) so they check holders locally.
 contract Membership is IMembership, AccessControl {
-    /// @notice Admits members, renews KYC, reinstates, ports clients, registers system contracts.
+    /// @notice Admits members, renews KYC, reinstates, ports clients (system contracts: the admin).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Suspends and expels (the operator, and the CCP's default management).
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
@@ -52,7 +52,7 @@ contract Membership is IMembership, AccessControl {
     }
 
     /// @inheritdoc IMembership
-    function registerSystem(address account) external onlyRole(OPERATOR_ROLE) {
+    function registerSystem(address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _admit(account, Member(MemberKind.System, MemberStatus.Active, type(uint64).max, address(0)));
     }
 

@@ -118,7 +118,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
-    function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external onlyRole(RISK_ROLE) {
+    function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            _checkRole(RISK_ROLE);
+            if (assessmentCapBps < _capBps || topUpWindow > _topUpWindow) revert FundChangeNeedsAdmin(msg.sender);
+        }
         if (topUpWindow == 0) revert BadInput();
         (_capBps, _topUpWindow) = (assessmentCapBps, topUpWindow);
         emit FundParametersSet(assessmentCapBps, topUpWindow);
@@ -132,7 +136,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
-    function setEstate(address member, address estate) external onlyRole(DEFAULT_MANAGER_ROLE) {
+    function setEstate(address member, address estate) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (member == estate) revert BadInput();
         _estates[member] = estate;
         emit EstateSet(member, estate);

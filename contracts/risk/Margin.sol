@@ -51,6 +51,8 @@ contract Margin is
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
     /// @notice The default fund (seizes margin, flags defaults, reports contributions).
     bytes32 public constant FUND_ROLE = keccak256("FUND_ROLE");
+    /// @notice Emergency path: may make scenarios, haircuts and the model stricter, nothing else.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     int16 private constant MIN_SHOCK = -10_000;
 
@@ -88,25 +90,32 @@ contract Margin is
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMargin
-    function publishScenarios(uint256 securityId, int16[] calldata shocksBps) external onlyRole(RISK_ROLE) {
+    function publishScenarios(uint256 securityId, int16[] calldata shocksBps) external {
+        SecurityRisk storage r = _risk[securityId];
+        _authoriseRiskChange(
+            securityId, r.hasScenarios ? _widens(_shocks[securityId], shocksBps) : hasRole(RISK_ROLE, msg.sender)
+        );
         if (shocksBps.length != _nScenarios) revert BadScenarioVector(shocksBps.length, _nScenarios);
         (uint256 packed, int16 down, int16 up) = RiskMath.pack(shocksBps);
         if (down < MIN_SHOCK) revert ShockBelowMinusHundredPercent(down);
-        SecurityRisk storage r = _risk[securityId];
         (r.worstDown, r.worstUp, r.hasScenarios) = (down, up, true);
         _shocks[securityId] = packed;
         emit ScenariosPublished(securityId, shocksBps);
     }
 
     /// @inheritdoc IMargin
-    function setHaircut(uint256 securityId, uint16 haircutBps) external onlyRole(RISK_ROLE) {
+    function setHaircut(uint256 securityId, uint16 haircutBps) external {
+        _authoriseRiskChange(securityId, haircutBps >= _risk[securityId].haircutBps);
         if (haircutBps >= RiskMath.BPS) revert BadParameter(haircutBps);
         _risk[securityId].haircutBps = haircutBps;
         emit HaircutSet(securityId, haircutBps);
     }
 
     /// @inheritdoc IMargin
-    function setMarginModel(uint16 confidenceBps, uint8 horizonDays, uint32 callWindow) external onlyRole(RISK_ROLE) {
+    function setMarginModel(uint16 confidenceBps, uint8 horizonDays, uint32 callWindow) external {
+        _authoriseRiskChange(
+            0, confidenceBps >= _confidenceBps && horizonDays >= _horizonDays && callWindow <= _callWindow
+        );
         if (confidenceBps == 0 || confidenceBps >= RiskMath.BPS || horizonDays == 0) revert BadParameter(confidenceBps);
         (_confidenceBps, _horizonDays, _callWindow) = (confidenceBps, horizonDays, callWindow);
         emit MarginModelSet(confidenceBps, horizonDays, callWindow);
@@ -129,6 +138,25 @@ contract Margin is
     function startMarginDay() external onlyRole(PRICE_ROLE) {
         uint32 day = ++_marginDay;
         emit MarginDayStarted(day);
+    }
+
+    /// @dev The admin (the timelock, after its delay) may make any change; the risk role and
+    /// the guardian only a `stricter` one. Access is checked first (outsiders get the access error).
+    function _authoriseRiskChange(uint256 securityId, bool stricter) private view {
+        if (hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) return;
+        if (!hasRole(GUARDIAN_ROLE, msg.sender)) _checkRole(RISK_ROLE);
+        if (!stricter) revert RiskChangeNeedsAdmin(msg.sender, securityId);
+    }
+
+    /// @dev True if no shock of `shocks` is smaller in magnitude than the published one of its
+    /// scenario or of the other sign (a zero shock may become anything). Bounded by the vector's
+    /// length (checked against the scenario count after this).
+    function _widens(uint256 packed, int16[] calldata shocks) private pure returns (bool) {
+        for (uint256 s; s < shocks.length; ++s) {
+            int256 old = RiskMath.shockAt(packed, s);
+            if ((old < 0 && shocks[s] > old) || (old > 0 && shocks[s] < old)) return false;
+        }
+        return true;
     }
 
     // ─── Gate ────────────────────────────────────────────────────────────────────────────────

@@ -17,6 +17,8 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
     /// @notice Halts and resumes trading.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Emergency path: may halt trading (never resume it, never move assets).
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice At most this many venues mirror halts (each halt writes to all of them).
     uint256 public constant MAX_SUBSCRIBERS = 8;
@@ -71,7 +73,9 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     }
 
     /// @inheritdoc ISecurityToken
-    function setHalted(uint256 id, bool halted) external onlyRole(OPERATOR_ROLE) {
+    /// @dev The guardian may only halt: resuming needs the operator.
+    function setHalted(uint256 id, bool halted) external {
+        if (!(halted && hasRole(GUARDIAN_ROLE, msg.sender))) _checkRole(OPERATOR_ROLE);
         _requireListed(id);
         _securities[id].halted = halted;
         emit TradingHaltChanged(id, halted);

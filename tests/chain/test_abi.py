@@ -18,7 +18,7 @@ from smartccp.types import Side, TimeInForce
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
 DEPLOYED = {"BBO", "CCPSettlement", "CashToken", "DefaultFund", "Margin", "Membership", "OrderRelay",
-            "SecurityToken", "TradeVenue", "VenueAuctions", "VenueCloseOut"}
+            "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAuctions", "VenueCloseOut"}
 
 
 @pytest.fixture(scope="module")

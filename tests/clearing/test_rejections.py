@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ape
 
-from smartccp.chain.roles import OPERATOR_ROLE
+from smartccp.chain.roles import DEFAULT_ADMIN_ROLE, OPERATOR_ROLE
 from smartccp.clearing.ccp import VENUE_ROLE, Rules, set_rules, settle_instruction, warp_past
 from smartccp.units import cash
 
@@ -140,9 +140,9 @@ def test_operator_functions__by_non_operator__revert(ccp, outsider, security_id,
     setup, rules = ccp.closeOutSetup(), ccp.securityRules(security_id)
     with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=OPERATOR_ROLE):
         ccp.setSecurityRules(security_id, Rules().as_tuple(), sender=outsider)
-    with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=OPERATOR_ROLE):
+    with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=DEFAULT_ADMIN_ROLE):
         ccp.setCloseOutMarket(outsider, sender=outsider)
-    with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=OPERATOR_ROLE):
+    with ape.reverts(ccp.AccessControlUnauthorizedAccount, account=outsider, neededRole=DEFAULT_ADMIN_ROLE):
         ccp.setDefaultHandler(outsider, sender=outsider)
     with ape.reverts(ccp.InvalidRules, securityId=security_id, settlementLag=31, closeOutBandBps=0):
         set_rules(ccp, security_id, operator, Rules(settlement_lag=31))

@@ -27,6 +27,12 @@ def test_local_file__what_it_says():
     assert (acme.tick, acme.lot, acme.lag, acme.reference_price) == (cash("0.01"), 10, 1, cash("12.50"))
     assert spec.close_time(3) == 3 * 86_400 + 57_600 and spec.auction_end(3) == spec.close_time(3) + 300
     assert spec.cycle_of(3 * 86_400 + 5) == 3
+    assert spec.governance.delay == 2 * 86_400 and spec.roles["guardian"] == "operator"
+
+
+def test_governance__absent__no_timelock():
+    assert parse_spec(GOOD).governance.delay is None
+    assert parse_spec({**GOOD, "governance": {}}).governance.delay == 2 * 86_400
 
 
 GOOD = {"cycle_length": 60, "session": {"close": 40, "auction": 10},
@@ -35,6 +41,8 @@ GOOD = {"cycle_length": 60, "session": {"close": 40, "auction": 10},
 
 @pytest.mark.parametrize("change, names", [
     ({"colour": "red"}, "colour: unknown key"),
+    ({"governance": {"delay": 0}}, "governance.delay: 0 is outside"),
+    ({"governance": {"wait": 5}}, "governance.wait: unknown key"),
     ({"cycle_length": "a day"}, "cycle_length: expected a whole number"),
     ({"cycle_length": 0}, "cycle_length: 0 is outside"),
     ({"session": {"close": 55, "auction": 10}}, "must end inside the cycle"),

@@ -5,7 +5,10 @@ ledgers, CCP, venues, order relay), the risk contracts (Margin, DefaultFund, wit
 model and fund parameters and the CCP's skin in the game), the BBO, the close-out market (a
 ``VenueCloseOut`` on venue 0 for the CCP's sell-outs and buy-ins and Margin's liquidations, its
 shortfalls charged to the DefaultFund), each security (registered, listed on every venue, cleared,
-scenarios calibrated on history and the reference price published) and the role grants. After
+scenarios calibrated on history and the reference price published), the role grants and, if the
+file has ``governance:``, the handover to a timelock (stage ``governance``: a ``SmartCCPTimelock``
+becomes admin of every contract, the deployer renounces its admin and the roles the file gives
+to others; :mod:`smartccp.chain.governance` proposes and executes changes after it). After
 each stage the registry is written with the stage recorded in its ``meta``, so a deployment that
 stops half way resumes where it stopped, and a second deploy on the same network reports what
 exists and sends nothing. :func:`attach` reattaches to a recorded deployment (a second process,
@@ -20,12 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ape import chain, networks
+from ape import chain, networks, project
 
 from smartccp import risk
 from smartccp.chain import registry
 from smartccp.chain.accounts import Roles, named_account, role_accounts
-from smartccp.chain.roles import DEFAULT_MANAGER_ROLE, OPERATOR_ROLE, PRICE_ROLE, RISK_ROLE
+from smartccp.chain.roles import (
+    DEFAULT_ADMIN_ROLE,
+    DEFAULT_MANAGER_ROLE,
+    GUARDIAN_ROLE,
+    OPERATOR_ROLE,
+    PRICE_ROLE,
+    RISK_ROLE,
+)
 from smartccp.chain.system import System, current_registry_path, deploy_system, list_security
 from smartccp.clearing.ccp import deploy_venue_close_out
 from smartccp.ops.spec import DeploymentSpec, SecuritySpec, SpecError, load_spec
@@ -38,7 +48,13 @@ from smartccp.risk.chain import (
 )
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import deploy_bbo
-from smartccp.types import MAX_UINT
+from smartccp.types import MAX_UINT, ZERO_ADDRESS
+
+#: Registry name of the timelock that administers a governed deployment.
+TIMELOCK = "SmartCCPTimelock"
+#: Roles the deployer holds from the contracts' constructors and gives up at the handover when
+#: the file names someone else for them (it keeps listings, sessions and halts: the operator's).
+SEPARATED = (RISK_ROLE, PRICE_ROLE, DEFAULT_MANAGER_ROLE)
 
 
 class DeploymentError(RuntimeError):
@@ -61,6 +77,11 @@ class Deployment:
         """Margin and DefaultFund, if deployed."""
         margin, fund = self.system.extra.get("Margin"), self.system.extra.get("DefaultFund")
         return Risk(margin=margin, fund=fund) if margin is not None and fund is not None else None
+
+    @property
+    def timelock(self) -> Any | None:
+        """The timelock administering every contract, if the deployment was handed over."""
+        return self.system.extra.get(TIMELOCK)
 
     @property
     def security_ids(self) -> dict[str, int]:
@@ -130,6 +151,8 @@ def deploy(spec: DeploymentSpec, *, path: Path | None = None, fresh: bool = Fals
         stages.append(("close_out", _close_out))
     stages += [(f"security:{s.symbol}", _security_stage(s)) for s in spec.securities]
     stages.append(("roles", _grant_roles))
+    if spec.governance.delay is not None:
+        stages.append(("governance", _hand_over))
     for name, fn in stages:
         if name in dep.meta["stages"]:
             say(f"{name:<18} exists")
@@ -229,16 +252,55 @@ def calibrated_shocks(spec: DeploymentSpec) -> list[int]:
     return [int(x) for x in shocks]
 
 
-def _grant_roles(dep: Deployment) -> None:
-    """Give each role's holder its powers where it is not the operator (who holds them all
-    from deployment): the keeper runs sessions (venue operator), the price role publishes
-    settlement prices, the risk role sets the model, the default manager manages defaults."""
-    s, op = dep.system, dep.account("operator")
+def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:
+    """(contract, role, holder in the file) of every role given to its holder by the ``roles``
+    stage: the keeper runs sessions (venue operator), the guardian halts securities and makes
+    risk parameters stricter, the price role publishes settlement prices, the risk role sets the
+    model (bounded), the default manager manages defaults (on the fund and the register)."""
+    s = dep.system
     grants: list[tuple[Any, bytes, str]] = [(v, OPERATOR_ROLE, "keeper") for v in s.venues]
+    grants.append((s.securities, GUARDIAN_ROLE, "guardian"))
     if (r := dep.risk) is not None:
         grants += [(r.margin, PRICE_ROLE, "price"), (r.margin, RISK_ROLE, "risk"), (r.fund, RISK_ROLE, "risk"),
-                   (r.fund, DEFAULT_MANAGER_ROLE, "default_manager")]
-    for contract, role_id, holder in grants:
+                   (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager"),
+                   (s.membership, DEFAULT_MANAGER_ROLE, "default_manager")]
+    return grants
+
+
+def _grant_roles(dep: Deployment) -> None:
+    """Give each role's holder its powers where it is not the operator (who holds most of them
+    from deployment): see :func:`_role_grants`."""
+    op = dep.account("operator")
+    for contract, role_id, holder in _role_grants(dep):
         account = dep.account(holder)
         if not contract.hasRole(role_id, account):
             contract.grantRole(role_id, account, sender=op)
+
+
+def _access_controlled(contract: Any) -> bool:
+    return any(getattr(a, "name", "") == "hasRole" for a in contract.contract_type.abi)
+
+
+def _hand_over(dep: Deployment) -> None:
+    """Deploy the timelock (``governance.delay``; the ``governor`` proposes and cancels, anyone
+    executes), make it admin of every access-controlled contract, then the deployer renounces
+    the roles the file gives to someone else (risk, price, default manager) and, last, its admin
+    everywhere. Resumable: the timelock is recorded before the grants."""
+    s, op = dep.system, dep.account("operator")
+    if dep.timelock is None:
+        s.extra[TIMELOCK] = project.SmartCCPTimelock.deploy(dep.spec.governance.delay, [dep.account("governor")],
+                                                            [ZERO_ADDRESS], sender=op)
+        dep.save()
+    timelock = dep.timelock
+    governed = [c for name, c in s.contracts().items() if name != TIMELOCK and _access_controlled(c)]
+    for c in governed:
+        if not c.hasRole(DEFAULT_ADMIN_ROLE, timelock):
+            c.grantRole(DEFAULT_ADMIN_ROLE, timelock, sender=op)
+    for contract, role_id, holder in _role_grants(dep):
+        if role_id not in SEPARATED or str(dep.account(holder).address) == str(op.address):
+            continue
+        if contract.hasRole(role_id, op):
+            contract.renounceRole(role_id, op, sender=op)
+    for c in governed:
+        if c.hasRole(DEFAULT_ADMIN_ROLE, op):
+            c.renounceRole(DEFAULT_ADMIN_ROLE, op, sender=op)

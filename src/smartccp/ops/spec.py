@@ -37,7 +37,11 @@ ROLES = {
     "price": "operator",  # settlement prices (Margin PRICE_ROLE)
     "default_manager": "operator",  # declares, cures and closes defaults; ports clients
     "keeper": "operator",  # runs whatever is due (sessions, auctions, margin, settlement)
+    "guardian": "operator",  # emergency path: halts securities, makes risk parameters stricter
+    "governor": "operator",  # proposes (and cancels) the timelock's admin changes
 }
+#: The timelock's default delay: two days between a proposal and its earliest execution.
+DEFAULT_GOVERNANCE_DELAY = 2 * DAY
 
 
 class SpecError(ValueError):
@@ -81,6 +85,14 @@ class RiskSpec:
 
 
 @dataclass(frozen=True)
+class GovernanceSpec:
+    """The timelock that becomes admin of every contract (``governance:``); ``delay`` None: no
+    timelock, the deployer stays admin (a single-key deployment)."""
+
+    delay: int | None = None  # seconds between a proposal and its earliest execution
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """A whole deployment, as read from its file (see the module docstring)."""
 
@@ -93,6 +105,7 @@ class DeploymentSpec:
     parts: frozenset[str] = frozenset(PARTS)
     risk: RiskSpec = field(default_factory=RiskSpec)
     roles: dict[str, str] = field(default_factory=lambda: dict(ROLES))
+    governance: GovernanceSpec = field(default_factory=GovernanceSpec)
     source: Path | None = None
 
     def close_time(self, cycle: int) -> int:
@@ -131,7 +144,8 @@ def load_spec(path: Path | str = DEFAULT_SPEC) -> DeploymentSpec:
 def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> DeploymentSpec:
     """A :class:`DeploymentSpec` from the file's mapping (see :func:`load_spec`)."""
     where = source or "deployment file"
-    _only(raw, {"name", "cycle_length", "session", "cash_symbol", "venues", "securities", "parts", "risk", "roles"}, "")
+    _only(raw, {"name", "cycle_length", "session", "cash_symbol", "venues", "securities", "parts", "risk", "roles",
+                "governance"}, "")
     cycle_length = _int(raw, "cycle_length", "", default=DAY, low=1)
     session_raw = raw.get("session", {}) or {}
     _only(session_raw, {"close", "auction"}, "session.")
@@ -163,6 +177,7 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Deployment
         parts=frozenset(parts),
         risk=_risk(raw.get("risk", {}) or {}),
         roles=roles,
+        governance=_governance(raw.get("governance")),
         source=source,
     )
 
@@ -200,6 +215,13 @@ def _risk(raw: dict[str, Any]) -> RiskSpec:
         calibration_end=str(raw.get("calibration_end", d.calibration_end)),
         calibration_days=_int(raw, "calibration_days", "risk.", default=d.calibration_days, low=20),
     )
+
+
+def _governance(raw: Any) -> GovernanceSpec:
+    if raw is None:
+        return GovernanceSpec()
+    _only(raw, {"delay"}, "governance.")
+    return GovernanceSpec(delay=_int(raw, "delay", "governance.", default=DEFAULT_GOVERNANCE_DELAY, low=1))
 
 
 def _only(raw: Any, allowed: set[str], prefix: str) -> None:
