@@ -5,33 +5,13 @@ members do so that the CCP can settle."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
+from gov_support import GOV_SPEC, Governed
 
 from smartccp.chain.system import admit, approve_settlement, fund
-from smartccp.ops.deploy import Deployment, deploy
+from smartccp.ops.deploy import deploy
 from smartccp.ops.spec import load_spec
 from smartccp.units import cash
-
-GOV_SPEC = Path(__file__).with_name("gov.yaml")
-#: The file's role holders (each a distinct account except the governor, the operator).
-HOLDERS = ("operator", "bank", "issuer", "risk", "price", "keeper", "default_manager", "guardian")
-
-
-@dataclass
-class Governed:
-    dep: Deployment
-    members: list[Any]
-
-    @property
-    def sid(self) -> int:
-        return self.dep.security_ids["ACME"]
-
-    def holder(self, name: str) -> Any:
-        return self.dep.account(name)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ after its delay. The guardian's emergency path halts, never resumes, never moves
 from __future__ import annotations
 
 import ape
-from test_timelock import balances, fabricated
+from gov_support import balances, fabricated
 
 from smartccp.chain.governance import call_proposal, execute, propose, timelocked
 from smartccp.chain.roles import DEFAULT_ADMIN_ROLE, OPERATOR_ROLE, VENUE_ROLE

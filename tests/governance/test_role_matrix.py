@@ -6,8 +6,8 @@ changes nothing (balances, obligations, roles)."""
 
 from __future__ import annotations
 
-from conftest import HOLDERS
 from eth_abi import encode
+from gov_support import HOLDERS
 
 from smartccp.chain.errors import refusal
 from smartccp.chain.multicall import method_abi

@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import ape
 import pytest
-from conftest import HOLDERS
+from gov_support import HOLDERS, PRICE, balances, fabricated
 
-from smartccp.chain.governance import call_proposal, execute, propose, propose_grant, ready_at, wait_delay
+from smartccp.chain.governance import (
+    call_proposal,
+    execute,
+    propose,
+    propose_grant,
+    ready_at,
+    wait_delay,
+)
 from smartccp.chain.roles import DEFAULT_ADMIN_ROLE, GUARDIAN_ROLE, OPERATOR_ROLE, VENUE_ROLE
-from smartccp.clearing.ccp import settle_instruction
 from smartccp.ops.deploy import _access_controlled
-from smartccp.types import Route
-from smartccp.units import cash
-
-PRICE = cash(9_000)
-
-
-def fabricated(g, trade_id: int = 777) -> tuple:  # noqa: ANN001
-    """The issue's Direct Settle for a trade nobody made: 10 units at 9,000.00, member_a pays."""
-    a, b = g.members
-    return settle_instruction(trade_id, a, b, g.sid, 10, PRICE, 2**40, Route.DIRECT)
-
-
-def balances(g) -> list[int]:  # noqa: ANN001
-    s = g.dep.system
-    return [int(s.cash.balanceOf(m)) for m in g.members] + [int(s.securities.balanceOf(m, g.sid)) for m in g.members]
 
 
 def test_handover__timelock_admin_of_every_contract__no_holder_admin(governed):

@@ -138,7 +138,7 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
 
     assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
                                        "TradeVenue2", "CCPSettlement", "OrderRelay", "Margin", "DefaultFund", "BBO",
-                                       "VenueCloseOut", "VenueLiquidation"}  # the whole of deployments/local.yaml
+                                       "VenueCloseOut", "VenueLiquidation", "SmartCCPTimelock"}  # all of deployments/local.yaml
     assert set(namespace["dep"].security_ids) == {"ACME", "BOLT"}
     assert any("cycle" in line for line in namespace["ops"].status())
     assert namespace["operator"] == operator
