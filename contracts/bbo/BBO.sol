@@ -26,6 +26,11 @@ import {QuoteLib} from "./QuoteLib.sol";
 /// of its last push, so the top is stored once, here. The consolidated quote's time is the
 /// latest change of a registered venue's word: telling on each push whether the consolidated
 /// best moved would need every other venue's word (or one more summary word) on every push.
+/// Only quotes that can be traded against now count (#23): a venue pushes an empty top when the
+/// security leaves continuous trading there (closed, call auction) or is halted, and its top
+/// again when trading resumes; `syncQuote` and `consolidatedDepth` apply the same rule from
+/// the venues' `phaseOf` and the DLT-CSD halt, since a venue's `topOfBook` and `depth` views
+/// show its book whatever the phase.
 contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     using QuoteLib for uint256;
 
@@ -196,13 +201,20 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBBO
+    /// @dev A venue's `topOfBook` shows its book whatever the phase, so a venue not trading the
+    /// security continuously, or a halted security, is recorded with an empty top: the same word
+    /// the venue itself pushes then, so a sync never brings back a quote the venue withdrew.
     function syncQuote(uint256 securityId) external nonReentrant {
+        bool halted = _halted(securityId);
         uint8 mask = uint8(_registry);
         for (uint256 slot; slot < MAX_VENUES; ++slot) {
             if (mask & (1 << slot) == 0) continue;
             uint256 entry = _venueAt[slot];
             address venue = address(uint160(entry));
-            (uint256 bp, uint256 bs, uint256 ap, uint256 as_) = ITradeVenue(venue).topOfBook(securityId);
+            (uint256 bp, uint256 bs, uint256 ap, uint256 as_) = (0, 0, 0, 0);
+            if (!halted && ITradeVenue(venue).phaseOf(securityId) == Phase.Continuous) {
+                (bp, bs, ap, as_) = ITradeVenue(venue).topOfBook(securityId);
+            }
             _record(venue, securityId, QuoteLib.pack(bp, bs, ap, as_, block.timestamp), uint40(entry >> 160));
         }
     }
@@ -233,7 +245,10 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
         uint256[][] memory bs = new uint256[][](vs.length);
         uint256[][] memory ap = new uint256[][](vs.length);
         uint256[][] memory as_ = new uint256[][](vs.length);
-        for (uint256 i; i < vs.length; ++i) {
+        // Halted, or on a venue not trading it continuously, the book shows nothing (see quoteOf).
+        bool halted = _halted(securityId);
+        for (uint256 i; i < vs.length && !halted; ++i) {
+            if (ITradeVenue(vs[i]).phaseOf(securityId) != Phase.Continuous) continue;
             (bp[i], bs[i], ap[i], as_[i]) = ITradeVenue(vs[i]).depth(securityId, levels);
         }
         (bidPrices, bidSizes) = QuoteLib.mergeSide(bp, bs, levels, true);
@@ -285,6 +300,12 @@ contract BBO is IBBO, AccessControl, EIP712, ReentrancyGuardTransient {
     }
 
     // ─── Quotes (internal) ──────────────────────────────────────────────────────────────────────
+
+    /// @dev Whether `securityId` is halted on DLT-CSD (reverts UnknownSecurity for an id it never
+    /// listed). The venues mirror this halt (ISecuritySubscriber) and push an empty top while it lasts.
+    function _halted(uint256 securityId) private view returns (bool halted) {
+        (,, halted) = _securities.tradingTerms(securityId);
+    }
 
     /// @dev Record `venue`'s top `fresh` (stamped now) unless it repeats the recorded one and
     /// that one is stamped at or after `registeredAt` (0 for a push: any repeat is dropped).

@@ -105,9 +105,13 @@ interface IBBOEvents {
 /// after each operation on its book. The BBO keeps one storage word per (security, venue): the
 /// venue's last top, keyed by the pushing address itself, written only when it changed. A push
 /// reads nothing else and does no consolidation; `quoteOf` consolidates on read over the
-/// registered venues' words (at most 2 * MAX_VENUES + 1 storage reads, no external call). The quote
-/// shows displayed interest on every registered venue, whatever its phase (a venue closed or in a
-/// call auction still counts); routing checks tradability live and skips it.
+/// registered venues' words (at most 2 * MAX_VENUES + 1 storage reads, no external call). Only
+/// quotes that can be traded against now count (#23): a venue trading the security continuously,
+/// the security not halted. When the security leaves continuous trading on a venue (closed, a
+/// PreOpen or PreClose call auction) or is halted on DLT-CSD, the venue pushes an empty top, so
+/// its orders leave the consolidated quote at once; it pushes its top again when trading resumes
+/// there (the end of the opening auction, `setPhase` to Continuous, the halt lifted). Routing
+/// checks the same live (`phaseOf`, the halt) and never sends a child to such a venue.
 /// Routing: a client signs a RoutedOrder to this contract; it checks the signature and nonce
 /// once, then sweeps the venues that trade the security continuously, best price first, sending
 /// each an immediate-or-cancel child at that venue's best price (placeTrusted, ROUTER_ROLE), until
@@ -147,14 +151,19 @@ interface IBBO is IBBOEvents, IQuoteSink {
     /// pushes are still taken (they never revert, so its own trading goes on) but not read.
     /// Operator only.
     function removeVenue(address venue) external;
-    /// @notice Re-read every registered venue's `topOfBook(securityId)` and record it. Anyone.
+    /// @notice Re-read every registered venue's `topOfBook(securityId)` and record it; a venue not
+    /// in continuous trading in it (`phaseOf`), or the security halted, is recorded with an empty
+    /// top, as the venue itself would push. Anyone. Reverts UnknownSecurity for an unknown id.
     function syncQuote(uint256 securityId) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
-    /// @notice The consolidated best bid and offer of `securityId` and which venues hold them.
+    /// @notice The consolidated best bid and offer of `securityId` and which venues hold them,
+    /// over the registered venues trading it continuously (the others' recorded tops are empty).
     function quoteOf(uint256 securityId) external view returns (ConsolidatedQuote memory quote);
     /// @notice Consolidated displayed depth: up to `levels` (1..MAX_DEPTH_LEVELS) price levels per
-    /// side, best first, sizes summed over the registered venues (read live from their `depth`).
+    /// side, best first, sizes summed over the registered venues in continuous trading in the
+    /// security (read live from their `phaseOf` and `depth`); empty while it is halted. Reverts
+    /// UnknownSecurity for an unknown id.
     function consolidatedDepth(uint256 securityId, uint256 levels)
         external
         view

@@ -202,9 +202,13 @@ interface ITradeVenue is ITradeVenueEvents {
     /// at most 194 days). At most MAX_LISTED securities per venue.
     function listSecurity(uint256 securityId, uint24 settlementLag) external;
     /// @notice Move a security to another trading phase. Leaving a call auction needs `uncross`.
+    /// Tells the quote sink at once: the top of book on entering Continuous (unless halted), an
+    /// empty top on entering any other phase (see IQuoteSink).
     function setPhase(uint256 securityId, Phase phase) external;
     /// @notice Uncross the call auction at the price that maximises volume, then minimises the
     /// imbalance, then is nearest the last price; executes at most `maxFills` fills per call.
+    /// Done, the security moves on (PreOpen to Continuous, PreClose to Closed) and the quote sink
+    /// hears its top of book once it trades continuously (before, the venue quotes nothing).
     /// @return done True when the auction is fully uncrossed.
     function uncross(uint256 securityId, uint256 maxFills) external returns (bool done);
     /// @notice Set the session end (unix seconds) that day orders expire at.
@@ -215,8 +219,10 @@ interface ITradeVenue is ITradeVenueEvents {
     /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
     /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
     /// Setting a sink where none was set requires every listed book to be empty (BooksNotEmpty):
-    /// each resting order records whether a sink was set when it rested, so that a cancel of an
-    /// order that was never published reads no market word.
+    /// each resting order records whether its cancel may change a published top (it rested
+    /// while a sink was set, or in a call auction), so that the cancel of an order that never
+    /// will reads no market word. The sink hears only quotes that can be traded against now:
+    /// a security closed, in a call auction or halted has an empty top (see IQuoteSink).
     function setQuoteSink(address sink) external;
     /// @notice Register `maker` as a market maker in `securityId` with its obligation (prices in
     /// cash base units, sizes in units); `maxSpread` 0 removes it.
@@ -225,7 +231,8 @@ interface ITradeVenue is ITradeVenueEvents {
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice EIP-712 hash of `order` under this venue's domain (what the owner signs).
     function hashOrder(Order calldata order) external view returns (bytes32);
-    /// @notice Best bid and offer prices and displayed sizes (0 when a side is empty).
+    /// @notice Best bid and offer prices and displayed sizes (0 when a side is empty), of the book
+    /// whatever the phase (the quote sink hears only a continuously traded one, see IQuoteSink).
     function topOfBook(uint256 securityId)
         external
         view

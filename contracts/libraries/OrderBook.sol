@@ -70,8 +70,9 @@ library OrderBook {
     /// @dev A SmartCCP system contract's own direct order (the CCP's close-out): its trades
     /// settle gross at once whatever the other side chose, so the CCP is paid or delivered now.
     uint8 internal constant FLAG_CLOSE_OUT = 4;
-    /// @dev The order rested while its venue had a quote sink: removing it may change the
-    /// published top, so its owner's cancel reads the market word; without the flag it need not.
+    /// @dev Removing the order may change a published top, so its owner's cancel reads the market
+    /// word (and publishes if the quote is live); without the flag it need not. Set when it rested
+    /// while its venue published, in a call auction, or released while halted (published later).
     uint8 internal constant FLAG_PUBLISHED = 8;
 
     /// @dev Bit positions and bound of the packed level word (layout at `Level`).

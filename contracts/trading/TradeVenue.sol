@@ -147,9 +147,9 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         if (_listedIds.length == MAX_LISTED) revert TooManySecurities(MAX_LISTED);
         (uint64 tickSize, uint32 lotSize, bool halted) = _securities.tradingTerms(securityId);
         bool gated = address(_orderGate) != address(0);
-        bool publishing = address(_quoteSink) != address(0);
+        // Listed Closed: not publishing (see `_live`) until trading opens.
         _storeMarket(
-            securityId, Market(tickSize, lotSize, 0, 0, 0, 0, Phase.Closed, true, halted, gated, publishing, settlementLag)
+            securityId, Market(tickSize, lotSize, 0, 0, 0, 0, Phase.Closed, true, halted, gated, false, settlementLag)
         );
         _listedIds.push(securityId);
         emit SecurityListed(securityId, tickSize, lotSize, settlementLag);
@@ -161,8 +161,10 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         Phase from = m.phase;
         if (from == Phase.PreOpen || from == Phase.PreClose) revert WrongPhase(securityId, from);
         m.phase = phase;
+        m.publishing = _live(m);
         _storeMarket(securityId, m);
         emit PhaseChanged(securityId, from, phase);
+        _requote(securityId, m);
     }
 
     /// @inheritdoc ITradeVenue
@@ -210,13 +212,17 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ISecuritySubscriber
+    /// @dev Tells the quote sink at once: an empty top while halted, the top of book when the
+    /// halt is lifted in continuous trading (see IQuoteSink).
     function syncHalt(uint256 securityId, bool halted) external {
         if (msg.sender != address(_securities)) revert OnlySecurityToken(msg.sender);
         Market memory m = _loadMarket(securityId);
         if (!m.listed) return; // listing reads the current halt
         m.halted = halted;
+        m.publishing = _live(m);
         _storeMarket(securityId, m);
         emit HaltSynced(securityId, halted);
+        _requote(securityId, m);
     }
 
     // ─── Views ──────────────────────────────────────────────────────────────────────────────────
@@ -351,22 +357,32 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────
 
 
-    /// @dev Mirror "a gate is set" and "a sink is set" into every listed market (at most
-    /// MAX_LISTED words).
+    /// @dev Mirror "a gate is set" and "the quote is live" (`_live`) into every listed market
+    /// (at most MAX_LISTED words). A new sink hears of a market at its next change (or the
+    /// BBO's syncQuote).
     function _setHookFlags() private {
         bool gated = address(_orderGate) != address(0);
-        bool publishing = address(_quoteSink) != address(0);
         uint256 n = _listedIds.length;
         for (uint256 i; i < n; ++i) {
             uint256 securityId = _listedIds[i];
             Market memory m = _loadMarket(securityId);
-            (m.gated, m.publishing) = (gated, publishing);
+            (m.gated, m.publishing) = (gated, _live(m));
             _storeMarket(securityId, m);
         }
     }
 
-    /// @dev Every listed book is empty (orders that rested without a sink carry no
-    /// FLAG_PUBLISHED, so their cancels would not publish); at most MAX_LISTED market words.
+    /// @dev After a change of phase or halt (stored, announced): push the top of book if the
+    /// quote is live, else an empty top (zeros) so the sink stops counting this venue's orders.
+    function _requote(uint256 securityId, Market memory m) private {
+        if (m.publishing) return _publish(securityId, m);
+        if (address(_quoteSink) == address(0)) return;
+        Market memory empty; // no best prices: `_publish` finds no level and pushes zeros
+        empty.publishing = true;
+        _publish(securityId, empty);
+    }
+
+    /// @dev Every listed book is empty (orders that rested in continuous trading without a sink
+    /// carry no FLAG_PUBLISHED, so their cancels would not publish); at most MAX_LISTED market words.
     function _requireEmptyBooks() private view {
         uint256 n = _listedIds.length;
         for (uint256 i; i < n; ++i) {

@@ -62,6 +62,7 @@ contract VenueAuctions is VenueCore {
         if (done) {
             Phase from = m.phase;
             m.phase = from == Phase.PreOpen ? Phase.Continuous : Phase.Closed;
+            m.publishing = _live(m); // the venue's `uncross` publishes once this is stored
             delete _auctions[securityId];
             emit PhaseChanged(securityId, from, m.phase);
         }
@@ -82,6 +83,9 @@ contract VenueAuctions is VenueCore {
             if (!found) break;
             ++triggered;
             if (t.remaining == 0) continue; // released dead: already reported
+            // Released while halted, it may rest unpublished (the quote is not live): its cancel
+            // after the halt must publish (FLAG_PUBLISHED, see VenueCore._rest).
+            if (m.halted) t.flags |= OrderBook.FLAG_PUBLISHED;
             // Run it in a frame of its own: one that cannot run (it would meet its owner's own
             // order, or it is fill-or-kill and the book cannot fill it) is cancelled alone, so no
             // order can block the release of everyone else's stops behind it.

@@ -63,9 +63,12 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// trade (every trade is at a tick; the last price is lastTick * tickSize). The trade count numbers the security's trades (trade
     /// ids, see `_nextTradeId`), so a fill writes no counter slot of its own: the market word is
     /// written anyway. `halted` is the DLT-CSD halt, pushed by the security token.
-    /// `gated` and `publishing` mirror "a risk gate is set" and "a quote sink is set" into every
-    /// listed market, so an order on a venue without hooks reads no hook slot at all (the word
-    /// is read anyway); the setters rewrite them in every listed market (at most MAX_LISTED).
+    /// `gated` mirrors "a risk gate is set" into every listed market, so an order on a venue
+    /// without hooks reads no hook slot at all (the word is read anyway). `publishing` says "the
+    /// quote is live": a quote sink is set, and the security trades continuously here and is not
+    /// halted (`_live`); only then does an operation push its top of book (#23). The hook setters
+    /// rewrite both in every listed market (at most MAX_LISTED); every change of phase or halt
+    /// rewrites `publishing` and pushes the top, or an empty one, at once.
     struct Market {
         uint64 tickSize;
         uint32 lotSize;
@@ -320,8 +323,15 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint24 firstTick;
         uint24 opposite = buy ? m.bestAsk : m.bestBid;
         uint24 limitTick = t.limitTick;
-        // _match would stop at once when the best opposite price does not cross the limit.
-        bool crosses = continuous && opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        bool crosses;
+        if (continuous) {
+            // _match would stop at once when the best opposite price does not cross the limit.
+            crosses = opposite != 0 && (buy ? opposite <= limitTick : opposite >= limitTick);
+        } else {
+            // Resting in a call auction, the order is not published (the quote is not live), but
+            // its cancel after the auction must publish: FLAG_PUBLISHED whatever the sink.
+            t.flags |= OrderBook.FLAG_PUBLISHED;
+        }
         if (crosses) {
             (filled, firstTick) = _match(t, m, maxMakers);
             if (t.remaining == 0) return (0, filled);
@@ -589,7 +599,9 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         if ((_marketWords[securityId] >> PUBLISHING_BIT) & 1 != 0) _publish(securityId, _loadMarket(securityId));
     }
 
-    /// @dev Tell the quote sink the top of book (best displayed bid and offer). The venue keeps
+    /// @dev Tell the quote sink the top of book (best displayed bid and offer) if the quote is
+    /// live (`m.publishing`, see `_live`); while it is not, nothing is pushed and the sink keeps
+    /// the empty top pushed when it stopped being live (`_requote`). The venue keeps
     /// no copy of its last push: the sink (the BBO) stores the top anyway and drops a repeat, so
     /// a copy here would cost a second storage word per push (see IQuoteSink). The call is
     /// encoded by hand (no code-size check: the sink is set by the admin); a revert is bubbled.
@@ -628,6 +640,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             else tick = book.ticks.nextDown(tick - 1);
         }
         return (0, 0);
+    }
+
+    /// @dev Whether `m`'s quote is live (stored as `m.publishing`): a quote sink is set and the
+    /// security trades continuously and is not halted. Closed, in a call auction (PreOpen,
+    /// PreClose) or halted, a venue shows no quote: its orders cannot be traded against now (#23).
+    function _live(Market memory m) internal view returns (bool) {
+        return address(_quoteSink) != address(0) && m.phase == Phase.Continuous && !m.halted;
     }
 
     // ─── Helpers ─────────────────────────────────────────────────────────────────────────────────

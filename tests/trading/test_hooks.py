@@ -48,6 +48,33 @@ def test_publish__unchanged_top__pushed_again_but_nothing_recorded(quotes, venue
     assert top(quotes, venue, market) == (0, 0, cash("10.00"), 100)
 
 
+def test_publish__out_of_continuous_trading__empty_top_and_silence__the_top_again_on_resuming(
+        quotes, venue, securities, place, operator, member_a, member_b, market):
+    """Only a quote that can be traded against now reaches the sink (#23): closed, in a call
+    auction or halted, the venue pushes an empty top once and nothing more until it resumes."""
+    place(member_a, Side.SELL, 100, cash("10.00"))
+    place(member_b, Side.BUY, 50, cash("9.90"))
+    assert top(quotes, venue, market) == (cash("9.90"), 50, cash("10.00"), 100)
+    empty = (0, 0, 0, 0)
+    venue.setPhase(market, TradingPhase.CLOSED, sender=operator)
+    assert top(quotes, venue, market) == empty
+    venue.setPhase(market, TradingPhase.CONTINUOUS, sender=operator)
+    assert top(quotes, venue, market) == (cash("9.90"), 50, cash("10.00"), 100)
+    venue.setPhase(market, TradingPhase.PRE_CLOSE, sender=operator)
+    assert top(quotes, venue, market) == empty
+    pushes = quotes.pushes()
+    place(member_b, Side.BUY, 50, cash("9.95"))  # collected by the auction: not pushed
+    venue.uncross(market, 10, sender=operator)  # nothing crosses: Closed, still silent
+    venue.setPhase(market, TradingPhase.PRE_OPEN, sender=operator)
+    assert quotes.pushes() == pushes + 1 and top(quotes, venue, market) == empty  # PreOpen: empty again
+    venue.uncross(market, 10, sender=operator)  # Continuous: the book as it is now
+    assert top(quotes, venue, market) == (cash("9.95"), 50, cash("10.00"), 100)
+    securities.setHalted(market, True, sender=operator)
+    assert top(quotes, venue, market) == empty
+    securities.setHalted(market, False, sender=operator)
+    assert top(quotes, venue, market) == (cash("9.95"), 50, cash("10.00"), 100)
+
+
 def test_place_trusted__router_places_for_a_client_without_signature(venue, client, make_order, operator, accounts, member_a, member_b, market):
     router = accounts[7]
     venue.grantRole(ROUTER_ROLE, router, sender=operator)

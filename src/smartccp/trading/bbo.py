@@ -21,7 +21,7 @@ from smartccp.chain.report import render_table
 from smartccp.chain.roles import role
 from smartccp.chain.system import System
 from smartccp.trading.orders import NonceSource
-from smartccp.types import ZERO_ADDRESS, Side
+from smartccp.types import ZERO_ADDRESS, Side, TradingPhase
 from smartccp.units import fmt_cash
 
 ROUTER_ROLE = role("ROUTER_ROLE")
@@ -222,11 +222,16 @@ class BboClient:
         )
 
     def quote_from_venues(self, security_id: int) -> Quote:
-        """The consolidated quote recomputed from every registered venue's live ``topOfBook``."""
+        """The consolidated quote recomputed from the registered venues' live views, by the
+        BBO's rule (#23): a venue's ``topOfBook`` counts only while it trades the security
+        continuously (``phaseOf``) and the security is not halted on DLT-CSD."""
+        halted = bool(project.SecurityToken.at(self.bbo.securities()).tradingTerms(security_id)[2])
         tops = []
         for address in self.bbo.venues():
             venue = project.TradeVenue.at(address)
-            tops.append((str(address), tuple(int(x) for x in venue.topOfBook(security_id))))
+            live = not halted and venue.phaseOf(security_id) == TradingPhase.CONTINUOUS
+            top = tuple(int(x) for x in venue.topOfBook(security_id)) if live else (0, 0, 0, 0)
+            tops.append((str(address), top))
         return consolidate(tops)
 
     def depth(self, security_id: int, levels: int = 5) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
