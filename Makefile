@@ -73,9 +73,22 @@ $(SLITHER_STAMP): $(CONTRACT_SOURCES) slither.config.json docs/slither-triage.md
 
 # The check (unless its verdict is current) and the compile run side by side, both before any
 # test: the workers then only read .build and never compile, let alone at the same time.
+# The external-node tests mostly wait on real clocks (a settlement cycle's end on a node started
+# outside the tests): with workers they run in a pytest process of their own beside them, so the
+# waiting overlaps the workers' computing; their output follows the workers'.
+EXTERNAL_TESTS := tests/e2e/test_external_nodes.py
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(SLITHER_STAMP) compile
-	$(BIN)/ape test tests $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+ifeq ($(TEST_WORKERS),0)
+	$(BIN)/ape test tests
+else
+	@mkdir -p .build
+	$(BIN)/ape test $(EXTERNAL_TESTS) -q -n 2 -o cache_dir=.build/pytest-external > .build/external-tests.log 2>&1 & ext=$$!; \
+	$(BIN)/ape test tests --ignore=$(EXTERNAL_TESTS) -n $(TEST_WORKERS); status=$$?; \
+	wait $$ext; ext_status=$$?; \
+	echo "── $(EXTERNAL_TESTS) (run beside the workers) ──"; tail -n 40 .build/external-tests.log; \
+	exit $$(( status != 0 || ext_status != 0 ))
+endif
 
 # Contract coverage of the real pytest suite: tools/coverage_tracer.py (a pytest plugin) replays
 # every transaction and call the tests send with debug_traceTransaction / debug_traceCall and keeps
