@@ -16,7 +16,7 @@ from ape.cli import ConnectedProviderCommand
 from smartccp.chain.receipts import use_lean_client
 from smartccp.ops.clock import Clock
 from smartccp.ops.daily import Operations, Outcome
-from smartccp.ops.deploy import DeploymentError, attach
+from smartccp.ops.deploy import attach
 from smartccp.ops.keeper import Keeper
 from smartccp.ops.spec import SpecError
 from smartccp.types import CyclePhase
@@ -31,9 +31,10 @@ def _command(fn: Callable[..., Any]) -> click.Command:
         use_lean_client()
         try:
             dep = attach(registry)
-        except (FileNotFoundError, LookupError, DeploymentError, SpecError) as e:
+            clock = Clock(warp=kw.pop("warp", False), heartbeat=dep.account("keeper"), say=click.echo)
+        except (FileNotFoundError, LookupError, RuntimeError, SpecError) as e:  # DeploymentError included
             raise click.ClickException(str(e)) from e
-        ops = Operations(dep, Clock(warp=kw.pop("warp", False), heartbeat=dep.account("keeper"), say=click.echo))
+        ops = Operations(dep, clock)
         result = fn(ops, **kw)
         for out in result if isinstance(result, list) else [result]:
             click.echo(out.line() if isinstance(out, Outcome) else out)
