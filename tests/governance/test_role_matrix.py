@@ -6,11 +6,9 @@ changes nothing (balances, obligations, roles)."""
 
 from __future__ import annotations
 
-from eth_abi import encode
 from gov_support import HOLDERS
 
-from smartccp.chain.errors import refusal
-from smartccp.chain.multicall import method_abi
+from smartccp.chain.errors import sent_refusal
 from smartccp.chain.roles import DEFAULT_ADMIN_ROLE, role
 from smartccp.chain.rpc import Rpc
 
@@ -69,15 +67,7 @@ def _default(abi_type):  # noqa: ANN001, ANN202
 
 
 def _send(rpc: Rpc, contract, method: str, args: list, sender) -> str:  # noqa: ANN001
-    selector, inputs, _ = method_abi(contract, method, len(args))
-    tx = {"from": str(sender.address), "to": str(contract.address), "gas": hex(3_000_000),
-          "data": "0x" + (selector + encode(inputs, list(args))).hex()}
-    tx_hash = rpc.call("eth_sendTransaction", [tx])
-    receipt = None
-    while receipt is None:
-        receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
-    assert int(receipt["status"], 16) == 0, f"{method} by {sender} did not revert"
-    return refusal(contract, method, *args, sender=sender) or "NoRevertOnReplay"
+    return sent_refusal(contract, method, *args, sender=sender, gas=3_000_000, provider=rpc)
 
 
 def _state(g) -> tuple:  # noqa: ANN001

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_abi import encode
 from proof_world import HOUR, FastSender, World
 
-from smartccp.chain.errors import error_name, refusal
-from smartccp.chain.multicall import method_abi
+from smartccp.chain.errors import error_name, sent_refusal
 from smartccp.chain.roles import VENUE_ROLE, role
 from smartccp.chain.rpc import Rpc
 from smartccp.chain.system import deploy_venue
@@ -102,17 +100,7 @@ def fingerprint(world: World, market) -> tuple:  # noqa: ANN001
 def attempt(market, contract, method: str, *args, sender) -> str:  # noqa: ANN001
     """Send ``contract.method(*args)`` as a real transaction; it must be mined and revert. Returns
     the name of the error (replayed by ``eth_call`` on the unchanged state)."""
-    selector, inputs, _ = method_abi(contract, method, len(args))
-    frm = str(getattr(sender, "address", sender))
-    tx = {"from": frm, "to": str(contract.address), "data": "0x" + (selector + encode(inputs, list(args))).hex(),
-          "gas": hex(8_000_000)}
-    rpc = market["rpc"]
-    tx_hash = rpc.call("eth_sendTransaction", [tx])
-    receipt = None
-    while receipt is None:
-        receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
-    assert int(receipt["status"], 16) == 0, f"{method} did not revert"
-    return refusal(contract, method, *args, sender=sender) or "NoRevertOnReplay"
+    return sent_refusal(contract, method, *args, sender=sender, provider=market["rpc"])
 
 
 def refused(world, market, cls: str, expected: str, contract, method: str, *args, sender) -> None:  # noqa: ANN001

@@ -3,6 +3,7 @@
 - :func:`error_name`: the custom error a revert's data names, searched in every contract of the
   project (``InsufficientMargin``), or ``Error``/``Panic``, or the raw selector;
 - :func:`refusal`: which error a call *would* revert with (``eth_call``, nothing sent), by name;
+- :func:`sent_refusal`: the same for a call sent as a real transaction that must revert;
 - :func:`refusal_text`: the same with the error's arguments, for reports
   (``NotAdmitted(account=0x...)``);
 - :func:`exception_error_name`: the error's name from an exception ape raised.
@@ -57,6 +58,24 @@ def refusal(contract: Any, method: str, *args: Any, sender: Any, value: int = 0,
     except RpcError as exc:
         return error_name(exc.data)
     return None
+
+
+def sent_refusal(contract: Any, method: str, *args: Any, sender: Any, gas: int = 8_000_000, provider: Any = None) -> str:
+    """Send ``contract.method(*args)`` from ``sender`` (an account the node unlocks: a dev
+    chain's test account) as a real transaction, bypassing gas estimation, which would refuse it
+    first: it must be mined and revert (``AssertionError`` if it succeeds). Returns the error's
+    name, replayed by ``eth_call`` on the unchanged state (``NoRevertOnReplay`` if the replay
+    passes)."""
+    rpc = rpc_or_default(provider)
+    selector, inputs, _ = method_abi(contract, method, len(args))
+    tx = {"from": str(getattr(sender, "address", sender)), "to": str(contract.address), "gas": hex(gas),
+          "data": "0x" + (selector + encode(inputs, list(args))).hex()}
+    tx_hash = rpc.make_request("eth_sendTransaction", [tx])
+    receipt = None
+    while receipt is None:
+        receipt = rpc.make_request("eth_getTransactionReceipt", [tx_hash])
+    assert int(receipt["status"], 16) == 0, f"{method} by {tx['from']} did not revert"
+    return refusal(contract, method, *args, sender=sender, provider=rpc) or "NoRevertOnReplay"
 
 
 def refusal_text(method: Any, *args: Any, sender: Any, also: tuple[Any, ...] = ()) -> str | None:

@@ -190,14 +190,21 @@ class Operations:
         return self.clock.due(self.spec.auction_end(k)) and not any(
             self._phase(v, sid) == TradingPhase.PRE_CLOSE for _, v, sid in self._markets())
 
+    def _end_of_day_refusal(self, op: str, k: int) -> Outcome | None:
+        """Why end-of-day step ``op`` (``prices``, ``margin``) does not run for cycle ``k``: no risk
+        contracts, or done already (the journal); None if it may."""
+        if self.dep.risk is None:
+            return Outcome(op, False, "no risk contracts in this deployment")
+        if op in self.journal.cycle(k):
+            return Outcome(op, False, f"cycle {k}'s {op} already done")
+        return None
+
     def prices(self) -> Outcome:
         """Publish cycle k's settlement prices once its closing auctions are over."""
         k, r = self.today(), self.dep.risk
-        if r is None:
-            return Outcome("prices", False, "no risk contracts in this deployment")
+        if (refused := self._end_of_day_refusal("prices", k)) is not None:
+            return refused
         day = self.journal.cycle(k)
-        if "prices" in day:
-            return Outcome("prices", False, f"cycle {k}'s prices already published")
         if not self._day_over(k):
             return self._too_early("prices", self.spec.auction_end(k), f"cycle {k}'s closing auctions end")
         prices = {sid: self._settlement_price(k, sid) for sid in self.dep.security_ids.values()}
@@ -221,11 +228,9 @@ class Operations:
     def margin(self) -> Outcome:
         """Refresh every fund member's margin at cycle k's settlement prices (calls included)."""
         k, r = self.today(), self.dep.risk
-        if r is None:
-            return Outcome("margin", False, "no risk contracts in this deployment")
+        if (refused := self._end_of_day_refusal("margin", k)) is not None:
+            return refused
         day = self.journal.cycle(k)
-        if "margin" in day:
-            return Outcome("margin", False, f"cycle {k}'s margin run already done")
         if "prices" not in day:
             return Outcome("margin", False, f"waiting for cycle {k}'s settlement prices")
         op, calls = self.dep.account("keeper"), {}
