@@ -1,9 +1,10 @@
-"""Fixtures of the operations tests: a system deployed from ``tests/ops/day.yaml`` (ten-second
-cycles), two clearing members onboarded with margin posted, and fresh registry copies per test
+"""Fixtures of the operations tests: a system deployed from ``tests/ops/day.yaml`` (with ten-minute
+cycles here), two clearing members onboarded with margin posted, and fresh registry copies per test
 (each test gets its own ops journal)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,11 @@ import pytest
 
 from smartccp.chain.system import admit, approve_settlement, fund
 from smartccp.ops.deploy import Deployment, attach, deploy
-from smartccp.ops.spec import DeploymentSpec, load_spec
+from smartccp.ops.spec import DeploymentSpec, SessionSpec, load_spec
 from smartccp.units import cash
 
 DAY_SPEC = Path(__file__).with_name("day.yaml")
+CYCLE = 600  # seconds
 MARGIN = cash(50_000)
 
 
@@ -30,14 +32,17 @@ class Deployed:
         """The deployment, reattached from a copy of its registry (so the test has its own journal)."""
         path = tmp_path / "registry.json"
         shutil.copy(self.registry, path)
-        return attach(path)
+        return attach(path, self.spec)
 
 
 @pytest.fixture(scope="session")
 def ops_deployed(tmp_path_factory, operator, bank, issuer, member_a, member_b):
     """deploy(day.yaml), then member_a and member_b admitted, funded, approving the CCP and the
     risk contracts, with margin posted."""
-    spec = load_spec(DAY_SPEC)
+    # The tests move the local chain's clock themselves, so the cycle can be long: ten seconds (as
+    # the external-node tests use) could pass between a test's open and its first order on a
+    # loaded machine, and the order would find the session closed.
+    spec = dataclasses.replace(load_spec(DAY_SPEC), cycle_length=CYCLE, session=SessionSpec(close=CYCLE // 2, auction=60))
     registry = tmp_path_factory.mktemp("ops") / "registry.json"
     dep = deploy(spec, path=registry, say=lambda _line: None)
     s, r, sid = dep.system, dep.risk, dep.security_ids["ACME"]

@@ -23,7 +23,7 @@ EXPECTED = {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVen
 def test_deploy__records_every_part__and_a_second_run_sends_nothing(ops_deployed, tmp_path):
     assert set(registry.load(ops_deployed.registry)) == EXPECTED
     meta = registry.load_meta(ops_deployed.registry)
-    assert meta["chain_id"] == chain.provider.chain_id and meta["cycle_length"] == 10
+    assert meta["chain_id"] == chain.provider.chain_id and meta["cycle_length"] == ops_deployed.spec.cycle_length == 600
     assert meta["stages"] == ["core", "risk", "bbo", "close_out", "security:ACME", "roles"]
     lines = []
     path = tmp_path / "registry.json"
@@ -40,7 +40,7 @@ def test_attach__the_whole_system__wired(ops_deployed, tmp_path):
     s, r = dep.system, dep.risk
     assert len(s.venues) == 2 and r is not None and s.extra["BBO"] is not None
     assert [str(v) for v in s.extra["BBO"].venues()] == [str(v.address) for v in s.venues]
-    assert int(s.ccp.cycleLength()) == 10
+    assert int(s.ccp.cycleLength()) == dep.spec.cycle_length
     sid = dep.security_ids["ACME"]
     assert int(r.margin.securityRisk(sid)[0]) == cash("12.50")
     a, b = ops_deployed.members

@@ -278,11 +278,6 @@ class Liquidity:
     def units_saving(self) -> float:
         return 1 - self.net_units / self.gross_units if self.gross_units else 0.0
 
-    def __add__(self, other: "Liquidity") -> "Liquidity":
-        """The flows of two cycles together."""
-        return Liquidity(self.trades + other.trades, self.gross_cash + other.gross_cash, self.net_cash + other.net_cash,
-                         self.gross_units + other.gross_units, self.net_units + other.net_units)
-
     def summary(self) -> str:
         return (
             f"{self.trades} trades: cash gross {fmt_cash(self.gross_cash)} -> net {fmt_cash(self.net_cash)} "
@@ -298,19 +293,21 @@ def traded_cycles(ccp: Any, start_block: int = 0, stop_block: int | None = None)
     return sorted({int(log.cycleId) for log in ccp.TradeNovated.range(start_block, stop)})
 
 
-def liquidity(ccp: Any, cycle_id: int, *, start_block: int = 0) -> Liquidity:
-    """Gross flows from the cycle's ``TradeNovated`` legs vs net pay-ins from its obligations.
-    Gross counts what each trade would move settled alone (DVP trade by trade: each buyer leg's
-    cash and units); net counts what members actually pay in."""
+def liquidity(ccp: Any, cycles: int | Iterable[int], *, start_block: int = 0) -> Liquidity:
+    """Gross flows from the ``TradeNovated`` legs of ``cycles`` (one cycle id or several, e.g. a
+    session's trades spread over short cycles) vs net pay-ins from their obligations. Gross counts
+    what each trade would move settled alone (DVP trade by trade: each buyer leg's cash and
+    units); net counts what members actually pay in."""
+    wanted = {cycles} if isinstance(cycles, int) else set(cycles)
     trades = gross_cash = gross_units = 0
     stop = chain.blocks.head.number + 1
     for log in ccp.TradeNovated.range(start_block, stop):
-        if int(log.cycleId) != cycle_id or int(log.quantity) <= 0:
+        if int(log.cycleId) not in wanted or int(log.quantity) <= 0:
             continue
         trades += 1
         gross_units += int(log.quantity)
         gross_cash += -int(log.cashAmount)
-    obs = obligations(ccp, cycle_id)
+    obs = [o for c in sorted(wanted) for o in obligations(ccp, c)]
     net_cash = sum(-o.cash for o in obs if o.cash < 0)
     net_units = sum(-o.quantity for o in obs if o.quantity < 0)
     return Liquidity(trades, gross_cash, net_cash, gross_units, net_units)

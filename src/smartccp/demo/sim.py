@@ -75,7 +75,7 @@ def market(ctx: DemoContext, log: StepLog) -> None:
         raise AssertionError("the simulated flow did not trade")
     # Net and settle the cycles these trades landed in (one, unless the cycle is a few seconds long).
     cycles = traded_cycles(s.ccp, burst_start)
-    liq = sum((liquidity(s.ccp, c) for c in cycles[1:]), liquidity(s.ccp, cycles[0]))
+    liq = liquidity(s.ccp, cycles)
     for c in cycles:
         check_flat(s.ccp, c, [ctx.security_id, *sim.sids])
     earlier = liq.trades - st.trades

@@ -313,15 +313,14 @@ def clear(ctx: DemoContext, log: StepLog) -> None:
     if len(cycles) > 1:
         log.line(f"the session's trades fell in {len(cycles)} settlement cycles ({ctx.system.ccp.cycleLength()} s each): "
                  f"{', '.join(map(str, cycles))}")
-    obs, liq = [], None
+    obs = []
     for cycle in cycles:
         cycle_obs = obligations(s.ccp, cycle)
         log.line(f"cycle {cycle}:")
         log.lines.extend(format_obligations(cycle_obs, _names(ctx)).splitlines())
         check_flat(s.ccp, cycle, [ctx.security_id])
-        part = liquidity(s.ccp, cycle, start_block=ctx.data["start_block"])
-        liq = part if liq is None else liq + part
         obs += cycle_obs
+    liq = liquidity(s.ccp, cycles, start_block=ctx.data["start_block"])
     ctx.data["liquidity"], ctx.data["cycles"] = liq, cycles
     log.line(f"gross vs net: {liq.summary()}")
     log.line("CCP flat: net quantities and net cash sum to zero (netSums view): yes")

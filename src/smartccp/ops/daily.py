@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smartccp.clearing.ccp import CycleReport, run_cycle
+from smartccp.clearing.ccp import CycleReport, run_cycle, traded_cycles
 from smartccp.ops.clock import Clock
 from smartccp.ops.deploy import Deployment
 from smartccp.risk.chain import margin_status, publish_prices
@@ -234,10 +234,9 @@ class Operations:
         if "prices" not in day:
             return Outcome("margin", False, f"waiting for cycle {k}'s settlement prices")
         op, calls = self.dep.account("keeper"), {}
-        members = [str(m) for m in r.fund.members()]
+        # A defaulter's margin is the default manager's.
+        members = [str(m) for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])]
         for m in members:
-            if int(r.fund.defaultOf(m)[0]):
-                continue  # a defaulter's margin is the default manager's
             r.margin.refreshMargin(m, sender=op)
             st = margin_status(r.margin, m)
             if st.call_amount:
@@ -278,9 +277,8 @@ class Operations:
     def traded_cycles(self) -> list[int]:
         """Every cycle the CCP novated a trade into (log scan resumed from the journal)."""
         head = int(self.s.ccp.provider.get_block("latest").number)
-        if head > self.journal.scanned_block:
-            logs = self.s.ccp.TradeNovated.range(self.journal.scanned_block, head + 1)
-            self.journal.traded_cycles += [int(log.cycleId) for log in logs]
+        if head >= self.journal.scanned_block:
+            self.journal.traded_cycles += traded_cycles(self.s.ccp, self.journal.scanned_block, head + 1)
             self.journal.scanned_block = head + 1
             self.journal.save()
         return sorted(set(self.journal.traded_cycles))

@@ -126,6 +126,9 @@ def attach(path: Path | None = None, spec: DeploymentSpec | None = None) -> Depl
         if not source:
             raise DeploymentError(f"{path} records no deployment file: deploy with `ape run deploy --file ...`")
         spec = load_spec(source)
+    if meta.get("cycle_length") not in (None, spec.cycle_length):
+        raise DeploymentError(f"{path}: the deployed CCP's cycle is {meta['cycle_length']} s, the deployment file "
+                              f"says {spec.cycle_length} s; a cycle length cannot change (deploy with --fresh)")
     return Deployment(spec=spec, system=system, meta=meta, path=path)
 
 
@@ -175,10 +178,6 @@ def _existing(spec: DeploymentSpec, path: Path, fresh: bool, say: Say) -> Deploy
             say(f"{path}: recorded contracts are gone (a new local chain): deploying afresh")
             return None
         raise DeploymentError(f"{e}; pass --fresh to deploy a new system and overwrite {path}") from e
-    recorded = dep.meta.get("cycle_length")
-    if recorded != spec.cycle_length:
-        raise DeploymentError(f"{path}: the deployed CCP's cycle is {recorded} s, the deployment file says "
-                              f"{spec.cycle_length} s; a cycle length cannot change (deploy with --fresh)")
     if len(dep.system.venues) != len(spec.venues):
         raise DeploymentError(f"{path}: {len(dep.system.venues)} venues deployed, the file names {len(spec.venues)}; "
                               "adding venues to a deployed system is not supported (deploy with --fresh)")
