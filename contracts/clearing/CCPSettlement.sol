@@ -465,6 +465,24 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
+    /// @dev Bounded by the security's lag (at most MAX_SETTLEMENT_LAG + 2 cycles).
+    function openObligation(address account, uint256 securityId)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle)
+    {
+        uint64 today = uint64(block.timestamp / _cycleLength);
+        tradingCycle = today + _rules[securityId].settlementLag;
+        for (uint64 c = today == 0 ? 0 : today - 1; c <= tradingCycle; ++c) {
+            CyclePhase phase = _cycles[c].phase;
+            if (phase == CyclePhase.Unknown || phase == CyclePhase.Settled) continue;
+            Position memory p = _positions[c][securityId][account];
+            (quantity, cashAmount) = (quantity + p.quantity, cashAmount + p.cash);
+            if (c == tradingCycle) traded = p.quantity;
+        }
+    }
+
+    /// @inheritdoc ICCPSettlement
     function obligationAt(uint64 cycleId, uint256 index)
         external
         view

@@ -238,6 +238,14 @@ interface ICCPSettlement is ISettlement {
         external
         view
         returns (int256 quantity, int256 cashAmount);
+    /// @notice `account`'s unsettled net obligation in `securityId` over the open cycles
+    /// `[today - 1, today + lag]` (settled cycles skipped), where margin looks: quantity and
+    /// cash summed, the part in the trading cycle `today + lag` (where today's fills go), and
+    /// that cycle's id. One call per (account, security) for the margin revaluation.
+    function openObligation(address account, uint256 securityId)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle);
     /// @notice The `index`-th obligation of `cycleId`.
     function obligationAt(uint64 cycleId, uint256 index)
         external

@@ -28,42 +28,8 @@ struct MarginStatus {
     bool contributionPaid;
 }
 
-/// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
-/// pre-trade risk gate of clearing members (F8, F10)
-/// @notice
-/// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
-/// member; securities count at the settlement price less a per-security haircut (rounded down).
-/// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
-/// Only the excess over the requirement (IM + VM + pending) can be withdrawn. On a default the
-/// whole collateral is waterfall layer 1 (`seizeMargin`): cash first, then securities sold on the
-/// liquidation market at no less than their haircut value per unit; the leftovers go to the
-/// defaulter's estate when its default is closed (`releaseCollateral`).
-///
-/// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
-/// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
-/// default; EMIR Art. 24-26 of RTS 153/2013: 99 % / 2 days for exchange-traded, 99.5 % / 5 days
-/// for OTC) and published by the risk role. A member's IM is the worst loss over the scenarios
-/// of its positions: its own and its clients' unsettled net obligations in the CCP plus the
-/// resting-order quantities the gate recorded, filled in the direction that hurts
-/// (`RiskMath.initialMargin`, equal to `smartccp.risk.margin.initial_margin`).
-///
-/// POSITIONS. Per member at most `MAX_POSITIONS` securities and `MAX_ACCOUNTS` accounts (itself
-/// and the clients whose orders passed the gate). `refreshMargin` re-reads the CCP's
-/// obligations of those accounts in the open cycles `[today - 1, today + lag]`, recomputes IM,
-/// VM and the collateral value, and calls or releases margin. The gate between refreshes adds
-/// each order's stand-alone worst case (`RiskMath.orderMargin`) to `pending`: conservative by
-/// sub-additivity. Resting-order quantities are kept until the first refresh of a new margin
-/// day (`startMarginDay`, after the session end when day orders have expired).
-///
-/// VARIATION MARGIN. `VM = max(0, -sum_i (q_i P_i + c_i))`: the mark-to-market loss of the
-/// unsettled obligations (quantity q, cash c at trade prices) at the settlement prices P,
-/// published daily by the price role from the venues' closing auction. It is collected as
-/// collateral (settlement itself is at trade prices in the CCP), gains offset losses.
-///
-/// MARGIN CALLS. A refresh that finds `posted < required` calls the difference with a deadline
-/// (`callWindow` seconds); deposits that cover it release the call. A call still short after
-/// its deadline lets anyone have the default fund declare the member in default.
-interface IMargin is IOrderGate {
+/// @title IMarginEvents — the events and errors of Margin (shared with its revaluation module)
+interface IMarginEvents {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice The shock vector of `securityId` was published (bps, one per scenario).
     event ScenariosPublished(uint256 indexed securityId, int16[] shocksBps);
@@ -107,6 +73,12 @@ interface IMargin is IOrderGate {
     event MemberDefaultCleared(address indexed member);
     /// @notice The default fund reported whether `member`'s contribution is fully paid.
     event ContributionStatusSet(address indexed member, bool paid);
+    /// @notice A page of `member`'s revaluation for margin day `day` ended with `done` items
+    /// revalued and more to go (the last page emits `MarginRefreshed` instead).
+    event RevaluationAdvanced(address indexed member, uint32 day, uint256 done);
+    /// @notice `member`'s revaluation in progress starts over (its accounts or collateral lines
+    /// changed under it: a client ported, collateral seized or released).
+    event RevaluationRestarted(address indexed member);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `member`'s collateral `posted` does not cover `required` (IM + VM + pending,
@@ -124,12 +96,10 @@ interface IMargin is IOrderGate {
     error BadScenarioVector(uint256 length, uint256 expected);
     /// @notice A shock below -100 % (`shock` bps).
     error ShockBelowMinusHundredPercent(int16 shock);
-    /// @notice A member may hold positions in at most `max` securities.
-    error TooManyPositions(address member, uint256 max);
-    /// @notice A member may clear for at most `max` accounts through the gate.
-    error TooManyAccounts(address member, uint256 max);
-    /// @notice A member may post at most `max` securities as collateral.
-    error TooManyCollateralSecurities(address member, uint256 max);
+    /// @notice `member`'s revaluation spans transactions and is not finished (`done` items so
+    /// far): its requirement is unknown until then, so its orders and withdrawals wait. Anyone
+    /// may advance it with `revalue`.
+    error RevaluationPending(address member, uint256 done);
     /// @notice Arrays of different lengths, or a batch above `max`.
     error BadBatch(uint256 length, uint256 max);
     /// @notice A haircut above 100 % or a price above 2^64.
@@ -150,7 +120,51 @@ interface IMargin is IOrderGate {
     /// @notice `caller` (the risk role or the guardian) may change scenarios, a haircut or the
     /// model (`securityId` 0) only in the stricter direction; anything else needs the admin.
     error RiskChangeNeedsAdmin(address caller, uint256 securityId);
+}
 
+/// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
+/// pre-trade risk gate of clearing members (F8, F10)
+/// @notice
+/// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
+/// member; securities count at the settlement price less a per-security haircut (rounded down).
+/// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
+/// Only the excess over the requirement (IM + VM + pending) can be withdrawn. On a default the
+/// whole collateral is waterfall layer 1 (`seizeMargin`): cash first, then securities sold on the
+/// liquidation market at no less than their haircut value per unit; the leftovers go to the
+/// defaulter's estate when its default is closed (`releaseCollateral`).
+///
+/// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
+/// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
+/// default; EMIR Art. 24-26 of RTS 153/2013: 99 % / 2 days for exchange-traded, 99.5 % / 5 days
+/// for OTC) and published by the risk role. A member's IM is the worst loss over the scenarios
+/// of its positions: its own and its clients' unsettled net obligations in the CCP plus the
+/// resting-order quantities the gate recorded, filled in the direction that hurts
+/// (`RiskMath.addScenarioPnl` and `marginOf`, equal to `smartccp.risk.margin.initial_margin`).
+///
+/// POSITIONS. Kept per account (a member's house account and each client whose orders passed the
+/// gate), without limit on accounts, positions or collateral lines: the gate's cost does not
+/// depend on them. A revaluation (`revalue`, in pages of items that anyone may advance, or
+/// `refreshMargin` in one call) re-reads each position's unsettled obligations in the open
+/// cycles `[today - 1, today + lag]` from the CCP (`openObligation`), sums the scenario P&L and
+/// the mark-to-market in memory, revalues each collateral line at the settlement price, and on
+/// its last page sets IM and VM and calls or releases margin. While a revaluation spans
+/// transactions the member's requirement is not known: its orders and withdrawals are refused
+/// (`RevaluationPending`) until it finishes. The gate between revaluations adds each order's
+/// stand-alone worst case (`RiskMath.orderMargin`) to `pending`: conservative by
+/// sub-additivity. Resting-order quantities are kept until the first revaluation of a new
+/// margin day (`startMarginDay`, after the session end when day orders have expired).
+/// Collateral lines count in `posted` at their last valuation; a deposit, withdrawal or sale
+/// revalues its line at today's price.
+///
+/// VARIATION MARGIN. `VM = max(0, -sum_i (q_i P_i + c_i))`: the mark-to-market loss of the
+/// unsettled obligations (quantity q, cash c at trade prices) at the settlement prices P,
+/// published daily by the price role from the venues' closing auction. It is collected as
+/// collateral (settlement itself is at trade prices in the CCP), gains offset losses.
+///
+/// MARGIN CALLS. A refresh that finds `posted < required` calls the difference with a deadline
+/// (`callWindow` seconds); deposits that cover it release the call. A call still short after
+/// its deadline lets anyone have the default fund declare the member in default.
+interface IMargin is IOrderGate, IMarginEvents {
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish `securityId`'s shock vector (bps, length = the model's scenario count,
     /// each >= -10 000). The admin (timelock) any vector; the risk role a security's first one;
@@ -185,14 +199,20 @@ interface IMargin is IOrderGate {
     function depositWithSignature(FundTransfer calldata transfer, bytes calldata signature) external;
     /// @notice Withdraw cash collateral; only the excess over IM + VM + pending.
     function withdrawCash(uint256 amount) external;
-    /// @notice Withdraw securities collateral (all collateral revalued at settlement prices
+    /// @notice Withdraw securities collateral (the line revalued at today's settlement price
     /// first); only the excess.
     function withdrawSecurities(uint256 securityId, uint256 units) external;
 
     // ─── Margin cycle ────────────────────────────────────────────────────────────────────────
-    /// @notice Re-read `member`'s positions from the CCP, recompute IM, VM and the collateral
-    /// value, and call (or release) margin. Anyone may call (keepers, the member itself).
+    /// @notice Revalue `member` in one call: every position re-read from the CCP, IM, VM and the
+    /// collateral value recomputed, margin called (or released). Anyone may call (keepers, the
+    /// member itself). Its gas grows with the member's positions and lines; `revalue` pages it.
     function refreshMargin(address member) external;
+    /// @notice Advance `member`'s revaluation by at most `maxItems` items (an account without
+    /// positions, a position, or a collateral line), resuming where the last page stopped; the
+    /// last page has `refreshMargin`'s effects. Anyone may call (the keeper's end-of-day run).
+    /// @return finished True if this page finished the revaluation.
+    function revalue(address member, uint256 maxItems) external returns (bool finished);
 
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
     /// @notice Waterfall layer 1: take up to `amount` of `member`'s whole margin (IM and VM are
@@ -203,10 +223,15 @@ interface IMargin is IOrderGate {
     /// @return taken Cash base units sent.
     function seizeMargin(address member, uint256 amount, address to) external returns (uint256 taken);
     /// @notice Send a defaulter's leftover collateral to `to` (its estate) when its default is
-    /// closed: all its cash and, if `withSecurities`, all its securities collateral. Default fund
-    /// only; `member` must be flagged in default.
+    /// closed: all its cash and, if `withSecurities`, its securities collateral lines, the first
+    /// `MAX_BATCH` at once and the rest by `releaseRemainingCollateral`. Default fund only;
+    /// `member` must be flagged in default.
     /// @return cashReturned Cash base units sent.
     function releaseCollateral(address member, address to, bool withSecurities) external returns (uint256 cashReturned);
+    /// @notice Send up to `maxLines` more of a released defaulter's securities collateral lines
+    /// to the estate `releaseCollateral` named. Anyone may call.
+    /// @return done True once every line is sent.
+    function releaseRemainingCollateral(address member, uint256 maxLines) external returns (bool done);
     /// @notice Flag `member` in default. Default fund only.
     function flagDefault(address member) external;
     /// @notice Clear `member`'s default flag when the default fund cures its default (the
@@ -221,9 +246,15 @@ interface IMargin is IOrderGate {
     function marginStatus(address member) external view returns (MarginStatus memory);
     /// @notice True if `member` has a margin call still short after its deadline.
     function callOverdue(address member) external view returns (bool);
-    /// @notice `member`'s positions as last refreshed: security ids, net quantities, resting
-    /// buy and sell quantities.
-    function positionsOf(address member)
+    /// @notice `member`'s revaluation: in progress, its margin day, items done so far, and the
+    /// items a whole revaluation has (accounts' positions plus collateral lines).
+    function revaluationOf(address member)
+        external
+        view
+        returns (bool running, uint32 day, uint256 done, uint256 items);
+    /// @notice `account`'s positions (a member's house account or a client) as last revalued:
+    /// security ids, net quantities, resting buy and sell quantities.
+    function positionsOf(address account)
         external
         view
         returns (uint256[] memory securityIds, int256[] memory quantities, uint256[] memory openBuys, uint256[] memory openSells);
@@ -233,7 +264,8 @@ interface IMargin is IOrderGate {
     function scenariosOf(uint256 securityId) external view returns (int16[] memory);
     /// @notice `securityId`'s settlement price, its day, and its haircut.
     function securityRisk(uint256 securityId) external view returns (uint256 price, uint32 day, uint16 haircutBps);
-    /// @notice IM of `member`'s positions as the refresh would compute it now (no state change).
+    /// @notice IM of `member`'s positions (all its accounts) as a revaluation would compute it
+    /// now (no state change; a view over every position, for clients and tests).
     function previewInitialMargin(address member) external view returns (uint256);
     /// @notice Units of `securityId` `member` holds as collateral.
     function collateralUnits(address member, uint256 securityId) external view returns (uint256);

@@ -25,6 +25,9 @@ library RiskMath {
     /// @notice Scenarios that fit one packed slot.
     uint256 internal constant MAX_SCENARIOS = 16;
 
+    /// @notice A position worth 2^128 base units or more (quantity x price): beyond any market.
+    error PositionTooLarge();
+
     /// @notice Shock of scenario `s` (bps) in a packed vector.
     function shockAt(uint256 packed, uint256 s) internal pure returns (int256) {
         return int256(int16(uint16(packed >> (16 * s))));
@@ -42,22 +45,40 @@ library RiskMath {
         }
     }
 
-    /// @notice Scenario initial margin, exactly `smartccp.risk.margin.initial_margin`:
-    /// `IM = ceil(max(0, max_s(-S_s)) / 10 000)` with `S_s = sum_i q_i p_i shock_is`, where `q_i`
-    /// is `longQty` when the shock is negative and `shortQty` otherwise (resting orders fill in
-    /// the direction that hurts). Rounded up (the CCP's favour).
-    /// @dev Bounded: `xs.length` x `nScenarios` (at most 8 x 16 in the Margin contract).
-    function initialMargin(Exposure[] memory xs, uint256 nScenarios) internal pure returns (uint256) {
-        int256 worst;
-        for (uint256 s; s < nScenarios; ++s) {
-            int256 sum;
-            for (uint256 i; i < xs.length; ++i) {
-                Exposure memory x = xs[i];
-                int256 shock = shockAt(x.shocks, s);
-                int256 q = shock < 0 ? x.longQty : x.shortQty;
-                sum += q * int256(x.price) * shock;
+    /// @notice Add one position's scenario P&L to `pnl` (one entry per scenario, in cash base
+    /// units x BPS): `pnl_s += q p shock_s`, where `q` is `longQty` when the shock is negative
+    /// and `shortQty` otherwise (resting orders fill in the direction that hurts). Exact
+    /// integers: the sum over positions in any order is the portfolio's vector.
+    /// @dev Bounded by `pnl.length` (the model's scenario count, at most 16). The two values
+    /// `q p` are checked; the per-scenario products and sums are not: with `|q p| < 2^128`
+    /// (checked here) and `|shock| < 2^15`, each term is below 2^143 and no portfolio of fewer
+    /// than 2^100 positions can overflow an int256.
+    function addScenarioPnl(int256[] memory pnl, Exposure memory x) internal pure {
+        int256 longValue = x.longQty * int256(x.price);
+        int256 shortValue = x.shortQty * int256(x.price);
+        if (longValue >= 2 ** 128 || longValue <= -(2 ** 128) || shortValue >= 2 ** 128 || shortValue <= -(2 ** 128)) {
+            revert PositionTooLarge();
+        }
+        uint256 shocks = x.shocks;
+        assembly ("memory-safe") {
+            let end := add(add(pnl, 32), shl(5, mload(pnl)))
+            for { let ptr := add(pnl, 32) } lt(ptr, end) { ptr := add(ptr, 32) } {
+                let shock := signextend(1, shocks)
+                let value := shortValue
+                if slt(shock, 0) { value := longValue }
+                mstore(ptr, add(mload(ptr), mul(value, shock)))
+                shocks := shr(16, shocks)
             }
-            if (-sum > worst) worst = -sum;
+        }
+    }
+
+    /// @notice Scenario initial margin of a portfolio's P&L vector, exactly
+    /// `smartccp.risk.margin.initial_margin`: `IM = ceil(max(0, max_s(-pnl_s)) / 10 000)`.
+    /// Rounded up (the CCP's favour).
+    function marginOf(int256[] memory pnl) internal pure returns (uint256) {
+        int256 worst;
+        for (uint256 s; s < pnl.length; ++s) {
+            if (-pnl[s] > worst) worst = -pnl[s];
         }
         return Math.ceilDiv(uint256(worst), BPS);
     }

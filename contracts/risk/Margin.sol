@@ -1,45 +1,32 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {CyclePhase} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
-import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
+import {RiskMath} from "../libraries/RiskMath.sol";
 import {Member, MemberKind} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
 import {MarginBase} from "./MarginBase.sol";
+import {MarginRevaluation} from "./MarginRevaluation.sol";
 
 /// @title Margin — collateral, scenario IM, VM, margin calls and the pre-trade gate (F8, F10)
 /// @notice See IMargin. Trusted: the membership register (pushes entries to this contract's
 /// copy), the CCP (read for obligations), the default fund (seizes, flags defaults, reports
 /// contribution status), registered venues (call the gate), the risk and price roles.
 /// This contract is a registered system account, so it may hold cash and securities.
-/// @dev Storage, structs and bounds are in MarginBase, the last base: its variables follow
-/// the OpenZeppelin bases' in the layout.
-contract Margin is
-    IMargin,
-    IRegisterSubscriber,
-    AccessControl,
-    EIP712,
-    Nonces,
-    ReentrancyGuardTransient,
-    ERC1155Holder,
-    MarginBase
-{
+/// @dev Storage, structs and the storage-bearing bases are in MarginBase, shared with the
+/// revaluation module this contract creates and runs by delegatecall (MarginRevaluation).
+/// No bound on accounts, positions or collateral lines: the gate is O(1), revaluations page.
+contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -56,14 +43,18 @@ contract Margin is
 
     int16 private constant MIN_SHOCK = -10_000;
 
+    /// @dev The revaluation module, created with this contract and described by the same
+    /// immutables (see MarginRevaluation).
+    address private immutable _revaluation;
+
     /// @param ccp The CCP whose obligations are margined.
     /// @param membership The register (this contract must be added as a subscriber).
     /// @param nScenarios Scenarios per security (1 to 16), fixed.
     /// @param operator Admin, risk and price roles.
     constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
-        EIP712("SmartCCP Margin", "1")
         MarginBase(ccp, membership, cash, securities, nScenarios, operator)
     {
+        _revaluation = address(new MarginRevaluation(ccp, membership, cash, securities, nScenarios, operator));
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(RISK_ROLE, operator);
         _grantRole(PRICE_ROLE, operator);
@@ -163,8 +154,9 @@ contract Margin is
 
     /// @inheritdoc IOrderGate
     /// @dev Steady state (position already listed): the register copy, the member's account
-    /// slot, the security's risk slot and the position slot are read; the account and the
-    /// position are written. The order's margin is its stand-alone worst case, rounded up.
+    /// slot, the security's risk slot and the owner's position slot are read; the account and
+    /// the position are written, whatever the number of positions, clients or members. The
+    /// order's margin is its stand-alone worst case, rounded up.
     function checkOrder(address owner, uint256 securityId, Side side, uint256 quantity, uint256 price)
         external
         onlyRole(VENUE_ROLE)
@@ -173,11 +165,7 @@ contract Margin is
         address member = holder.clearingMember;
         if (member == address(0)) revert NoClearingMember(owner);
         Account memory a = _accounts[member];
-        if (a.flags & DEFAULTED != 0) revert MemberInDefault(member);
-        if (a.flags & CONTRIBUTION_UNPAID != 0) {
-            (uint256 required, uint256 paid) = _fund.contributionOf(member);
-            revert ContributionNotPaid(member, required, paid);
-        }
+        if (a.flags != 0) _refuseFlagged(member, a.flags);
         SecurityRisk memory r = _risk[securityId];
         if (!r.hasScenarios || r.price == 0) revert SecurityNotMargined(securityId);
         bool buy = side == Side.Buy;
@@ -187,15 +175,27 @@ contract Margin is
 
         a.pending = (uint256(a.pending) + orderMargin).toUint80();
         _accounts[member] = a;
-        Position storage p = _positions[member][securityId];
-        if (p.securityId == 0) _listPosition(member, securityId);
-        if (buy) p.openBuy = (uint256(p.openBuy) + quantity).toUint64();
-        else p.openSell = (uint256(p.openSell) + quantity).toUint64();
+        Position storage p = _positions[owner][securityId];
+        if (!p.listed) _listPosition(owner, securityId);
+        if (buy) p.openBuy = (uint256(p.openBuy) + quantity).toUint48();
+        else p.openSell = (uint256(p.openSell) + quantity).toUint48();
         if (owner != member && !holder.listedAsClient) {
-            _addClient(member, owner, true);
+            _addClient(member, owner);
             _members[owner].listedAsClient = true;
         }
         emit OrderMargined(member, owner, securityId, orderMargin);
+    }
+
+    /// @dev The gate's refusal for a flagged account: in default, contribution unpaid, or a
+    /// revaluation spanning transactions not finished (its figure is not known yet; the safe
+    /// one is none).
+    function _refuseFlagged(address member, uint8 flags) private view {
+        if (flags & DEFAULTED != 0) revert MemberInDefault(member);
+        if (flags & REVALUING != 0) revert RevaluationPending(member, _runs[member].done);
+        if (flags & CONTRIBUTION_UNPAID != 0) {
+            (uint256 required, uint256 paid) = _fund.contributionOf(member);
+            revert ContributionNotPaid(member, required, paid);
+        }
     }
 
     // ─── Collateral ──────────────────────────────────────────────────────────────────────────
@@ -208,20 +208,18 @@ contract Margin is
     }
 
     /// @inheritdoc IMargin
+    /// @dev The line is valued afresh at today's price with the new units (touching a line marks
+    /// it to market); other lines keep their last valuation.
     function depositSecurities(uint256 securityId, uint256 units) external nonReentrant {
         _requireClearingMember(msg.sender);
         if (units == 0) revert ZeroInput();
-        SecurityRisk memory r = _risk[securityId];
-        if (r.price == 0) revert SecurityNotMargined(securityId);
-        if (!_isCollateralId(msg.sender, securityId)) {
-            if (_collateralIds[msg.sender].length == MAX_COLLATERAL) {
-                revert TooManyCollateralSecurities(msg.sender, MAX_COLLATERAL);
-            }
-            _collateralIds[msg.sender].push(securityId);
+        if (_risk[securityId].price == 0) revert SecurityNotMargined(securityId);
+        CollateralLine storage l = _lines[msg.sender][securityId];
+        if (!l.listed) {
+            _collateralIds[msg.sender].push(securityId.toUint64());
+            l.listed = true;
         }
-        _collateral[msg.sender][securityId] += units;
-        Account storage a = _accounts[msg.sender];
-        a.posted = (uint256(a.posted) + RiskMath.haircutValue(units, r.price, r.haircutBps)).toUint80();
+        _revalueLine(msg.sender, securityId, uint256(l.units) + units);
         emit SecuritiesCollateralMoved(msg.sender, securityId, units.toInt256());
         _releaseCallIfCovered(msg.sender);
         _securities.safeTransferFrom(msg.sender, address(this), securityId, units, "");
@@ -246,7 +244,7 @@ contract Margin is
     /// @inheritdoc IMargin
     function withdrawCash(uint256 amount) external nonReentrant {
         Account memory a = _accounts[msg.sender];
-        if (a.flags & DEFAULTED != 0) revert MemberInDefault(msg.sender);
+        _refuseWithdrawal(msg.sender, a.flags);
         uint256 held = _cashHeld[msg.sender];
         if (amount == 0 || amount > held) revert InsufficientCollateral(msg.sender, held, amount);
         uint256 need = uint256(a.required) + a.pending;
@@ -260,74 +258,78 @@ contract Margin is
 
     /// @inheritdoc IMargin
     function withdrawSecurities(uint256 securityId, uint256 units) external nonReentrant {
-        Account memory a = _accounts[msg.sender];
-        if (a.flags & DEFAULTED != 0) revert MemberInDefault(msg.sender);
-        uint256 held = _collateral[msg.sender][securityId];
+        _refuseWithdrawal(msg.sender, _accounts[msg.sender].flags);
+        uint256 held = _lines[msg.sender][securityId].units;
         if (units == 0 || units > held) revert InsufficientCollateral(msg.sender, held, units);
-        _collateral[msg.sender][securityId] = held - units;
-        uint256 posted = _collateralValue(msg.sender);
+        _revalueLine(msg.sender, securityId, held - units);
+        Account memory a = _accounts[msg.sender];
         uint256 need = uint256(a.required) + a.pending;
-        if (posted < need) revert InsufficientMargin(msg.sender, need, posted);
-        _accounts[msg.sender].posted = posted.toUint80();
+        if (a.posted < need) revert InsufficientMargin(msg.sender, need, a.posted);
         emit SecuritiesCollateralMoved(msg.sender, securityId, -units.toInt256());
         _securities.safeTransferFrom(address(this), msg.sender, securityId, units, "");
+    }
+
+    /// @dev Withdrawals wait for a default's end and for a revaluation spanning transactions.
+    function _refuseWithdrawal(address member, uint8 flags) private view {
+        if (flags & DEFAULTED != 0) revert MemberInDefault(member);
+        if (flags & REVALUING != 0) revert RevaluationPending(member, _runs[member].done);
     }
 
     // ─── Margin cycle ────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMargin
     function refreshMargin(address member) external nonReentrant {
-        _requireClearingMember(member);
-        Requirement memory q = _requirements[member];
-        bool newDay = q.day < _marginDay;
-        (uint256[] memory ids, int256[] memory qty, int256[] memory traded, int256 markToMarket) =
-            _readObligations(member);
-        Exposure[] memory xs = new Exposure[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            Position storage p = _positions[member][ids[i]];
-            p.quantity = SafeCast.toInt64(qty[i]);
-            _releaseFilled(member, ids[i], traded[i], p, newDay);
-            xs[i] = _exposure(ids[i], qty[i], p.openBuy, p.openSell);
-        }
-        uint256 im = RiskMath.initialMargin(xs, _nScenarios);
-        uint256 vm = markToMarket < 0 ? uint256(-markToMarket) : 0;
-        _requirements[member] = Requirement(im.toUint96(), vm.toUint96(), newDay ? _marginDay : q.day);
-        Account storage a = _accounts[member];
-        uint256 posted = _collateralValue(member);
-        (a.posted, a.required, a.pending) = (posted.toUint80(), (im + vm).toUint80(), 0);
-        emit MarginRefreshed(member, im, vm, posted);
+        _delegateRevalue(member, type(uint256).max);
+    }
 
-        Call storage c = _calls[member];
-        if (posted < im + vm) {
-            c.amount = (im + vm - posted).toUint128();
-            if (c.deadline == 0) c.deadline = uint64(block.timestamp) + _callWindow;
-            emit MarginCalled(member, c.amount, c.deadline);
-        } else if (c.deadline != 0) {
-            delete _calls[member];
-            emit MarginCallMet(member);
+    /// @inheritdoc IMargin
+    function revalue(address member, uint256 maxItems) external nonReentrant returns (bool finished) {
+        if (maxItems == 0) revert BadParameter(0);
+        return _delegateRevalue(member, maxItems);
+    }
+
+    /// @dev Run a page of the revaluation on MarginRevaluation's code against this contract's
+    /// storage; its refusals come back unchanged.
+    function _delegateRevalue(address member, uint256 maxItems) private returns (bool finished) {
+        (bool ok, bytes memory result) =
+            _revaluation.delegatecall(abi.encodeCall(MarginRevaluation.revalue, (member, maxItems)));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result))
+            }
         }
+        return abi.decode(result, (bool));
+    }
+
+    /// @notice The MarginRevaluation code this contract runs its revaluations with.
+    function revaluationModule() external view returns (address) {
+        return _revaluation;
     }
 
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMargin
     /// @dev Cash first; if it does not cover `amount`, the securities collateral is sold on the
-    /// liquidation market, security by security (at most MAX_COLLATERAL), each at no less than
-    /// its haircut value per unit `floor(price * (1 - haircut))`, only as many units as the rest
-    /// needs at that floor. The proceeds join the member's cash, then the cash is taken. What
-    /// the market paid and took is measured on this contract's balances; a failed or refused
-    /// sale leaves the units in place.
+    /// liquidation market, line by line until the rest is raised (lines without units are
+    /// skipped), each at no less than its haircut value per unit `floor(price * (1 - haircut))`,
+    /// only as many units as the rest needs at that floor. The proceeds join the member's cash,
+    /// then the cash is taken. What the market paid and took is measured on this contract's
+    /// balances; a failed or refused sale leaves the units in place.
     function seizeMargin(address member, uint256 amount, address to)
         external
         onlyRole(FUND_ROLE)
         nonReentrant
         returns (uint256 taken)
     {
+        _restartRun(member);
         uint256 held = _cashHeld[member];
-        if (held < amount) held += _liquidate(member, amount - held);
+        uint256 proceeds;
+        if (held < amount) proceeds = _liquidate(member, amount - held);
+        held += proceeds;
         taken = amount < held ? amount : held;
         _cashHeld[member] = held - taken;
-        _accounts[member].posted = _collateralValue(member).toUint80();
+        Account storage a = _accounts[member];
+        a.posted = (uint256(a.posted) + proceeds - taken).toUint80();
         if (taken == 0) return 0;
         emit MarginSeized(member, taken, to);
         _cash.safeTransfer(to, taken);
@@ -341,24 +343,46 @@ contract Margin is
         returns (uint256 cashReturned)
     {
         if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
+        _restartRun(member);
         cashReturned = _cashHeld[member];
         _cashHeld[member] = 0;
-        uint256[] memory ids = _collateralIds[member];
-        uint256[] memory units = new uint256[](ids.length);
-        if (withSecurities) {
-            for (uint256 i; i < ids.length; ++i) {
-                units[i] = _collateral[member][ids[i]];
-                _collateral[member][ids[i]] = 0;
-            }
-        }
-        _accounts[member].posted = _collateralValue(member).toUint80();
+        Account storage a = _accounts[member];
+        a.posted = (uint256(a.posted) - cashReturned).toUint80();
         emit CollateralReleased(member, to, cashReturned);
         if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
-        for (uint256 i; i < ids.length; ++i) {
-            if (units[i] == 0) continue;
-            emit SecuritiesCollateralMoved(member, ids[i], -units[i].toInt256());
-            _securities.safeTransferFrom(address(this), to, ids[i], units[i], "");
+        if (withSecurities) {
+            (_releaseTo[member], _releaseCursor[member]) = (to, 0);
+            _releaseLines(member, to, MAX_BATCH);
         }
+    }
+
+    /// @inheritdoc IMargin
+    function releaseRemainingCollateral(address member, uint256 maxLines) external nonReentrant returns (bool done) {
+        address to = _releaseTo[member];
+        if (to == address(0) || maxLines == 0) revert ZeroInput();
+        return _releaseLines(member, to, maxLines);
+    }
+
+    /// @dev Send up to `maxLines` of a closed default's securities collateral lines to `to`,
+    /// from where the last call stopped; true once every line is sent.
+    function _releaseLines(address member, address to, uint256 maxLines) private returns (bool done) {
+        uint64[] storage ids = _collateralIds[member];
+        uint256 i = _releaseCursor[member];
+        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
+        Account storage a = _accounts[member];
+        for (; i < end; ++i) {
+            uint256 sid = ids[i];
+            CollateralLine storage l = _lines[member][sid];
+            uint256 units = l.units;
+            if (units == 0) continue;
+            a.posted -= uint80(l.value);
+            (l.units, l.value) = (0, 0);
+            emit SecuritiesCollateralMoved(member, sid, -units.toInt256());
+            _securities.safeTransferFrom(address(this), to, sid, units, "");
+        }
+        _releaseCursor[member] = i;
+        done = i == ids.length;
+        if (done) delete _releaseTo[member];
     }
 
     /// @inheritdoc IMargin
@@ -386,21 +410,21 @@ contract Margin is
     // ─── Register copy ───────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IRegisterSubscriber
-    /// @dev A client moved to another clearing member joins that member's accounts together with
-    /// the securities its former member held positions in (as far as the bounds allow), so the
-    /// new member's next refresh margins the ported obligations. Never reverts on bounds.
+    /// @dev A client moved to another clearing member leaves its former member's accounts and
+    /// joins the new member's with its positions (positions are kept per account), so the new
+    /// member's next revaluation margins the ported obligations and the former's no longer
+    /// does. Revaluations of either member in progress restart. O(1); never reverts.
     function syncHolder(address account, Member calldata entry) external {
         if (msg.sender != _membership) revert ZeroInput();
         address from = _members[account].clearingMember;
         address to = entry.clearingMember;
-        if (entry.kind == MemberKind.Participant && from != address(0) && from != to && !_isClient[to][account]) {
-            _addClient(to, account, false);
-            uint256[] storage ids = _positionIds[from];
-            for (uint256 i; i < ids.length && _positionIds[to].length < MAX_POSITIONS; ++i) {
-                if (_positions[to][ids[i]].securityId == 0) _listPosition(to, ids[i]);
+        if (from != to) {
+            if (_clientSlot[from][account] != 0) _removeClient(from, account);
+            if (entry.kind == MemberKind.Participant && from != address(0) && _clientSlot[to][account] == 0) {
+                _addClient(to, account);
             }
         }
-        _members[account] = Holder(entry.kind, to, _isClient[to][account]);
+        _members[account] = Holder(entry.kind, to, _clientSlot[to][account] != 0);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -425,6 +449,21 @@ contract Margin is
     }
 
     /// @inheritdoc IMargin
+    function revaluationOf(address member)
+        external
+        view
+        returns (bool running, uint32 day, uint256 done, uint256 items)
+    {
+        Run memory run = _runs[member];
+        address[] storage clients = _clients[member];
+        items = _positionIds[member].length + _collateralIds[member].length;
+        for (uint256 i; i < clients.length; ++i) {
+            items += _positionIds[clients[i]].length;
+        }
+        return (run.running, run.day, run.done, items);
+    }
+
+    /// @inheritdoc IMargin
     function callOverdue(address member) external view returns (bool) {
         Call memory c = _calls[member];
         Account memory a = _accounts[member];
@@ -432,16 +471,17 @@ contract Margin is
     }
 
     /// @inheritdoc IMargin
-    function positionsOf(address member)
+    function positionsOf(address account)
         external
         view
         returns (uint256[] memory ids, int256[] memory quantities, uint256[] memory openBuys, uint256[] memory openSells)
     {
-        ids = _positionIds[member];
-        (quantities, openBuys, openSells) = (new int256[](ids.length), new uint256[](ids.length), new uint256[](ids.length));
-        for (uint256 i; i < ids.length; ++i) {
-            Position memory p = _positions[member][ids[i]];
-            (quantities[i], openBuys[i], openSells[i]) = (p.quantity, p.openBuy, p.openSell);
+        uint64[] storage listed = _positionIds[account];
+        uint256 n = listed.length;
+        (ids, quantities, openBuys, openSells) = (new uint256[](n), new int256[](n), new uint256[](n), new uint256[](n));
+        for (uint256 i; i < n; ++i) {
+            Position memory p = _positions[account][listed[i]];
+            (ids[i], quantities[i], openBuys[i], openSells[i]) = (listed[i], p.quantity, p.openBuy, p.openSell);
         }
     }
 
@@ -471,20 +511,27 @@ contract Margin is
     }
 
     /// @inheritdoc IMargin
+    /// @dev A view over every account and position of the member (for clients and tests; the
+    /// chain revalues in pages with `revalue`).
     function previewInitialMargin(address member) external view returns (uint256) {
-        (uint256[] memory ids, int256[] memory qty,,) = _readObligations(member);
+        address[] memory accounts = accountsOf(member);
         bool newDay = _requirements[member].day < _marginDay;
-        Exposure[] memory xs = new Exposure[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            Position memory p = _positions[member][ids[i]];
-            xs[i] = newDay ? _exposure(ids[i], qty[i], 0, 0) : _exposure(ids[i], qty[i], p.openBuy, p.openSell);
+        int256[] memory pnl = new int256[](_nScenarios);
+        for (uint256 k; k < accounts.length; ++k) {
+            uint64[] storage ids = _positionIds[accounts[k]];
+            for (uint256 i; i < ids.length; ++i) {
+                (int256 q,,,) = _ccp.openObligation(accounts[k], ids[i]);
+                Position memory p = _positions[accounts[k]][ids[i]];
+                (uint256 buys, uint256 sells) = newDay ? (0, 0) : (uint256(p.openBuy), uint256(p.openSell));
+                RiskMath.addScenarioPnl(pnl, _exposure(ids[i], q, buys, sells));
+            }
         }
-        return RiskMath.initialMargin(xs, _nScenarios);
+        return RiskMath.marginOf(pnl);
     }
 
     /// @inheritdoc IMargin
     function collateralUnits(address member, uint256 securityId) external view returns (uint256) {
-        return _collateral[member][securityId];
+        return _lines[member][securityId].units;
     }
 
     /// @inheritdoc IMargin
@@ -507,72 +554,18 @@ contract Margin is
         return _marginDay;
     }
 
-    /// @inheritdoc ERC1155Holder
-    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
-        return super.supportsInterface(interfaceId);
-    }
-
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
-    /// @dev Net obligation quantity per listed security over the member's accounts and the
-    /// open cycles `[today - 1, today + lag]` (settled cycles skipped), and the portfolio's
-    /// mark-to-market `sum q P + c` at settlement prices. Bounded: 8 securities x 8 accounts x
-    /// (lag + 2) cycles.
-    /// `traded` is the part in the trading cycle (today + lag), where today's fills go.
-    function _readObligations(address member)
-        internal
-        view
-        returns (uint256[] memory ids, int256[] memory qty, int256[] memory traded, int256 markToMarket)
-    {
-        ids = _positionIds[member];
-        qty = new int256[](ids.length);
-        traded = new int256[](ids.length);
-        address[] memory accounts = _currentAccounts(member);
-        uint64 today = uint64(block.timestamp / _cycleLength);
-        for (uint256 i; i < ids.length; ++i) {
-            uint64 last = today + _ccp.securityRules(ids[i]).settlementLag;
-            int256 cashSum;
-            for (uint64 c = today == 0 ? 0 : today - 1; c <= last; ++c) {
-                (CyclePhase phase,,,,) = _ccp.cycleInfo(c);
-                if (phase == CyclePhase.Unknown || phase == CyclePhase.Settled) continue;
-                for (uint256 k; k < accounts.length; ++k) {
-                    (int256 q, int256 cashAmount) = _ccp.obligation(c, ids[i], accounts[k]);
-                    qty[i] += q;
-                    cashSum += cashAmount;
-                    if (c == last) traded[i] += q;
-                }
-            }
-            markToMarket += qty[i] * int256(uint256(_risk[ids[i]].price)) + cashSum;
-        }
-    }
-
-    /// @dev Resting quantities that have filled since the last refresh are released: the net
-    /// change of the trading cycle's quantity `d` is at most the buys filled (d > 0) or the
-    /// sells filled (d < 0), so releasing `|d|` never releases more than filled (conservative:
-    /// a buy and a sell that both filled stay counted until the next margin day).
-    /// On a new margin day every resting quantity is dropped instead.
-    function _releaseFilled(address member, uint256 securityId, int256 traded, Position storage p, bool newDay)
-        internal
-    {
-        uint64 cycleId = uint64(block.timestamp / _cycleLength) + _ccp.securityRules(securityId).settlementLag;
-        Fills memory f = _fills[member][securityId];
-        int256 d = f.cycleId == cycleId ? traded - f.quantity : traded;
-        if (newDay) (p.openBuy, p.openSell) = (0, 0);
-        else if (d > 0) p.openBuy -= uint64(_min(uint256(d), p.openBuy));
-        else if (d < 0) p.openSell -= uint64(_min(uint256(-d), p.openSell));
-        _fills[member][securityId] = Fills(cycleId, SafeCast.toInt64(traded));
-    }
-
     /// @dev Layer 1's securities part: sell `member`'s collateral until `short` cash is raised
-    /// (or nothing is left); returns the proceeds, not yet credited to the member's cash.
-    /// Bounded: MAX_COLLATERAL market calls.
+    /// (or no line is left); returns the proceeds, not yet credited to the member's cash. Each
+    /// line sold is revalued with its remaining units (its change of value booked in `posted`).
     function _liquidate(address member, uint256 short) internal returns (uint256 proceeds) {
         ICloseOutMarket market = _liquidationMarket;
         if (address(market) == address(0)) return 0;
-        uint256[] memory ids = _collateralIds[member];
+        uint64[] storage ids = _collateralIds[member];
         for (uint256 i; i < ids.length && proceeds < short; ++i) {
             uint256 sid = ids[i];
-            uint256 held = _collateral[member][sid];
+            uint256 held = _lines[member][sid].units;
             SecurityRisk memory r = _risk[sid];
             uint256 floorPrice = RiskMath.haircutValue(1, r.price, r.haircutBps);
             if (held == 0 || floorPrice == 0) continue;
@@ -586,58 +579,9 @@ contract Margin is
             uint256 sold = unitsBefore > unitsAfter ? unitsBefore - unitsAfter : 0;
             if (sold > offered || cashAfter < cashBefore) revert MarketOverdrew(sid, sold, offered);
             if (sold == 0 && got == 0) continue;
-            _collateral[member][sid] = held - sold;
+            _revalueLine(member, sid, held - sold);
             proceeds += got;
             emit CollateralLiquidated(member, sid, sold, got);
-        }
-    }
-
-    function _isCollateralId(address member, uint256 securityId) internal view returns (bool) {
-        uint256[] storage ids = _collateralIds[member];
-        for (uint256 i; i < ids.length; ++i) {
-            if (ids[i] == securityId) return true;
-        }
-        return false;
-    }
-
-    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a < b ? a : b;
-    }
-
-    /// @dev The member and those of its recorded clients that still clear through it.
-    function _currentAccounts(address member) internal view returns (address[] memory accounts) {
-        address[] memory all = accountsOf(member);
-        uint256 n = 1;
-        for (uint256 i = 1; i < all.length; ++i) {
-            if (_members[all[i]].clearingMember == member) all[n++] = all[i];
-        }
-        accounts = all;
-        // Shrink in place: the dropped entries (ported clients) are past `n`.
-        assembly ("memory-safe") {
-            mstore(accounts, n)
-        }
-    }
-
-    function _exposure(uint256 securityId, int256 quantity, uint256 openBuy, uint256 openSell)
-        internal
-        view
-        returns (Exposure memory)
-    {
-        return Exposure({
-            longQty: quantity + int256(openBuy),
-            shortQty: quantity - int256(openSell),
-            price: _risk[securityId].price,
-            shocks: _shocks[securityId]
-        });
-    }
-
-    /// @dev Cash plus securities at settlement prices less haircuts (rounded down).
-    function _collateralValue(address member) internal view returns (uint256 value) {
-        value = _cashHeld[member];
-        uint256[] storage ids = _collateralIds[member];
-        for (uint256 i; i < ids.length; ++i) {
-            SecurityRisk memory r = _risk[ids[i]];
-            value += RiskMath.haircutValue(_collateral[member][ids[i]], r.price, r.haircutBps);
         }
     }
 
@@ -659,22 +603,29 @@ contract Margin is
         }
     }
 
-    function _listPosition(address member, uint256 securityId) internal {
-        if (_positionIds[member].length == MAX_POSITIONS) revert TooManyPositions(member, MAX_POSITIONS);
-        _positionIds[member].push(securityId);
-        _positions[member][securityId].securityId = securityId.toUint64();
+    /// @dev List `securityId` among `account`'s positions (no bound: the revaluation pages).
+    function _listPosition(address account, uint256 securityId) internal {
+        _positionIds[account].push(securityId.toUint64());
+        _positions[account][securityId].listed = true;
     }
 
-    function _addClient(address member, address client, bool strict) internal {
-        if (_clients[member].length == MAX_CLIENTS) {
-            if (strict) revert TooManyAccounts(member, MAX_CLIENTS);
-            return;
-        }
+    /// @dev Add `client` to `member`'s accounts; a revaluation of `member` in progress restarts.
+    function _addClient(address member, address client) internal {
+        _restartRun(member);
         _clients[member].push(client);
-        _isClient[member][client] = true;
+        _clientSlot[member][client] = _clients[member].length;
     }
 
-    function _requireClearingMember(address account) internal view {
-        if (_members[account].kind != MemberKind.ClearingMember) revert NotClearingMember(account);
+    /// @dev Remove `client` from `member`'s accounts (swap with the last, pop).
+    function _removeClient(address member, address client) internal {
+        _restartRun(member);
+        address[] storage clients = _clients[member];
+        uint256 slot = _clientSlot[member][client];
+        address last = clients[clients.length - 1];
+        clients[slot - 1] = last;
+        _clientSlot[member][last] = slot;
+        clients.pop();
+        delete _clientSlot[member][client];
     }
+
 }

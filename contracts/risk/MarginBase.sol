@@ -1,30 +1,35 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
-import {IMargin} from "../interfaces/IMargin.sol";
-import {RiskMath} from "../libraries/RiskMath.sol";
+import {IMarginEvents} from "../interfaces/IMargin.sol";
+import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
 import {MemberKind} from "../types/Member.sol";
 
-/// @title MarginBase — Margin's storage: bounds, packed records, immutables and state
-/// @notice Holds what Margin keeps (as CCPBase does for the CCP); the logic is in Margin. Margin
-/// lists it as its last base, so its variables come after the OpenZeppelin bases' in the layout.
-abstract contract MarginBase is IMargin {
-    /// @notice Securities a member may hold positions in (bounds refresh and IM loops).
-    uint256 public constant MAX_POSITIONS = 8;
-    /// @notice Clients a member may clear for through the gate (plus itself).
-    uint256 public constant MAX_CLIENTS = 7;
-    /// @notice Securities a member may post as collateral.
-    uint256 public constant MAX_COLLATERAL = 4;
-    /// @notice Largest price batch.
+/// @title MarginBase — Margin's storage: packed records, immutables, state and shared internals
+/// @notice Holds what Margin keeps (as CCPBase does for the CCP), with every base that has
+/// storage, so that Margin and its revaluation module (MarginRevaluation, run by delegatecall on
+/// Margin's storage) have one layout by construction. The logic is in Margin and the module.
+abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, ReentrancyGuardTransient, ERC1155Holder {
+    using SafeCast for uint256;
+
+    /// @notice Largest price batch, and the most collateral lines one release sends.
     uint256 public constant MAX_BATCH = 50;
 
     uint8 internal constant DEFAULTED = 1;
     uint8 internal constant CONTRIBUTION_UNPAID = 2;
+    /// @dev A revaluation spans transactions: the gate and withdrawals wait for it.
+    uint8 internal constant REVALUING = 4;
 
     /// @dev One slot: price (8) | price day (4) | haircut (2) | worst down (2) | worst up (2) |
     /// has scenarios (1).
@@ -59,13 +64,6 @@ abstract contract MarginBase is IMargin {
         uint64 deadline;
     }
 
-    /// @dev One slot: the trading cycle (today + lag) at the last refresh (8) | the net quantity
-    /// the member's accounts had in it then (8). The change since is the net of new fills.
-    struct Fills {
-        uint64 cycleId;
-        int64 quantity;
-    }
-
     /// @dev The register entry as Margin needs it (one slot): the holder's kind, its clearing
     /// member, and whether it is on that member's client list already (so the gate reads one slot
     /// for a client's order, not two).
@@ -75,13 +73,39 @@ abstract contract MarginBase is IMargin {
         bool listedAsClient;
     }
 
-    /// @dev One slot: security id (8) | net obligation quantity (8) | resting buys (8) | resting
-    /// sells (8). A non-zero id marks the position as listed for the member.
+    /// @dev One slot, per account (a member's house account or a client) and security: net
+    /// obligation quantity at the last revaluation (8) | resting buys (6) | resting sells (6) |
+    /// the trading cycle (today + lag) at the last revaluation (4) | the net quantity the account
+    /// had in it then (7; the change since is the net of new fills) | listed (1).
     struct Position {
-        uint64 securityId;
         int64 quantity;
-        uint64 openBuy;
-        uint64 openSell;
+        uint48 openBuy;
+        uint48 openSell;
+        uint32 tradedCycle;
+        int56 traded;
+        bool listed;
+    }
+
+    /// @dev One slot per member and collateral security: units held (12) | the value they count
+    /// for in `Account.posted`, at the price of their last valuation less the haircut (16) | on
+    /// the member's list of collateral ids (1; a line emptied stays listed and is reused).
+    struct CollateralLine {
+        uint96 units;
+        uint128 value;
+        bool listed;
+    }
+
+    /// @dev A member's revaluation in progress (one slot, reused day after day): margin day it
+    /// builds (4) | next account (4: 0 the member, k its client k - 1; past the last, the
+    /// collateral lines) | next position or line of it (4) | items done (4) | running (1) | new
+    /// day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
+    struct Run {
+        uint32 day;
+        uint32 account;
+        uint32 item;
+        uint32 done;
+        bool running;
+        bool newDay;
     }
 
     IERC20 internal immutable _cash;
@@ -105,17 +129,25 @@ abstract contract MarginBase is IMargin {
     mapping(address member => Requirement) internal _requirements;
     mapping(address member => Call) internal _calls;
     mapping(address member => uint256) internal _cashHeld;
-    mapping(address member => uint256[]) internal _collateralIds;
-    mapping(address member => mapping(uint256 securityId => uint256)) internal _collateral;
-    mapping(address member => uint256[]) internal _positionIds;
-    mapping(address member => mapping(uint256 securityId => Position)) internal _positions;
-    mapping(address member => mapping(uint256 securityId => Fills)) internal _fills;
+    mapping(address member => uint64[]) internal _collateralIds;
+    mapping(address member => mapping(uint256 securityId => CollateralLine)) internal _lines;
+    mapping(address account => uint64[]) internal _positionIds;
+    mapping(address account => mapping(uint256 securityId => Position)) internal _positions;
     mapping(address member => address[]) internal _clients;
-    mapping(address member => mapping(address client => bool)) internal _isClient;
+    /// @dev 1 + the client's index in `_clients[member]`; 0: not a client of `member`.
+    mapping(address member => mapping(address client => uint256)) internal _clientSlot;
+    mapping(address member => Run) internal _runs;
+    mapping(address member => int256[16]) internal _runPnl;
+    mapping(address member => int256) internal _runMtm;
+    /// @dev Where a closed default's remaining securities collateral goes, and the next line.
+    mapping(address member => address) internal _releaseTo;
+    mapping(address member => uint256) internal _releaseCursor;
 
     /// @dev Checks the deployment inputs (`operator` only for being set: Margin grants it the
     /// roles) and fixes the immutables; reads the CCP's cycle length once.
-    constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator) {
+    constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
+        EIP712("SmartCCP Margin", "1")
+    {
         if (ccp == address(0) || membership == address(0) || operator == address(0)) revert ZeroInput();
         if (nScenarios == 0 || nScenarios > RiskMath.MAX_SCENARIOS) {
             revert BadScenarioVector(nScenarios, RiskMath.MAX_SCENARIOS);
@@ -126,5 +158,52 @@ abstract contract MarginBase is IMargin {
         _cash = IERC20(cash);
         _securities = IERC1155(securities);
         _nScenarios = nScenarios;
+    }
+
+    /// @inheritdoc ERC1155Holder
+    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ─── Shared internals ────────────────────────────────────────────────────────────────────
+
+    /// @dev Restart `member`'s revaluation (its list of accounts or lines changed under it).
+    function _restartRun(address member) internal {
+        if (!_runs[member].running) return;
+        _runs[member].running = false;
+        _accounts[member].flags &= ~REVALUING;
+        emit RevaluationRestarted(member);
+    }
+
+    function _exposure(uint256 securityId, int256 quantity, uint256 openBuy, uint256 openSell)
+        internal
+        view
+        returns (Exposure memory)
+    {
+        return Exposure({
+            longQty: quantity + int256(openBuy),
+            shortQty: quantity - int256(openSell),
+            price: _risk[securityId].price,
+            shocks: _shocks[securityId]
+        });
+    }
+
+    /// @dev Set the line's units to `units` and value them at today's settlement price less the
+    /// haircut (rounded down); `posted` moves by the change of the line's value.
+    function _revalueLine(address member, uint256 securityId, uint256 units) internal {
+        CollateralLine storage l = _lines[member][securityId];
+        SecurityRisk memory r = _risk[securityId];
+        uint256 value = RiskMath.haircutValue(units, r.price, r.haircutBps);
+        Account storage a = _accounts[member];
+        a.posted = (uint256(a.posted) + value - l.value).toUint80();
+        (l.units, l.value) = (units.toUint96(), value.toUint128());
+    }
+
+    function _requireClearingMember(address account) internal view {
+        if (_members[account].kind != MemberKind.ClearingMember) revert NotClearingMember(account);
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
     }
 }

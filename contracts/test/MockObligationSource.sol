@@ -45,6 +45,22 @@ contract MockObligationSource {
         return (o.quantity, o.cashAmount);
     }
 
+    function openObligation(address account, uint256 securityId)
+        external
+        view
+        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle)
+    {
+        uint64 today = uint64(block.timestamp / cycleLength);
+        tradingCycle = today + lagOf[securityId];
+        for (uint64 c = today == 0 ? 0 : today - 1; c <= tradingCycle; ++c) {
+            CyclePhase phase = phaseOf[c];
+            if (phase == CyclePhase.Unknown || phase == CyclePhase.Settled) continue;
+            Obligation memory o = _obligations[c][securityId][account];
+            (quantity, cashAmount) = (quantity + o.quantity, cashAmount + o.cashAmount);
+            if (c == tradingCycle) traded = o.quantity;
+        }
+    }
+
     function currentCycle() external view returns (uint64) {
         return uint64(block.timestamp / cycleLength);
     }

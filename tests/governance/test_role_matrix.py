@@ -46,7 +46,7 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "settleCycle", "prefundCash", "prefundSecurities", "withdrawCash", "withdrawSecurities",
                   "renounceRole", "transfer", "transferFrom", "approve", "permit", "safeTransferFrom",
                   "safeBatchTransferFrom", "setApprovalForAll", "depositCash", "depositSecurities",
-                  "depositWithSignature", "refreshMargin", "onERC1155Received", "onERC1155BatchReceived",
+                  "depositWithSignature", "refreshMargin", "revalue", "releaseRemainingCollateral", "onERC1155Received", "onERC1155BatchReceived",
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "route", "syncQuote", "issue", "redeem"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}

@@ -102,11 +102,22 @@ class RiskRules:
         for m in self.members:
             self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
         status = self._status(self.members)
-        reads = Multicall(self.rpc)
+        accounts = Multicall(self.rpc)
         for m in self.members:
-            reads.add(self.margin, "positionsOf", m)
-        for m, (ids, qty, buys, sells) in zip(self.members, reads.run()):
+            accounts.add(self.margin, "accountsOf", m)
+        owners = [(m, a) for m, accs in zip(self.members, accounts.run()) for a in accs]
+        reads = Multicall(self.rpc)
+        for _, a in owners:
+            reads.add(self.margin, "positionsOf", a)
+        book: dict[str, dict[int, list[int]]] = {m: {} for m in self.members}
+        for (m, _), (ids, qty, buys, sells) in zip(owners, reads.run()):
+            for sid, q, b, s_ in zip(ids, qty, buys, sells):  # positions are per account: sum them
+                row = book[m].setdefault(int(sid), [0, 0, 0])
+                row[0], row[1], row[2] = row[0] + int(q), row[1] + int(b), row[2] + int(s_)
+        for m in self.members:
             # The on-chain IM equals the Python risk model's, on the positions Margin just read.
+            ids = list(book[m])
+            qty, buys, sells = ([book[m][i][k] for i in ids] for k in range(3))
             if ids:
                 want = initial_margin_with_orders(list(qty), list(buys), list(sells),
                                                   [self.settlement_price[i] for i in ids],

@@ -259,7 +259,7 @@ def initial_margin_with_orders(
     quantities: Sequence[int], open_buys: Sequence[int], open_sells: Sequence[int], prices: Sequence[int],
     shocks_bps: Sequence[Sequence[int]],
 ) -> int:
-    """``RiskMath.initialMargin``: in each scenario every security's resting orders fill in the
+    """``RiskMath.addScenarioPnl`` + ``marginOf``: in each scenario every security's resting orders fill in the
     direction that hurts (buys in down shocks, sells in up shocks). Equals the largest
     :func:`smartccp.risk.margin.initial_margin` over the portfolios where each security's orders
     all fill one way or the other (checked in the tests).

@@ -23,8 +23,8 @@ COLLATERAL = cash(2_000_000)
 @pytest.fixture(scope="module")
 def listed(risk_unit, members, operator, order):
     """member_a posts collateral and rests one small buy in each of the five securities (so
-    they are its listed positions), its client one; then a new margin day drops the resting
-    quantities."""
+    they are its listed positions), and so does its client (positions are kept per account);
+    then a new margin day drops the resting quantities."""
     a = members[0]
     u = risk_unit
     u.margin.depositCash(COLLATERAL, sender=a)
@@ -32,7 +32,8 @@ def listed(risk_unit, members, operator, order):
         lot = 10 if sid == u.sids[0] else 1
         u.client.place(order(a, sid, Side.BUY, lot, u.prices[sid] // 2), a)
     x = members[2]  # the client's first order through the gate makes it one of a's accounts
-    u.client.place(order(x, u.sids[0], Side.BUY, 10, u.prices[u.sids[0]] // 2), x)
+    for sid in u.sids:
+        u.client.place(order(x, sid, Side.BUY, 10 if sid == u.sids[0] else 1, u.prices[sid] // 2), x)
     assert [str(v) for v in u.margin.accountsOf(a)] == [a.address, x.address]
     u.margin.startMarginDay(sender=operator)
     return u

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
+import {MarginBase} from "./MarginBase.sol";
+
+/// @title MarginRevaluation — the margin revaluation, in pages, for Margin
+/// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
+/// storage (both derive from MarginBase alone, so their layouts are one). Called directly it
+/// refuses (OnlyDelegateCall). Its immutables are Margin's (same constructor inputs).
+/// @dev A page: at most `maxItems` items, each an account without positions, a position
+/// (one `openObligation` call to the CCP; the position, fills, risk and shock slots), or a
+/// collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
+/// in memory and parked in storage only when a revaluation spans transactions.
+contract MarginRevaluation is MarginBase {
+    using SafeCast for uint256;
+
+    address private immutable _self = address(this);
+
+    /// @notice Called directly instead of through Margin.
+    error OnlyDelegateCall();
+
+    constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
+        MarginBase(ccp, membership, cash, securities, nScenarios, operator)
+    {}
+
+    /// @notice Advance `member`'s revaluation by at most `maxItems` items (see IMargin.revalue).
+    /// Only by delegatecall from Margin, which checks `maxItems` and re-entrancy.
+    function revalue(address member, uint256 maxItems) external returns (bool finished) {
+        if (address(this) == _self) revert OnlyDelegateCall();
+        return _revalue(member, maxItems);
+    }
+
+    /// @dev One step of `member`'s revaluation: at most `maxItems` items (an account visited, a
+    /// position, a collateral line), resumed where the last step stopped. The scenario P&L and
+    /// the mark-to-market are summed in memory and kept in storage only between transactions.
+    /// Cost per position: the CCP's `openObligation` (one call), the position, fills, risk and
+    /// shock slots; per collateral line: the line and the risk slot.
+    function _revalue(address member, uint256 maxItems) private returns (bool finished) {
+        _requireClearingMember(member);
+        Run memory run = _runs[member];
+        int256[] memory pnl = new int256[](_nScenarios);
+        int256 mtm;
+        if (run.running) {
+            int256[16] storage saved = _runPnl[member];
+            for (uint256 s; s < pnl.length; ++s) {
+                pnl[s] = saved[s];
+            }
+            mtm = _runMtm[member];
+        } else {
+            uint32 lastDay = _requirements[member].day;
+            bool newDay = lastDay < _marginDay;
+            run = Run(newDay ? _marginDay : lastDay, 0, 0, 0, true, newDay);
+        }
+        uint256 budget = maxItems;
+        address[] storage clients = _clients[member];
+        uint256 nAccounts = clients.length + 1;
+        while (run.account < nAccounts && budget != 0) {
+            address account = run.account == 0 ? member : clients[run.account - 1];
+            uint64[] storage ids = _positionIds[account];
+            uint256 n = ids.length;
+            if (n == 0) {
+                // An account without positions is a step of its own (so a page always advances).
+                (run.account, budget) = (run.account + 1, budget - 1);
+                continue;
+            }
+            for (; run.item < n && budget != 0; ++run.item) {
+                mtm += _revaluePosition(account, ids[run.item], run.newDay, pnl);
+                --budget;
+                ++run.done;
+            }
+            if (run.item == n) (run.account, run.item) = (run.account + 1, 0);
+        }
+        if (run.account == nAccounts) {
+            uint64[] storage lines = _collateralIds[member];
+            uint256 n = lines.length;
+            for (; run.item < n && budget != 0; ++run.item) {
+                _revalueLine(member, lines[run.item], _lines[member][lines[run.item]].units);
+                --budget;
+                ++run.done;
+            }
+            finished = run.item == n;
+        }
+        if (finished) return _finishRun(member, run, pnl, mtm);
+        int256[16] storage keep = _runPnl[member];
+        for (uint256 s; s < pnl.length; ++s) {
+            keep[s] = pnl[s];
+        }
+        _runMtm[member] = mtm;
+        _runs[member] = run;
+        _accounts[member].flags |= REVALUING;
+        emit RevaluationAdvanced(member, run.day, run.done);
+    }
+
+    /// @dev The revaluation's result: IM from the summed scenario P&L, VM from the
+    /// mark-to-market, the collateral as revalued; call or release margin.
+    function _finishRun(address member, Run memory run, int256[] memory pnl, int256 mtm) private returns (bool) {
+        uint256 im = RiskMath.marginOf(pnl);
+        uint256 vm = mtm < 0 ? uint256(-mtm) : 0;
+        _requirements[member] = Requirement(im.toUint96(), vm.toUint96(), run.day);
+        if (_runs[member].running) _runs[member].running = false;
+        Account storage a = _accounts[member];
+        uint256 posted = a.posted;
+        (a.required, a.pending, a.flags) = ((im + vm).toUint80(), 0, a.flags & ~REVALUING);
+        emit MarginRefreshed(member, im, vm, posted);
+
+        Call storage c = _calls[member];
+        if (posted < im + vm) {
+            c.amount = (im + vm - posted).toUint128();
+            if (c.deadline == 0) c.deadline = uint64(block.timestamp) + _callWindow;
+            emit MarginCalled(member, c.amount, c.deadline);
+        } else if (c.deadline != 0) {
+            delete _calls[member];
+            emit MarginCallMet(member);
+        }
+        return true;
+    }
+
+    /// @dev One position of the run: its obligations re-read (one CCP call), resting quantities
+    /// released as far as filled (or dropped on a new day), its scenario P&L added to `pnl`;
+    /// returns its mark-to-market `q P + c` at the settlement price. The position slot is
+    /// written only if something in it changed.
+    function _revaluePosition(address account, uint256 securityId, bool newDay, int256[] memory pnl)
+        private
+        returns (int256)
+    {
+        (int256 q, int256 cashSum, int256 traded, uint64 tradingCycle) = _ccp.openObligation(account, securityId);
+        Position storage slot = _positions[account][securityId];
+        Position memory p = slot;
+        Position memory was = slot;
+        p.quantity = SafeCast.toInt64(q);
+        _releaseFilled(traded, tradingCycle, p, newDay);
+        if (
+            p.quantity != was.quantity || p.openBuy != was.openBuy || p.openSell != was.openSell
+                || p.tradedCycle != was.tradedCycle || p.traded != was.traded
+        ) _positions[account][securityId] = p;
+        Exposure memory x = _exposure(securityId, q, p.openBuy, p.openSell);
+        RiskMath.addScenarioPnl(pnl, x);
+        return q * int256(x.price) + cashSum;
+    }
+
+    /// @dev Resting quantities that have filled since the last revaluation are released: the
+    /// net change of the trading cycle's quantity `d` is at most the buys filled (d > 0) or the
+    /// sells filled (d < 0), so releasing `|d|` never releases more than filled (conservative:
+    /// a buy and a sell that both filled stay counted until the next margin day).
+    /// On a new margin day every resting quantity is dropped instead.
+    function _releaseFilled(int256 traded, uint64 cycleId, Position memory p, bool newDay) private pure {
+        uint32 cycle = SafeCast.toUint32(cycleId);
+        int256 d = p.tradedCycle == cycle ? traded - p.traded : traded;
+        if (newDay) (p.openBuy, p.openSell) = (0, 0);
+        else if (d > 0) p.openBuy -= uint48(_min(uint256(d), p.openBuy));
+        else if (d < 0) p.openSell -= uint48(_min(uint256(-d), p.openSell));
+        (p.tradedCycle, p.traded) = (cycle, SafeCast.toInt56(traded));
+    }
+}
