@@ -31,7 +31,7 @@ from typing import Any
 from smartccp.clearing.ccp import CycleReport, run_cycle, traded_cycles
 from smartccp.ops.clock import Clock
 from smartccp.ops.deploy import Deployment
-from smartccp.risk.chain import margin_status, publish_prices
+from smartccp.risk.chain import margin_status, publish_prices, revalue
 from smartccp.types import CyclePhase, TradingPhase
 
 #: Auction fills per uncross transaction (the call is resumable).
@@ -237,7 +237,7 @@ class Operations:
         # A defaulter's margin is the default manager's.
         members = [str(m) for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])]
         for m in members:
-            r.margin.refreshMargin(m, sender=op)
+            revalue(r.margin, m, op)  # in pages: a member of any size
             st = margin_status(r.margin, m)
             if st.call_amount:
                 calls[m] = {"amount": st.call_amount, "deadline": st.call_deadline}

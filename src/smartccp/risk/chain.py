@@ -241,6 +241,22 @@ def margin_status(margin: Any, member: Any) -> MarginStatus:
     return MarginStatus(*(int(x) if not isinstance(x, bool) else x for x in s))
 
 
+#: Items (positions, collateral lines, accounts without positions) per revaluation page: about
+#: 20k gas each, so a page stays near 4 M gas whatever the member's size.
+REVALUE_PAGE = 200
+
+
+def revalue(margin: Any, member: Any, sender: Any, page: int = REVALUE_PAGE) -> list[Any]:
+    """Revalue ``member`` in pages of ``page`` items (``Margin.revalue``) until its last page;
+    returns the receipts. Resumes a run another caller left unfinished."""
+    receipts = []
+    while True:
+        receipt = margin.revalue(member, page, sender=sender)
+        receipts.append(receipt)
+        if receipt.decode_logs(margin.MarginRefreshed):
+            return receipts
+
+
 def layer_totals(fund: Any) -> dict[str, int]:
     """Waterfall layer name (as :data:`smartccp.risk.waterfall.LAYERS`) -> amount used so far."""
     return {name: int(v) for name, v in zip(LAYERS, fund.layerTotals(), strict=True)}

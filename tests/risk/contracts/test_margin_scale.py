@@ -1,0 +1,168 @@
+"""Margin at sizes the old ceilings refused (8 securities, 7 clients, 4 collateral lines per
+member): the gate lists them all, a revaluation in pages equals the one-call refresh and the
+Python model, the member waits (named error) while a run spans transactions, a ported client
+takes its positions to its new member, and bad page sizes are refused."""
+
+from __future__ import annotations
+
+import ape
+import numpy as np
+import pytest
+
+from smartccp.chain.system import kyc_expiry
+from smartccp.risk.chain import margin_status, publish_prices, publish_scenarios
+from smartccp.risk.margin import initial_margin
+from smartccp.types import Side, TradingPhase
+from smartccp.units import cash
+
+N_SECURITIES = 12  # > the old 8 positions per member
+N_CLIENTS = 9  # > the old 7 clients per member
+N_LINES = 6  # > the old 4 collateral securities
+CLIENT_SECURITIES = 3  # each client orders in three securities
+
+
+@pytest.fixture(scope="module")
+def wide(risk_unit, system, members, member_c, operator, issuer, accounts, chain, order):
+    """member_c with orders in twelve securities, nine clients with orders in three each, and
+    six securities posted as collateral."""
+    u = risk_unit
+    venue = system.venue
+    sids = list(u.sids)
+    while len(sids) < N_SECURITIES:
+        k = len(sids)
+        system.securities.listSecurity(f"WX{k}", f"US1000000{k:03d}".encode(), 0, cash("0.01"), 1, 0, sender=issuer)
+        sid = int(system.securities.securityCount())
+        u.source.setLag(sid, 1, sender=operator)
+        venue.listSecurity(sid, 86_400, sender=operator)
+        venue.setPhase(sid, TradingPhase.CONTINUOUS, sender=operator)
+        u.shocks[sid] = u.shocks[u.sids[k % len(u.sids)]]
+        u.prices[sid] = cash(3 + k)
+        publish_scenarios(u.margin, {sid: u.shocks[sid]}, operator)
+        publish_prices(u.margin, {sid: u.prices[sid]}, operator)
+        sids.append(sid)
+    m = member_c
+    u.margin.depositCash(cash(3_000_000), sender=m)
+    for sid in sids:
+        lot = 10 if sid == u.sids[0] else 1
+        u.client.place(order(m, sid, Side.BUY, lot, u.prices[sid] // 2), m)
+    clients = []
+    for i in range(N_CLIENTS):
+        c = accounts.generate_test_account()
+        operator.transfer(c, 10**18)
+        system.membership.admitParticipant(c, m, kyc_expiry(), sender=operator)
+        for sid in sids[1 + i % 8:1 + i % 8 + CLIENT_SECURITIES]:
+            u.client.place(order(c, sid, Side.SELL, 1, u.prices[sid] * 2), c)
+        clients.append(c)
+    for sid in sids[1:1 + N_LINES]:
+        system.securities.issue(sid, m, 1_000, sender=issuer)
+        u.margin.depositSecurities(sid, 1_000, sender=m)
+    u.margin.startMarginDay(sender=operator)
+    return u, sids, m, clients
+
+
+def _book(u, member, cycle, rng):
+    """Random obligations for every listed position of every account of ``member``; returns the
+    aggregate quantity per security (positions are per account, IM is per member)."""
+    total: dict[int, int] = {}
+    for account in u.margin.accountsOf(member):
+        ids, *_ = u.margin.positionsOf(account)
+        for sid in map(int, ids):
+            q = int(rng.integers(-500, 500))
+            u.source.setObligation(cycle, sid, account, q, -q * u.prices[sid], sender=u.ccp)
+            total[sid] = total.get(sid, 0) + q
+    return total
+
+
+def _model_im(u, total):
+    ids = sorted(total)
+    return initial_margin([total[i] for i in ids], [u.prices[i] for i in ids], [u.shocks[i] for i in ids])
+
+
+def test_no_ceiling__twelve_positions_nine_clients_six_collateral_lines(wide):
+    u, sids, m, clients = wide
+    assert [str(a) for a in u.margin.accountsOf(m)] == [m.address, *(c.address for c in clients)]
+    ids, *_ = u.margin.positionsOf(m)
+    assert sorted(map(int, ids)) == sorted(sids)
+    status = margin_status(u.margin, m)
+    lines = 0
+    for sid in sids[1:1 + N_LINES]:
+        assert int(u.margin.collateralUnits(m, sid)) == 1_000
+        price, _, haircut = u.margin.securityRisk(sid)
+        lines += 1_000 * int(price) * (10_000 - int(haircut)) // 10_000
+    assert status.posted == status.cash + lines  # posted is cash plus each line's valuation
+
+
+def test_revalue_in_pages__equals_the_model__member_waits_meanwhile(wide, order):
+    u, sids, m, clients = wide
+    cycle = int(u.source.currentCycle()) + 1
+    total = _book(u, m, cycle, np.random.default_rng(18))
+    expected = _model_im(u, total)
+    assert int(u.margin.previewInitialMargin(m)) == expected
+    running, _, _, items = u.margin.revaluationOf(m)
+    assert not running and int(items) == N_SECURITIES + N_CLIENTS * CLIENT_SECURITIES + N_LINES
+
+    receipt = u.margin.revalue(m, 7, sender=u.ccp)
+    assert [e.done for e in receipt.decode_logs(u.margin.RevaluationAdvanced)] == [7]
+    running, _, done, _ = u.margin.revaluationOf(m)
+    assert running and int(done) == 7
+    before = margin_status(u.margin, m)
+    with ape.reverts(u.margin.RevaluationPending, member=m.address, done=7):
+        u.client.place(order(m, sids[0], Side.BUY, 10, u.prices[sids[0]] // 2), m)
+    with ape.reverts(u.margin.RevaluationPending, member=m.address, done=7):
+        u.margin.withdrawCash(1, sender=m)
+    assert margin_status(u.margin, m) == before
+
+    pages = 1
+    while not u.margin.revalue(m, 7, sender=u.ccp).decode_logs(u.margin.MarginRefreshed):
+        pages += 1
+    pages += 1
+    assert pages == -(-(N_SECURITIES + N_CLIENTS * CLIENT_SECURITIES + N_LINES) // 7)
+    paged = margin_status(u.margin, m)
+    assert paged.initial_margin == expected
+    u.margin.refreshMargin(m, sender=u.ccp)  # the same in one call
+    assert margin_status(u.margin, m).initial_margin == expected
+    assert margin_status(u.margin, m).variation_margin == paged.variation_margin
+
+
+def test_revalue__page_of_one_always_advances__zero_refused(wide):
+    u, _, m, _ = wide
+    with ape.reverts(u.margin.BadParameter, value=0):
+        u.margin.revalue(m, 0, sender=u.ccp)
+    items = int(u.margin.revaluationOf(m)[3])
+    pages = 0
+    while True:
+        pages += 1
+        receipt = u.margin.revalue(m, 1, sender=u.ccp)
+        if receipt.decode_logs(u.margin.MarginRefreshed):
+            break
+        assert int(u.margin.revaluationOf(m)[2]) == pages  # one more item each page
+    assert pages == items
+
+
+def test_ported_client__its_positions_follow_it__a_run_in_progress_restarts(wide, system, members, operator):
+    u, _, m, clients = wide
+    member_b = members[1]
+    c = clients[0]
+    cycle = int(u.source.currentCycle()) + 1
+    ids, *_ = u.margin.positionsOf(c)
+    for sid in map(int, ids):
+        u.source.setObligation(cycle, sid, c, 400, -400 * u.prices[sid], sender=u.ccp)
+    u.margin.revalue(m, 3, sender=u.ccp)
+    assert u.margin.revaluationOf(m)[0]
+
+    receipt = system.membership.portClient(c, member_b, sender=operator)
+    assert [e.member for e in receipt.decode_logs(u.margin.RevaluationRestarted)] == [m.address]
+    assert c.address not in [str(a) for a in u.margin.accountsOf(m)]
+    assert c.address in [str(a) for a in u.margin.accountsOf(member_b)]
+    assert not u.margin.revaluationOf(m)[0]
+
+    total: dict[int, int] = {}
+    for account in u.margin.accountsOf(member_b):
+        pids, qty, *_ = u.margin.positionsOf(account)
+        for sid in map(int, pids):
+            q, *_ = u.source.openObligation(account, sid)
+            total[sid] = total.get(sid, 0) + int(q)
+    assert all(total[int(s)] >= 400 for s in ids)
+    u.margin.refreshMargin(member_b, sender=u.ccp)
+    assert margin_status(u.margin, member_b).initial_margin == _model_im(u, total) > 0
+
