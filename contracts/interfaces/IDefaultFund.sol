@@ -42,13 +42,29 @@ enum DefaultReason {
 ///
 /// WATERFALL, run on each charge, every layer used emitting `LayerUsed`: (1) the defaulter's
 /// whole margin — its cash collateral, then its securities collateral sold on Margin's
-/// liquidation market at no less than the haircut value per unit (`IMargin.seizeMargin`), (2) its own contribution, (3) the CCP's skin in the game, (4) the survivors'
-/// contributions pro rata (`RiskMath.proRata`, leftover base units to the first members: the
-/// CCP never absorbs rounding), (5) assessments on the survivors pro rata to their remaining
-/// caps `ceil(required * capBps / 10 000)` per default episode — called, paid later to the
-/// CCP — and (6) the residual recorded as uncovered. Layers 1-4 are transferred to the CCP
-/// before `coverShortfall` returns. Layer totals equal `smartccp.risk.waterfall.run_waterfall`
-/// for the same losses; with several charges per-member shares may differ by rounding units.
+/// liquidation market at no less than the haircut value per unit (`IMargin.seizeMargin`), (2)
+/// its own contribution, (3) the CCP's skin in the game, (4) the survivors' contributions pro
+/// rata to their balances, and (5) assessments on the survivors pro rata to their required
+/// contributions, capped at `capBps` per unit required per default episode — called, paid later
+/// to the CCP — and (6) the residual recorded as uncovered. Layers 1-4 are transferred to the
+/// CCP before `coverShortfall` returns. Layer totals equal
+/// `smartccp.risk.waterfall.run_waterfall` for the same losses.
+///
+/// ANY NUMBER OF MEMBERS. Layers 4 and 5 cost the same with 20 or 2,000 fund members: they move
+/// two indices (`SurvivorsCharged`, `SurvivorsAssessed`) and each survivor's balance reads them
+/// when it is next settled (`smartccp.risk.fund_ledger` is the exact model). Layer 4 multiplies
+/// the index of a unit contributed by `(pool - used) / pool`, rounded down; a survivor's
+/// balance is `floor(paid * index / index when booked)`. Layer 5 raises the rate per unit of
+/// required contribution by `ceil(used / required total)`; a survivor owes
+/// `ceil(required * rise)`. So every survivor loses at least its exact pro-rata share (rounding
+/// against the members, never the CCP; the rounding dust stays in the fund's pool). Settling a
+/// survivor (`settleMember`, `settleMembers` in pages: anyone, e.g. the keeper after a
+/// default; also any contribution, withdrawal, assessment payment or declaration touching it)
+/// books its balance (`SurvivorCharged`), its assessment (`AssessmentCalled`), and, if it is now
+/// short, a top-up call whose deadline runs from the charge (not from the settlement) and the
+/// gate's unpaid flag. `contributionOf`, `assessmentDue` and `topUpDeadline` read the indices,
+/// so they are current before settlement; the gate refuses a charged member's orders only once
+/// it is settled.
 /// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is
 /// replenished with `fundSkinInTheGame`.
 ///
@@ -83,10 +99,18 @@ interface IDefaultFund is IDefaultHandler {
     event MemberDefaulted(address indexed member, DefaultReason reason);
     /// @notice A waterfall layer was used for `defaulter`'s loss.
     event LayerUsed(address indexed defaulter, Layer indexed layer, uint256 amount);
-    /// @notice A survivor's contribution was charged in layer 4.
-    event SurvivorCharged(address indexed defaulter, address indexed member, uint256 amount);
-    /// @notice A survivor was assessed in layer 5 (payable to the CCP).
-    event AssessmentCalled(address indexed defaulter, address indexed member, uint256 amount);
+    /// @notice `member` joined the fund (its first required contribution); `count` members now.
+    event FundMemberAdded(address indexed member, uint256 count);
+    /// @notice Layer 4 charge number `charge` took `amount` from the survivors' pool, leaving
+    /// `pool`; the index of a unit contributed is now `index` at `scale`.
+    event SurvivorsCharged(uint64 indexed charge, uint256 amount, uint256 pool, uint256 index, uint256 scale);
+    /// @notice Layer 5 called `amount` from the survivors in `episode`; `rate` per unit of
+    /// required contribution (1e27 = one) is now called in the episode.
+    event SurvivorsAssessed(uint64 indexed episode, uint256 amount, uint256 rate);
+    /// @notice Settling `member` booked `amount` of layer-4 charges on its contribution.
+    event SurvivorCharged(address indexed member, uint256 amount);
+    /// @notice Settling `member` booked `amount` of layer-5 assessments (payable to the CCP).
+    event AssessmentCalled(address indexed member, uint256 amount);
     /// @notice `member` paid `amount` of its assessment to the CCP.
     event AssessmentPaid(address indexed member, uint256 amount);
     /// @notice `defaulter`'s shortfall of `amount` was covered by `covered` (the rest called or
@@ -122,8 +146,6 @@ interface IDefaultFund is IDefaultHandler {
     error OnlyMargin(address caller);
     /// @notice `member` has no contribution requirement (not a fund member).
     error NotFundMember(address member);
-    /// @notice At most `max` fund members.
-    error TooManyMembers(uint256 max);
     /// @notice `member` is not in default.
     error NotInDefault(address member);
     /// @notice `member` is already in default.
@@ -200,12 +222,32 @@ interface IDefaultFund is IDefaultHandler {
     function cureDefault(address member) external;
     /// @notice Start a new default episode (assessment caps reset). Default manager.
     function startEpisode() external;
+    /// @notice Book layers 4 and 5 on `member` since it was last settled (see ANY NUMBER OF
+    /// MEMBERS). Anyone; `NotFundMember` if it never had a requirement.
+    function settleMember(address member) external;
+    /// @notice Settle fund members `start` to `start + count - 1` (fewer at the end of the list);
+    /// returns where the next page starts (`memberCount()` when done). Anyone; `BadInput` for
+    /// `count` 0 or `start` past the end.
+    function settleMembers(uint256 start, uint256 count) external returns (uint256 next);
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
-    /// @notice `member`'s required and paid contribution.
+    /// @notice `member`'s required and paid contribution (paid at the current index: current
+    /// before the member is settled).
     function contributionOf(address member) external view returns (uint256 required, uint256 paid);
-    /// @notice Fund members in waterfall order.
+    /// @notice Every fund member, in the order they joined (see `membersPage` for large funds).
     function members() external view returns (address[] memory);
+    /// @notice Number of fund members (expelled ones included: they keep their place).
+    function memberCount() external view returns (uint256);
+    /// @notice Fund members `start` to `start + count - 1`, fewer at the end of the list.
+    function membersPage(uint256 start, uint256 count) external view returns (address[] memory);
+    /// @notice Layers 4 and 5 now: the survivors' pool (their contributions as booked, the
+    /// rounding dust their balances lost included), their total required contribution, the
+    /// index of a unit contributed (1e36 at scale 0) and its scale, and the assessment rate per
+    /// unit required called in the current episode (1e27 = one).
+    function survivorPool()
+        external
+        view
+        returns (uint256 pool, uint256 requiredTotal, uint256 index, uint256 scale, uint256 assessRate);
     /// @notice The CCP's skin in the game available now.
     function skinInTheGame() external view returns (uint256);
     /// @notice `member`'s default: reason (None if not in default), total loss charged, closed.

@@ -104,34 +104,4 @@ library RiskMath {
         return Math.mulDiv(units * price, BPS - haircutBps, BPS);
     }
 
-    /// @notice Assessment cap of a member: `ceil(contribution * capBps / BPS)`.
-    function capOf(uint256 contribution, uint256 capBps) internal pure returns (uint256) {
-        return Math.ceilDiv(contribution * capBps, BPS);
-    }
-
-    /// @notice Split `amount` pro rata to `weights`, exactly `smartccp.risk.waterfall.pro_rata`:
-    /// `floor(amount * w_i / W)` each, then one more base unit to each of the first
-    /// `amount - sum(floors)` members with `w_i > 0`. Requires `amount <= W`; every share is then
-    /// at most its weight and the shares sum to `amount` (the CCP never absorbs rounding).
-    function proRata(uint256 amount, uint256[] memory weights) internal pure returns (uint256[] memory shares) {
-        uint256 n = weights.length;
-        shares = new uint256[](n);
-        uint256 total;
-        for (uint256 i; i < n; ++i) {
-            total += weights[i];
-        }
-        if (amount == 0 || total == 0) return shares;
-        uint256 given;
-        for (uint256 i; i < n; ++i) {
-            shares[i] = Math.mulDiv(amount, weights[i], total);
-            given += shares[i];
-        }
-        uint256 leftover = amount - given;
-        for (uint256 i; i < n && leftover != 0; ++i) {
-            if (weights[i] != 0) {
-                ++shares[i];
-                --leftover;
-            }
-        }
-    }
 }

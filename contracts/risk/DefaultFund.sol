@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IDefaultFund, DefaultReason, Layer} from "../interfaces/IDefaultFund.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
@@ -28,10 +29,15 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     bytes32 public constant RISK_ROLE = keccak256("RISK_ROLE");
     /// @notice Declares defaults at will, designates backups, closes defaults.
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
-    /// @notice Bound on fund members (the survivor layers loop over them).
-    uint256 public constant MAX_MEMBERS = 16;
-    /// @notice Bound on a client-porting batch.
+    /// @notice Bound on one call's batch (published contributions, ported clients): the work
+    /// of a call, not the number of members, which is unbounded.
     uint256 public constant MAX_BATCH = 50;
+    /// @dev Survivors' index bounds: it lives in (INDEX_FLOOR, INDEX_ONE] and is multiplied by
+    /// INDEX_FLOOR (one scale up) when a charge takes it below the floor.
+    uint256 private constant INDEX_ONE = 1e36;
+    uint256 private constant INDEX_FLOOR = 1e18;
+    /// @dev Assessment rates are per unit of required contribution, in RATE_ONE.
+    uint256 private constant RATE_ONE = 1e27;
 
     /// @dev One slot: required (12) | paid (12) | top-up deadline (8).
     struct Contribution {
@@ -50,10 +56,18 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         bool suspended;
     }
 
-    /// @dev One slot: episode of `assessed` (8) | assessed in that episode (12) | unpaid (12).
+    /// @dev One slot: the survivors' index when `paid` was booked (0: outside the survivors'
+    /// pool: not a fund member, or in default — `paid` is then absolute) | its scale | the number
+    /// of layer-4 charges then.
+    struct Stake {
+        uint128 index;
+        uint64 scale;
+        uint64 charges;
+    }
+
+    /// @dev One slot: the cumulative assessment rate when `due` was booked (16) | unpaid (12).
     struct Assessment {
-        uint64 episode;
-        uint96 assessed;
+        uint128 rate;
         uint96 due;
     }
 
@@ -70,6 +84,22 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     address[] private _members;
     mapping(address member => bool) private _listed;
     mapping(address member => Contribution) private _contributions;
+    mapping(address member => Stake) private _stakes;
+    /// @dev Layer 4, O(1) per default: the survivors' contributions as booked (`_pool`, cash
+    /// that backs them, including rounding dust their holders lost) and the index of a unit
+    /// contributed (`_index` at scale `_scale`): a charge multiplies the index by what is left
+    /// of the pool, a member's balance is read as `paid * index / index when booked`.
+    uint256 private _pool;
+    uint128 private _index = uint128(INDEX_ONE);
+    uint64 private _scale;
+    uint64 private _charges;
+    mapping(uint64 charge => uint64 time) private _chargedAt;
+    /// @dev Layer 5, O(1) per default: survivors' required contributions (`_requiredPool`) and
+    /// the cumulative assessment rate per unit of required contribution (`_assessRate`, never
+    /// reset; `_episodeStart` is its value when the current episode began).
+    uint256 private _requiredPool;
+    uint128 private _assessRate;
+    uint128 private _episodeStart;
     mapping(address member => Case) private _cases;
     mapping(address member => Assessment) private _assessments;
     mapping(address member => address) private _backups;
@@ -98,17 +128,22 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         onlyRole(RISK_ROLE)
     {
         uint256 n = members_.length;
-        if (n != amounts.length || n > MAX_MEMBERS) revert BadBatch(n, MAX_MEMBERS);
+        if (n != amounts.length || n > MAX_BATCH) revert BadBatch(n, MAX_BATCH);
         bool[] memory paid = new bool[](n);
         for (uint256 i; i < n; ++i) {
             address m = members_[i];
+            Contribution storage c = _contributions[m];
+            uint96 required = amounts[i].toUint96();
             if (!_listed[m]) {
-                if (_members.length == MAX_MEMBERS) revert TooManyMembers(MAX_MEMBERS);
                 _listed[m] = true;
                 _members.push(m);
+                _join(m, 0);
+                emit FundMemberAdded(m, _members.length);
+            } else {
+                _settle(m);
             }
-            Contribution storage c = _contributions[m];
-            c.required = amounts[i].toUint96();
+            if (_stakes[m].index != 0) _requiredPool = _requiredPool - c.required + required;
+            c.required = required;
             emit ContributionRequired(m, amounts[i]);
             paid[i] = c.paid >= c.required;
             if (paid[i]) c.topUpDeadline = 0;
@@ -159,12 +194,14 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function withdrawContribution(uint256 amount) external nonReentrant {
         if (_cases[msg.sender].reason != DefaultReason.None) revert AlreadyInDefault(msg.sender);
+        _settle(msg.sender);
         Contribution storage c = _contributions[msg.sender];
         uint256 excess = c.paid > c.required ? c.paid - c.required : 0;
         if (amount == 0 || amount > excess) revert InsufficientContribution(msg.sender, excess, amount);
         uint256 held = _cash.balanceOf(address(this));
         if (amount > held) revert FundCashLent(held, amount);
         c.paid -= uint96(amount);
+        _pool -= amount; // a survivor: its balance is in the pool
         emit ContributionWithdrawn(msg.sender, amount);
         _cash.safeTransfer(msg.sender, amount);
     }
@@ -179,6 +216,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function payAssessment(uint256 amount) external nonReentrant {
+        _settle(msg.sender);
         Assessment storage a = _assessments[msg.sender];
         if (amount == 0 || amount > a.due) revert InsufficientContribution(msg.sender, a.due, amount);
         a.due -= uint96(amount);
@@ -194,7 +232,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (_margin.callOverdue(member)) {
             reason = DefaultReason.MissedMarginCall;
         } else {
-            uint64 deadline = _contributions[member].topUpDeadline;
+            uint64 deadline = _deadlineOf(member);
             if (deadline != 0 && block.timestamp > deadline) reason = DefaultReason.MissedTopUp;
             else if (hasRole(DEFAULT_MANAGER_ROLE, msg.sender)) reason = DefaultReason.Declared;
             else revert NoDefaultEvent(member);
@@ -287,6 +325,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         Contribution memory own = _contributions[member];
         if (own.paid < own.required) revert ContributionUnpaid(member, own.required, own.paid);
         delete _cases[member]; // before the refresh (checks-effects); a refusal below reverts it
+        _join(member, own.paid); // a survivor again: back in layers 4 and 5
         _margin.refreshMargin(member);
         MarginStatus memory s = _margin.marginStatus(member);
         if (s.callAmount != 0 || s.posted < s.required) revert StillUnderCollateralised(member, s.required, s.posted);
@@ -299,7 +338,24 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function startEpisode() external onlyRole(DEFAULT_MANAGER_ROLE) {
+        _episodeStart = _assessRate;
         emit EpisodeStarted(++_episode);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function settleMember(address member) external nonReentrant {
+        if (!_listed[member]) revert NotFundMember(member);
+        _settle(member);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function settleMembers(uint256 start, uint256 count) external nonReentrant returns (uint256 next) {
+        uint256 n = _members.length;
+        if (count == 0 || start >= n) revert BadInput();
+        next = start + count < n ? start + count : n;
+        for (uint256 i = start; i < next; ++i) {
+            _settle(_members[i]);
+        }
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -307,12 +363,36 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function contributionOf(address member) external view returns (uint256 required, uint256 paid) {
         Contribution memory c = _contributions[member];
-        return (c.required, c.paid);
+        return (c.required, _balanceOf(c.paid, _stakes[member]));
     }
 
     /// @inheritdoc IDefaultFund
     function members() external view returns (address[] memory) {
         return _members;
+    }
+
+    /// @inheritdoc IDefaultFund
+    function memberCount() external view returns (uint256) {
+        return _members.length;
+    }
+
+    /// @inheritdoc IDefaultFund
+    function membersPage(uint256 start, uint256 count) external view returns (address[] memory page) {
+        uint256 n = _members.length;
+        uint256 end = start >= n ? start : (count < n - start ? start + count : n);
+        page = new address[](end - start);
+        for (uint256 i = start; i < end; ++i) {
+            page[i - start] = _members[i];
+        }
+    }
+
+    /// @inheritdoc IDefaultFund
+    function survivorPool()
+        external
+        view
+        returns (uint256 pool, uint256 requiredTotal, uint256 index, uint256 scale, uint256 assessRate)
+    {
+        return (_pool, _requiredPool, _index, _scale, _assessRate - _episodeStart);
     }
 
     /// @inheritdoc IDefaultFund
@@ -328,7 +408,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function assessmentDue(address member) external view returns (uint256) {
-        return _assessments[member].due;
+        return _assessments[member].due + _assessedSince(member);
     }
 
     /// @inheritdoc IDefaultFund
@@ -343,13 +423,14 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function topUpDeadline(address member) external view returns (uint64) {
-        return _contributions[member].topUpDeadline;
+        return _deadlineOf(member);
     }
 
     // ─── Waterfall ───────────────────────────────────────────────────────────────────────────
 
     /// @dev Layers 1-6 for `amount` of `defaulter`'s loss; cash of layers 1-4 goes to `to`.
-    /// Bounded: two loops over at most MAX_MEMBERS members.
+    /// O(1) in the number of members: layers 4 and 5 move indices that each survivor's balance
+    /// reads when it is next settled.
     function _waterfall(address defaulter, uint256 amount, address to) internal returns (uint256 covered) {
         Case storage k = _cases[defaulter];
         k.loss = (uint256(k.loss) + amount).toUint128();
@@ -372,14 +453,14 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         remaining -= used;
         // Layer 4: the survivors' contributions, pro rata.
         if (remaining != 0) {
-            used = _chargeSurvivors(defaulter, remaining);
+            used = _chargeSurvivors(remaining);
             fromFund += _use(defaulter, Layer.SurvivorFund, used);
             remaining -= used;
         }
         // Layer 5: assessments, capped; called now, paid to the CCP later.
         uint256 assessed;
         if (remaining != 0) {
-            assessed = _use(defaulter, Layer.Assessments, _assess(defaulter, remaining));
+            assessed = _use(defaulter, Layer.Assessments, _assess(remaining));
             remaining -= assessed;
         }
         // Layer 6: what nobody covers, recorded.
@@ -394,67 +475,50 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (fromFund != setOff) _cash.safeTransfer(to, fromFund - setOff);
     }
 
-    /// @dev Layer 4: charge `amount` (at most the survivors' paid contributions) pro rata to
-    /// the survivors' paid contributions; each charged survivor gets a top-up call.
-    function _chargeSurvivors(address defaulter, uint256 amount) internal returns (uint256 used) {
-        address[] memory ms = _members;
-        uint256[] memory weights = new uint256[](ms.length);
-        uint256 total;
-        for (uint256 i; i < ms.length; ++i) {
-            if (_cases[ms[i]].reason == DefaultReason.None) weights[i] = _contributions[ms[i]].paid;
-            total += weights[i];
+    /// @dev Layer 4: charge `amount` (at most the pool) to the survivors pro rata to their
+    /// balances, in O(1): the index is multiplied by `(pool - used) / pool`, rounded down, so
+    /// every survivor's balance, read as `floor(paid * index / bookedIndex)`, falls at least by
+    /// its exact pro-rata share (rounding against the members, never the CCP) and the pool still
+    /// backs them all. Balances are settled lazily (`_settle`): events, top-up calls and the
+    /// gate's contribution flag follow when a member is next touched or a keeper settles it.
+    function _chargeSurvivors(uint256 amount) internal returns (uint256 used) {
+        uint256 pool = _pool;
+        used = _min(amount, pool);
+        if (used == 0) return 0;
+        uint256 next = (uint256(_index) * (pool - used)) / pool;
+        uint64 scale = _scale;
+        if (next == 0) {
+            (next, scale) = (INDEX_ONE, scale + 2); // every balance reads 0 two scales on
+        } else if (next <= INDEX_FLOOR) {
+            (next, scale) = (next * INDEX_FLOOR, scale + 1);
         }
-        used = _min(amount, total);
-        uint256[] memory shares = RiskMath.proRata(used, weights);
-        address[] memory charged = new address[](ms.length);
-        uint256 n;
-        for (uint256 i; i < ms.length; ++i) {
-            if (shares[i] == 0) continue;
-            Contribution storage c = _contributions[ms[i]];
-            c.paid -= uint96(shares[i]);
-            emit SurvivorCharged(defaulter, ms[i], shares[i]);
-            if (c.paid < c.required) {
-                _callTopUp(ms[i], c);
-                charged[n++] = ms[i];
-            }
-        }
-        if (n != 0) {
-            assembly ("memory-safe") {
-                mstore(charged, n)
-            }
-            _margin.setContributionStatus(charged, new bool[](n));
-        }
+        _pool = pool - used;
+        (_index, _scale) = (uint128(next), scale);
+        uint64 charge = ++_charges;
+        _chargedAt[charge] = uint64(block.timestamp);
+        emit SurvivorsCharged(charge, used, pool - used, next, scale);
     }
 
-    /// @dev Layer 5: call up to `amount` from the survivors pro rata to their remaining caps
-    /// `ceil(required * capBps / BPS)` in the current episode.
-    function _assess(address defaulter, uint256 amount) internal returns (uint256 used) {
-        address[] memory ms = _members;
-        uint256[] memory caps = new uint256[](ms.length);
-        uint256 total;
-        for (uint256 i; i < ms.length; ++i) {
-            if (_cases[ms[i]].reason != DefaultReason.None) continue;
-            Assessment memory a = _assessments[ms[i]];
-            uint256 assessed = a.episode == _episode ? a.assessed : 0;
-            uint256 cap = RiskMath.capOf(_contributions[ms[i]].required, _capBps);
-            caps[i] = cap > assessed ? cap - assessed : 0;
-            total += caps[i];
-        }
-        used = _min(amount, total);
-        uint256[] memory shares = RiskMath.proRata(used, caps);
-        for (uint256 i; i < ms.length; ++i) {
-            if (shares[i] == 0) continue;
-            Assessment storage a = _assessments[ms[i]];
-            if (a.episode != _episode) (a.episode, a.assessed) = (_episode, 0);
-            a.assessed += uint96(shares[i]);
-            a.due += uint96(shares[i]);
-            emit AssessmentCalled(defaulter, ms[i], shares[i]);
-        }
+    /// @dev Layer 5: call up to `amount` from the survivors pro rata to their required
+    /// contributions, within the episode's cap of `capBps` per unit required, in O(1): the
+    /// cumulative rate per unit required rises by `ceil(used / requiredPool)`; each survivor
+    /// owes `ceil(required * rise)` when next settled (rounding against the members).
+    function _assess(uint256 amount) internal returns (uint256 used) {
+        uint256 requiredPool = _requiredPool;
+        uint256 maxRate = (uint256(_capBps) * RATE_ONE) / RiskMath.BPS;
+        uint256 inEpisode = _assessRate - _episodeStart;
+        if (requiredPool == 0 || inEpisode >= maxRate) return 0;
+        used = _min(amount, (requiredPool * (maxRate - inEpisode)) / RATE_ONE);
+        if (used == 0) return 0;
+        uint256 rise = Math.ceilDiv(used * RATE_ONE, requiredPool);
+        _assessRate += uint128(rise);
+        emit SurvivorsAssessed(_episode, used, inEpisode + rise);
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
     function _declare(address member, DefaultReason reason) internal {
+        _leave(member);
         bool active = _membership.isActive(member);
         Case storage c = _cases[member];
         (c.reason, c.suspended) = (reason, active);
@@ -466,9 +530,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     function _credit(address member, uint256 amount) internal {
         if (!_listed[member]) revert NotFundMember(member);
         if (amount == 0) revert BadInput();
+        _settle(member);
         Contribution storage c = _contributions[member];
         bool wasShort = c.paid < c.required;
         c.paid = (uint256(c.paid) + amount).toUint96();
+        if (_stakes[member].index != 0) _pool += amount;
         emit ContributionPaid(member, amount, c.paid);
         if (wasShort && c.paid >= c.required) {
             c.topUpDeadline = 0;
@@ -477,6 +543,84 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             (one[0], yes[0]) = (member, true);
             _margin.setContributionStatus(one, yes);
         }
+    }
+
+    /// @dev `member` enters layers 4 and 5 with `paid` booked now (listing, cure).
+    function _join(address member, uint256 paid) internal {
+        _stakes[member] = Stake(_index, _scale, _charges);
+        _assessments[member].rate = _assessRate;
+        _pool += paid;
+        _requiredPool += _contributions[member].required;
+    }
+
+    /// @dev `member` (defaulting) leaves layers 4 and 5: settled first, its balance then
+    /// absolute. What its balance lost to rounding stays in the pool.
+    function _leave(address member) internal {
+        if (_stakes[member].index == 0) return; // not a fund member
+        _settle(member);
+        _pool -= _contributions[member].paid;
+        _requiredPool -= _contributions[member].required;
+        delete _stakes[member];
+    }
+
+    /// @dev Book what layers 4 and 5 did to a survivor since it was last settled: its balance
+    /// at the current index (a charge calls a top-up and flags it unpaid to the gate), and its
+    /// assessment at the current rate.
+    function _settle(address member) internal {
+        Stake memory s = _stakes[member];
+        if (s.index == 0) return;
+        Contribution storage c = _contributions[member];
+        uint256 balance = _balanceOf(c.paid, s);
+        if (balance != c.paid) {
+            uint256 charged = c.paid - balance;
+            c.paid = uint96(balance);
+            emit SurvivorCharged(member, charged);
+            if (balance < c.required) {
+                if (c.topUpDeadline == 0) c.topUpDeadline = _chargedAt[s.charges + 1] + _topUpWindow;
+                emit TopUpCalled(member, c.required - balance, c.topUpDeadline);
+                address[] memory one = new address[](1);
+                one[0] = member;
+                _margin.setContributionStatus(one, new bool[](1));
+            }
+        }
+        if (s.charges != _charges) _stakes[member] = Stake(_index, _scale, _charges);
+        uint256 assessed = _assessedSince(member);
+        Assessment storage a = _assessments[member];
+        a.rate = _assessRate;
+        if (assessed != 0) {
+            a.due = (uint256(a.due) + assessed).toUint96();
+            emit AssessmentCalled(member, assessed);
+        }
+    }
+
+    /// @dev `paid` booked at `s`, read at the current index: `floor(paid * index / s.index)`,
+    /// one scale apart also divided by INDEX_FLOOR, two or more apart 0 (below one base unit for
+    /// any balance under 10^18 units; rounding against the member above). Outside the pool
+    /// (`s.index == 0`) `paid` itself.
+    function _balanceOf(uint256 paid, Stake memory s) internal view returns (uint256) {
+        if (s.index == 0) return paid;
+        if (s.scale == _scale) return (paid * _index) / s.index;
+        if (s.scale + 1 == _scale) return (paid * _index) / s.index / INDEX_FLOOR;
+        return 0;
+    }
+
+    /// @dev Assessment `member` owes since it was last settled: `ceil(required * rate rise)`.
+    function _assessedSince(address member) internal view returns (uint256) {
+        if (_stakes[member].index == 0) return 0;
+        uint256 rise = _assessRate - _assessments[member].rate;
+        return rise == 0 ? 0 : Math.ceilDiv(_contributions[member].required * rise, RATE_ONE);
+    }
+
+    /// @dev `member`'s top-up deadline, also for a charge not yet settled: the first charge
+    /// since its last settlement plus the top-up window.
+    function _deadlineOf(address member) internal view returns (uint64) {
+        Contribution memory c = _contributions[member];
+        if (c.topUpDeadline != 0) return c.topUpDeadline;
+        Stake memory s = _stakes[member];
+        if (s.index == 0 || s.charges == _charges) return 0;
+        uint256 balance = _balanceOf(c.paid, s);
+        if (balance == c.paid || balance >= c.required) return 0;
+        return _chargedAt[s.charges + 1] + _topUpWindow;
     }
 
     function _callTopUp(address member, Contribution storage c) internal {

@@ -2,7 +2,8 @@
 clearing member's collateral covers its requirement or a call is open (or it is in default); the
 waterfall's layers are used in order, each only once the ones before it are exhausted, and name
 every unit of each charged loss; Margin holds exactly its members' cash collateral and the fund
-exactly the paid contributions and the skin in the game."""
+exactly the survivors' pool (their contributions and the rounding dust they lost), the
+defaulters' contributions and the skin in the game."""
 
 from __future__ import annotations
 
@@ -74,13 +75,18 @@ class RiskChecks:
                                          f"{defaulter} still holds {left}")
 
     def _check_risk_custody(self, state, r: dict) -> None:  # noqa: ANN001
-        """Margin holds exactly its members' cash collateral; the fund exactly the paid
-        contributions and the skin in the game."""
+        """Margin holds exactly its members' cash collateral; the fund exactly the survivors'
+        pool (which backs every survivor's contribution), the defaulters' contributions and the
+        skin in the game."""
         held = sum(s_[5] for s_ in r["status"].values())
         margin_cash = state.balances["cash"].get(str(self.margin.address), 0)
         if margin_cash != held:
             raise InvariantViolation(f"risk custody: Margin holds {margin_cash} cash, members' cash collateral {held}")
         fund_cash = state.balances["cash"].get(str(self.fund.address), 0)
-        want = sum(c[1] for c in r["contribution"].values()) + r["skin"]
+        survivors = sum(c[1] for m, c in r["contribution"].items() if m not in r["in_default"])
+        if survivors > r["pool"]:
+            raise InvariantViolation(f"risk custody: survivors' contributions {survivors} > their pool {r['pool']}")
+        want = r["pool"] + sum(c[1] for m, c in r["contribution"].items() if m in r["in_default"]) + r["skin"]
         if fund_cash != want:
-            raise InvariantViolation(f"risk custody: DefaultFund holds {fund_cash}, contributions + skin in the game {want}")
+            raise InvariantViolation(f"risk custody: DefaultFund holds {fund_cash}, survivors' pool + defaulters' "
+                                     f"contributions + skin in the game {want}")

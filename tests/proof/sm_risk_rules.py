@@ -39,18 +39,22 @@ class RiskRules:
     # ── reads ──
 
     def _risk_read(self) -> dict:
-        """Margin status, contributions (required, paid) of every clearing member and the skin in
-        the game, in one ``eth_call``."""
+        """Margin status, contributions (required, paid) and default cases of every clearing
+        member, the skin in the game and the survivors' pool, in one ``eth_call``."""
         m = Multicall(self.rpc)
         for a in self.members:
             m.add(self.margin, "marginStatus", a)
         for a in self.members:
             m.add(self.fund, "contributionOf", a)
+        for a in self.members:
+            m.add(self.fund, "defaultOf", a)
         m.add(self.fund, "skinInTheGame")
+        m.add(self.fund, "survivorPool")
         out = m.run()
         n = len(self.members)
         return {"status": dict(zip(self.members, out[:n])), "contribution": dict(zip(self.members, out[n:2 * n])),
-                "skin": out[2 * n]}
+                "in_default": {a for a, d in zip(self.members, out[2 * n:3 * n]) if int(d[0])},
+                "skin": out[3 * n], "pool": out[3 * n + 1][0]}
 
     def _status(self, members: list[str]) -> dict[str, tuple]:
         m = Multicall(self.rpc)

@@ -20,6 +20,12 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``_chunks`` the settlement transactions, ``_max_chunk_gas`` the largest one,
   ``_settlement_gas`` their sum. The close-out market is the ``MockCloseOutMarket`` dealer
   (a test double trading at the crash price): a venue close-out step costs about 390k more.
+- ``risk.default_gas_20_members`` / ``_200_members``: a default reaching the survivors' layer
+  (declaration + ``coverShortfall`` of 1.5 contributions: the defaulter's own, then half of one
+  from the survivors' pool) in a fund of 20 and of 200 members with 10,000 each; their ratio is
+  ``scale.default_gas_200_vs_20_members_ratio`` (layers 4-5 move indices, O(1) in members);
+  ``risk.fund_settle_gas_per_member`` the keeper's settlement of every member afterwards
+  (``settleMembers`` in pages of 100), per member.
 - ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
   (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
   the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
@@ -34,11 +40,11 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from ape import chain, project
+from ape import accounts, chain, project
 
 from smartccp.bench.clearing import fund_members
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
-from smartccp.chain.system import System, deploy_system, list_security
+from smartccp.chain.system import System, admit, deploy_system, fund, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
 from smartccp.risk.chain import (
     Risk,
@@ -48,6 +54,7 @@ from smartccp.risk.chain import (
     publish_contributions,
     publish_prices,
     publish_scenarios,
+    settle_fund_members,
 )
 from smartccp.risk.scenarios import calibrate_shocks
 from smartccp.risk.stress import historical_stress_scenarios
@@ -58,6 +65,7 @@ from smartccp.types import MAX_UINT, ZERO_ADDRESS, Side
 from smartccp.units import cash
 
 goal("risk.check_order_gas", "<=", 30_000)
+goal("scale.default_gas_200_vs_20_members_ratio", "<=", 1.10)
 
 SECURITIES = 5
 SCENARIOS = 16
@@ -264,3 +272,46 @@ def cure_default(ctx: BenchContext) -> Figures:
     if int(system.membership.memberOf(a).status) != 1 or margin_status(margin, a).defaulted:
         raise RuntimeError("the cured member is not active again")
     return {"risk.cure_default_gas": gas}
+
+
+FUND_SIZES = (20, 200)
+FUND_CONTRIBUTION = cash(10_000)
+
+
+def _fund_default(ctx: BenchContext, n: int) -> tuple[int, int]:
+    """A fund of ``n`` members with 10,000 each; one defaults with a loss of 15,000 (its own
+    contribution, then the survivors' layer). Returns (declaration + charge gas, settlement gas
+    of all the members in pages of 100)."""
+    r = ctx.roles
+    system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer)
+    ccp = accounts.test_accounts.generate_test_account()  # the CCP's side, charging directly
+    r.operator.transfer(ccp, 10**18)
+    system.membership.registerSystem(ccp, sender=r.operator)
+    risk = deploy_risk(system, r.operator, ccp=ccp, obligations=system.ccp, n_scenarios=SCENARIOS)
+    members = [accounts.test_accounts.generate_test_account() for _ in range(n)]
+    for m in members:
+        r.operator.transfer(m, 10**18)
+    admit(system, r.operator, members)
+    fund(system, members, bank=r.bank, issuer=r.issuer, cash=FUND_CONTRIBUTION)
+    publish_contributions(risk.fund, dict.fromkeys(members, FUND_CONTRIBUTION), r.operator)
+    for m in members:
+        system.cash.approve(risk.fund, MAX_UINT, sender=m)
+        risk.fund.contribute(FUND_CONTRIBUTION, sender=m)
+    defaulter = members[n // 2]
+    gas = int(risk.fund.declareDefault(defaulter, sender=r.operator).gas_used)
+    gas += int(risk.fund.coverShortfall(defaulter, FUND_CONTRIBUTION * 3 // 2, sender=ccp).gas_used)
+    settled = sum(int(x.gas_used) for x in settle_fund_members(risk.fund, r.operator))
+    return gas, settled
+
+
+@measurement("risk.fund_scale")
+def fund_scale(ctx: BenchContext) -> Figures:
+    """A default reaching the survivors' layer with 20 and with 200 fund members."""
+    (small, _), (large, settle_large) = (_fund_default(ctx, n) for n in FUND_SIZES)
+    lo, hi = FUND_SIZES
+    return {
+        f"risk.default_gas_{lo}_members": small,
+        f"risk.default_gas_{hi}_members": large,
+        f"scale.default_gas_{hi}_vs_{lo}_members_ratio": round(large / small, 4),
+        "risk.fund_settle_gas_per_member": settle_large // hi,
+    }

@@ -31,7 +31,7 @@ from typing import Any
 from smartccp.clearing.ccp import CycleReport, run_cycle, traded_cycles
 from smartccp.ops.clock import Clock
 from smartccp.ops.deploy import Deployment
-from smartccp.risk.chain import margin_status, publish_prices, revalue
+from smartccp.risk.chain import margin_status, publish_prices, revalue, settle_fund_members
 from smartccp.types import CyclePhase, TradingPhase
 
 #: Auction fills per uncross transaction (the call is resumable).
@@ -303,10 +303,17 @@ class Operations:
             c, t = min(open_, key=lambda x: x[1])
             return self._too_early("settle", t, f"cycle {c} settles")
         txs, lines = 0, []
+        pool = self.dep.risk.fund.survivorPool() if self.dep.risk else None
         for c, _ in due:
             rep = run_cycle(self.s.ccp, c, self.dep.account("keeper"), chunk=SETTLE_CHUNK)
             txs += rep.transactions
             lines.append(rep.summary())
+        if pool is not None and tuple(self.dep.risk.fund.survivorPool()) != tuple(pool):
+            # A default reached the survivors' layers: book it on every member (top-up calls,
+            # the gate's unpaid flags, assessments).
+            settled = settle_fund_members(self.dep.risk.fund, self.dep.account("keeper"))
+            txs += len(settled)
+            lines.append(f"fund members settled after a charge to the survivors ({len(settled)} txs)")
         return Outcome("settle", True, "; ".join(lines), txs)
 
     # ─── Status ──────────────────────────────────────────────────────────────────────────────

@@ -154,9 +154,13 @@ def closing_prices(system: System, security_ids: Iterable[int], venue: int = 0) 
 
 
 def publish_contributions(fund: Any, contributions: Mapping[Any, int], sender: Any) -> None:
-    """Publish required contributions (e.g. :func:`smartccp.risk.default_fund.allocate_contributions`)."""
+    """Publish required contributions (e.g. :func:`smartccp.risk.default_fund.allocate_contributions`),
+    in batches of the fund's ``MAX_BATCH``: a fund of any size."""
     members = [str(getattr(m, "address", m)) for m in contributions]
-    fund.setRequiredContributions(members, [int(v) for v in contributions.values()], sender=sender)
+    amounts = [int(v) for v in contributions.values()]
+    batch = int(fund.MAX_BATCH())
+    for i in range(0, len(members), batch):
+        fund.setRequiredContributions(members[i:i + batch], amounts[i:i + batch], sender=sender)
 
 
 # ─── Signed deposits ─────────────────────────────────────────────────────────────────────────
@@ -244,6 +248,8 @@ def margin_status(margin: Any, member: Any) -> MarginStatus:
 #: Items (positions, collateral lines, accounts without positions) per revaluation page: about
 #: 20k gas each, so a page stays near 4 M gas whatever the member's size.
 REVALUE_PAGE = 200
+#: Fund members settled per ``settleMembers`` transaction (about 20k gas each when charged).
+SETTLE_PAGE = 100
 
 
 def revalue(margin: Any, member: Any, sender: Any, page: int = REVALUE_PAGE) -> list[Any]:
@@ -255,6 +261,17 @@ def revalue(margin: Any, member: Any, sender: Any, page: int = REVALUE_PAGE) -> 
         receipts.append(receipt)
         if receipt.decode_logs(margin.MarginRefreshed):
             return receipts
+
+
+def settle_fund_members(fund: Any, sender: Any, page: int = SETTLE_PAGE) -> list[Any]:
+    """Settle every fund member in pages of ``page`` (``DefaultFund.settleMembers``): after a
+    default reached the survivors' layers, this books each charge and assessment, calls the
+    top-ups and flags the charged members unpaid to the gate. Returns the receipts."""
+    receipts, start, n = [], 0, int(fund.memberCount())
+    while start < n:
+        receipts.append(fund.settleMembers(start, page, sender=sender))
+        start += page
+    return receipts
 
 
 def layer_totals(fund: Any) -> dict[str, int]:

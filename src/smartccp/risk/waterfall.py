@@ -20,7 +20,10 @@ Pro-rata rounding (layers 4 and 5, :func:`pro_rata`): member ``i`` with weight `
 units (``r`` is less than the number of members with ``w_i > 0``) are charged one each to the
 first ``r`` members with ``w_i > 0`` in member order. So the charges sum to exactly the amount
 used, nobody is charged more than its weight (contribution or cap), and the CCP never absorbs a
-rounding shortfall: rounding favours the CCP side. This is O(n) and easy to mirror on chain.
+rounding shortfall: rounding favours the CCP side. This is the reference for one run over every
+member (O(n)); the contract charges layers 4 and 5 in O(1) through indices, whose per-member
+rounding :mod:`smartccp.risk.fund_ledger` models exactly (same layer totals, each member's share
+at least its exact pro-rata one).
 """
 
 from __future__ import annotations

@@ -72,8 +72,10 @@ def test_cure__own_margin_covered_the_loss__case_ended_flag_cleared_reinstated_t
     u.margin.withdrawCash(cash(1), sender=a)
     # Cured, it is a survivor again: a later default of b charges it in layer 4.
     u.fund.declareDefault(b, sender=operator)
+    paid_before = u.fund.contributionOf(a)[1]
     r = u.fund.coverShortfall(b, MARGIN + CONTRIB + cash(10), sender=u.ccp)
-    assert a.address in [log.member for log in r.decode_logs(u.fund.SurvivorCharged)]
+    assert r.decode_logs(u.fund.SurvivorsCharged)
+    assert u.fund.contributionOf(a)[1] < paid_before
 
 
 def test_cure__a_new_default_after_a_cure_opens_a_new_case(cure, operator):

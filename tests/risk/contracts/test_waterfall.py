@@ -112,9 +112,15 @@ def test_waterfall__after_use__survivors_topped_up_and_assessments_paid_to_ccp(w
     a, b, c = trio
     _fund_sitg(u, system, bank)
     u.fund.coverShortfall(a, cash(2_600), sender=u.ccp)
-    # Layer 4 emptied b's and c's contributions: top-up calls, and the gate sees them unpaid.
+    # Layer 4 emptied b's and c's contributions: top-up deadlines at once; the gate sees them
+    # unpaid once they are settled (anyone may settle them: the keeper's job after a default).
     for m in (b, c):
         assert int(u.fund.topUpDeadline(m)) > 0
+        assert margin_status(u.margin, m).contribution_paid
+    settled = u.fund.settleMembers(0, 3, sender=b)
+    assert [(log.member, log.amount) for log in settled.decode_logs(u.fund.SurvivorCharged)] == [
+        (b.address, CONTRIB[1]), (c.address, CONTRIB[2])]
+    for m in (b, c):
         assert not margin_status(u.margin, m).contribution_paid
     required, paid = u.fund.contributionOf(b)
     u.fund.contribute(required - paid, sender=b)
