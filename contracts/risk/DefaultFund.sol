@@ -216,11 +216,12 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function payAssessment(uint256 amount) external nonReentrant {
-        _settle(msg.sender);
+        bool charged = _settle(msg.sender);
         Assessment storage a = _assessments[msg.sender];
         if (amount == 0 || amount > a.due) revert InsufficientContribution(msg.sender, a.due, amount);
         a.due -= uint96(amount);
         emit AssessmentPaid(msg.sender, amount);
+        if (charged) _setContributionStatus(msg.sender, false);
         _cash.safeTransferFrom(msg.sender, _ccp, amount);
     }
 
@@ -345,7 +346,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function settleMember(address member) external nonReentrant {
         if (!_listed[member]) revert NotFundMember(member);
-        _settle(member);
+        if (_settle(member)) _setContributionStatus(member, false);
     }
 
     /// @inheritdoc IDefaultFund
@@ -353,8 +354,16 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint256 n = _members.length;
         if (count == 0 || start >= n) revert BadInput();
         next = start + count < n ? start + count : n;
+        address[] memory charged = new address[](next - start);
+        uint256 k;
         for (uint256 i = start; i < next; ++i) {
-            _settle(_members[i]);
+            if (_settle(_members[i])) charged[k++] = _members[i];
+        }
+        if (k != 0) {
+            assembly ("memory-safe") {
+                mstore(charged, k)
+            }
+            _margin.setContributionStatus(charged, new bool[](k)); // one call for the page
         }
     }
 
@@ -530,7 +539,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     function _credit(address member, uint256 amount) internal {
         if (!_listed[member]) revert NotFundMember(member);
         if (amount == 0) revert BadInput();
-        _settle(member);
+        bool charged = _settle(member);
         Contribution storage c = _contributions[member];
         bool wasShort = c.paid < c.required;
         c.paid = (uint256(c.paid) + amount).toUint96();
@@ -538,11 +547,17 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         emit ContributionPaid(member, amount, c.paid);
         if (wasShort && c.paid >= c.required) {
             c.topUpDeadline = 0;
-            address[] memory one = new address[](1);
-            bool[] memory yes = new bool[](1);
-            (one[0], yes[0]) = (member, true);
-            _margin.setContributionStatus(one, yes);
+            _setContributionStatus(member, true);
+        } else if (charged) {
+            _setContributionStatus(member, false);
         }
+    }
+
+    function _setContributionStatus(address member, bool paid) internal {
+        address[] memory one = new address[](1);
+        bool[] memory status = new bool[](1);
+        (one[0], status[0]) = (member, paid);
+        _margin.setContributionStatus(one, status);
     }
 
     /// @dev `member` enters layers 4 and 5 with `paid` booked now (listing, cure).
@@ -564,11 +579,12 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Book what layers 4 and 5 did to a survivor since it was last settled: its balance
-    /// at the current index (a charge calls a top-up and flags it unpaid to the gate), and its
-    /// assessment at the current rate.
-    function _settle(address member) internal {
+    /// at the current index (a charge that leaves it short calls a top-up), and its assessment
+    /// at the current rate. Returns whether it is newly short: the caller flags it unpaid to the
+    /// gate after its own effects (no external call here).
+    function _settle(address member) internal returns (bool short) {
         Stake memory s = _stakes[member];
-        if (s.index == 0) return;
+        if (s.index == 0) return false;
         Contribution storage c = _contributions[member];
         uint256 balance = _balanceOf(c.paid, s);
         if (balance != c.paid) {
@@ -578,9 +594,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             if (balance < c.required) {
                 if (c.topUpDeadline == 0) c.topUpDeadline = _chargedAt[s.charges + 1] + _topUpWindow;
                 emit TopUpCalled(member, c.required - balance, c.topUpDeadline);
-                address[] memory one = new address[](1);
-                one[0] = member;
-                _margin.setContributionStatus(one, new bool[](1));
+                short = true;
             }
         }
         if (s.charges != _charges) _stakes[member] = Stake(_index, _scale, _charges);
