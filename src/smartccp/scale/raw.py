@@ -141,6 +141,11 @@ class RawSender:
         self.nonces[address] = as_int(self.rpc.call("eth_getTransactionCount", [address, "pending"]))
         return address
 
+    def resync(self, *addresses: str) -> None:
+        """Read the nonces of ``addresses`` again (after they sent transactions through ape)."""
+        for a in addresses:
+            self.nonces[a] = as_int(self.rpc.call("eth_getTransactionCount", [a, "pending"]))
+
     def add_account(self, account: Any) -> str:
         """Register an ape account that holds its key (``private_key``)."""
         return self.add_key(account.private_key)
