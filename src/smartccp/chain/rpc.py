@@ -55,7 +55,11 @@ class Rpc:
         first = self._id + 1
         self._id += len(calls)
         body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
-        replies = {r["id"]: r for r in self.session.post(self.url, json=body, timeout=600).json()}
+        reply = self.session.post(self.url, json=body, timeout=600).json()
+        if not isinstance(reply, list):  # the batch as a whole was refused
+            err = reply.get("error", {}) if isinstance(reply, dict) else {}
+            raise RpcError(err.get("code", 0), f"batch of {len(calls)}: {err.get('message', reply)}")
+        replies = {r["id"]: r for r in reply}
         out = []
         for i in range(len(calls)):
             reply = replies[first + i]

@@ -7,10 +7,10 @@ Phases, in order (:func:`run_day`):
 2. ``flow``: the seeded simulator's continuous session (:class:`smartccp.sim.simulator.
    MarketSimulator`: limit, market, IOC, hidden and iceberg orders and cancels), each intent's
    account drawn among those whose book holds the security, signed by the account and sent
-   through the OrderRelay in batches (:mod:`smartccp.scale.flow`), every order through the
+   through the OrderRelay in batches to the venue that lists it (:mod:`smartccp.scale.flow`), every order through the
    Margin gate. Every ``probe_every`` orders a probe measures one resting placement by the
    largest member (gate included) and one fill against it, on a probe security of its own.
-3. ``auction``: the closing call auction of every book (PreClose, the simulator's auction
+3. ``auction``: the closing call auction of every security (PreClose, the simulator's auction
    orders through the relay, ``uncross`` until each book has left the call).
 4. ``eod_margin``: the day's settlement prices (the first venue's closing price, else the
    simulator's close) published, then every clearing member (its accounts and its clients')
@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 from ape import chain
 
-from smartccp.clearing.ccp import warp_past
 from smartccp.risk.chain import margin_status
 from smartccp.risk.waterfall import LAYERS
 from smartccp.scale.flow import OrderSigner, RelayFlow, error_selectors
@@ -117,9 +116,7 @@ class ScaleDay:
             self._auction()
             self._eod_margin()
             self._default()
-            m.raw.bulk_mode(False)
-            warp_past(m.system.ccp, self.cycle)
-            m.raw.bulk_mode(True)
+            self._warp_past_cycle()
             self._settle()
             self.figures["scale.day_wall_s"] = round(time.perf_counter() - t1, 1)
         finally:
@@ -170,7 +167,8 @@ class ScaleDay:
             who = by_index[it.security]
             if not who:
                 continue
-            intents.append(replace(it, member=who[int(u * len(who))].name))
+            sid = m.sids[it.security]
+            intents.append(replace(it, member=who[int(u * len(who))].name, venue=m.venue_of(sid)))
         return intents, {a.name: a.address for a in m.accounts}
 
     def _continuous(self) -> None:
@@ -180,11 +178,11 @@ class ScaleDay:
         ph = self._phase("flow")
         places = sum(it.action == "place" for it in intents)
         next_probe = 0
-        for i in range(0, len(intents), spec.wave_orders):
+        for i in range(0, len(intents), spec.wave):
             if flow.tally.orders >= next_probe:
                 self._probe(ph)
                 next_probe += self.probe_every
-            receipts = m.raw.wave(flow.transactions(intents[i:i + spec.wave_orders], owners, m.sids))
+            receipts = m.raw.wave(flow.transactions(intents[i:i + spec.wave], owners, m.sids))
             flow.record(receipts)
             ph.add(receipts)
             self.progress("flow", flow.tally.orders, places)
@@ -226,20 +224,23 @@ class ScaleDay:
         spec, m, flow = self.spec, self.m, self.flow
         start = time.perf_counter()
         s = m.system
-        books = [(v, sid) for v in s.venues for sid in m.sids]
+        books = [(s.venues[m.venue_of(sid)], sid) for sid in m.sids]
         ph = m.phase("auction.pre_close", [m.tx(m.operator, v, "setPhase", sid, int(TradingPhase.PRE_CLOSE))
                                            for v, sid in books])
         sim = MarketSimulator(["any"], m.securities, replace(SCALE_FLOW, auction_orders=spec.auction_orders),
                               spec.seed)
-        raw = sim.auction(0, [int(x) for x in m.path[1]], spec.venues)
+        raw = sim.auction(0, [int(x) for x in m.path[1]], 1)
         holders, rng = m.holders(), np.random.default_rng([spec.seed, 4])
-        intents = [replace(it, member=holders[m.sids[it.security]][int(u * len(holders[m.sids[it.security]]))].name)
-                   for it, u in zip(raw, rng.random(len(raw))) if holders[m.sids[it.security]]]
+        intents = []
+        for it, u in zip(raw, rng.random(len(raw))):
+            sid = m.sids[it.security]
+            if holders[sid]:
+                intents.append(replace(it, member=holders[sid][int(u * len(holders[sid]))].name, venue=m.venue_of(sid)))
         owners = {a.name: a.address for a in m.accounts}
         before = flow.tally.orders
         orders_ph = self._phase("auction.orders")
-        for i in range(0, len(intents), spec.wave_orders):
-            receipts = m.raw.wave(flow.transactions(intents[i:i + spec.wave_orders], owners, m.sids))
+        for i in range(0, len(intents), spec.wave):
+            receipts = m.raw.wave(flow.transactions(intents[i:i + spec.wave], owners, m.sids))
             flow.record(receipts)
             orders_ph.add(receipts)
         self.progress("auction orders", flow.tally.orders - before, len(intents))
@@ -340,11 +341,18 @@ class ScaleDay:
                 txs.append(m.tx(m.operator, self.dealer, "setPrice", sid, int(closing[sid] * SQUEEZE)))
                 txs.append(m.tx(m.issuer, s.securities, "issue", sid, str(self.dealer.address), -quantity))
         txs.append(m.tx(m.bank, s.cash, "issue", str(self.dealer.address), 10**9 * 10**6))
-        txs.append(m.tx(m.operator, m.risk.fund, "declareDefault", defaulter.address))
+        txs += [None, m.tx(m.operator, m.risk.fund, "declareDefault", defaulter.address)]
         ph = m.phase("default.declare", txs)
         self.figures["scale.default_margin_posted"] = st.required + st.pending
         self.figures["scale.default_declare_gas"] = ph.max_tx_gas
         self.default_positions = self._positions_per_member()[defaulter.address]
+
+    def _warp_past_cycle(self) -> None:
+        """Move the node's clock to the moment the day's cycle may be settled (anvil)."""
+        info = self._calls([(self.m.system.ccp, "cycleInfo", (self.cycle,))])[0]
+        settles_from = int.from_bytes(info[128:160], "big")
+        self.m.raw.rpc.call("evm_setNextBlockTimestamp", [hex(settles_from + 1)])
+        self.m.raw.rpc.call("evm_mine", [])
 
     def _settle(self) -> None:
         m, ccp = self.m, self.m.system.ccp

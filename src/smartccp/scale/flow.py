@@ -140,6 +140,7 @@ class RelayFlow:
         self.tally = FlowTally()
         self.resting: dict[bytes, Resting] = {}
         self.open_by_key: dict[tuple[int, str, int], list[bytes]] = defaultdict(list)
+        self.open_by_owner: dict[str, list[bytes]] = defaultdict(list)
         self.positions: dict[str, set[int]] = defaultdict(set)
         self._gateway = 0
         ev = self.venue_abi.events
@@ -176,15 +177,17 @@ class RelayFlow:
         return Tx(gateway, self.relay_addr, data, 400_000 + RELAY_GAS_PER_ORDER * len(orders), ("relay", venue, orders))
 
     def _cancel(self, venue: int, owner: str, sid: int) -> Tx | None:
-        """The owner cancels its oldest resting order in ``sid`` on ``venue``, if it has one."""
-        keys = self.open_by_key.get((venue, owner, sid))
-        while keys:
-            h = keys.pop(0)
-            if h in self.resting:
-                r = self.resting.pop(h)
-                self.tally.cancels_sent += 1
-                return Tx(owner, self.venue_addr[venue], self.venue_abi.call("cancelOrder", r.order_id), CANCEL_GAS,
-                          ("cancel", venue))
+        """The owner cancels its oldest resting order in ``sid`` on ``venue``, else its oldest
+        resting order anywhere (a member with books in hundreds of securities rarely rests in
+        the one the simulator drew), if it has one."""
+        for keys in (self.open_by_key.get((venue, owner, sid)), self.open_by_owner.get(owner)):
+            while keys:
+                h = keys.pop(0)
+                if h in self.resting:
+                    r = self.resting.pop(h)
+                    self.tally.cancels_sent += 1
+                    return Tx(owner, self.venue_addr[r.venue], self.venue_abi.call("cancelOrder", r.order_id),
+                              CANCEL_GAS, ("cancel", r.venue))
         return None
 
     # ─── reading a wave back ───
@@ -251,6 +254,7 @@ class RelayFlow:
         qty = int.from_bytes(data[32:64], "big")
         self.resting[h] = Resting(venue, owner, sid, order_id, qty)
         self.open_by_key[(venue, owner, sid)].append(h)
+        self.open_by_owner[owner].append(h)
 
 
 def error_selectors(*contracts: Any) -> dict[bytes, str]:

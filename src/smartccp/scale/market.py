@@ -1,4 +1,4 @@
-"""The market of the scale day, built on a fresh system: many securities listed on every venue,
+"""The market of the scale day, built on a fresh system: many securities spread over the venues,
 clearing members and their clients admitted, funded, approved, margined and in the default fund.
 
 The contracts are deployed through ape (:func:`smartccp.chain.system.deploy_system`,
@@ -60,7 +60,8 @@ class ScaleSpec:
     client_positions: int = 20
     #: Orders per OrderRelay transaction (the relay takes at most 64).
     relay_batch: int = 32
-    #: Orders per wave (signed, sent and mined together).
+    #: Orders per wave (signed, sent and mined together; a cancel needs an order rested in an
+    #: earlier wave), at most an eighth of the day.
     wave_orders: int = 4_000
     #: Closing-auction orders per security and venue.
     auction_orders: int = 2
@@ -78,6 +79,10 @@ class ScaleSpec:
         if self.members == 1:
             return hi
         return int(round(hi - (hi - lo) * i / (self.members - 1)))
+
+    @property
+    def wave(self) -> int:
+        return max(min(self.wave_orders, self.orders // 8), 100)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -121,6 +126,10 @@ class ScaleMarket:
     def accounts(self) -> list[Account]:
         return self.members + self.clients
 
+    def venue_of(self, sid: int) -> int:
+        """The venue (index) that lists ``sid``: the securities are spread over the venues in turn."""
+        return (sid - self.sids[0]) % len(self.system.venues)
+
     def holders(self) -> dict[int, list[Account]]:
         """Security id -> the accounts whose book holds it."""
         out: dict[int, list[Account]] = {sid: [] for sid in self.sids}
@@ -133,25 +142,34 @@ class ScaleMarket:
         """A raw transaction calling ``fn(*args)`` on ``contract`` (an ape instance)."""
         name = type(contract).__name__ if not hasattr(contract, "contract_type") else contract.contract_type.name
         abi = self.abi.setdefault(name, Abi.of(contract))
-        return Tx(sender, str(contract.address), abi.call(fn, *args), gas, tag)
+        return Tx(sender, str(contract.address), abi.call(fn, *args), gas, (fn, sender) if tag is None else tag)
 
-    def phase(self, name: str, txs: list[Tx], progress: Callable[[int], None] | None = None,
+    def phase(self, name: str, txs: list[Tx | None], progress: Callable[[int], None] | None = None,
               wave: int = 2_000) -> Phase:
         """Send ``txs`` in waves of ``wave`` as phase ``name`` (its gas and wall time recorded);
-        raises if any reverted."""
+        raises if any reverted. A ``None`` in ``txs`` is a barrier: what comes after it is sent
+        once what came before is mined (the node orders one block's transactions of different
+        senders by its own rule, so a transaction that needs another sender's must wait)."""
         import time
 
         start = time.perf_counter()
         ph = Phase(name)
-        for i in range(0, len(txs), wave):
-            receipts = self.raw.wave(txs[i:i + wave])
-            ph.add(receipts)
-            bad = [r for r in receipts if not r.status]
-            if bad:
-                raise RuntimeError(f"{name}: {len(bad)} of {len(receipts)} transactions reverted "
-                                   f"(first: {bad[0].tag}, {bad[0].tx_hash})")
-            if progress is not None:
-                progress(len(receipts))
+        groups: list[list[Tx]] = [[]]
+        for tx in txs:
+            if tx is None:
+                groups.append([])
+            else:
+                groups[-1].append(tx)
+        for group in groups:
+            for i in range(0, len(group), wave):
+                receipts = self.raw.wave(group[i:i + wave])
+                ph.add(receipts)
+                bad = [r for r in receipts if not r.status]
+                if bad:
+                    raise RuntimeError(f"{name}: {len(bad)} of {len(receipts)} transactions reverted "
+                                       f"(first: {bad[0].tag}, {bad[0].tx_hash})")
+                if progress is not None:
+                    progress(len(receipts))
         ph.wall_s = time.perf_counter() - start
         self.phases.append(ph)
         return ph
@@ -204,19 +222,20 @@ def _say(progress: Callable[[str, int, int], None] | None, name: str, total: int
 
 
 def _list(m: ScaleMarket, history: np.ndarray, progress: Any) -> None:
-    """List every security on DLT-CSD, the CCP and each venue (continuous trading); publish its
+    """List every security on DLT-CSD, the CCP and its venue (continuous trading); publish its
     scenarios and start price to Margin."""
     s, spec = m.system, m.spec
     first = int(s.securities.securityCount()) + 1
     txs = [m.tx(m.issuer, s.securities, "listSecurity", sec.symbol, sec.isin.encode()[:12], 0, sec.tick, sec.lot, 0)
            for sec in m.securities]
-    m.phase("setup.list_securities", txs, _say(progress, "list securities", len(txs)))
     m.sids = list(range(first, first + len(m.securities)))
+    m.phase("setup.list_securities", txs, _say(progress, "list securities", len(txs)))
     lag = DAY
     txs = [m.tx(m.operator, s.ccp, "setSecurityRules", sid, (True, False, 0, 1, 0)) for sid in m.sids]
-    for v in s.venues:
-        txs += [m.tx(m.operator, v, "listSecurity", sid, lag) for sid in m.sids]
-        txs += [m.tx(m.operator, v, "setPhase", sid, int(TradingPhase.CONTINUOUS)) for sid in m.sids]
+    for sid in m.sids:
+        v = s.venues[m.venue_of(sid)]
+        txs += [m.tx(m.operator, v, "listSecurity", sid, lag), m.tx(m.operator, v, "setPhase", sid,
+                                                                     int(TradingPhase.CONTINUOUS))]
     m.phase("setup.list_on_venues", txs, _say(progress, "list on venues", len(txs)))
     shocks = risk_models.calibrate_shocks(history, n_scenarios=SCENARIOS).reshape(len(m.securities), -1)
     txs = [m.tx(m.operator, m.risk.margin, "publishScenarios", sid, [int(x) for x in shocks[i]])
@@ -250,6 +269,7 @@ def _accounts(m: ScaleMarket, progress: Any) -> None:
     expiry = kyc_expiry()
     txs = [m.tx(m.operator, s.membership, "admitClearingMember", a.address, expiry) for a in m.members]
     txs += [m.tx(m.operator, s.membership, "admitParticipant", a.address, a.member, expiry) for a in m.clients]
+    txs += [None]
     txs += [m.tx(m.bank, s.cash, "issue", a.address, spec.member_cash if a.is_member else spec.client_cash)
             for a in m.accounts]
     m.phase("setup.admit_and_fund", txs, _say(progress, "admit and fund", len(txs)))
@@ -275,12 +295,13 @@ def _accounts(m: ScaleMarket, progress: Any) -> None:
 
     members = [a.address for a in m.members]
     txs = [m.tx(m.operator, m.risk.fund, "setRequiredContributions", members[i:i + RISK_BATCH],
-                [spec.contribution] * len(members[i:i + RISK_BATCH])) for i in range(0, len(members), RISK_BATCH)]
+                [spec.contribution] * len(members[i:i + RISK_BATCH]), gas=300_000 + 200_000 * RISK_BATCH)
+           for i in range(0, len(members), RISK_BATCH)]
     txs += [m.tx(a.address, m.risk.margin, "depositCash", spec.member_margin) for a in m.members]
-    txs += [m.tx(a.address, m.risk.fund, "contribute", spec.contribution) for a in m.members]
     txs.append(m.tx(m.bank, s.cash, "issue", m.bank, spec.skin_in_the_game))
     txs.append(m.tx(m.bank, s.cash, "approve", str(m.risk.fund.address), spec.skin_in_the_game))
     txs.append(m.tx(m.bank, m.risk.fund, "fundSkinInTheGame", spec.skin_in_the_game))
+    txs += [None] + [m.tx(a.address, m.risk.fund, "contribute", spec.contribution) for a in m.members]
     m.phase("setup.margin_and_fund", txs, _say(progress, "margin and fund", len(txs)))
 
 

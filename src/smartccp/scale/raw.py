@@ -31,6 +31,8 @@ from smartccp.chain.rpc import Rpc, as_int
 BULK_BLOCK_GAS = 3_000_000_000
 #: Transactions per JSON-RPC batch request.
 RPC_BATCH = 500
+#: ... and at most this many bytes of hex-encoded transactions (the node limits a request's size).
+RPC_BATCH_BYTES = 2_000_000
 GAS_PRICE = 2 * 10**9
 
 
@@ -190,9 +192,15 @@ class RawSender:
         raws = [self.sign(tx) for tx in txs]
         t1 = time.perf_counter()
         hashes: list[str] = []
-        for i in range(0, len(raws), RPC_BATCH):
-            replies = self.rpc.batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in raws[i:i + RPC_BATCH]])
-            hashes += replies
+        chunk: list[tuple[str, list[Any]]] = []
+        size = 0
+        for r in raws:
+            chunk.append(("eth_sendRawTransaction", ["0x" + r.hex()]))
+            size += 2 * len(r)
+            if len(chunk) == RPC_BATCH or size > RPC_BATCH_BYTES:
+                hashes += self.rpc.batch(chunk)
+                chunk, size = [], 0
+        hashes += self.rpc.batch(chunk)
         t2 = time.perf_counter()
         first = as_int(self.rpc.call("eth_blockNumber", []))
         pending = len(txs)
@@ -202,8 +210,10 @@ class RawSender:
             last += 1
             status = self.rpc.call("txpool_status", [])
             pending = as_int(status["pending"]) + as_int(status["queued"])
-            if as_int(status["queued"]) and not as_int(status["pending"]):
-                raise RuntimeError("transactions stuck in the pool with a nonce gap")
+            if pending and last - first > len(txs) + 2:  # a block each and still not mined
+                content = self.rpc.call("txpool_inspect", [])
+                raise RuntimeError(f"{pending} transactions left in the pool after {last - first} blocks: "
+                                   f"{str(content)[:2000]}")
         t3 = time.perf_counter()
         by_hash: dict[str, Receipt] = {}
         blocks = self.rpc.batch([("eth_getBlockReceipts", [hex(b)]) for b in range(first + 1, last + 1)])
