@@ -32,14 +32,17 @@ FULL = ScaleSpec()
 @click.option("--venues", default=FULL.venues, show_default=True)
 @click.option("--min-positions", default=FULL.min_positions, show_default=True, help="Book of the smallest member")
 @click.option("--max-positions", default=FULL.max_positions, show_default=True, help="Book of the largest member")
+@click.option("--cycles", default=FULL.cycles, show_default=True,
+              help="Settlement cycles the session spreads over (hour-long when more than one; a cycle "
+                   "holds at most CCPSettlement.MAX_OBLIGATIONS obligations)")
 @click.option("--seed", default=FULL.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/scale.json"), show_default=True)
 @click.option("--network", "url", default=None, help="URL of a development node (default: start one)")
 def cli(members: int, clients: int, securities: int, orders: int, venues: int, min_positions: int,
-        max_positions: int, seed: int, out: Path, url: str | None) -> None:
+        max_positions: int, cycles: int, seed: int, out: Path, url: str | None) -> None:
     """Run one scale day; print the figures, write the JSON report and the PNG chart."""
     spec = ScaleSpec(members=members, clients=clients, securities=securities, orders=orders, venues=venues,
-                     min_positions=min_positions, max_positions=max_positions, seed=seed)
+                     min_positions=min_positions, max_positions=max_positions, cycles=cycles, seed=seed)
     if url is not None:
         report = _run(spec, url)
     else:

@@ -24,7 +24,8 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
     x = [p["largest_member_positions"] for p in s]
     a.plot(x, [p["rest_with_gate_gas"] for p in s], "o-", label="resting order + gate (largest member)")
     a.plot(x, [p["fill_gas"] for p in s], "s-", label="fill, one maker")
-    a.plot(x, [p["relay_gas_per_order"] for p in s], "^-", label="relayed gas per order (mean so far)")
+    relayed = [(p["largest_member_positions"], p["relay_gas_per_order"]) for p in s if p["orders"]]
+    a.plot([r[0] for r in relayed], [r[1] for r in relayed], "^-", label="relayed gas per order (mean so far)")
     a.set_xlabel("positions of the largest member")
     a.set_ylabel("gas")
     a.set_ylim(bottom=0)

@@ -116,7 +116,6 @@ class ScaleDay:
             self._auction()
             self._eod_margin()
             self._default()
-            self._warp_past_cycle()
             self._settle()
             self.figures["scale.day_wall_s"] = round(time.perf_counter() - t1, 1)
         finally:
@@ -136,7 +135,7 @@ class ScaleDay:
         self.flow = RelayFlow(s.venues, s.relay, self.signer, self.gateways, batch=self.spec.relay_batch,
                               errors=error_selectors(s.venue, s.ccp, m.risk.margin, m.risk.fund, s.membership))
         self.dealer = deploy_close_out_dealer(m, op)
-        self.cycle = int(s.ccp.settlementCycle(m.sids[0])[0])
+        self.cycles: list[int] = []
         # The probe security: listed like the others, traded only by the probes on the first venue.
         s.securities.listSecurity("PROBE", b"XS9999999999", 0, 10_000, 1, 0, sender=self.roles.issuer)
         self.probe_sid = int(s.securities.securityCount())
@@ -178,7 +177,10 @@ class ScaleDay:
         ph = self._phase("flow")
         places = sum(it.action == "place" for it in intents)
         next_probe = 0
+        per_cycle = -(-len(intents) // spec.cycles)
         for i in range(0, len(intents), spec.wave):
+            if i // per_cycle >= len(self.cycles):
+                self._next_cycle()
             if flow.tally.orders >= next_probe:
                 self._probe(ph)
                 next_probe += self.probe_every
@@ -201,6 +203,30 @@ class ScaleDay:
             "scale.flow_relay_gas_per_order": t.relay_gas // max(t.orders, 1),
             "scale.flow_gas_per_fill": ph.gas // max(t.fills, 1),
         })
+
+    def _revert_reason(self, receipt: Any) -> str:
+        """The custom error a reverted transaction gives when replayed now by ``eth_call``."""
+        from smartccp.chain.rpc import RpcError
+
+        tx = self.m.raw.rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
+        try:
+            self.m.raw.rpc.call("eth_call", [{"from": tx["from"], "to": tx["to"], "data": tx["input"],
+                                              "gas": tx["gas"]}, "latest"])
+        except RpcError as err:
+            return self.flow.errors.get(err.data[:4], err.message)
+        return "succeeds when replayed"
+
+    def _now(self) -> int:
+        return int(self.m.raw.rpc.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
+    def _next_cycle(self) -> None:
+        """Move the clock to the next settlement cycle (after the first) and note its id."""
+        m = self.m
+        if self.cycles:
+            self.m.raw.rpc.call("evm_setNextBlockTimestamp", [hex(self._now() + self.spec.cycle_length)])
+            self.m.raw.rpc.call("evm_mine", [])
+        data = self._calls([(m.system.ccp, "settlementCycle", (m.sids[0],))])[0]
+        self.cycles.append(int.from_bytes(data[:32], "big"))
 
     def _probe(self, ph: Phase) -> None:
         """One resting buy of the largest member (gate + rest) and one sell filling it."""
@@ -252,6 +278,10 @@ class ScaleDay:
             txs = [m.tx(m.operator, v, "uncross", sid, UNCROSS_FILLS, gas=15_000_000, tag=("uncross", i))
                    for i, (v, sid) in enumerate(pending)]
             receipts = m.raw.wave(txs)
+            failed = [r for r in receipts if not r.status]
+            if failed:
+                raise RuntimeError(f"{len(failed)} of {len(receipts)} uncross transactions reverted, first "
+                                   f"{failed[0].tx_hash}: {self._revert_reason(failed[0])}")
             flow.record(receipts)
             unc.add(receipts)
             phases = self._calls([(v, "phaseOf", (sid,)) for v, sid in pending])
@@ -298,11 +328,16 @@ class ScaleDay:
         gas = {a: sum(g) for a, g in per_member.items()}
         total_items = sum(items.values())
         self.revalue_points = sorted((items[a], gas[a]) for a in gas)
+        xs, ys = zip(*self.revalue_points)
+        slope = float(np.polyfit(xs, ys, 1)[0]) if len(set(xs)) > 1 else 0.0
         self.figures.update({
             "scale.eod_members_revalued": done,
             "scale.eod_revalue_txs": ph.txs,
             "scale.eod_positions": total_items,
             "scale.eod_margin_gas_per_position": int(ph.gas / max(total_items, 1)),
+            # the slope of a member's revaluation gas over its positions (least squares): what one
+            # more position costs, without the per-member and per-transaction part
+            "scale.eod_margin_marginal_gas_per_position": int(slope),
             "scale.eod_wall_s": round(time.perf_counter() - start, 1),
         })
 
@@ -331,15 +366,17 @@ class ScaleDay:
         txs.append(m.tx(defaulter.address, s.cash, "approve", str(s.ccp.address), 0))
         txs.append(m.tx(defaulter.address, s.securities, "setApprovalForAll", str(s.ccp.address), False))
         sids = defaulter.book + [self.probe_sid]
-        nets = self._calls([(s.ccp, "obligation", (self.cycle, sid, defaulter.address)) for sid in sids])
+        nets = [self._calls([(s.ccp, "obligation", (c, sid, defaulter.address)) for sid in sids]) for c in self.cycles]
         closing = {**self.closing, self.probe_sid: self.probe_price}
-        for sid, raw in zip(sids, nets):
-            quantity = int.from_bytes(raw[:32], "big", signed=True)
+        for k, sid in enumerate(sids):
+            quantities = [int.from_bytes(n[k][:32], "big", signed=True) for n in nets]
+            quantity = max(quantities, key=abs)
             if quantity > 0:  # it buys: sold out in a crash
                 txs.append(m.tx(m.operator, self.dealer, "setPrice", sid, max(int(closing[sid] * CRASH_SHARE), 1)))
             elif quantity < 0:  # it sells: bought in in a squeeze
                 txs.append(m.tx(m.operator, self.dealer, "setPrice", sid, int(closing[sid] * SQUEEZE)))
-                txs.append(m.tx(m.issuer, s.securities, "issue", sid, str(self.dealer.address), -quantity))
+                short = -sum(q for q in quantities if q < 0)
+                txs.append(m.tx(m.issuer, s.securities, "issue", sid, str(self.dealer.address), short))
         txs.append(m.tx(m.bank, s.cash, "issue", str(self.dealer.address), 10**9 * 10**6))
         txs += [None, m.tx(m.operator, m.risk.fund, "declareDefault", defaulter.address)]
         ph = m.phase("default.declare", txs)
@@ -347,34 +384,40 @@ class ScaleDay:
         self.figures["scale.default_declare_gas"] = ph.max_tx_gas
         self.default_positions = self._positions_per_member()[defaulter.address]
 
-    def _warp_past_cycle(self) -> None:
-        """Move the node's clock to the moment the day's cycle may be settled (anvil)."""
-        info = self._calls([(self.m.system.ccp, "cycleInfo", (self.cycle,))])[0]
+    def _warp_past(self, cycle: int) -> None:
+        """Move the node's clock to the moment ``cycle`` may be settled (anvil)."""
+        info = self._calls([(self.m.system.ccp, "cycleInfo", (cycle,))])[0]
         settles_from = int.from_bytes(info[128:160], "big")
-        self.m.raw.rpc.call("evm_setNextBlockTimestamp", [hex(settles_from + 1)])
-        self.m.raw.rpc.call("evm_mine", [])
+        if self._now() <= settles_from:
+            self.m.raw.rpc.call("evm_setNextBlockTimestamp", [hex(settles_from + 1)])
+            self.m.raw.rpc.call("evm_mine", [])
 
     def _settle(self) -> None:
+        """Settle every cycle of the day in turn, in chunks; then settle every fund member."""
         m, ccp = self.m, self.m.system.ccp
         start = time.perf_counter()
-        info = self._calls([(ccp, "cycleInfo", (self.cycle,))])[0]
-        obligations = int.from_bytes(info[64:96], "big")
         ph = self._phase("settlement")
         floor = int(ccp.MIN_CLOSE_OUT_GAS())
         gas = min(floor + 150_000 * SETTLE_CHUNK, 25_000_000)
-        wave, overshoot, settled = 8, 0, False
-        while not settled:
-            receipts = m.raw.wave([m.tx(m.operator, ccp, "settleCycle", self.cycle, SETTLE_CHUNK, gas=gas)
-                                   for _ in range(wave)])
-            ok = [r for r in receipts if r.status]
-            overshoot += len(receipts) - len(ok)
-            ph.add(ok)
-            phase, cursor = (int.from_bytes(x, "big") for x in
-                             (lambda d: (d[0:32], d[32:64]))(self._calls([(ccp, "cycleInfo", (self.cycle,))])[0]))
-            settled = CyclePhase(phase) == CyclePhase.SETTLED
-            self.progress("settlement", cursor if not settled else obligations, obligations)
-            if len(ok) == 0 and not settled:
-                raise RuntimeError(f"settlement made no progress (phase {CyclePhase(phase).name})")
+        obligations = overshoot = 0
+        for cycle in self.cycles:
+            self._warp_past(cycle)
+            info = self._calls([(ccp, "cycleInfo", (cycle,))])[0]
+            n = int.from_bytes(info[64:96], "big")
+            obligations += n
+            settled = False
+            while not settled:
+                receipts = m.raw.wave([m.tx(m.operator, ccp, "settleCycle", cycle, SETTLE_CHUNK, gas=gas)
+                                       for _ in range(8)])
+                ok = [r for r in receipts if r.status]
+                overshoot += len(receipts) - len(ok)
+                ph.add(ok)
+                info = self._calls([(ccp, "cycleInfo", (cycle,))])[0]
+                phase, cursor = int.from_bytes(info[:32], "big"), int.from_bytes(info[32:64], "big")
+                settled = CyclePhase(phase) == CyclePhase.SETTLED
+                self.progress(f"settlement {cycle}", n if settled else min(cursor, n), n)
+                if not ok and not settled:
+                    raise RuntimeError(f"settlement of {cycle} made no progress (phase {CyclePhase(phase).name})")
         events = Abi.of(m.risk.fund).events
         layers = [int(x) for x in m.risk.fund.layerTotals()]
         fund_ph = self._phase("default.settle_fund_members")
@@ -388,6 +431,7 @@ class ScaleDay:
         reason, loss, _ = m.risk.fund.defaultOf(self.defaulter.address)
         self.figures.update({
             "scale.obligations": obligations,
+            "scale.cycles": len(self.cycles),
             "scale.settle_txs": ph.txs,
             "scale.settle_gas_per_obligation": ph.gas // max(obligations, 1),
             "scale.settle_overshoot_txs": overshoot,

@@ -72,6 +72,15 @@ class ScaleSpec:
     contribution: int = cash(1_000)
     skin_in_the_game: int = cash(1_000)
     seed: int = 18
+    #: Settlement cycles the continuous session spreads over (hour-long cycles when more than
+    #: one): the CCP takes at most ``CCPSettlement.MAX_OBLIGATIONS`` (50,000) obligations per
+    #: cycle, and a day of 100,000 orders over these books makes about 60,000.
+    cycles: int = 2
+
+    @property
+    def cycle_length(self) -> int:
+        """Seconds per settlement cycle: a day, or an hour when the day has several cycles."""
+        return DAY if self.cycles == 1 else 3_600
 
     def book_size(self, i: int) -> int:
         """Securities in clearing member ``i``'s book: linear from the largest (member 0) down."""
@@ -191,12 +200,19 @@ def build_market(spec: ScaleSpec, roles: Any, *, progress: Callable[[str, int, i
     """Deploy the system and risk contracts and set up the scale day's market (see the module
     docstring). ``progress(phase, done, total)`` is told of each wave."""
     op = roles.operator
-    system = deploy_system(op, settlement_bank=roles.bank, issuer=roles.issuer, n_venues=spec.venues)
+    rpc = Rpc.connected()
+    # The day starts at 01:00 UTC of the node's next day, whatever the hour of the run: a session
+    # of several hour-long cycles ends before midnight.
+    start = (int(rpc.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16) // DAY + 1) * DAY + 3_600
+    rpc.call("evm_setNextBlockTimestamp", [hex(start)])
+    rpc.call("evm_mine", [])
+    system = deploy_system(op, settlement_bank=roles.bank, issuer=roles.issuer, n_venues=spec.venues,
+                           cycle_length=spec.cycle_length)
     risk = deploy_risk(system, op, n_scenarios=SCENARIOS)
     session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
     for v in system.venues:
         v.setSessionEnd(session_end, sender=op)
-    raw = RawSender(Rpc.connected(), chain.chain_id)
+    raw = RawSender(rpc, chain.chain_id)
     operator, bank, issuer = (raw.add_account(a) for a in (op, roles.bank, roles.issuer))
     specs = security_specs(spec.securities, spec.seed)
     path, history = price_paths(SCALE_PRICES, specs, 4, spec.seed)
@@ -230,7 +246,7 @@ def _list(m: ScaleMarket, history: np.ndarray, progress: Any) -> None:
            for sec in m.securities]
     m.sids = list(range(first, first + len(m.securities)))
     m.phase("setup.list_securities", txs, _say(progress, "list securities", len(txs)))
-    lag = DAY
+    lag = spec.cycle_length
     txs = [m.tx(m.operator, s.ccp, "setSecurityRules", sid, (True, False, 0, 1, 0)) for sid in m.sids]
     for sid in m.sids:
         v = s.venues[m.venue_of(sid)]
