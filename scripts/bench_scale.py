@@ -28,7 +28,7 @@ FULL = ScaleSpec()
 @click.option("--clients", default=FULL.clients, show_default=True, help="Clients, spread over the members")
 @click.option("--securities", default=FULL.securities, show_default=True,
               help="Securities listed on every venue (a venue lists at most 256 until VenueCore.MAX_LISTED goes)")
-@click.option("--orders", default=FULL.orders, show_default=True, help="Orders of the continuous session")
+@click.option("--orders", default=FULL.orders, show_default=True, help="Orders placed in the continuous session (its cancels come on top)")
 @click.option("--venues", default=FULL.venues, show_default=True)
 @click.option("--min-positions", default=FULL.min_positions, show_default=True, help="Book of the smallest member")
 @click.option("--max-positions", default=FULL.max_positions, show_default=True, help="Book of the largest member")

@@ -154,9 +154,13 @@ class ScaleDay:
         drawn (seeded) among the accounts whose book holds its security; name -> address."""
         spec, m = self.spec, self.m
         weights = SCALE_FLOW.venue_weights[:spec.venues] or (1.0,)
-        flow = replace(SCALE_FLOW, orders_per_day=spec.orders, venue_weights=weights)
+        # ``orders`` placements: the simulator's actions include its cancels (about 8 %)
+        actions = int(spec.orders / (1 - SCALE_FLOW.cancel_rate) * 1.05) + 10
+        flow = replace(SCALE_FLOW, orders_per_day=actions, venue_weights=weights)
         sim = MarketSimulator(["any"], m.securities, flow, spec.seed)
         raw = sim.continuous(0, [int(x) for x in m.path[0]], [int(x) for x in m.path[1]])
+        places = np.cumsum([it.action == "place" for it in raw])
+        raw = raw[:int(np.searchsorted(places, spec.orders)) + 1]
         holders = m.holders()
         by_index = [holders[sid] for sid in m.sids]
         rng = np.random.default_rng([spec.seed, 3])
@@ -269,6 +273,7 @@ class ScaleDay:
             receipts = m.raw.wave(flow.transactions(intents[i:i + spec.wave], owners, m.sids))
             flow.record(receipts)
             orders_ph.add(receipts)
+        orders_ph.finish()
         self.progress("auction orders", flow.tally.orders - before, len(intents))
         fills_before = flow.tally.fills
         unc = self._phase("auction.uncross")
@@ -289,6 +294,7 @@ class ScaleDay:
             uncrossed += len(pending) - len(left)
             pending = left
             self.progress("uncross", uncrossed, len(books))
+        unc.finish()
         ph.extra["books"] = len(books)
         self.figures.update({"scale.auction_orders": flow.tally.orders - before,
                              "scale.auction_books": len(books),
@@ -323,6 +329,7 @@ class ScaleDay:
                     left.append(r.tag)
             pending = left
             self.progress("end-of-day margin", done, len(m.members))
+        ph.finish()
         positions = self._positions_per_member()
         items = {a.address: positions[a.address] for a in m.members}
         gas = {a: sum(g) for a, g in per_member.items()}
@@ -418,6 +425,7 @@ class ScaleDay:
                 self.progress(f"settlement {cycle}", n if settled else min(cursor, n), n)
                 if not ok and not settled:
                     raise RuntimeError(f"settlement of {cycle} made no progress (phase {CyclePhase(phase).name})")
+        ph.finish()
         events = Abi.of(m.risk.fund).events
         layers = [int(x) for x in m.risk.fund.layerTotals()]
         fund_ph = self._phase("default.settle_fund_members")
@@ -425,6 +433,7 @@ class ScaleDay:
         receipts = m.raw.wave([m.tx(m.operator, m.risk.fund, "settleMembers", start_, FUND_PAGE, gas=15_000_000)
                                for start_ in range(0, n, FUND_PAGE)])
         fund_ph.add(receipts)
+        fund_ph.finish()
         if any(not r.status for r in receipts):
             raise RuntimeError("settleMembers reverted")
         charged = sum(len(r.logs_of(events["SurvivorCharged"])) for r in receipts)

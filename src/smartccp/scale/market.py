@@ -52,7 +52,7 @@ class ScaleSpec:
     members: int = 200
     clients: int = 2_000
     securities: int = 750
-    orders: int = 100_000
+    orders: int = 100_000  # placed in the continuous session; the simulator's cancels come on top
     venues: int = 3
     min_positions: int = 50
     max_positions: int = 500
@@ -69,7 +69,7 @@ class ScaleSpec:
     member_cash: int = cash(50_000_000)
     client_cash: int = cash(5_000_000)
     member_margin: int = cash(20_000_000)
-    contribution: int = cash(1_000)
+    contribution: int = cash(10_000)
     skin_in_the_game: int = cash(1_000)
     seed: int = 18
     #: Settlement cycles the continuous session spreads over (hour-long cycles when more than

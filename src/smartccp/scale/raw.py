@@ -251,6 +251,11 @@ class Phase:
     failed: int = 0
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self) -> None:
+        """Set the wall time from the phase's creation until now."""
+        self.wall_s = time.perf_counter() - self.started
 
     def add(self, receipts: Sequence[Receipt]) -> None:
         self.txs += len(receipts)
