@@ -40,7 +40,13 @@ from ape import chain
 from smartccp.risk.chain import margin_status
 from smartccp.risk.waterfall import LAYERS
 from smartccp.scale.flow import OrderSigner, RelayFlow, error_selectors
-from smartccp.scale.market import ScaleMarket, ScaleSpec, build_market, deploy_close_out_dealer, publish_prices_txs
+from smartccp.scale.market import (
+    ScaleMarket,
+    ScaleSpec,
+    build_market,
+    deploy_close_out_dealer,
+    publish_prices_txs,
+)
 from smartccp.scale.raw import Abi, Phase, Tx
 from smartccp.sim.scenario import FlowSpec
 from smartccp.sim.simulator import MarketSimulator, OrderIntent
@@ -437,7 +443,7 @@ class ScaleDay:
         if any(not r.status for r in receipts):
             raise RuntimeError("settleMembers reverted")
         charged = sum(len(r.logs_of(events["SurvivorCharged"])) for r in receipts)
-        reason, loss, _ = m.risk.fund.defaultOf(self.defaulter.address)
+        _, loss, _ = m.risk.fund.defaultOf(self.defaulter.address)
         self.figures.update({
             "scale.obligations": obligations,
             "scale.cycles": len(self.cycles),

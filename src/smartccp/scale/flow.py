@@ -28,7 +28,7 @@ import coincurve
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
-from smartccp.scale.raw import Abi, Receipt, Tx
+from smartccp.scale.raw import Abi, Receipt, Tx, abi_type
 from smartccp.sim.simulator import OrderIntent
 from smartccp.trading.orders import ORDER_FIELDS, ORDER_TYPEHASH, Domain, Order, order_hash
 from smartccp.types import ZERO_ADDRESS, Route
@@ -263,8 +263,6 @@ def error_selectors(*contracts: Any) -> dict[bytes, str]:
     for c in contracts:
         for item in c.contract_type.model_dump(mode="json", by_alias=True)["abi"]:
             if item.get("type") == "error":
-                from smartccp.scale.raw import abi_type
-
                 sig = f"{item['name']}({','.join(abi_type(p) for p in item['inputs'])})"
                 out[keccak(text=sig)[:4]] = item["name"]
     return out

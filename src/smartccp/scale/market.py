@@ -87,7 +87,7 @@ class ScaleSpec:
         hi, lo = min(self.max_positions, self.securities), min(self.min_positions, self.securities)
         if self.members == 1:
             return hi
-        return int(round(hi - (hi - lo) * i / (self.members - 1)))
+        return round(hi - (hi - lo) * i / (self.members - 1))
 
     @property
     def wave(self) -> int:

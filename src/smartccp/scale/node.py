@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import requests
@@ -38,26 +38,25 @@ def scale_node(*, log: Path | None = None, timeout_s: float = 30.0) -> Iterator[
     """Start an anvil on a free port for the duration of the block; yields its URL. The node is
     stopped (by its process) when the block ends."""
     port = free_port()
-    out = open(log, "w") if log is not None else subprocess.DEVNULL
-    proc = subprocess.Popen([str(ANVIL), *ANVIL_ARGS, "--port", str(port)], cwd=ROOT, stdout=out,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"anvil did not start on {url}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
+    with open(log, "w") if log is not None else nullcontext(subprocess.DEVNULL) as out:
+        proc = subprocess.Popen([str(ANVIL), *ANVIL_ARGS, "--port", str(port)], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log is not None:
-            out.close()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                                  timeout=2)
+                    break
+                except requests.ConnectionError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"anvil did not start on {url}") from None
+                    time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

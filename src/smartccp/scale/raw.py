@@ -62,7 +62,7 @@ class Abi:
                 self.event_abi[item["name"]] = item
 
     @classmethod
-    def of(cls, contract: Any) -> "Abi":
+    def of(cls, contract: Any) -> Abi:
         """The ABI of an ape ``ContractInstance``."""
         return cls(contract.contract_type.model_dump(mode="json", by_alias=True)["abi"])
 
@@ -135,7 +135,7 @@ class RawSender:
 
     def add_key(self, private_key: bytes | str) -> str:
         """Register a private key; returns its checksummed address (nonce read from the node)."""
-        key = bytes.fromhex(private_key[2:] if private_key.startswith("0x") else private_key) \
+        key = bytes.fromhex(private_key.removeprefix("0x")) \
             if isinstance(private_key, str) else bytes(private_key)
         pk = coincurve.PrivateKey(key)
         address = to_checksum_address(keccak(pk.public_key.format(compressed=False)[1:])[-20:])

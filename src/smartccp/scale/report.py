@@ -29,10 +29,10 @@ class BarProgress:
         self.bar: Any = None
         self.done = 0
 
-    def __enter__(self) -> "BarProgress":
+    def __enter__(self) -> BarProgress:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._close()
 
     def _close(self) -> None:
