@@ -29,14 +29,17 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from smartccp.scale.raw import Abi, Receipt, Tx, abi_type
+from smartccp.sim.scenario import FlowSpec
 from smartccp.sim.simulator import OrderIntent
 from smartccp.trading.orders import ORDER_FIELDS, ORDER_TYPEHASH, Domain, Order, order_hash
 from smartccp.types import ZERO_ADDRESS, Route
 
 ORDER_TYPES = [t for _, t in ORDER_FIELDS]
+#: Continuous-session mix of the scale day: the simulator's usual order types, three venues.
+SCALE_FLOW = FlowSpec(orders_per_day=0, auction_orders=0, venue_weights=(0.5, 0.3, 0.2))
 DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 #: Resting entries one relayed order may match.
-MAX_MAKERS = 8
+RELAY_MAX_MAKERS = 8
 #: Gas limit of a relay transaction per order it carries (a fill of several makers costs more).
 RELAY_GAS_PER_ORDER = 700_000
 CANCEL_GAS = 300_000
@@ -171,7 +174,7 @@ class RelayFlow:
 
     def _relay(self, venue: int, orders: list[tuple]) -> Tx:
         sigs = [self.signer.sign(venue, o) for o in orders]
-        data = self.relay_abi.call("placeOrders", self.venue_addr[venue], orders, sigs, MAX_MAKERS, False)
+        data = self.relay_abi.call("placeOrders", self.venue_addr[venue], orders, sigs, RELAY_MAX_MAKERS, False)
         gateway = self.gateways[self._gateway % len(self.gateways)]
         self._gateway += 1
         return Tx(gateway, self.relay_addr, data, 400_000 + RELAY_GAS_PER_ORDER * len(orders), ("relay", venue, orders))

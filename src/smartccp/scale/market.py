@@ -27,7 +27,7 @@ from ape import chain, project
 from smartccp import risk as risk_models
 from smartccp.chain.rpc import Rpc
 from smartccp.chain.system import System, deploy_system, kyc_expiry
-from smartccp.risk.chain import Risk, deploy_risk
+from smartccp.risk.chain import DEFAULT_SCENARIOS, Risk, deploy_risk
 from smartccp.scale.raw import Abi, Phase, RawSender, Tx
 from smartccp.sim.scenario import PriceSpec, SecuritySpec
 from smartccp.sim.simulator import price_paths
@@ -36,7 +36,6 @@ from smartccp.units import cash
 
 #: Price history of the scale day's securities (simulated, so no data file is needed).
 SCALE_PRICES = PriceSpec(source="simulated", vol=0.30, drift=0.0, lookback_days=250)
-SCENARIOS = 16
 #: Items per Margin / DefaultFund batch call (their ``MAX_BATCH``).
 RISK_BATCH = 50
 #: Security ids per ERC-1155 batch transfer when handing out holdings (about 30k gas each).
@@ -208,7 +207,7 @@ def build_market(spec: ScaleSpec, roles: Any, *, progress: Callable[[str, int, i
     rpc.call("evm_mine", [])
     system = deploy_system(op, settlement_bank=roles.bank, issuer=roles.issuer, n_venues=spec.venues,
                            cycle_length=spec.cycle_length)
-    risk = deploy_risk(system, op, n_scenarios=SCENARIOS)
+    risk = deploy_risk(system, op, n_scenarios=DEFAULT_SCENARIOS)
     session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
     for v in system.venues:
         v.setSessionEnd(session_end, sender=op)
@@ -253,7 +252,7 @@ def _list(m: ScaleMarket, history: np.ndarray, progress: Any) -> None:
         txs += [m.tx(m.operator, v, "listSecurity", sid, lag), m.tx(m.operator, v, "setPhase", sid,
                                                                      int(TradingPhase.CONTINUOUS))]
     m.phase("setup.list_on_venues", txs, _say(progress, "list on venues", len(txs)))
-    shocks = risk_models.calibrate_shocks(history, n_scenarios=SCENARIOS).reshape(len(m.securities), -1)
+    shocks = risk_models.calibrate_shocks(history, n_scenarios=DEFAULT_SCENARIOS).reshape(len(m.securities), -1)
     txs = [m.tx(m.operator, m.risk.margin, "publishScenarios", sid, [int(x) for x in shocks[i]])
            for i, sid in enumerate(m.sids)]
     txs += publish_prices_txs(m, {sid: int(m.path[0][i]) for i, sid in enumerate(m.sids)})
