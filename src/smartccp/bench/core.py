@@ -251,6 +251,13 @@ def check_figures_flat(figures: dict[str, Any]) -> None:
             raise ValueError(f"bench figure {key} = {value!r} is not finite")
 
 
+def merged(figures: Figures, path: Path = BENCH_JSON) -> Figures:
+    """The figures already in ``path`` (if any), updated with every measured one of ``figures``
+    (a figure still ``None`` here keeps its old value)."""
+    old = json.loads(path.read_text()) if path.exists() else {}
+    return old | {k: v for k, v in figures.items() if v is not None or k not in old}
+
+
 def write_json(figures: Figures, path: Path = BENCH_JSON) -> Path:
     """Write the flat figures (checked, keys sorted) to ``path``; returns it."""
     check_figures_flat(figures)
