@@ -42,7 +42,14 @@ traded once in the open cycle. Then 180 more join the same way and trade.
   membership, and neither the gate nor a fill reads the fund).
 
 ``scale.positions_wall_s`` and ``scale.members_wall_s`` are each measurement's wall time, set-up
-included. Gas is ``receipt.gas_used`` of the whole transaction, medians over ``ctx.repeats``.
+included (about 90 s and 50 s on the 2-core reference machine). Gas is ``receipt.gas_used`` of the
+whole transaction, medians over ``ctx.repeats``.
+
+Both run only on an anvil started without step traces (``SMARTCCP_ANVIL_STEPS_TRACING=0``, see
+``tools/bin/anvil``; ``make bench`` runs them so): with ape-foundry's ``--steps-tracing`` anvil
+keeps every opcode step of every transaction in memory, past 20 GB for this market. Elsewhere they
+print a note and measure nothing. :func:`positions_scale` and :func:`members_scale` take the sizes
+(the tests run them small).
 """
 
 from __future__ import annotations
@@ -53,10 +60,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ape import project
 from tqdm import tqdm
 
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
 from smartccp.bench.risk import RiskMarket, limit_order, margined_members, risk_market
+from smartccp.bench.trade import TICK
 from smartccp.risk.chain import margin_status, publish_contributions, revalue
 from smartccp.trading.venue import VenueClient
 from smartccp.types import ZERO_ADDRESS, Side
@@ -70,7 +79,6 @@ goal("scale.fill_gas_200_vs_20_members_ratio", "<=", 1.05)
 WIDE, MID, NARROW = 500, 100, 5  # positions of the three members of scale.positions
 FEW_MEMBERS, MANY_MEMBERS = 20, 200
 FILL_QTY = 10
-TICK = cash("0.01")
 CONTRIBUTION = cash(10_000)
 
 
@@ -117,7 +125,7 @@ class ScaleMarket:
         with _bar(n, "listing securities", "securities") as bar:
             for i in range(n):
                 k = i * len(venues) // n
-                sid = self.m.add_security(ctx, cash(10) + (i * 7_919 % 5_000) * cash("0.01"), venues=[venues[k]])
+                sid = self.m.add_security(ctx, cash(10) + (i * 7_919 % 5_000) * TICK, venues=[venues[k]])
                 self.venue_of[sid] = k
                 bar.update()
         self.m.publish_prices(ctx.roles.operator)
@@ -139,9 +147,9 @@ class ScaleMarket:
                         signed.append((limit_order(seller, sid, Side.SELL, FILL_QTY, price), seller))
                         signed.append((limit_order(buyer, sid, Side.BUY, FILL_QTY, price), buyer))
                     receipt = self.clients[k].place_batch(self.m.system.relay, signed, sender=sender, atomic=True)
-                    if len(self.clients[k].trades(receipt)) != len(batch):
-                        raise RuntimeError(f"a relayed batch of {len(batch)} pairs made "
-                                           f"{len(self.clients[k].trades(receipt))} trades")
+                    made = len(self.clients[k].trades(receipt))
+                    if made != len(batch):
+                        raise RuntimeError(f"a relayed batch of {len(batch)} pairs made {made} trades")
                     bar.update(len(batch))
 
     def fill_gas(self, maker: Any, taker: Any, sid: int, repeats: int) -> int:
@@ -166,8 +174,6 @@ def _ratio(big: int, small: int) -> float:
 def _venues_for(n_securities: int) -> int:
     """Venues needed to list ``n_securities``: 2 while ``TradeVenue`` has a ``MAX_LISTED`` (256
     today, checked once deployed), else 1."""
-    from ape import project
-
     capped = any(getattr(item, "name", None) == "MAX_LISTED" for item in project.TradeVenue.contract_type.abi)
     return 2 if capped and n_securities > 1 else 1
 
