@@ -92,8 +92,8 @@ def _lean_node(name: str) -> bool:
     if os.environ.get(STEPS_TRACING_ENV) == "0":
         return True
     tqdm.write(f"{name}: skipped: anvil keeps every opcode step of every transaction in memory "
-               f"(ape-foundry's --steps-tracing), more than 20 GB at this size; run it as "
-               f"`{STEPS_TRACING_ENV}=0 ape run bench --only scale` (make bench does)")
+               f"(ape-foundry's --steps-tracing), many GB at this size (past 20 GB for scale.positions); "
+               f"run it as `{STEPS_TRACING_ENV}=0 ape run bench --only scale` (make bench does)")
     return False
 
 
