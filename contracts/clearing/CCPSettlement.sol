@@ -178,11 +178,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         emit TradeNovated(_legId(s.tradeId, 1), s.seller, s.securityId, -q, c, cycleId);
     }
 
-    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle.
+    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle. The list
+    /// has no bound: `settleCycle` walks it in pages anyone may advance.
     function _list(uint64 cycleId, address account, uint256 securityId) private {
         Entry[] storage list = _obligations[cycleId];
         uint256 n = list.length;
-        if (n == MAX_OBLIGATIONS) revert CycleFull(cycleId, MAX_OBLIGATIONS);
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
         ++_funds[account].openObligations;
@@ -264,7 +264,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
     /// moves, so a call stays bounded by 2n visits and the gas floor).
     function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
-        uint32[] storage failures = _failures[cycleId];
+        uint64[] storage failures = _failures[cycleId];
         uint256 n = failures.length;
         bool deliveryWalk = visit < n;
         uint256 index = failures[deliveryWalk ? visit : visit - n];
@@ -299,7 +299,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 _obligations[cycleId][index].failed = true;
                 _shortfalls[cycleId][index] =
                     Shortfall(uint128(securitiesDue - securitiesIn), uint128(cashDue - cashIn));
-                _failures[cycleId].push(uint32(index));
+                _failures[cycleId].push(uint64(index)); // index < list length < 2^64
             }
             emit ObligationPaidIn(
                 cycleId, e.account, e.securityId, securitiesIn, cashIn, securitiesDue - securitiesIn, cashDue - cashIn

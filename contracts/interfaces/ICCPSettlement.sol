@@ -153,8 +153,6 @@ interface ICCPSettlement is ISettlement {
     error SecurityNotCleared(uint256 securityId);
     /// @notice The deadline's cycle `cycleId` is before `earliest` (T+lag) or after `latest`.
     error SettlementCycleOutOfRange(uint256 securityId, uint64 cycleId, uint64 earliest, uint64 latest);
-    /// @notice A cycle may not hold more than `max` obligations.
-    error CycleFull(uint64 cycleId, uint256 max);
     /// @notice No short sale without holdings: `seller` must deliver `required` of `securityId`
     /// but holds and pre-funded only `available`.
     error NakedShortSale(address seller, uint256 securityId, uint256 required, uint256 available);
