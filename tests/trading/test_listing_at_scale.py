@@ -9,6 +9,7 @@ import ape
 import pytest
 
 from smartccp.chain.roles import ISSUER_ROLE, role
+from smartccp.trading.venue import sync_hooks
 from smartccp.types import ZERO_ADDRESS, Side
 from smartccp.units import cash
 
@@ -79,10 +80,14 @@ def test_sync_hooks__gate_set_where_none__in_effect_only_when_the_sweep_complete
     assert synced(r, venue) == [(n + 1, n + 1, gate.address, ZERO_ADDRESS)]
     assert venue.orderGate() == gate.address
     assert tuple(venue.hookSync()) == (gate.address, ZERO_ADDRESS, 0, n + 1, False)
-    # In effect everywhere at once: the first, the 257th, the last and the late market.
-    for sid in (scale[0], scale[256], scale[-1], late):
-        with ape.reverts(gate.InsufficientMargin):
-            client.place(buy(make_order, member_b, sid), member_b)
+    # In effect everywhere at once: the last market refuses, the first, the 257th and the late
+    # one ask the gate.
+    with ape.reverts(gate.InsufficientMargin):
+        client.place(buy(make_order, member_b, scale[-1]), member_b)
+    gate.setLimit(member_b, cash("1000.00"), sender=operator)
+    for sid in (scale[0], scale[256], late):
+        client.place(buy(make_order, member_b, sid, "4.00"), member_b)
+    assert gate.approvals() == 3
     r = venue.syncHooks(1, sender=outsider)  # nothing left: done, no page
     assert r.return_value and not synced(r, venue)
 
@@ -137,3 +142,11 @@ def test_set_quote_sink__book_holding_orders_in_the_first_page__refused_at_once(
     with ape.reverts(venue.BooksNotEmpty, securityId=scale[50]):
         venue.setQuoteSink(sink, sender=operator)
     assert tuple(venue.hookSync()) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, len(scale), False)
+
+
+def test_sync_hooks_helper__pages_until_the_sweep_is_done(project, scale, venue, operator, outsider):
+    gate = project.MockOrderGate.deploy(sender=operator)
+    venue.setOrderGate(gate, sender=operator)  # sweeps 100 of 301 itself
+    assert sync_hooks(venue, outsider, page=90) == 3  # 201 left: 90, 90, 21
+    assert venue.orderGate() == gate.address and not venue.hookSync().sweeping
+    assert sync_hooks(venue, outsider) == 0
