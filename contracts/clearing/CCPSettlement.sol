@@ -241,7 +241,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             }
             uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
             if (steps == maxSteps || gasleft() < floor) break;
-            uint256 index = c.cursor++;
+            uint256 index = c.cursor;
+            // Unchecked: index < n, a list length (or twice one), far below 2^64.
+            unchecked {
+                c.cursor = uint64(index + 1);
+            }
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
             else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
