@@ -140,7 +140,7 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         bool gatePending;
     }
 
-    // ─── Storage (one block; VenueAuctions shares it by deriving from this contract alone) ───────
+    // ─── Storage (one block; VenueAuctions and VenueAdmin share it by deriving from this alone) ──
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
