@@ -174,15 +174,16 @@ def list_security(system: System, operator: Any, security_id: int, *, lag_days: 
 
 
 def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, settlement: Any = None) -> Any:
-    """Deploy one venue (its auction module first) and subscribe it to the register.
+    """Deploy one venue (its auction and admin modules first) and subscribe it to the register.
 
     Accounts admitted before this call are not in the venue's copy of the register until
     ``membership.resync([...])`` pushes them.
     """
     tx = {"sender": operator}
     settlement = settlement or ZERO_ADDRESS
-    module = project.VenueAuctions.deploy(membership, securities, settlement, **tx)
-    venue = project.TradeVenue.deploy(name, membership, securities, settlement, module, operator, **tx)
+    auctions = project.VenueAuctions.deploy(membership, securities, settlement, **tx)
+    admin = project.VenueAdmin.deploy(membership, securities, settlement, **tx)
+    venue = project.TradeVenue.deploy(name, membership, securities, settlement, auctions, admin, operator, **tx)
     membership.addSubscriber(venue, **tx)
     securities.addSubscriber(venue, **tx)
     return venue
