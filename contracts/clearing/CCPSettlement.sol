@@ -474,32 +474,32 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         view
         returns (OpenObligation[] memory open)
     {
-        uint64 today = uint64(block.timestamp / _cycleLength);
-        uint64 first = today == 0 ? 0 : today - 1;
+        uint256 today = block.timestamp / _cycleLength;
+        uint256 first = today == 0 ? 0 : today - 1;
         uint256 read;
         uint256 live;
         open = new OpenObligation[](securityIds.length);
         for (uint256 i; i < securityIds.length; ++i) {
             uint256 securityId = securityIds[i];
-            uint64 trading = today + _rules[securityId].settlementLag;
-            (int256 quantity, int256 cashAmount, int256 traded) = (0, 0, 0);
+            uint256 trading = today + _rules[securityId].settlementLag;
+            OpenObligation memory o = open[i];
+            o.tradingCycle = uint64(trading);
             // At most MAX_SETTLEMENT_LAG + 2 terms, each below 2^127: the sums cannot overflow,
-            // and c - first <= MAX_SETTLEMENT_LAG + 1 < 256 bits.
+            // and k <= MAX_SETTLEMENT_LAG + 1 < 256 bits.
             unchecked {
-                for (uint64 c = first; c <= trading; ++c) {
-                    uint256 bit = 1 << (c - first);
+                for (uint256 k; first + k <= trading; ++k) {
+                    uint256 bit = 1 << k;
                     if (read & bit == 0) {
-                        CyclePhase phase = _cycles[c].phase;
+                        CyclePhase phase = _cycles[uint64(first + k)].phase;
                         read |= bit;
                         if (phase != CyclePhase.Unknown && phase != CyclePhase.Settled) live |= bit;
                     }
                     if (live & bit == 0) continue;
-                    Position memory p = _positions[c][securityId][account];
-                    (quantity, cashAmount) = (quantity + p.quantity, cashAmount + p.cash);
-                    if (c == trading) traded = p.quantity;
+                    Position memory p = _positions[uint64(first + k)][securityId][account];
+                    (o.quantity, o.cashAmount) = (o.quantity + p.quantity, o.cashAmount + p.cash);
+                    if (first + k == trading) o.traded = p.quantity;
                 }
             }
-            open[i] = OpenObligation(quantity, cashAmount, traded, trading);
         }
     }
 
