@@ -469,7 +469,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// lag + 2 cycles. Per security: its rules slot and its position slot in each open cycle;
     /// the phases of the cycles `[today - 1, today + lag]` are read once per call (two bitmaps:
     /// bit `k` for cycle `today - 1 + k`, read and open).
-    function openObligations(address account, uint256[] calldata securityIds)
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
         returns (OpenObligation[] memory open)

@@ -252,7 +252,7 @@ interface ICCPSettlement is ISettlement {
     /// @notice `account`'s unsettled net obligation in each of `securityIds` (see
     /// `OpenObligation`), in one call (a page of the margin revaluation): each cycle's phase is
     /// read once for the whole batch.
-    function openObligations(address account, uint256[] calldata securityIds)
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
         returns (OpenObligation[] memory open);

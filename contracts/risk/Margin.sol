@@ -524,7 +524,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
             for (uint256 i; i < ids.length; ++i) {
                 ids[i] = listed[i];
             }
-            OpenObligation[] memory open = _ccp.openObligations(accounts[k], ids);
+            OpenObligation[] memory open = _ccp.unsettledObligationsOf(accounts[k], ids);
             for (uint256 i; i < ids.length; ++i) {
                 Position memory p = _positions[accounts[k]][ids[i]];
                 (uint256 buys, uint256 sells) = newDay ? (0, 0) : (uint256(p.openBuy), uint256(p.openSell));

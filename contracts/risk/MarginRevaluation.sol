@@ -10,9 +10,9 @@ import {MarginBase} from "./MarginBase.sol";
 /// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
 /// storage (both derive from MarginBase alone, so their layouts are one). Called directly it
 /// refuses (OnlyDelegateCall). Its immutables are Margin's (same constructor inputs).
-/// @dev A page: at most `maxItems` items, each an account without positions, a position
-/// (its part of one `openObligations` call to the CCP per account and page; the position, risk
-/// and shock slots), or a collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
+/// @dev A page: at most `maxItems` items, each an account without positions, a position (its
+/// part of one `unsettledObligationsOf` call to the CCP per account and page; the position,
+/// risk and shock slots), or a collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
 /// in memory and parked in storage only when a revaluation spans transactions.
 contract MarginRevaluation is MarginBase {
     using SafeCast for uint256;
@@ -36,9 +36,9 @@ contract MarginRevaluation is MarginBase {
     /// @dev One step of `member`'s revaluation: at most `maxItems` items (an account visited, a
     /// position, a collateral line), resumed where the last step stopped. The scenario P&L and
     /// the mark-to-market are summed in memory and kept in storage only between transactions.
-    /// Cost per position: its part of the CCP's `openObligations` (one call per account and
-    /// page: the security's rules and its position in each open cycle), the position, risk and
-    /// shock slots; per collateral line: the line and the risk slot.
+    /// Cost per position: its part of the CCP's `unsettledObligationsOf` (one call per account
+    /// and page: the security's rules and its position in each open cycle), the position, risk
+    /// and shock slots; per collateral line: the line and the risk slot.
     function _revalue(address member, uint256 maxItems) private returns (bool finished) {
         _requireClearingMember(member);
         Run memory run = _runs[member];
@@ -73,7 +73,7 @@ contract MarginRevaluation is MarginBase {
             for (uint256 i; i < count; ++i) {
                 sids[i] = ids[run.item + i];
             }
-            OpenObligation[] memory open = _ccp.openObligations(account, sids);
+            OpenObligation[] memory open = _ccp.unsettledObligationsOf(account, sids);
             for (uint256 i; i < count; ++i) {
                 mtm += _revaluePosition(account, sids[i], open[i], run.newDay, pnl);
             }

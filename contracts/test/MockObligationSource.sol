@@ -45,7 +45,7 @@ contract MockObligationSource {
         return (o.quantity, o.cashAmount);
     }
 
-    function openObligations(address account, uint256[] calldata securityIds)
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
         returns (OpenObligation[] memory open)
