@@ -29,6 +29,17 @@ struct SecurityRules {
     uint16 closeOutBandBps;
 }
 
+/// @notice An account's unsettled net obligation in one security over the open cycles
+/// `[today - 1, today + lag]` (settled cycles skipped), as margin reads it: `quantity` and
+/// `cashAmount` summed (sign convention of `obligation`), `traded` the part in the trading cycle
+/// `tradingCycle = today + lag` (where today's fills go).
+struct OpenObligation {
+    int256 quantity;
+    int256 cashAmount;
+    int256 traded;
+    uint64 tradingCycle;
+}
+
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
 /// @notice
 /// ROUTES. A registered venue hands every match to `settle`. `Route.Direct`: gross delivery
@@ -238,14 +249,13 @@ interface ICCPSettlement is ISettlement {
         external
         view
         returns (int256 quantity, int256 cashAmount);
-    /// @notice `account`'s unsettled net obligation in `securityId` over the open cycles
-    /// `[today - 1, today + lag]` (settled cycles skipped), where margin looks: quantity and
-    /// cash summed, the part in the trading cycle `today + lag` (where today's fills go), and
-    /// that cycle's id. One call per (account, security) for the margin revaluation.
-    function openObligation(address account, uint256 securityId)
+    /// @notice `account`'s unsettled net obligation in each of `securityIds` (see
+    /// `OpenObligation`), in one call (a page of the margin revaluation): each cycle's phase is
+    /// read once for the whole batch.
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
-        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle);
+        returns (OpenObligation[] memory open);
     /// @notice The `index`-th obligation of `cycleId`.
     function obligationAt(uint64 cycleId, uint256 index)
         external
