@@ -165,11 +165,23 @@ class TimelockAdmin:
         return self.execute(self.propose(calls, what))
 
 
+class PendingAdmin:
+    """An admin that only collects the calls it is asked to make (:attr:`calls`), so that a
+    script can propose them itself later (the demo shows each stage of the delay)."""
+
+    def __init__(self) -> None:
+        self.calls: list[AdminCall] = []
+
+
 def admin_apply(admin: Any, calls: list[AdminCall], what: str = "") -> list[Any]:
     """Make the admin ``calls`` as ``admin``: an account (a single-key setup, the test fixtures)
     sends each itself; a :class:`TimelockAdmin` proposes them, waits the delay and executes
-    them. Returns the receipts of the calls (the executions)."""
+    them; a :class:`PendingAdmin` keeps them for later. Returns the receipts of the calls (the
+    executions; none for a :class:`PendingAdmin`)."""
     if not calls:
+        return []
+    if isinstance(admin, PendingAdmin):
+        admin.calls += calls
         return []
     if isinstance(admin, TimelockAdmin):
         return admin.apply(calls, what).executed
