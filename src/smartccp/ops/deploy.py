@@ -278,11 +278,10 @@ def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:
     model (bounded), the default manager manages defaults (on the fund and the register)."""
     s = dep.system
     grants: list[tuple[Any, bytes, str]] = [(v, OPERATOR_ROLE, "keeper") for v in s.venues]
-    grants.append((s.securities, GUARDIAN_ROLE, "guardian"))
+    grants += [(s.securities, GUARDIAN_ROLE, "guardian"), (s.membership, DEFAULT_MANAGER_ROLE, "default_manager")]
     if (r := dep.risk) is not None:
         grants += [(r.margin, PRICE_ROLE, "price"), (r.margin, RISK_ROLE, "risk"), (r.fund, RISK_ROLE, "risk"),
-                   (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager"),
-                   (s.membership, DEFAULT_MANAGER_ROLE, "default_manager")]
+                   (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager")]
     return grants
 
 
