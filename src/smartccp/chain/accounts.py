@@ -134,13 +134,28 @@ def account_from_alias(alias: str) -> Any:
     return account
 
 
-def account_from_mnemonic(mnemonic: str, index: int) -> Any:
-    """The account at ``m/44'/60'/0'/0/<index>`` of ``mnemonic``, signing without prompting."""
+def account_from_mnemonic(mnemonic: str, index: int, hd_path: str = "m/44'/60'/0'/0") -> Any:
+    """The account at ``<hd_path>/<index>`` of ``mnemonic``, signing without prompting."""
     from eth_account import Account
 
     Account.enable_unaudited_hdwallet_features()
-    key = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key
+    key = Account.from_mnemonic(mnemonic, account_path=f"{hd_path}/{index}").key
     return account_from_key(key.hex())
+
+
+def local_test_account(index: int) -> Any:
+    """ape's test account ``index`` on a local chain; beyond the configured ones
+    (``test.number_of_accounts``) the account at that index of the same mnemonic, given gas (a
+    deployment file's ``test12``: the demo's and drills' role keys). Keeping the configured
+    number keeps the addresses of the accounts the tests and the bench generate."""
+    from ape import config
+
+    if index < len(accounts.test_accounts):
+        return accounts.test_accounts[index]
+    cfg = config.get_config("test")
+    account = account_from_mnemonic(cfg.mnemonic, index, cfg.hd_path)
+    fund_gas(account, None)
+    return account
 
 
 def role_index(role: str) -> int | None:
@@ -204,7 +219,7 @@ def named_account(name: str, roles: Roles | None = None) -> Any:
     if roles is not None and (found := roles.as_dict().get(name)) is not None:
         return found
     if networks.provider.network.is_local and (index := role_index(name)) is not None:
-        return accounts.test_accounts[index]
+        return local_test_account(index)
     if not networks.provider.network.is_local and (found := env_account(name, account_env())) is not None:
         return found
     raise LookupError(f"no account for {name!r}: set {ENV_PREFIX}{name.upper()}_KEY or _ALIAS, or {MNEMONIC_ENV}")
