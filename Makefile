@@ -30,7 +30,7 @@ help:
 	@echo "make check   - slither static analysis (offline); fails on High/Medium findings not in docs/slither-triage.md"
 	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
-	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
+	@echo "make bench   - gas and throughput benchmark (the scale figures on an anvil without step traces), writes reports/bench.json"
 	@echo "make console - ape console with the system at hand"
 	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
@@ -105,8 +105,10 @@ coverage: setup
 demo: setup
 	$(BIN)/ape run demo
 
+# The scale figures (src/smartccp/bench/scale.py) on an anvil without step traces (tools/bin/anvil).
 bench: setup
 	$(BIN)/ape run bench
+	SMARTCCP_ANVIL_STEPS_TRACING=0 $(BIN)/ape run bench --only scale --merge
 
 console: setup
 	$(BIN)/ape console

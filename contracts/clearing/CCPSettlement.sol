@@ -178,11 +178,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         emit TradeNovated(_legId(s.tradeId, 1), s.seller, s.securityId, -q, c, cycleId);
     }
 
-    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle.
+    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle. The list
+    /// has no bound: `settleCycle` walks it in pages anyone may advance.
     function _list(uint64 cycleId, address account, uint256 securityId) private {
         Entry[] storage list = _obligations[cycleId];
         uint256 n = list.length;
-        if (n == MAX_OBLIGATIONS) revert CycleFull(cycleId, MAX_OBLIGATIONS);
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
         ++_funds[account].openObligations;
@@ -241,7 +241,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             }
             uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
             if (steps == maxSteps || gasleft() < floor) break;
-            uint256 index = c.cursor++;
+            uint256 index = c.cursor;
+            // Unchecked: index < n, a list length (or twice one), far below 2^64.
+            unchecked {
+                c.cursor = uint64(index + 1);
+            }
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
             else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
@@ -264,7 +268,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
     /// moves, so a call stays bounded by 2n visits and the gas floor).
     function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
-        uint32[] storage failures = _failures[cycleId];
+        uint64[] storage failures = _failures[cycleId];
         uint256 n = failures.length;
         bool deliveryWalk = visit < n;
         uint256 index = failures[deliveryWalk ? visit : visit - n];
@@ -299,7 +303,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 _obligations[cycleId][index].failed = true;
                 _shortfalls[cycleId][index] =
                     Shortfall(uint128(securitiesDue - securitiesIn), uint128(cashDue - cashIn));
-                _failures[cycleId].push(uint32(index));
+                _failures[cycleId].push(uint64(index)); // index < list length < 2^64
             }
             emit ObligationPaidIn(
                 cycleId, e.account, e.securityId, securitiesIn, cashIn, securitiesDue - securitiesIn, cashDue - cashIn

@@ -153,8 +153,6 @@ interface ICCPSettlement is ISettlement {
     error SecurityNotCleared(uint256 securityId);
     /// @notice The deadline's cycle `cycleId` is before `earliest` (T+lag) or after `latest`.
     error SettlementCycleOutOfRange(uint256 securityId, uint64 cycleId, uint64 earliest, uint64 latest);
-    /// @notice A cycle may not hold more than `max` obligations.
-    error CycleFull(uint64 cycleId, uint256 max);
     /// @notice No short sale without holdings: `seller` must deliver `required` of `securityId`
     /// but holds and pre-funded only `available`.
     error NakedShortSale(address seller, uint256 securityId, uint256 required, uint256 available);
@@ -206,6 +204,8 @@ interface ICCPSettlement is ISettlement {
     /// @notice Work through up to `maxSteps` obligations of `cycleId` (pay-in, then close-out
     /// of failures, then pay-out), from where the last call stopped. Anyone may call once the
     /// cycle's date has ended. Stops early, resumable, when less than `MIN_STEP_GAS` is left.
+    /// A cycle holds any number of obligations (one per account and security traded in it): its
+    /// cursor and failure indexes are 64-bit, and each call does at most `maxSteps` of them.
     /// @return done True once the cycle is settled.
     function settleCycle(uint64 cycleId, uint256 maxSteps) external returns (bool done);
 
