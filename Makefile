@@ -30,8 +30,8 @@ help:
 	@echo "make check   - slither static analysis (offline); fails on High/Medium findings not in docs/slither-triage.md"
 	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
-	@echo "make bench   - gas and throughput benchmark, writes reports/bench.json"
-	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 750 securities, 100,000 orders), writes reports/scale.json and .png"
+	@echo "make bench   - gas and throughput benchmark (the scale figures on an anvil without step traces), writes reports/bench.json"
+	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 1,000 securities, 100,000 orders), writes reports/scale.json and .png"
 	@echo "make console - ape console with the system at hand"
 	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
@@ -106,8 +106,10 @@ coverage: setup
 demo: setup
 	$(BIN)/ape run demo
 
+# The scale figures (src/smartccp/bench/scale.py) on an anvil without step traces (tools/bin/anvil).
 bench: setup
 	$(BIN)/ape run bench
+	SMARTCCP_ANVIL_STEPS_TRACING=0 $(BIN)/ape run bench --only scale --merge
 
 # The scale day (issue #18), not in CI nor in `make test` (its small twin is tests/scale/): a market
 # of Eurex Clearing's shape on an anvil of its own, one trading day end to end. Sizes:

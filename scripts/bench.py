@@ -1,5 +1,6 @@
-"""`ape run bench [--network ...] [--repeats N] [--transfers N] [--only PREFIX ...]`: measure gas
-and throughput, print the table with goals and write the flat ``reports/bench.json``.
+"""`ape run bench [--network ...] [--repeats N] [--transfers N] [--only PREFIX ...] [--merge]`:
+measure gas and throughput, print the table with goals and write the flat ``reports/bench.json``
+(with ``--merge``, into the figures already there).
 
 Logic lives in :mod:`smartccp.bench.core`.
 """
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand
 
-from smartccp.bench.core import BENCH_JSON, BenchContext, render, run_bench, write_json
+from smartccp.bench.core import BENCH_JSON, BenchContext, merged, render, run_bench, write_json
 from smartccp.chain.accounts import role_accounts
 
 
@@ -18,10 +19,13 @@ from smartccp.chain.accounts import role_accounts
 @click.option("--transfers", default=100, show_default=True, help="Transfers timed for e2e rate")
 @click.option("--only", multiple=True, help="Measurement name prefix to run (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), default=BENCH_JSON, show_default=True)
-def cli(repeats: int, transfers: int, only: tuple[str, ...], out: Path) -> None:
+@click.option("--merge", is_flag=True, help="Keep the figures already in --out that this run did not measure")
+def cli(repeats: int, transfers: int, only: tuple[str, ...], out: Path, merge: bool) -> None:
     """Run every registered measurement; unmeasured figures are written as null."""
     ctx = BenchContext(roles=role_accounts(), repeats=repeats, e2e_transfers=transfers)
     figures = run_bench(ctx, only=list(only) or None)
+    if merge:
+        figures = merged(figures, out)
     click.echo(render(figures))
     click.echo(f"\nwritten to {write_json(figures, out)}")
     for name, error in ctx.errors.items():

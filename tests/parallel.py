@@ -50,6 +50,7 @@ COST_HINTS: dict[str, float] = {
     "test_auction_reference.py::test_uncross_matches_reference": 38.0,
     "test_clearing_gas.py::test_gas__report": 37.0,
     "test_risk_bench.py::test_bench__refresh_default_drill_and_cure__numbers": 32.0,
+    "test_risk_bench.py::test_bench_scale__small_sizes__gate_fill_and_eod_figures": 12.0,
     "test_sim_market.py::test_bench_sim__figures__flow_fills_and_the_cycle_nets": 20.0,
     "test_sim_market.py::test_sim_market__burst__trades_on_every_venue_refuses_the_thin_member_by_error_name": 14.0,
     "test_reference_matcher.py::test_venue_matches_reference": 14.0,

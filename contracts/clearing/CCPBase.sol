@@ -18,8 +18,6 @@ import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 abstract contract CCPBase is ICCPSettlement {
     /// @notice Longest settlement lag (T+N) and furthest cycle a deadline may name, in cycles.
     uint16 public constant MAX_SETTLEMENT_LAG = 30;
-    /// @notice Bound on the obligation list of one cycle (accounts x securities).
-    uint256 public constant MAX_OBLIGATIONS = 50_000;
     /// @notice `settleCycle` starts a step only with at least this much gas left, so no step's
     /// token call can be starved into a false "failed to pay" by a caller choosing the gas.
     uint256 public constant MIN_STEP_GAS = 400_000;
@@ -32,10 +30,12 @@ abstract contract CCPBase is ICCPSettlement {
     uint256 public constant CALL_GAS = 200_000;
     uint16 internal constant BPS = 10_000;
 
-    /// @dev One slot: phase (1 byte) | cursor (4 bytes).
+    /// @dev One slot: phase (1 byte) | cursor (8 bytes). A cycle's obligation list has no bound
+    /// (one entry per account and security traded in it); the cursor walks it, and pass 2 walks
+    /// twice the failures, in pages of `settleCycle`.
     struct Cycle {
         CyclePhase phase;
-        uint32 cursor;
+        uint64 cursor;
     }
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
@@ -66,7 +66,8 @@ abstract contract CCPBase is ICCPSettlement {
     mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => Position))) internal _positions;
     mapping(uint64 cycleId => Cycle) internal _cycles;
     mapping(uint64 cycleId => Entry[]) internal _obligations;
-    mapping(uint64 cycleId => uint32[]) internal _failures;
+    /// @dev Indexes into `_obligations[cycleId]` of the obligations that failed to pay in.
+    mapping(uint64 cycleId => uint64[]) internal _failures;
     mapping(uint64 cycleId => mapping(uint256 index => Shortfall)) internal _shortfalls;
     mapping(address account => Funds) internal _funds;
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;

@@ -7,7 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICCPSettlement, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {ICCPSettlement, CyclePhase, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
@@ -178,11 +178,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         emit TradeNovated(_legId(s.tradeId, 1), s.seller, s.securityId, -q, c, cycleId);
     }
 
-    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle.
+    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle. The list
+    /// has no bound: `settleCycle` walks it in pages anyone may advance.
     function _list(uint64 cycleId, address account, uint256 securityId) private {
         Entry[] storage list = _obligations[cycleId];
         uint256 n = list.length;
-        if (n == MAX_OBLIGATIONS) revert CycleFull(cycleId, MAX_OBLIGATIONS);
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
         ++_funds[account].openObligations;
@@ -241,7 +241,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
             }
             uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
             if (steps == maxSteps || gasleft() < floor) break;
-            uint256 index = c.cursor++;
+            uint256 index = c.cursor;
+            // Unchecked: index < n, a list length (or twice one), far below 2^64.
+            unchecked {
+                c.cursor = uint64(index + 1);
+            }
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
             else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
@@ -264,7 +268,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
     /// moves, so a call stays bounded by 2n visits and the gas floor).
     function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
-        uint32[] storage failures = _failures[cycleId];
+        uint64[] storage failures = _failures[cycleId];
         uint256 n = failures.length;
         bool deliveryWalk = visit < n;
         uint256 index = failures[deliveryWalk ? visit : visit - n];
@@ -299,7 +303,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 _obligations[cycleId][index].failed = true;
                 _shortfalls[cycleId][index] =
                     Shortfall(uint128(securitiesDue - securitiesIn), uint128(cashDue - cashIn));
-                _failures[cycleId].push(uint32(index));
+                _failures[cycleId].push(uint64(index)); // index < list length < 2^64
             }
             emit ObligationPaidIn(
                 cycleId, e.account, e.securityId, securitiesIn, cashIn, securitiesDue - securitiesIn, cashDue - cashIn
@@ -465,20 +469,41 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
-    /// @dev Bounded by the security's lag (at most MAX_SETTLEMENT_LAG + 2 cycles).
-    function openObligation(address account, uint256 securityId)
+    /// @dev Bounded by the length of `securityIds` (the caller's page) times each security's
+    /// lag + 2 cycles. Per security: its rules slot and its position slot in each open cycle;
+    /// the phases of the cycles `[today - 1, today + lag]` are read once per call (two bitmaps:
+    /// bit `k` for cycle `today - 1 + k`, read and open).
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
-        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle)
+        returns (OpenObligation[] memory open)
     {
-        uint64 today = uint64(block.timestamp / _cycleLength);
-        tradingCycle = today + _rules[securityId].settlementLag;
-        for (uint64 c = today == 0 ? 0 : today - 1; c <= tradingCycle; ++c) {
-            CyclePhase phase = _cycles[c].phase;
-            if (phase == CyclePhase.Unknown || phase == CyclePhase.Settled) continue;
-            Position memory p = _positions[c][securityId][account];
-            (quantity, cashAmount) = (quantity + p.quantity, cashAmount + p.cash);
-            if (c == tradingCycle) traded = p.quantity;
+        uint256 today = block.timestamp / _cycleLength;
+        uint256 first = today == 0 ? 0 : today - 1;
+        uint256 read;
+        uint256 live;
+        open = new OpenObligation[](securityIds.length);
+        for (uint256 i; i < securityIds.length; ++i) {
+            uint256 securityId = securityIds[i];
+            uint256 trading = today + _rules[securityId].settlementLag;
+            OpenObligation memory o = open[i];
+            o.tradingCycle = uint64(trading);
+            // At most MAX_SETTLEMENT_LAG + 2 terms, each below 2^127: the sums cannot overflow,
+            // and k <= MAX_SETTLEMENT_LAG + 1 < 256 bits.
+            unchecked {
+                for (uint256 k; first + k <= trading; ++k) {
+                    uint256 bit = 1 << k;
+                    if (read & bit == 0) {
+                        CyclePhase phase = _cycles[uint64(first + k)].phase;
+                        read |= bit;
+                        if (phase != CyclePhase.Unknown && phase != CyclePhase.Settled) live |= bit;
+                    }
+                    if (live & bit == 0) continue;
+                    Position memory p = _positions[uint64(first + k)][securityId][account];
+                    (o.quantity, o.cashAmount) = (o.quantity + p.quantity, o.cashAmount + p.cash);
+                    if (first + k == trading) o.traded = p.quantity;
+                }
+            }
         }
     }
 

@@ -29,6 +29,17 @@ struct SecurityRules {
     uint16 closeOutBandBps;
 }
 
+/// @notice An account's unsettled net obligation in one security over the open cycles
+/// `[today - 1, today + lag]` (settled cycles skipped), as margin reads it: `quantity` and
+/// `cashAmount` summed (sign convention of `obligation`), `traded` the part in the trading cycle
+/// `tradingCycle = today + lag` (where today's fills go).
+struct OpenObligation {
+    int256 quantity;
+    int256 cashAmount;
+    int256 traded;
+    uint64 tradingCycle;
+}
+
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
 /// @notice
 /// ROUTES. A registered venue hands every match to `settle`. `Route.Direct`: gross delivery
@@ -153,8 +164,6 @@ interface ICCPSettlement is ISettlement {
     error SecurityNotCleared(uint256 securityId);
     /// @notice The deadline's cycle `cycleId` is before `earliest` (T+lag) or after `latest`.
     error SettlementCycleOutOfRange(uint256 securityId, uint64 cycleId, uint64 earliest, uint64 latest);
-    /// @notice A cycle may not hold more than `max` obligations.
-    error CycleFull(uint64 cycleId, uint256 max);
     /// @notice No short sale without holdings: `seller` must deliver `required` of `securityId`
     /// but holds and pre-funded only `available`.
     error NakedShortSale(address seller, uint256 securityId, uint256 required, uint256 available);
@@ -206,6 +215,8 @@ interface ICCPSettlement is ISettlement {
     /// @notice Work through up to `maxSteps` obligations of `cycleId` (pay-in, then close-out
     /// of failures, then pay-out), from where the last call stopped. Anyone may call once the
     /// cycle's date has ended. Stops early, resumable, when less than `MIN_STEP_GAS` is left.
+    /// A cycle holds any number of obligations (one per account and security traded in it): its
+    /// cursor and failure indexes are 64-bit, and each call does at most `maxSteps` of them.
     /// @return done True once the cycle is settled.
     function settleCycle(uint64 cycleId, uint256 maxSteps) external returns (bool done);
 
@@ -238,14 +249,13 @@ interface ICCPSettlement is ISettlement {
         external
         view
         returns (int256 quantity, int256 cashAmount);
-    /// @notice `account`'s unsettled net obligation in `securityId` over the open cycles
-    /// `[today - 1, today + lag]` (settled cycles skipped), where margin looks: quantity and
-    /// cash summed, the part in the trading cycle `today + lag` (where today's fills go), and
-    /// that cycle's id. One call per (account, security) for the margin revaluation.
-    function openObligation(address account, uint256 securityId)
+    /// @notice `account`'s unsettled net obligation in each of `securityIds` (see
+    /// `OpenObligation`), in one call (a page of the margin revaluation): each cycle's phase is
+    /// read once for the whole batch.
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
         view
-        returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle);
+        returns (OpenObligation[] memory open);
     /// @notice The `index`-th obligation of `cycleId`.
     function obligationAt(uint64 cycleId, uint256 index)
         external

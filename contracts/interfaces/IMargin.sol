@@ -145,7 +145,7 @@ interface IMarginEvents {
 /// gate), without limit on accounts, positions or collateral lines: the gate's cost does not
 /// depend on them. A revaluation (`revalue`, in pages of items that anyone may advance, or
 /// `refreshMargin` in one call) re-reads each position's unsettled obligations in the open
-/// cycles `[today - 1, today + lag]` from the CCP (`openObligation`), sums the scenario P&L and
+/// cycles `[today - 1, today + lag]` from the CCP (`unsettledObligationsOf`), sums the scenario P&L and
 /// the mark-to-market in memory, revalues each collateral line at the settlement price, and on
 /// its last page sets IM and VM and calls or releases margin. While a revaluation spans
 /// transactions the member's requirement is not known: its orders and withdrawals are refused

@@ -43,10 +43,16 @@ interface ITradeVenueEvents {
     event AuctionUncrossed(uint256 indexed securityId, uint256 price, uint256 volume);
     /// @notice The session end used for day orders changed.
     event SessionEndSet(uint64 sessionEnd);
-    /// @notice The pre-trade risk gate changed (zero: none).
+    /// @notice The pre-trade risk gate setting changed (zero: none). When it takes effect: see
+    /// `setOrderGate` (at once, or with the HooksSynced that completes the sweep).
     event OrderGateSet(address gate);
-    /// @notice The contract receiving top-of-book changes changed (zero: none).
+    /// @notice The quote sink setting changed (zero: none). When it takes effect: see
+    /// `setQuoteSink` (at once, or with the HooksSynced that completes the sweep).
     event QuoteSinkSet(address sink);
+    /// @notice A page of the hook sweep: the flags of the listed markets before index `swept` (of
+    /// `listed`) follow the hook settings; `swept == listed` completes the sweep. `gate` and
+    /// `sink` are the hooks in effect after this page (a waiting one takes effect at completion).
+    event HooksSynced(uint256 swept, uint256 listed, address gate, address sink);
     /// @notice `maker` was registered (or its obligation changed) as a market maker in `securityId`:
     /// it must keep a two-sided quote no wider than `maxSpread` with at least `minSize` each side.
     event MarketMakerRegistered(address indexed maker, uint256 indexed securityId, uint64 maxSpread, uint64 minSize);
@@ -102,7 +108,7 @@ interface ITradeVenueEvents {
     /// its price level).
     error UnknownOrder(uint256 orderId);
     /// @notice A quote sink can be set where none was only while every listed book is empty;
-    /// `securityId`'s is not.
+    /// `securityId`'s is not (the hook sweep waits before it; see `setQuoteSink`).
     error BooksNotEmpty(uint256 securityId);
     /// @notice `caller` does not own order `orderId`.
     error NotOrderOwner(uint256 orderId, address caller);
@@ -112,8 +118,8 @@ interface ITradeVenueEvents {
     error OnlySecurityToken(address caller);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
-    /// @notice The venue already lists `max` securities.
-    error TooManySecurities(uint256 max);
+    /// @notice A page of zero markets (`syncHooks`).
+    error ZeroPage();
     /// @notice The order can still match: it is live, unexpired and its owner is active.
     error OrderStillValid(uint256 orderId);
     /// @notice The auction's crossing region has more than `max` price levels on a side.
@@ -199,7 +205,8 @@ interface ITradeVenue is ITradeVenueEvents {
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
     /// @notice List a security on this venue (tick and lot come from its DLT-CSD reference data).
     /// @param settlementLag Seconds from match to settlement deadline (0 = T+0, 86400 = T+1, ...,
-    /// at most 194 days). At most MAX_LISTED securities per venue.
+    /// at most 194 days). A venue lists any number of securities; the new market's hook flags
+    /// follow the hook settings, a waiting gate or sink included.
     function listSecurity(uint256 securityId, uint24 settlementLag) external;
     /// @notice Move a security to another trading phase. Leaving a call auction needs `uncross`.
     /// Tells the quote sink at once: the top of book on entering Continuous (unless halted), an
@@ -214,16 +221,36 @@ interface ITradeVenue is ITradeVenueEvents {
     /// @notice Set the session end (unix seconds) that day orders expire at.
     function setSessionEnd(uint64 sessionEnd) external;
     /// @notice Set the pre-trade risk gate every order must pass (IOrderGate; zero for none).
-    /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
+    /// Each listed market mirrors "a gate is set" in its own word; a change of that flag
+    /// rewrites every listed market by a sweep: this call sweeps the first 100 markets, and
+    /// `syncHooks` (anyone) the rest. When the setting takes effect:
+    /// - zero (removal): at once, in every market;
+    /// - a gate replacing one in effect: at once, in every market (all are gated already);
+    /// - a gate where none is in effect: when the sweep completes (HooksSynced with
+    ///   swept == listed), in every market at the same moment; until then no market asks it
+    ///   (`orderGate()` stays zero), so no market can trade unchecked while another is checked,
+    ///   and none is left unchecked once it is in effect (a market listed meanwhile is gated
+    ///   from its listing). On a venue of at most 100 markets that is this call.
     function setOrderGate(address gate) external;
     /// @notice Set the contract told of every top-of-book change (IQuoteSink; zero for none).
-    /// Rewrites the hook flags of every listed market (bounded by MAX_LISTED).
-    /// Setting a sink where none was set requires every listed book to be empty (BooksNotEmpty):
-    /// each resting order records whether its cancel may change a published top (it rested
-    /// while a sink was set, or in a call auction), so that the cancel of an order that never
-    /// will reads no market word. The sink hears only quotes that can be traded against now:
-    /// a security closed, in a call auction or halted has an empty top (see IQuoteSink).
+    /// Swept like the gate (see `setOrderGate`): zero, or a sink replacing one in effect, takes
+    /// effect at once; a sink where none is in effect when the sweep completes, before which
+    /// the markets push to no one. Such a sink needs every listed book empty as the sweep reaches
+    /// it: each resting order records whether its cancel may change a published top (it rested
+    /// while a sink was set or waiting, or in a call auction), so that the cancel of an order
+    /// that never will reads no market word. A book holding orders stops the sweep before it
+    /// (BooksNotEmpty, at once if it is in this call's first page; a pending gate waits with it:
+    /// set the sink back to zero to withdraw it). The sink hears only quotes that can be traded
+    /// against now: a security closed, in a call auction or halted has an empty top (see
+    /// IQuoteSink); it hears a market at its next change (or from the BBO's syncQuote).
     function setQuoteSink(address sink) external;
+    /// @notice Advance the hook sweep by at most `maxMarkets` listed markets (see
+    /// `setOrderGate`); anyone may call (keepers). Emits HooksSynced; the call that completes it
+    /// puts a waiting gate or sink in effect. A page of zero is ZeroPage; a page of one always
+    /// rewrites a market, unless a waiting sink meets a book holding orders first
+    /// (BooksNotEmpty). Nothing to do: returns true.
+    /// @return done True when no sweep is left (the hook settings are in effect everywhere).
+    function syncHooks(uint256 maxMarkets) external returns (bool done);
     /// @notice Register `maker` as a market maker in `securityId` with its obligation (prices in
     /// cash base units, sizes in units); `maxSpread` 0 removes it.
     function registerMarketMaker(address maker, uint256 securityId, uint64 maxSpread, uint64 minSize) external;
@@ -260,6 +287,10 @@ interface ITradeVenue is ITradeVenueEvents {
     function phaseOf(uint256 securityId) external view returns (Phase);
     /// @notice The owner's current counter.
     function counterOf(address owner) external view returns (uint16);
+    /// @notice The hook settings and their sweep: the gate and sink set (in effect, or waiting for
+    /// the sweep), the next market index the sweep rewrites, how many securities are listed, and
+    /// whether a sweep is running.
+    function hookSync() external view returns (address gate, address sink, uint256 cursor, uint256 listed, bool sweeping);
     /// @notice True if `owner` used or invalidated `nonce`.
     function nonceUsed(address owner, uint256 nonce) external view returns (bool);
 }

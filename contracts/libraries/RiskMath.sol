@@ -62,12 +62,24 @@ library RiskMath {
         uint256 shocks = x.shocks;
         assembly ("memory-safe") {
             let end := add(add(pnl, 32), shl(5, mload(pnl)))
-            for { let ptr := add(pnl, 32) } lt(ptr, end) { ptr := add(ptr, 32) } {
-                let shock := signextend(1, shocks)
-                let value := shortValue
-                if slt(shock, 0) { value := longValue }
-                mstore(ptr, add(mload(ptr), mul(value, shock)))
-                shocks := shr(16, shocks)
+            let ptr := add(pnl, 32)
+            switch eq(longValue, shortValue)
+            case 1 {
+                // Nothing resting: one value in every scenario.
+                for {} lt(ptr, end) { ptr := add(ptr, 32) } {
+                    mstore(ptr, add(mload(ptr), mul(longValue, signextend(1, shocks))))
+                    shocks := shr(16, shocks)
+                }
+            }
+            default {
+                // The long value where the shock is negative, else the short one (no branch:
+                // `short xor (long xor short)` is `long`).
+                let diff := xor(longValue, shortValue)
+                for {} lt(ptr, end) { ptr := add(ptr, 32) } {
+                    let shock := signextend(1, shocks)
+                    mstore(ptr, add(mload(ptr), mul(xor(shortValue, mul(slt(shock, 0), diff)), shock)))
+                    shocks := shr(16, shocks)
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {OpenObligation} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
@@ -518,12 +519,16 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         bool newDay = _requirements[member].day < _marginDay;
         int256[] memory pnl = new int256[](_nScenarios);
         for (uint256 k; k < accounts.length; ++k) {
-            uint64[] storage ids = _positionIds[accounts[k]];
+            uint64[] storage listed = _positionIds[accounts[k]];
+            uint256[] memory ids = new uint256[](listed.length);
             for (uint256 i; i < ids.length; ++i) {
-                (int256 q,,,) = _ccp.openObligation(accounts[k], ids[i]);
+                ids[i] = listed[i];
+            }
+            OpenObligation[] memory open = _ccp.unsettledObligationsOf(accounts[k], ids);
+            for (uint256 i; i < ids.length; ++i) {
                 Position memory p = _positions[accounts[k]][ids[i]];
                 (uint256 buys, uint256 sells) = newDay ? (0, 0) : (uint256(p.openBuy), uint256(p.openSell));
-                RiskMath.addScenarioPnl(pnl, _exposure(ids[i], q, buys, sells));
+                RiskMath.addScenarioPnl(pnl, _exposure(ids[i], open[i].quantity, buys, sells));
             }
         }
         return RiskMath.marginOf(pnl);

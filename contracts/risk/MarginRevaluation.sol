@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {OpenObligation} from "../interfaces/ICCPSettlement.sol";
 import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
 import {MarginBase} from "./MarginBase.sol";
 
@@ -9,9 +10,9 @@ import {MarginBase} from "./MarginBase.sol";
 /// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
 /// storage (both derive from MarginBase alone, so their layouts are one). Called directly it
 /// refuses (OnlyDelegateCall). Its immutables are Margin's (same constructor inputs).
-/// @dev A page: at most `maxItems` items, each an account without positions, a position
-/// (one `openObligation` call to the CCP; the position, fills, risk and shock slots), or a
-/// collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
+/// @dev A page: at most `maxItems` items, each an account without positions, a position (its
+/// part of one `unsettledObligationsOf` call to the CCP per account and page; the position,
+/// risk and shock slots), or a collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
 /// in memory and parked in storage only when a revaluation spans transactions.
 contract MarginRevaluation is MarginBase {
     using SafeCast for uint256;
@@ -35,8 +36,9 @@ contract MarginRevaluation is MarginBase {
     /// @dev One step of `member`'s revaluation: at most `maxItems` items (an account visited, a
     /// position, a collateral line), resumed where the last step stopped. The scenario P&L and
     /// the mark-to-market are summed in memory and kept in storage only between transactions.
-    /// Cost per position: the CCP's `openObligation` (one call), the position, fills, risk and
-    /// shock slots; per collateral line: the line and the risk slot.
+    /// Cost per position: its part of the CCP's `unsettledObligationsOf` (one call per account
+    /// and page: the security's rules and its position in each open cycle), the position, risk
+    /// and shock slots; per collateral line: the line and the risk slot.
     function _revalue(address member, uint256 maxItems) private returns (bool finished) {
         _requireClearingMember(member);
         Run memory run = _runs[member];
@@ -65,11 +67,18 @@ contract MarginRevaluation is MarginBase {
                 (run.account, budget) = (run.account + 1, budget - 1);
                 continue;
             }
-            for (; run.item < n && budget != 0; ++run.item) {
-                mtm += _revaluePosition(account, ids[run.item], run.newDay, pnl);
-                --budget;
-                ++run.done;
+            // This page's part of the account's positions, read from the CCP in one call.
+            uint256 count = _min(n - run.item, budget);
+            uint256[] memory sids = new uint256[](count);
+            for (uint256 i; i < count; ++i) {
+                sids[i] = ids[run.item + i];
             }
+            OpenObligation[] memory open = _ccp.unsettledObligationsOf(account, sids);
+            for (uint256 i; i < count; ++i) {
+                mtm += _revaluePosition(account, sids[i], open[i], run.newDay, pnl);
+            }
+            (run.item, run.done) = (SafeCast.toUint32(run.item + count), SafeCast.toUint32(run.done + count));
+            budget -= count;
             if (run.item == n) (run.account, run.item) = (run.account + 1, 0);
         }
         if (run.account == nAccounts) {
@@ -117,40 +126,47 @@ contract MarginRevaluation is MarginBase {
         return true;
     }
 
-    /// @dev One position of the run: its obligations re-read (one CCP call), resting quantities
-    /// released as far as filled (or dropped on a new day), its scenario P&L added to `pnl`;
-    /// returns its mark-to-market `q P + c` at the settlement price. The position slot is
-    /// written only if something in it changed.
-    function _revaluePosition(address account, uint256 securityId, bool newDay, int256[] memory pnl)
-        private
-        returns (int256)
-    {
-        (int256 q, int256 cashSum, int256 traded, uint64 tradingCycle) = _ccp.openObligation(account, securityId);
-        Position storage slot = _positions[account][securityId];
-        Position memory p = slot;
-        Position memory was = slot;
-        p.quantity = SafeCast.toInt64(q);
-        _releaseFilled(traded, tradingCycle, p, newDay);
+    /// @dev One position of the run, given its open obligations `o` (read from the CCP for the
+    /// page): resting quantities released as far as filled (or dropped on a new day), its
+    /// scenario P&L added to `pnl`; returns its mark-to-market `q P + c` at the settlement price.
+    /// The position slot is read once and written only if something in it changed; a position
+    /// with nothing at risk (no quantity, nothing resting) adds only its cash, without reading
+    /// the security's risk slots.
+    function _revaluePosition(
+        address account,
+        uint256 securityId,
+        OpenObligation memory o,
+        bool newDay,
+        int256[] memory pnl
+    ) private returns (int256) {
+        Position memory p = _positions[account][securityId];
+        (int256 q, int64 quantity, uint32 cycle, int56 traded) =
+            (o.quantity, SafeCast.toInt64(o.quantity), SafeCast.toUint32(o.tradingCycle), SafeCast.toInt56(o.traded));
+        (uint48 openBuy, uint48 openSell) = _releaseFilled(p, o.traded, cycle, newDay);
         if (
-            p.quantity != was.quantity || p.openBuy != was.openBuy || p.openSell != was.openSell
-                || p.tradedCycle != was.tradedCycle || p.traded != was.traded
-        ) _positions[account][securityId] = p;
-        Exposure memory x = _exposure(securityId, q, p.openBuy, p.openSell);
+            quantity != p.quantity || openBuy != p.openBuy || openSell != p.openSell || cycle != p.tradedCycle
+                || traded != p.traded
+        ) _positions[account][securityId] = Position(quantity, openBuy, openSell, cycle, traded, true);
+        if (q == 0 && openBuy == 0 && openSell == 0) return o.cashAmount;
+        Exposure memory x = _exposure(securityId, q, openBuy, openSell);
         RiskMath.addScenarioPnl(pnl, x);
-        return q * int256(x.price) + cashSum;
+        return q * int256(x.price) + o.cashAmount;
     }
 
-    /// @dev Resting quantities that have filled since the last revaluation are released: the
-    /// net change of the trading cycle's quantity `d` is at most the buys filled (d > 0) or the
-    /// sells filled (d < 0), so releasing `|d|` never releases more than filled (conservative:
-    /// a buy and a sell that both filled stay counted until the next margin day).
+    /// @dev The resting quantities of `p` once those filled since the last revaluation are
+    /// released: the net change of the trading cycle's quantity `d` is at most the buys filled
+    /// (d > 0) or the sells filled (d < 0), so releasing `|d|` never releases more than filled
+    /// (conservative: a buy and a sell that both filled stay counted until the next margin day).
     /// On a new margin day every resting quantity is dropped instead.
-    function _releaseFilled(int256 traded, uint64 cycleId, Position memory p, bool newDay) private pure {
-        uint32 cycle = SafeCast.toUint32(cycleId);
+    function _releaseFilled(Position memory p, int256 traded, uint32 cycle, bool newDay)
+        private
+        pure
+        returns (uint48 openBuy, uint48 openSell)
+    {
+        if (newDay) return (0, 0);
         int256 d = p.tradedCycle == cycle ? traded - p.traded : traded;
-        if (newDay) (p.openBuy, p.openSell) = (0, 0);
-        else if (d > 0) p.openBuy -= uint48(_min(uint256(d), p.openBuy));
-        else if (d < 0) p.openSell -= uint48(_min(uint256(-d), p.openSell));
-        (p.tradedCycle, p.traded) = (cycle, SafeCast.toInt56(traded));
+        (openBuy, openSell) = (p.openBuy, p.openSell);
+        if (d > 0) openBuy -= uint48(_min(uint256(d), openBuy));
+        else if (d < 0) openSell -= uint48(_min(uint256(-d), openSell));
     }
 }

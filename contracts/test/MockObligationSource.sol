@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {CyclePhase, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 
 /// @notice Test double of the CCP's read side for the Margin contract: obligations per (cycle,
 /// security, account) set directly, one settlement lag per security, and cycle phases (a cycle
@@ -45,8 +45,20 @@ contract MockObligationSource {
         return (o.quantity, o.cashAmount);
     }
 
-    function openObligation(address account, uint256 securityId)
+    function unsettledObligationsOf(address account, uint256[] calldata securityIds)
         external
+        view
+        returns (OpenObligation[] memory open)
+    {
+        open = new OpenObligation[](securityIds.length);
+        for (uint256 i; i < securityIds.length; ++i) {
+            OpenObligation memory o = open[i];
+            (o.quantity, o.cashAmount, o.traded, o.tradingCycle) = openObligation(account, securityIds[i]);
+        }
+    }
+
+    function openObligation(address account, uint256 securityId)
+        public
         view
         returns (int256 quantity, int256 cashAmount, int256 traded, uint64 tradingCycle)
     {

@@ -8,8 +8,6 @@ import {IMembership} from "../interfaces/IMembership.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {ISecuritySubscriber} from "../interfaces/ISecuritySubscriber.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
-import {IOrderGate} from "../interfaces/IOrderGate.sol";
-import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
@@ -25,23 +23,31 @@ import {VenueCore} from "./VenueCore.sol";
 /// @notice See ITradeVenue. Order entry, continuous matching, cancellation and the book views
 /// live here; call auctions, stop triggering, purging and market-maker quotes run from
 /// VenueAuctions on this contract's storage (delegatecall), after this contract verified any
-/// signatures involved.
+/// signatures involved; listing, phases, halts and the hook settings with their sweep run from
+/// VenueAdmin the same way.
 contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, VenueCore, EIP712, ReentrancyGuardTransient {
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
     using TickBitmap for TickBitmap.Bitmap;
 
+    /// @dev Where listing, phases, halts and the hook settings run (by delegatecall).
+    address private immutable _admin_module;
+
     /// @param name EIP-712 domain name of this venue (e.g. "SmartCCP Venue A").
     /// @param auctionsModule A VenueAuctions deployed with the same membership, securities and
-    /// settlement (they are immutables of both code halves).
+    /// settlement (they are immutables of every code part).
+    /// @param adminModule A VenueAdmin deployed with the same membership, securities and settlement.
     constructor(
         string memory name,
         address membership_,
         address securities_,
         address settlement_,
         address auctionsModule,
+        address adminModule,
         address operator
-    ) VenueCore(membership_, securities_, settlement_, auctionsModule, operator) EIP712(name, "1") {}
+    ) VenueCore(membership_, securities_, settlement_, auctionsModule, operator) EIP712(name, "1") {
+        _admin_module = adminModule;
+    }
 
     // ─── Orders ─────────────────────────────────────────────────────────────────────────────────
 
@@ -82,13 +88,13 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         for (uint256 i; i < 2; ++i) {
             hashes[i] = _verifySigned(orders[i], signatures[i]);
         }
-        bytes memory result = _delegate(abi.encodeCall(VenueAuctions.placeQuote, (orders, hashes)));
+        bytes memory result = _delegate(_auctions_module, abi.encodeCall(VenueAuctions.placeQuote, (orders, hashes)));
         (bidOrderId, askOrderId) = abi.decode(result, (uint256, uint256));
     }
 
     /// @inheritdoc ITradeVenue
     function purge(uint256[] calldata) external nonReentrant {
-        _delegate(msg.data);
+        _delegate(_auctions_module, msg.data);
     }
 
     /// @inheritdoc ITradeVenue
@@ -128,7 +134,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         nonReentrant
         returns (uint256 triggered)
     {
-        triggered = abi.decode(_delegate(msg.data), (uint256));
+        triggered = abi.decode(_delegate(_auctions_module, msg.data), (uint256));
         _publishById(securityId);
     }
 
@@ -136,40 +142,26 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     /// order runs in a call frame of its own, see VenueAuctions.runReleased); anyone else reverts.
     fallback() external {
         if (msg.sender != address(this)) revert NotTrusted(msg.sender, address(this));
-        _delegate(msg.data);
+        _delegate(_auctions_module, msg.data);
     }
 
     // ─── Operator ───────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ITradeVenue
-    function listSecurity(uint256 securityId, uint24 settlementLag) external onlyRole(OPERATOR_ROLE) {
-        if (_loadMarket(securityId).listed) revert AlreadyListed(securityId);
-        if (_listedIds.length == MAX_LISTED) revert TooManySecurities(MAX_LISTED);
-        (uint64 tickSize, uint32 lotSize, bool halted) = _securities.tradingTerms(securityId);
-        bool gated = address(_orderGate) != address(0);
-        // Listed Closed: not publishing (see `_live`) until trading opens.
-        _storeMarket(
-            securityId, Market(tickSize, lotSize, 0, 0, 0, 0, Phase.Closed, true, halted, gated, false, settlementLag)
-        );
-        _listedIds.push(securityId);
-        emit SecurityListed(securityId, tickSize, lotSize, settlementLag);
+    /// @dev Runs in VenueAdmin (OPERATOR_ROLE checked there).
+    function listSecurity(uint256, uint24) external {
+        _delegate(_admin_module, msg.data);
     }
 
     /// @inheritdoc ITradeVenue
-    function setPhase(uint256 securityId, Phase phase) external onlyRole(OPERATOR_ROLE) {
-        Market memory m = _listed(securityId);
-        Phase from = m.phase;
-        if (from == Phase.PreOpen || from == Phase.PreClose) revert WrongPhase(securityId, from);
-        m.phase = phase;
-        m.publishing = _live(m);
-        _storeMarket(securityId, m);
-        emit PhaseChanged(securityId, from, phase);
-        _requote(securityId, m);
+    /// @dev Runs in VenueAdmin (OPERATOR_ROLE checked there).
+    function setPhase(uint256, Phase) external {
+        _delegate(_admin_module, msg.data);
     }
 
     /// @inheritdoc ITradeVenue
     function uncross(uint256 securityId, uint256 /* maxFills */ ) external nonReentrant returns (bool done) {
-        done = abi.decode(_delegate(msg.data), (bool));
+        done = abi.decode(_delegate(_auctions_module, msg.data), (bool));
         _publishById(securityId);
     }
 
@@ -187,18 +179,21 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ITradeVenue
-    function setOrderGate(address gate) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _orderGate = IOrderGate(gate);
-        _setHookFlags();
-        emit OrderGateSet(gate);
+    /// @dev Runs in VenueAdmin (DEFAULT_ADMIN_ROLE checked there).
+    function setOrderGate(address) external {
+        _delegate(_admin_module, msg.data);
     }
 
     /// @inheritdoc ITradeVenue
-    function setQuoteSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (address(_quoteSink) == address(0) && sink != address(0)) _requireEmptyBooks();
-        _quoteSink = IQuoteSink(sink);
-        _setHookFlags();
-        emit QuoteSinkSet(sink);
+    /// @dev Runs in VenueAdmin (DEFAULT_ADMIN_ROLE checked there).
+    function setQuoteSink(address) external {
+        _delegate(_admin_module, msg.data);
+    }
+
+    /// @inheritdoc ITradeVenue
+    /// @dev Runs in VenueAdmin. It makes no outward call; guarded all the same.
+    function syncHooks(uint256) external nonReentrant returns (bool) {
+        return abi.decode(_delegate(_admin_module, msg.data), (bool));
     }
 
     /// @inheritdoc ITradeVenue
@@ -212,17 +207,10 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
     }
 
     /// @inheritdoc ISecuritySubscriber
-    /// @dev Tells the quote sink at once: an empty top while halted, the top of book when the
-    /// halt is lifted in continuous trading (see IQuoteSink).
-    function syncHalt(uint256 securityId, bool halted) external {
-        if (msg.sender != address(_securities)) revert OnlySecurityToken(msg.sender);
-        Market memory m = _loadMarket(securityId);
-        if (!m.listed) return; // listing reads the current halt
-        m.halted = halted;
-        m.publishing = _live(m);
-        _storeMarket(securityId, m);
-        emit HaltSynced(securityId, halted);
-        _requote(securityId, m);
+    /// @dev Runs in VenueAdmin (the security token checked there). Tells the quote sink at once:
+    /// an empty top while halted, the top of book when the halt is lifted in continuous trading.
+    function syncHalt(uint256, bool) external {
+        _delegate(_admin_module, msg.data);
     }
 
     // ─── Views ──────────────────────────────────────────────────────────────────────────────────
@@ -308,6 +296,14 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return _nonceBits[owner][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
 
+    /// @inheritdoc ITradeVenue
+    function hookSync() external view returns (address gate, address sink, uint256 cursor, uint256 listed, bool sweeping) {
+        HookSync memory h = _hookSync;
+        gate = h.gatePending ? h.pendingGate : address(_orderGate);
+        sink = _sinkPending ? _pendingSink : address(_quoteSink);
+        return (gate, sink, h.cursor, _listedIds.length, h.sweeping);
+    }
+
     /// @notice The settlement contract instructions go to.
     function settlement() external view returns (address) {
         return address(_settlement);
@@ -318,12 +314,18 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         return _auctions_module;
     }
 
-    /// @notice The pre-trade risk gate orders must pass (zero: none).
+    /// @notice The VenueAdmin code this venue runs its listing, phases and hook settings with.
+    function adminModule() external view returns (address) {
+        return _admin_module;
+    }
+
+    /// @notice The pre-trade risk gate orders must pass now (zero: none; a gate set where none
+    /// was shows here once its sweep completed, see `hookSync`).
     function orderGate() external view returns (address) {
         return address(_orderGate);
     }
 
-    /// @notice The contract told of top-of-book changes (zero: none).
+    /// @notice The contract told of top-of-book changes now (zero: none; see `orderGate`).
     function quoteSink() external view returns (address) {
         return address(_quoteSink);
     }
@@ -356,40 +358,6 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     // ─── Parking, removal, depth ────────────────────────────────────────────────────────────────
 
-
-    /// @dev Mirror "a gate is set" and "the quote is live" (`_live`) into every listed market
-    /// (at most MAX_LISTED words). A new sink hears of a market at its next change (or the
-    /// BBO's syncQuote).
-    function _setHookFlags() private {
-        bool gated = address(_orderGate) != address(0);
-        uint256 n = _listedIds.length;
-        for (uint256 i; i < n; ++i) {
-            uint256 securityId = _listedIds[i];
-            Market memory m = _loadMarket(securityId);
-            (m.gated, m.publishing) = (gated, _live(m));
-            _storeMarket(securityId, m);
-        }
-    }
-
-    /// @dev After a change of phase or halt (stored, announced): push the top of book if the
-    /// quote is live, else an empty top (zeros) so the sink stops counting this venue's orders.
-    function _requote(uint256 securityId, Market memory m) private {
-        if (m.publishing) return _publish(securityId, m);
-        if (address(_quoteSink) == address(0)) return;
-        Market memory empty; // no best prices: `_publish` finds no level and pushes zeros
-        empty.publishing = true;
-        _publish(securityId, empty);
-    }
-
-    /// @dev Every listed book is empty (orders that rested in continuous trading without a sink
-    /// carry no FLAG_PUBLISHED, so their cancels would not publish); at most MAX_LISTED market words.
-    function _requireEmptyBooks() private view {
-        uint256 n = _listedIds.length;
-        for (uint256 i; i < n; ++i) {
-            uint256 w = _marketWords[_listedIds[i]];
-            if (uint48(w >> 96) != 0) revert BooksNotEmpty(_listedIds[i]); // bestBid | bestAsk
-        }
-    }
 
     /// @dev Cancel the live parked stop-type order `parkedId` (entry `k` of `book`).
     function _unpark(OrderBook.Book storage book, uint256 parkedId, uint64 k, OrderBook.Node memory node) private {
@@ -430,11 +398,11 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         }
     }
 
-    /// @dev Run `data` on VenueAuctions' code against this contract's storage and return its
-    /// result, or bubble up its revert data (custom errors included) unchanged.
-    function _delegate(bytes memory data) private returns (bytes memory result) {
+    /// @dev Run `data` on a module's code (VenueAuctions or VenueAdmin) against this contract's
+    /// storage and return its result, or bubble up its revert data (custom errors included).
+    function _delegate(address module, bytes memory data) private returns (bytes memory result) {
         bool ok;
-        (ok, result) = _auctions_module.delegatecall(data);
+        (ok, result) = module.delegatecall(data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(result, 32), mload(result))

@@ -15,10 +15,11 @@ import {MemberKind, MemberStatus} from "../types/Member.sol";
 import {CancelReason, Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Route, Settle} from "../types/Settle.sol";
 
-/// @title VenueCore — the storage and the matching engine shared by a venue's two code halves
-/// @notice TradeVenue (order entry, continuous matching, views) and VenueAuctions (call-auction
-/// uncross, stop triggering) both derive from this contract only, so their storage layouts are
-/// the same by construction; TradeVenue runs VenueAuctions' code by delegatecall on its own
+/// @title VenueCore — the storage and the matching engine shared by a venue's code parts
+/// @notice TradeVenue (order entry, continuous matching, views), VenueAuctions (call-auction
+/// uncross, stop triggering, quotes, purge) and VenueAdmin (listing, phases, halts, the hook
+/// settings and their sweep) all derive from this contract only, so their storage layouts are
+/// the same by construction; TradeVenue runs the two modules' code by delegatecall on its own
 /// storage. The split exists because one contract would exceed the 24 KiB code-size limit.
 /// @dev Declarations first (constants, structs, then all storage in one block), then the
 /// internal functions in the order an order runs through them: entry → validate → (park) →
@@ -40,8 +41,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint256 public constant MAX_QUANTITY = type(uint40).max;
     /// @notice Largest batch accepted by `purge`.
     uint256 public constant MAX_BATCH = 100;
-    /// @notice Most securities one venue lists (bounds the hook setters' walk over them).
-    uint256 public constant MAX_LISTED = 256;
+    /// @dev Markets a hook setter sweeps itself before `syncHooks` takes over (see VenueAdmin).
+    uint256 internal constant SETTER_SYNC_PAGE = 100;
     /// @dev OrderCancelled reasons, named by the CancelReason enum (types/Order.sol).
     uint8 internal constant REASON_OWNER = uint8(CancelReason.Owner);
     uint8 internal constant REASON_UNFILLED = uint8(CancelReason.Unfilled);
@@ -64,11 +65,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     /// ids, see `_nextTradeId`), so a fill writes no counter slot of its own: the market word is
     /// written anyway. `halted` is the DLT-CSD halt, pushed by the security token.
     /// `gated` mirrors "a risk gate is set" into every listed market, so an order on a venue
-    /// without hooks reads no hook slot at all (the word is read anyway). `publishing` says "the
-    /// quote is live": a quote sink is set, and the security trades continuously here and is not
-    /// halted (`_live`); only then does an operation push its top of book (#23). The hook setters
-    /// rewrite both in every listed market (at most MAX_LISTED); every change of phase or halt
-    /// rewrites `publishing` and pushes the top, or an empty one, at once.
+    /// without hooks reads no hook slot at all (the word is read anyway); a gated market asks
+    /// the gate in effect (`_orderGate`), none while a newly set gate waits for its sweep.
+    /// `publishing` says "the quote is live": a quote sink is set, and the security trades
+    /// continuously here and is not halted (`_live`); only then does an operation push its top
+    /// of book (#23). A change of hook setting rewrites both in every listed market by a sweep
+    /// in pages (`_hookSync`, VenueAdmin); every change of phase or halt rewrites `publishing`
+    /// and pushes the top, or an empty one, at once.
     struct Market {
         uint64 tickSize;
         uint32 lotSize;
@@ -125,8 +128,19 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint256 bidId;
         uint256 askId;
     }
+    /// @dev The sweep that brings every listed market's `gated` and `publishing` flags to the
+    /// hook settings after one changed (VenueAdmin). One slot: a gate set while the markets are
+    /// not all gated, waiting to take effect (20) | the next index into `_listedIds` (8) |
+    /// whether a sweep is running | whether `pendingGate` waits. A waiting gate implies no gate
+    /// in effect (`_orderGate` zero), as a waiting sink implies no sink in effect.
+    struct HookSync {
+        address pendingGate;
+        uint64 cursor;
+        bool sweeping;
+        bool gatePending;
+    }
 
-    // ─── Storage (one block; VenueAuctions shares it by deriving from this contract alone) ───────
+    // ─── Storage (one block; VenueAuctions and VenueAdmin share it by deriving from this alone) ──
     IMembership internal immutable _membership;
     ISecurityToken internal immutable _securities;
     /// @dev Where call auctions, stop triggering, quotes and purging run (by delegatecall).
@@ -137,8 +151,13 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     IOrderGate internal _orderGate; // the pre-trade risk gate (F10); none while unset
     uint64 internal _sessionEnd;
     IQuoteSink internal _quoteSink; // told of top-of-book changes (the BBO); read when publishing
-    /// @dev Every listed security, in listing order (the hook setters rewrite their flags).
+    /// @dev A sink set where none was waits for its sweep (`_pendingSink`); packed with
+    /// `_quoteSink`, so `_live` reads one slot.
+    bool internal _sinkPending;
+    /// @dev Every listed security, in listing order (the hook sweep rewrites their flags).
     uint256[] internal _listedIds;
+    HookSync internal _hookSync;
+    address internal _pendingSink;
     mapping(uint256 securityId => uint256) internal _marketWords; // packed Market, see _loadMarket
     mapping(uint256 securityId => OrderBook.Book[2]) internal _books; // [Side.Buy], [Side.Sell]
     mapping(uint256 securityId => OrderBook.Book[2]) internal _parked; // [RISING], [FALLING]
@@ -171,7 +190,9 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         Taker memory t = _validate(order, orderHash, m);
         // The CCP's own close-out orders are not margined: they are how it manages a default.
         if (m.gated && t.flags & OrderBook.FLAG_CLOSE_OUT == 0) {
-            _orderGate.checkOrder(order.owner, securityId, order.side, order.quantity, order.price);
+            IOrderGate gate = _orderGate;
+            // None in effect while a newly set gate waits for its sweep (see VenueAdmin).
+            if (address(gate) != address(0)) gate.checkOrder(order.owner, securityId, order.side, order.quantity, order.price);
         }
         OrderType orderType = t.orderType;
         if (_isTriggered(orderType)) {
@@ -642,11 +663,14 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         return (0, 0);
     }
 
-    /// @dev Whether `m`'s quote is live (stored as `m.publishing`): a quote sink is set and the
-    /// security trades continuously and is not halted. Closed, in a call auction (PreOpen,
-    /// PreClose) or halted, a venue shows no quote: its orders cannot be traded against now (#23).
+    /// @dev Whether `m`'s quote is live (stored as `m.publishing`): a quote sink is set (in
+    /// effect, or waiting for its sweep) and the security trades continuously and is not
+    /// halted. Closed, in a call auction (PreOpen, PreClose) or halted, a venue shows no quote:
+    /// its orders cannot be traded against now (#23). A market that publishes for a waiting
+    /// sink pushes to no one (`_quoteSink` is zero: a call to an account without code) but its
+    /// resting orders carry FLAG_PUBLISHED, so the sink misses no cancel once in effect.
     function _live(Market memory m) internal view returns (bool) {
-        return address(_quoteSink) != address(0) && m.phase == Phase.Continuous && !m.halted;
+        return (address(_quoteSink) != address(0) || _sinkPending) && m.phase == Phase.Continuous && !m.halted;
     }
 
     // ─── Helpers ─────────────────────────────────────────────────────────────────────────────────

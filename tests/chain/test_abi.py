@@ -18,7 +18,8 @@ from smartccp.types import Side, TimeInForce
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
 DEPLOYED = {"BBO", "CCPSettlement", "CashToken", "DefaultFund", "Margin", "MarginRevaluation", "Membership",
-            "OrderRelay", "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAuctions", "VenueCloseOut"}
+            "OrderRelay", "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAdmin", "VenueAuctions",
+            "VenueCloseOut"}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def test_errors__every_declared_error__under_its_selector_with_its_contracts(man
 
 def test_errors__own_inherited_and_library_errors(files):
     by_sig = {e["signature"]: e for e in files["errors.json"].values()}
-    assert by_sig["NotListed(uint256)"]["contracts"] == ["TradeVenue", "VenueAuctions"]
+    assert by_sig["NotListed(uint256)"]["contracts"] == ["TradeVenue", "VenueAdmin", "VenueAuctions"]
     assert by_sig["InsufficientMargin(address,uint256,uint256)"]["inputs"][1]["name"] == "required"
     assert by_sig["ERC20InsufficientBalance(address,uint256,uint256)"]["contracts"] == ["CashToken"]  # OpenZeppelin
     assert "TradeVenue" in by_sig["LevelFull(uint24)"]["contracts"]  # from the OrderBook library

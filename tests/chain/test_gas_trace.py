@@ -43,3 +43,20 @@ def test_breakdown__erc20_transfers__parts_add_up_to_gas_used(project, operator,
         assert parts["logs"] > 0 and parts["storage_read"] > 0 and parts["compute"] > 0
     assert gas_trace.breakdown(chain.provider, first.txn_hash)["storage_write"] >= 20_000
     assert gas_trace.breakdown(chain.provider, emptying.txn_hash)["refund"] > 0
+
+
+def test_attribute__callee_code_and_new_slots_apart__precompile_stays_with_the_caller():
+    b = "0x" + "bb" * 20
+    steps = [
+        {**step("PUSH1", 50_000, 3), "stack": []},
+        {**step("CALL", 49_997, 40_000), "stack": ["0x0", "0x0", "0x0", "0x0", "0x0", "0x" + "bb" * 20, "0x9c40"]},
+        {**step("SSTORE", 39_000, 22_100, depth=2), "stack": []},  # a slot written from zero
+        {**step("SSTORE", 16_900, 2_900, depth=2), "stack": []},
+        {**step("STOP", 14_000, 0, depth=2), "stack": []},
+        {**step("STATICCALL", 23_000, 20_000), "stack": ["0x0", "0x0", "0x0", "0x0", "0x1", "0x4e20"]},  # ecrecover
+        {**step("POP", 20_000, 2), "stack": []},
+    ]
+    out = gas_trace.attribute(steps, "0x" + "aa" * 20, {b: "B"})
+    assert out["B"] == {"storage_write": 25_000, "compute": 0, "new_slots": 1}
+    assert out["0x" + "aa" * 20]["calls"] == (49_997 - 23_000 - 25_000) + 3_000
+    assert gas_trace.spent(out["B"]) == 25_000

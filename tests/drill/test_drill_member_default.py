@@ -3,7 +3,7 @@ waterfall in order and the market keeps running."""
 
 from __future__ import annotations
 
-from drill_checks import check_every_invariant_passes, check_report_and_charts_written
+from drill_checks import check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
 
 from smartccp.risk.waterfall import LAYERS, run_waterfall
 
@@ -16,6 +16,10 @@ def test_drill__fast_profile__every_invariant_check_passes(drill):
 
 def test_drill__report__json_and_three_charts_written(drill):
     check_report_and_charts_written(drill, SCENARIO)
+
+
+def test_drill__separated_keys__each_role_sends_its_own_and_admin_changes_wait_the_timelock(drill):
+    check_separated_keys(drill, SCENARIO)
 
 
 def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill):

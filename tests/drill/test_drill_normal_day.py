@@ -3,7 +3,7 @@ call is met; a settled cycle is not settled twice."""
 
 from __future__ import annotations
 
-from drill_checks import SCENARIOS, check_every_invariant_passes, check_report_and_charts_written
+from drill_checks import SCENARIOS, check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
 
 from smartccp.clearing.ccp import run_cycle
 from smartccp.sim.scenario import bundled_names
@@ -21,6 +21,10 @@ def test_drill__fast_profile__every_invariant_check_passes(drill):
 
 def test_drill__report__json_and_three_charts_written(drill):
     check_report_and_charts_written(drill, SCENARIO)
+
+
+def test_drill__separated_keys__each_role_sends_its_own_and_admin_changes_wait_the_timelock(drill):
+    check_separated_keys(drill, SCENARIO)
 
 
 def test_normal_day__three_venues_trade_and_netting_saves(drill):

@@ -5,7 +5,7 @@ charged to the clearing members and covered by their own margin; every drill ste
 from __future__ import annotations
 
 from ape import chain
-from drill_checks import check_every_invariant_passes, check_report_and_charts_written
+from drill_checks import check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
 
 from smartccp.risk.chain import margin_status
 
@@ -18,6 +18,10 @@ def test_drill__fast_profile__every_invariant_check_passes(drill):
 
 def test_drill__report__json_and_three_charts_written(drill):
     check_report_and_charts_written(drill, SCENARIO)
+
+
+def test_drill__separated_keys__each_role_sends_its_own_and_admin_changes_wait_the_timelock(drill):
+    check_separated_keys(drill, SCENARIO)
 
 
 def test_settlement_failures__sell_outs_and_buy_in__shortfalls_charged_to_clearing_members(drill):

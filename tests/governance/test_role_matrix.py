@@ -48,7 +48,8 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "safeBatchTransferFrom", "setApprovalForAll", "depositCash", "depositSecurities",
                   "depositWithSignature", "refreshMargin", "revalue", "releaseRemainingCollateral", "onERC1155Received", "onERC1155BatchReceived",
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
-                  "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem"}
+                  "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
+                  "syncHooks"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).

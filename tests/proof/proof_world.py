@@ -157,23 +157,29 @@ class FastSender:
 SHOCKS = [-1500, -1200, -900, -600, -400, -200, -100, 0, 100, 200, 400, 600, 900, 1200, 1500, 300]
 INITIAL_MARGIN_CASH = cash(200)
 CONTRIBUTION = cash(200)
-SKIN_IN_THE_GAME = cash(1_000)
+SKIN_IN_THE_GAME = cash(100)  # small: losses beyond it reach the survivors (layer 4)
+#: Fund members that only contribute (no trading): with the four traders, more than the old
+#: ceiling of 16 fund members, so every charge to the survivors spreads over 21 balances.
+PASSIVE_FUND_MEMBERS = 17
 
 
 @dataclass
 class RiskWorld:
     """``World`` plus the risk layer: Margin gates the venue, DefaultFund is the CCP's default
     handler; clearing members (member_a, member_b, member_c, member_d) have paid their
-    contributions and posted ``INITIAL_MARGIN_CASH``."""
+    contributions and posted ``INITIAL_MARGIN_CASH``; ``PASSIVE_FUND_MEMBERS`` more clearing
+    members only contribute to the fund."""
 
     world: World
     margin: Any
     fund: Any
     members: list[Any]  # the trading clearing members
+    passive: list[Any]  # fund members that do not trade
     shocks: dict[int, list[int]]
 
 
 def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
+    from smartccp.chain.system import admit
     from smartccp.risk.chain import (
         deploy_risk,
         publish_contributions,
@@ -189,7 +195,15 @@ def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
     publish_scenarios(risk.margin, shocks, op)
     publish_prices(risk.margin, {s.sid: s.base_tick * s.tick for s in w.securities}, op)
     members = [a, b, c, d]
-    publish_contributions(risk.fund, dict.fromkeys(members, CONTRIBUTION), op)
+    passive = [accounts.generate_test_account() for _ in range(PASSIVE_FUND_MEMBERS)]
+    for m in passive:
+        op.transfer(m, 10**17)
+    admit(system, op, passive)
+    publish_contributions(risk.fund, dict.fromkeys([*members, *passive], CONTRIBUTION), op)
+    for m in passive:
+        system.cash.issue(m, CONTRIBUTION, sender=w.bank)
+        system.cash.approve(risk.fund, CONTRIBUTION, sender=m)
+        risk.fund.contribute(CONTRIBUTION, sender=m)
     for m in members:
         system.cash.approve(risk.margin, 2**256 - 1, sender=m)
         system.cash.approve(risk.fund, 2**256 - 1, sender=m)
@@ -198,4 +212,4 @@ def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
     system.cash.issue(w.bank, SKIN_IN_THE_GAME, sender=w.bank)
     system.cash.approve(risk.fund, SKIN_IN_THE_GAME, sender=w.bank)
     risk.fund.fundSkinInTheGame(SKIN_IN_THE_GAME, sender=w.bank)
-    return RiskWorld(w, risk.margin, risk.fund, members, shocks)
+    return RiskWorld(w, risk.margin, risk.fund, members, passive, shocks)

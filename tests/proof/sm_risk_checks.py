@@ -68,8 +68,8 @@ class RiskChecks:
                 left = r["contribution"][defaulter][1]
             elif layer == 2:
                 left = r["skin"]
-            else:
-                left = sum(r["contribution"][m][1] for m in self.members if m not in self.defaulted)
+            else:  # every survivor's balance, the passive fund members' included, is in the pool
+                left = r["pool"]
             if left:
                 raise InvariantViolation(f"waterfall: a later layer was used while {LAYER_NAMES[layer]} of "
                                          f"{defaulter} still holds {left}")

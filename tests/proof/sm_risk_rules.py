@@ -14,6 +14,7 @@ from sm_model_state import TALLY, expect_refusal
 from sm_strategies import MARGIN
 
 from smartccp.chain.multicall import Multicall
+from smartccp.proof.invariants import InvariantViolation
 from smartccp.risk.chain import initial_margin_with_orders, order_margin, sign_fund_transfer
 
 
@@ -244,6 +245,24 @@ class RiskRules:
             self.revoke_ccp_allowance(self.addr.index(m), "both")  # and it does not settle either
         self.time_moves(48)
         self.settle_due_cycles()
+
+    @rule(page=st.sampled_from([1, 7, 50]))
+    def keeper_settles_the_fund(self, page):
+        """A keeper settles every fund member in pages: what the views showed before (read through
+        the indices) is what settlement books; nothing moves but the bookkeeping."""
+        r = self._risk_read()
+        due = {m: int(self.fund.assessmentDue(m)) for m in self.members}
+        n, start = int(self.fund.memberCount()), 0
+        while start < n:
+            self.tx(self.fund, "settleMembers", start, page, sender=self.world.keeper)
+            start += page
+        after = self._risk_read()
+        for m in self.members:
+            if after["contribution"][m] != r["contribution"][m] or int(self.fund.assessmentDue(m)) != due[m]:
+                raise InvariantViolation(f"fund: settling {m} changed its contribution "
+                                         f"{r['contribution'][m]} -> {after['contribution'][m]} or its "
+                                         f"assessment {due[m]} -> {int(self.fund.assessmentDue(m))}")
+        TALLY.stats["fund members settled by the keeper"] += 1
 
     @rule(who=st.integers(0, 3))
     def top_up_contribution(self, who):

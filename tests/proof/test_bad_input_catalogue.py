@@ -47,6 +47,7 @@ PERMISSIONLESS = {
     "invalidateNonce": "burns the caller's own nonce",
     "purge": "removes only orders that can no longer match (OrderStillValid)",
     "triggerOrders": "releases only parked orders whose trigger the last price reached",
+    "syncHooks": "only carries the hook settings the admin chose into the markets' flags (a page of the sweep)",
     "settleCycle": "anyone may settle a due cycle (keepers)",
     "prefundCash": "moves the caller's own cash", "prefundSecurities": "moves the caller's own units",
     "withdrawCash": "returns the caller's own balance", "withdrawSecurities": "returns the caller's own units",
@@ -57,7 +58,7 @@ PERMISSIONLESS = {
     "setApprovalForAll": "the caller's own approval",
 }
 SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
-                    "OrderRelay")
+                    "VenueAdmin", "OrderRelay")
 
 
 # ─── Fixtures and helpers ──────────────────────────────────────────────────────────────────
@@ -251,6 +252,7 @@ def test_role_restricted_functions__outsider__access_error(world, market):
                "SecurityToken": world.system.securities, "TradeVenue": world.system.venue,
                "CCPSettlement": world.system.ccp,
                "VenueAuctions": ape.project.VenueAuctions.at(world.system.venue.auctionsModule()),
+               "VenueAdmin": ape.project.VenueAdmin.at(world.system.venue.adminModule()),
                "OrderRelay": world.system.relay}
     outsider = world.keeper
     results, before = {}, fingerprint(world, market)

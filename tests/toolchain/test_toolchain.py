@@ -38,7 +38,8 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
     assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
                                                   "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "BBO",
-                                                  "VenueCloseOut", "OrderRelay"}  # VenueCloseOut: the default drill's close-out market
+                                                  "VenueCloseOut", "OrderRelay",  # the default drill's close-out market
+                                                  "SmartCCPTimelock"}  # admin of every contract after deployment
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
     market = next(s for s in saved["steps"] if s["name"] == "market")  # the simulated flow
@@ -49,6 +50,29 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert (tmp_path / "registry.json").exists(), "the demo recorded no registry"
     drill = next(s for s in saved["steps"] if s["name"] == "default_drill")
     assert drill["data"]["close_out"].startswith("VenueCloseOut")
+    _separated_keys(saved)
+
+
+def _separated_keys(saved: dict) -> None:
+    """The demo ran on separated keys: each role its own, every transaction labelled with a role
+    sent by that role's key, and the admin change refused to the role keys and before the
+    timelock's delay."""
+    steps = {s["name"]: s for s in saved["steps"]}
+    keys = steps["deploy"]["data"]["keys"]
+    assert len(set(keys.values())) == len(keys), f"two roles share a key: {keys}"
+    # Every transaction labelled with a role was sent by that role's key.
+    web3 = ape.networks.provider.web3
+    labelled = [(t["label"].split(":")[0].replace(" ", "_"), t["tx_hash"]) for s in steps.values() for t in s["txs"]
+                if t["label"].split(":")[0].replace(" ", "_") in keys]
+    assert {role for role, _ in labelled} >= {"keeper", "risk", "price", "default_manager", "governor"}
+    for role, txn in labelled:
+        assert web3.eth.get_transaction(txn)["from"] == keys[role], (role, txn)
+    gov = steps["governance"]["data"]
+    assert gov["refused_direct"].startswith("AccessControlUnauthorizedAccount(account=" + keys["operator"])
+    assert gov["refused_looser_risk"].startswith("RiskChangeNeedsAdmin(caller=" + keys["risk"])
+    assert gov["refused_early"].startswith("TimelockUnexpectedOperationState(")
+    assert gov["delay"] == 2 * 86_400 and gov["ready_at"] - gov["proposed_at"] == gov["delay"]
+    assert "CCPSettlement.setCloseOutMarket(VenueCloseOut)" in gov["calls"]
 
 
 def test_step_list__add_after__runs_in_that_order():

@@ -48,7 +48,8 @@ Measurement = Callable[["BenchContext"], Figures]
 
 BENCH_JSON = Path("reports/bench.json")
 
-#: Every figure the proof (#8) and the risk issue (#6) ask for, and the default cure's gas;
+#: Every figure the proof (#8), the risk issue (#6) and the scale issue (#18, those measured so
+#: far) ask for, and the default cure's gas;
 #: ``None`` in the JSON until a measurement provides it.
 REQUIRED_KEYS: tuple[str, ...] = (
     "ledger.cash_transfer_gas",
@@ -77,6 +78,10 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "risk.default_drill_chunks",
     "risk.default_drill_max_chunk_gas",
     "risk.cure_default_gas",
+    "scale.gate_gas_500_vs_5_positions_ratio",
+    "scale.fill_gas_500_vs_5_positions_ratio",
+    "scale.fill_gas_200_vs_20_members_ratio",
+    "scale.eod_margin_gas_per_position",
     "e2e.raw_transfers_per_s",
     "e2e.orders_per_s",
     "e2e.ratio",
@@ -249,6 +254,13 @@ def check_figures_flat(figures: dict[str, Any]) -> None:
             raise TypeError(f"bench figure {key} = {value!r} is not a number or null")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"bench figure {key} = {value!r} is not finite")
+
+
+def merged(figures: Figures, path: Path = BENCH_JSON) -> Figures:
+    """The figures already in ``path`` (if any), updated with every measured one of ``figures``
+    (a figure still ``None`` here keeps its old value)."""
+    old = json.loads(path.read_text()) if path.exists() else {}
+    return old | {k: v for k, v in figures.items() if v is not None or k not in old}
 
 
 def write_json(figures: Figures, path: Path = BENCH_JSON) -> Path:

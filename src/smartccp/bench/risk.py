@@ -86,28 +86,49 @@ class RiskMarket:
     prices: dict[int, int]
     client: VenueClient
 
+    def add_security(self, ctx: BenchContext, price: int, *, venues: list[Any] | None = None) -> int:
+        """List one more security T+1 (on ``venues``, default every venue) with the calibrated
+        scenarios; ``price`` is its settlement price, sent by :meth:`publish_prices`. Returns its id."""
+        r = ctx.roles
+        self.system.securities.listSecurity(f"R{len(self.sids)}", b"XS0000000009", 0, cash("0.01"), 1, 0,
+                                            sender=r.issuer)
+        sid = int(self.system.securities.securityCount())
+        list_security(self.system, r.operator, sid, lag_days=1, venues=venues)
+        publish_scenarios(self.risk.margin, {sid: _shocks()}, r.operator)
+        self.sids.append(sid)
+        self.prices[sid] = price
+        return sid
 
-def _risk_market(ctx: BenchContext, n_securities: int = SECURITIES) -> RiskMarket:
-    """A fresh system with Margin and DefaultFund, ``n_securities`` listed T+1 with the
-    calibrated scenarios and prices 20, 40, ... published."""
+    def publish_prices(self, operator: Any, prices: dict[int, int] | None = None) -> None:
+        """Publish ``prices`` (default every security's) in batches of Margin's ``MAX_BATCH``."""
+        prices = self.prices if prices is None else prices
+        items, batch = list(prices.items()), int(self.risk.margin.MAX_BATCH())
+        for i in range(0, len(items), batch):
+            publish_prices(self.risk.margin, dict(items[i:i + batch]), operator)
+
+
+def risk_market(ctx: BenchContext, n_securities: int = SECURITIES, *, n_venues: int = 1) -> RiskMarket:
+    """A fresh system with ``n_venues`` venues, Margin (every venue's gate) and DefaultFund,
+    ``n_securities`` listed T+1 on every venue with the calibrated scenarios and prices 20, 40,
+    ... published."""
     r = ctx.roles
-    system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer)
+    system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=n_venues)
     risk = deploy_risk(system, r.operator, n_scenarios=SCENARIOS)
-    sids, prices = [], {}
+    m = RiskMarket(system, risk, [], {}, VenueClient(system.venue))
     for i in range(n_securities):
-        system.securities.listSecurity(f"R{i}", b"XS0000000009", 0, cash("0.01"), 1, 0, sender=r.issuer)
-        sid = int(system.securities.securityCount())
-        list_security(system, r.operator, sid, lag_days=1)
-        sids.append(sid)
-        prices[sid] = cash(20 * (i + 1))
-    publish_scenarios(risk.margin, dict.fromkeys(sids, _shocks()), r.operator)
-    publish_prices(risk.margin, prices, r.operator)
-    return RiskMarket(system, risk, sids, prices, VenueClient(system.venue))
+        m.add_security(ctx, cash(20 * (i + 1)))
+    m.publish_prices(r.operator)
+    return m
 
 
-def _members(m: RiskMarket, ctx: BenchContext, n: int, collateral: int = cash(1_000_000)) -> list[Any]:
+def margined_members(m: RiskMarket, ctx: BenchContext, n: int, collateral: int = cash(1_000_000), *,
+                     securities: list[int] | None = None) -> list[Any]:
+    """``n`` new funded clearing members (:func:`~smartccp.bench.clearing.fund_members`, holding
+    units of ``securities``, default every listed one) that approved Margin and the fund for cash
+    and deposited ``collateral`` cash margin."""
     r = ctx.roles
-    members = fund_members(m.system, r.operator, r.bank, r.issuer, m.system.ccp, m.sids, n)
+    held = m.sids if securities is None else securities
+    members = fund_members(m.system, r.operator, r.bank, r.issuer, m.system.ccp, held, n)
     for member in members:
         m.system.cash.approve(m.risk.margin, MAX_UINT, sender=member)
         m.system.cash.approve(m.risk.fund, MAX_UINT, sender=member)
@@ -116,22 +137,23 @@ def _members(m: RiskMarket, ctx: BenchContext, n: int, collateral: int = cash(1_
     return members
 
 
-def _order(owner: Any, sid: int, side: Side, quantity: int, price: int) -> Order:
+def limit_order(owner: Any, sid: int, side: Side, quantity: int, price: int) -> Order:
+    """A limit order of ``owner`` (an ape account) for ``quantity`` units at ``price``."""
     return Order(owner=str(owner.address), securityId=sid, side=side, quantity=quantity, price=price)
 
 
 def _trade(m: RiskMarket, buyer: Any, seller: Any, sid: int, quantity: int, price: int) -> None:
-    m.client.place(_order(seller, sid, Side.SELL, quantity, price), seller)
-    m.client.place(_order(buyer, sid, Side.BUY, quantity, price), buyer)
+    m.client.place(limit_order(seller, sid, Side.SELL, quantity, price), seller)
+    m.client.place(limit_order(buyer, sid, Side.BUY, quantity, price), buyer)
 
 
 @measurement("risk")
 def gate_share(ctx: BenchContext) -> Figures:
-    m = _risk_market(ctx)
-    (member,) = _members(m, ctx, 1)
+    m = risk_market(ctx)
+    (member,) = margined_members(m, ctx, 1)
 
     def place(sid: int) -> int:
-        order = _order(member, sid, Side.BUY, 5, m.prices[sid] // 2)
+        order = limit_order(member, sid, Side.BUY, 5, m.prices[sid] // 2)
         return int(m.client.place(order, member).gas_used)
 
     for sid in m.sids:  # five securities known to the gate
@@ -148,8 +170,8 @@ def gate_share(ctx: BenchContext) -> Figures:
 @measurement("risk.refresh")
 def refresh_margin(ctx: BenchContext) -> Figures:
     """``refreshMargin`` of a member with obligations in five securities, and of one with one."""
-    m = _risk_market(ctx)
-    wide, narrow, dealer = _members(m, ctx, 3)
+    m = risk_market(ctx)
+    wide, narrow, dealer = margined_members(m, ctx, 3)
     for sid in m.sids:
         _trade(m, wide, dealer, sid, 100, m.prices[sid])
     _trade(m, narrow, dealer, m.sids[0], 100, m.prices[m.sids[0]])
@@ -173,7 +195,7 @@ def _drill_market(ctx: BenchContext, dealer_cash: int) -> tuple[RiskMarket, int,
     """A one-security risk market whose CCP closes out on a ``MockCloseOutMarket`` dealer holding
     ``dealer_cash``: (market, security id, dealer)."""
     op = ctx.roles.operator
-    m = _risk_market(ctx, 1)
+    m = risk_market(ctx, 1)
     (sid,) = m.sids
     system = m.system
     dealer = op.deploy(project.MockCloseOutMarket, system.cash, system.securities)
@@ -189,7 +211,7 @@ def default_drill(ctx: BenchContext) -> Figures:
     r, op = ctx.roles, ctx.roles.operator
     m, sid, market = _drill_market(ctx, cash(5_000_000))
     p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
-    a, b, c, d = _members(m, ctx, 4, collateral=0)
+    a, b, c, d = margined_members(m, ctx, 4, collateral=0)
     shocks = _shocks()
 
     def om(quantity: int, buy: bool) -> int:
@@ -251,7 +273,7 @@ def cure_default(ctx: BenchContext) -> Figures:
     op = ctx.roles.operator
     m, sid, market = _drill_market(ctx, cash(1_000_000))
     p0, system, margin, fund = m.prices[sid], m.system, m.risk.margin, m.risk.fund
-    a, d = _members(m, ctx, 2, collateral=cash(100_000))
+    a, d = margined_members(m, ctx, 2, collateral=cash(100_000))
     publish_contributions(fund, {a: cash(10_000), d: cash(10_000)}, op)
     for member in (a, d):
         fund.contribute(cash(10_000), sender=member)

@@ -17,7 +17,10 @@ none of these set uses their well-known test mnemonic (:data:`DEV_MNEMONIC`), so
 ``ape run demo --network http://127.0.0.1:8545`` works against a node started by hand.
 
 Only the operator is required; the bank and the issuer default to the operator, and the member
-and client roles are optional (``None`` when not set).
+and client roles are optional (``None`` when not set). The separated roles of a governed
+deployment (:data:`KEY_ROLES`: keeper, risk, price, ...) come from its deployment file
+(:meth:`smartccp.ops.deploy.Deployment.keys`); where they are not set (the test fixtures: a
+single key) :meth:`Roles.key` answers with the operator.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ LOCAL_INDEX = {
     "client_a": 5,
     "outsider": 9,
 }
+#: The separated roles a deployment file names besides the operator, the bank and the issuer
+#: (``roles:`` in ``deployments/*.yaml``; ``docs/security.md``, "Keys and roles").
+KEY_ROLES = ("keeper", "risk", "price", "default_manager", "guardian", "governor")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,17 @@ class Roles:
     member_b: Any = None
     client_a: Any = None
     outsider: Any = None
+    keeper: Any = None  # sessions: open, close, uncross; margin runs and settlement
+    risk: Any = None  # scenarios, haircuts, margin model, fund parameters and contributions
+    price: Any = None  # settlement prices
+    default_manager: Any = None  # declares, ports, cures and closes defaults
+    guardian: Any = None  # emergency path: halts, stricter risk parameters
+    governor: Any = None  # proposes the timelock's admin changes
+
+    def key(self, role: str) -> Any:
+        """The account that sends ``role``'s transactions (one of :data:`KEY_ROLES`, or a field
+        such as ``operator``): its own key if set, else the operator (a single-key setup)."""
+        return getattr(self, role) or self.operator
 
     def as_dict(self) -> dict[str, Any]:
         """Role name -> account, configured roles only."""
@@ -94,9 +111,20 @@ def seeded_account(seed: str, funder: Any) -> Any:
     account = account_from_key(keccak(text=seed).hex())
     if networks.provider.network.is_local:
         networks.provider.set_balance(account.address, GAS_FUNDING)
+    else:
+        fund_gas(account, funder)
+    return account
+
+
+def fund_gas(account: Any, funder: Any) -> None:
+    """Give ``account`` gas money (:data:`GAS_FUNDING`): set outright on a local chain; elsewhere
+    ``funder`` sends a thousandth of it if the balance is below that (a role key the dev
+    mnemonic names beyond a node's funded accounts, a seeded account)."""
+    if networks.provider.network.is_local:
+        if account.balance < GAS_FUNDING // 1000:
+            networks.provider.set_balance(account.address, GAS_FUNDING)
     elif account.balance < GAS_FUNDING // 1000:
         funder.transfer(account, GAS_FUNDING // 1000)
-    return account
 
 
 def account_from_alias(alias: str) -> Any:
@@ -106,13 +134,28 @@ def account_from_alias(alias: str) -> Any:
     return account
 
 
-def account_from_mnemonic(mnemonic: str, index: int) -> Any:
-    """The account at ``m/44'/60'/0'/0/<index>`` of ``mnemonic``, signing without prompting."""
+def account_from_mnemonic(mnemonic: str, index: int, hd_path: str = "m/44'/60'/0'/0") -> Any:
+    """The account at ``<hd_path>/<index>`` of ``mnemonic``, signing without prompting."""
     from eth_account import Account
 
     Account.enable_unaudited_hdwallet_features()
-    key = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key
+    key = Account.from_mnemonic(mnemonic, account_path=f"{hd_path}/{index}").key
     return account_from_key(key.hex())
+
+
+def local_test_account(index: int) -> Any:
+    """ape's test account ``index`` on a local chain; beyond the configured ones
+    (``test.number_of_accounts``) the account at that index of the same mnemonic, given gas (a
+    deployment file's ``test12``: the demo's and drills' role keys). Keeping the configured
+    number keeps the addresses of the accounts the tests and the bench generate."""
+    from ape import config
+
+    if index < len(accounts.test_accounts):
+        return accounts.test_accounts[index]
+    cfg = config.get_config("test")
+    account = account_from_mnemonic(cfg.mnemonic, index, cfg.hd_path)
+    fund_gas(account, None)
+    return account
 
 
 def role_index(role: str) -> int | None:
@@ -176,7 +219,7 @@ def named_account(name: str, roles: Roles | None = None) -> Any:
     if roles is not None and (found := roles.as_dict().get(name)) is not None:
         return found
     if networks.provider.network.is_local and (index := role_index(name)) is not None:
-        return accounts.test_accounts[index]
+        return local_test_account(index)
     if not networks.provider.network.is_local and (found := env_account(name, account_env())) is not None:
         return found
     raise LookupError(f"no account for {name!r}: set {ENV_PREFIX}{name.upper()}_KEY or _ALIAS, or {MNEMONIC_ENV}")

@@ -103,7 +103,7 @@ def refusal_text(method: Any, *args: Any, sender: Any, also: tuple[Any, ...] = (
                 break
         if decoded is None:
             return f"revert {to_hex(data) or err}"
-        inputs = ", ".join(f"{k}={v}" for k, v in decoded.inputs.items())
+        inputs = ", ".join(f"{k}={to_hex(v) if isinstance(v, bytes) else v}" for k, v in decoded.inputs.items())
         return f"{type(decoded).__name__}({inputs})"
     return None
 

@@ -13,6 +13,10 @@ admin change then takes three steps, each a plain transaction:
 :func:`propose_grant` / :func:`propose_revoke` build the usual one, a role grant or revocation
 on a SmartCCP contract. A :class:`Proposal` is the operation's identity: target, value, calldata,
 predecessor and salt (``hashOperation`` of the timelock).
+
+Scripts that must make admin changes on either kind of deployment (the demo, the drills) hold an
+*admin*: the operator's account in a single-key setup, or a :class:`TimelockAdmin` (propose,
+wait, execute) in a governed one, and send every admin call through :func:`admin_apply`.
 """
 
 from __future__ import annotations
@@ -101,3 +105,84 @@ def timelocked(timelock: Any, proposal: Proposal, proposer: Any, executor: Any |
     propose(timelock, proposal, proposer)
     wait_delay(timelock, proposal)
     return execute(timelock, proposal, executor or proposer)
+
+
+# ─── The admin of a governed deployment, for scripts ─────────────────────────────────────────
+
+#: One admin call: (contract, method name, arguments).
+AdminCall = tuple[Any, str, tuple]
+
+
+@dataclass
+class AdminChange:
+    """What one :meth:`TimelockAdmin.apply` did: the proposals, the ``schedule`` receipts
+    (``CallScheduled``), the earliest execution time and the ``execute`` receipts."""
+
+    what: str
+    proposals: list[Proposal]
+    scheduled: list[Any]
+    proposed_at: int
+    ready_at: int
+    executed: list[Any]
+
+
+class TimelockAdmin:
+    """The admin of a governed deployment as the demo and the drills use it: :meth:`apply`
+    proposes admin calls (``proposer``, the governor's key), waits the timelock's public delay
+    with ``wait(t, what)`` (a :class:`smartccp.ops.clock.Clock`'s ``wait_until``: the local chain's
+    clock moved, a real node's waited out) and executes them (``executor``, default the proposer:
+    the deployment lets anyone execute). Every change is kept in :attr:`changes`."""
+
+    def __init__(self, timelock: Any, proposer: Any, wait: Any, *, executor: Any | None = None):
+        self.timelock, self.proposer, self.wait = timelock, proposer, wait
+        self.executor = executor or proposer
+        self.changes: list[AdminChange] = []
+
+    @property
+    def delay(self) -> int:
+        """The timelock's minimum delay, in seconds."""
+        return int(self.timelock.getMinDelay())
+
+    def propose(self, calls: list[AdminCall], what: str = "") -> AdminChange:
+        """Schedule ``calls`` (one proposal each, salted apart); nothing is executed yet."""
+        n = len(self.changes)
+        proposals = [call_proposal(c, m, *args, salt=f"{what}:{n}:{i}:{chain.pending_timestamp}")
+                     for i, (c, m, args) in enumerate(calls)]
+        scheduled = [propose(self.timelock, p, self.proposer) for p in proposals]
+        change = AdminChange(what, proposals, scheduled, int(chain.blocks.head.timestamp),
+                             max(ready_at(self.timelock, p) for p in proposals), [])
+        self.changes.append(change)
+        return change
+
+    def execute(self, change: AdminChange) -> AdminChange:
+        """Wait until ``change`` is ready, then execute its proposals in order."""
+        self.wait(change.ready_at, f"the timelock's delay ({change.what or 'admin change'})")
+        change.executed = [execute(self.timelock, p, self.executor) for p in change.proposals]
+        return change
+
+    def apply(self, calls: list[AdminCall], what: str = "") -> AdminChange:
+        """Propose ``calls``, wait the delay, execute them."""
+        return self.execute(self.propose(calls, what))
+
+
+class PendingAdmin:
+    """An admin that only collects the calls it is asked to make (:attr:`calls`), so that a
+    script can propose them itself later (the demo shows each stage of the delay)."""
+
+    def __init__(self) -> None:
+        self.calls: list[AdminCall] = []
+
+
+def admin_apply(admin: Any, calls: list[AdminCall], what: str = "") -> list[Any]:
+    """Make the admin ``calls`` as ``admin``: an account (a single-key setup, the test fixtures)
+    sends each itself; a :class:`TimelockAdmin` proposes them, waits the delay and executes
+    them; a :class:`PendingAdmin` keeps them for later. Returns the receipts of the calls (the
+    executions; none for a :class:`PendingAdmin`)."""
+    if not calls:
+        return []
+    if isinstance(admin, PendingAdmin):
+        admin.calls += calls
+        return []
+    if isinstance(admin, TimelockAdmin):
+        return admin.apply(calls, what).executed
+    return [getattr(c, m)(*args, sender=admin) for c, m, args in calls]

@@ -156,33 +156,36 @@ def deploy_system(
 
 
 def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int | None = 2,
-                  cycle_length: int | None = None) -> None:
-    """List ``security_id`` on every venue with a T+``lag_days`` settlement and, if the system
-    has a CCP, clear it there with the same lag; then open trading (``phase`` 2 = continuous,
-    1 = opening call auction, None = leave it closed). A "day" is one settlement cycle:
-    ``cycle_length`` seconds (default: the CCP's, else a calendar day)."""
+                  cycle_length: int | None = None, venues: Iterable[Any] | None = None,
+                  keeper: Any = None) -> None:
+    """List ``security_id`` on every venue (or on ``venues`` only) with a T+``lag_days``
+    settlement and, if the system has a CCP, clear it there with the same lag; then open trading
+    (``phase`` 2 = continuous, 1 = opening call auction, None = leave it closed), sent by
+    ``keeper`` (default: the ``operator``). A "day" is one settlement cycle: ``cycle_length``
+    seconds (default: the CCP's, else a calendar day)."""
     tx = {"sender": operator}
     if cycle_length is None:
         cycle_length = int(system.ccp.cycleLength()) if system.ccp is not None else DAY
     if system.ccp is not None:
         # (cleared, noNakedShort, prefundClasses, settlementLag cycles, closeOutBandBps)
         system.ccp.setSecurityRules(security_id, (True, False, 0, lag_days, 0), **tx)
-    for venue in system.venues:
+    for venue in system.venues if venues is None else venues:
         venue.listSecurity(security_id, lag_days * cycle_length, **tx)
         if phase is not None:
-            venue.setPhase(security_id, phase, **tx)
+            venue.setPhase(security_id, phase, sender=keeper or operator)
 
 
 def deploy_venue(membership: Any, securities: Any, operator: Any, name: str, settlement: Any = None) -> Any:
-    """Deploy one venue (its auction module first) and subscribe it to the register.
+    """Deploy one venue (its auction and admin modules first) and subscribe it to the register.
 
     Accounts admitted before this call are not in the venue's copy of the register until
     ``membership.resync([...])`` pushes them.
     """
     tx = {"sender": operator}
     settlement = settlement or ZERO_ADDRESS
-    module = project.VenueAuctions.deploy(membership, securities, settlement, **tx)
-    venue = project.TradeVenue.deploy(name, membership, securities, settlement, module, operator, **tx)
+    auctions = project.VenueAuctions.deploy(membership, securities, settlement, **tx)
+    admin = project.VenueAdmin.deploy(membership, securities, settlement, **tx)
+    venue = project.TradeVenue.deploy(name, membership, securities, settlement, auctions, admin, operator, **tx)
     membership.addSubscriber(venue, **tx)
     securities.addSubscriber(venue, **tx)
     return venue

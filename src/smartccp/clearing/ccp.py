@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from ape import chain, project
 
+from smartccp.chain.governance import admin_apply
 from smartccp.chain.roles import VENUE_ROLE
 from smartccp.chain.system import System
 from smartccp.types import DAY, CyclePhase, MemberKind, Route
@@ -106,14 +107,14 @@ def set_rules(ccp: Any, security_id: int, operator: Any, rules: Rules = Rules())
     ccp.setSecurityRules(security_id, rules.as_tuple(), sender=operator)
 
 
-def wire_close_out(ccp: Any, system: System, operator: Any, *, market: Any, handler: Any) -> None:
+def wire_close_out(ccp: Any, system: System, admin: Any, *, market: Any, handler: Any) -> None:
     """Register the close-out market and the default handler as system accounts (if not yet)
-    and set them on the CCP."""
-    for c in (market, handler):
-        if system.membership.memberOf(c).kind == MemberKind.NONE:
-            system.membership.registerSystem(c, sender=operator)
-    ccp.setCloseOutMarket(market, sender=operator)
-    ccp.setDefaultHandler(handler, sender=operator)
+    and set them on the CCP: admin changes, made by ``admin`` (the operator's account, or a
+    :class:`smartccp.chain.governance.TimelockAdmin`: proposed, then executed after the delay)."""
+    calls = [(system.membership, "registerSystem", (c,)) for c in (market, handler)
+             if system.membership.memberOf(c).kind == MemberKind.NONE]
+    calls += [(ccp, "setCloseOutMarket", (market,)), (ccp, "setDefaultHandler", (handler,))]
+    admin_apply(admin, calls, "close-out market and default handler")
 
 
 #: Resting orders one venue close-out order may match by default: each fill is a direct DVP
@@ -122,20 +123,23 @@ CLOSE_OUT_MAX_MAKERS = 4
 
 
 def deploy_venue_close_out(system: System, operator: Any, *, venue: Any = None, handler: Any = None,
-                           max_makers: int = CLOSE_OUT_MAX_MAKERS) -> Any:
+                           max_makers: int = CLOSE_OUT_MAX_MAKERS, admin: Any = None) -> Any:
     """Deploy a ``VenueCloseOut`` on ``venue`` (default: the system's first) for ``system.ccp``,
     register it as a system account (so it may hold assets and trade in its own name) and set it
-    as the CCP's close-out market; set ``handler`` as the default handler if given. The contract
-    approves the CCP on both ledgers itself; makers it trades with must have approved the CCP too
-    (members settling through it do). Returns the contract."""
+    as the CCP's close-out market; set ``handler`` as the default handler if given. ``operator``
+    deploys; ``admin`` (default: ``operator``; a ``TimelockAdmin`` in a governed deployment)
+    makes the registration and the settings. The contract approves the CCP on both ledgers
+    itself; makers it trades with must have approved the CCP too (members settling through it
+    do). Returns the contract."""
     venue = system.venue if venue is None else venue
+    admin = operator if admin is None else admin
     market = project.VenueCloseOut.deploy(venue, system.ccp, system.ccp, system.cash, system.securities, max_makers,
                                           sender=operator)
     if handler is None:
-        system.membership.registerSystem(market, sender=operator)
-        system.ccp.setCloseOutMarket(market, sender=operator)
+        admin_apply(admin, [(system.membership, "registerSystem", (market,)), (system.ccp, "setCloseOutMarket", (market,))],
+                    "close-out market")
     else:
-        wire_close_out(system.ccp, system, operator, market=market, handler=handler)
+        wire_close_out(system.ccp, system, admin, market=market, handler=handler)
     system.extra["VenueCloseOut"] = market
     return market
 

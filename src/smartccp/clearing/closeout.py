@@ -43,13 +43,17 @@ class CloseOutMarket:
         self.market: Any = None
         self.handler: Any = None
 
-    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int]) -> None:
-        """Deploy (or attach to) the market and the shortfall handler and wire them into the CCP."""
+    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int],
+               admin: Any = None) -> None:
+        """Deploy (or attach to) the market and the shortfall handler and wire them into the CCP.
+        ``operator`` deploys and admits; ``admin`` (default: ``operator``; in a governed
+        deployment a :class:`smartccp.chain.governance.TimelockAdmin`) registers and sets them."""
         raise NotImplementedError
 
-    def set_prices(self, prices: dict[int, int], operator: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
+    def set_prices(self, prices: dict[int, int], keeper: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
         """Tell the market the price level for the coming close-out; returns the price per
-        security it will trade at (cash base units per unit)."""
+        security it will trade at (cash base units per unit). ``keeper`` (a venue operator)
+        reopens a book the closing auction left closed."""
         raise NotImplementedError
 
     def holders(self) -> dict[str, Any]:
@@ -87,23 +91,25 @@ class MockCloseOut(CloseOutMarket):
     label = "MockCloseOutMarket + MockDefaultHandler (test doubles, contracts/test)"
     test_double = True
 
-    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int]) -> None:
+    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int],
+               admin: Any = None) -> None:
         self.market = operator.deploy(project.MockCloseOutMarket, system.cash, system.securities)
         self.handler = operator.deploy(project.MockDefaultHandler, system.cash)
-        wire_close_out(system.ccp, system, operator, market=self.market, handler=self.handler)
+        wire_close_out(system.ccp, system, operator if admin is None else admin, market=self.market,
+                       handler=self.handler)
         for sid in security_ids:
             system.securities.issue(sid, self.market, self.spec.inventory, sender=issuer)
         system.cash.issue(self.market, self.spec.cash, sender=bank)
         system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
 
-    def set_prices(self, prices: dict[int, int], operator: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
+    def set_prices(self, prices: dict[int, int], keeper: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
         moves_bps = moves_bps or {}
         out = {}
         for sid, price in prices.items():
             move = moves_bps.get(sid, -self.spec.slippage_bps)
             p = max(1, price * (BPS + move) // BPS)
             if int(self.market.price(sid)) != p:
-                self.market.setPrice(sid, p, sender=operator)
+                self.market.setPrice(sid, p, sender=keeper)
             out[sid] = p
         return out
 
@@ -129,7 +135,8 @@ class VenueMarket(CloseOutMarket):
     label = "VenueCloseOut on venue 0 (a close-out dealer's quotes)" + MOCK_HANDLER
     test_double = True
 
-    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int]) -> None:
+    def deploy(self, system: Any, operator: Any, *, bank: Any, issuer: Any, security_ids: list[int],
+               admin: Any = None) -> None:
         self.system = system
         fund = system.extra.get("DefaultFund")
         if fund is not None:  # the risk contracts: shortfalls go to the DefaultFund's waterfall
@@ -137,7 +144,7 @@ class VenueMarket(CloseOutMarket):
             self.label = self.label.replace(self.MOCK_HANDLER, "; shortfalls to the DefaultFund")
         else:
             self.handler = operator.deploy(project.MockDefaultHandler, system.cash)
-        self.market = deploy_venue_close_out(system, operator, handler=self.handler)  # registers the handler
+        self.market = deploy_venue_close_out(system, operator, handler=self.handler, admin=admin)  # registers the handler
         if self.test_double:
             system.cash.issue(self.handler, self.spec.handler_cash, sender=bank)
         self.dealer = seeded_account(f"smartccp-closeout-dealer:{system.venue.address}", operator)
@@ -154,7 +161,7 @@ class VenueMarket(CloseOutMarket):
         self.client = VenueClient(system.venue)
         self.quotes: list[int] = []
 
-    def set_prices(self, prices: dict[int, int], operator: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
+    def set_prices(self, prices: dict[int, int], keeper: Any, *, moves_bps: dict[int, int] | None = None) -> dict[int, int]:
         moves_bps = moves_bps or {}
         venue, dealer = self.system.venue, self.dealer
         for order_id in self.quotes:
@@ -164,7 +171,7 @@ class VenueMarket(CloseOutMarket):
         out = {}
         for sid, price in prices.items():
             if TradingPhase(int(venue.phaseOf(sid))) != TradingPhase.CONTINUOUS:  # settlement runs in the next session
-                venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=operator)
+                venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper)
             tick, lot, _ = self.system.securities.tradingTerms(sid)
             move = moves_bps.get(sid, -self.spec.slippage_bps)
             bid = max(int(tick), price * (BPS + move) // BPS // int(tick) * int(tick))

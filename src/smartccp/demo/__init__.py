@@ -2,14 +2,16 @@
 
 Steps register on import, in the order of the modules below: :mod:`.core` (deploy, admit, issue,
 transfer, refused transfer), :mod:`.trade` (risk, trading, BBO, margin, clearing, settlement,
-default drill, charts), :mod:`.sim` (a burst of simulated flow). A new step module is imported
-here.
+default drill, charts), :mod:`.governance` (an admin change through the timelock, before the
+default drill), :mod:`.sim` (a burst of simulated flow). A new step module is imported here.
 """
 
-# The order of registration: core owns DEMO_STEPS; sim's step follows trade's default drill.
+# The order of registration: core owns DEMO_STEPS; governance's step precedes trade's default
+# drill, sim's follows it.
 # isort: off
 from smartccp.demo import core  # noqa: F401
 from smartccp.demo import trade  # noqa: F401
+from smartccp.demo import governance  # noqa: F401
 from smartccp.demo import sim  # noqa: F401
 # isort: on
 from smartccp.demo.core import DEMO_JSON, DEMO_STEPS, DemoContext, run_demo

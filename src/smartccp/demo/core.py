@@ -1,7 +1,10 @@
 """The SmartCCP demo as a list of named steps (see :mod:`smartccp.chain.report`).
 
 Here: deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts
-(Margin, DefaultFund), admit two clearing members and a client, issue cash and a security, move
+(Margin, DefaultFund) from ``deployments/demo.yaml``, every role with its own key and a
+``SmartCCPTimelock`` admin of every contract after the last stage (so each step below is sent by
+the key whose role may do it, and an admin change waits the timelock's delay: the
+:mod:`.governance` step), admit two clearing members and a client, issue cash and a security, move
 both between members, show a transfer to a non-member refused with the ledger's custom error,
 and print balances with a double-entry check. Risk, trading, the BBO, clearing, settlement and
 the on-chain default drill are further steps in their own modules of this package (each imported in
@@ -61,12 +64,16 @@ DEMO_STEPS = StepList()
 
 @dataclass
 class DemoContext:
-    """What the steps share: the role accounts, the deployed system and free-form ``data``
-    (later steps keep venue and CCP handles there)."""
+    """What the steps share: the role accounts (after the deploy step, each role's key from the
+    deployment file: ``roles.keeper``, ``roles.price``, ...), the admin (the timelock's
+    proposer-and-executor, or the operator without a timelock), the deployed system and
+    free-form ``data`` (later steps keep venue and CCP handles there)."""
 
     roles: Roles
     spec: Path = DEMO_SPEC
     clock: Clock | None = None
+    admin: Any = None
+    timelock: Any = None
     registry: Path | None = None
     system: System | None = None
     security_id: int = 0
@@ -82,24 +89,45 @@ class DemoContext:
 # ─── Steps ───────────────────────────────────────────────────────────────────────────────────
 
 
-@DEMO_STEPS.step("deploy", "Deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts")
+#: What each key does in the demo (the deploy step's table; docs/security.md has the full one).
+KEY_DUTIES = {
+    "operator": "deploys, admits members, lists ACME (its first rules)",
+    "keeper": "opens and closes sessions, uncrosses, runs margin and settlement",
+    "risk": "publishes scenarios and fund contributions",
+    "price": "publishes settlement prices",
+    "default_manager": "declares the default, ports the client, closes the case",
+    "guardian": "emergency path (halts, stricter risk): not needed today",
+    "governor": "proposes admin changes to the timelock",
+    "bank": "issues cash; pays the CCP's skin in the game",
+    "issuer": "lists and issues ACME",
+}
+
+
+@DEMO_STEPS.step("deploy", "Deploy the register, both ledgers, the CCP, three venues, the BBO and the risk contracts; "
+                 "hand admin to a timelock")
 def deploy(ctx: DemoContext, log: StepLog) -> None:
     r = ctx.roles
     spec = load_spec(ctx.spec)
-    with log.capture(r.operator, r.bank, label="deploy / wire"):
+    with log.capture(r.operator, r.bank, label="deploy / wire / hand over"):
         # Before anyone is admitted, so Margin's copy of the register is complete; Margin gates every venue.
         dep = deploy_spec(spec, path=ctx.registry, fresh=True, say=lambda _line: None)
+        ctx.roles = r = dep.keys(r, fund=True)
     ctx.system = dep.system
     ctx.data["risk"], ctx.data["bbo"] = dep.risk, dep.system.extra["BBO"]
     ctx.clock = Clock(warp=can_warp(), heartbeat=r.operator)
+    ctx.admin, ctx.timelock = dep.admin(ctx.clock.wait_until), dep.timelock
     for name, address in ctx.system.addresses().items():
-        log.line(f"{name:<14} {address}")
+        log.line(f"{name:<16} {address}")
     log.line(f"deployment file {ctx.spec}: settlement cycle {spec.cycle_length:,} s; registry {dep.path}")
     if not ctx.clock.warp:
         log.line("real time: every wait (a cycle's end, a margin call's deadline) is waited out on the node's clock")
-    log.line(f"operator {r.operator.address}")
-    log.line(f"settlement bank {r.bank.address}, issuer {r.issuer.address}")
+    for role, duty in KEY_DUTIES.items():
+        log.line(f"{role.replace('_', ' '):<16} {r.key(role).address}  {duty}")
+    if ctx.timelock is not None:
+        log.line(f"admin of every contract: the SmartCCPTimelock ({fmt_delay(int(ctx.timelock.getMinDelay()))} between "
+                 f"a proposal and its execution; the governor proposes); the deployer kept no admin role")
     log.data["addresses"] = ctx.system.addresses()
+    log.data["keys"] = {role: str(r.key(role).address) for role in KEY_DUTIES}
 
 
 @DEMO_STEPS.step("admit", "Admit two clearing members and a client (KYC valid for a year)")
@@ -236,6 +264,15 @@ def run_demo(roles: Roles, *, out: Path | None = DEMO_JSON, quiet: bool = True, 
     if out is not None:
         report.write_json(out)
     return report
+
+
+def fmt_delay(seconds: int) -> str:
+    """A delay as days, hours or seconds (``2 days``, ``6 s``)."""
+    if seconds % 86_400 == 0:
+        return f"{seconds // 86_400} day{'s' if seconds != 86_400 else ''}"
+    if seconds % 3_600 == 0:
+        return f"{seconds // 3_600} h"
+    return f"{seconds:,} s"
 
 
 def _system(ctx: DemoContext) -> System:

@@ -43,15 +43,16 @@ THIN_MARGIN = cash(1_500)  # sim06's margin: the gate refuses what it cannot cov
 def market(ctx: DemoContext, log: StepLog) -> None:
     s, r = ctx.system, ctx.roles
     sim = SimMarket(s, r, risk=ctx.data.get("risk"), seed=DEMO_SIM_SEED, thin_margin=THIN_MARGIN)
-    with log.capture(r.operator, r.bank, r.issuer, *sim.holders().values(), label="list / admit / fund / margin"):
+    keys = {str(k.address): k for k in (r.operator, r.bank, r.issuer, r.keeper, r.risk, r.price)}  # one key, one entry
+    with log.capture(*keys.values(), *sim.holders().values(), label="list / admit / fund / margin"):
         setup = sim.setup()
     clients = ", ".join(f"{c} (of {cm})" for c, cm in setup["clients_of"].items())
     members = [m.name for m in sim.members if not m.clearing_member]
     log.line(f"listed {', '.join(f'{k} (id {v})' for k, v in setup['security_ids'].items())} on "
-             f"{len(s.venues)} venues, T+1; admitted {len(members)} clearing members ({', '.join(members)}) "
+             f"{len(s.venues)} venues, T+1 (operator; opened by the keeper); admitted {len(members)} clearing members ({', '.join(members)}) "
              f"and {len(setup['clients_of'])} clients ({clients})")
     if setup["shocks_bps"]:
-        log.line("scenarios published (16, calibrated on each security's simulated history): " + ", ".join(
+        log.line("scenarios published by the risk key (16, calibrated on each security's simulated history): " + ", ".join(
             f"{k} {lo / 100:+.1f}%..{hi / 100:+.1f}%" for k, (lo, hi) in setup["shocks_bps"].items()))
         posted = setup["margin_posted"]
         log.line(f"margin posted: {fmt_cash(sim.margin)} each, sim{sim.clearing:02d} only "
@@ -81,14 +82,14 @@ def market(ctx: DemoContext, log: StepLog) -> None:
     earlier = liq.trades - st.trades
     log.line(f"cycle {', '.join(map(str, cycles))} netted"
              + (f" ({earlier} earlier trade(s) of the cycle included)" if earlier else "") + f": {liq.summary()}")
-    reports = settle_when_due(s.ccp, cycles, r.operator, ctx.clock)
+    reports = settle_when_due(s.ccp, cycles, r.keeper, ctx.clock)
     for report in reports:
         for receipt in report.receipts:
-            log.tx(receipt, f"settleCycle({report.cycle_id})")
-        log.line(report.summary())
+            log.tx(receipt, f"keeper: settleCycle({report.cycle_id})")
+        log.line(f"keeper: {report.summary()}")
     check_ccp_empty(s.ccp, s, [ctx.security_id, *sim.sids])
     same = supplies(s, [ctx.security_id, *sim.sids]) == supplies0
-    again = sum(run_cycle(s.ccp, c, r.operator).transactions for c in cycles)
+    again = sum(run_cycle(s.ccp, c, r.keeper).transactions for c in cycles)
     log.line(f"CCP flat and holds nothing after the cycle: yes; supplies unchanged: {'yes' if same else 'NO'}; "
              f"re-run sends {again} transactions")
     if not same or again:

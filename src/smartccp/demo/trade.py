@@ -10,8 +10,10 @@ prices published and every member's margin refreshed; the cycle's netting and DV
 and, after the balances step, the default drill ON CHAIN: member_a misses a margin call, is
 declared in default (suspended), its client is ported, the CCP closes out its position at
 settlement on the close-out market (``DEMO_CLOSE_OUT``: ``VenueCloseOut``, the CCP's IOC order
-on V0 against a close-out dealer's quotes; ``mock`` selects the test double) and the
-DefaultFund's waterfall covers the loss (each ``LayerUsed`` event printed); the market goes on.
+on V0 against a close-out dealer's quotes; ``mock`` selects the test double; set on the CCP
+through the timelock by :mod:`.governance`) and the DefaultFund's waterfall covers the loss
+(each ``LayerUsed`` event printed); the market goes on. Each transaction is sent by the key
+whose role may send it (``ctx.roles.keeper``, ``.price``, ``.risk``, ``.default_manager``).
 
 Amounts: cash in base units (shown as cash), prices in base units per unit, quantities in units.
 """
@@ -39,7 +41,7 @@ from smartccp.clearing.ccp import (
     supplies,
     traded_cycles,
 )
-from smartccp.clearing.closeout import make_close_out
+from smartccp.clearing.closeout import CloseOutMarket
 from smartccp.demo.core import DEMO_STEPS, DemoContext
 from smartccp.drill.base import CHAIN_NOTICE
 from smartccp.ops.daily import settle_when_due
@@ -133,8 +135,8 @@ def _book(ctx: DemoContext, log: StepLog, title: str, venue: int = 0) -> None:
 @DEMO_STEPS.step("list", "List ACME on the three venues and the CCP (T+1); traders approve the CCP", after="refused")
 def list_acme(ctx: DemoContext, log: StepLog) -> None:
     r, s = ctx.roles, ctx.system
-    with log.capture(r.operator, label="list / rules / phase"):
-        list_security(s, r.operator, ctx.security_id, lag_days=1)
+    with log.capture(r.operator, r.keeper, label="list / rules / phase"):
+        list_security(s, r.operator, ctx.security_id, lag_days=1, keeper=r.keeper)
     for name, t in _traders(ctx).items():
         log.tx(s.cash.approve(s.ccp, MAX_UINT, sender=t), f"{name} approves cash")
         log.tx(s.securities.setApprovalForAll(s.ccp, True, sender=t), f"{name} approves ACME")
@@ -143,8 +145,8 @@ def list_acme(ctx: DemoContext, log: StepLog) -> None:
     ctx.data["start_block"] = chain.blocks.head.number
     cycle_id, _ = s.ccp.settlementCycle(ctx.security_id)
     venues = ", ".join(v.eip712Domain()[1] for v in s.venues)
-    log.line(f"ACME (id {ctx.security_id}) listed on {venues}, continuous trading; "
-             f"cleared by the CCP, settles in cycle {int(cycle_id)} (T+1)")
+    log.line(f"ACME (id {ctx.security_id}) listed on {venues} and its CCP rules set (operator), continuous trading "
+             f"opened (keeper); cleared by the CCP, settles in cycle {int(cycle_id)} (T+1)")
 
 
 @DEMO_STEPS.step("risk", "Risk contracts: S&P 500 scenarios, cover-2 contributions, margin (signed FundTransfer), gate",
@@ -155,11 +157,11 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     cut = int((dates < np.datetime64("2008-09-15")).sum())
     shocks = [int(x) for x in risk.calibrate_shocks(closes[cut - 750:cut], n_scenarios=16)]
     ctx.data["shocks"] = shocks
-    log.tx(rk.margin.publishScenarios(sid, shocks, sender=r.operator), "publish 16 scenarios")
-    log.tx(publish_prices(rk.margin, {sid: REFERENCE_PRICE}, r.operator), "publish reference price")
+    log.tx(rk.margin.publishScenarios(sid, shocks, sender=r.risk), "risk: publish 16 scenarios")
+    log.tx(publish_prices(rk.margin, {sid: REFERENCE_PRICE}, r.price), "price: publish reference price")
     log.line(f"IM model 99% / 5 days, historical simulation on the S&P 500's 750 days to 2008-09-12: shocks "
              f"{min(shocks) / 100:+.2f}% .. {max(shocks) / 100:+.2f}% (16 scenarios); reference price "
-             f"{fmt_cash(REFERENCE_PRICE)}")
+             f"{fmt_cash(REFERENCE_PRICE)} (scenarios by the risk key, the price by the price key)")
     # member_a posts what its own and its client's day-1 orders need at the gate, plus 50%.
     plan_a = [(Side.BUY, 400, "12.60"), (Side.BUY, 150, "12.40"), (Side.BUY, 250, "12.70"), (Side.SELL, 100, "12.30"),
               (Side.BUY, 50, "12.45"), (Side.BUY, 350, "12.70"), (Side.BUY, 200, "12.75"), (Side.BUY, 50, "12.65")]
@@ -175,9 +177,9 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
         fund, risk.member_risk(beyond), FUND_MINIMUM))))
     ctx.data["contributions"] = contributions
     accts = {m: _traders(ctx)[m] for m in members}
-    with log.capture(r.operator, label="publish contributions"):
-        publish_contributions(rk.fund, {accts[m]: v for m, v in contributions.items()}, r.operator)
-    log.line(f"default fund (cover 2 of members at +-{POSITION_LIMIT:,} ACME under +-10/20/30% stress, beyond "
+    with log.capture(r.risk, label="risk: publish contributions"):
+        publish_contributions(rk.fund, {accts[m]: v for m, v in contributions.items()}, r.risk)
+    log.line(f"risk key: default fund (cover 2 of members at +-{POSITION_LIMIT:,} ACME under +-10/20/30% stress, beyond "
              f"margin): {fmt_cash(fund)} -> " + ", ".join(f"{m} {fmt_cash(v)}" for m, v in contributions.items()))
     for m in members:
         log.tx(s.cash.approve(rk.margin, MAX_UINT, sender=accts[m]), f"{m} approves Margin")
@@ -262,14 +264,14 @@ def bbo_step(ctx: DemoContext, log: StepLog) -> None:
 @DEMO_STEPS.step("auction", "Closing call auction on V0: collect, then uncross at one price", after="bbo")
 def auction(ctx: DemoContext, log: StepLog) -> None:
     r, venue, sid = ctx.roles, ctx.system.venue, ctx.security_id
-    log.tx(venue.setPhase(sid, int(TradingPhase.PRE_CLOSE), sender=r.operator), "PRE_CLOSE")
+    log.tx(venue.setPhase(sid, int(TradingPhase.PRE_CLOSE), sender=r.keeper), "keeper: PRE_CLOSE")
     _place(ctx, log, "member_a", "buy 200 @ 12.75 (auction)", _order(ctx, "member_a", Side.BUY, 200, "12.75"))
     _place(ctx, log, "member_b", "sell 100 @ 12.62 (auction)", _order(ctx, "member_b", Side.SELL, 100, "12.62"))
     _place(ctx, log, "client_a", "buy 50 @ 12.65 (auction)", _order(ctx, "client_a", Side.BUY, 50, "12.65"))
     while TradingPhase(int(venue.phaseOf(sid))) == TradingPhase.PRE_CLOSE:
-        receipt = log.tx(venue.uncross(sid, 40, sender=r.operator), "uncross")
+        receipt = log.tx(venue.uncross(sid, 40, sender=r.keeper), "keeper: uncross")
         for ev in receipt.decode_logs(venue.AuctionUncrossed):
-            log.line(f"uncrossed {int(ev.volume)} ACME at {fmt_cash(int(ev.price))}")
+            log.line(f"keeper uncrossed {int(ev.volume)} ACME at {fmt_cash(int(ev.price))}")
     ctx.data["settlement_price"] = int(venue.lastPrice(sid))
     log.line(f"closing (settlement) price: {fmt_cash(ctx.data['settlement_price'])}; ACME now CLOSED on V0")
 
@@ -288,12 +290,13 @@ def _margin_table(ctx: DemoContext, log: StepLog, members: list[str]) -> dict[st
 @DEMO_STEPS.step("margin", "Settlement price published; margin refresh: IM, variation margin, calls", after="auction")
 def margin(ctx: DemoContext, log: StepLog) -> None:
     r, rk, sid = ctx.roles, _risk(ctx), ctx.security_id
-    log.tx(publish_prices(rk.margin, {sid: ctx.data["settlement_price"]}, r.operator), "publish settlement price")
+    log.tx(publish_prices(rk.margin, {sid: ctx.data["settlement_price"]}, r.price), "price: publish settlement price")
     for m in ("member_a", "member_b"):
-        receipt = log.tx(rk.margin.refreshMargin(_traders(ctx)[m], sender=r.operator), f"refresh {m}")
+        receipt = log.tx(rk.margin.refreshMargin(_traders(ctx)[m], sender=r.keeper), f"keeper: refresh {m}")
         for ev in receipt.decode_logs(rk.margin.MarginCalled):
             log.line(f"MarginCalled({m}, {fmt_cash(int(ev.amount))}, deadline {int(ev.deadline)})")
-    log.line(f"(Margin reads the CCP's open obligations of each member and its clients; VM at "
+    log.line(f"price key published {fmt_cash(ctx.data['settlement_price'])}; keeper refreshed both members "
+             f"(Margin reads the CCP's open obligations of each member and its clients; VM at "
              f"{fmt_cash(ctx.data['settlement_price'])} against trade prices; gains offset losses)")
     status = _margin_table(ctx, log, ["member_a", "member_b"])
     ctx.data["margins"] = {m: st["initial_margin"] for m, st in status.items()}
@@ -337,10 +340,10 @@ def clear(ctx: DemoContext, log: StepLog) -> None:
 def settle(ctx: DemoContext, log: StepLog) -> None:
     s, cycles, sid = ctx.system, ctx.data["cycles"], ctx.security_id
     before = {n: (int(s.cash.balanceOf(a)), int(s.securities.balanceOf(a, sid))) for n, a in _traders(ctx).items()}
-    for report in settle_when_due(s.ccp, cycles, ctx.roles.operator, ctx.clock):
+    for report in settle_when_due(s.ccp, cycles, ctx.roles.keeper, ctx.clock):
         for receipt in report.receipts:
-            log.tx(receipt, f"settleCycle({report.cycle_id})")
-        log.line(report.summary())
+            log.tx(receipt, f"keeper: settleCycle({report.cycle_id})")
+        log.line(f"keeper: {report.summary()}")
     rows = []
     for n, a in _traders(ctx).items():
         c, u = int(s.cash.balanceOf(a)), int(s.securities.balanceOf(a, sid))
@@ -349,7 +352,7 @@ def settle(ctx: DemoContext, log: StepLog) -> None:
     check_ccp_empty(s.ccp, s, [sid])
     same = supplies(s, [sid]) == ctx.data["supplies"]
     log.line("CCP holds nothing after the cycle: yes; supplies unchanged: " + ("yes" if same else "NO"))
-    again = sum(run_cycle(s.ccp, c, ctx.roles.operator).transactions for c in cycles)
+    again = sum(run_cycle(s.ccp, c, ctx.roles.keeper).transactions for c in cycles)
     log.line(f"re-running the settled cycle sends {again} transactions (idempotent)")
     if not same:
         raise AssertionError("settlement changed a total supply")
@@ -360,20 +363,16 @@ def settle(ctx: DemoContext, log: StepLog) -> None:
 def default_drill(ctx: DemoContext, log: StepLog) -> None:
     s, r, sid, rk = ctx.system, ctx.roles, ctx.security_id, _risk(ctx)
     a, b, x = r.member_a, r.member_b, r.client_a
-    op = r.operator
-    # The close-out market (pluggable: smartccp.clearing.closeout); the DefaultFund stays the shortfall handler.
-    market = make_close_out(DEMO_CLOSE_OUT)
-    with log.capture(op, label="close-out market"):
-        market.deploy(s, op, bank=r.bank, issuer=r.issuer, security_ids=[sid])
-        s.ccp.setDefaultHandler(rk.fund, sender=op)
-    ctx.data["other_holders"].update(market.holders())
+    keeper, manager = r.keeper, r.default_manager
+    # The close-out market (pluggable: smartccp.clearing.closeout), set on the CCP by the governance step.
+    market: CloseOutMarket = ctx.data["close_out"]
     supplies0 = supplies(s, [sid])
     log.line(f"close-out market: {market.label}" + ("" if "DefaultFund" in market.label
                                                      else "; shortfalls charged to the DefaultFund"))
     # Next day: member_a keeps no spare margin and buys again; its client too.
-    log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=op), "reopen ACME on V0")
+    log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper), "keeper: reopen ACME on V0")
     price = ctx.data["settlement_price"]
-    log.tx(rk.margin.refreshMargin(a, sender=op), "refresh member_a")
+    log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
     need = sum(order_margin(q, price, price, min(ctx.data["shocks"]), True) for q in (600, 100))
     st = margin_status(rk.margin, a)
     spare = st.posted - st.required - need
@@ -391,42 +390,42 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     worst = risk.worst_move_in_year(closes, dates, 2008, direction="down")
     move = int(worst.shocks_bps[0])
     stressed = price * (10_000 + move) // 10_000 // cash("0.01") * cash("0.01")
-    log.tx(publish_prices(rk.margin, {sid: stressed}, op), "publish stressed settlement price")
-    log.line(f"the market falls {move / 100:+.2f}% ({worst.name}): settlement price {fmt_cash(stressed)}")
-    receipt = log.tx(rk.margin.refreshMargin(a, sender=op), "refresh member_a")
+    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish stressed settlement price")
+    log.line(f"the market falls {move / 100:+.2f}% ({worst.name}): the price key publishes {fmt_cash(stressed)}")
+    receipt = log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
     [called] = receipt.decode_logs(rk.margin.MarginCalled)
     log.line(f"MarginCalled(member_a, {fmt_cash(int(called.amount))}, deadline {int(called.deadline)}): IM + VM on "
              f"its and client_a's 700 ACME exceed what it posted")
     _margin_table(ctx, log, ["member_a"])
-    # member_a does not pay: the deadline passes, a keeper declares the default.
+    # member_a does not pay: the deadline passes, the default manager declares the default.
     log.tx(s.cash.approve(s.ccp, 0, sender=a), "member_a stops paying (CCP allowance withdrawn)")
     ctx.clock.wait_until(int(called.deadline) + 1, "member_a's margin call deadline")
-    receipt = log.tx(rk.fund.declareDefault(a, sender=op), "declareDefault(member_a)")
+    receipt = log.tx(rk.fund.declareDefault(a, sender=manager), "default manager: declareDefault(member_a)")
     for ev in receipt.decode_logs(rk.fund.MemberDefaulted):
-        log.line(f"MemberDefaulted(member_a, reason {['None', 'MissedMarginCall', 'MissedTopUp', 'SettlementShortfall', 'Declared'][int(ev.reason)]}): "
+        log.line(f"default manager: MemberDefaulted(member_a, reason {['None', 'MissedMarginCall', 'MissedTopUp', 'SettlementShortfall', 'Declared'][int(ev.reason)]}): "
                  f"suspended in the register, Margin flags it")
     client: VenueClient = ctx.data["client"]
     order = client.with_nonce(_order(ctx, "member_a", Side.BUY, 10, p))
     error = refusal_text(s.venue.placeOrder, order.as_tuple(), client.sign(order, a), 16, sender=a, also=(rk.margin,))
     log.line(f"member_a's next order: refused, {error}")
     # Its client is ported to member_b, which now clears (and margins) client_a's position.
-    log.tx(rk.fund.setBackupMember(a, b, sender=op), "backup member_b")
-    log.tx(rk.fund.portClients(a, [x], sender=op), "portClients(member_a, [client_a])")
-    log.line(f"client_a ported: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}")
-    log.tx(rk.margin.refreshMargin(b, sender=op), "refresh member_b (with client_a)")
+    log.tx(rk.fund.setBackupMember(a, b, sender=manager), "default manager: backup member_b")
+    log.tx(rk.fund.portClients(a, [x], sender=manager), "default manager: portClients(member_a, [client_a])")
+    log.line(f"default manager ports client_a: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}")
+    log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b (with client_a)")
     st_b = margin_status(rk.margin, b)
     if st_b.call_amount:
         log.tx(rk.margin.depositCash(st_b.call_amount, sender=b), "member_b meets its call")
         log.line(f"member_b is called {fmt_cash(st_b.call_amount)} for client_a's position and pays")
     # Settlement: member_a's pay-in fails; the CCP sells out its 600 ACME and charges the shortfall.
-    prices = market.set_prices({sid: stressed}, op)
+    prices = market.set_prices({sid: stressed}, keeper)
     log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
              f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
     receipts = []
-    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), op, ctx.clock):
+    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), keeper, ctx.clock):
         for rcpt in report.receipts:
-            log.tx(rcpt, f"settleCycle({report.cycle_id})")
-        log.line(report.summary())
+            log.tx(rcpt, f"keeper: settleCycle({report.cycle_id})")
+        log.line(f"keeper: {report.summary()}")
         receipts += report.receipts
     for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.SoldOut)):
         log.line(f"SoldOut: {int(ev.sold)}/{int(ev.offered)} ACME of member_a for {fmt_cash(int(ev.proceeds))}")
@@ -449,11 +448,11 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     used_sitg = sum(v for _, layer, v in events if layer == "ccp_skin_in_the_game")
     if used_sitg:
         log.tx(rk.fund.fundSkinInTheGame(used_sitg, sender=r.bank), "refill skin in the game")
-    log.tx(rk.fund.closeDefault(a, sender=op), "closeDefault(member_a)")
+    log.tx(rk.fund.closeDefault(a, sender=manager), "default manager: closeDefault(member_a)")
     status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(a).status)]
-    log.line(f"default closed: member_a {status}")
-    log.tx(publish_prices(rk.margin, {sid: stressed}, op), "publish price")
-    log.tx(rk.margin.refreshMargin(b, sender=op), "refresh member_b")
+    log.line(f"default manager closes the default: member_a {status}")
+    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish price")
+    log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b")
     q = fmt_cash(stressed)[:-4]
     _place(ctx, log, "member_b", f"sell 50 @ {q} (the market goes on)",
            _order(ctx, "member_b", Side.SELL, 50, q))

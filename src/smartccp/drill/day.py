@@ -21,7 +21,7 @@ class TradingDay:
     margin cycle, events, netting and DVP settlement. A part of :class:`DrillRunner`."""
 
     def _open(self, day: DayState) -> dict[str, Any]:
-        s, op = self._sys(), self.roles.operator
+        s, op = self._sys(), self.roles.key("keeper")
         session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
         for v in s.venues:
             if int(v.sessionEnd()) != session_end:
@@ -77,7 +77,7 @@ class TradingDay:
                  f"{sum(st.rejected.values())} refused")
 
     def _auction(self, day: DayState) -> list[dict[str, Any]]:
-        s, op = self._sys(), self.roles.operator
+        s, op = self._sys(), self.roles.key("keeper")
         head = chain.blocks.head.number + 1
         to_open = [(vi, v, sid) for vi, v in enumerate(s.venues) for sid in self.sids
                    if TradingPhase(int(v.phaseOf(sid))) == TradingPhase.CONTINUOUS
@@ -121,7 +121,7 @@ class TradingDay:
             result = handler.before_settlement(self, e, day)
             day.events.append({"day": e.day, "type": e.type, "member": e.member, "basis": handler.basis, **result})
         prices = {sid: day.settlement_prices[self._sym(sid)] for sid in self.sids}
-        used = self.close_out.set_prices(prices, self.roles.operator, moves_bps=moves)
+        used = self.close_out.set_prices(prices, self.roles.key("keeper"), moves_bps=moves)
         day.settlement["close_out_prices"] = {self._sym(k): v for k, v in used.items()}
         return day.events
 
@@ -139,7 +139,7 @@ class TradingDay:
             day.gross = {"trades": liq.trades, "cash": liq.gross_cash, "units": liq.gross_units}
             day.net = {"cash": liq.net_cash, "units": liq.net_units, "cash_saving": round(liq.cash_saving, 4),
                        "units_saving": round(liq.units_saving, 4)}
-        [rep] = settle_when_due(ccp, [day.cycle_id], self.roles.operator, self.clock)
+        [rep] = settle_when_due(ccp, [day.cycle_id], self.roles.key("keeper"), self.clock)
         if rep.transactions == 0:
             return day.settlement  # settled already: nothing sent
         day.settlement.update(phase=rep.phase.name, obligations=rep.obligations, failures=rep.failures,

@@ -117,7 +117,7 @@ class ModelDefault(EventHandler):
         s, acct = run._sys(), run.accounts[event.member]
         s.cash.approve(s.ccp, 0, sender=acct)
         if int(s.membership.memberOf(acct).status) == 1:  # Active
-            s.membership.suspend(acct, sender=run.roles.operator)
+            s.membership.suspend(acct, sender=run.roles.key("default_manager"))
         run.defaulted.add(event.member)
         return {"action": "default declared: member suspended on chain, its cash pay-in withheld"}
 
@@ -184,9 +184,9 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
     by depositing cash, except a member with a ``default`` event that day; then re-size the
     default fund by cover 2 and publish the contributions, which the members top up (the same
     exception). Amounts as the contract reports them (``marginStatus``)."""
-    op, rk = run.roles.operator, run._risk()
+    keeper, rk = run.roles.key("keeper"), run._risk()
     prices = {sid: day.settlement_prices[run._sym(sid)] for sid in run.sids}
-    publish_prices(rk.margin, prices, op)
+    publish_prices(rk.margin, prices, run.roles.key("price"))
     defaulting = {e.member for e in run.sc.events_on(day.day, "default")}
     nxt = [int(x) for x in run.path[day.day + 2]]
     positions = run.member_positions(day)
@@ -195,7 +195,7 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
         if m.kind != "clearing" or m.name in run.defaulted:
             continue
         acct = run.accounts[m.name]
-        rk.margin.refreshMargin(acct, sender=op)
+        rk.margin.refreshMargin(acct, sender=keeper)
         st = margin_status(rk.margin, acct)
         met = st.call_amount == 0
         if st.call_amount and m.name not in defaulting:
@@ -209,7 +209,7 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
                       "met": met, "next_day_loss": realised})
         posted[m.name] = margin_status(rk.margin, acct).posted
     contributions, fund_size = _cover2(run, day, posted)
-    publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, op)
+    publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, run.roles.key("risk"))
     topped = {}
     for name, required in contributions.items():
         if name in defaulting:
@@ -226,8 +226,8 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
 class ChainDefault(EventHandler):
     """The default drill on the risk contracts. Before settlement: the member has missed its
     margin call (the chain margin cycle left it unmet) and stops paying (its cash allowance to
-    the CCP is withdrawn); time passes the call's deadline and a keeper declares the default on
-    the DefaultFund (``MissedMarginCall``; the default manager declares it if no call is open),
+    the CCP is withdrawn); time passes the call's deadline and the default manager declares the
+    default on the DefaultFund (``MissedMarginCall``; ``Declared`` if no call is open),
     which suspends it: its resting orders stop matching and the gate refuses its orders. Its
     clients are ported to ``backup`` if the event names one. At settlement the CCP sells out /
     buys in its obligations on the close-out market and charges the shortfall to the
@@ -242,7 +242,7 @@ class ChainDefault(EventHandler):
         return {sid: move for sid in run.sids}
 
     def before_settlement(self, run, event, day):
-        s, rk, op = run._sys(), run._risk(), run.roles.operator
+        s, rk, manager = run._sys(), run._risk(), run.roles.key("default_manager")
         acct = run.accounts[event.member]
         s.cash.approve(s.ccp, 0, sender=acct)
         run.defaulted.add(event.member)
@@ -251,14 +251,14 @@ class ChainDefault(EventHandler):
             st = margin_status(rk.margin, acct)
             if st.call_deadline:
                 run.clock.wait_until(st.call_deadline + 1, f"{event.member}'s margin call deadline")
-            rk.fund.declareDefault(acct, sender=op)
+            rk.fund.declareDefault(acct, sender=manager)
             reason = int(rk.fund.defaultOf(acct)[0])
         ported = []
         backup = event.params.get("backup")
         clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
         if backup and clients:
-            rk.fund.setBackupMember(acct, run.accounts[backup], sender=op)
-            rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=op)
+            rk.fund.setBackupMember(acct, run.accounts[backup], sender=manager)
+            rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=manager)
             ported = clients
         survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
         available = {"defaulter_margin": margin_status(rk.margin, acct).cash,
@@ -297,7 +297,7 @@ class ChainDefault(EventHandler):
         if totals["ccp_skin_in_the_game"]:  # from the CCP's treasury: no new cash
             rk.fund.fundSkinInTheGame(totals["ccp_skin_in_the_game"], sender=r.bank)
         if not bool(rk.fund.defaultOf(acct)[2]):
-            rk.fund.closeDefault(acct, sender=r.operator)
+            rk.fund.closeDefault(acct, sender=r.key("default_manager"))
         status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
         record = {"member": event.member, "loss": loss, "waterfall": waterfall,
                   "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
@@ -389,9 +389,9 @@ def _cure(run: DrillRunner, cm: str, loss: int) -> dict[str, Any]:
     default. Reports what was paid, the cure's gas and whether the gate accepts its order now."""
     from smartccp.chain.errors import refusal_text
 
-    s, rk, op = run._sys(), run._risk(), run.roles.operator
+    s, rk, manager = run._sys(), run._risk(), run.roles.key("default_manager")
     acct = run.accounts[cm]
-    res = cure_default(rk, acct, op, deposit=loss)
+    res = cure_default(rk, acct, manager, deposit=loss)
     run.defaulted.discard(cm)
     status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]
     sid, lot = run.sids[0], run.sc.securities[0].lot

@@ -16,7 +16,9 @@ def render(report: dict[str, Any]) -> str:
     """The readable report of a drill."""
     out = [f"SmartCCP drill: {report['scenario']} ({report['profile']})", f"network: {report['network']}",
            f"risk: {report['notices']['risk']}", f"close-out: {report['notices']['close_out']}",
-           f"bbo: {report['notices'].get('bbo', 'no BBO')}", ""]
+           f"bbo: {report['notices'].get('bbo', 'no BBO')}"]
+    out += _governance(report.get("setup", {}))
+    out.append("")
     for c in report["cycles"]:
         f = c["flow"]
         out.append(f"day {c['day']} (cycle {c['cycle_id']})")
@@ -77,6 +79,22 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"\ninvariant checks: {ck['passed']} passed, {len(ck['failed'])} failed {ck['failed'] or ''}")
     out.append(f"wall time {report.get('wall_s', 0):.1f} s")
     return "\n".join(out)
+
+
+def _governance(setup: dict[str, Any]) -> list[str]:
+    """Who sent what: the keys, and the admin changes the timelock made after its delay."""
+    keys, gov = setup.get("keys", {}), setup.get("governance", {})
+    out = []
+    if keys:
+        shared = len(set(keys.values())) < len(keys)
+        out.append(f"keys: {'some roles share a key' if shared else 'each role its own'} ({', '.join(keys)}): the "
+                   "keeper runs sessions, margin and settlement, the price and risk keys publish, the default "
+                   "manager handles defaults")
+    if gov.get("timelock"):
+        for c in gov["changes"]:
+            out.append(f"admin: the timelock (delay {gov['delay']:,} s): {c['what']} proposed by the governor at "
+                       f"{c['proposed_at']}, {c['executed']} call(s) executed from {c['ready_at']}")
+    return out
 
 
 def _fmt_types(by_type: dict[str, int]) -> str:

@@ -76,7 +76,10 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
 
     Args:
         scenario: a resolved :class:`smartccp.sim.scenario.Scenario`.
-        roles: :class:`smartccp.chain.accounts.Roles` (operator, bank, issuer).
+        roles: :class:`smartccp.chain.accounts.Roles` (operator, bank, issuer); the setup step
+            replaces them with the keys ``deployments/drill.yaml`` names (keeper, risk, price,
+            default manager, guardian, governor: each its own), and every later step sends its
+            transactions from the key whose role may send them.
         out: directory for ``drill_<name>.json`` and the charts (None: write nothing).
         progress: called with one line of progress text (e.g. ``click.echo``).
     """
@@ -97,6 +100,7 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
         self.driver: FlowDriver | None = None
         self.close_out: CloseOutMarket | None = None
         self.risk: Risk | None = None
+        self.admin: Any = None  # the timelock's proposer (smartccp.chain.governance.TimelockAdmin) after setup
         self.bbo: BboClient | None = None
         self.defaulted: set[str] = set()
         self.supply0: dict[str, int] = {}

@@ -1,28 +1,39 @@
-"""The drill's setup step: deploy the system, admit and fund the members, list the securities,
-and (``risk.margin: chain``) deploy and fund the risk contracts. A part of :class:`DrillRunner`."""
+"""The drill's setup step: deploy the system from ``deployments/drill.yaml`` (every role its own
+key, a ``SmartCCPTimelock`` admin of every contract after the last stage) shaped by the scenario
+(venues, BBO, risk contracts and model), admit and fund the members, list the securities, wire
+the close-out market through the timelock and (``risk.margin: chain``) publish the risk
+parameters and fund the risk contracts. A part of :class:`DrillRunner`."""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ape import chain
 
-from smartccp.chain.accounts import seeded_account
-from smartccp.chain.system import deploy_system, kyc_expiry, list_security
+from smartccp.chain.accounts import KEY_ROLES, seeded_account
+from smartccp.chain.governance import TimelockAdmin, admin_apply
+from smartccp.chain.system import kyc_expiry, list_security
 from smartccp.clearing.ccp import supplies
 from smartccp.clearing.closeout import make_close_out
 from smartccp.drill.base import CHAIN_NOTICE, MODEL_NOTICE, TREASURY_MULTIPLE
+from smartccp.ops.deploy import deploy as deploy_spec
+from smartccp.ops.spec import DeploymentSpec, load_spec
 from smartccp.risk.chain import (
-    deploy_risk,
     publish_contributions,
     publish_prices,
     publish_scenarios,
     sign_fund_transfer,
 )
 from smartccp.sim.simulator import FlowDriver
-from smartccp.trading.bbo import BboClient, deploy_bbo
+from smartccp.trading.bbo import BboClient
 from smartccp.trading.venue import VenueClient
 from smartccp.types import DAY, MAX_UINT
+
+#: The drills' deployment file: the keys and the timelock (the scenario shapes the rest).
+DRILL_SPEC = Path("deployments/drill.yaml")
 
 
 class DrillSetup:
@@ -32,13 +43,32 @@ class DrillSetup:
     def _account(self, name: str) -> Any:
         return seeded_account(f"smartccp-drill:{self.sc.name}:{self.sc.seed}:{name}", self.roles.operator)
 
+    def deployment_spec(self) -> DeploymentSpec:
+        """:data:`DRILL_SPEC` shaped by the scenario: its venues, the BBO if it asks for one, the
+        risk contracts with its margin model if its risk runs on chain."""
+        spec, sc = load_spec(DRILL_SPEC), self.sc
+        parts = {p for p, wanted in (("risk", self.on_chain_risk), ("bbo", sc.bbo)) if wanted}
+        risk = replace(spec.risk, scenarios=sc.risk.n_scenarios, confidence_bps=round(sc.risk.confidence * 10_000),
+                       horizon_days=sc.risk.horizon_days, assessment_cap_bps=sc.risk.assessment_cap_bps)
+        return replace(spec, name=f"drill-{sc.name}", venues=tuple(f"SmartCCP Venue {chr(65 + i)}" for i in range(sc.venues)),
+                       parts=frozenset(parts), risk=risk)
+
+    def _registry(self) -> Path:
+        if self.out is not None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            return self.out / f"drill_{self.sc.name}.registry.json"
+        return Path(tempfile.mkdtemp(prefix="smartccp-drill-")) / "registry.json"
+
     def _setup(self) -> dict[str, Any]:
-        sc, r = self.sc, self.roles
-        self.system = s = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=sc.venues)
-        if self.on_chain_risk:  # before anyone is admitted: Margin's copy of the register is complete
-            self.risk = deploy_risk(s, r.operator)
+        sc = self.sc
+        # Before anyone is admitted, so Margin's copy of the register is complete; Margin gates every venue.
+        dep = deploy_spec(self.deployment_spec(), path=self._registry(), fresh=True, say=lambda _line: None)
+        self.roles = r = dep.keys(self.roles, fund=True)
+        self.admin = dep.admin(self.clock.wait_until)
+        self.system = s = dep.system
+        self.risk = dep.risk
         if sc.bbo:
-            self.bbo = BboClient(deploy_bbo(s, r.operator))
+            self.bbo = BboClient(s.extra["BBO"])
         for sec in sc.securities:
             receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode()[:12], 0, sec.tick, sec.lot, 0,
                                                 sender=r.issuer)
@@ -59,9 +89,9 @@ class DrillSetup:
             s.cash.approve(s.ccp, MAX_UINT, sender=acct)
             s.securities.setApprovalForAll(s.ccp, True, sender=acct)
         for sid in self.sids:
-            list_security(s, r.operator, sid, lag_days=sc.settlement_lag)
+            list_security(s, r.operator, sid, lag_days=sc.settlement_lag, keeper=r.keeper)
         self.close_out = make_close_out(sc.close_out)
-        self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids)
+        self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids, admin=self.admin)
         risk_setup = self._setup_risk() if self.on_chain_risk else {"basis": MODEL_NOTICE}
         self.clients = [VenueClient(v) for v in s.venues]
         sources = [s.ccp] + ([self.risk.margin] if self.risk is not None else [])  # to name gate refusals
@@ -70,7 +100,19 @@ class DrillSetup:
         self.names[str(s.ccp.address)] = "CCP"
         return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
                 "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out_label(),
-                "supplies": dict(self.supply0), "risk": risk_setup}
+                "supplies": dict(self.supply0), "risk": risk_setup, "keys": self.keys(), "governance": self.governance()}
+
+    def keys(self) -> dict[str, str]:
+        """Role -> address of the key that sends its transactions."""
+        return {role: str(self.roles.key(role).address) for role in ("operator", "bank", "issuer", *KEY_ROLES)}
+
+    def governance(self) -> dict[str, Any]:
+        """The timelock and the admin changes made through it (none without one)."""
+        if not isinstance(self.admin, TimelockAdmin):
+            return {"timelock": None, "changes": []}
+        return {"timelock": str(self.admin.timelock.address), "delay": self.admin.delay,
+                "changes": [{"what": c.what, "calls": len(c.proposals), "proposed_at": c.proposed_at,
+                             "ready_at": c.ready_at, "executed": len(c.executed)} for c in self.admin.changes]}
 
     @property
     def on_chain_risk(self) -> bool:
@@ -92,14 +134,15 @@ class DrillSetup:
         margin and the minimum fund contribution in one signed ``FundTransfer``; the CCP's skin in
         the game is paid in by the settlement bank (standing in for the CCP's treasury)."""
         s, r, rk, risk_ = self._sys(), self.roles, self.sc.risk, self._risk()
-        s.ccp.setDefaultHandler(risk_.fund, sender=r.operator)
+        if str(self.close_out.handler.address) != str(risk_.fund.address):  # a test double's handler: replaced
+            admin_apply(self.admin, [(s.ccp, "setDefaultHandler", (risk_.fund,))], "default handler")
         shocks = {sid: [int(x) for x in self.shocks[i]] for i, sid in enumerate(self.sids)}
-        publish_scenarios(risk_.margin, shocks, r.operator)
+        publish_scenarios(risk_.margin, shocks, r.risk)
         publish_prices(risk_.margin, {sid: sec.start_price for sid, sec in zip(self.sids, self.sc.securities)},
-                       r.operator)
+                       r.price)
         clearing = [m for m in self.sc.members if m.kind == "clearing"]
         publish_contributions(risk_.fund, {self.accounts[m.name]: rk.default_fund_minimum for m in clearing},
-                              r.operator)
+                              r.risk)
         deadline = chain.pending_timestamp + DAY
         deposits = {}
         for m in clearing:

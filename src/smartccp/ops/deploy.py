@@ -18,7 +18,7 @@ exists and sends nothing. :func:`attach` reattaches to a recorded deployment (a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from ape import chain, networks, project
 
 from smartccp import risk
 from smartccp.chain import registry
-from smartccp.chain.accounts import Roles, named_account, role_accounts
+from smartccp.chain.accounts import KEY_ROLES, Roles, fund_gas, named_account, role_accounts
+from smartccp.chain.governance import TimelockAdmin
 from smartccp.chain.roles import (
     DEFAULT_ADMIN_ROLE,
     DEFAULT_MANAGER_ROLE,
@@ -97,6 +98,25 @@ class Deployment:
     def save(self) -> None:
         """Write the registry (addresses and ``meta``)."""
         self.system.save(self.path, self.meta)
+
+    def keys(self, base: Roles, *, fund: bool = False) -> Roles:
+        """``base`` (its participants: members, clients, outsider) with this deployment's key
+        for every role its file names: the operator, the bank, the issuer and each of
+        :data:`~smartccp.chain.accounts.KEY_ROLES`. ``fund``: the operator gives each key gas
+        money first if it has little (a dev chain's keys beyond its funded accounts)."""
+        keys = {r: self.account(r) for r in ("operator", "bank", "issuer", *KEY_ROLES)}
+        if fund:
+            for account in keys.values():
+                fund_gas(account, keys["operator"])
+        return replace(base, **keys)
+
+    def admin(self, wait: Callable[[int, str], None]) -> Any:
+        """Who makes admin changes (:func:`smartccp.chain.governance.admin_apply`): the timelock,
+        its proposals sent by the governor and waited out with ``wait(t, what)``, if the
+        deployment was handed over; else the operator's account."""
+        if self.timelock is None:
+            return self.account("operator")
+        return TimelockAdmin(self.timelock, self.account("governor"), wait)
 
 
 def _roles_or_none() -> Roles | None:
@@ -258,11 +278,10 @@ def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:
     model (bounded), the default manager manages defaults (on the fund and the register)."""
     s = dep.system
     grants: list[tuple[Any, bytes, str]] = [(v, OPERATOR_ROLE, "keeper") for v in s.venues]
-    grants.append((s.securities, GUARDIAN_ROLE, "guardian"))
+    grants += [(s.securities, GUARDIAN_ROLE, "guardian"), (s.membership, DEFAULT_MANAGER_ROLE, "default_manager")]
     if (r := dep.risk) is not None:
         grants += [(r.margin, PRICE_ROLE, "price"), (r.margin, RISK_ROLE, "risk"), (r.fund, RISK_ROLE, "risk"),
-                   (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager"),
-                   (s.membership, DEFAULT_MANAGER_ROLE, "default_manager")]
+                   (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager")]
     return grants
 
 

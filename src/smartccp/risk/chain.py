@@ -20,6 +20,7 @@ from smartccp.chain.roles import DEFAULT_MANAGER_ROLE, OPERATOR_ROLE, role
 from smartccp.chain.system import System
 from smartccp.risk.margin import initial_margin
 from smartccp.risk.waterfall import LAYERS
+from smartccp.trading.venue import sync_hooks
 from smartccp.units import BPS, ceil_div
 
 MARGIN_VENUE_ROLE = role("VENUE_ROLE")
@@ -100,6 +101,7 @@ def deploy_risk(
         margin.grantRole(MARGIN_VENUE_ROLE, venue, **tx)
         if gate_venues:
             venue.setOrderGate(margin, **tx)
+            sync_hooks(venue, operator)  # the gate is in effect once every listed market is swept
     if system.ccp is not None and ccp == system.ccp:
         system.ccp.setDefaultHandler(fund, **tx)
     if liquidation_market is not None:

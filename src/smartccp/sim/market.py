@@ -78,7 +78,9 @@ class SimMarket:
 
     Args:
         system: the deployed :class:`smartccp.chain.system.System` (its venues and CCP).
-        roles: role accounts (operator, bank, issuer).
+        roles: role accounts (:class:`smartccp.chain.accounts.Roles`): the operator lists and
+            admits, the bank and the issuer fund, the keeper opens sessions, the risk and price
+            keys publish scenarios and prices (each the operator where the roles name no key).
         risk: the risk contracts if the venues are gated by Margin (margin is then deposited).
         clearing: number of clearing members; ``clients``: clients, spread over them.
         thin_margin: the last clearing member posts only this much margin (0: like the others),
@@ -122,14 +124,14 @@ class SimMarket:
                                                 sender=r.issuer)
             sid = int(receipt.return_value or s.securities.securityCount())
             self.sids.append(sid)
-            list_security(s, r.operator, sid, lag_days=self.lag_days)
+            list_security(s, r.operator, sid, lag_days=self.lag_days, keeper=r.key("keeper"))
         shocks = None
         if self.risk is not None:
             shocks = risk_models.calibrate_shocks(self.history, n_scenarios=16).reshape(len(self.securities), -1)
             publish_scenarios(self.risk.margin, {sid: [int(x) for x in shocks[i]] for i, sid in enumerate(self.sids)},
-                              r.operator)
+                              r.key("risk"))
             publish_prices(self.risk.margin, {sid: sec.start_price for sid, sec in zip(self.sids, self.securities)},
-                           r.operator)
+                           r.key("price"))
         expiry = kyc_expiry()
         names = [m.name for m in self.members if not m.clearing_member]
         by_name = {m.name: m for m in self.members}
@@ -177,7 +179,7 @@ class SimMarket:
         session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
         for v in self.system.venues:
             if int(v.sessionEnd()) != session_end:
-                v.setSessionEnd(session_end, sender=self.roles.operator)
+                v.setSessionEnd(session_end, sender=self.roles.key("keeper"))
         return session_end
 
     def intents(self, orders: int, burst: int) -> list:

@@ -21,6 +21,7 @@ from smartccp.chain.report import render_table
 from smartccp.chain.roles import role
 from smartccp.chain.system import System
 from smartccp.trading.orders import NonceSource
+from smartccp.trading.venue import sync_hooks
 from smartccp.types import ZERO_ADDRESS, Side, TradingPhase
 from smartccp.units import fmt_cash
 
@@ -111,6 +112,7 @@ def add_venue(bbo: Any, venue: Any, operator: Any) -> None:
     bbo.addVenue(venue, **tx)
     venue.grantRole(ROUTER_ROLE, bbo, **tx)
     venue.setQuoteSink(bbo, **tx)
+    sync_hooks(venue, operator)  # a sink set where none was is in effect once every market is swept
 
 
 def remove_venue(bbo: Any, venue: Any, operator: Any, *, unwire: bool = True) -> None:

@@ -17,6 +17,20 @@ from smartccp.trading.orders import Domain, NonceSource, Order, order_hash, sign
 
 MAX_MAKERS = 64
 MAX_BATCH = 64  # OrderRelay.MAX_BATCH
+#: Listed markets one ``syncHooks`` page rewrites (a market costs about 7-10k gas).
+HOOK_SYNC_PAGE = 400
+
+
+def sync_hooks(venue: Any, sender: Any, *, page: int = HOOK_SYNC_PAGE, **tx: Any) -> int:
+    """Finish ``venue``'s hook sweep (``syncHooks`` in pages of ``page`` markets), so that a
+    gate or quote sink set where none was is in effect in every listed market; returns how many
+    pages it sent (0 when the setter's own first page of 100 markets finished it). A waiting
+    sink that meets a book holding orders raises the venue's ``BooksNotEmpty``."""
+    pages = 0
+    while venue.hookSync().sweeping:
+        venue.syncHooks(page, sender=sender, **tx)
+        pages += 1
+    return pages
 
 
 @dataclass(frozen=True)
