@@ -27,14 +27,13 @@ FULL = ScaleSpec()
 @click.option("--members", default=FULL.members, show_default=True, help="Clearing members")
 @click.option("--clients", default=FULL.clients, show_default=True, help="Clients, spread over the members")
 @click.option("--securities", default=FULL.securities, show_default=True,
-              help="Securities listed on every venue (a venue lists at most 256 until VenueCore.MAX_LISTED goes)")
+              help="Securities, spread over the venues in turn")
 @click.option("--orders", default=FULL.orders, show_default=True, help="Orders placed in the continuous session (its cancels come on top)")
 @click.option("--venues", default=FULL.venues, show_default=True)
 @click.option("--min-positions", default=FULL.min_positions, show_default=True, help="Book of the smallest member")
 @click.option("--max-positions", default=FULL.max_positions, show_default=True, help="Book of the largest member")
 @click.option("--cycles", default=FULL.cycles, show_default=True,
-              help="Settlement cycles the session spreads over (hour-long when more than one; a cycle "
-                   "holds at most CCPSettlement.MAX_OBLIGATIONS obligations)")
+              help="Settlement cycles the session spreads over (hour-long when more than one)")
 @click.option("--seed", default=FULL.seed, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/scale.json"), show_default=True)
 @click.option("--network", "url", default=None, help="URL of a development node (default: start one)")

@@ -50,7 +50,7 @@ class ScaleSpec:
 
     members: int = 200
     clients: int = 2_000
-    securities: int = 750
+    securities: int = 1_000
     orders: int = 100_000  # placed in the continuous session; the simulator's cancels come on top
     venues: int = 3
     min_positions: int = 50
@@ -72,9 +72,9 @@ class ScaleSpec:
     skin_in_the_game: int = cash(1_000)
     seed: int = 18
     #: Settlement cycles the continuous session spreads over (hour-long cycles when more than
-    #: one): the CCP takes at most ``CCPSettlement.MAX_OBLIGATIONS`` (50,000) obligations per
-    #: cycle, and a day of 100,000 orders over these books makes about 60,000.
-    cycles: int = 2
+    #: one; a day of 100,000 orders over these books makes about 65,000 obligations, which took
+    #: two while ``CCPSettlement.MAX_OBLIGATIONS`` was 50,000).
+    cycles: int = 1
 
     @property
     def cycle_length(self) -> int:
