@@ -31,7 +31,7 @@ help:
 	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
 	@echo "make bench   - gas and throughput benchmark (the scale figures on an anvil without step traces), writes reports/bench.json"
-	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 1,000 securities, 100,000 orders), writes reports/scale.json and .png"
+	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 1,000 securities, 100,000 orders; about 3 min), writes reports/scale.json and .png"
 	@echo "make console - ape console with the system at hand"
 	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
