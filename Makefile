@@ -22,7 +22,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(CAST_DIR):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile abi check test coverage demo bench console clean
+.PHONY: setup compile abi check test coverage demo bench bench-scale console clean
 .DEFAULT_GOAL := help
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make test    - check and compile, then the whole test suite through ape on anvil (TEST_WORKERS=2 workers, one anvil each)"
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
 	@echo "make bench   - gas and throughput benchmark (the scale figures on an anvil without step traces), writes reports/bench.json"
+	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 1,000 securities, 100,000 orders; about 3 min), writes reports/scale.json and .png"
 	@echo "make console - ape console with the system at hand"
 	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
@@ -109,6 +110,13 @@ demo: setup
 bench: setup
 	$(BIN)/ape run bench
 	SMARTCCP_ANVIL_STEPS_TRACING=0 $(BIN)/ape run bench --only scale --merge
+
+# The scale day (issue #18), not in CI nor in `make test` (its small twin is tests/scale/): a market
+# of Eurex Clearing's shape on an anvil of its own, one trading day end to end. Sizes:
+# SCALE_ARGS="--members 40 --orders 2000 ..." (`ape run bench_scale --help`).
+SCALE_ARGS ?=
+bench-scale: setup compile
+	nice -n 10 $(BIN)/ape run bench_scale $(SCALE_ARGS)
 
 console: setup
 	$(BIN)/ape console

@@ -56,6 +56,7 @@ COST_HINTS: dict[str, float] = {
     "test_reference_matcher.py::test_venue_matches_reference": 14.0,
     "test_quote_property.py::test_consolidated_quote__equals_the_models_over_random_steps": 12.0,
     "test_bad_input_catalogue.py::test_signatures_and_replay": 10.0,
+    "test_scale_day_small.py": 25.0,
     "test_gate.py": 2.5,
     "test_margin.py": 2.0,
     "test_default_drill.py": 6.0,

@@ -13,7 +13,7 @@ never back up and never in a circle (``tests/toolchain/test_layout.py`` checks i
                                        deployment files, daily operations, the keeper
     drill                              scenario-driven drills
     demo                               the demo's steps
-    bench                              the benchmark's measurements
+    bench, scale                       the benchmark's measurements; the scale day
 
 Within one layer a package may import a sibling (clearing uses the venue client), as long as no
 circle forms.

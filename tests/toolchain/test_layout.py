@@ -20,7 +20,7 @@ LAYERS = {
     "sim": 3, "proof": 3, "ops": 3,
     "drill": 4,
     "demo": 5,
-    "bench": 6,
+    "bench": 6, "scale": 6,
 }
 MAX_MODULE_LINES = 500
 MAX_CLASS_LINES = 250

@@ -47,6 +47,28 @@ class Rpc:
             raise RpcError(err.get("code", 0), err.get("message", ""), data)
         return reply["result"]
 
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several calls in one JSON-RPC batch request; their results in order. Raises
+        :class:`RpcError` for the first that failed."""
+        if not calls:
+            return []
+        first = self._id + 1
+        self._id += len(calls)
+        body = [{"jsonrpc": "2.0", "id": first + i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        reply = self.session.post(self.url, json=body, timeout=600).json()
+        if not isinstance(reply, list):  # the batch as a whole was refused
+            err = reply.get("error", {}) if isinstance(reply, dict) else {}
+            raise RpcError(err.get("code", 0), f"batch of {len(calls)}: {err.get('message', reply)}")
+        replies = {r["id"]: r for r in reply}
+        out = []
+        for i in range(len(calls)):
+            reply = replies[first + i]
+            if "error" in reply:
+                err = reply["error"]
+                raise RpcError(err.get("code", 0), f"{calls[i][0]}: {err.get('message', '')}")
+            out.append(reply["result"])
+        return out
+
     def make_request(self, method: str, params: list[Any]) -> Any:
         return self.call(method, params)
 
