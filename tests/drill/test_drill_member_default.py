@@ -3,7 +3,11 @@ waterfall in order and the market keeps running."""
 
 from __future__ import annotations
 
-from drill_checks import check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
+from drill_checks import (
+    check_every_invariant_passes,
+    check_report_and_charts_written,
+    check_separated_keys,
+)
 
 from smartccp.risk.waterfall import LAYERS, run_waterfall
 

@@ -3,7 +3,12 @@ call is met; a settled cycle is not settled twice."""
 
 from __future__ import annotations
 
-from drill_checks import SCENARIOS, check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
+from drill_checks import (
+    SCENARIOS,
+    check_every_invariant_passes,
+    check_report_and_charts_written,
+    check_separated_keys,
+)
 
 from smartccp.clearing.ccp import run_cycle
 from smartccp.sim.scenario import bundled_names

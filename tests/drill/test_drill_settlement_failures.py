@@ -5,7 +5,11 @@ charged to the clearing members and covered by their own margin; every drill ste
 from __future__ import annotations
 
 from ape import chain
-from drill_checks import check_every_invariant_passes, check_report_and_charts_written, check_separated_keys
+from drill_checks import (
+    check_every_invariant_passes,
+    check_report_and_charts_written,
+    check_separated_keys,
+)
 
 from smartccp.risk.chain import margin_status
 

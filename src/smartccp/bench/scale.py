@@ -4,9 +4,7 @@ clearing members or 200. On the complete system as :mod:`.risk` builds it (regis
 venue, CCP, Margin as every venue's gate and DefaultFund, 16 calibrated scenarios per security,
 T+1), members funded and margined by :func:`.risk.margined_members`.
 
-``scale.positions``: 500 securities listed (on two venues of the same CCP while a venue lists at
-most ``MAX_LISTED`` = 256; on one once the venue has no such constant), settlement prices
-published; a wide member buys one unit of each of the 500 from a dealer, a mid member of the
+``scale.positions``: 500 securities listed on one venue, settlement prices published; a wide member buys one unit of each of the 500 from a dealer, a mid member of the
 first 100, a narrow member of the first 5 (signed orders, 32 trades to an ``OrderRelay``
 transaction), so their accounts hold CCP obligations (open positions) in 500, 100 and 5
 securities of the open cycle.
@@ -31,9 +29,8 @@ securities of the open cycle.
   ``scale.eod_margin_pages`` transactions, the largest ``scale.eod_margin_max_page_gas``.
 
 ``scale.members``: a CCP with one security, 20 clearing members, each funded (cash, securities,
-the CCP's settlement approvals), margined (cash deposited in Margin) and, as far as
-``DefaultFund.MAX_MEMBERS`` allows while it exists, a paying default-fund member; every member has
-traded once in the open cycle. Then 180 more join the same way and trade.
+the CCP's settlement approvals), margined (cash deposited in Margin) and a paying default-fund
+member; every member has traded once in the open cycle. Then 180 more join the same way and trade.
 
 - ``scale.fill_gas_200_vs_20_members_ratio``: the same one-maker fill between the same two
   members (gate on, novated) in the CCP of 200 members over the CCP of 20;
@@ -60,7 +57,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ape import project
 from tqdm import tqdm
 
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
@@ -171,13 +167,6 @@ def _ratio(big: int, small: int) -> float:
 # ─── Positions: gate, fill, end-of-day margin ────────────────────────────────────────────────
 
 
-def _venues_for(n_securities: int) -> int:
-    """Venues needed to list ``n_securities``: 2 while ``TradeVenue`` has a ``MAX_LISTED`` (256
-    today, checked once deployed), else 1."""
-    capped = any(getattr(item, "name", None) == "MAX_LISTED" for item in project.TradeVenue.contract_type.abi)
-    return 2 if capped and n_securities > 1 else 1
-
-
 def _gate_shares(s: ScaleMarket, members: Sequence[Any], sid: int, operator: Any, repeats: int) -> list[int]:
     """Per member: median placement of a resting buy with the gate minus without (as
     ``risk.check_order_gas``); one placement each first, so the price level exists."""
@@ -236,9 +225,7 @@ def positions_scale(ctx: BenchContext, wide: int = WIDE, mid: int = MID, narrow:
     positions (see the module docstring)."""
     start = time.perf_counter()
     op = ctx.roles.operator
-    s = ScaleMarket(risk_market(ctx, 0, n_venues=_venues_for(wide)))
-    if hasattr(s.m.system.venue, "MAX_LISTED") and int(s.m.system.venue.MAX_LISTED()) * len(s.clients) < wide:
-        raise RuntimeError(f"{len(s.clients)} venues cannot list {wide} securities")
+    s = ScaleMarket(risk_market(ctx, 0))
     s.list_securities(ctx, wide)
     sids = s.m.sids
     dealer, w, md, nw = margined_members(s.m, ctx, 4, securities=[])
@@ -278,21 +265,12 @@ def positions_scale(ctx: BenchContext, wide: int = WIDE, mid: int = MID, narrow:
 
 
 def _join_fund(m: RiskMarket, members: Sequence[Any], operator: Any, joined: int) -> int:
-    """Make ``members`` paying default-fund members, as many as ``DefaultFund.MAX_MEMBERS``
-    leaves room for while the fund has that cap (a note says how many were left out); returns
-    the fund's member count after. Published in batches the fund accepts."""
-    fund = m.risk.fund
-    cap = int(fund.MAX_MEMBERS()) if hasattr(fund, "MAX_MEMBERS") else None
-    batch = int(fund.MAX_BATCH()) if cap is None else min(cap, int(fund.MAX_BATCH()))
-    take = list(members) if cap is None else list(members)[:max(cap - joined, 0)]
-    if len(take) < len(members):
-        tqdm.write(f"scale.members: DefaultFund.MAX_MEMBERS = {cap}: {len(members) - len(take)} members trade "
-                   "without a default-fund contribution (trading needs none; a fill reads no fund state)")
-    for i in range(0, len(take), batch):
-        publish_contributions(fund, dict.fromkeys(take[i:i + batch], CONTRIBUTION), operator)
-    for member in take:
-        fund.contribute(CONTRIBUTION, sender=member)
-    return joined + len(take)
+    """Make ``members`` paying default-fund members (published in the fund's batches); returns
+    the fund's member count after."""
+    publish_contributions(m.risk.fund, dict.fromkeys(members, CONTRIBUTION), operator)
+    for member in members:
+        m.risk.fund.contribute(CONTRIBUTION, sender=member)
+    return joined + len(members)
 
 
 @measurement("scale.members")
