@@ -61,8 +61,8 @@ enum DefaultReason {
 /// survivor (`settleMember`, `settleMembers` in pages: anyone, e.g. the keeper after a
 /// default; also any contribution, withdrawal, assessment payment or declaration touching it)
 /// books its balance (`SurvivorCharged`), its assessment (`AssessmentCalled`), and, if it is now
-/// short, a top-up call whose deadline runs from the charge (not from the settlement) and the
-/// gate's unpaid flag. `contributionOf`, `assessmentDue` and `topUpDeadline` read the indices,
+/// short, a top-up call whose deadline runs from the latest charge (not from the settlement)
+/// and the gate's unpaid flag. `contributionOf`, `assessmentDue` and `topUpDeadline` read the indices,
 /// so they are current before settlement; the gate refuses a charged member's orders only once
 /// it is settled.
 /// Replenishment: survivors charged in layer 4 get top-up calls; the skin in the game is

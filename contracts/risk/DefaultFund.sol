@@ -61,8 +61,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// of layer-4 charges then.
     struct Stake {
         uint128 index;
-        uint64 scale;
-        uint64 charges;
+        uint32 scale;
+        uint32 charges;
     }
 
     /// @dev One slot: the cumulative assessment rate when `due` was booked (16) | unpaid (12).
@@ -89,15 +89,16 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// that backs them, including rounding dust their holders lost) and the index of a unit
     /// contributed (`_index` at scale `_scale`): a charge multiplies the index by what is left
     /// of the pool, a member's balance is read as `paid * index / index when booked`.
-    uint256 private _pool;
+    uint128 private _pool;
+    /// @dev Layer 5, O(1) per default: survivors' required contributions (beside `_pool`: a
+    /// declaration or a cure updates both in one slot) and the cumulative assessment rate per
+    /// unit of required contribution (`_assessRate`, never reset; `_episodeStart` is its value
+    /// when the current episode began).
+    uint128 private _requiredPool;
     uint128 private _index = uint128(INDEX_ONE);
-    uint64 private _scale;
-    uint64 private _charges;
-    mapping(uint64 charge => uint64 time) private _chargedAt;
-    /// @dev Layer 5, O(1) per default: survivors' required contributions (`_requiredPool`) and
-    /// the cumulative assessment rate per unit of required contribution (`_assessRate`, never
-    /// reset; `_episodeStart` is its value when the current episode began).
-    uint256 private _requiredPool;
+    uint32 private _scale;
+    uint32 private _charges;
+    uint64 private _lastChargeAt;
     uint128 private _assessRate;
     uint128 private _episodeStart;
     mapping(address member => Case) private _cases;
@@ -201,7 +202,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint256 held = _cash.balanceOf(address(this));
         if (amount > held) revert FundCashLent(held, amount);
         c.paid -= uint96(amount);
-        _pool -= amount; // a survivor: its balance is in the pool
+        _pool -= uint128(amount); // a survivor: its balance (>= amount) is in the pool
         emit ContributionWithdrawn(msg.sender, amount);
         _cash.safeTransfer(msg.sender, amount);
     }
@@ -495,16 +496,15 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         used = _min(amount, pool);
         if (used == 0) return 0;
         uint256 next = (uint256(_index) * (pool - used)) / pool;
-        uint64 scale = _scale;
+        uint32 scale = _scale;
         if (next == 0) {
             (next, scale) = (INDEX_ONE, scale + 2); // every balance reads 0 two scales on
         } else if (next <= INDEX_FLOOR) {
             (next, scale) = (next * INDEX_FLOOR, scale + 1);
         }
-        _pool = pool - used;
-        (_index, _scale) = (uint128(next), scale);
-        uint64 charge = ++_charges;
-        _chargedAt[charge] = uint64(block.timestamp);
+        _pool = uint128(pool - used);
+        uint32 charge = _charges + 1;
+        (_index, _scale, _charges, _lastChargeAt) = (uint128(next), scale, charge, uint64(block.timestamp));
         emit SurvivorsCharged(charge, used, pool - used, next, scale);
     }
 
@@ -543,7 +543,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         Contribution storage c = _contributions[member];
         bool wasShort = c.paid < c.required;
         c.paid = (uint256(c.paid) + amount).toUint96();
-        if (_stakes[member].index != 0) _pool += amount;
+        if (_stakes[member].index != 0) _pool += uint128(amount); // below 2^96: paid is a uint96
         emit ContributionPaid(member, amount, c.paid);
         if (wasShort && c.paid >= c.required) {
             c.topUpDeadline = 0;
@@ -564,7 +564,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     function _join(address member, uint256 paid) internal {
         _stakes[member] = Stake(_index, _scale, _charges);
         _assessments[member].rate = _assessRate;
-        _pool += paid;
+        _pool += uint128(paid); // a uint96 balance
         _requiredPool += _contributions[member].required;
     }
 
@@ -592,7 +592,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             c.paid = uint96(balance);
             emit SurvivorCharged(member, charged);
             if (balance < c.required) {
-                if (c.topUpDeadline == 0) c.topUpDeadline = _chargedAt[s.charges + 1] + _topUpWindow;
+                if (c.topUpDeadline == 0) c.topUpDeadline = _lastChargeAt + _topUpWindow;
                 emit TopUpCalled(member, c.required - balance, c.topUpDeadline);
                 short = true;
             }
@@ -625,8 +625,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         return rise == 0 ? 0 : Math.ceilDiv(_contributions[member].required * rise, RATE_ONE);
     }
 
-    /// @dev `member`'s top-up deadline, also for a charge not yet settled: the first charge
-    /// since its last settlement plus the top-up window.
+    /// @dev `member`'s top-up deadline, also for a charge not yet settled: the latest charge
+    /// plus the top-up window.
     function _deadlineOf(address member) internal view returns (uint64) {
         Contribution memory c = _contributions[member];
         if (c.topUpDeadline != 0) return c.topUpDeadline;
@@ -634,7 +634,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (s.index == 0 || s.charges == _charges) return 0;
         uint256 balance = _balanceOf(c.paid, s);
         if (balance == c.paid || balance >= c.required) return 0;
-        return _chargedAt[s.charges + 1] + _topUpWindow;
+        return _lastChargeAt + _topUpWindow;
     }
 
     function _callTopUp(address member, Contribution storage c) internal {

@@ -17,8 +17,8 @@ by moving two indices that each member's balance reads when it is next *settled*
 
 So every survivor loses at least its exact pro-rata share: rounding goes against the members,
 never the CCP, and the dust stays in the pool (``pool`` >= the sum of the balances). Settling is
-what books it: the balance, a ``SurvivorCharged`` event, a top-up call (deadline: the first
-charge since the member's last settlement plus the window) and the assessment due. Because a
+what books it: the balance, a ``SurvivorCharged`` event, a top-up call (deadline: the latest
+charge plus the window) and the assessment due. Because a
 settled balance is rounded down again from there, *when* a member is settled can move its
 balance by rounding units, so the model is driven by the same touches as the chain.
 
@@ -73,7 +73,7 @@ class FundLedger:
     index: int = INDEX_ONE
     scale: int = 0
     charges: int = 0
-    charged_at: dict[int, int] = field(default_factory=dict)
+    last_charge_at: int = 0
     required_pool: int = 0
     rate: int = 0
     episode_start: int = 0
@@ -113,7 +113,7 @@ class FundLedger:
         b = self.balance(m)
         if b == s.paid or b >= s.required:
             return 0
-        return self.charged_at[s.charges + 1] + self.window
+        return self.last_charge_at + self.window
 
     # ── the contract's steps ──
 
@@ -199,7 +199,7 @@ class FundLedger:
         self.pool -= used
         self.index = nxt
         self.charges += 1
-        self.charged_at[self.charges] = now
+        self.last_charge_at = now
         return used
 
     def assess(self, amount: int) -> int:
@@ -225,7 +225,7 @@ class FundLedger:
             s.paid = b
             if b < s.required:
                 if not s.deadline:
-                    s.deadline = self.charged_at[s.charges + 1] + self.window
+                    s.deadline = self.last_charge_at + self.window
                 self.events.append(("TopUpCalled", m, s.required - b, s.deadline))
         if s.charges != self.charges:
             s.booked, s.scale, s.charges = self.index, self.scale, self.charges
