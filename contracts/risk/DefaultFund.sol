@@ -598,9 +598,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             }
         }
         if (s.charges != _charges) _stakes[member] = Stake(_index, _scale, _charges);
+        uint128 rate = _assessRate;
+        if (rate == 0) return short; // never assessed: every snapshot is 0 too
         uint256 assessed = _assessedSince(member);
         Assessment storage a = _assessments[member];
-        a.rate = _assessRate;
+        a.rate = rate;
         if (assessed != 0) {
             a.due = (uint256(a.due) + assessed).toUint96();
             emit AssessmentCalled(member, assessed);
