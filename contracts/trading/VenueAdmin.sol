@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
 import {Phase} from "../types/Order.sol";
-import {VenueCore} from "./VenueCore.sol";
+import {VenueModule} from "./VenueModule.sol";
 
 /// @title VenueAdmin — listing, phases, halts and the hook settings of a TradeVenue, with their sweep
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
@@ -23,22 +23,10 @@ import {VenueCore} from "./VenueCore.sol";
 ///   listed market, all markets at the same moment, so no market trades without a new gate
 ///   while another asks it. Meanwhile swept markets ask no gate (none in effect) and publish to
 ///   no one, and a new sink needs every listed book empty as the sweep reaches it.
-contract VenueAdmin is VenueCore {
-    address private immutable _self = address(this);
-
-    /// @notice Called directly instead of through a venue.
-    error OnlyDelegateCall();
-
-    /// @dev The immutables describe the venue it serves (this code reads them from its own
-    /// bytecode when the venue runs it); roles are the venue's (storage).
+contract VenueAdmin is VenueModule {
     constructor(address membership_, address securities_, address settlement_)
-        VenueCore(membership_, securities_, settlement_, address(0), address(0xdead))
+        VenueModule(membership_, securities_, settlement_)
     {}
-
-    modifier onlyDelegated() {
-        if (address(this) == _self) revert OnlyDelegateCall();
-        _;
-    }
 
     // ─── Listing, phases, halts (delegatecall only) ─────────────────────────────────────────────
 

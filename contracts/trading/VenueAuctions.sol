@@ -8,12 +8,12 @@ import {OrderBook} from "../libraries/OrderBook.sol";
 import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {CancelReason, Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Settle} from "../types/Settle.sol";
-import {VenueCore} from "./VenueCore.sol";
+import {VenueModule} from "./VenueModule.sol";
 
 /// @title VenueAuctions — call auctions, stop triggering, market-maker quotes and purging for TradeVenue
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
-contract VenueAuctions is VenueCore {
+contract VenueAuctions is VenueModule {
     /// @dev OrderCancelled reason: a Direct order withdrawn from an uncross because its owner
     /// could not pay or deliver gross (see `_settleGross`).
     uint8 private constant REASON_NOT_SETTLED = uint8(CancelReason.NotSettled);
@@ -23,22 +23,9 @@ contract VenueAuctions is VenueCore {
     using OrderBook for OrderBook.Level;
     using TickBitmap for TickBitmap.Bitmap;
 
-    address private immutable _self = address(this);
-
-    /// @notice Called directly instead of through a venue.
-    error OnlyDelegateCall();
-
-    /// @dev The immutables describe the venue it serves, its settlement contract included (this
-    /// code reads them from its own bytecode when the venue runs it); roles are the venue's
-    /// (storage).
     constructor(address membership_, address securities_, address settlement_)
-        VenueCore(membership_, securities_, settlement_, address(0), address(0xdead))
+        VenueModule(membership_, securities_, settlement_)
     {}
-
-    modifier onlyDelegated() {
-        if (address(this) == _self) revert OnlyDelegateCall();
-        _;
-    }
 
     // ─── Entry points (delegatecall only) ───────────────────────────────────────────────────────
 

@@ -98,17 +98,25 @@ def breakdown(provider: Any, txn_hash: str | bytes) -> dict[str, int] | None:
     """The gas breakdown of a mined transaction, or None if the node cannot trace.
 
     ``provider`` is ape's connected provider (``ape.chain.provider``)."""
+    traced = _trace(provider, txn_hash, stack=False)
+    if traced is None:
+        return None
+    steps, tx = traced
+    receipt = provider.web3.eth.get_transaction_receipt(tx["hash"])
+    return summarise(steps, calldata=bytes(tx["input"]), gas_used=int(receipt["gasUsed"]))
+
+
+def _trace(provider: Any, txn_hash: str | bytes, *, stack: bool) -> tuple[list[dict[str, Any]], Any] | None:
+    """The opcode steps of a mined transaction (with their stacks if ``stack``) and the
+    transaction, or None if the node cannot trace."""
     if isinstance(txn_hash, bytes):
         txn_hash = "0x" + txn_hash.hex()
-    options = {"disableStorage": True, "disableMemory": True, "disableStack": True}
+    options = {"disableStorage": True, "disableMemory": True, "disableStack": not stack}
     try:
         trace = provider.make_request("debug_traceTransaction", [txn_hash, options])
-    except Exception:  # noqa: BLE001 - any node that cannot trace: no breakdown
+    except Exception:  # noqa: BLE001 - any node that cannot trace
         return None
-    trace = trace.get("result", trace)
-    tx = provider.web3.eth.get_transaction(txn_hash)
-    receipt = provider.web3.eth.get_transaction_receipt(txn_hash)
-    return summarise(trace["structLogs"], calldata=bytes(tx["input"]), gas_used=int(receipt["gasUsed"]))
+    return trace.get("result", trace)["structLogs"], provider.web3.eth.get_transaction(txn_hash)
 
 
 #: SSTORE costs at least this much only when it writes a zero slot (EIP-2200/2929).
@@ -139,17 +147,13 @@ def by_contract(provider: Any, txn_hashes: Iterable[str | bytes],
     """:func:`attribute` summed over mined transactions, with their intrinsic gas under
     ``"transaction"``; None if the node cannot trace."""
     total: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    options = {"disableStorage": True, "disableMemory": True}
     for h in txn_hashes:
-        h = "0x" + h.hex() if isinstance(h, bytes) else h
-        try:
-            trace = provider.make_request("debug_traceTransaction", [h, options])
-        except Exception:  # noqa: BLE001 - any node that cannot trace: no attribution
+        traced = _trace(provider, h, stack=True)
+        if traced is None:
             return None
-        trace = trace.get("result", trace)
-        tx = provider.web3.eth.get_transaction(h)
+        steps, tx = traced
         total["transaction"]["intrinsic"] += 21_000 + calldata_gas(bytes(tx["input"]))
-        for name, cats in attribute(trace["structLogs"], str(tx["to"]), names).items():
+        for name, cats in attribute(steps, str(tx["to"]), names).items():
             for cat, v in cats.items():
                 total[name][cat] += v
     return {k: dict(v) for k, v in total.items()}
