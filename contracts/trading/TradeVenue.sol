@@ -94,7 +94,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
 
     /// @inheritdoc ITradeVenue
     function purge(uint256[] calldata) external nonReentrant {
-        _delegate(_auctions_module, msg.data);
+        _delegate(_admin_module, msg.data);
     }
 
     /// @inheritdoc ITradeVenue

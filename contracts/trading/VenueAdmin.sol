@@ -3,13 +3,15 @@ pragma solidity ^0.8.28;
 
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
-import {Phase} from "../types/Order.sol";
+import {Phase, Side} from "../types/Order.sol";
+import {OrderBook} from "../libraries/OrderBook.sol";
 import {VenueModule} from "./VenueModule.sol";
 
 /// @title VenueAdmin — listing, phases, halts and the hook settings of a TradeVenue, with their sweep
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall). Nothing here is on
-/// an order's path: the venue moved it out to keep its own code under the 24 KiB limit.
+/// an order's path: the venue moved it out to keep its own code under the 24 KiB limit. `purge`
+/// (anyone removes dead resting orders) lives here for the same reason.
 ///
 /// The hook settings (risk gate, quote sink) are mirrored into every listed market's word (`gated`,
 /// `publishing`), so an order reads no hook slot on a venue without hooks. A venue lists any number
@@ -27,6 +29,23 @@ contract VenueAdmin is VenueModule {
     constructor(address membership_, address securities_, address settlement_)
         VenueModule(membership_, securities_, settlement_)
     {}
+
+    // ─── Purge (delegatecall only) ──────────────────────────────────────────────────────────────
+
+    /// @notice See ITradeVenue.purge (dead resting orders, removed by anyone).
+    function purge(uint256[] calldata orderIds) external onlyDelegated {
+        if (orderIds.length > MAX_BATCH) revert BatchTooLarge(orderIds.length, MAX_BATCH);
+        for (uint256 i; i < orderIds.length; ++i) {
+            (uint256 securityId, Side side,) = _decode(orderIds[i]);
+            (uint64 k, uint256 w,) = _liveEntry(_books[securityId][uint8(side)], orderIds[i]);
+            OrderBook.Node memory node = OrderBook.unpackNode(w);
+            if (node.owner == address(0)) revert UnknownOrder(orderIds[i]);
+            uint8 reason = _deadReason(node);
+            if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
+            _remove(securityId, side, k, node, reason);
+            _publishById(securityId);
+        }
+    }
 
     // ─── Listing, phases, halts (delegatecall only) ─────────────────────────────────────────────
 

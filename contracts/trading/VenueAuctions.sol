@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ITradeVenue} from "../interfaces/ITradeVenue.sol";
 import {CallAuction} from "../libraries/CallAuction.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
@@ -14,11 +13,6 @@ import {VenueModule} from "./VenueModule.sol";
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
 contract VenueAuctions is VenueModule {
-    /// @dev OrderCancelled reason: a Direct order withdrawn from an uncross because its owner
-    /// could not pay or deliver gross (see `_settleGross`).
-    uint8 private constant REASON_NOT_SETTLED = uint8(CancelReason.NotSettled);
-    uint8 private constant BUYER_FAILED = 1;
-    uint8 private constant SELLER_FAILED = 2;
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
     using TickBitmap for TickBitmap.Bitmap;
@@ -97,17 +91,14 @@ contract VenueAuctions is VenueModule {
     }
 
     /// @dev The cancel reason for a released order whose run reverted with `err`: self-trade
-    /// prevention or an unfillable fill-or-kill. Any other failure (out of gas included, which
+    /// prevention, an unfillable fill-or-kill, or its owner's failure to settle a fill (see
+    /// VenueCore._trySettle). Any other failure (out of gas included, which
     /// returns no data) reverts the whole call, so a keeper cannot starve orders into cancellation.
     function _unrunnableReason(bytes memory err) private pure returns (uint8) {
-        bytes4 selector;
-        if (err.length >= 4) {
-            assembly ("memory-safe") {
-                selector := mload(add(err, 32)) // the first four bytes: the custom error's selector
-            }
-        }
+        bytes4 selector = _selector(err);
         if (selector == SelfTrade.selector) return REASON_SELF_TRADE;
         if (selector == FillOrKillNotFilled.selector) return REASON_UNFILLED;
+        if (_failedSide(selector) != 0) return REASON_NOT_SETTLED; // its owner cannot settle it
         assembly ("memory-safe") {
             revert(add(err, 32), mload(err))
         }
@@ -146,21 +137,6 @@ contract VenueAuctions is VenueModule {
         (bidOrderId, askOrderId) = (ids[0], ids[1]);
         _quotes[securityId][maker] = Quote(bidOrderId, askOrderId);
         emit QuoteRefreshed(maker, securityId, bidOrderId, askOrderId);
-    }
-
-    /// @notice See ITradeVenue.purge.
-    function purge(uint256[] calldata orderIds) external onlyDelegated {
-        if (orderIds.length > MAX_BATCH) revert BatchTooLarge(orderIds.length, MAX_BATCH);
-        for (uint256 i; i < orderIds.length; ++i) {
-            (uint256 securityId, Side side,) = _decode(orderIds[i]);
-            (uint64 k, uint256 w,) = _liveEntry(_books[securityId][uint8(side)], orderIds[i]);
-            OrderBook.Node memory node = OrderBook.unpackNode(w);
-            if (node.owner == address(0)) revert UnknownOrder(orderIds[i]);
-            uint8 reason = _deadReason(node);
-            if (reason == REASON_OWNER) revert OrderStillValid(orderIds[i]);
-            _remove(securityId, side, k, node, reason);
-            _publishById(securityId);
-        }
     }
 
     // ─── Stop triggering ────────────────────────────────────────────────────────────────────────
@@ -248,28 +224,23 @@ contract VenueAuctions is VenueModule {
                 uint256 qty = bid.remaining < ask.remaining ? bid.remaining : ask.remaining;
                 if (qty > auction.volume) qty = auction.volume;
                 uint256 price = uint256(tick) * m.tickSize;
-                uint8 flags = _routeFlags(bid.flags, ask.flags);
-                if (flags & OrderBook.FLAG_DIRECT == 0) {
-                    bytes32 bidHash = _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
-                    bytes32 askHash = _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
-                    _handOff(m, _instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty, flags));
+                uint8 failed = _trySettle(
+                    m,
+                    _instruction(securityId, m, bids.entries[bk].orderHash, asks.entries[ak].orderHash, bid.owner, ask.owner,
+                        price, qty, _routeFlags(bid.flags, ask.flags)),
+                    BUYER_FAILED | SELLER_FAILED
+                );
+                if (failed == BUYER_FAILED) {
+                    qty = 0;
+                    bidLevel.advance(bk);
+                    _drop(bids, bidLevel, bk, bid, REASON_NOT_SETTLED, securityId, Side.Buy);
+                } else if (failed == SELLER_FAILED) {
+                    qty = 0;
+                    askLevel.advance(ak);
+                    _drop(asks, askLevel, ak, ask, REASON_NOT_SETTLED, securityId, Side.Sell);
                 } else {
-                    uint8 failed = _settleGross(
-                        m,
-                        _instruction(securityId, m, bids.entries[bk].orderHash, asks.entries[ak].orderHash, bid.owner, ask.owner, price, qty, flags)
-                    );
-                    if (failed == BUYER_FAILED) {
-                        qty = 0;
-                        bidLevel.advance(bk);
-                        _drop(bids, bidLevel, bk, bid, REASON_NOT_SETTLED, securityId, Side.Buy);
-                    } else if (failed == SELLER_FAILED) {
-                        qty = 0;
-                        askLevel.advance(ak);
-                        _drop(asks, askLevel, ak, ask, REASON_NOT_SETTLED, securityId, Side.Sell);
-                    } else {
-                        _consume(bids, bidLevel, m.bestBid, bk, bid, qty, securityId, Side.Buy);
-                        _consume(asks, askLevel, m.bestAsk, ak, ask, qty, securityId, Side.Sell);
-                    }
+                    _consume(bids, bidLevel, m.bestBid, bk, bid, qty, bids.entries[bk].orderHash, securityId, Side.Buy);
+                    _consume(asks, askLevel, m.bestAsk, ak, ask, qty, asks.entries[ak].orderHash, securityId, Side.Sell);
                 }
                 auction.volume -= uint64(qty);
                 if (qty != 0) m.lastTick = tick;
@@ -278,34 +249,6 @@ contract VenueAuctions is VenueModule {
         _storeLevel(bids, bidLevel, m, Side.Buy);
         _storeLevel(asks, askLevel, m, Side.Sell);
         return true;
-    }
-
-    /// @dev Settle a fill of two Direct orders gross at once. Unlike in continuous trading, where
-    /// the taker's own transaction fails, one party that cannot pay or deliver must not hold up
-    /// everyone's uncross: if the settlement reverts with the cash token's balance or allowance
-    /// error the buyer failed, with the securities token's the seller, and that order is
-    /// withdrawn. Returns who failed (`BUYER_FAILED`, `SELLER_FAILED`), 0 once settled. Any other failure (a
-    /// receiver's hook, gas) reverts the uncross as before. `Traded` follows the settlement here.
-    function _settleGross(Market memory m, Settle memory s) private returns (uint8 failed) {
-        s.tradeId = _nextTradeId(m, s.securityId);
-        try _settlement.settle(s) {
-            ++m.tradeCount;
-            emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
-            return 0;
-        } catch (bytes memory err) {
-            bytes4 selector = err.length >= 4 ? bytes4(err) : bytes4(0);
-            if (selector == IERC20Errors.ERC20InsufficientBalance.selector
-                || selector == IERC20Errors.ERC20InsufficientAllowance.selector) {
-                return BUYER_FAILED;
-            } else if (selector == IERC1155Errors.ERC1155InsufficientBalance.selector
-                || selector == IERC1155Errors.ERC1155MissingApprovalForAll.selector) {
-                return SELLER_FAILED;
-            } else {
-                assembly ("memory-safe") {
-                    revert(add(err, 32), mload(err))
-                }
-            }
-        }
     }
 
     /// @dev The first live entry of a level, removing dead ones met on the way (bounded by the

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
@@ -50,6 +52,10 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     uint8 internal constant REASON_COUNTER = uint8(CancelReason.CounterBumped);
     uint8 internal constant REASON_INACTIVE = uint8(CancelReason.OwnerInactive);
     uint8 internal constant REASON_SELF_TRADE = uint8(CancelReason.SelfTrade);
+    uint8 internal constant REASON_NOT_SETTLED = uint8(CancelReason.NotSettled);
+    /// @dev Who could not settle a fill (`_trySettle`); 0 = settled.
+    uint8 internal constant BUYER_FAILED = 1;
+    uint8 internal constant SELLER_FAILED = 2;
     uint256 internal constant PARKED_BIT = 1 << 255; // marks a parked (stop-type) order's id
     uint256 internal constant ID_EPOCH_AT = 65; // an order id's level epoch (24 bits), see ITradeVenue
     uint256 internal constant ID_SECURITY_AT = 89; // an order id's security id
@@ -398,16 +404,25 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
                 }
                 if (node.owner == t.owner) revert SelfTrade(t.owner);
                 uint256 qty = t.remaining < node.remaining ? t.remaining : node.remaining;
-                t.remaining -= qty;
-                filled += qty;
-                if (firstTick == 0) firstTick = tick;
-                lastTick = tick;
-                bytes32 makerHash = _consume(book, level, tick, k, node, qty, t.securityId, buy ? Side.Sell : Side.Buy);
-                _handOff(
+                bytes32 makerHash = book.entries[k].orderHash;
+                if (_trySettle(
                     m,
                     _instruction(t.securityId, m, buy ? t.orderHash : makerHash, buy ? makerHash : t.orderHash,
-                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags))
-                );
+                        buy ? t.owner : node.owner, buy ? node.owner : t.owner, price, qty, _routeFlags(t.flags, node.flags)),
+                    buy ? SELLER_FAILED : BUYER_FAILED
+                ) != 0) {
+                    // The maker could not settle: withdrawn, and matching goes on.
+                    level.advance(k);
+                    _drop(book, level, k, node, REASON_NOT_SETTLED, t.securityId, buy ? Side.Sell : Side.Buy);
+                    continue;
+                }
+                unchecked {
+                    t.remaining -= qty; // qty <= t.remaining
+                    filled += qty; // <= the taker's quantity
+                }
+                if (firstTick == 0) firstTick = tick;
+                lastTick = tick;
+                _consume(book, level, tick, k, node, qty, makerHash, t.securityId, buy ? Side.Sell : Side.Buy);
             }
             bool empty = book.settleIfEmpty(level, tick);
             book.storeLevel(tick, level);
@@ -419,8 +434,8 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         if (lastTick != 0) m.lastTick = lastTick;
     }
 
-    /// @dev Take `qty` from the front entry `k`: shrink it, or pop it (refilling an iceberg at
-    /// the back of the queue). Returns the maker's order hash.
+    /// @dev Take `qty` from the front entry `k` (order `makerHash`): shrink it, or pop it
+    /// (refilling an iceberg at the back of the queue).
     function _consume(
         OrderBook.Book storage book,
         OrderBook.Level memory level,
@@ -428,21 +443,23 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         uint64 k,
         OrderBook.Node memory node,
         uint256 qty,
+        bytes32 makerHash,
         uint256 securityId,
         Side side
-    ) internal returns (bytes32 makerHash) {
-        makerHash = book.entries[k].orderHash;
+    ) internal {
         level.shrink(k, qty);
-        node.remaining -= uint40(qty);
+        unchecked {
+            node.remaining -= uint40(qty); // qty <= node.remaining
+        }
         if (node.remaining != 0) {
             book.storeNode(k, node);
-            return makerHash;
+            return;
         }
         level.advance(k);
         book.erase(k);
         if (node.flags & OrderBook.FLAG_ICEBERG != 0) {
             OrderBook.Reserve memory r = book.reserves[makerHash];
-            if (r.reserve == 0) return makerHash;
+            if (r.reserve == 0) return;
             uint64 peak = r.reserve < r.peak ? r.reserve : r.peak;
             book.reserves[makerHash].reserve = r.reserve - peak;
             node.remaining = uint40(peak);
@@ -483,10 +500,18 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             securityId: securityId,
             quantity: qty,
             price: price,
-            cashAmount: qty * price,
+            cashAmount: _cashOf(qty, price),
             deadline: uint64(block.timestamp + m.settlementLag),
             route: sharedFlags & OrderBook.FLAG_DIRECT != 0 ? Route.Direct : Route.Ccp
         });
+    }
+
+    /// @dev `qty * price`: below 2^40 * 2^88 (MAX_QUANTITY, a 24-bit tick times a 64-bit tick
+    /// size), so it cannot overflow.
+    function _cashOf(uint256 qty, uint256 price) private pure returns (uint256 c) {
+        unchecked {
+            c = qty * price;
+        }
     }
 
     /// @dev Both orders direct, or one a system close-out order: settle gross at once.
@@ -494,13 +519,53 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         return (a | b) & OrderBook.FLAG_CLOSE_OUT != 0 ? OrderBook.FLAG_DIRECT : a & b;
     }
 
-    /// @dev Number the instruction, record it, and hand it to settlement (our own contract; the
-    /// reentrancy guard covers any token callback it triggers). The caller stores `m`.
-    function _handOff(Market memory m, Settle memory s) internal {
+    /// @dev Number the instruction and hand it to settlement (our own contract; the reentrancy
+    /// guard covers any token callback it triggers); `Traded` follows once it settled. The caller
+    /// stores `m`. One party that cannot settle the fill must not block everyone else's orders:
+    /// if settlement refuses it for a reason that belongs to one side (its cash or units do not
+    /// move gross, `NakedShortSale`, `CashNotPrefunded`), settlement's state is rolled back and
+    /// the caller learns who failed (BUYER_FAILED, SELLER_FAILED) to withdraw that resting order
+    /// (`NotSettled`), if it is among the `resting` sides (a mask of the two; in continuous
+    /// trading the maker's side only: a taker's own failure reverts its order with the error, as
+    /// does any other failure).
+    function _trySettle(Market memory m, Settle memory s, uint8 resting) internal returns (uint8 failed) {
         s.tradeId = _nextTradeId(m, s.securityId);
-        ++m.tradeCount;
-        emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
-        _settlement.settle(s);
+        // A low-level call: settlement is our own contract with code (set at deployment), so
+        // the code-size check a high-level call adds is spent for nothing on every fill.
+        (bool ok, bytes memory err) = address(_settlement).call(abi.encodeCall(ISettlement.settle, (s)));
+        if (ok) {
+            ++m.tradeCount;
+            emit Traded(s.tradeId, s.securityId, s.bidOrderHash, s.offerOrderHash, s.buyer, s.seller, s.price, s.quantity);
+            return 0;
+        }
+        failed = _failedSide(_selector(err));
+        if (failed & resting == 0) {
+            assembly ("memory-safe") {
+                revert(add(err, 32), mload(err))
+            }
+        }
+    }
+
+    /// @dev Which side of a fill settlement's error `selector` blames: BUYER_FAILED (its cash
+    /// does not move gross, or its pre-funded cash does not cover the buy), SELLER_FAILED (its
+    /// units do not move gross, or the sale would be naked), or 0 (anything else).
+    function _failedSide(bytes4 selector) internal pure returns (uint8) {
+        if (selector == IERC20Errors.ERC20InsufficientBalance.selector
+            || selector == IERC20Errors.ERC20InsufficientAllowance.selector
+            || selector == ICCPSettlement.CashNotPrefunded.selector) return BUYER_FAILED;
+        if (selector == IERC1155Errors.ERC1155InsufficientBalance.selector
+            || selector == IERC1155Errors.ERC1155MissingApprovalForAll.selector
+            || selector == ICCPSettlement.NakedShortSale.selector) return SELLER_FAILED;
+        return 0;
+    }
+
+    /// @dev The custom error's selector in revert data `err` (0 if shorter than 4 bytes).
+    function _selector(bytes memory err) internal pure returns (bytes4 selector) {
+        if (err.length >= 4) {
+            assembly ("memory-safe") {
+                selector := mload(add(err, 32)) // the first four bytes
+            }
+        }
     }
 
     /// @dev The id the security's next trade gets: `securityId << 40 | n`, n = 1, 2, ... (unique

@@ -82,7 +82,7 @@ enum CancelReason {
     CounterBumped, // 3: its owner bumped its counter (`cancelAll`)
     OwnerInactive, // 4: its owner (or the owner's KYC) is no longer active
     SelfTrade, // 5: self-trade prevention
-    NotSettled // 6: a Direct order whose owner could not pay or deliver gross in an uncross (`_settleGross`)
+    NotSettled // 6: its owner could not settle a fill (gross DVP, naked short, pre-funding; `VenueCore._trySettle`)
 }
 
 /// @notice Trading phase of a security on a venue.

@@ -61,7 +61,7 @@ class CancelReason(IntEnum):
     COUNTER_BUMPED = 3  # its owner bumped its counter (cancelAll)
     OWNER_INACTIVE = 4  # its owner (or the owner's KYC) is no longer active
     SELF_TRADE = 5
-    NOT_SETTLED = 6  # a Direct order whose owner could not pay or deliver gross in an uncross
+    NOT_SETTLED = 6  # its owner could not settle a fill: gross DVP, naked short or pre-funding failed
 
 
 class TradingPhase(IntEnum):

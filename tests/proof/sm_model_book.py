@@ -29,19 +29,19 @@ class ModelBook(ReferenceBook):
     ``dropped`` accumulate over one transaction (a trigger call runs several takers): ``begin``
     resets them, ``save``/``restore`` undo a transaction the venue would revert."""
 
-    def __init__(self, is_dead, cross_failure=None) -> None:  # noqa: ANN001
+    def __init__(self, is_dead, cross_failure=None, fill_failure=None) -> None:  # noqa: ANN001
         super().__init__()
         self.is_dead = is_dead
         if cross_failure is not None:
             self.cross_failure = cross_failure
+        self._fill_failure = fill_failure
         self.taker: bytes = b""
         self.taker_side = "buy"
         self.fills: list[ModelFill] = []
         self.dropped: list[tuple[bytes, int]] = []
-        self.partial: list[ModelFill] = []  # fills of a refused taker, up to its refusal
 
     def begin(self) -> None:
-        self.fills, self.dropped, self.partial = [], [], []
+        self.fills, self.dropped = [], []
 
     def save(self):  # noqa: ANN201
         return copy.deepcopy(self.levels), list(self.fills), list(self.dropped)
@@ -56,9 +56,6 @@ class ModelBook(ReferenceBook):
         try:
             return super().place(owner, side, tick, quantity, ref=ref, **kw)
         except Refused:
-            # The fills before the refusal settled (direct ones gross) before the venue reverted:
-            # a failing direct DVP among them is the error the venue reports.
-            self.partial = self.fills[n_fills:]
             del self.fills[n_fills:], self.dropped[n_dropped:]
             raise
 
@@ -93,6 +90,12 @@ class ModelBook(ReferenceBook):
                 return left
             return 0
         return left
+
+    def fill_failure(self, fill: Fill, maker: Entry) -> tuple[str, str] | None:
+        if self._fill_failure is None:
+            return None
+        bid, offer = (self.taker, maker.ref) if self.taker_side == "buy" else (maker.ref, self.taker)
+        return self._fill_failure(fill, bid, offer)
 
     def on_fill(self, fill: Fill, maker: Entry) -> None:
         bid, offer = (self.taker, maker.ref) if self.taker_side == "buy" else (maker.ref, self.taker)

@@ -10,13 +10,13 @@ from collections import Counter, defaultdict
 
 import ape
 from proof_world import FastSender, World
-from sm_model_book import ModelBook, ModelFill, Parked, Placed
+from sm_model_book import ModelBook, Parked, Placed
 
 from smartccp.chain.errors import refusal
 from smartccp.chain.multicall import Multicall
 from smartccp.chain.rpc import Rpc
 from smartccp.proof.invariants import InvariantSuite, SignedOrder
-from smartccp.trading.matching import Entry, Fill, Refused
+from smartccp.trading.matching import Entry, Fill
 from smartccp.trading.venue import VenueClient
 from smartccp.types import DAY
 
@@ -69,8 +69,10 @@ class MarketModel:
         self.suite = InvariantSuite(w.system, w.sids, start_block=0, provider=self.rpc)
         self.tx = FastSender(self.rpc)
         self.suite.poll()  # holders and issuance of the setup
-        self.books = {sid: ModelBook(self._dead, functools.partial(self._cross_failure, sid)) for sid in w.sids}
-        self.wallets: dict[str, list[int]] = {}  # cash, units of the security being uncrossed
+        self.books = {sid: ModelBook(self._dead, functools.partial(self._cross_failure, sid),
+                                     functools.partial(self._fill_failure, sid)) for sid in w.sids}
+        self.wallets: dict[str, list[int]] = {}  # cash, units of the security being uncrossed or matched
+        self.wallets_read = False  # whether `wallets` holds this transaction's wallets yet
         self.placed: dict[bytes, Placed] = {}
         self.signed: dict[bytes, SignedOrder] = {}
         self.route: dict[bytes, bool] = {}  # order hash -> Direct route
@@ -115,17 +117,20 @@ class MarketModel:
 
     # ── gross DVP of a Direct pair ──
 
-    def _check_dvp(self, sid: int, fills: list[ModelFill]) -> None:
-        """Direct trades settle gross inside the match, one after the other: the first whose cash
-        or units cannot move reverts the whole transaction with the token's error."""
-        direct = [mf for mf in fills if self.route[mf.bid] and self.route[mf.offer]]
-        if not direct:
-            return
-        wallet = self._read_wallets(sid)
-        for mf in direct:
-            why = self._gross_refusal(wallet, sid, mf.fill)
-            if why:
-                raise Refused(why)
+    def _fill_failure(self, sid: int, fill: Fill, bid: bytes, offer: bytes) -> tuple[str, str] | None:
+        """In continuous trading a Direct pair settles gross inside the match, one fill after the
+        other: the side whose token refuses (VenueCore._trySettle) and the token's error. The
+        venue withdraws a maker that fails and refuses a taker that does. The wallets are read
+        once per transaction (``wallets_read`` is reset by each rule that sends one)."""
+        if not (self.route[bid] and self.route[offer]):
+            return None
+        if not self.wallets_read:
+            self.wallets, self.wallets_read = self._read_wallets(sid), True
+        why = self._gross_refusal(self.wallets, sid, fill)
+        if why is None:
+            return None
+        TALLY.stats[f"direct fills refused ({why})"] += 1
+        return ("buy" if why.startswith("ERC20") else "sell"), why
 
     def _read_wallets(self, sid: int) -> dict[str, list[int]]:
         m = Multicall(self.rpc)
@@ -155,7 +160,7 @@ class MarketModel:
 
     def _cross_failure(self, sid: int, fill: Fill, bid: Entry, offer: Entry) -> str | None:
         """In an uncross a Direct pair settles gross; the party whose token refuses has its order
-        withdrawn (VenueAuctions._settleGross)."""
+        withdrawn (VenueCore._trySettle)."""
         if not (self.route[bid.ref] and self.route[offer.ref]):
             return None
         why = self._gross_refusal(self.wallets, sid, fill)
@@ -164,9 +169,3 @@ class MarketModel:
         TALLY.stats[f"auction orders withdrawn ({why})"] += 1
         return "buy" if why.startswith("ERC20") else "sell"
 
-    def _dvp_error(self, sid: int, fills: list[ModelFill]) -> str | None:
-        try:
-            self._check_dvp(sid, fills)
-        except Refused as refused:
-            return str(refused)
-        return None

@@ -84,6 +84,7 @@ class OrderRules:
             why = "ClearingMemberNotActive"
         book = self.books[s.sid]
         book.begin()
+        self.wallets_read = False
         saved = book.save()
         self.placed[h] = Placed(owner, s.sid, side, qty, expiry, self.counter[owner])
         self.route[h] = direct
@@ -101,10 +102,9 @@ class OrderRules:
         elif why is None and parked is None:
             try:
                 book.run(owner, mside, tick, qty, otype=otype, tif=mtif, peak=fields.get("displayQuantity", 0), ref=h)
-                self._check_dvp(s.sid, book.fills)
             except Refused as refused:
-                # SelfTrade, FillOrKillNotFilled, a failing direct DVP: the venue's errors
-                why = self._dvp_error(s.sid, book.fills + book.partial) or str(refused)
+                # SelfTrade, FillOrKillNotFilled, the taker's own failing direct DVP: the venue's errors
+                why = str(refused)
                 book.restore(saved)
         if why is not None:
             del self.placed[h]
@@ -167,6 +167,7 @@ class OrderRules:
             return
         book = self.books[sid]
         book.begin()
+        self.wallets_read = False
         saved = (book.save(), copy.deepcopy(self.parked[sid]), self.last[sid])
         released, dead, alone, why = [], [], [], None
         TALLY.stats["trigger calls"] += 1
@@ -180,20 +181,21 @@ class OrderRules:
                     dead.append(ref)
                     continue
                 before = len(book.fills)
+                wallets = copy.deepcopy(self.wallets) if self.wallets_read else None
                 try:
                     book.run(p.owner, p.side, p.tick, p.quantity, otype=p.otype, tif=p.tif, ref=ref)
                 except Refused as refused:
-                    # Runs in its own frame: a self-trade or an unfillable fill-or-kill cancels this
-                    # order alone; a failing direct DVP before that reverts the whole call.
-                    dvp = self._dvp_error(sid, book.fills + book.partial)
-                    if dvp:
-                        raise Refused(dvp) from refused
+                    # Runs in its own frame: a self-trade, an unfillable fill-or-kill or its own
+                    # failing direct DVP cancels this order alone, and its frame's DVPs roll back.
+                    if wallets is not None:
+                        self.wallets = wallets
+                    else:
+                        self.wallets_read = False
                     alone.append((ref, str(refused)))
                     continue
                 released.append(ref)
                 if len(book.fills) > before:
                     self.last[sid] = book.fills[-1].fill.tick
-            self._check_dvp(sid, book.fills)
         except Refused as refused:
             why = str(refused)
         if why is not None:

@@ -6,7 +6,7 @@ uncross; one party that could not pay or deliver reverted the whole uncross, and
 stayed in the auction phase (setPhase refuses to leave it) until that party made good, cancelled
 or was suspended: one member held up everyone's auction. Found by the state machine once it ran
 auctions. The venue now withdraws the order of the party whose token refused (reason 6) and goes
-on (VenueAuctions._settleGross); the test below guards it.
+on (VenueCore._trySettle); the test below guards it.
 
 Fixed: a seller that did not deliver and one of its buyers that did not pay, in one security and
 cycle, with another buyer paying: pass 2's buy-in for the seller ran first and found the pool
@@ -24,6 +24,16 @@ revert whole, so no parked order of the security was released until the owner ca
 (found by the state machine). The venue now runs each released order in its own frame and
 cancels one that cannot run alone (VenueAuctions.runReleased); the two tests below guard it.
 
+Fixed (issue #19, tried through the real venue): one account could freeze a book in continuous
+trading. With `noNakedShort` on, a resting offer whose owner then moved its units away made every
+crossing taker revert (`NakedShortSale` from the CCP); a resting Direct offer whose owner then
+revoked its approval made every crossing Direct taker revert (`ERC1155MissingApprovalForAll`); a
+pre-funded bid whose owner withdrew the cash did the same (`CashNotPrefunded`), and each of these
+blocked a call auction's uncross too. The venue now hands each fill to settlement before it
+consumes the maker (VenueCore._trySettle): a maker that cannot settle is cancelled with reason 6
+(NotSettled) and matching goes on; a taker that cannot settle is refused with settlement's own
+error, as before. The tests below guard each case.
+
 Fixed: when the buyer and the seller of one trade both failed, pass 2 closed out the buyer first;
 its sell-out found no units (the seller had not delivered), then the seller's buy-in bought the
 units for the closed-out buyer and they stayed in the CCP, owned by nobody. Pass 2 now runs every
@@ -35,7 +45,15 @@ from smartccp.chain.errors import refusal
 from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, warp_past
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import CancelReason, OrderType, Route, Side, TimeInForce, TradingPhase
+from smartccp.types import (
+    CancelReason,
+    MemberKind,
+    OrderType,
+    Route,
+    Side,
+    TimeInForce,
+    TradingPhase,
+)
 
 
 def _open_gov_trades(world, *legs):  # noqa: ANN001, ANN202
@@ -188,4 +206,100 @@ def test_uncross__one_direct_buyer_cannot_pay__auction_still_completes(world):
     r = venue.uncross(gov.sid, 10, sender=world.operator)
     assert [(e.orderHash, e.reason) for e in r.decode_logs(venue.OrderCancelled)] == [(client.hash(bid_a), CancelReason.NOT_SETTLED)]
     assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 1)]
+    assert venue.phaseOf(gov.sid) == TradingPhase.CONTINUOUS
+
+
+# ─── One account cannot freeze a book (issue #19) ───────────────────────────────────────────────
+
+
+def _gov_rules(world, *, no_naked_short: bool = False, prefund: tuple[MemberKind, ...] = ()):  # noqa: ANN001, ANN202
+    """GOV5 with the given clearing rules; returns it, its price and a venue client."""
+    gov = world.securities[1]
+    mask = sum(1 << int(k) for k in prefund)
+    world.system.ccp.setSecurityRules(gov.sid, (True, no_naked_short, mask, gov.lag_days, 0), sender=world.operator)
+    return gov, gov.base_tick * gov.tick, VenueClient(world.system.venue)
+
+
+def _order(trader, sid: int, side: Side, qty: int, price: int, **kw) -> Order:  # noqa: ANN001
+    return Order(owner=str(trader.address), securityId=sid, side=side, quantity=qty, price=price, **kw)
+
+
+def _move_all_units(world, trader, sid: int) -> None:  # noqa: ANN001
+    held = world.system.securities.balanceOf(trader, sid)
+    world.system.securities.safeTransferFrom(trader, world.vault, sid, held, b"", sender=trader)
+
+
+def _cancelled(venue, receipt) -> list[tuple[bytes, int]]:  # noqa: ANN001
+    return [(e.orderHash, e.reason) for e in receipt.decode_logs(venue.OrderCancelled)]
+
+
+def test_continuous__naked_short_maker__cancelled_and_the_taker_fills_behind_it(world):
+    """member_b offers 5 GOV5, member_c offers 5 behind it; member_b then moves its units away.
+    member_a's bid cancels member_b's offer (NotSettled) and buys member_c's."""
+    system, a, b, c = world.system, world.traders[0], world.traders[1], world.traders[3]
+    gov, price, client = _gov_rules(world, no_naked_short=True)
+    offer_b = client.with_nonce(_order(b, gov.sid, Side.SELL, 5, price))
+    client.place(offer_b, b)
+    client.place(_order(c, gov.sid, Side.SELL, 5, price), c)
+    _move_all_units(world, b, gov.sid)
+    r = client.place(_order(a, gov.sid, Side.BUY, 5, price), a)
+    assert _cancelled(system.venue, r) == [(client.hash(offer_b), CancelReason.NOT_SETTLED)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(a.address, c.address, 5)]
+    cycle, _ = system.ccp.settlementCycle(gov.sid)
+    assert system.ccp.obligation(cycle, gov.sid, b) == (0, 0)  # nothing of the refused fill stays
+
+
+def test_continuous__naked_short_taker__refused_with_the_ccps_error_and_nothing_changes(world):
+    system, a, b = world.system, world.traders[0], world.traders[1]
+    gov, price, client = _gov_rules(world, no_naked_short=True)
+    bid = client.with_nonce(_order(a, gov.sid, Side.BUY, 5, price))
+    client.place(bid, a)
+    _move_all_units(world, b, gov.sid)
+    offer = client.with_nonce(_order(b, gov.sid, Side.SELL, 5, price))
+    assert refusal(system.venue, "placeOrder", offer.as_tuple(), client.sign(offer, b), 64, sender=b) == "NakedShortSale"
+    assert system.venue.topOfBook(gov.sid)[1] == 5  # the bid still rests whole
+
+
+def test_continuous__direct_maker_revoked_approval__cancelled_and_the_taker_fills_behind_it(world):
+    system, a, b, c = world.system, world.traders[0], world.traders[1], world.traders[3]
+    gov, price, client = _gov_rules(world)
+    offer_b = client.with_nonce(_order(b, gov.sid, Side.SELL, 5, price, route=Route.DIRECT))
+    client.place(offer_b, b)
+    client.place(_order(c, gov.sid, Side.SELL, 5, price, route=Route.DIRECT), c)
+    system.securities.setApprovalForAll(system.ccp, False, sender=b)
+    units_a = system.securities.balanceOf(a, gov.sid)
+    r = client.place(_order(a, gov.sid, Side.BUY, 5, price, route=Route.DIRECT), a)
+    assert _cancelled(system.venue, r) == [(client.hash(offer_b), CancelReason.NOT_SETTLED)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(a.address, c.address, 5)]
+    assert system.securities.balanceOf(a, gov.sid) == units_a + 5  # settled gross with member_c
+
+
+def test_continuous__prefunded_bid_without_the_cash__cancelled_and_the_seller_fills_behind_it(world):
+    """client_x must pre-fund its buys of GOV5; it rests a bid covered by its pre-funded cash,
+    then withdraws the cash. member_b's offer cancels the bid and sells to member_c's."""
+    system, b, x, c = world.system, world.traders[1], world.traders[2], world.traders[3]
+    gov, price, client = _gov_rules(world, prefund=(MemberKind.PARTICIPANT,))
+    system.ccp.prefundCash(5 * price, sender=x)
+    bid_x = client.with_nonce(_order(x, gov.sid, Side.BUY, 5, price))
+    client.place(bid_x, x)
+    client.place(_order(c, gov.sid, Side.BUY, 5, price), c)
+    system.ccp.withdrawCash(5 * price, sender=x)
+    r = client.place(_order(b, gov.sid, Side.SELL, 5, price), b)
+    assert _cancelled(system.venue, r) == [(client.hash(bid_x), CancelReason.NOT_SETTLED)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 5)]
+
+
+def test_uncross__naked_short_seller__withdrawn_and_the_auction_completes(world):
+    system, a, b, c = world.system, world.traders[0], world.traders[1], world.traders[3]
+    gov, price, client = _gov_rules(world, no_naked_short=True)
+    venue = system.venue
+    venue.setPhase(gov.sid, TradingPhase.PRE_OPEN, sender=world.operator)
+    offer_b = client.with_nonce(_order(b, gov.sid, Side.SELL, 5, price))
+    client.place(offer_b, b)
+    client.place(_order(c, gov.sid, Side.SELL, 5, price), c)
+    client.place(_order(a, gov.sid, Side.BUY, 5, price), a)
+    _move_all_units(world, b, gov.sid)
+    r = venue.uncross(gov.sid, 10, sender=world.operator)
+    assert _cancelled(venue, r) == [(client.hash(offer_b), CancelReason.NOT_SETTLED)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(a.address, c.address, 5)]
     assert venue.phaseOf(gov.sid) == TradingPhase.CONTINUOUS

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import ape
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,33 @@ def test_venue_matches_reference(sequence, rollback, client, make_order, member_
 
 def _owner_of(client, order_id: int) -> str:
     return str(client.venue.orderOf(order_id).owner)
+
+
+class _FailingSeller(ReferenceBook):
+    """A reference book in which ``seller``'s fills cannot settle (say its units moved away)."""
+
+    def __init__(self, seller: str) -> None:
+        super().__init__()
+        self.seller = seller
+
+    def fill_failure(self, fill, maker):  # noqa: ANN001, ANN201
+        return ("sell", "NakedShortSale") if fill.seller == self.seller else None
+
+
+def test_reference__maker_that_cannot_settle__withdrawn_and_matching_goes_on() -> None:
+    book = _FailingSeller("b")
+    book.place("b", "sell", 10, 5, ref="offer-b")
+    book.place("c", "sell", 10, 5, ref="offer-c")
+    fills = book.place("a", "buy", 10, 5)
+    assert [(f.buyer, f.seller, f.quantity) for f in fills] == [("a", "c", 5)]
+    assert book.dropped == [("offer-b", 5)]
+    assert book.levels == {"buy": {}, "sell": {}}
+
+
+def test_reference__taker_that_cannot_settle__refused_with_the_error_and_nothing_changes() -> None:
+    book = _FailingSeller("b")
+    book.place("a", "buy", 10, 5, ref="bid-a")
+    before = repr(book.levels)
+    with pytest.raises(Refused, match="NakedShortSale"):
+        book.place("b", "sell", 10, 5)
+    assert repr(book.levels) == before and book.dropped == []

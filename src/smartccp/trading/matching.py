@@ -9,7 +9,9 @@ Call auctions (``rest`` while collecting, then ``uncross``): one clearing tick t
 executable volume, then minimises the imbalance, then is nearest the reference tick, then is the
 lower; at it, the front bid meets the front offer in the same priority as above, until the volume
 is done or no pair crosses; a pair of one owner withdraws the offer (self-trade prevention), and a
-party that cannot settle the fill (``cross_failure``) has its order withdrawn.
+party that cannot settle the fill (``cross_failure``) has its order withdrawn. In continuous
+trading a maker that cannot settle its fill (``fill_failure``) is withdrawn and matching goes on;
+a taker that cannot is refused whole with settlement's error.
 Prices are ticks (integers); quantities whole units.
 """
 
@@ -64,6 +66,13 @@ class ReferenceBook:
 
     def on_fill(self, fill: Fill, maker: Entry) -> None:
         """Called for every fill, in order; override to record more (e.g. the maker's handle)."""
+
+    def fill_failure(self, fill: Fill, maker: Entry) -> tuple[str, str] | None:
+        """Which side of a continuous fill cannot settle it, and settlement's error: ("buy" or
+        "sell", error name), or None. The maker's side: the maker is withdrawn and matching goes
+        on; the taker's: the taker is refused with that error. Override to model settlement; by
+        default every fill settles."""
+        return None
 
     def cross_failure(self, fill: Fill, bid: Entry, offer: Entry) -> str | None:
         """Which side of an auction fill cannot settle it ("buy" or "sell"; its order is then
@@ -136,9 +145,16 @@ class ReferenceBook:
                 if maker.owner == owner:
                     raise Refused("SelfTrade")
                 qty = min(quantity, maker.remaining)
-                quantity -= qty
                 buyer, seller = (owner, maker.owner) if side == "buy" else (maker.owner, owner)
                 fill = Fill(buyer, seller, tick, qty)
+                failed = self.fill_failure(fill, maker)
+                if failed and failed[0] == opposite:  # the maker cannot settle: withdrawn
+                    queue.popleft()
+                    self.dropped.append((maker.ref, maker.remaining + maker.reserve))
+                    continue
+                if failed:
+                    raise Refused(failed[1])
+                quantity -= qty
                 fills.append(fill)
                 self.on_fill(fill, maker)
                 _consume(level, queue, qty)
