@@ -72,6 +72,11 @@ abstract contract CCPBase is ICCPSettlement {
     mapping(address account => Funds) internal _funds;
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
     mapping(uint64 cycleId => uint256) internal _liquidityBorrowed;
+    /// @dev Each security's settlement lag again, one byte per security and 32 consecutive ids
+    /// per slot (id `i` in byte `i % 32` of word `i / 32`), written with `_rules` (a copy: the
+    /// lag is at most MAX_SETTLEMENT_LAG). The revaluation reads a page of positions' lags
+    /// here, one cold slot per 32 ids instead of one per security.
+    mapping(uint256 word => uint256) internal _lags;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {

@@ -64,6 +64,10 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 || rules.closeOutBandBps > BPS
         ) revert InvalidRules(securityId, rules.settlementLag, rules.closeOutBandBps);
         _rules[securityId] = rules;
+        // The lag again in the packed word the margin revaluation reads (byte securityId % 32).
+        uint256 shift = (securityId & 31) << 3;
+        uint256 others = _lags[securityId >> 5] & ~(uint256(0xff) << shift);
+        _lags[securityId >> 5] = others | uint256(rules.settlementLag) << shift;
         emit SecurityRulesSet(securityId, rules);
     }
 
@@ -470,7 +474,8 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
 
     /// @inheritdoc ICCPSettlement
     /// @dev Bounded by the length of `securityIds` (the caller's page) times each security's
-    /// lag + 2 cycles. Per security: its rules slot and its position slot in each open cycle;
+    /// lag + 2 cycles. Per security: its lag (one slot per 32 consecutive ids) and its position
+    /// slot in each open cycle;
     /// the phases of the cycles `[today - 1, today + lag]` are read once per call (two bitmaps:
     /// bit `k` for cycle `today - 1 + k`, read and open).
     function unsettledObligationsOf(address account, uint256[] calldata securityIds)
@@ -485,7 +490,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         open = new OpenObligation[](securityIds.length);
         for (uint256 i; i < securityIds.length; ++i) {
             uint256 securityId = securityIds[i];
-            uint256 trading = today + _rules[securityId].settlementLag;
+            uint256 trading = today + _lagOf(securityId);
             OpenObligation memory o = open[i];
             o.tradingCycle = uint64(trading);
             // At most MAX_SETTLEMENT_LAG + 2 terms, each below 2^127: the sums cannot overflow,
@@ -505,6 +510,11 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
                 }
             }
         }
+    }
+
+    /// @dev `securityId`'s settlement lag, from the packed copy `_lags`.
+    function _lagOf(uint256 securityId) private view returns (uint256) {
+        return uint8(_lags[securityId >> 5] >> ((securityId & 31) << 3));
     }
 
     /// @inheritdoc ICCPSettlement

@@ -3,17 +3,6 @@ pragma solidity ^0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-/// @notice One security of a member's portfolio as the scenario margin sees it (memory only).
-/// `longQty` is the quantity held if every resting buy fills (used in down scenarios), `shortQty`
-/// the quantity held if every resting sell fills (used in up scenarios); without resting orders
-/// both are the net obligation quantity. Sign: > 0 long (receives units).
-struct Exposure {
-    int256 longQty;
-    int256 shortQty;
-    uint256 price;
-    uint256 shocks;
-}
-
 /// @title RiskMath — integer formulas of the risk contracts, mirrored by `smartccp.risk` (F8, F9)
 /// @notice Money in cash base units (6 decimals), prices in base units per unit, shocks and
 /// haircuts in basis points. Rounding always favours the CCP: margins round UP, collateral
@@ -46,50 +35,80 @@ library RiskMath {
     }
 
     /// @notice Add one position's scenario P&L to `pnl` (one entry per scenario, in cash base
-    /// units x BPS): `pnl_s += q p shock_s`, where `q` is `longQty` when the shock is negative
-    /// and `shortQty` otherwise (resting orders fill in the direction that hurts). Exact
-    /// integers: the sum over positions in any order is the portfolio's vector.
-    /// @dev Bounded by `pnl.length` (the model's scenario count, at most 16). The two values
-    /// `q p` are checked; the per-scenario products and sums are not: with `|q p| < 2^128`
-    /// (checked here) and `|shock| < 2^15`, each term is below 2^143 and no portfolio of fewer
-    /// than 2^100 positions can overflow an int256.
-    function addScenarioPnl(int256[] memory pnl, Exposure memory x) internal pure {
-        int256 longValue = x.longQty * int256(x.price);
-        int256 shortValue = x.shortQty * int256(x.price);
+    /// units x BPS; entries past the model's scenario count stay zero, their shocks being zero):
+    /// `pnl_s += q p shock_s`, where `q` is `longQty` (the quantity if every resting buy fills)
+    /// when the shock is negative and `shortQty` (if every resting sell fills) otherwise: resting
+    /// orders fill in the direction that hurts. Sign: q > 0 long. Exact integers: the sum over
+    /// positions in any order is the portfolio's vector.
+    /// @dev The two values `q p` are checked; the per-scenario products and sums are not: with
+    /// `|q p| < 2^128` (checked here) and `|shock| < 2^15`, each term is below 2^143 and no
+    /// portfolio of fewer than 2^100 positions can overflow an int256. The 16 terms are written
+    /// out (no loop): this runs once per position revalued.
+    function addScenarioPnl(int256[16] memory pnl, int256 longQty, int256 shortQty, uint256 price, uint256 shocks)
+        internal
+        pure
+    {
+        int256 longValue = longQty * int256(price);
+        int256 shortValue = shortQty * int256(price);
         if (longValue >= 2 ** 128 || longValue <= -(2 ** 128) || shortValue >= 2 ** 128 || shortValue <= -(2 ** 128)) {
             revert PositionTooLarge();
         }
-        uint256 shocks = x.shocks;
-        assembly ("memory-safe") {
-            let end := add(add(pnl, 32), shl(5, mload(pnl)))
-            let ptr := add(pnl, 32)
-            switch eq(longValue, shortValue)
-            case 1 {
-                // Nothing resting: one value in every scenario.
-                for {} lt(ptr, end) { ptr := add(ptr, 32) } {
-                    mstore(ptr, add(mload(ptr), mul(longValue, signextend(1, shocks))))
-                    shocks := shr(16, shocks)
-                }
+        unchecked {
+            if (longValue != shortValue) {
+                // Resting orders: the long value where the shock is negative, else the short one.
+                pnl[0] += _hurt(longValue, shortValue, shockAt(shocks, 0));
+                pnl[1] += _hurt(longValue, shortValue, shockAt(shocks, 1));
+                pnl[2] += _hurt(longValue, shortValue, shockAt(shocks, 2));
+                pnl[3] += _hurt(longValue, shortValue, shockAt(shocks, 3));
+                pnl[4] += _hurt(longValue, shortValue, shockAt(shocks, 4));
+                pnl[5] += _hurt(longValue, shortValue, shockAt(shocks, 5));
+                pnl[6] += _hurt(longValue, shortValue, shockAt(shocks, 6));
+                pnl[7] += _hurt(longValue, shortValue, shockAt(shocks, 7));
+                pnl[8] += _hurt(longValue, shortValue, shockAt(shocks, 8));
+                pnl[9] += _hurt(longValue, shortValue, shockAt(shocks, 9));
+                pnl[10] += _hurt(longValue, shortValue, shockAt(shocks, 10));
+                pnl[11] += _hurt(longValue, shortValue, shockAt(shocks, 11));
+                pnl[12] += _hurt(longValue, shortValue, shockAt(shocks, 12));
+                pnl[13] += _hurt(longValue, shortValue, shockAt(shocks, 13));
+                pnl[14] += _hurt(longValue, shortValue, shockAt(shocks, 14));
+                pnl[15] += _hurt(longValue, shortValue, shockAt(shocks, 15));
+                return;
             }
-            default {
-                // The long value where the shock is negative, else the short one (no branch:
-                // `short xor (long xor short)` is `long`).
-                let diff := xor(longValue, shortValue)
-                for {} lt(ptr, end) { ptr := add(ptr, 32) } {
-                    let shock := signextend(1, shocks)
-                    mstore(ptr, add(mload(ptr), mul(xor(shortValue, mul(slt(shock, 0), diff)), shock)))
-                    shocks := shr(16, shocks)
-                }
-            }
+            int256 v = longValue;
+            pnl[0] += v * shockAt(shocks, 0);
+            pnl[1] += v * shockAt(shocks, 1);
+            pnl[2] += v * shockAt(shocks, 2);
+            pnl[3] += v * shockAt(shocks, 3);
+            pnl[4] += v * shockAt(shocks, 4);
+            pnl[5] += v * shockAt(shocks, 5);
+            pnl[6] += v * shockAt(shocks, 6);
+            pnl[7] += v * shockAt(shocks, 7);
+            pnl[8] += v * shockAt(shocks, 8);
+            pnl[9] += v * shockAt(shocks, 9);
+            pnl[10] += v * shockAt(shocks, 10);
+            pnl[11] += v * shockAt(shocks, 11);
+            pnl[12] += v * shockAt(shocks, 12);
+            pnl[13] += v * shockAt(shocks, 13);
+            pnl[14] += v * shockAt(shocks, 14);
+            pnl[15] += v * shockAt(shocks, 15);
+        }
+    }
+
+    /// @dev One scenario's term of a position with resting orders: its value if the resting buys
+    /// fill where the shock is negative, if the resting sells fill otherwise. Unchecked: see
+    /// addScenarioPnl.
+    function _hurt(int256 longValue, int256 shortValue, int256 shock) private pure returns (int256) {
+        unchecked {
+            return (shock < 0 ? longValue : shortValue) * shock;
         }
     }
 
     /// @notice Scenario initial margin of a portfolio's P&L vector, exactly
     /// `smartccp.risk.margin.initial_margin`: `IM = ceil(max(0, max_s(-pnl_s)) / 10 000)`.
     /// Rounded up (the CCP's favour).
-    function marginOf(int256[] memory pnl) internal pure returns (uint256) {
+    function marginOf(int256[16] memory pnl) internal pure returns (uint256) {
         int256 worst;
-        for (uint256 s; s < pnl.length; ++s) {
+        for (uint256 s; s < MAX_SCENARIOS; ++s) {
             if (-pnl[s] > worst) worst = -pnl[s];
         }
         return Math.ceilDiv(uint256(worst), BPS);

@@ -120,8 +120,13 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         uint32 day = uint32(block.timestamp / 1 days);
         for (uint256 i; i < n; ++i) {
             if (prices[i] == 0 || prices[i] > type(uint64).max) revert BadParameter(prices[i]);
-            SecurityRisk storage r = _risk[securityIds[i]];
+            uint256 securityId = securityIds[i];
+            SecurityRisk storage r = _risk[securityId];
             (r.price, r.priceDay) = (uint64(prices[i]), day);
+            // Also in the packed word the revaluation reads (bits 64 (securityId % 4) on).
+            uint256 shift = (securityId & 3) << 6;
+            _prices[securityId >> 2] =
+                _prices[securityId >> 2] & ~(uint256(type(uint64).max) << shift) | prices[i] << shift;
             emit SettlementPricePublished(securityIds[i], prices[i], day);
         }
     }
@@ -517,7 +522,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     function previewInitialMargin(address member) external view returns (uint256) {
         address[] memory accounts = accountsOf(member);
         bool newDay = _requirements[member].day < _marginDay;
-        int256[] memory pnl = new int256[](_nScenarios);
+        int256[16] memory pnl;
         for (uint256 k; k < accounts.length; ++k) {
             uint64[] storage listed = _positionIds[accounts[k]];
             uint256[] memory ids = new uint256[](listed.length);
@@ -528,7 +533,10 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
             for (uint256 i; i < ids.length; ++i) {
                 Position memory p = _positions[accounts[k]][ids[i]];
                 (uint256 buys, uint256 sells) = newDay ? (0, 0) : (uint256(p.openBuy), uint256(p.openSell));
-                RiskMath.addScenarioPnl(pnl, _exposure(ids[i], open[i].quantity, buys, sells));
+                int256 q = open[i].quantity;
+                RiskMath.addScenarioPnl(
+                    pnl, q + int256(buys), q - int256(sells), _priceOf(ids[i]), _shocks[ids[i]]
+                );
             }
         }
         return RiskMath.marginOf(pnl);

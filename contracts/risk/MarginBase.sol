@@ -13,7 +13,7 @@ import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMarginEvents} from "../interfaces/IMargin.sol";
-import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
+import {RiskMath} from "../libraries/RiskMath.sol";
 import {MemberKind} from "../types/Member.sol";
 
 /// @title MarginBase — Margin's storage: packed records, immutables, state and shared internals
@@ -142,6 +142,11 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// @dev Where a closed default's remaining securities collateral goes, and the next line.
     mapping(address member => address) internal _releaseTo;
     mapping(address member => uint256) internal _releaseCursor;
+    /// @dev Each security's settlement price again (`SecurityRisk.price`, written with it), four
+    /// consecutive ids per slot (id `i` in bits `[64 (i % 4), 64 (i % 4) + 64)` of word `i / 4`):
+    /// the revaluation reads a page's prices here, one cold slot per 4 ids instead of one per
+    /// security (the gate keeps reading `_risk`, one slot with the worst shocks).
+    mapping(uint256 word => uint256) internal _prices;
 
     /// @dev Checks the deployment inputs (`operator` only for being set: Margin grants it the
     /// roles) and fixes the immutables; reads the CCP's cycle length once.
@@ -175,17 +180,9 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         emit RevaluationRestarted(member);
     }
 
-    function _exposure(uint256 securityId, int256 quantity, uint256 openBuy, uint256 openSell)
-        internal
-        view
-        returns (Exposure memory)
-    {
-        return Exposure({
-            longQty: quantity + int256(openBuy),
-            shortQty: quantity - int256(openSell),
-            price: _risk[securityId].price,
-            shocks: _shocks[securityId]
-        });
+    /// @dev `securityId`'s settlement price, from the packed copy `_prices`.
+    function _priceOf(uint256 securityId) internal view returns (uint256) {
+        return uint64(_prices[securityId >> 2] >> ((securityId & 3) << 6));
     }
 
     /// @dev Set the line's units to `units` and value them at today's settlement price less the

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {OpenObligation} from "../interfaces/ICCPSettlement.sol";
-import {Exposure, RiskMath} from "../libraries/RiskMath.sol";
+import {RiskMath} from "../libraries/RiskMath.sol";
 import {MarginBase} from "./MarginBase.sol";
 
 /// @title MarginRevaluation — the margin revaluation, in pages, for Margin
@@ -11,9 +11,10 @@ import {MarginBase} from "./MarginBase.sol";
 /// storage (both derive from MarginBase alone, so their layouts are one). Called directly it
 /// refuses (OnlyDelegateCall). Its immutables are Margin's (same constructor inputs).
 /// @dev A page: at most `maxItems` items, each an account without positions, a position (its
-/// part of one `unsettledObligationsOf` call to the CCP per account and page; the position,
-/// risk and shock slots), or a collateral line (the line and the risk slot). The scenario P&L and mark-to-market are summed
-/// in memory and parked in storage only when a revaluation spans transactions.
+/// part of one `unsettledObligationsOf` call to the CCP per account and page; the position and
+/// shock slots, the price word shared by 4 consecutive ids), or a collateral line (the line and
+/// the risk slot). The scenario P&L and mark-to-market are summed in memory and parked in
+/// storage only when a revaluation spans transactions.
 contract MarginRevaluation is MarginBase {
     using SafeCast for uint256;
 
@@ -37,16 +38,17 @@ contract MarginRevaluation is MarginBase {
     /// position, a collateral line), resumed where the last step stopped. The scenario P&L and
     /// the mark-to-market are summed in memory and kept in storage only between transactions.
     /// Cost per position: its part of the CCP's `unsettledObligationsOf` (one call per account
-    /// and page: the security's rules and its position in each open cycle), the position, risk
-    /// and shock slots; per collateral line: the line and the risk slot.
+    /// and page: the security's lag word, shared by 32 consecutive ids, and its position in each
+    /// open cycle), the position and shock slots and the price word (shared by 4 consecutive
+    /// ids); per collateral line: the line and the risk slot.
     function _revalue(address member, uint256 maxItems) private returns (bool finished) {
         _requireClearingMember(member);
         Run memory run = _runs[member];
-        int256[] memory pnl = new int256[](_nScenarios);
+        int256[16] memory pnl;
         int256 mtm;
         if (run.running) {
             int256[16] storage saved = _runPnl[member];
-            for (uint256 s; s < pnl.length; ++s) {
+            for (uint256 s; s < _nScenarios; ++s) {
                 pnl[s] = saved[s];
             }
             mtm = _runMtm[member];
@@ -93,7 +95,7 @@ contract MarginRevaluation is MarginBase {
         }
         if (finished) return _finishRun(member, run, pnl, mtm);
         int256[16] storage keep = _runPnl[member];
-        for (uint256 s; s < pnl.length; ++s) {
+        for (uint256 s; s < _nScenarios; ++s) {
             keep[s] = pnl[s];
         }
         _runMtm[member] = mtm;
@@ -104,7 +106,7 @@ contract MarginRevaluation is MarginBase {
 
     /// @dev The revaluation's result: IM from the summed scenario P&L, VM from the
     /// mark-to-market, the collateral as revalued; call or release margin.
-    function _finishRun(address member, Run memory run, int256[] memory pnl, int256 mtm) private returns (bool) {
+    function _finishRun(address member, Run memory run, int256[16] memory pnl, int256 mtm) private returns (bool) {
         uint256 im = RiskMath.marginOf(pnl);
         uint256 vm = mtm < 0 ? uint256(-mtm) : 0;
         _requirements[member] = Requirement(im.toUint96(), vm.toUint96(), run.day);
@@ -131,13 +133,13 @@ contract MarginRevaluation is MarginBase {
     /// scenario P&L added to `pnl`; returns its mark-to-market `q P + c` at the settlement price.
     /// The position slot is read once and written only if something in it changed; a position
     /// with nothing at risk (no quantity, nothing resting) adds only its cash, without reading
-    /// the security's risk slots.
+    /// the security's price and shocks.
     function _revaluePosition(
         address account,
         uint256 securityId,
         OpenObligation memory o,
         bool newDay,
-        int256[] memory pnl
+        int256[16] memory pnl
     ) private returns (int256) {
         Position memory p = _positions[account][securityId];
         (int256 q, int64 quantity, uint32 cycle, int56 traded) =
@@ -148,9 +150,11 @@ contract MarginRevaluation is MarginBase {
                 || traded != p.traded
         ) _positions[account][securityId] = Position(quantity, openBuy, openSell, cycle, traded, true);
         if (q == 0 && openBuy == 0 && openSell == 0) return o.cashAmount;
-        Exposure memory x = _exposure(securityId, q, openBuy, openSell);
-        RiskMath.addScenarioPnl(pnl, x);
-        return q * int256(x.price) + o.cashAmount;
+        uint256 price = _priceOf(securityId);
+        RiskMath.addScenarioPnl(
+            pnl, q + int256(uint256(openBuy)), q - int256(uint256(openSell)), price, _shocks[securityId]
+        );
+        return q * int256(price) + o.cashAmount;
     }
 
     /// @dev The resting quantities of `p` once those filled since the last revaluation are
