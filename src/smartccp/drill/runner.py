@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 from ape import chain, networks
 
-from smartccp import risk
 from smartccp.chain.system import System
 from smartccp.clearing.ccp import (
     member_aggregates,
@@ -64,6 +63,7 @@ from smartccp.drill.day import TradingDay
 from smartccp.drill.setup import DrillSetup
 from smartccp.ops.clock import Clock, can_warp
 from smartccp.risk.chain import Risk
+from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.sim.scenario import Scenario
 from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths
 from smartccp.trading.bbo import BboClient
@@ -194,8 +194,8 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
 
     def _calibrate(self, history: np.ndarray) -> np.ndarray:
         r = self.sc.risk
-        return risk.calibrate_shocks(history, horizon_days=r.horizon_days, confidence=r.confidence,
-                                     n_scenarios=r.n_scenarios).reshape(len(self.sc.securities), -1)
+        model = PUBLISHED.with_(horizon_days=r.horizon_days, confidence=r.confidence, n_scenarios=r.n_scenarios)
+        return published_scenarios(history, model).shocks_bps
 
     def member_positions(self, day: DayState) -> dict[str, tuple[list[int], int]]:
         """Clearing member name -> (net quantity per security, net cash) of the day's cycle,

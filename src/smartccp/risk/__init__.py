@@ -6,6 +6,8 @@ unit (int), quantities in whole units (int, long > 0), shocks in integer basis p
 losses and fund sizes round up, anything paid out rounds down.
 
 Modules: :mod:`.scenarios` (historical-simulation shock calibration, anti-procyclicality),
+:mod:`.model` (THE published margin model: joint scenarios, FHS; every publishing path calls
+:func:`.published_scenarios`), :mod:`.portfolio_backtest` (the chain's IM on portfolios),
 :mod:`.margin` (IM / VM / VaR), :mod:`.backtest` (Kupiec, Christoffersen), :mod:`.stress`
 (historical and hypothetical stress), :mod:`.default_fund` (cover 2, allocation, reverse stress)
 and :mod:`.waterfall` (default waterfall).
@@ -35,6 +37,7 @@ from smartccp.risk.margin import (
     value_at_risk,
     variation_margin,
 )
+from smartccp.risk.model import PUBLISHED, MarginModel, published_scenarios
 from smartccp.risk.scenarios import (
     APC,
     JointScenarios,
@@ -63,6 +66,8 @@ __all__ = [
     "Cover2Sizing",
     "JointScenarios",
     "LRTest",
+    "MarginModel",
+    "PUBLISHED",
     "MemberCharges",
     "ReverseStressResult",
     "StressScenario",
@@ -83,6 +88,7 @@ __all__ = [
     "member_risk",
     "observation_weights",
     "portfolio_pnl_by_scenario",
+    "published_scenarios",
     "pro_rata",
     "reverse_stress_test",
     "run_waterfall",
