@@ -65,7 +65,7 @@ from smartccp.ops.clock import Clock, can_warp
 from smartccp.risk.chain import Risk
 from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.sim.scenario import Scenario
-from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths
+from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths, stress_history
 from smartccp.trading.bbo import BboClient
 from smartccp.trading.venue import VenueClient
 from smartccp.types import CyclePhase
@@ -107,6 +107,7 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
         self.names: dict[str, str] = {}
         path, history = price_paths(scenario.prices, scenario.securities, scenario.days + 1, scenario.seed)
         self.path, self.history = path, history
+        self.stress_history = stress_history(scenario.prices, scenario.securities, scenario.days + 1, history)
         self.shocks = self._calibrate(history)
         self.sim = MarketSimulator([m.name for m in scenario.members if m.trades], scenario.securities,
                                    scenario.flow, scenario.seed)

@@ -51,6 +51,7 @@ from smartccp.risk.scenarios import (
 from smartccp.risk.stress import (
     StressScenario,
     historical_stress_scenarios,
+    historical_window_scenarios,
     hypothetical_stress_scenarios,
     losses_beyond_margin_matrix,
     stressed_loss,
@@ -80,6 +81,7 @@ __all__ = [
     "conditional_coverage",
     "cover2_fund_size",
     "historical_stress_scenarios",
+    "historical_window_scenarios",
     "horizon_returns",
     "hypothetical_stress_scenarios",
     "initial_margin",
