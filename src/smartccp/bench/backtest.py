@@ -32,11 +32,12 @@ from smartccp.risk.portfolio_backtest import (
     PortfolioPath,
     backtest_rows,
     integer_prices,
+    marginal_calibration,
     rolling_margin,
     standard_portfolios,
     synthetic_prices,
 )
-from smartccp.risk.scenarios import APC, calibrate_shocks
+from smartccp.risk.scenarios import APC
 
 SYNTHETIC_BETAS = (1.2, 0.8, 1.0, 1.4, 0.6, 1.1, 0.9, 1.3, 0.7, 1.0)
 MODELS: dict[str, MarginModel] = {
@@ -53,13 +54,6 @@ def _data() -> dict[str, np.ndarray]:
     a = sp500.load()["Adj Close"].to_numpy(dtype=float)
     b = nasdaq.load()["Adj Close"].to_numpy(dtype=float)
     return {"sp500": np.column_stack([a, b]), "synthetic": synthetic_prices(a, SYNTHETIC_BETAS)}
-
-
-def _marginal(model: MarginModel):  # the pre-#22 publication: comonotone columns, no APC
-    def calibrate(history: np.ndarray) -> np.ndarray:
-        return calibrate_shocks(history, horizon_days=model.horizon_days, confidence=model.confidence,
-                                n_scenarios=model.n_scenarios, lookback_days=model.lookback_days)
-    return calibrate
 
 
 def _note(row: dict[str, Any]) -> str:
@@ -87,7 +81,7 @@ def _run(job: tuple[str, str, int]) -> tuple[list[dict[str, Any]], list[Portfoli
     prices = _data()[data_name]
     model = MODELS[model_name]
     pfs = standard_portfolios(prices.shape[1], n_random=n_random)
-    calibrate = _marginal(model) if model_name == "marginal" else None
+    calibrate = marginal_calibration(model) if model_name == "marginal" else None
     paths = rolling_margin(integer_prices(prices), pfs, model, calibrate=calibrate)
     rows = []
     for path in paths:

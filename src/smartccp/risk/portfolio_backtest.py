@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from smartccp.risk.backtest import christoffersen_independence, kupiec_pof
 from smartccp.risk.margin import initial_margin
 from smartccp.risk.model import MarginModel, published_scenarios
+from smartccp.risk.scenarios import calibrate_shocks
 from smartccp.units import CASH_UNIT
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "PortfolioPath",
     "backtest_rows",
     "integer_prices",
+    "marginal_calibration",
     "rolling_margin",
     "standard_portfolios",
     "synthetic_prices",
@@ -89,6 +91,15 @@ def synthetic_prices(index: ArrayLike, betas: Sequence[float], idio_vol: float =
     log_ret = np.diff(np.log(idx))[:, None] * b[None, :]
     log_ret = log_ret + rng.normal(0.0, idio_vol / np.sqrt(252), log_ret.shape)
     return start_price * np.exp(np.vstack([np.zeros((1, b.size)), np.cumsum(log_ret, axis=0)]))
+
+
+def marginal_calibration(model: MarginModel) -> Callable[[NDArray[np.float64]], NDArray[np.int64]]:
+    """For comparison only: the calibration published before #22 (marginal, comonotone
+    :func:`~smartccp.risk.scenarios.calibrate_shocks`, each row sorted, with ``model``'s APC)."""
+    def calibrate(history: NDArray[np.float64]) -> NDArray[np.int64]:
+        return calibrate_shocks(history, horizon_days=model.horizon_days, confidence=model.confidence,
+                                n_scenarios=model.n_scenarios, apc=model.apc, lookback_days=model.lookback_days)
+    return calibrate
 
 
 def standard_portfolios(n_sec: int, *, pair: tuple[int, int] = (0, 1), n_random: int = 0,
