@@ -22,7 +22,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(CURDIR)/$(BIN):$(ANVIL_DIR):$(CAST_DIR):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup compile abi check test coverage demo bench bench-scale console clean
+.PHONY: setup compile abi check test coverage demo bench bench-scale backtest console clean
 .DEFAULT_GOAL := help
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make coverage - the test suite with contract line/branch coverage: reports/coverage.json, .lcov, docs/testing.md"
 	@echo "make bench   - gas and throughput benchmark (the scale figures on an anvil without step traces), writes reports/bench.json"
 	@echo "make bench-scale - the scale day (#18: 200 members, 2,000 clients, 1,000 securities, 100,000 orders; about 3 min), writes reports/scale.json and .png"
+	@echo "make backtest - portfolio back-test of the published margin model (chain-free, about 5 min), writes reports/backtest.json and .png"
 	@echo "make console - ape console with the system at hand"
 	@echo "make abi     - write abi/ from the build: ABIs, errors.json, signatures.json, the order's typed data (for cast: docs/clients.md)"
 
@@ -117,6 +118,12 @@ bench: setup
 SCALE_ARGS ?=
 bench-scale: setup compile
 	nice -n 10 $(BIN)/ape run bench_scale $(SCALE_ARGS)
+
+# The portfolio back-test of the margin model the chain is given (issue #22; src/smartccp/bench/backtest.py):
+# rolling, out of sample, the contract's integer IM against realised 5-day losses, Kupiec and
+# Christoffersen per weekly phase. Chain-free; its small twin is tests/risk/models/test_risk_model.py.
+backtest: setup
+	$(BIN)/python -m smartccp.bench.backtest --out reports
 
 console: setup
 	$(BIN)/ape console

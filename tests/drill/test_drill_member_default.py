@@ -62,3 +62,20 @@ def test_member_default__on_chain_waterfall__layer_events_in_order_sum_to_the_lo
                              available["ccp_skin_in_the_game"])
     assert dict(w["layers"]) == dict(expected.layers)  # the contract's layer totals equal the model's
     assert default["status_after"] == "Expelled" and day0["events"][0]["reason"] == "MissedMarginCall"
+
+
+def test_member_default__cover2_from_history__fund_shown_against_two_largest_historical_losses(drill):
+    runner, report, _ = drill("member_default")
+    day0 = report["cycles"][0]
+    fund = day0["margin"]["default_fund"]
+    history = fund["fund_vs_history"]
+    [default] = day0["defaults"]
+    assert default["waterfall"]["fund_vs_history"] == history
+    # The worst window since 1999 (S&P 500 moves times each security's beta) for the two
+    # members it hurts most, applied to their day-0 positions.
+    assert len(history["two_largest"]) == 2 and history["historical_loss_two_largest"] > 0
+    assert len(history["worst_window"]["shocks_bps"]) == 2 and history["historical_windows"] >= 2
+    assert history["historical_loss_two_largest"] >= history["historical_cover2"] >= 0
+    # Cover 2 is at least the history's and the hypothetical floor, and the fund holds it.
+    assert fund["fund_size"] >= max(history["historical_cover2"], history["hypothetical_floor"])
+    assert history["fund_covers_history"] and sum(fund["required"].values()) >= history["historical_cover2"]

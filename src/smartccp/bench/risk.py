@@ -56,7 +56,7 @@ from smartccp.risk.chain import (
     publish_scenarios,
     settle_fund_members,
 )
-from smartccp.risk.scenarios import calibrate_shocks
+from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.risk.stress import historical_stress_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.orders import Order
@@ -75,7 +75,7 @@ DRILL_CHUNK = 2
 @functools.cache
 def _shocks() -> list[int]:
     _, closes = sp500_history()
-    return [int(s) for s in calibrate_shocks(closes, n_scenarios=SCENARIOS)]
+    return [int(s) for s in published_scenarios(closes, PUBLISHED.with_(n_scenarios=SCENARIOS)).shocks_bps[0]]
 
 
 @dataclass

@@ -54,6 +54,7 @@ from smartccp.risk.chain import (
     publish_prices,
     sign_fund_transfer,
 )
+from smartccp.risk.model import published_scenarios
 from smartccp.sim.scenario import CloseOutSpec
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import BboClient, RoutedOrder
@@ -155,7 +156,7 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     r, s, rk, sid = ctx.roles, ctx.system, _risk(ctx), ctx.security_id
     dates, closes = sp500_history()
     cut = int((dates < np.datetime64("2008-09-15")).sum())
-    shocks = [int(x) for x in risk.calibrate_shocks(closes[cut - 750:cut], n_scenarios=16)]
+    shocks = [int(x) for x in published_scenarios(closes[cut - 750:cut]).shocks_bps[0]]
     ctx.data["shocks"] = shocks
     log.tx(rk.margin.publishScenarios(sid, shocks, sender=r.risk), "risk: publish 16 scenarios")
     log.tx(publish_prices(rk.margin, {sid: REFERENCE_PRICE}, r.price), "price: publish reference price")

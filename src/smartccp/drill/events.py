@@ -131,8 +131,7 @@ class ModelDefault(EventHandler):
         if event.params.get("margin_posted", "im") == "none":
             margins[event.member] = 0
         quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
-        stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
-        beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [margins[m] for m in members])
+        beyond, history = _cover2_losses(run, members, quantities, prices, [margins[m] for m in members])
         sizing = risk.size_default_fund(beyond)
         contributions = dict(zip(members, risk.allocate_contributions(
             sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)))
@@ -147,7 +146,8 @@ class ModelDefault(EventHandler):
                      "ccp_skin_in_the_game": rk.skin_in_the_game, "survivor_default_fund": sum(survivors.values())}
         waterfall = {"basis": MODEL_NOTICE, "loss": loss, "model_loss_at_close_out_prices": model_loss,
                      "layers": result.layers, "available": available, "uncovered": result.uncovered,
-                     "fund_size": sizing.fund_size, "contributions": contributions, "margins": margins,
+                     "fund_size": sizing.fund_size, "fund_vs_history": history, "contributions": contributions,
+                     "margins": margins,
                      "charges": {str(k): v.__dict__ for k, v in result.charges.items()}}
         record = {"member": event.member, "loss": loss, "waterfall": waterfall,
                   "close_out": {"sell_outs": [x for x in day.sell_outs if x["account"] == event.member],
@@ -160,20 +160,44 @@ class ModelDefault(EventHandler):
 # ─── Margin cycle and default: on chain ──────────────────────────────────────────────────────
 
 
-def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int]:
+def _cover2_losses(run: DrillRunner, members: list[str], quantities: list[list[int]], prices: list[int],
+                   margins: list[int]) -> tuple[list[list[int]], dict[str, Any]]:
+    """Losses beyond margin (members x scenarios) for cover 2: the worst historical windows of
+    the scenario's longest price history (``run.stress_history``: for S&P 500 sources every
+    close since 1999), its stressed periods included
+    (:func:`smartccp.risk.stress.historical_window_scenarios`), applied to the members' actual
+    positions, then the scenario's hypothetical moves as an extra floor. Also what the report
+    shows: the worst historical loss of the two largest members (before margin) and its window,
+    the same beyond margin (cover 2 on history alone) and the hypothetical floor."""
+    historical = risk.historical_window_scenarios(run.stress_history, run.sc.risk.horizon_days)
+    hypothetical = risk.hypothetical_stress_scenarios(len(prices), run.sc.risk.stress_moves_bps)
+    beyond = risk.losses_beyond_margin_matrix(quantities, prices, historical + hypothetical, margins)
+    n_hist = len(historical)
+    hist = risk.size_default_fund([row[:n_hist] for row in beyond])
+    hypo = risk.size_default_fund([row[n_hist:] for row in beyond])
+    raw = risk.size_default_fund(risk.losses_beyond_margin_matrix(quantities, prices, historical, [0] * len(members)))
+    worst = historical[raw.scenario]
+    return beyond, {"historical_loss_two_largest": raw.fund_size, "two_largest": [members[i] for i in raw.members],
+                    "historical_cover2": hist.fund_size,
+                    "worst_window": {"history_row": int(worst.name.split()[-1]), "shocks_bps": list(worst.shocks_bps)},
+                    "hypothetical_floor": hypo.fund_size, "historical_windows": n_hist}
+
+
+def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int, dict[str, Any]]:
     """Cover-2 contributions (:mod:`smartccp.risk.default_fund`) from the day's positions, the
-    margin each member has posted and the scenario's hypothetical stress moves; floored at
-    ``risk.default_fund_minimum``. Returns (member name -> required contribution, fund size)."""
+    margin each member has posted, the worst historical windows and the hypothetical floor
+    (:func:`_cover2_losses`); floored at ``risk.default_fund_minimum``. Returns (member name ->
+    required contribution, fund size, the historical sizing for the report)."""
     rk = run.sc.risk
     members = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
     prices = run.prices_list(day)
     positions = run.member_positions(day)
     quantities = [positions.get(m, ([0] * len(prices), 0))[0] for m in members]
-    stress = risk.hypothetical_stress_scenarios(len(prices), rk.stress_moves_bps)
-    beyond = risk.losses_beyond_margin_matrix(quantities, prices, stress, [posted.get(m, 0) for m in members])
+    beyond, history = _cover2_losses(run, members, quantities, prices, [posted.get(m, 0) for m in members])
     sizing = risk.size_default_fund(beyond)
     amounts = risk.allocate_contributions(sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)
-    return {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}, int(sizing.fund_size)
+    contributions = {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}
+    return contributions, int(sizing.fund_size), history
 
 
 @margin_cycle("chain")
@@ -208,7 +232,7 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
                       "posted_before_call": st.posted, "call": st.call_amount, "call_deadline": st.call_deadline,
                       "met": met, "next_day_loss": realised})
         posted[m.name] = margin_status(rk.margin, acct).posted
-    contributions, fund_size = _cover2(run, day, posted)
+    contributions, fund_size, history = _cover2(run, day, posted)
     publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, run.roles.key("risk"))
     topped = {}
     for name, required in contributions.items():
@@ -219,7 +243,9 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
             rk.fund.contribute(required - int(paid), sender=run.accounts[name])
             topped[name] = required - int(paid)
     return {"basis": CHAIN_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls,
-            "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped}}
+            "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped,
+                             "fund_vs_history": {**history, "fund_covers_history": sum(contributions.values())
+                                                 >= history["historical_cover2"]}}}
 
 
 @event_handler("default:chain")
@@ -284,6 +310,7 @@ class ChainDefault(EventHandler):
         waterfall = {"basis": CHAIN_NOTICE, "loss": loss, "charged_by_ccp": charged,
                      "layers": [[n, totals[n]] for n in LAYERS], "events": mine, "available": available,
                      "uncovered": uncovered, "fund_size": day.margin.get("default_fund", {}).get("fund_size"),
+                     "fund_vs_history": day.margin.get("default_fund", {}).get("fund_vs_history"),
                      "contributions": day.margin.get("default_fund", {}).get("required", {})}
         # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
         replenished = {}

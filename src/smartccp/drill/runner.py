@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 from ape import chain, networks
 
-from smartccp import risk
 from smartccp.chain.system import System
 from smartccp.clearing.ccp import (
     member_aggregates,
@@ -64,8 +63,9 @@ from smartccp.drill.day import TradingDay
 from smartccp.drill.setup import DrillSetup
 from smartccp.ops.clock import Clock, can_warp
 from smartccp.risk.chain import Risk
+from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.sim.scenario import Scenario
-from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths
+from smartccp.sim.simulator import FlowDriver, MarketSimulator, price_paths, stress_history
 from smartccp.trading.bbo import BboClient
 from smartccp.trading.venue import VenueClient
 from smartccp.types import CyclePhase
@@ -107,6 +107,7 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
         self.names: dict[str, str] = {}
         path, history = price_paths(scenario.prices, scenario.securities, scenario.days + 1, scenario.seed)
         self.path, self.history = path, history
+        self.stress_history = stress_history(scenario.prices, scenario.securities, scenario.days + 1, history)
         self.shocks = self._calibrate(history)
         self.sim = MarketSimulator([m.name for m in scenario.members if m.trades], scenario.securities,
                                    scenario.flow, scenario.seed)
@@ -194,8 +195,8 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
 
     def _calibrate(self, history: np.ndarray) -> np.ndarray:
         r = self.sc.risk
-        return risk.calibrate_shocks(history, horizon_days=r.horizon_days, confidence=r.confidence,
-                                     n_scenarios=r.n_scenarios).reshape(len(self.sc.securities), -1)
+        model = PUBLISHED.with_(horizon_days=r.horizon_days, confidence=r.confidence, n_scenarios=r.n_scenarios)
+        return published_scenarios(history, model).shocks_bps
 
     def member_positions(self, day: DayState) -> dict[str, tuple[list[int], int]]:
         """Clearing member name -> (net quantity per security, net cash) of the day's cycle,

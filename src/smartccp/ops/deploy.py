@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 from ape import chain, networks, project
 
-from smartccp import risk
 from smartccp.chain import registry
 from smartccp.chain.accounts import KEY_ROLES, Roles, fund_gas, named_account, role_accounts
 from smartccp.chain.governance import TimelockAdmin
@@ -47,6 +46,7 @@ from smartccp.risk.chain import (
     publish_prices,
     publish_scenarios,
 )
+from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import deploy_bbo
 from smartccp.types import MAX_UINT, ZERO_ADDRESS
@@ -266,9 +266,9 @@ def calibrated_shocks(spec: DeploymentSpec) -> list[int]:
     dates, closes = sp500_history()
     cut = int((dates <= np.datetime64(rk.calibration_end)).sum())
     window = closes[max(0, cut - rk.calibration_days):cut]
-    shocks = risk.calibrate_shocks(window, horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
-                                   n_scenarios=rk.scenarios)
-    return [int(x) for x in shocks]
+    model = PUBLISHED.with_(horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
+                            n_scenarios=rk.scenarios)
+    return [int(x) for x in published_scenarios(window, model).shocks_bps[0]]
 
 
 def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:

@@ -6,6 +6,8 @@ unit (int), quantities in whole units (int, long > 0), shocks in integer basis p
 losses and fund sizes round up, anything paid out rounds down.
 
 Modules: :mod:`.scenarios` (historical-simulation shock calibration, anti-procyclicality),
+:mod:`.model` (THE published margin model: joint scenarios, FHS; every publishing path calls
+:func:`.published_scenarios`), :mod:`.portfolio_backtest` (the chain's IM on portfolios),
 :mod:`.margin` (IM / VM / VaR), :mod:`.backtest` (Kupiec, Christoffersen), :mod:`.stress`
 (historical and hypothetical stress), :mod:`.default_fund` (cover 2, allocation, reverse stress)
 and :mod:`.waterfall` (default waterfall).
@@ -35,6 +37,7 @@ from smartccp.risk.margin import (
     value_at_risk,
     variation_margin,
 )
+from smartccp.risk.model import PUBLISHED, MarginModel, published_scenarios
 from smartccp.risk.scenarios import (
     APC,
     JointScenarios,
@@ -48,6 +51,7 @@ from smartccp.risk.scenarios import (
 from smartccp.risk.stress import (
     StressScenario,
     historical_stress_scenarios,
+    historical_window_scenarios,
     hypothetical_stress_scenarios,
     losses_beyond_margin_matrix,
     stressed_loss,
@@ -63,6 +67,8 @@ __all__ = [
     "Cover2Sizing",
     "JointScenarios",
     "LRTest",
+    "MarginModel",
+    "PUBLISHED",
     "MemberCharges",
     "ReverseStressResult",
     "StressScenario",
@@ -75,6 +81,7 @@ __all__ = [
     "conditional_coverage",
     "cover2_fund_size",
     "historical_stress_scenarios",
+    "historical_window_scenarios",
     "horizon_returns",
     "hypothetical_stress_scenarios",
     "initial_margin",
@@ -83,6 +90,7 @@ __all__ = [
     "member_risk",
     "observation_weights",
     "portfolio_pnl_by_scenario",
+    "published_scenarios",
     "pro_rata",
     "reverse_stress_test",
     "run_waterfall",

@@ -29,6 +29,7 @@ __all__ = [
     "HYPOTHETICAL_MOVES_BPS",
     "StressScenario",
     "historical_stress_scenarios",
+    "historical_window_scenarios",
     "hypothetical_stress_scenarios",
     "losses_beyond_margin_matrix",
     "stressed_loss",
@@ -243,3 +244,29 @@ def losses_beyond_margin_matrix(
         [stressed_loss_beyond_margin(q, prices, s, mi) for s in scenarios]
         for q, mi in zip(member_quantities, m, strict=True)
     ]
+
+
+def historical_window_scenarios(prices: ArrayLike, horizon_days: int = 5) -> list[StressScenario]:
+    """The worst historical ``h``-day windows of a price history, for cover 2 (issue #22).
+
+    Over the WHOLE history given (its stressed period included), the window with the worst
+    and the best move of the equally-weighted market and of every security; each scenario shocks
+    every security by its own move in that window (the cross-section of the episode is kept).
+    Duplicate windows appear once. Names ``"window <start row>"``.
+
+    Args:
+        prices: daily prices, shape ``(n_dates,)`` or ``(n_dates, n_securities)``, positive.
+        horizon_days: ``h``.
+
+    Returns:
+        :class:`StressScenario` s (no dates: rows of ``prices``), shocks magnitude rounded up.
+    """
+    r = horizon_returns(prices, horizon_days)
+    r2 = r[:, None] if r.ndim == 1 else r
+    rows: list[int] = []
+    for series in [r2.mean(axis=1), *r2.T]:
+        for t in (int(np.argmin(series)), int(np.argmax(series))):
+            if t not in rows:
+                rows.append(t)
+    return [StressScenario(name=f"window {t}", shocks_bps=tuple(_round_away(float(x)) for x in r2[t]))
+            for t in sorted(rows)]

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from ape import chain, project
 
-from smartccp import risk as risk_models
 from smartccp.chain.rpc import Rpc
 from smartccp.chain.system import System, deploy_system, kyc_expiry
 from smartccp.risk.chain import DEFAULT_SCENARIOS, Risk, deploy_risk
+from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.scale.raw import Abi, Phase, RawSender, Tx
 from smartccp.sim.scenario import PriceSpec, SecuritySpec
 from smartccp.sim.simulator import price_paths
@@ -252,7 +252,7 @@ def _list(m: ScaleMarket, history: np.ndarray, progress: Any) -> None:
         txs += [m.tx(m.operator, v, "listSecurity", sid, lag), m.tx(m.operator, v, "setPhase", sid,
                                                                      int(TradingPhase.CONTINUOUS))]
     m.phase("setup.list_on_venues", txs, _say(progress, "list on venues", len(txs)))
-    shocks = risk_models.calibrate_shocks(history, n_scenarios=DEFAULT_SCENARIOS).reshape(len(m.securities), -1)
+    shocks = published_scenarios(history, PUBLISHED.with_(n_scenarios=DEFAULT_SCENARIOS)).shocks_bps
     txs = [m.tx(m.operator, m.risk.margin, "publishScenarios", sid, [int(x) for x in shocks[i]])
            for i, sid in enumerate(m.sids)]
     txs += publish_prices_txs(m, {sid: int(m.path[0][i]) for i, sid in enumerate(m.sids)})

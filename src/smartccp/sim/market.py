@@ -22,10 +22,10 @@ from typing import Any
 
 from ape import chain
 
-from smartccp import risk as risk_models
 from smartccp.chain.accounts import seeded_account
 from smartccp.chain.system import System, kyc_expiry, list_security
 from smartccp.risk.chain import Risk, publish_prices, publish_scenarios
+from smartccp.risk.model import published_scenarios
 from smartccp.sim.scenario import FlowSpec, PriceSpec, SecuritySpec
 from smartccp.sim.simulator import FlowDriver, FlowStats, MarketSimulator, price_paths
 from smartccp.trading.venue import VenueClient
@@ -127,7 +127,7 @@ class SimMarket:
             list_security(s, r.operator, sid, lag_days=self.lag_days, keeper=r.key("keeper"))
         shocks = None
         if self.risk is not None:
-            shocks = risk_models.calibrate_shocks(self.history, n_scenarios=16).reshape(len(self.securities), -1)
+            shocks = published_scenarios(self.history).shocks_bps
             publish_scenarios(self.risk.margin, {sid: [int(x) for x in shocks[i]] for i, sid in enumerate(self.sids)},
                               r.key("risk"))
             publish_prices(self.risk.margin, {sid: sec.start_price for sid, sec in zip(self.sids, self.securities)},

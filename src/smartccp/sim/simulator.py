@@ -93,6 +93,23 @@ def price_paths(spec: Any, securities: Sequence[Any], days: int, seed: int) -> t
     return path, history
 
 
+def stress_history(spec: Any, securities: Sequence[Any], days: int, history: np.ndarray) -> np.ndarray:
+    """The longest history before the drill for stress windows (cover 2): for an ``sp500``
+    source every S&P 500 close from 1999 to the start, each security ``beta`` times the index's
+    log moves (no idiosyncratic noise: the systematic episodes, 2001 and 2002 included), then
+    ``history`` (:func:`price_paths`) appended; otherwise ``history`` alone. Shape
+    ``(n_dates, n_securities)``, relative prices (only ``h``-day moves are used)."""
+    if spec.source != "sp500":
+        return history
+    dates, closes = sp500_history()
+    start = int(np.searchsorted(dates, np.datetime64(spec.start, "D")))
+    start = min(max(start, spec.lookback_days), len(closes) - days - 1)
+    betas = np.array([s.beta for s in securities])
+    older = np.log(closes[:start - spec.lookback_days + 1])
+    systematic = np.exp((older - older[-1])[:, None] * betas[None, :]) * history[0][None, :]
+    return np.vstack([systematic[:-1], history])
+
+
 # ─── Order flow (pure) ───────────────────────────────────────────────────────────────────────
 
 
