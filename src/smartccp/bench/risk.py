@@ -11,6 +11,15 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``risk.refresh_margin_1_security_gas`` the same for a member with one security, and
   ``risk.refresh_margin_per_security_gas`` the cost of each further security,
   ``(5 securities - 1 security) / 4``.
+- ``risk.scenarios_{n}_*_gas`` for n in :data:`SCENARIO_COUNTS` (4, 8, 16; 16 is
+  ``RiskMath.MAX_SCENARIOS``, one packed slot): Margin deployed for n scenarios per security
+  (an immutable: a fresh system per n), the published model calibrated for n
+  (``PUBLISHED.with_(n_scenarios=n)``); a member with positions in the five securities:
+  ``_publish_gas`` re-publishing one security's n shocks, ``_gate_gas`` the gate's share of a
+  placement (as ``risk.check_order_gas``), ``_fill_gas`` the member's buy of 10 units filling
+  one resting offer (gate on, novated), ``_eod_gas`` its ``refreshMargin`` (as
+  ``risk.refresh_margin_gas``). ``risk.gas_per_scenario_{publish,gate,fill,eod}`` is
+  ``(16 - 4 scenarios) / 12`` for each.
 - ``risk.default_drill_*``: a default drill with two defaulters in the worst week of 2008 (the
   two members buy 1,000 and 600 units, the price falls by the S&P 500's worst 5-day move of 2008, both miss their margin calls, are
   declared in default, and the CCP settles the cycle in bounded chunks of
