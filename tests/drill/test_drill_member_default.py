@@ -79,3 +79,42 @@ def test_member_default__cover2_from_history__fund_shown_against_two_largest_his
     # Cover 2 is at least the history's and the hypothetical floor, and the fund holds it.
     assert fund["fund_size"] >= max(history["historical_cover2"], history["hypothetical_floor"])
     assert history["fund_covers_history"] and sum(fund["required"].values()) >= history["historical_cover2"]
+
+
+def _exhausted(report_day: dict, shock_bps: int) -> bool:
+    """Direct computation: at a uniform move of ``shock_bps``, does some pair of members, each
+    losing ``max(0, loss - margin)`` beyond its margin, take more than their own contributions,
+    the CCP's skin in the game and the other members' contributions (no assessments)?"""
+    fund = report_day["margin"]["default_fund"]
+    inputs, contributions = fund["reverse_stress"]["inputs"], fund["required"]
+    prices, margins = inputs["prices"], inputs["margins"]
+    quantities = {c["member"]: c["quantities"] for c in report_day["margin"]["calls"]}
+    loss = {m: -(sum(q * p * shock_bps for q, p in zip(quantities[m], prices)) // 10_000) for m in margins}  # rounded up
+    beyond = {m: max(0, loss[m] - margins[m]) for m in margins}
+    names = sorted(margins)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            left = sum(max(0, beyond[d] - contributions[d]) for d in (a, b))
+            others = sum(v for m, v in contributions.items() if m not in (a, b))
+            if left > inputs["skin_in_the_game"] + others:
+                return True
+    return False
+
+
+def test_member_default__reverse_stress__move_that_uses_the_fund_up_beyond_the_sized_moves(drill):
+    runner, report, _ = drill("member_default")
+    day0 = report["cycles"][0]
+    reverse = day0["margin"]["default_fund"]["reverse_stress"]
+    [default] = day0["defaults"]
+    assert default["waterfall"]["reverse_stress"] == reverse
+    down, up = reverse["down"], reverse["up"]
+    # The fund is sized (cover 2) for the hypothetical moves, up to -30 % and +30 %: only a
+    # larger uniform fall uses it up, and kilo (long 3,000 ACME) is one of the two defaulters.
+    worst_fall = min(runner.sc.risk.stress_moves_bps)
+    assert down["shock_bps"] is not None and -10_000 <= down["shock_bps"] < worst_fall
+    assert down["uncovered"] > 0 and len(down["defaulters"]) == 2 and "kilo" in down["defaulters"]
+    assert up["shock_bps"] is None or up["shock_bps"] > max(runner.sc.risk.stress_moves_bps)
+    # The same threshold computed directly from the report's positions, margins and contributions.
+    assert _exhausted(day0, down["shock_bps"]) and not _exhausted(day0, down["shock_bps"] + 1)
+    if up["shock_bps"] is not None:
+        assert _exhausted(day0, up["shock_bps"]) and not _exhausted(day0, up["shock_bps"] - 1)

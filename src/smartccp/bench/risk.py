@@ -11,6 +11,15 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``risk.refresh_margin_1_security_gas`` the same for a member with one security, and
   ``risk.refresh_margin_per_security_gas`` the cost of each further security,
   ``(5 securities - 1 security) / 4``.
+- ``risk.scenarios_{n}_*_gas`` for n in :data:`SCENARIO_COUNTS` (4, 8, 16; 16 is
+  ``RiskMath.MAX_SCENARIOS``, one packed slot): Margin deployed for n scenarios per security
+  (an immutable: a fresh system per n), the published model calibrated for n
+  (``PUBLISHED.with_(n_scenarios=n)``); a member with positions in the five securities:
+  ``_publish_gas`` re-publishing one security's n shocks, ``_gate_gas`` the gate's share of a
+  placement (as ``risk.check_order_gas``), ``_fill_gas`` the member's buy of 10 units filling
+  one resting offer (gate on, novated), ``_eod_gas`` its ``refreshMargin`` (as
+  ``risk.refresh_margin_gas``). ``risk.gas_per_scenario_{publish,gate,fill,eod}`` is
+  ``(16 - 4 scenarios) / 12`` for each.
 - ``risk.default_drill_*``: a default drill with two defaulters in the worst week of 2008 (the
   two members buy 1,000 and 600 units, the price falls by the S&P 500's worst 5-day move of 2008, both miss their margin calls, are
   declared in default, and the CCP settles the cycle in bounded chunks of
@@ -73,9 +82,9 @@ DRILL_CHUNK = 2
 
 
 @functools.cache
-def _shocks() -> list[int]:
+def _shocks(n_scenarios: int = SCENARIOS) -> list[int]:
     _, closes = sp500_history()
-    return [int(s) for s in published_scenarios(closes, PUBLISHED.with_(n_scenarios=SCENARIOS)).shocks_bps[0]]
+    return [int(s) for s in published_scenarios(closes, PUBLISHED.with_(n_scenarios=n_scenarios)).shocks_bps[0]]
 
 
 @dataclass
@@ -85,6 +94,7 @@ class RiskMarket:
     sids: list[int]
     prices: dict[int, int]
     client: VenueClient
+    n_scenarios: int = SCENARIOS
 
     def add_security(self, ctx: BenchContext, price: int, *, venues: list[Any] | None = None) -> int:
         """List one more security T+1 (on ``venues``, default every venue) with the calibrated
@@ -94,7 +104,7 @@ class RiskMarket:
                                             sender=r.issuer)
         sid = int(self.system.securities.securityCount())
         list_security(self.system, r.operator, sid, lag_days=1, venues=venues)
-        publish_scenarios(self.risk.margin, {sid: _shocks()}, r.operator)
+        publish_scenarios(self.risk.margin, {sid: _shocks(self.n_scenarios)}, r.operator)
         self.sids.append(sid)
         self.prices[sid] = price
         return sid
@@ -107,14 +117,15 @@ class RiskMarket:
             publish_prices(self.risk.margin, dict(items[i:i + batch]), operator)
 
 
-def risk_market(ctx: BenchContext, n_securities: int = SECURITIES, *, n_venues: int = 1) -> RiskMarket:
-    """A fresh system with ``n_venues`` venues, Margin (every venue's gate) and DefaultFund,
-    ``n_securities`` listed T+1 on every venue with the calibrated scenarios and prices 20, 40,
-    ... published."""
+def risk_market(ctx: BenchContext, n_securities: int = SECURITIES, *, n_venues: int = 1,
+                n_scenarios: int = SCENARIOS) -> RiskMarket:
+    """A fresh system with ``n_venues`` venues, Margin (every venue's gate; ``n_scenarios``
+    scenarios per security, fixed at deployment) and DefaultFund, ``n_securities`` listed T+1 on
+    every venue with the calibrated scenarios and prices 20, 40, ... published."""
     r = ctx.roles
     system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=n_venues)
-    risk = deploy_risk(system, r.operator, n_scenarios=SCENARIOS)
-    m = RiskMarket(system, risk, [], {}, VenueClient(system.venue))
+    risk = deploy_risk(system, r.operator, n_scenarios=n_scenarios)
+    m = RiskMarket(system, risk, [], {}, VenueClient(system.venue), n_scenarios)
     for i in range(n_securities):
         m.add_security(ctx, cash(20 * (i + 1)))
     m.publish_prices(r.operator)
@@ -147,24 +158,63 @@ def _trade(m: RiskMarket, buyer: Any, seller: Any, sid: int, quantity: int, pric
     m.client.place(limit_order(buyer, sid, Side.BUY, quantity, price), buyer)
 
 
+def gate_placements(client: VenueClient, margin: Any, members: list[Any], sid: int, price: int, operator: Any,
+                    repeats: int) -> list[tuple[int, int]]:
+    """Per member: the median placement of a resting buy of 5 units at ``price`` with Margin as
+    the venue's gate and without it, ``(with, without)``; their difference is the gate's share
+    (``risk.check_order_gas``). One placement each first, so the member is known to the gate
+    and the price level exists. The gate is set again afterwards."""
+
+    def place(member: Any) -> int:
+        return int(client.place(limit_order(member, sid, Side.BUY, 5, price), member).gas_used)
+
+    for member in members:
+        place(member)
+    with_gate = [int(statistics.median(place(mb) for _ in range(repeats))) for mb in members]
+    client.venue.setOrderGate(ZERO_ADDRESS, sender=operator)
+    without = [int(statistics.median(place(mb) for _ in range(repeats))) for mb in members]
+    client.venue.setOrderGate(margin, sender=operator)
+    return list(zip(with_gate, without, strict=True))
+
+
+def fill_gas(client: VenueClient, maker: Any, taker: Any, sid: int, price: int, quantity: int, repeats: int) -> int:
+    """Median gas of ``taker``'s buy of ``quantity`` at ``price`` filling one resting offer of
+    ``maker`` (the whole placement: gate, match, novation)."""
+    gas = []
+    for _ in range(repeats):
+        client.place(limit_order(maker, sid, Side.SELL, quantity, price), maker)
+        receipt = client.place(limit_order(taker, sid, Side.BUY, quantity, price), taker)
+        if len(client.trades(receipt)) != 1:
+            raise RuntimeError("the taker did not fill the resting offer")
+        gas.append(int(receipt.gas_used))
+    return int(statistics.median(gas))
+
+
+def refresh_gas(m: RiskMarket, members: list[Any], operator: Any, repeats: int) -> list[int]:
+    """Per member: the median ``refreshMargin`` gas, each round after new settlement prices (every
+    security's moved by 0.5 % or more, alternately up and down, so IM, VM and the collateral value
+    change each time)."""
+    gas: list[list[int]] = [[] for _ in members]
+    for i in range(repeats):
+        moved = {sid: p * (10_000 + (-1) ** i * (50 + i)) // 10_000 for sid, p in m.prices.items()}
+        publish_prices(m.risk.margin, moved, operator)
+        for k, member in enumerate(members):
+            gas[k].append(int(m.risk.margin.refreshMargin(member, sender=operator).gas_used))
+    if margin_status(m.risk.margin, members[0]).initial_margin == 0:
+        raise RuntimeError("the refreshed member has no initial margin: positions not seen")
+    return [int(statistics.median(g)) for g in gas]
+
+
 @measurement("risk")
 def gate_share(ctx: BenchContext) -> Figures:
     m = risk_market(ctx)
     (member,) = margined_members(m, ctx, 1)
-
-    def place(sid: int) -> int:
-        order = limit_order(member, sid, Side.BUY, 5, m.prices[sid] // 2)
-        return int(m.client.place(order, member).gas_used)
-
     for sid in m.sids:  # five securities known to the gate
-        place(sid)
-    with_gate = [place(m.sids[1]) for _ in range(ctx.repeats)]
-    m.system.venue.setOrderGate(ZERO_ADDRESS, sender=ctx.roles.operator)
-    without = [place(m.sids[1]) for _ in range(ctx.repeats)]
-    return {
-        "risk.placement_with_gate_gas": int(statistics.median(with_gate)),
-        "risk.check_order_gas": int(statistics.median(with_gate) - statistics.median(without)),
-    }
+        m.client.place(limit_order(member, sid, Side.BUY, 5, m.prices[sid] // 2), member)
+    sid = m.sids[1]
+    [(with_gate, without)] = gate_placements(m.client, m.risk.margin, [member], sid, m.prices[sid] // 2,
+                                             ctx.roles.operator, ctx.repeats)
+    return {"risk.placement_with_gate_gas": with_gate, "risk.check_order_gas": with_gate - without}
 
 
 @measurement("risk.refresh")
@@ -175,20 +225,54 @@ def refresh_margin(ctx: BenchContext) -> Figures:
     for sid in m.sids:
         _trade(m, wide, dealer, sid, 100, m.prices[sid])
     _trade(m, narrow, dealer, m.sids[0], 100, m.prices[m.sids[0]])
-    gas: dict[Any, list[int]] = {wide: [], narrow: []}
-    for i in range(ctx.repeats):
-        moved = {sid: p * (10_000 + (-1) ** i * (50 + i)) // 10_000 for sid, p in m.prices.items()}
-        publish_prices(m.risk.margin, moved, ctx.roles.operator)
-        for member in gas:
-            gas[member].append(int(m.risk.margin.refreshMargin(member, sender=ctx.roles.operator).gas_used))
-    if margin_status(m.risk.margin, wide).initial_margin == 0:
-        raise RuntimeError("the refreshed member has no initial margin: positions not seen")
-    five, one = int(statistics.median(gas[wide])), int(statistics.median(gas[narrow]))
+    five, one = refresh_gas(m, [wide, narrow], ctx.roles.operator, ctx.repeats)
     return {
         "risk.refresh_margin_gas": five,
         "risk.refresh_margin_1_security_gas": one,
         "risk.refresh_margin_per_security_gas": (five - one) // (SECURITIES - 1),
     }
+
+
+SCENARIO_COUNTS = (4, 8, 16)  # 16: RiskMath.MAX_SCENARIOS, one packed slot
+SCENARIO_FILL_QTY = 10
+
+
+def scenario_costs(ctx: BenchContext, n_scenarios: int) -> Figures:
+    """Gas of publishing a security's scenarios, of the gate, of a fill and of the end-of-day
+    margin with Margin deployed for ``n_scenarios`` scenarios per security (the count is an
+    immutable of the contract: a fresh system per count). The member holds positions in the
+    five securities, the dealer is its counterparty."""
+    op = ctx.roles.operator
+    m = risk_market(ctx, n_scenarios=n_scenarios)
+    member, dealer = margined_members(m, ctx, 2)
+    for sid in m.sids:
+        _trade(m, member, dealer, sid, 100, m.prices[sid])
+    shocks = _shocks(n_scenarios)
+    publish = int(statistics.median(int(m.risk.margin.publishScenarios(m.sids[i % SECURITIES], shocks,
+                                                                      sender=op).gas_used)
+                                    for i in range(ctx.repeats)))
+    fill = fill_gas(m.client, dealer, member, m.sids[0], m.prices[m.sids[0]], SCENARIO_FILL_QTY, ctx.repeats)
+    (eod,) = refresh_gas(m, [member], op, ctx.repeats)
+    sid = m.sids[1]
+    [(with_gate, without)] = gate_placements(m.client, m.risk.margin, [member], sid, m.prices[sid] // 2, op,
+                                             ctx.repeats)
+    key = f"risk.scenarios_{n_scenarios}"
+    return {f"{key}_publish_gas": publish, f"{key}_gate_gas": with_gate - without, f"{key}_fill_gas": fill,
+            f"{key}_eod_gas": eod}
+
+
+@measurement("risk.scenarios")
+def scenario_count(ctx: BenchContext) -> Figures:
+    """:func:`scenario_costs` for each of :data:`SCENARIO_COUNTS`, and the gas of one more
+    scenario, ``(most - fewest) / (their difference)``, for each operation."""
+    figures: Figures = {}
+    for n in SCENARIO_COUNTS:
+        figures |= scenario_costs(ctx, n)
+    lo, hi = SCENARIO_COUNTS[0], SCENARIO_COUNTS[-1]
+    for what in ("publish", "gate", "fill", "eod"):
+        most, fewest = figures[f"risk.scenarios_{hi}_{what}_gas"], figures[f"risk.scenarios_{lo}_{what}_gas"]
+        figures[f"risk.gas_per_scenario_{what}"] = round((most - fewest) / (hi - lo), 1)  # type: ignore[operator]
+    return figures
 
 
 def _drill_market(ctx: BenchContext, dealer_cash: int) -> tuple[RiskMarket, int, Any]:

@@ -60,11 +60,18 @@ from typing import Any
 from tqdm import tqdm
 
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
-from smartccp.bench.risk import RiskMarket, limit_order, margined_members, risk_market
+from smartccp.bench.risk import (
+    RiskMarket,
+    fill_gas,
+    gate_placements,
+    limit_order,
+    margined_members,
+    risk_market,
+)
 from smartccp.bench.trade import TICK
 from smartccp.risk.chain import margin_status, publish_contributions, revalue
 from smartccp.trading.venue import VenueClient
-from smartccp.types import ZERO_ADDRESS, Side
+from smartccp.types import Side
 from smartccp.units import cash
 
 goal("scale.gate_gas_500_vs_5_positions_ratio", "<=", 1.05)
@@ -150,14 +157,7 @@ class ScaleMarket:
 
     def fill_gas(self, maker: Any, taker: Any, sid: int, repeats: int) -> int:
         """Median gas of ``taker``'s buy filling one resting offer of ``maker`` at the price."""
-        client, price, gas = self.client(sid), self.m.prices[sid], []
-        for _ in range(repeats):
-            client.place(limit_order(maker, sid, Side.SELL, FILL_QTY, price), maker)
-            receipt = client.place(limit_order(taker, sid, Side.BUY, FILL_QTY, price), taker)
-            if len(client.trades(receipt)) != 1:
-                raise RuntimeError("the taker did not fill the resting offer")
-            gas.append(int(receipt.gas_used))
-        return int(statistics.median(gas))
+        return fill_gas(self.client(sid), maker, taker, sid, self.m.prices[sid], FILL_QTY, repeats)
 
 
 def _ratio(big: int, small: int) -> float:
@@ -170,19 +170,9 @@ def _ratio(big: int, small: int) -> float:
 def _gate_shares(s: ScaleMarket, members: Sequence[Any], sid: int, operator: Any, repeats: int) -> list[int]:
     """Per member: median placement of a resting buy with the gate minus without (as
     ``risk.check_order_gas``); one placement each first, so the price level exists."""
-    client, margin = s.client(sid), s.m.risk.margin
     price = s.m.prices[sid] // 2 // TICK * TICK
-
-    def place(member: Any) -> int:
-        return int(client.place(limit_order(member, sid, Side.BUY, 5, price), member).gas_used)
-
-    for member in members:
-        place(member)
-    with_gate = [statistics.median(place(mb) for _ in range(repeats)) for mb in members]
-    client.venue.setOrderGate(ZERO_ADDRESS, sender=operator)
-    without = [statistics.median(place(mb) for _ in range(repeats)) for mb in members]
-    client.venue.setOrderGate(margin, sender=operator)
-    return [int(g - w) for g, w in zip(with_gate, without, strict=True)]
+    placements = gate_placements(s.client(sid), s.m.risk.margin, list(members), sid, price, operator, repeats)
+    return [g - w for g, w in placements]
 
 
 def _move_prices(m: RiskMarket, operator: Any, bps: int) -> None:

@@ -146,7 +146,10 @@ class ModelDefault(EventHandler):
                      "ccp_skin_in_the_game": rk.skin_in_the_game, "survivor_default_fund": sum(survivors.values())}
         waterfall = {"basis": MODEL_NOTICE, "loss": loss, "model_loss_at_close_out_prices": model_loss,
                      "layers": result.layers, "available": available, "uncovered": result.uncovered,
-                     "fund_size": sizing.fund_size, "fund_vs_history": history, "contributions": contributions,
+                     "fund_size": sizing.fund_size, "fund_vs_history": history,
+                     "reverse_stress": _reverse_stress(members, quantities, prices, [margins[m] for m in members],
+                                                       contributions, rk.skin_in_the_game),
+                     "contributions": contributions,
                      "margins": margins,
                      "charges": {str(k): v.__dict__ for k, v in result.charges.items()}}
         record = {"member": event.member, "loss": loss, "waterfall": waterfall,
@@ -183,11 +186,34 @@ def _cover2_losses(run: DrillRunner, members: list[str], quantities: list[list[i
                     "hypothetical_floor": hypo.fund_size, "historical_windows": n_hist}
 
 
-def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[dict[str, int], int, dict[str, Any]]:
+REVERSE_STRESS_BASIS = ("the smallest uniform move of every security (whole bps) at which the two members whose "
+                        "default is then worst exhaust the prefunded resources: their margin, every fund "
+                        "contribution and the CCP's skin in the game (no assessments); null: not within 100 %")
+
+
+def _reverse_stress(members: list[str], quantities: list[list[int]], prices: list[int], margins: list[int],
+                    contributions: dict[str, int], skin_in_the_game: int) -> dict[str, Any]:
+    """How far prices must move, down and up, before the default fund is used up
+    (:func:`smartccp.risk.default_fund.reverse_stress_test`, cover 2 at each move) for the
+    members' positions, margins and contributions; with the inputs, so the report can be checked."""
+    out: dict[str, Any] = {"basis": REVERSE_STRESS_BASIS}
+    for direction in ("down", "up"):
+        r = risk.reverse_stress_test(quantities, prices, margins, [contributions[m] for m in members],
+                                     skin_in_the_game, direction=direction)
+        out[direction] = {"shock_bps": r.shock_bps, "defaulters": [members[i] for i in r.defaulters],
+                          "uncovered": r.uncovered}
+    out["inputs"] = {"prices": list(prices), "margins": dict(zip(members, margins)),
+                     "skin_in_the_game": skin_in_the_game}
+    return out
+
+
+def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int],
+            skin_in_the_game: int) -> tuple[dict[str, int], int, dict[str, Any], dict[str, Any]]:
     """Cover-2 contributions (:mod:`smartccp.risk.default_fund`) from the day's positions, the
     margin each member has posted, the worst historical windows and the hypothetical floor
     (:func:`_cover2_losses`); floored at ``risk.default_fund_minimum``. Returns (member name ->
-    required contribution, fund size, the historical sizing for the report)."""
+    required contribution, fund size, the historical sizing for the report, the reverse stress
+    test of that fund with ``skin_in_the_game``, :func:`_reverse_stress`)."""
     rk = run.sc.risk
     members = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
     prices = run.prices_list(day)
@@ -197,7 +223,9 @@ def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int]) -> tuple[di
     sizing = risk.size_default_fund(beyond)
     amounts = risk.allocate_contributions(sizing.fund_size, risk.member_risk(beyond), rk.default_fund_minimum)
     contributions = {m: max(int(a), rk.default_fund_minimum) for m, a in zip(members, amounts)}
-    return contributions, int(sizing.fund_size), history
+    margins = [posted.get(m, 0) for m in members]
+    reverse = _reverse_stress(members, quantities, prices, margins, contributions, skin_in_the_game)
+    return contributions, int(sizing.fund_size), history, reverse
 
 
 @margin_cycle("chain")
@@ -232,7 +260,7 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
                       "posted_before_call": st.posted, "call": st.call_amount, "call_deadline": st.call_deadline,
                       "met": met, "next_day_loss": realised})
         posted[m.name] = margin_status(rk.margin, acct).posted
-    contributions, fund_size, history = _cover2(run, day, posted)
+    contributions, fund_size, history, reverse = _cover2(run, day, posted, int(rk.fund.skinInTheGame()))
     publish_contributions(rk.fund, {run.accounts[n]: v for n, v in contributions.items()}, run.roles.key("risk"))
     topped = {}
     for name, required in contributions.items():
@@ -245,7 +273,8 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
     return {"basis": CHAIN_NOTICE, "shocks_bps": run.shocks.tolist(), "calls": calls,
             "default_fund": {"fund_size": fund_size, "required": contributions, "topped_up": topped,
                              "fund_vs_history": {**history, "fund_covers_history": sum(contributions.values())
-                                                 >= history["historical_cover2"]}}}
+                                                 >= history["historical_cover2"]},
+                             "reverse_stress": reverse}}
 
 
 @event_handler("default:chain")
@@ -311,6 +340,7 @@ class ChainDefault(EventHandler):
                      "layers": [[n, totals[n]] for n in LAYERS], "events": mine, "available": available,
                      "uncovered": uncovered, "fund_size": day.margin.get("default_fund", {}).get("fund_size"),
                      "fund_vs_history": day.margin.get("default_fund", {}).get("fund_vs_history"),
+                     "reverse_stress": day.margin.get("default_fund", {}).get("reverse_stress"),
                      "contributions": day.margin.get("default_fund", {}).get("required", {})}
         # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
         replenished = {}

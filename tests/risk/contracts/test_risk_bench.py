@@ -4,7 +4,7 @@ them) and produce the figures issue #6 asks for; the scale bench (#18) runs at s
 from __future__ import annotations
 
 from smartccp.bench import core as bench
-from smartccp.bench import scale
+from smartccp.bench import risk, scale
 from smartccp.chain.accounts import local_roles
 
 KEYS = (
@@ -30,6 +30,19 @@ def test_bench__refresh_default_drill_and_cure__numbers():
     assert figures["risk.default_drill_txs"] == figures["risk.default_drill_chunks"] + 4  # 2 declare, 2 close
     assert figures["risk.default_drill_max_chunk_gas"] <= figures["risk.default_drill_settlement_gas"]
     assert figures["risk.default_drill_settlement_gas"] < figures["risk.default_drill_two_defaulters_gas"]
+
+
+def test_bench_scenario_count__4_8_16__gate_fill_eod_and_publish_figures():
+    ctx = bench.BenchContext(roles=local_roles(), repeats=1)
+    figures = bench.run_bench(ctx, only=["risk.scenarios"])
+
+    assert not ctx.errors, ctx.errors
+    for n in risk.SCENARIO_COUNTS:
+        for what in ("publish", "gate", "fill", "eod"):
+            assert isinstance(figures[f"risk.scenarios_{n}_{what}_gas"], int) and figures[f"risk.scenarios_{n}_{what}_gas"] > 0
+    publish = [figures[f"risk.scenarios_{n}_publish_gas"] for n in risk.SCENARIO_COUNTS]
+    assert publish == sorted(publish) and figures["risk.gas_per_scenario_publish"] > 0  # calldata, packing
+    assert all(isinstance(figures[f"risk.gas_per_scenario_{w}"], float) for w in ("gate", "fill", "eod"))
 
 
 def test_bench_scale__small_sizes__gate_fill_and_eod_figures():
