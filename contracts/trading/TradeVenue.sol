@@ -16,15 +16,16 @@ import {TickBitmap} from "../libraries/TickBitmap.sol";
 import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 import {Order, OrderType, Phase, Side, TimeInForce} from "../types/Order.sol";
 import {Route} from "../types/Settle.sol";
+import {VenueAdmin} from "./VenueAdmin.sol";
 import {VenueAuctions} from "./VenueAuctions.sol";
 import {VenueCore} from "./VenueCore.sol";
 
 /// @title TradeVenue — an exchange venue with an on-chain order book (F3, F4)
 /// @notice See ITradeVenue. Order entry, continuous matching, cancellation and the book views
-/// live here; call auctions, stop triggering, purging and market-maker quotes run from
-/// VenueAuctions on this contract's storage (delegatecall), after this contract verified any
-/// signatures involved; listing, phases, halts and the hook settings with their sweep run from
-/// VenueAdmin the same way.
+/// live here; call auctions and stop triggering run from VenueAuctions on this contract's
+/// storage (delegatecall); listing, phases, halts, the hook settings with their sweep,
+/// market-maker quotes and purging run from VenueAdmin the same way, after this contract
+/// verified any signatures involved.
 contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, VenueCore, EIP712, ReentrancyGuardTransient {
     using OrderBook for OrderBook.Book;
     using OrderBook for OrderBook.Level;
@@ -88,7 +89,7 @@ contract TradeVenue is ITradeVenue, IRegisterSubscriber, ISecuritySubscriber, Ve
         for (uint256 i; i < 2; ++i) {
             hashes[i] = _verifySigned(orders[i], signatures[i]);
         }
-        bytes memory result = _delegate(_auctions_module, abi.encodeCall(VenueAuctions.placeQuote, (orders, hashes)));
+        bytes memory result = _delegate(_admin_module, abi.encodeCall(VenueAdmin.placeQuote, (orders, hashes)));
         (bidOrderId, askOrderId) = abi.decode(result, (uint256, uint256));
     }
 

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IQuoteSink} from "../interfaces/IQuoteSink.sol";
-import {Phase, Side} from "../types/Order.sol";
+import {Order, OrderType, Phase, Side} from "../types/Order.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {VenueModule} from "./VenueModule.sol";
 
@@ -11,7 +11,8 @@ import {VenueModule} from "./VenueModule.sol";
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall). Nothing here is on
 /// an order's path: the venue moved it out to keep its own code under the 24 KiB limit. `purge`
-/// (anyone removes dead resting orders) lives here for the same reason.
+/// (anyone removes dead resting orders) and market makers' two-sided quotes (`placeQuote`) live
+/// here for the same reason.
 ///
 /// The hook settings (risk gate, quote sink) are mirrored into every listed market's word (`gated`,
 /// `publishing`), so an order reads no hook slot on a venue without hooks. A venue lists any number
@@ -29,6 +30,41 @@ contract VenueAdmin is VenueModule {
     constructor(address membership_, address securities_, address settlement_)
         VenueModule(membership_, securities_, settlement_)
     {}
+
+    // ─── Market-maker quotes (delegatecall only) ────────────────────────────────────────────────
+
+    /// @notice See ITradeVenue.quote. The venue has verified both signatures and used their
+    /// nonces; `hashes` are the two order hashes.
+    function placeQuote(Order[2] calldata orders, bytes32[2] calldata hashes)
+        external
+        onlyDelegated
+        returns (uint256 bidOrderId, uint256 askOrderId)
+    {
+        (Order calldata bid, Order calldata ask) = (orders[0], orders[1]);
+        address maker = bid.owner;
+        uint256 securityId = bid.securityId;
+        if (
+            ask.owner != maker || ask.securityId != securityId || bid.side != Side.Buy || ask.side != Side.Sell
+                || bid.orderType != OrderType.Limit || ask.orderType != OrderType.Limit
+                || _isImmediate(bid.orderType, bid.timeInForce) || _isImmediate(ask.orderType, ask.timeInForce)
+        ) revert InvalidQuote();
+        MakerObligation memory ob = _obligations[securityId][maker];
+        if (ob.maxSpread == 0) revert NotMarketMaker(maker, securityId);
+        uint256 spread = ask.price > bid.price ? ask.price - bid.price : 0;
+        if (spread > ob.maxSpread) revert SpreadTooWide(spread, ob.maxSpread);
+        if (bid.quantity < ob.minSize) revert QuoteTooSmall(bid.quantity, ob.minSize);
+        if (ask.quantity < ob.minSize) revert QuoteTooSmall(ask.quantity, ob.minSize);
+        Quote memory previous = _quotes[securityId][maker];
+        _withdrawQuote(previous.bidId, maker);
+        _withdrawQuote(previous.askId, maker);
+        uint256[2] memory ids;
+        for (uint256 i; i < 2; ++i) {
+            (ids[i],) = _place(orders[i], hashes[i], MAX_MAKERS);
+        }
+        (bidOrderId, askOrderId) = (ids[0], ids[1]);
+        _quotes[securityId][maker] = Quote(bidOrderId, askOrderId);
+        emit QuoteRefreshed(maker, securityId, bidOrderId, askOrderId);
+    }
 
     // ─── Purge (delegatecall only) ──────────────────────────────────────────────────────────────
 

@@ -9,7 +9,7 @@ import {CancelReason, Order, OrderType, Phase, Side, TimeInForce} from "../types
 import {Settle} from "../types/Settle.sol";
 import {VenueModule} from "./VenueModule.sol";
 
-/// @title VenueAuctions — call auctions, stop triggering, market-maker quotes and purging for TradeVenue
+/// @title VenueAuctions — call auctions and stop triggering for TradeVenue
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
 /// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall).
 contract VenueAuctions is VenueModule {
@@ -102,41 +102,6 @@ contract VenueAuctions is VenueModule {
         assembly ("memory-safe") {
             revert(add(err, 32), mload(err))
         }
-    }
-
-    // ─── Market-maker quotes and purging (delegatecall only) ──────────────────────────────────
-
-    /// @notice See ITradeVenue.quote. The venue has verified both signatures and used their
-    /// nonces; `hashes` are the two order hashes.
-    function placeQuote(Order[2] calldata orders, bytes32[2] calldata hashes)
-        external
-        onlyDelegated
-        returns (uint256 bidOrderId, uint256 askOrderId)
-    {
-        (Order calldata bid, Order calldata ask) = (orders[0], orders[1]);
-        address maker = bid.owner;
-        uint256 securityId = bid.securityId;
-        if (
-            ask.owner != maker || ask.securityId != securityId || bid.side != Side.Buy || ask.side != Side.Sell
-                || bid.orderType != OrderType.Limit || ask.orderType != OrderType.Limit
-                || _isImmediate(bid.orderType, bid.timeInForce) || _isImmediate(ask.orderType, ask.timeInForce)
-        ) revert InvalidQuote();
-        MakerObligation memory ob = _obligations[securityId][maker];
-        if (ob.maxSpread == 0) revert NotMarketMaker(maker, securityId);
-        uint256 spread = ask.price > bid.price ? ask.price - bid.price : 0;
-        if (spread > ob.maxSpread) revert SpreadTooWide(spread, ob.maxSpread);
-        if (bid.quantity < ob.minSize) revert QuoteTooSmall(bid.quantity, ob.minSize);
-        if (ask.quantity < ob.minSize) revert QuoteTooSmall(ask.quantity, ob.minSize);
-        Quote memory previous = _quotes[securityId][maker];
-        _withdrawQuote(previous.bidId, maker);
-        _withdrawQuote(previous.askId, maker);
-        uint256[2] memory ids;
-        for (uint256 i; i < 2; ++i) {
-            (ids[i],) = _place(orders[i], hashes[i], MAX_MAKERS);
-        }
-        (bidOrderId, askOrderId) = (ids[0], ids[1]);
-        _quotes[securityId][maker] = Quote(bidOrderId, askOrderId);
-        emit QuoteRefreshed(maker, securityId, bidOrderId, askOrderId);
     }
 
     // ─── Stop triggering ────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
@@ -539,6 +540,10 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
             return 0;
         }
         failed = _failedSide(_selector(err));
+        // A Direct fill runs the buyer's ERC-1155 receiver hook, which may revert with any data:
+        // a claim that the seller failed stands only if the seller's units or approval really
+        // fall short; otherwise the buyer's own code refused the fill.
+        if (failed == SELLER_FAILED && s.route == Route.Direct && _canDeliver(s)) failed = BUYER_FAILED;
         if (failed & resting == 0) {
             assembly ("memory-safe") {
                 revert(add(err, 32), mload(err))
@@ -546,13 +551,21 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
         }
     }
 
+    /// @dev Whether the seller of Direct fill `s` holds its units and has approved settlement.
+    function _canDeliver(Settle memory s) private view returns (bool) {
+        IERC1155 units = IERC1155(address(_securities));
+        return units.isApprovedForAll(s.seller, address(_settlement)) && units.balanceOf(s.seller, s.securityId) >= s.quantity;
+    }
+
     /// @dev Which side of a fill settlement's error `selector` blames: BUYER_FAILED (its cash
-    /// does not move gross, or its pre-funded cash does not cover the buy), SELLER_FAILED (its
+    /// does not move gross, its pre-funded cash does not cover the buy, or it cannot receive the
+    /// units), SELLER_FAILED (its
     /// units do not move gross, or the sale would be naked), or 0 (anything else).
     function _failedSide(bytes4 selector) internal pure returns (uint8) {
         if (selector == IERC20Errors.ERC20InsufficientBalance.selector
             || selector == IERC20Errors.ERC20InsufficientAllowance.selector
-            || selector == ICCPSettlement.CashNotPrefunded.selector) return BUYER_FAILED;
+            || selector == ICCPSettlement.CashNotPrefunded.selector
+            || selector == IERC1155Errors.ERC1155InvalidReceiver.selector) return BUYER_FAILED;
         if (selector == IERC1155Errors.ERC1155InsufficientBalance.selector
             || selector == IERC1155Errors.ERC1155MissingApprovalForAll.selector
             || selector == ICCPSettlement.NakedShortSale.selector) return SELLER_FAILED;

@@ -41,7 +41,11 @@ buy-in before any sell-out (CCPSettlement._closeOutInOrder)."""
 
 from __future__ import annotations
 
+from eth_abi import encode
+from eth_utils import keccak
+
 from smartccp.chain.errors import refusal
+from smartccp.chain.system import kyc_expiry
 from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, warp_past
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
@@ -54,6 +58,7 @@ from smartccp.types import (
     TimeInForce,
     TradingPhase,
 )
+from smartccp.units import cash
 
 
 def _open_gov_trades(world, *legs):  # noqa: ANN001, ANN202
@@ -303,3 +308,54 @@ def test_uncross__naked_short_seller__withdrawn_and_the_auction_completes(world)
     assert _cancelled(venue, r) == [(client.hash(offer_b), CancelReason.NOT_SETTLED)]
     assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(a.address, c.address, 5)]
     assert venue.phaseOf(gov.sid) == TradingPhase.CONTINUOUS
+
+
+def _lying_buyer(world, project):  # noqa: ANN001, ANN202
+    """A contract member that buys through ``placeTrusted``, with cash approved to the CCP."""
+    system = world.system
+    liar = project.MockLyingBuyer.deploy(sender=world.operator)
+    system.membership.admitClearingMember(liar, kyc_expiry(365), sender=world.operator)
+    system.cash.issue(liar, cash(100_000), sender=world.bank)
+    liar.approveCash(system.cash, system.ccp, sender=world.operator)
+    return liar
+
+
+def test_continuous__direct_buyer_hook_blames_the_seller__the_makers_stay_and_the_taker_is_refused(world, project):
+    """A buyer contract whose ERC-1155 hook reverts with the seller's approval error must not get
+    honest Direct offers withdrawn: the seller's approval and units are checked, and the buyer's
+    own order fails."""
+    system, b, c = world.system, world.traders[1], world.traders[3]
+    gov, price, client = _gov_rules(world)
+    liar = _lying_buyer(world, project)
+    offer_b = client.with_nonce(_order(b, gov.sid, Side.SELL, 5, price, route=Route.DIRECT))
+    client.place(offer_b, b)
+    client.place(_order(c, gov.sid, Side.SELL, 5, price, route=Route.DIRECT), c)
+    liar.setLie(_encode_error("ERC1155MissingApprovalForAll(address,address)", ["address", "address"],
+                              [str(system.ccp.address), str(b.address)]), sender=world.operator)
+    bid = client.with_nonce(_order(liar, gov.sid, Side.BUY, 10, price, route=Route.DIRECT))
+    assert refusal(liar, "place", str(system.venue.address), bid.as_tuple(), 64, sender=world.operator) == "ERC1155MissingApprovalForAll"
+    liar.setLie(b"", sender=world.operator)
+    r = liar.place(system.venue, bid.as_tuple(), 64, sender=world.operator)
+    assert not r.decode_logs(system.venue.OrderCancelled)  # both offers were honest: both filled
+    assert sorted(t.seller for t in client.trades(r)) == sorted([b.address, c.address])
+
+
+def test_continuous__resting_direct_bid_whose_hook_refuses__withdrawn_and_the_seller_fills_behind_it(world, project):
+    """A resting Direct bid of a contract that refuses the units (any revert data) would freeze
+    every crossing Direct seller: the venue withdraws it and the seller fills behind it."""
+    system, b, c = world.system, world.traders[1], world.traders[3]
+    gov, price, client = _gov_rules(world)
+    liar = _lying_buyer(world, project)
+    bid = client.with_nonce(_order(liar, gov.sid, Side.BUY, 5, price, route=Route.DIRECT))
+    liar.place(system.venue, bid.as_tuple(), 64, sender=world.operator)
+    client.place(_order(c, gov.sid, Side.BUY, 5, price, route=Route.DIRECT), c)
+    liar.setLie(_encode_error("ERC1155MissingApprovalForAll(address,address)", ["address", "address"],
+                              [str(system.ccp.address), str(b.address)]), sender=world.operator)
+    r = client.place(_order(b, gov.sid, Side.SELL, 5, price, route=Route.DIRECT), b)
+    assert _cancelled(system.venue, r) == [(client.hash(bid), CancelReason.NOT_SETTLED)]
+    assert [(t.buyer, t.seller, t.quantity) for t in client.trades(r)] == [(c.address, b.address, 5)]
+
+
+def _encode_error(signature: str, types: list[str], values: list) -> bytes:  # noqa: ANN001
+    """Revert data of the custom error ``signature`` with ``values``."""
+    return keccak(text=signature)[:4] + encode(types, values)
