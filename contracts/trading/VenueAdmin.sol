@@ -7,12 +7,12 @@ import {Order, OrderType, Phase, Side} from "../types/Order.sol";
 import {OrderBook} from "../libraries/OrderBook.sol";
 import {VenueModule} from "./VenueModule.sol";
 
-/// @title VenueAdmin — listing, phases, halts and the hook settings of a TradeVenue, with their sweep
+/// @title VenueAdmin — listing, phases, halts, the hook settings with their sweep, market-maker quotes and purge of a TradeVenue
 /// @notice Runs only by delegatecall from a TradeVenue, on the venue's storage (same layout, both
-/// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall). Nothing here is on
-/// an order's path: the venue moved it out to keep its own code under the 24 KiB limit. `purge`
-/// (anyone removes dead resting orders) and market makers' two-sided quotes (`placeQuote`) live
-/// here for the same reason.
+/// derive from VenueCore alone). Called directly it refuses (OnlyDelegateCall). The venue moved
+/// this code out to keep its own (and VenueAuctions') under the 24 KiB limit: none of it is on a
+/// signed or relayed order's path except a market maker's two-sided `quote`, whose signatures
+/// the venue verifies before it delegates.
 ///
 /// The hook settings (risk gate, quote sink) are mirrored into every listed market's word (`gated`,
 /// `publishing`), so an order reads no hook slot on a venue without hooks. A venue lists any number
