@@ -189,10 +189,12 @@ contract VenueAuctions is VenueModule {
                 uint256 qty = bid.remaining < ask.remaining ? bid.remaining : ask.remaining;
                 if (qty > auction.volume) qty = auction.volume;
                 uint256 price = uint256(tick) * m.tickSize;
+                bytes32 bidHash = bids.entries[bk].orderHash;
+                bytes32 askHash = asks.entries[ak].orderHash;
                 uint8 failed = _trySettle(
                     m,
-                    _instruction(securityId, m, bids.entries[bk].orderHash, asks.entries[ak].orderHash, bid.owner, ask.owner,
-                        price, qty, _routeFlags(bid.flags, ask.flags)),
+                    _instruction(securityId, m, bidHash, askHash, bid.owner, ask.owner, price, qty,
+                        _routeFlags(bid.flags, ask.flags)),
                     BUYER_FAILED | SELLER_FAILED
                 );
                 if (failed == BUYER_FAILED) {
@@ -204,8 +206,8 @@ contract VenueAuctions is VenueModule {
                     askLevel.advance(ak);
                     _drop(asks, askLevel, ak, ask, REASON_NOT_SETTLED, securityId, Side.Sell);
                 } else {
-                    _consume(bids, bidLevel, m.bestBid, bk, bid, qty, bids.entries[bk].orderHash, securityId, Side.Buy);
-                    _consume(asks, askLevel, m.bestAsk, ak, ask, qty, asks.entries[ak].orderHash, securityId, Side.Sell);
+                    _consume(bids, bidLevel, m.bestBid, bk, bid, qty, bidHash, securityId, Side.Buy);
+                    _consume(asks, askLevel, m.bestAsk, ak, ask, qty, askHash, securityId, Side.Sell);
                 }
                 auction.volume -= uint64(qty);
                 if (qty != 0) m.lastTick = tick;
