@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICCPSettlement, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {ICCPSettlementEvents, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 
 /// @title CCPBase — the CCP's storage, and paying out from the cycle pool
-/// @notice Shared by the settlement core (CCPSettlement) and the close-out pass (CCPCloseOut).
+/// @notice Shared by the CCP (CCPSettlement) and its cycle settlement module (CCPCycleSettlement,
+/// with the close-out pass CCPCloseOut), which runs by delegatecall on the CCP's storage: every
+/// base with storage is here, so the two layouts are one by construction.
 /// @dev Custody: the CCP's token balances = accounts' pre-funded and deferred balances
 /// (`_custodyCash`, `_custodySecurities`) + the pool of the cycle being settled, which includes
 /// cash borrowed from the default handler for its buy-ins (`_liquidityBorrowed`) until repaid.
-abstract contract CCPBase is ICCPSettlement {
+abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuardTransient, ERC1155Holder {
     /// @notice Longest settlement lag (T+N) and furthest cycle a deadline may name, in cycles.
     uint16 public constant MAX_SETTLEMENT_LAG = 30;
     /// @notice `settleCycle` starts a step only with at least this much gas left, so no step's
@@ -29,6 +34,8 @@ abstract contract CCPBase is ICCPSettlement {
     /// @notice Gas given to each token call during settlement (caps a receiver's hook).
     uint256 public constant CALL_GAS = 200_000;
     uint16 internal constant BPS = 10_000;
+    /// @dev The security id the settlement events give an account's cash leg (ids start at 1).
+    uint256 internal constant CASH_LEG = 0;
 
     /// @dev One slot: phase (1 byte) | cursor (8 bytes). A cycle's obligation list has no bound
     /// (one entry per account and security traded in it); the cursor walks it, and pass 2 walks
@@ -36,6 +43,28 @@ abstract contract CCPBase is ICCPSettlement {
     struct Cycle {
         CyclePhase phase;
         uint64 cursor;
+    }
+
+    /// @dev Where an account's cash leg is in the settlement of its cycle: Summed (its
+    /// obligations' cash added up in pass 1a; a credit stays so until pass 3), PaidIn (its debit
+    /// collected in pass 1b), PaidOut (pass 3 reached it: its credit paid).
+    enum LegStage {
+        None,
+        Summed,
+        PaidIn,
+        PaidOut
+    }
+
+    /// @dev An account's cash leg (DVP model 3) in the cycle being settled: the net cash of all
+    /// its obligations of the cycle, whatever the securities, less the cash its short deliveries
+    /// withheld; after pass 1b, for a debit, minus the part it failed to pay that is not yet
+    /// charged to an obligation. One slot per account, reused by every cycle (tagged with the
+    /// cycle id; one cycle settles at a time): written at settlement only, never at novation,
+    /// and created once per account, not once per cycle. cash (16) | cycle (8) | stage (1).
+    struct CashLeg {
+        int128 cash;
+        uint64 cycleId;
+        LegStage stage;
     }
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
@@ -72,6 +101,10 @@ abstract contract CCPBase is ICCPSettlement {
     mapping(address account => Funds) internal _funds;
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
     mapping(uint64 cycleId => uint256) internal _liquidityBorrowed;
+    mapping(address account => CashLeg) internal _cashLegs;
+    /// @dev The cycle whose settlement has started and not finished, plus one (0: none). One at
+    /// a time, so that the accounts' cash legs can reuse one slot each.
+    uint64 internal _settlingCycle;
     /// @dev Each security's settlement lag again, one byte per security and 32 consecutive ids
     /// per slot (id `i` in byte `i % 32` of word `i / 32`), written with `_rules` (a copy: the
     /// lag is at most MAX_SETTLEMENT_LAG). The revaluation reads a page of positions' lags
@@ -86,6 +119,11 @@ abstract contract CCPBase is ICCPSettlement {
         _cash = IERC20(cash_);
         _securities = IERC1155(securities_);
         _cycleLength = cycleLength_;
+    }
+
+    /// @inheritdoc AccessControl
+    function supportsInterface(bytes4 interfaceId) public view virtual override(AccessControl, ERC1155Holder) returns (bool) {
+        return super.supportsInterface(interfaceId);
     }
 
     // ─── Paying out ──────────────────────────────────────────────────────────────────────────

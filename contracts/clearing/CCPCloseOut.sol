@@ -31,8 +31,9 @@ abstract contract CCPCloseOut is CCPBase {
         bool complete;
     }
 
-    /// @dev Pass 2, one failed obligation. A buyer that did not pay gets securities in
-    /// proportion to the cash it paid; the withheld rest is sold (sell-out). A seller that did
+    /// @dev Pass 2, one failed obligation. A buyer that did not pay (its account's cash leg short,
+    /// the shortfall charged to this obligation in pass 1b) gets securities in proportion to the
+    /// cash it paid; the withheld rest is sold (sell-out). A seller that did
     /// not deliver gets cash in proportion to what it delivered; the missing units are bought
     /// with the withheld cash (buy-in). A remaining cash shortfall is charged to the clearing
     /// member via the default handler; a surplus goes back to the account if its close-out
@@ -57,8 +58,9 @@ abstract contract CCPCloseOut is CCPBase {
         surplus -= refund;
         if (!c.complete && address(_handler) != address(0)) (refund, surplus) = (refund + surplus, 0);
         if (refund != 0) _credit(address(_handler), e.securityId, 0, refund);
-        c.cashRelease += surplus;
-        _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, c.cashRelease);
+        // The cash released for the units delivered (`c.cashRelease`) is in the account's cash
+        // leg already (pass 1a), paid with it in pass 3: only the surplus is paid here.
+        _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, surplus);
     }
 
     /// @dev Sell-out: release units in proportion to the cash paid; sell the withheld rest.

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlement, CyclePhase, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
@@ -15,18 +12,18 @@ import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.so
 import {MemberKind} from "../types/Member.sol";
 import {Route, Settle} from "../types/Settle.sol";
 import {CCPBase} from "./CCPBase.sol";
-import {CCPCloseOut} from "./CCPCloseOut.sol";
+import {CCPCycleSettlement} from "./CCPCycleSettlement.sol";
 
 /// @title CCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
 /// @notice See ICCPSettlement for the routes, the cycle rule, the three settlement passes and
 /// what the chain still reveals about counterparties. This contract is a registered system
 /// account of the membership register, so it may hold cash and securities and move a suspended
 /// member's assets as an approved spender.
-/// Layout: CCPBase (storage, pay-out) <- CCPCloseOut (pass 2: sell-out, buy-in) <- this contract
-/// (venues, novation, passes 1 and 3, pre-funding, views).
+/// Layout: CCPBase (storage, pay-out) <- this contract (venues, novation, pre-funding, views);
+/// the settlement passes run in CCPCycleSettlement (CCPBase <- CCPCloseOut <- it), by delegatecall.
 /// @dev After every settled cycle the pool (token balances minus custody) is zero unless a
 /// close-out left an uncovered shortfall (see `ShortfallCharged`).
-contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, ERC1155Holder {
+contract CCPSettlement is CCPBase, ICCPSettlement {
     using NettingLib for Position;
     using SafeERC20 for IERC20;
 
@@ -35,6 +32,9 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Trade venues allowed to hand instructions to `settle`.
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
+
+    /// @dev The cycle settlement module this contract created (see `settleCycle`).
+    address private immutable _cycleSettlement;
 
     /// @param membership_ The membership register (this contract must be registered as system).
     /// @param cash_ DLT-PS cash token.
@@ -47,6 +47,7 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
         if (operator == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
+        _cycleSettlement = address(new CCPCycleSettlement(membership_, cash_, securities_, cycleLength_));
     }
 
     // ─── Operator and admin ──────────────────────────────────────────────────────────────────
@@ -225,144 +226,18 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     // ─── Settlement of a cycle ───────────────────────────────────────────────────────────────
 
     /// @inheritdoc ICCPSettlement
+    /// @dev Runs in the cycle settlement module (CCPCycleSettlement) by delegatecall, on this
+    /// contract's storage; the re-entrancy guard is this contract's, so a venue's close-out fill
+    /// coming back to `settle` sees it.
     function settleCycle(uint64 cycleId, uint256 maxSteps) external nonReentrant returns (bool done) {
-        if (maxSteps == 0) revert ZeroBatch();
-        Cycle memory c = _cycles[cycleId];
-        if (c.phase == CyclePhase.Unknown) revert UnknownCycle(cycleId);
-        if (c.phase == CyclePhase.Settled) revert CycleAlreadySettled(cycleId);
-        uint64 from = _settlesFrom(cycleId);
-        if (block.timestamp < from) revert CycleNotDue(cycleId, from, block.timestamp);
-
-        uint256 steps;
-        // Bounded: at most `maxSteps` steps, plus close-out visits that are not steps (at most 2n per
-        // cycle in all) and four phase changes; stops early on low gas.
-        while (true) {
-            uint256 n = _phaseLength(cycleId, c.phase);
-            if (c.cursor == n) {
-                c = _advance(cycleId, c.phase);
-                if (c.phase == CyclePhase.Settled) break;
-                continue;
+        (bool ok, bytes memory ret) =
+            _cycleSettlement.delegatecall(abi.encodeCall(CCPCycleSettlement.settleCycle, (cycleId, maxSteps)));
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
             }
-            uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
-            if (steps == maxSteps || gasleft() < floor) break;
-            uint256 index = c.cursor;
-            // Unchecked: index < n, a list length (or twice one), far below 2^64.
-            unchecked {
-                c.cursor = uint64(index + 1);
-            }
-            if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
-            else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
-            else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
-            ++steps;
         }
-        _cycles[cycleId] = c;
-        return c.phase == CyclePhase.Settled;
-    }
-
-    function _phaseLength(uint64 cycleId, CyclePhase phase) private view returns (uint256) {
-        if (phase == CyclePhase.ClosingOut) return 2 * _failures[cycleId].length; // two walks, see below
-        if (phase == CyclePhase.PayingIn || phase == CyclePhase.PayingOut) return _obligations[cycleId].length;
-        return 0; // Open: start at once
-    }
-
-    /// @dev Pass 2 walks the failures twice: first every obligation that failed to deliver (its
-    /// buy-in puts the missing units in the pool), then those that failed only to pay (their
-    /// sell-out then finds the units the buyer was owed, even when that buyer's seller failed
-    /// too). Visit `visit` of 2n looks at failure `visit mod n`; only the visit in the walk it
-    /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
-    /// moves, so a call stays bounded by 2n visits and the gas floor).
-    function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
-        uint64[] storage failures = _failures[cycleId];
-        uint256 n = failures.length;
-        bool deliveryWalk = visit < n;
-        uint256 index = failures[deliveryWalk ? visit : visit - n];
-        closedOut = (_shortfalls[cycleId][index].securities != 0) == deliveryWalk;
-        if (closedOut) _closeOut(cycleId, index);
-    }
-
-    /// @dev Next phase with its cursor at zero. Events name the phase entered.
-    function _advance(uint64 cycleId, CyclePhase phase) private returns (Cycle memory next) {
-        next.phase = CyclePhase(uint8(phase) + 1);
-        if (next.phase == CyclePhase.Settled) {
-            _repayLiquidity(cycleId);
-            emit CycleSettled(cycleId, _obligations[cycleId].length, _failures[cycleId].length);
-        }
-        emit CyclePhaseChanged(cycleId, next.phase);
-    }
-
-    /// @dev Pass 1: collect what the account owes, pre-funded balance first, then its wallet.
-    /// A partial pay-in is kept; the rest is recorded as a shortfall for pass 2.
-    function _payIn(uint64 cycleId, uint256 index) private {
-        Entry memory e = _obligations[cycleId][index];
-        (uint256 securitiesDue, uint256 cashDue) = _positions[cycleId][e.securityId][e.account].payables();
-        Funds memory f = _funds[e.account];
-        uint256 securitiesIn = securitiesDue == 0 ? 0 : _collectSecurities(e.account, e.securityId, securitiesDue);
-        uint256 cashIn;
-        if (cashDue != 0) (cashIn, f) = _collectCash(e.account, cashDue, f);
-        // Unchecked: every listed obligation counted one at listing; shortfalls are <= dues.
-        unchecked {
-            if (--f.openObligations == 0) f.reserved = 0;
-            _funds[e.account] = f;
-            if (securitiesIn < securitiesDue || cashIn < cashDue) {
-                _obligations[cycleId][index].failed = true;
-                _shortfalls[cycleId][index] =
-                    Shortfall(uint128(securitiesDue - securitiesIn), uint128(cashDue - cashIn));
-                _failures[cycleId].push(uint64(index)); // index < list length < 2^64
-            }
-            emit ObligationPaidIn(
-                cycleId, e.account, e.securityId, securitiesIn, cashIn, securitiesDue - securitiesIn, cashDue - cashIn
-            );
-        }
-    }
-
-    /// @dev Take up to `due` units: pre-funded first, then the wallet, as far as approval and
-    /// balance allow (a partial delivery is taken). Never reverts on the account's failure.
-    function _collectSecurities(address account, uint256 securityId, uint256 due) private returns (uint256 got) {
-        uint256 held = _prefundSecurities[account][securityId];
-        got = held < due ? held : due;
-        if (got != 0) {
-            _prefundSecurities[account][securityId] = held - got;
-            _custodySecurities[securityId] -= got;
-        }
-        uint256 rest = due - got;
-        if (rest == 0 || !_securities.isApprovedForAll(account, address(this))) return got;
-        uint256 balance = _securities.balanceOf(account, securityId);
-        uint256 pull = balance < rest ? balance : rest;
-        if (pull == 0) return got;
-        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, pull, "") {
-            got += pull;
-        } catch {}
-    }
-
-    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the wallet.
-    function _collectCash(address account, uint256 due, Funds memory f) private returns (uint256 got, Funds memory) {
-        got = f.cash < due ? f.cash : due;
-        if (got != 0) {
-            // Casts are safe: `got` <= f.cash (uint128); the reservation shrinks by at most itself.
-            f.cash -= uint128(got);
-            f.reserved -= f.reserved < got ? f.reserved : uint96(got);
-            _custodyCash -= got;
-        }
-        uint256 rest = due - got;
-        if (rest == 0) return (got, f);
-        uint256 allowance = _cash.allowance(account, address(this));
-        uint256 balance = _cash.balanceOf(account);
-        uint256 pull = rest < allowance ? rest : allowance;
-        if (balance < pull) pull = balance;
-        if (pull == 0) return (got, f);
-        try _cash.transferFrom{gas: CALL_GAS}(account, address(this), pull) returns (bool ok) {
-            if (ok) got += pull;
-        } catch {}
-        return (got, f);
-    }
-
-    /// @dev Pass 3: pay out the receivables of every obligation paid in full. Failed ones were
-    /// paid out in pass 2.
-    function _payOut(uint64 cycleId, uint256 index) private {
-        Entry memory e = _obligations[cycleId][index];
-        if (e.failed) return;
-        (uint256 securitiesOut, uint256 cashOut) = _positions[cycleId][e.securityId][e.account].receivables();
-        _deliver(cycleId, e.account, e.securityId, securitiesOut, cashOut);
+        return abi.decode(ret, (bool));
     }
 
     // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
@@ -518,6 +393,17 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     }
 
     /// @inheritdoc ICCPSettlement
+    function cycleSettlementModule() external view returns (address) {
+        return _cycleSettlement;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function cashLegOf(address account) external view returns (uint64 cycleId, int256 cash, uint8 stage) {
+        CashLeg memory leg = _cashLegs[account];
+        return (leg.cycleId, leg.cash, uint8(leg.stage));
+    }
+
+    /// @inheritdoc ICCPSettlement
     function obligationAt(uint64 cycleId, uint256 index)
         external
         view
@@ -594,11 +480,6 @@ contract CCPSettlement is CCPCloseOut, AccessControl, ReentrancyGuardTransient, 
     /// @inheritdoc ICCPSettlement
     function closeOutSetup() external view returns (address market, address handler) {
         return (address(_market), address(_handler));
-    }
-
-    /// @inheritdoc AccessControl
-    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
-        return super.supportsInterface(interfaceId);
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────

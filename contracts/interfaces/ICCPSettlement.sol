@@ -4,12 +4,15 @@ pragma solidity ^0.8.28;
 import {ISettlement} from "./ISettlement.sol";
 
 /// @notice Where a settlement cycle is. Unknown: no trade was ever novated into it.
-/// Open: trades are being netted (until its settlement date ends). PayingIn, ClosingOut,
-/// PayingOut: `settleCycle` is working through the obligation list. Settled: final.
+/// Open: trades are being netted (until its settlement date ends). PayingIn (units, each
+/// account's cash summed), PayingInCash (one net cash debit per account), ClosingOut, PayingOut
+/// (units, one net cash credit per account): `settleCycle` is working through the obligation
+/// list. Settled: final.
 enum CyclePhase {
     Unknown,
     Open,
     PayingIn,
+    PayingInCash,
     ClosingOut,
     PayingOut,
     Settled
@@ -40,37 +43,10 @@ struct OpenObligation {
     uint64 tradingCycle;
 }
 
-/// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
-/// @notice
-/// ROUTES. A registered venue hands every match to `settle`. `Route.Direct`: gross delivery
-/// versus payment between buyer and seller at once (both approved this contract), all or
-/// nothing. `Route.Ccp`: NOVATION — the trade becomes two legs, buyer/CCP and CCP/seller, each
-/// with its own id and a `TradeNovated` event naming only that account and the CCP; the legs are
-/// netted at once into the cycle's packed position of each account.
-///
-/// CYCLES. Cycle ids are settlement dates: `cycleId = deadline / cycleLength` (with a cycle
-/// length of one day, the number of days since 1970-01-01 UTC of the instruction's deadline).
-/// A cycle may be settled by anyone once its date has ended, i.e. from
-/// `(cycleId + 1) * cycleLength`. A security with settlement lag N accepts only deadlines whose
-/// cycle is at least today's cycle + N and at most `MAX_SETTLEMENT_LAG` cycles ahead; a venue
-/// gets the right deadline from `settlementCycle(securityId)`. No trade can enter a cycle after
-/// its date has ended, so a cycle's obligation list is final when settlement starts.
-///
-/// SETTLEMENT. `settleCycle(cycleId, maxSteps)` in resumable chunks, three passes over the
-/// list: (1) pay-in — each account delivers its net securities and pays its net cash, from its
-/// pre-funded balance first, then from its wallet (allowance to the CCP); a partial pay-in is
-/// taken and the rest recorded as a shortfall; (2) close-out of failed obligations — sell-out of
-/// withheld securities for a buyer that did not pay, buy-in with withheld cash for a seller that
-/// did not deliver, any remaining cash shortfall charged to the account's clearing member through
-/// the default handler; (3) pay-out to everyone whose pay-in was complete. An account's
-/// receivables are released only against its own payables (per obligation).
-///
-/// PRIVACY. The CCP's events name one account per leg, but the chain still reveals who traded
-/// with whom: the venue's match and the `settle` calldata carry both owners and order hashes,
-/// both legs are emitted in the same transaction with the same security and magnitudes, and leg
-/// ids are derivable from (venue, tradeId). Novation removes the counterparty credit exposure,
-/// not the information; hiding it needs an off-chain or encrypted order flow.
-interface ICCPSettlement is ISettlement {
+/// @title ICCPSettlementEvents — the CCP's events and errors
+/// @notice Apart from the functions, so that the CCP's storage base (CCPBase) and its cycle
+/// settlement module (CCPCycleSettlement, run by delegatecall) emit and revert with them.
+interface ICCPSettlementEvents {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice The clearing rules of `securityId` were set.
     event SecurityRulesSet(uint256 indexed securityId, SecurityRules rules);
@@ -103,7 +79,8 @@ interface ICCPSettlement is ISettlement {
     );
     /// @notice A cycle moved to `phase`.
     event CyclePhaseChanged(uint64 indexed cycleId, CyclePhase phase);
-    /// @notice `account` paid in for its obligation; `securitiesShort`/`cashShort` > 0 = failed.
+    /// @notice `account` paid in for its obligation (units; `cashAmount` and `cashShort` zero), or
+    /// for its cash leg (`securityId` 0: the net cash of all its securities); a short > 0 = failed.
     event ObligationPaidIn(
         uint64 indexed cycleId,
         address indexed account,
@@ -113,7 +90,8 @@ interface ICCPSettlement is ISettlement {
         uint256 securitiesShort,
         uint256 cashShort
     );
-    /// @notice The CCP paid out an obligation's receivables to `account`'s wallet.
+    /// @notice The CCP paid out an obligation's units, a close-out's surplus, or (`securityId` 0)
+    /// the net cash credit of the account's cash leg to `account`'s wallet.
     event ObligationPaidOut(
         uint64 indexed cycleId, address indexed account, uint256 indexed securityId, uint256 securities, uint256 cashAmount
     );
@@ -175,6 +153,9 @@ interface ICCPSettlement is ISettlement {
     error CycleNotDue(uint64 cycleId, uint64 settlesFrom, uint256 nowTime);
     /// @notice `cycleId` is already settled: nothing changed.
     error CycleAlreadySettled(uint64 cycleId);
+    /// @notice The settlement of `settlingCycle` has started and not finished: one cycle settles
+    /// at a time (the accounts' cash legs use one slot each). Finish it first; nothing changed.
+    error AnotherCycleSettling(uint64 settlingCycle);
     /// @notice A batch size of zero.
     error ZeroBatch();
     /// @notice An amount of zero.
@@ -193,7 +174,45 @@ interface ICCPSettlement is ISettlement {
     /// (stop clearing, no naked short, more pre-funded classes; lag and band unchanged): any
     /// other change of `securityId`'s rules needs the admin (the timelock, after its delay).
     error RulesChangeNeedsAdmin(uint256 securityId);
+}
 
+/// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
+/// @notice
+/// ROUTES. A registered venue hands every match to `settle`. `Route.Direct`: gross delivery
+/// versus payment between buyer and seller at once (both approved this contract), all or
+/// nothing. `Route.Ccp`: NOVATION — the trade becomes two legs, buyer/CCP and CCP/seller, each
+/// with its own id and a `TradeNovated` event naming only that account and the CCP; the legs are
+/// netted at once into the cycle's packed position of each account.
+///
+/// CYCLES. Cycle ids are settlement dates: `cycleId = deadline / cycleLength` (with a cycle
+/// length of one day, the number of days since 1970-01-01 UTC of the instruction's deadline).
+/// A cycle may be settled by anyone once its date has ended, i.e. from
+/// `(cycleId + 1) * cycleLength`. A security with settlement lag N accepts only deadlines whose
+/// cycle is at least today's cycle + N and at most `MAX_SETTLEMENT_LAG` cycles ahead; a venue
+/// gets the right deadline from `settlementCycle(securityId)`. No trade can enter a cycle after
+/// its date has ended, so a cycle's obligation list is final when settlement starts.
+///
+/// SETTLEMENT (DVP model 3: net securities per security, net cash per account).
+/// `settleCycle(cycleId, maxSteps)` in resumable chunks, four walks over the list: (1a) each
+/// account delivers its net units of each security, pre-funded first, then from its wallet
+/// (approval to the CCP), and each obligation's cash joins the account's one cash leg; (1b) each
+/// account pays the net cash debit of its leg across all its securities in one transfer
+/// (pre-funded cash first, then the wallet via allowance); partial pay-ins are taken and the rest
+/// recorded as shortfalls; a leg's shortfall is charged to the account's obligations that pay
+/// cash, in list order; (2) close-out of failed obligations — sell-out of withheld securities for
+/// a buyer that did not pay, buy-in with the withheld cash for a seller that did not deliver, any
+/// remaining cash shortfall charged to the account's clearing member through the default
+/// handler; (3) pay-out of the units of every obligation paid in full and of each account's net
+/// cash credit in one transfer. A short delivery withholds its own cash from the account's leg
+/// (it pays the buy-in), so units are released only against cash and cash only against units.
+/// Events give the cash leg the security id 0.
+///
+/// PRIVACY. The CCP's events name one account per leg, but the chain still reveals who traded
+/// with whom: the venue's match and the `settle` calldata carry both owners and order hashes,
+/// both legs are emitted in the same transaction with the same security and magnitudes, and leg
+/// ids are derivable from (venue, tradeId). Novation removes the counterparty credit exposure,
+/// not the information; hiding it needs an off-chain or encrypted order flow.
+interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
     /// @notice Set the clearing rules of `securityId`. The admin (timelock) any rules; the
     /// operator a security's first rules, or stricter ones (else `RulesChangeNeedsAdmin`).
@@ -256,6 +275,15 @@ interface ICCPSettlement is ISettlement {
         external
         view
         returns (OpenObligation[] memory open);
+    /// @notice The module `settleCycle` runs by delegatecall on this contract's storage (it
+    /// refuses direct calls): created by the constructor, fixed.
+    function cycleSettlementModule() external view returns (address);
+    /// @notice `account`'s cash leg in the last cycle whose settlement reached it: `cycleId`,
+    /// `cash` (> 0: its net credit; < 0: its net debit, after its pay-in minus the part not paid
+    /// and not yet charged to an obligation) and `stage` (1 summed in pass 1a, 2 debit paid in,
+    /// 3 paid out). Before settlement a cycle's legs are the sums of the accounts' obligations'
+    /// cash (`smartccp.clearing.ccp.cash_legs`).
+    function cashLegOf(address account) external view returns (uint64 cycleId, int256 cash, uint8 stage);
     /// @notice The `index`-th obligation of `cycleId`.
     function obligationAt(uint64 cycleId, uint256 index)
         external

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
-import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
+import {ICCPSettlement, ICCPSettlementEvents} from "../interfaces/ICCPSettlement.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
@@ -564,11 +564,11 @@ abstract contract VenueCore is ITradeVenueEvents, AccessControl {
     function _failedSide(bytes4 selector) internal pure returns (uint8) {
         if (selector == IERC20Errors.ERC20InsufficientBalance.selector
             || selector == IERC20Errors.ERC20InsufficientAllowance.selector
-            || selector == ICCPSettlement.CashNotPrefunded.selector
+            || selector == ICCPSettlementEvents.CashNotPrefunded.selector
             || selector == IERC1155Errors.ERC1155InvalidReceiver.selector) return BUYER_FAILED;
         if (selector == IERC1155Errors.ERC1155InsufficientBalance.selector
             || selector == IERC1155Errors.ERC1155MissingApprovalForAll.selector
-            || selector == ICCPSettlement.NakedShortSale.selector) return SELLER_FAILED;
+            || selector == ICCPSettlementEvents.NakedShortSale.selector) return SELLER_FAILED;
         return 0;
     }
 

@@ -78,10 +78,11 @@ class CyclePhase(IntEnum):
 
     UNKNOWN = 0
     OPEN = 1
-    PAYING_IN = 2
-    CLOSING_OUT = 3
-    PAYING_OUT = 4
-    SETTLED = 5
+    PAYING_IN = 2  # units delivered, each account's cash summed into its cash leg
+    PAYING_IN_CASH = 3  # one net cash debit per account (DVP model 3)
+    CLOSING_OUT = 4
+    PAYING_OUT = 5  # units, and one net cash credit per account
+    SETTLED = 6
 
 
 class MemberKind(IntEnum):

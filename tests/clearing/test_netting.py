@@ -60,11 +60,16 @@ def test_netting__worked_example_3_members_2_securities__obligations_match_hand_
     assert agg[(str(a), security_id)] == (50, -cash(5_125))
     assert agg[(str(a), bond_id)] == (0, cash(5))
 
-    # Liquidity: 7 trades worth 33,346 gross settle with 9,554 of pay-ins.
+    # Liquidity: 7 trades worth 33,346 gross. Netted per (security, account) they would need
+    # 100 + 3,840 + 5,025 + 589 = 9,554 of pay-ins in 7 cash transfers; with one cash leg per
+    # account (DVP model 3: A -100 + 5 = -95, B +8,965 - 589 = +8,376, C -3,840 + 584 = -3,256,
+    # X -5,025) 95 + 3,256 + 5,025 = 8,376 in 4 transfers (gross: 14, two per trade).
     liq = liquidity(ccp, cycle)
-    assert (liq.trades, liq.gross_cash, liq.net_cash) == (7, cash(33_346), cash(9_554))
+    assert (liq.trades, liq.gross_cash, liq.net_cash) == (7, cash(33_346), cash(8_376))
+    assert liq.net_cash_per_security == cash(9_554)
+    assert (liq.gross_cash_legs, liq.cash_legs_per_security, liq.cash_legs) == (14, 7, 4)
     assert (liq.gross_units, liq.net_units) == (310 + 2_400, 90 + 600)
-    assert 0.71 < liq.cash_saving < 0.72
+    assert 0.74 < liq.cash_saving < 0.75 and 0.71 < liq.cash_saving_per_security < 0.72
 
 
 def test_netting__position_nets_to_zero_then_trades_again__listed_once(ccp, trade, parties, security_id, cycle):

@@ -35,7 +35,13 @@ def test_settle_cycle__worked_example__members_move_only_net_amounts_and_ccp_end
     check_ccp_empty(ccp, system, [security_id, bond_id])
     assert system.cash.balanceOf(ccp) == 0
     assert supplies(system, [security_id, bond_id]) == supply
-    assert report.events["ObligationPaidIn"] == 7 and report.events["CycleSettled"] == 1
+    # The two obligations with units to deliver (B's EQ, C's BOND) are paid in, and the three
+    # net payers (A, C, X) pay one cash leg each across both securities (A: -100 on EQ and +5
+    # on BOND, one debit of 95).
+    assert report.events["ObligationPaidIn"] == 2 + 3 and report.events["CycleSettled"] == 1
+    assert report.cash_legs(system.cash, ccp) == {str(a): 1, str(b): 1, str(c): 1, str(x): 1}
+    assert [int(log.cashAmount) for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0] == [
+        cash(100) - cash(5), cash(3_840) - cash(584), cash(5_025)]
 
 
 def test_settle_cycle__chunked__interrupted_and_resumed_same_result(
@@ -46,12 +52,13 @@ def test_settle_cycle__chunked__interrupted_and_resumed_same_result(
     assert ccp.settleCycle(cycle, 3, sender=keeper).return_value is False or True
     phase, cursor, n, _, _ = ccp.cycleInfo(cycle)
     assert (phase, cursor, n) == (CyclePhase.PAYING_IN, 3, 7)
-    ccp.settleCycle(cycle, 5, sender=keeper)  # 4 more pay-ins, close-out (nothing), 1 pay-out
-    assert ccp.cycleInfo(cycle)[:2] == (CyclePhase.PAYING_OUT, 1)
+    ccp.settleCycle(cycle, 5, sender=keeper)  # 4 more pay-ins (units), 1 cash-leg step
+    assert ccp.cycleInfo(cycle)[:2] == (CyclePhase.PAYING_IN_CASH, 1)
 
     report = run_cycle(ccp, cycle, keeper, chunk=1)  # resume, one obligation per transaction
 
-    assert report.phase == CyclePhase.SETTLED and report.transactions == 6
+    # 6 more cash-leg steps, close-out (nothing), 7 pay-outs.
+    assert report.phase == CyclePhase.SETTLED and report.transactions == 6 + 7
     check_ccp_empty(ccp, system, [security_id, bond_id])
     assert balances(parties[3])[str(parties[3])] == (cash(1_000_000) - cash(3_256), 10_040, 9_400)
 

@@ -26,7 +26,7 @@ from smartccp.clearing.ccp import (
 )
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import Side
+from smartccp.types import CyclePhase, Side
 from smartccp.units import cash
 
 FUNDS = cash(100_000)
@@ -73,12 +73,12 @@ def trade(env: Setup, seller, buyer, qty: int, price: int) -> int:
 
 
 def settle_stepwise(env: Setup, cycle_id: int, keeper) -> dict[str, Any]:
-    """Settle pass by pass: the pay-ins (2 obligations), then the close-out step alone, then the
-    rest; returns the close-out step's receipt and all receipts."""
+    """Settle pass by pass: the pay-ins (2 obligations: units, then the two cash legs), then the
+    close-out step alone, then the rest; returns the close-out step's receipt and all receipts."""
     ccp = env.system.ccp
     warp_past(ccp, cycle_id)
     gas = 3_000_000  # above MIN_CLOSE_OUT_GAS
-    pay_in = ccp.settleCycle(cycle_id, 2, sender=keeper, gas_limit=gas)
+    pay_in = ccp.settleCycle(cycle_id, 4, sender=keeper, gas_limit=gas)
     close_out = ccp.settleCycle(cycle_id, 1, sender=keeper, gas_limit=gas)
     rest = run_cycle(ccp, cycle_id, keeper)
     assert rest.phase.name == "SETTLED"
@@ -292,11 +292,11 @@ def test_close_out_step__keeper_gives_too_little_gas__step_waits_not_starved(env
     env.client.place(order(member_c, sid, Side.BUY, 100, cash("9.90")), member_c)
     system.cash.approve(ccp, 0, sender=member_b)
     warp_past(ccp, cycle_id)
-    ccp.settleCycle(cycle_id, 2, sender=operator, gas_limit=3_000_000)  # pay-ins
+    ccp.settleCycle(cycle_id, 4, sender=operator, gas_limit=3_000_000)  # pay-ins: units, cash legs
     # Enough for an ordinary step, not for a close-out: the cycle stops before it.
     receipt = ccp.settleCycle(cycle_id, 1, sender=operator, gas_limit=int(ccp.MIN_STEP_GAS()) + 200_000)
     assert not list(receipt.decode_logs(ccp.SoldOut))
-    assert int(ccp.cycleInfo(cycle_id)[0]) == 3  # still ClosingOut, cursor unmoved
+    assert int(ccp.cycleInfo(cycle_id)[0]) == CyclePhase.CLOSING_OUT  # still ClosingOut, cursor unmoved
     step = ccp.settleCycle(cycle_id, 1, sender=operator, gas_limit=3_000_000)
     [sold_out] = step.decode_logs(ccp.SoldOut)
     assert sold_out.sold == 100

@@ -10,7 +10,10 @@ an existing system, admits ``n_members`` funded clearing members, and measures:
 - gross DVP (``Route.Direct``) per trade;
 - settlement gas per non-zero obligation (goal <= 60k);
 - settlement of a cycle of ``large`` trades vs one of ``small`` trades among the same members
-  (goal ratio <= 1.1: settlement costs O(accounts x securities), not O(trades)).
+  (goal ratio <= 1.1: settlement costs O(accounts x securities), not O(trades));
+- cash transfers per account in the large cycle, measured on the cash token's ``Transfer`` logs
+  (DVP model 3: one per account, however many securities it settled), beside what netting per
+  (security, account) would have moved.
 
 Local chains only (it moves time forward to settle).
 """
@@ -26,7 +29,9 @@ from ape import accounts, chain, project
 from smartccp.chain.system import System, admit, fund
 from smartccp.clearing.ccp import (
     Rules,
+    cash_legs,
     deploy_ccp,
+    obligations,
     register_venue,
     run_cycle,
     set_rules,
@@ -57,6 +62,10 @@ class ClearingGas:
     obligations: int
     small_trades: int
     large_trades: int
+    accounts: int  # accounts with an obligation in the large cycle
+    securities_per_account_max: int  # most securities one account settled in the large cycle
+    cash_legs_per_account_max: int  # most cash transfers between the CCP and one account in it
+    cash_legs_per_security_max: int  # the same had cash been netted per (security, account)
 
     @property
     def large_vs_small_ratio(self) -> float:
@@ -144,7 +153,16 @@ def measure_clearing_gas(system: System, operator: Any, *, bank: Any, issuer: An
     warp_past(ccp, today + 2)
     small_report = run_cycle(ccp, today + 1, operator, chunk=1_000)
     large_report = run_cycle(ccp, today + 2, operator, chunk=1_000)
-    obligations = large_report.obligations
+    large_obs = obligations(ccp, today + 2)
+    by_account: dict[str, set[int]] = {}
+    for o in large_obs:
+        by_account.setdefault(o.account, set()).add(o.security_id)
+    cash_by_account: dict[str, int] = {}
+    for o in large_obs:
+        cash_by_account[o.account] = cash_by_account.get(o.account, 0) + (o.cash != 0)
+    moved = large_report.cash_legs(system.cash, ccp)
+    assert large_report.failures == 0 and set(moved) == {a for a, v in cash_legs(large_obs).items() if v != 0}
+    n_obligations = large_report.obligations
     return ClearingGas(
         sink_per_trade=baseline,
         novation_steady=steady,
@@ -154,10 +172,14 @@ def measure_clearing_gas(system: System, operator: Any, *, bank: Any, issuer: An
         novation_batch_avg_above_sink=batch_avg_above,
         direct_dvp_per_trade=direct,
         settle_per_obligation_small=small_report.total_gas // max(small_report.obligations, 1),
-        settle_per_obligation_large=large_report.total_gas // max(obligations, 1),
+        settle_per_obligation_large=large_report.total_gas // max(n_obligations, 1),
         settle_total_small=small_report.total_gas,
         settle_total_large=large_report.total_gas,
-        obligations=obligations,
+        obligations=n_obligations,
         small_trades=small,
         large_trades=large,
+        accounts=len(by_account),
+        securities_per_account_max=max(len(v) for v in by_account.values()),
+        cash_legs_per_account_max=max(moved.values()),
+        cash_legs_per_security_max=max(cash_by_account.values()),
     )

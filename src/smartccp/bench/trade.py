@@ -25,7 +25,7 @@ from ape import chain, project
 from smartccp.bench.clearing import fund_members, measure_clearing_gas
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
 from smartccp.chain import gas_trace
-from smartccp.chain.system import System, deploy_system, list_security
+from smartccp.chain.system import System, deploy_system, issue_equity, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
@@ -40,6 +40,7 @@ goal("trade.place_depth_1000_ratio", "<=", 1.3)
 goal("ccp.novation_gas", "<=", 25_000)
 goal("ccp.settle_per_obligation_gas", "<=", 60_000)
 goal("ccp.cycle_1000_vs_100_ratio", "<=", 1.1)
+goal("ccp.cash_legs_per_account_cycle", "<=", 1)
 goal("all_in_gas_per_trade", "<=", 90_000)
 goal("all_in.relayed_gas_per_trade", "<=", 90_000)
 goal("e2e.ratio", ">=", 0.5)
@@ -190,10 +191,19 @@ def clearing_gas(ctx: BenchContext) -> Figures:
     r = ctx.roles
     m = open_market(ctx, n_members=0)
     g = measure_clearing_gas(m.system, r.operator, bank=r.bank, issuer=r.issuer, security_ids=[m.security_id])
+    # The same members trading 4 securities: one cash leg per account however many it settles.
+    sids = [m.security_id] + [issue_equity(m.system, r.issuer, f"B{k}", b"XS00000000B" + bytes([48 + k]))
+                              for k in range(3)]
+    g4 = measure_clearing_gas(m.system, r.operator, bank=r.bank, issuer=r.issuer, security_ids=sids,
+                              small=100, large=400)
     return {
         "ccp.settle_per_obligation_gas": g.settle_per_obligation_large,
         "ccp.cycle_1000_vs_100_ratio": round(g.large_vs_small_ratio, 3),
         "gross.dvp_per_trade_gas": g.direct_dvp_per_trade,
+        "ccp.settle_per_obligation_gas_4_securities": g4.settle_per_obligation_large,
+        "ccp.securities_per_account_4_securities": g4.securities_per_account_max,
+        "ccp.cash_legs_per_account_cycle": g4.cash_legs_per_account_max,
+        "ccp.cash_legs_per_account_cycle_per_security_netting": g4.cash_legs_per_security_max,
     }
 
 

@@ -70,6 +70,21 @@ class CycleReport:
     def transactions(self) -> int:
         return len(self.gas_used)
 
+    def cash_legs(self, cash_token: Any, ccp: Any) -> dict[str, int]:
+        """Per account: how many cash transfers the run made between the CCP and it (pay-in and
+        pay-out, measured on the cash token's ``Transfer`` logs). DVP model 3 moves one per
+        account that pays or receives net cash, whatever the number of securities; a failure's
+        close-out may add a refund of its surplus."""
+        me = str(ccp).lower()
+        legs: dict[str, int] = defaultdict(int)
+        for log in self.logs(cash_token.Transfer):
+            sender, receiver = str(log["from"]).lower(), str(log["to"]).lower()
+            if sender == me and receiver != me:
+                legs[str(log["to"])] += 1
+            elif receiver == me and sender != me:
+                legs[str(log["from"])] += 1
+        return dict(legs)
+
     @property
     def total_gas(self) -> int:
         return sum(self.gas_used)
@@ -269,14 +284,23 @@ class Liquidity:
 
     trades: int
     gross_cash: int
-    net_cash: int
+    net_cash: int  # paid in: one net cash debit per account across its securities (DVP model 3)
     gross_units: int
     net_units: int
+    net_cash_per_security: int = 0  # paid in had cash been netted per (security, account) only
+    cash_legs: int = 0  # cash transfers of the net settlement: accounts paying or receiving cash
+    cash_legs_per_security: int = 0  # the same, netted per (security, account)
+    gross_cash_legs: int = 0  # the same, trade by trade: two per trade
 
     @property
     def cash_saving(self) -> float:
         """Share of cash that netting saves, 0..1."""
         return 1 - self.net_cash / self.gross_cash if self.gross_cash else 0.0
+
+    @property
+    def cash_saving_per_security(self) -> float:
+        """Share of cash that netting per (security, account) alone would save, 0..1."""
+        return 1 - self.net_cash_per_security / self.gross_cash if self.gross_cash else 0.0
 
     @property
     def units_saving(self) -> float:
@@ -285,7 +309,8 @@ class Liquidity:
     def summary(self) -> str:
         return (
             f"{self.trades} trades: cash gross {fmt_cash(self.gross_cash)} -> net {fmt_cash(self.net_cash)} "
-            f"({self.cash_saving:.1%} saved); units gross {self.gross_units:,} -> net {self.net_units:,} "
+            f"({self.cash_saving:.1%} saved; {self.cash_saving_per_security:.1%} netted per security only), "
+            f"{self.gross_cash_legs:,} -> {self.cash_legs:,} cash transfers; units gross {self.gross_units:,} -> net {self.net_units:,} "
             f"({self.units_saving:.1%} saved)"
         )
 
@@ -311,10 +336,28 @@ def liquidity(ccp: Any, cycles: int | Iterable[int], *, start_block: int = 0) ->
         trades += 1
         gross_units += int(log.quantity)
         gross_cash += -int(log.cashAmount)
-    obs = [o for c in sorted(wanted) for o in obligations(ccp, c)]
-    net_cash = sum(-o.cash for o in obs if o.cash < 0)
+    per_cycle = [obligations(ccp, c) for c in sorted(wanted)]
+    obs = [o for cycle_obs in per_cycle for o in cycle_obs]
+    legs = [v for cycle_obs in per_cycle for v in cash_legs(cycle_obs).values()]
     net_units = sum(-o.quantity for o in obs if o.quantity < 0)
-    return Liquidity(trades, gross_cash, net_cash, gross_units, net_units)
+    return Liquidity(
+        trades, gross_cash, sum(-v for v in legs if v < 0), gross_units, net_units,
+        net_cash_per_security=sum(-o.cash for o in obs if o.cash < 0),
+        cash_legs=sum(1 for v in legs if v != 0),
+        cash_legs_per_security=sum(1 for o in obs if o.cash != 0),
+        gross_cash_legs=2 * trades,
+    )
+
+
+def cash_legs(obs: Iterable[Obligation]) -> dict[str, int]:
+    """Per account: the net cash of its cash leg (DVP model 3: the sum of its obligations' cash
+    across every security of the cycle; > 0 receives). What the CCP collects in pass 1b and
+    pays in pass 3 when every delivery arrives; keyed by account only, so pass one cycle's
+    obligations."""
+    legs: dict[str, int] = defaultdict(int)
+    for o in obs:
+        legs[o.account] += o.cash
+    return dict(legs)
 
 
 # ─── Invariants ──────────────────────────────────────────────────────────────────────────────

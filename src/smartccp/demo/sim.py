@@ -96,6 +96,7 @@ def market(ctx: DemoContext, log: StepLog) -> None:
         raise AssertionError("the simulated cycle changed a supply or was not idempotent")
     log.data.update(seed=DEMO_SIM_SEED, flow=res.as_dict(), refusals=refusals, cycles=cycles,
                     gross_cash=liq.gross_cash, net_cash=liq.net_cash, cash_saving=round(liq.cash_saving, 4),
+                    net_cash_per_security=liq.net_cash_per_security, cash_transfers=liq.cash_legs,
                     settlement=[rep.phase.name for rep in reports])
     ctx.data["sim"] = {"orders": res.orders, "fills": st.trades, "volume_cash": st.traded_cash, "refusals": refusals}
 

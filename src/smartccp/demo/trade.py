@@ -334,6 +334,7 @@ def clear(ctx: DemoContext, log: StepLog) -> None:
         f"{names.get(cm, cm)} {q:+,} ACME / {fmt_cash(c)}" for (cm, _), (q, c) in sorted(agg.items())))
     ctx.data["obligations"] = obs
     log.data.update(gross_cash=liq.gross_cash, net_cash=liq.net_cash, cash_saving=round(liq.cash_saving, 4),
+                    net_cash_per_security=liq.net_cash_per_security, cash_transfers=liq.cash_legs,
                     trades=liq.trades, cycles=cycles)
 
 

@@ -138,7 +138,10 @@ class TradingDay:
             liq = liquidity(ccp, day.cycle_id, start_block=day.start_block)
             day.gross = {"trades": liq.trades, "cash": liq.gross_cash, "units": liq.gross_units}
             day.net = {"cash": liq.net_cash, "units": liq.net_units, "cash_saving": round(liq.cash_saving, 4),
-                       "units_saving": round(liq.units_saving, 4)}
+                       "units_saving": round(liq.units_saving, 4),
+                       "cash_per_security": liq.net_cash_per_security,
+                       "cash_transfers": liq.cash_legs, "cash_transfers_per_security": liq.cash_legs_per_security,
+                       "cash_transfers_gross": liq.gross_cash_legs}
         [rep] = settle_when_due(ccp, [day.cycle_id], self.roles.key("keeper"), self.clock)
         if rep.transactions == 0:
             return day.settlement  # settled already: nothing sent

@@ -34,8 +34,11 @@ def render(report: dict[str, Any]) -> str:
         out.append("  settlement prices: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in c["settlement_prices"].items()))
         if c["gross"]:
             out.append(f"  netting: {c['gross']['trades']} trades, cash gross {fmt_cash(c['gross']['cash'])} -> net "
-                       f"{fmt_cash(c['net']['cash'])} ({c['net']['cash_saving']:.1%} saved); units {c['gross']['units']:,} -> "
-                       f"{c['net']['units']:,}")
+                       f"{fmt_cash(c['net']['cash'])} ({c['net']['cash_saving']:.1%} saved; netted per security only "
+                       f"{fmt_cash(c['net'].get('cash_per_security', 0))}); cash transfers "
+                       f"{c['net'].get('cash_transfers_gross', 0):,} -> {c['net'].get('cash_transfers', 0):,} "
+                       f"(one per account; {c['net'].get('cash_transfers_per_security', 0):,} per security); "
+                       f"units {c['gross']['units']:,} -> {c['net']['units']:,}")
         st = c["settlement"]
         if "phase" in st:
             out.append(f"  settlement: {st['phase']}, {st.get('obligations', 0)} obligations, {st.get('failures', 0)} failed, "

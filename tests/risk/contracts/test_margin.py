@@ -14,7 +14,7 @@ from smartccp.risk.chain import (
     sign_fund_transfer,
 )
 from smartccp.risk.margin import initial_margin, variation_margin
-from smartccp.types import Side
+from smartccp.types import CyclePhase, Side
 from smartccp.units import cash
 
 COLLATERAL = cash(2_000_000)
@@ -77,7 +77,7 @@ def test_im__two_open_cycles_and_a_settled_one__only_unsettled_obligations_count
     _set_positions(u, a, [10_000, 0, 0, 0, 0], today - 2)  # outside the window
     prices = [u.prices[s] for s in u.sids]
     assert int(u.margin.previewInitialMargin(a)) == initial_margin([300, -50, 0, 0, 0], prices, _shock_matrix(u))
-    u.source.setPhase(today, 5, sender=u.ccp)  # settled
+    u.source.setPhase(today, CyclePhase.SETTLED, sender=u.ccp)
     assert int(u.margin.previewInitialMargin(a)) == initial_margin([200, -50, 0, 0, 0], prices, _shock_matrix(u))
 
 

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {CyclePhase} from "../interfaces/ICCPSettlement.sol";
+import {CloseOutLib} from "../libraries/CloseOutLib.sol";
+import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {CCPBase} from "./CCPBase.sol";
+import {CCPCloseOut} from "./CCPCloseOut.sol";
+
+/// @title CCPCycleSettlement — the settlement passes of a cycle, for CCPSettlement
+/// @notice Runs only by delegatecall from the CCPSettlement that created it, on the CCP's
+/// storage (both derive from CCPBase, which holds every base with storage, so their layouts are
+/// one). Called directly it refuses (OnlyDelegateCall). Its immutables are the CCP's (same
+/// constructor inputs). Kept apart so that the CCP stays under the 24,576-byte code limit.
+contract CCPCycleSettlement is CCPCloseOut {
+    using NettingLib for Position;
+
+    address private immutable _self = address(this);
+
+    /// @notice Called directly instead of through the CCP.
+    error OnlyDelegateCall();
+
+    constructor(address membership_, address cash_, address securities_, uint64 cycleLength_)
+        CCPBase(membership_, cash_, securities_, cycleLength_)
+    {}
+
+    // ─── Settlement of a cycle ───────────────────────────────────────────────────────────────
+
+    /// @notice Advance `cycleId`'s settlement by at most `maxSteps` steps (see
+    /// ICCPSettlement.settleCycle). Only by delegatecall from the CCP, which holds the guard.
+    function settleCycle(uint64 cycleId, uint256 maxSteps) external returns (bool done) {
+        if (address(this) == _self) revert OnlyDelegateCall();
+        if (maxSteps == 0) revert ZeroBatch();
+        Cycle memory c = _cycles[cycleId];
+        if (c.phase == CyclePhase.Unknown) revert UnknownCycle(cycleId);
+        if (c.phase == CyclePhase.Settled) revert CycleAlreadySettled(cycleId);
+        uint64 from = _settlesFrom(cycleId);
+        if (block.timestamp < from) revert CycleNotDue(cycleId, from, block.timestamp);
+        uint64 settling = _settlingCycle;
+        // Unchecked: settling is a cycle id plus one, at least 1 here.
+        unchecked {
+            if (settling != 0 && settling != cycleId + 1) revert AnotherCycleSettling(settling - 1);
+        }
+
+        uint256 steps;
+        // Bounded: at most `maxSteps` steps, plus close-out visits that are not steps (at most 2n per
+        // cycle in all) and five phase changes; stops early on low gas.
+        while (true) {
+            uint256 n = _phaseLength(cycleId, c.phase);
+            if (c.cursor == n) {
+                c = _advance(cycleId, c.phase);
+                if (c.phase == CyclePhase.Settled) break;
+                continue;
+            }
+            uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
+            if (steps == maxSteps || gasleft() < floor) break;
+            uint256 index = c.cursor;
+            // Unchecked: index < n, a list length (or twice one), far below 2^64.
+            unchecked {
+                c.cursor = uint64(index + 1);
+            }
+            if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
+            else if (c.phase == CyclePhase.PayingInCash) _payInCash(cycleId, index);
+            else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
+            else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
+            ++steps;
+        }
+        _cycles[cycleId] = c;
+        return c.phase == CyclePhase.Settled;
+    }
+
+    function _phaseLength(uint64 cycleId, CyclePhase phase) private view returns (uint256) {
+        if (phase == CyclePhase.ClosingOut) return 2 * _failures[cycleId].length; // two walks, see below
+        if (phase == CyclePhase.Open) return 0; // start at once
+        return _obligations[cycleId].length; // PayingIn, PayingInCash, PayingOut
+    }
+
+    /// @dev Pass 2 walks the failures twice: first every obligation that failed to deliver (its
+    /// buy-in puts the missing units in the pool), then those that failed only to pay (their
+    /// sell-out then finds the units the buyer was owed, even when that buyer's seller failed
+    /// too). Visit `visit` of 2n looks at failure `visit mod n`; only the visit in the walk it
+    /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
+    /// moves, so a call stays bounded by 2n visits and the gas floor).
+    function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
+        uint64[] storage failures = _failures[cycleId];
+        uint256 n = failures.length;
+        bool deliveryWalk = visit < n;
+        uint256 index = failures[deliveryWalk ? visit : visit - n];
+        closedOut = (_shortfalls[cycleId][index].securities != 0) == deliveryWalk;
+        if (closedOut) _closeOut(cycleId, index);
+    }
+
+    /// @dev Next phase with its cursor at zero. Events name the phase entered.
+    function _advance(uint64 cycleId, CyclePhase phase) private returns (Cycle memory next) {
+        next.phase = CyclePhase(uint8(phase) + 1);
+        if (next.phase == CyclePhase.PayingIn) _settlingCycle = cycleId + 1;
+        if (next.phase == CyclePhase.Settled) {
+            _settlingCycle = 0;
+            _repayLiquidity(cycleId);
+            emit CycleSettled(cycleId, _obligations[cycleId].length, _failures[cycleId].length);
+        }
+        emit CyclePhaseChanged(cycleId, next.phase);
+    }
+
+    /// @dev Pass 1a, per obligation: collect the units the account owes, pre-funded first, then
+    /// its wallet; a partial delivery is kept and the rest recorded as a shortfall for pass 2.
+    /// The obligation's cash joins the account's cash leg: all of it, less what a short delivery
+    /// withholds (the cash of the units not delivered, which pays their buy-in). No cash moves.
+    function _payIn(uint64 cycleId, uint256 index) private {
+        Entry memory e = _obligations[cycleId][index];
+        Position memory p = _positions[cycleId][e.securityId][e.account];
+        (uint256 securitiesDue,) = p.payables();
+        uint256 securitiesIn = securitiesDue == 0 ? 0 : _collectSecurities(e.account, e.securityId, securitiesDue);
+        int256 cash = p.cash;
+        // Unchecked: a shortfall is at most the due; the withheld cash at most the receivable.
+        unchecked {
+            if (securitiesIn < securitiesDue) {
+                _obligations[cycleId][index].failed = true;
+                _shortfalls[cycleId][index] = Shortfall(uint128(securitiesDue - securitiesIn), 0);
+                _failures[cycleId].push(uint64(index)); // index < list length < 2^64
+                // Cast is safe: both terms are at most the position's cash (int128).
+                if (cash > 0) cash = int256(CloseOutLib.releasedDown(uint256(cash), securitiesIn, securitiesDue));
+            }
+            if (securitiesDue != 0) {
+                emit ObligationPaidIn(cycleId, e.account, e.securityId, securitiesIn, 0, securitiesDue - securitiesIn, 0);
+            }
+        }
+        CashLeg memory leg = _cashLegs[e.account];
+        // The account's first obligation of this cycle starts its leg again (the slot is reused).
+        if (leg.cycleId != cycleId || leg.stage == LegStage.None) leg = CashLeg(0, cycleId, LegStage.Summed);
+        leg.cash = SafeCast.toInt128(leg.cash + cash);
+        _cashLegs[e.account] = leg;
+    }
+
+    /// @dev Pass 1b, per obligation again: at the account's first obligation in the list, collect
+    /// the net cash debit of its cash leg, if it is one, (DVP model 3: one cash transfer per account and cycle,
+    /// whatever the number of securities), pre-funded balance first, then the wallet; the leg
+    /// then keeps minus the part not paid. At each of the account's obligations (all at or after
+    /// the first one), that shortfall is charged to the obligations that pay cash, in list
+    /// order, up to each one's cash due: those fail and their units are sold out in pass 2. Each
+    /// obligation visited counts down the account's open obligations (pre-funding stays locked
+    /// until the last).
+    function _payInCash(uint64 cycleId, uint256 index) private {
+        Entry memory e = _obligations[cycleId][index];
+        CashLeg memory leg = _cashLegs[e.account];
+        Funds memory f = _funds[e.account];
+        bool legChanged;
+        // A credit (or zero) leg has nothing to pay in and stays Summed (no write); pass 3 pays it.
+        if (leg.stage == LegStage.Summed && leg.cash < 0) {
+            (leg.stage, legChanged) = (LegStage.PaidIn, true);
+            // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
+            uint256 due = uint256(-int256(leg.cash));
+            uint256 cashIn;
+            (cashIn, f) = _collectCash(e.account, due, f);
+            leg.cash = -int128(int256(due - cashIn));
+            emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
+        }
+        if (leg.cash < 0) {
+            // A debit leg after its pay-in: what is left unpaid, to charge to obligations.
+            (, uint256 cashDue) = _positions[cycleId][e.securityId][e.account].payables();
+            uint256 unpaid = uint256(-int256(leg.cash));
+            uint256 charged = cashDue < unpaid ? cashDue : unpaid;
+            if (charged != 0) {
+                // Casts are safe: charged <= unpaid < 2^127.
+                leg.cash += int128(int256(charged));
+                legChanged = true;
+                if (!e.failed) {
+                    _obligations[cycleId][index].failed = true;
+                    _failures[cycleId].push(uint64(index)); // index < list length < 2^64
+                }
+                _shortfalls[cycleId][index].cash = uint128(charged);
+            }
+        }
+        if (legChanged) _cashLegs[e.account] = leg;
+        // Unchecked: every listed obligation counted one at listing.
+        unchecked {
+            if (--f.openObligations == 0) f.reserved = 0;
+        }
+        _funds[e.account] = f;
+    }
+
+    /// @dev Take up to `due` units: pre-funded first, then the wallet, as far as approval and
+    /// balance allow (a partial delivery is taken). Never reverts on the account's failure.
+    function _collectSecurities(address account, uint256 securityId, uint256 due) private returns (uint256 got) {
+        uint256 held = _prefundSecurities[account][securityId];
+        got = held < due ? held : due;
+        if (got != 0) {
+            _prefundSecurities[account][securityId] = held - got;
+            _custodySecurities[securityId] -= got;
+        }
+        uint256 rest = due - got;
+        if (rest == 0 || !_securities.isApprovedForAll(account, address(this))) return got;
+        uint256 balance = _securities.balanceOf(account, securityId);
+        uint256 pull = balance < rest ? balance : rest;
+        if (pull == 0) return got;
+        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, pull, "") {
+            got += pull;
+        } catch {}
+    }
+
+    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the wallet.
+    function _collectCash(address account, uint256 due, Funds memory f) private returns (uint256 got, Funds memory) {
+        got = f.cash < due ? f.cash : due;
+        if (got != 0) {
+            // Casts are safe: `got` <= f.cash (uint128); the reservation shrinks by at most itself.
+            f.cash -= uint128(got);
+            f.reserved -= f.reserved < got ? f.reserved : uint96(got);
+            _custodyCash -= got;
+        }
+        uint256 rest = due - got;
+        if (rest == 0) return (got, f);
+        uint256 allowance = _cash.allowance(account, address(this));
+        uint256 balance = _cash.balanceOf(account);
+        uint256 pull = rest < allowance ? rest : allowance;
+        if (balance < pull) pull = balance;
+        if (pull == 0) return (got, f);
+        try _cash.transferFrom{gas: CALL_GAS}(account, address(this), pull) returns (bool ok) {
+            if (ok) got += pull;
+        } catch {}
+        return (got, f);
+    }
+
+    /// @dev Pass 3: pay out the units of every obligation paid in full (failed ones were paid
+    /// out in pass 2), and at the account's first obligation in the list its cash leg, if a
+    /// credit: the net of all its securities, less the cash its short deliveries withheld.
+    function _payOut(uint64 cycleId, uint256 index) private {
+        Entry memory e = _obligations[cycleId][index];
+        if (!e.failed) {
+            (uint256 securitiesOut,) = _positions[cycleId][e.securityId][e.account].receivables();
+            if (securitiesOut != 0) _deliver(cycleId, e.account, e.securityId, securitiesOut, 0);
+        }
+        CashLeg storage leg = _cashLegs[e.account];
+        LegStage stage = leg.stage;
+        if (stage == LegStage.PaidOut) return; // not its first obligation: paid out already
+        leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
+        int256 cash = leg.cash;
+        // Cast is safe: positive and below 2^127.
+        if (cash > 0) _deliver(cycleId, e.account, CASH_LEG, 0, uint256(cash));
+    }
+}

@@ -1,0 +1,186 @@
+"""DVP model 3: net units per (security, account), one net cash leg per account and cycle across
+all its securities. A hand-worked market of 12 trades, and the two failures that the cash leg
+changes: an account short of cash across two securities, and a short delivery whose withheld
+cash the account must then pay."""
+
+from __future__ import annotations
+
+import ape
+
+from smartccp.clearing.ccp import (
+    cash_legs,
+    check_ccp_empty,
+    liquidity,
+    obligations,
+    run_cycle,
+    supplies,
+    warp_past,
+)
+from smartccp.types import CyclePhase
+from smartccp.units import cash
+
+PAID_OUT = 3  # CashLeg stage after pass 3
+
+#: Twelve trades (buyer, seller, quantity, price, security) among members A, B, C and client X.
+TRADES = [
+    ("a", "b", 200, "100.00", "eq"),
+    ("b", "a", 1_000, "1.00", "bond"),
+    ("c", "a", 100, "101.00", "eq"),
+    ("x", "c", 50, "99.00", "eq"),
+    ("a", "c", 2_000, "0.99", "bond"),
+    ("c", "x", 500, "1.01", "bond"),
+    ("b", "x", 80, "100.50", "eq"),
+    ("x", "b", 1_500, "1.00", "bond"),
+    ("c", "b", 60, "100.00", "eq"),
+    ("a", "x", 300, "0.98", "bond"),
+    ("b", "a", 40, "99.50", "eq"),
+    ("x", "c", 700, "1.02", "bond"),
+]
+
+#: Netted by hand per (account, security): (units, cash); > 0 receives.
+#: EQ   A: +200 -100 -40 = +60       cash -20,000 + 10,100 + 3,980          = -5,920
+#:      B: -200 +80 -60 +40 = -140   cash +20,000 - 8,040 + 6,000 - 3,980   = +13,980
+#:      C: +100 -50 +60 = +110       cash -10,100 + 4,950 - 6,000           = -11,150
+#:      X: +50 -80 = -30             cash -4,950 + 8,040                    = +3,090
+#: BOND A: -1,000 +2,000 +300 = +1,300           cash +1,000 - 1,980 - 294        = -1,274
+#:      B: +1,000 -1,500 = -500                  cash -1,000 + 1,500              = +500
+#:      C: -2,000 +500 -700 = -2,200             cash +1,980 - 505 + 714          = +2,189
+#:      X: -500 +1,500 -300 +700 = +1,400        cash +505 - 1,500 + 294 - 714    = -1,415
+BY_HAND = {
+    ("a", "eq"): (60, -cash(5_920)), ("a", "bond"): (1_300, -cash(1_274)),
+    ("b", "eq"): (-140, cash(13_980)), ("b", "bond"): (-500, cash(500)),
+    ("c", "eq"): (110, -cash(11_150)), ("c", "bond"): (-2_200, cash(2_189)),
+    ("x", "eq"): (-30, cash(3_090)), ("x", "bond"): (1_400, -cash(1_415)),
+}
+#: One cash leg per account: A -5,920 - 1,274 = -7,194; B +13,980 + 500 = +14,480;
+#: C -11,150 + 2,189 = -8,961; X +3,090 - 1,415 = +1,675 (the legs sum to zero).
+LEGS = {"a": -cash(7_194), "b": cash(14_480), "c": -cash(8_961), "x": cash(1_675)}
+#: Gross: the sum of the 12 trade values. Netted per security: the 4 debits 5,920 + 1,274 +
+#: 11,150 + 1,415. One leg per account: 7,194 + 8,961.
+GROSS, PER_SECURITY, MODEL_3 = cash(59_063), cash(19_759), cash(16_155)
+
+
+def test_dvp_model3__12_trades_2_securities__one_cash_transfer_per_account_as_computed_by_hand(
+    ccp, system, trade, parties, balances, keeper, security_id, bond_id, cycle
+):
+    a, b, x, c = parties
+    who = {"a": a, "b": b, "c": c, "x": x}
+    sid = {"eq": security_id, "bond": bond_id}
+    for buyer, seller, qty, price, sec in TRADES:
+        trade(who[buyer], who[seller], qty, cash(price), sid=sid[sec])
+    for (name, sec), expected in BY_HAND.items():
+        assert ccp.obligation(cycle, sid[sec], who[name]) == expected, (name, sec)
+    assert cash_legs(obligations(ccp, cycle)) == {str(who[n]): v for n, v in LEGS.items()}
+
+    liq = liquidity(ccp, cycle)
+    assert (liq.gross_cash, liq.net_cash_per_security, liq.net_cash) == (GROSS, PER_SECURITY, MODEL_3)
+    assert (liq.gross_cash_legs, liq.cash_legs_per_security, liq.cash_legs) == (24, 8, 4)
+    assert MODEL_3 < PER_SECURITY * 82 // 100  # 18 % less cash than netting per security
+
+    before = balances(a, b, x, c)
+    supply = supplies(system, [security_id, bond_id])
+    warp_past(ccp, cycle)
+    report = run_cycle(ccp, cycle, keeper, chunk=50)
+
+    assert report.phase == CyclePhase.SETTLED and report.failures == 0
+    after = balances(a, b, x, c)
+    units = {n: (BY_HAND[(n, "eq")][0], BY_HAND[(n, "bond")][0]) for n in who}
+    for n, acct in who.items():
+        assert tuple(v - o for v, o in zip(after[str(acct)], before[str(acct)])) == (LEGS[n], *units[n]), n
+        # The leg's slot after settlement: a credit as paid out, a debit as what is left unpaid.
+        assert ccp.cashLegOf(acct) == (cycle, max(LEGS[n], 0), PAID_OUT)
+    # Every account moved cash once (A and C paid in, B and X were paid), whatever it traded.
+    assert report.cash_legs(system.cash, ccp) == {str(v): 1 for v in who.values()}
+    legs_in = {log.account: -int(log.cashAmount) for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0}
+    legs_out = {log.account: int(log.cashAmount) for log in report.logs(ccp.ObligationPaidOut) if log.securityId == 0}
+    assert {**legs_in, **legs_out} == {str(who[n]): v for n, v in LEGS.items()}
+    check_ccp_empty(ccp, system, [security_id, bond_id])
+    assert supplies(system, [security_id, bond_id]) == supply
+
+
+def test_dvp_model3__account_short_of_cash__leg_shortfall_charged_to_its_buy_and_sold_out(
+    ccp, system, close_out, trade, parties, balances, keeper, security_id, bond_id, cycle
+):
+    market, handler = close_out
+    a, b, _, c = parties
+    trade(a, b, 100, cash(100))  # A buys EQ: -10,000
+    trade(c, a, 1_000, cash(5), sid=bond_id)  # A sells BOND: +5,000; A's leg -5,000
+    system.cash.approve(ccp, 0, sender=a)  # A pays nothing
+    market.setPrice(security_id, cash(95), sender=a)
+    before = balances(a, b, c)
+    warp_past(ccp, cycle)
+
+    report = run_cycle(ccp, cycle, keeper, chunk=10)
+
+    # The 5,000 leg shortfall is charged to A's EQ buy (cash due 10,000): half its units are
+    # released (50), the other 50 sold at 95 (4,750); the last 250 charged to A's member (A).
+    assert report.phase == CyclePhase.SETTLED and report.failures == 1
+    assert ccp.shortfallAt(cycle, 0) == (0, cash(5_000))
+    [leg_in] = [log for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0 and log.account == a]
+    assert (leg_in.account, leg_in.cashAmount, leg_in.cashShort) == (a, 0, cash(5_000))
+    [sold] = report.logs(ccp.SoldOut)
+    assert (sold.offered, sold.sold, sold.proceeds) == (50, 50, cash(4_750))
+    assert handler.charged(a) == cash(250)
+    after = balances(a, b, c)
+    assert [tuple(n - o for n, o in zip(after[str(p)], before[str(p)])) for p in (a, b, c)] == [
+        (0, 50, -1_000), (cash(10_000), -100, 0), (-cash(5_000), 0, 1_000)]
+    assert ccp.cashLegOf(a) == (cycle, 0, PAID_OUT)  # all of the unpaid 5,000 charged to the buy
+    check_ccp_empty(ccp, system, [security_id, bond_id])
+
+
+def test_dvp_model3__short_delivery__its_cash_withheld_from_the_leg_so_the_account_pays_it(
+    ccp, system, close_out, trade, parties, balances, keeper, security_id, bond_id, cycle
+):
+    market, handler = close_out
+    a, b, _, c = parties
+    trade(b, a, 100, cash(100))  # A sells EQ: +10,000
+    trade(a, c, 1_000, cash(12), sid=bond_id)  # A buys BOND: -12,000; leg -2,000 if A delivers
+    system.securities.setApprovalForAll(ccp, False, sender=a)  # A delivers nothing
+    market.setPrice(security_id, cash(110), sender=a)
+    before = balances(a, b, c)
+    warp_past(ccp, cycle)
+
+    report = run_cycle(ccp, cycle, keeper, chunk=10)
+
+    # A's EQ cash (10,000) is withheld: its leg becomes -12,000, which it pays; the withheld
+    # 10,000 buys B's 100 units in at 110 and A's member is charged the 1,000 above it.
+    assert report.phase == CyclePhase.SETTLED and report.failures == 1
+    assert ccp.shortfallAt(cycle, 1) == (100, 0)  # obligation 1: A in EQ (B, the buyer, is 0)
+    [bought] = report.logs(ccp.BoughtIn)
+    assert (bought.wanted, bought.bought, bought.cost) == (100, 100, cash(11_000))
+    assert handler.charged(a) == cash(1_000)
+    after = balances(a, b, c)
+    assert [tuple(n - o for n, o in zip(after[str(p)], before[str(p)])) for p in (a, b, c)] == [
+        (-cash(12_000), 0, 1_000), (-cash(10_000), 100, 0), (cash(12_000), 0, -1_000)]
+    [leg_in] = [log for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0 and log.account == a]
+    assert (leg_in.account, leg_in.cashAmount, leg_in.cashShort) == (a, cash(12_000), 0)
+    check_ccp_empty(ccp, system, [security_id, bond_id])
+    system.securities.setApprovalForAll(ccp, True, sender=a)
+
+
+def test_settle_cycle__another_cycle_half_settled__reverts_and_changes_nothing(
+    ccp, trade, parties, balances, keeper, security_id, cycle
+):
+    a, b, _, _ = parties
+    trade(a, b, 10, cash(100))  # into `cycle`
+    warp_past(ccp, cycle)
+    trade(a, b, 20, cash(100))  # a later cycle, due once its own date has ended
+    later = int(ccp.settlementCycle(security_id)[0])
+    warp_past(ccp, later)
+    ccp.settleCycle(cycle, 1, sender=keeper)  # `cycle` started, not finished
+    state = (ccp.cycleInfo(cycle), ccp.cycleInfo(later), balances(a, b))
+
+    # One cycle settles at a time: the accounts' cash legs reuse one slot each.
+    with ape.reverts(ccp.AnotherCycleSettling, settlingCycle=cycle):
+        ccp.settleCycle(later, 10, sender=keeper)
+
+    assert (ccp.cycleInfo(cycle), ccp.cycleInfo(later), balances(a, b)) == state
+    assert run_cycle(ccp, cycle, keeper).phase == CyclePhase.SETTLED
+    assert run_cycle(ccp, later, keeper).phase == CyclePhase.SETTLED  # then the next one may
+    assert ccp.cashLegOf(b) == (later, cash(2_000), PAID_OUT)
+
+
+def test_cycle_settlement_module__called_directly__refuses(ccp, keeper, cycle):
+    module = ape.project.CCPCycleSettlement.at(ccp.cycleSettlementModule())
+    with ape.reverts(module.OnlyDelegateCall):
+        module.settleCycle(cycle, 1, sender=keeper)
