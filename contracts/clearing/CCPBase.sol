@@ -60,19 +60,24 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// withheld; after pass 1b, for a debit, minus the part it failed to pay that is not yet
     /// charged to an obligation. One slot per account, reused by every cycle (tagged with the
     /// cycle id; one cycle settles at a time): written at settlement only, never at novation,
-    /// and created once per account, not once per cycle. cash (16) | cycle (8) | stage (1).
+    /// and created once per account, not once per cycle. The account's count of obligations not
+    /// yet paid in (all cycles; up at listing, down in pass 1b) lives here too, so that pass 1b
+    /// writes one slot per obligation, as pass 1 always did; and whether pre-funded buys
+    /// reserved cash (released when the last obligation is paid in). cash (16) | cycle (8) |
+    /// stage (1) | open obligations (4) | reserving (1).
     struct CashLeg {
         int128 cash;
         uint64 cycleId;
         LegStage stage;
+        uint32 openObligations;
+        bool reserving;
     }
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
-    /// (12 bytes) | obligations not yet paid in (4 bytes).
+    /// (12 bytes).
     struct Funds {
         uint128 cash;
         uint96 reserved;
-        uint32 openObligations;
     }
 
     IMembership internal immutable _membership;

@@ -46,11 +46,12 @@ contract CCPCycleSettlement is CCPCloseOut {
         uint256 steps;
         // Bounded: at most `maxSteps` steps, plus close-out visits that are not steps (at most 2n per
         // cycle in all) and five phase changes; stops early on low gas.
+        uint256 n = _phaseLength(cycleId, c.phase);
         while (true) {
-            uint256 n = _phaseLength(cycleId, c.phase);
             if (c.cursor == n) {
                 c = _advance(cycleId, c.phase);
                 if (c.phase == CyclePhase.Settled) break;
+                n = _phaseLength(cycleId, c.phase); // fixed within a phase: pass 1b appends failures before pass 2
                 continue;
             }
             uint256 floor = c.phase == CyclePhase.ClosingOut ? MIN_CLOSE_OUT_GAS : MIN_STEP_GAS;
@@ -128,7 +129,9 @@ contract CCPCycleSettlement is CCPCloseOut {
         }
         CashLeg memory leg = _cashLegs[e.account];
         // The account's first obligation of this cycle starts its leg again (the slot is reused).
-        if (leg.cycleId != cycleId || leg.stage == LegStage.None) leg = CashLeg(0, cycleId, LegStage.Summed);
+        if (leg.cycleId != cycleId || leg.stage == LegStage.None) {
+            (leg.cash, leg.cycleId, leg.stage) = (0, cycleId, LegStage.Summed);
+        }
         leg.cash = SafeCast.toInt128(leg.cash + cash);
         _cashLegs[e.account] = leg;
     }
@@ -144,15 +147,12 @@ contract CCPCycleSettlement is CCPCloseOut {
     function _payInCash(uint64 cycleId, uint256 index) private {
         Entry memory e = _obligations[cycleId][index];
         CashLeg memory leg = _cashLegs[e.account];
-        Funds memory f = _funds[e.account];
-        bool legChanged;
-        // A credit (or zero) leg has nothing to pay in and stays Summed (no write); pass 3 pays it.
+        // A credit (or zero) leg has nothing to pay in and stays Summed; pass 3 pays it.
         if (leg.stage == LegStage.Summed && leg.cash < 0) {
-            (leg.stage, legChanged) = (LegStage.PaidIn, true);
+            leg.stage = LegStage.PaidIn;
             // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
             uint256 due = uint256(-int256(leg.cash));
-            uint256 cashIn;
-            (cashIn, f) = _collectCash(e.account, due, f);
+            uint256 cashIn = _collectCash(e.account, due);
             leg.cash = -int128(int256(due - cashIn));
             emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
         }
@@ -164,7 +164,6 @@ contract CCPCycleSettlement is CCPCloseOut {
             if (charged != 0) {
                 // Casts are safe: charged <= unpaid < 2^127.
                 leg.cash += int128(int256(charged));
-                legChanged = true;
                 if (!e.failed) {
                     _obligations[cycleId][index].failed = true;
                     _failures[cycleId].push(uint64(index)); // index < list length < 2^64
@@ -172,16 +171,21 @@ contract CCPCycleSettlement is CCPCloseOut {
                 _shortfalls[cycleId][index].cash = uint128(charged);
             }
         }
-        if (legChanged) _cashLegs[e.account] = leg;
-        // Unchecked: every listed obligation counted one at listing.
+        // Unchecked: every listed obligation counted one at listing. The last one paid in
+        // releases what pre-funded buys reserved.
         unchecked {
-            if (--f.openObligations == 0) f.reserved = 0;
+            if (--leg.openObligations == 0 && leg.reserving) {
+                _funds[e.account].reserved = 0;
+                leg.reserving = false;
+            }
         }
-        _funds[e.account] = f;
+        _cashLegs[e.account] = leg;
     }
 
     /// @dev Take up to `due` units: pre-funded first, then the wallet, as far as approval and
-    /// balance allow (a partial delivery is taken). Never reverts on the account's failure.
+    /// balance allow (a partial delivery is taken). Never reverts on the account's failure. The
+    /// whole rest is tried first (one token call when the account performs); only if that fails
+    /// are approval and balance read to take what there is.
     function _collectSecurities(address account, uint256 securityId, uint256 due) private returns (uint256 got) {
         uint256 held = _prefundSecurities[account][securityId];
         got = held < due ? held : due;
@@ -190,35 +194,43 @@ contract CCPCycleSettlement is CCPCloseOut {
             _custodySecurities[securityId] -= got;
         }
         uint256 rest = due - got;
-        if (rest == 0 || !_securities.isApprovedForAll(account, address(this))) return got;
+        if (rest == 0 || _pullSecurities(account, securityId, rest)) return due;
+        if (!_securities.isApprovedForAll(account, address(this))) return got;
         uint256 balance = _securities.balanceOf(account, securityId);
-        uint256 pull = balance < rest ? balance : rest;
-        if (pull == 0) return got;
-        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, pull, "") {
-            got += pull;
+        if (balance != 0 && balance < rest && _pullSecurities(account, securityId, balance)) got += balance;
+    }
+
+    function _pullSecurities(address account, uint256 securityId, uint256 amount) private returns (bool ok) {
+        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, amount, "") {
+            return true;
         } catch {}
     }
 
-    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the wallet.
-    function _collectCash(address account, uint256 due, Funds memory f) private returns (uint256 got, Funds memory) {
+    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the
+    /// wallet: the whole rest tried first, then, if that fails, what allowance and balance allow.
+    function _collectCash(address account, uint256 due) private returns (uint256 got) {
+        Funds memory f = _funds[account];
         got = f.cash < due ? f.cash : due;
         if (got != 0) {
             // Casts are safe: `got` <= f.cash (uint128); the reservation shrinks by at most itself.
             f.cash -= uint128(got);
             f.reserved -= f.reserved < got ? f.reserved : uint96(got);
+            _funds[account] = f;
             _custodyCash -= got;
         }
         uint256 rest = due - got;
-        if (rest == 0) return (got, f);
+        if (rest == 0 || _pullCash(account, rest)) return due;
         uint256 allowance = _cash.allowance(account, address(this));
         uint256 balance = _cash.balanceOf(account);
         uint256 pull = rest < allowance ? rest : allowance;
         if (balance < pull) pull = balance;
-        if (pull == 0) return (got, f);
-        try _cash.transferFrom{gas: CALL_GAS}(account, address(this), pull) returns (bool ok) {
-            if (ok) got += pull;
+        if (pull != 0 && pull < rest && _pullCash(account, pull)) got += pull;
+    }
+
+    function _pullCash(address account, uint256 amount) private returns (bool ok) {
+        try _cash.transferFrom{gas: CALL_GAS}(account, address(this), amount) returns (bool done) {
+            return done;
         } catch {}
-        return (got, f);
     }
 
     /// @dev Pass 3: pay out the units of every obligation paid in full (failed ones were paid

@@ -190,7 +190,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         uint256 n = list.length;
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
-        ++_funds[account].openObligations;
+        ++_cashLegs[account].openObligations;
         if (n == 0) {
             _cycles[cycleId].phase = CyclePhase.Open;
             emit CyclePhaseChanged(cycleId, CyclePhase.Open);
@@ -206,6 +206,8 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         uint256 required = f.reserved + amount;
         if (required > f.cash) revert CashNotPrefunded(buyer, required, f.cash);
         f.reserved = SafeCast.toUint96(required);
+        CashLeg storage leg = _cashLegs[buyer];
+        if (!leg.reserving) leg.reserving = true; // pass 1b releases it with the last obligation
     }
 
     /// @dev No naked short sale: a net delivery of `-netQuantity + extra` must be covered by
@@ -263,8 +265,9 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @inheritdoc ICCPSettlement
     function withdrawCash(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
+        uint256 open = _cashLegs[msg.sender].openObligations;
+        if (open != 0) revert PrefundLocked(msg.sender, open);
         Funds memory f = _funds[msg.sender];
-        if (f.openObligations != 0) revert PrefundLocked(msg.sender, f.openObligations);
         if (f.cash < amount) revert InsufficientPrefund(msg.sender, f.cash, amount);
         // Cast is safe: amount <= f.cash (uint128).
         _funds[msg.sender].cash = f.cash - uint128(amount);
@@ -276,7 +279,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @inheritdoc ICCPSettlement
     function withdrawSecurities(uint256 securityId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        uint256 open = _funds[msg.sender].openObligations;
+        uint256 open = _cashLegs[msg.sender].openObligations;
         if (open != 0) revert PrefundLocked(msg.sender, open);
         uint256 held = _prefundSecurities[msg.sender][securityId];
         if (held < amount) revert InsufficientPrefund(msg.sender, held, amount);
@@ -449,7 +452,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @inheritdoc ICCPSettlement
     function prefunded(address account) external view returns (uint256 cashAmount, uint256 reserved, uint256 openObligations) {
         Funds memory f = _funds[account];
-        return (f.cash, f.reserved, f.openObligations);
+        return (f.cash, f.reserved, _cashLegs[account].openObligations);
     }
 
     /// @inheritdoc ICCPSettlement

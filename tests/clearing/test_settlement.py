@@ -142,7 +142,7 @@ def test_prefund__withdraw_when_nothing_open__returns_balance(ccp, system, parti
 
 
 def test_full_cash_prefund_class__participant_buys_without_prefund__rejected(
-    ccp, trade, parties, operator, security_id, cycle
+    ccp, trade, parties, operator, security_id, cycle, keeper
 ):
     a, b, x, _ = parties
     set_rules(ccp, security_id, operator, Rules(prefund_classes=(MemberKind.PARTICIPANT,)))
@@ -156,6 +156,13 @@ def test_full_cash_prefund_class__participant_buys_without_prefund__rejected(
         trade(x, b, 10, cash(100))
     trade(a, b, 10, cash(100))  # a clearing member is not in the class
     assert ccp.prefunded(x) == (cash(1_500), cash(1_000), 1)
+
+    # Settled: X's cash leg (-1,000) is paid from its pre-funded cash, the reservation released
+    # with its last obligation, and the rest is free to withdraw.
+    warp_past(ccp, cycle)
+    run_cycle(ccp, cycle, keeper)
+    assert ccp.prefunded(x) == (cash(500), 0, 0)
+    ccp.withdrawCash(cash(500), sender=x)
 
 
 def test_no_naked_short__seller_without_holdings__rejected_and_view_tells_venue(

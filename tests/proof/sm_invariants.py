@@ -9,6 +9,7 @@ from collections import defaultdict
 from hypothesis.stateful import invariant
 from sm_model_state import TALLY
 
+from smartccp.clearing.ccp import cash_legs
 from smartccp.proof.invariants import Expectation
 
 
@@ -79,6 +80,22 @@ class InvariantRules:
         ccp = str(self.ccp.address)
         for key, total in after.custody.items():
             assert after.balances[key][ccp] == total, f"cycle {cycle}: CCP holds {key} beyond custody"
+
+    def _check_cash_legs(self, cycle, report, after) -> None:
+        """DVP model 3: each account that paid in full moved cash at most once (its one leg, the
+        sum of its obligations' cash over every security; none if that nets to zero or a debit
+        was paid from pre-funded cash, or a credit was deferred to its CCP balance), and the
+        CCP's leg slot says the same."""
+        failed = {o.account for o in after.obligations[cycle] if o.failed}
+        deferred = {str(log.account) for log in report.logs(self.ccp.PayOutDeferred)}
+        moved = report.cash_legs(self.sys.cash, self.ccp)
+        for account, leg in cash_legs(after.obligations[cycle]).items():
+            if account in failed:
+                continue
+            expected = leg != 0 and not (leg > 0 and account in deferred)
+            assert moved.get(account, 0) <= expected, f"cycle {cycle}: {account} moved cash {moved.get(account, 0)} times"
+            assert leg <= 0 or moved.get(account, 0) == expected, f"cycle {cycle}: {account}'s credit not paid once"
+            assert self.ccp.cashLegOf(account) == (cycle, max(leg, 0), 3), f"cycle {cycle}: {account} leg slot"
 
     @invariant()
     def all_invariants_hold(self):

@@ -155,6 +155,7 @@ class SettlementRules:
             assert report.phase == CyclePhase.SETTLED
             self.settled.add(cycle)
             self._check_settlement(cycle, before, after)
+            self._check_cash_legs(cycle, report, after)
             TALLY.stats["cycles settled"] += 1
             TALLY.stats["obligations settled"] += report.obligations
             TALLY.stats["obligations failed (closed out)"] += report.failures
