@@ -209,7 +209,9 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice Declare `member` in default: anyone if its margin call or top-up is overdue, the
     /// default manager at any time. Flags it in the margin contract and suspends it.
     function declareDefault(address member) external;
-    /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member.
+    /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member, which must
+    /// have accepted them in the register (`Membership.acceptPortsFrom` / `acceptPort`; else the
+    /// register's `PortNotAccepted`, nothing ported).
     function portClients(address defaulter, address[] calldata clients) external;
     /// @notice Close `member`'s default: if an estate is set, send it the defaulter's leftover
     /// margin (cash, and its securities collateral if its margin covered its whole loss) and

@@ -19,6 +19,11 @@ interface IMembership {
     event MemberStatusChanged(address indexed account, MemberStatus from, MemberStatus to);
     /// @notice A client was moved (ported) from one clearing member to another.
     event ClientPorted(address indexed client, address indexed fromClearingMember, address indexed toClearingMember);
+    /// @notice `clearingMember` consents (or withdraws its consent) to take `client` by porting.
+    event PortConsent(address indexed clearingMember, address indexed client, bool accepted);
+    /// @notice `clearingMember` consents (or withdraws its consent) to take any client of
+    /// `fromClearingMember` (a backup arrangement for that member's default).
+    event PortConsentFrom(address indexed clearingMember, address indexed fromClearingMember, bool accepted);
     /// @notice A contract was registered to receive register updates.
     event SubscriberAdded(address indexed subscriber);
 
@@ -43,6 +48,9 @@ interface IMembership {
     error ZeroAddress();
     /// @notice No more than `max` subscribers may be registered.
     error TooManySubscribers(uint256 max);
+    /// @notice `toClearingMember` has not accepted to take `client` (neither that client nor every
+    /// client of its current clearing member): nothing was ported.
+    error PortNotAccepted(address client, address toClearingMember);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
 
@@ -65,8 +73,18 @@ interface IMembership {
     function reinstate(address account) external;
     /// @notice Expel an account (after a default). Final.
     function expel(address account) external;
-    /// @notice Move a client to another active clearing member.
+    /// @notice Move a client to another active clearing member, which must have accepted it
+    /// (`acceptPort`, consumed) or every client of the client's current member
+    /// (`acceptPortsFrom`); else `PortNotAccepted`.
     function portClient(address client, address toClearingMember) external;
+    /// @notice The caller, an active clearing member, accepts (or no longer accepts) to take
+    /// `client` if it is ported; the consent is used up by the port.
+    function acceptPort(address client, bool accepted) external;
+    /// @notice The caller, an active clearing member, accepts (or no longer accepts) to take any
+    /// client of `fromClearingMember`: how a backup member agrees to take a defaulter's clients.
+    function acceptPortsFrom(address fromClearingMember, bool accepted) external;
+    /// @notice True if `toClearingMember` has accepted to take `client` now.
+    function portAccepted(address client, address toClearingMember) external view returns (bool);
 
     // ─── Subscribers ─────────────────────────────────────────────────────────────────────────────
     /// @notice Register a contract (a ledger or a venue) that mirrors the register.

@@ -21,6 +21,8 @@ contract Membership is IMembership, AccessControl {
 
     mapping(address account => Member) private _members;
     address[] private _subscribers;
+    mapping(address clearingMember => mapping(address client => bool)) private _portConsent;
+    mapping(address clearingMember => mapping(address fromClearingMember => bool)) private _portConsentFrom;
 
     /// @param operator Receives the admin, operator and default-manager roles.
     constructor(address operator) {
@@ -97,10 +99,36 @@ contract Membership is IMembership, AccessControl {
         if (entry.status == MemberStatus.Expelled) revert MemberExpelled(client);
         _requireActiveClearingMember(toClearingMember);
         address from = entry.clearingMember;
+        if (_portConsent[toClearingMember][client]) {
+            _portConsent[toClearingMember][client] = false;
+            emit PortConsent(toClearingMember, client, false);
+        } else if (!_portConsentFrom[toClearingMember][from]) {
+            revert PortNotAccepted(client, toClearingMember);
+        }
         entry.clearingMember = toClearingMember;
         _members[client] = entry;
         emit ClientPorted(client, from, toClearingMember);
         _push(client, entry);
+    }
+
+    /// @inheritdoc IMembership
+    function acceptPort(address client, bool accepted) external {
+        _requireActiveClearingMember(msg.sender);
+        _portConsent[msg.sender][client] = accepted;
+        emit PortConsent(msg.sender, client, accepted);
+    }
+
+    /// @inheritdoc IMembership
+    function acceptPortsFrom(address fromClearingMember, bool accepted) external {
+        _requireActiveClearingMember(msg.sender);
+        _portConsentFrom[msg.sender][fromClearingMember] = accepted;
+        emit PortConsentFrom(msg.sender, fromClearingMember, accepted);
+    }
+
+    /// @inheritdoc IMembership
+    function portAccepted(address client, address toClearingMember) external view returns (bool) {
+        return _portConsent[toClearingMember][client]
+            || _portConsentFrom[toClearingMember][_members[client].clearingMember];
     }
 
     // ─── Subscribers ─────────────────────────────────────────────────────────────────────────────

@@ -106,11 +106,46 @@ def test_kyc__expires_with_time_and_renewal_restores(system, operator, members, 
 
 
 def test_port_client__moves_to_new_clearing_member(system, operator, members, client_a, member_a, member_b):
+    system.membership.acceptPort(client_a, True, sender=member_b)  # member_b agrees to take client_a
+    assert system.membership.portAccepted(client_a, member_b)
     tx = system.membership.portClient(client_a, member_b, sender=operator)
     assert system.membership.clearingMemberOf(client_a) == member_b
     assert system.cash.holderOf(client_a).clearingMember == member_b
     ev = tx.decode_logs(system.membership.ClientPorted)[0]
     assert (ev.client, ev.fromClearingMember, ev.toClearingMember) == (client_a, member_a, member_b)
+    assert not system.membership.portAccepted(client_a, member_b)  # the consent was used up
+
+
+def test_port_client__member_did_not_accept__reverts_and_changes_nothing(
+    system, operator, members, client_a, member_a, member_b
+):
+    with ape.reverts(system.membership.PortNotAccepted, client=client_a, toClearingMember=member_b):
+        system.membership.portClient(client_a, member_b, sender=operator)
+    system.membership.acceptPort(client_a, True, sender=member_b)
+    system.membership.acceptPort(client_a, False, sender=member_b)  # withdrawn
+    with ape.reverts(system.membership.PortNotAccepted, client=client_a, toClearingMember=member_b):
+        system.membership.portClient(client_a, member_b, sender=operator)
+    assert system.membership.clearingMemberOf(client_a) == member_a
+    assert system.cash.holderOf(client_a).clearingMember == member_a
+
+
+def test_port_client__backup_accepts_all_clients_of_a_member__any_of_them_ported(
+    system, operator, members, client_a, member_a, member_b
+):
+    tx = system.membership.acceptPortsFrom(member_a, True, sender=member_b)
+    [ev] = tx.decode_logs(system.membership.PortConsentFrom)
+    assert (ev.clearingMember, ev.fromClearingMember, ev.accepted) == (member_b, member_a, True)
+    assert system.membership.portAccepted(client_a, member_b)
+    system.membership.portClient(client_a, member_b, sender=operator)
+    assert system.membership.clearingMemberOf(client_a) == member_b
+
+
+def test_accept_port__not_an_active_clearing_member__reverts(system, operator, members, client_a, member_a, member_b):
+    with ape.reverts(system.membership.WrongMemberKind):
+        system.membership.acceptPort(member_a, True, sender=client_a)
+    system.membership.suspend(member_b, sender=operator)
+    with ape.reverts(system.membership.MemberSuspended, account=member_b):
+        system.membership.acceptPortsFrom(member_a, True, sender=member_b)
 
 
 def test_port_client__to_suspended_member__reverts(system, operator, members, client_a, member_a, member_b):

@@ -56,6 +56,8 @@ PERMISSIONLESS = {
     "approve": "the caller's own allowance", "permit": "authorised by the owner's signature",
     "safeTransferFrom": "approval and holder rules", "safeBatchTransferFrom": "approval and holder rules",
     "setApprovalForAll": "the caller's own approval",
+    "acceptPort": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
+    "acceptPortsFrom": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
 }
 SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
                     "VenueAdmin", "OrderRelay")

@@ -412,6 +412,7 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"member_a's next order: refused, {error}")
     # Its client is ported to member_b, which now clears (and margins) client_a's position.
     log.tx(rk.fund.setBackupMember(a, b, sender=manager), "default manager: backup member_b")
+    log.tx(s.membership.acceptPortsFrom(a, True, sender=b), "member_b: accepts member_a's clients")
     log.tx(rk.fund.portClients(a, [x], sender=manager), "default manager: portClients(member_a, [client_a])")
     log.line(f"default manager ports client_a: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}")
     log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b (with client_a)")

@@ -313,6 +313,7 @@ class ChainDefault(EventHandler):
         clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
         if backup and clients:
             rk.fund.setBackupMember(acct, run.accounts[backup], sender=manager)
+            s.membership.acceptPortsFrom(acct, True, sender=run.accounts[backup])  # the backup agrees
             rk.fund.portClients(acct, [run.accounts[c] for c in clients], sender=manager)
             ported = clients
         survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]

@@ -180,6 +180,11 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     declare = fund.declareDefault(a, sender=keeper)  # anyone: the call is overdue
     assert int(fund.defaultOf(a)[0]) == 1  # MissedMarginCall
     assert int(system.membership.memberOf(a).status) == 2  # suspended: its orders stop matching
+    # The backup must agree before it is given a's clients; until then nothing is ported.
+    with ape.reverts(system.membership.PortNotAccepted, client=x, toClearingMember=b):
+        fund.portClients(a, [x], sender=keeper)
+    assert system.membership.clearingMemberOf(x) == a.address
+    system.membership.acceptPortsFrom(a, True, sender=b)
     port = fund.portClients(a, [x], sender=keeper)
     assert system.membership.clearingMemberOf(x) == b.address
     assert x.address in [str(v) for v in margin.accountsOf(b)]

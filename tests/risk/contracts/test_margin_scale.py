@@ -150,6 +150,7 @@ def test_ported_client__its_positions_follow_it__a_run_in_progress_restarts(wide
     u.margin.revalue(m, 3, sender=u.ccp)
     assert u.margin.revaluationOf(m)[0]
 
+    system.membership.acceptPort(c, True, sender=member_b)
     receipt = system.membership.portClient(c, member_b, sender=operator)
     assert [e.member for e in receipt.decode_logs(u.margin.RevaluationRestarted)] == [m.address]
     assert c.address not in [str(a) for a in u.margin.accountsOf(m)]
