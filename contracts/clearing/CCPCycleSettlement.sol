@@ -137,7 +137,7 @@ contract CCPCycleSettlement is CCPCloseOut {
     }
 
     /// @dev Pass 1b, per obligation again: at the account's first obligation in the list, collect
-    /// the net cash debit of its cash leg, if it is one, (DVP model 3: one cash transfer per account and cycle,
+    /// its cash leg if it is a debit (DVP model 3: one cash transfer per account and cycle,
     /// whatever the number of securities), pre-funded balance first, then the wallet; the leg
     /// then keeps minus the part not paid. At each of the account's obligations (all at or after
     /// the first one), that shortfall is charged to the obligations that pay cash, in list
@@ -243,8 +243,7 @@ contract CCPCycleSettlement is CCPCloseOut {
             if (securitiesOut != 0) _deliver(cycleId, e.account, e.securityId, securitiesOut, 0);
         }
         CashLeg storage leg = _cashLegs[e.account];
-        LegStage stage = leg.stage;
-        if (stage == LegStage.PaidOut) return; // not its first obligation: paid out already
+        if (leg.stage == LegStage.PaidOut) return; // not its first obligation: paid out already
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
         int256 cash = leg.cash;
         // Cast is safe: positive and below 2^127.

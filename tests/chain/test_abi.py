@@ -17,8 +17,8 @@ from smartccp.types import Side, TimeInForce
 
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
-DEPLOYED = {"BBO", "CCPCycleSettlement", "CCPSettlement", "CashToken", "DefaultFund", "Margin", "MarginRevaluation", "Membership",
-            "OrderRelay", "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAdmin", "VenueAuctions",
+DEPLOYED = {"BBO", "CCPCycleSettlement", "CCPSettlement", "CashToken", "DefaultFund", "Margin", "MarginRevaluation",
+            "Membership", "OrderRelay", "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAdmin", "VenueAuctions",
             "VenueCloseOut"}
 
 

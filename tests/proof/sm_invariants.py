@@ -93,8 +93,9 @@ class InvariantRules:
             if account in failed:
                 continue
             expected = leg != 0 and not (leg > 0 and account in deferred)
-            assert moved.get(account, 0) <= expected, f"cycle {cycle}: {account} moved cash {moved.get(account, 0)} times"
-            assert leg <= 0 or moved.get(account, 0) == expected, f"cycle {cycle}: {account}'s credit not paid once"
+            times = moved.get(account, 0)
+            assert times <= expected, f"cycle {cycle}: {account} moved cash {times} times"
+            assert leg <= 0 or times == expected, f"cycle {cycle}: {account}'s credit not paid once"
             assert self.ccp.cashLegOf(account) == (cycle, max(leg, 0), 3), f"cycle {cycle}: {account} leg slot"
 
     @invariant()

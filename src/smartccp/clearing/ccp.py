@@ -310,7 +310,8 @@ class Liquidity:
         return (
             f"{self.trades} trades: cash gross {fmt_cash(self.gross_cash)} -> net {fmt_cash(self.net_cash)} "
             f"({self.cash_saving:.1%} saved; {self.cash_saving_per_security:.1%} netted per security only), "
-            f"{self.gross_cash_legs:,} -> {self.cash_legs:,} cash transfers; units gross {self.gross_units:,} -> net {self.net_units:,} "
+            f"{self.gross_cash_legs:,} -> {self.cash_legs:,} cash transfers; "
+            f"units gross {self.gross_units:,} -> net {self.net_units:,} "
             f"({self.units_saving:.1%} saved)"
         )
 
