@@ -17,7 +17,7 @@ LAYERS = {
     "types": 0, "units": 0,
     "chain": 1,
     "trading": 2, "clearing": 2, "risk": 2,
-    "sim": 3, "proof": 3, "ops": 3,
+    "sim": 3, "proof": 3, "ops": 3, "privacy": 3,
     "drill": 4,
     "demo": 5,
     "bench": 6, "scale": 6,
