@@ -62,15 +62,19 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// cycle id; one cycle settles at a time): written at settlement only, never at novation,
     /// and created once per account, not once per cycle. The account's count of obligations not
     /// yet paid in (all cycles; up at listing, down in pass 1b) lives here too, so that pass 1b
-    /// writes one slot per obligation, as pass 1 always did; and whether pre-funded buys
-    /// reserved cash (released when the last obligation is paid in). cash (16) | cycle (8) |
-    /// stage (1) | open obligations (4) | reserving (1).
+    /// writes one slot per obligation, as pass 1 always did; whether pre-funded buys reserved
+    /// cash (released when the last obligation is paid in); and whether the account is a client
+    /// (a participant: its clearing member pays and receives its cash leg), read from the
+    /// register once, at the account's first obligation ever. cash (16) | cycle (8) | stage (1)
+    /// | open obligations (4) | reserving (1) | client (1) | kind known (1).
     struct CashLeg {
         int128 cash;
         uint64 cycleId;
         LegStage stage;
         uint32 openObligations;
         bool reserving;
+        bool client;
+        bool kindKnown;
     }
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
@@ -133,9 +137,12 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
 
     // ─── Paying out ──────────────────────────────────────────────────────────────────────────
 
-    /// @dev Pay out from the cycle pool to the wallet; whatever cannot be paid (receiver
-    /// refused or inactive, pool short) is credited to the account's balance in the CCP.
-    function _deliver(uint64 cycleId, address account, uint256 securityId, uint256 units, uint256 amount) internal {
+    /// @dev Pay out from the cycle pool: units to the account's wallet, cash to `payee` (the
+    /// account, or a client's clearing member); whatever cannot be paid (receiver refused or
+    /// inactive, pool short) is credited to the receiver's balance in the CCP.
+    function _deliver(uint64 cycleId, address account, address payee, uint256 securityId, uint256 units, uint256 amount)
+        internal
+    {
         uint256 unitsLate;
         uint256 amountLate;
         if (units != 0) {
@@ -153,7 +160,7 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
             uint256 paid = _increase(_custodyCash, _cash.balanceOf(address(this)));
             if (paid > amount) paid = amount;
             if (paid != 0) {
-                try _cash.transfer{gas: CALL_GAS}(account, paid) returns (bool ok) {
+                try _cash.transfer{gas: CALL_GAS}(payee, paid) returns (bool ok) {
                     if (!ok) paid = 0;
                 } catch {
                     paid = 0;
@@ -162,7 +169,8 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
             amountLate = amount - paid;
         }
         if (unitsLate != 0 || amountLate != 0) {
-            _credit(account, securityId, unitsLate, amountLate);
+            _credit(account, securityId, unitsLate, 0);
+            _credit(payee, securityId, 0, amountLate);
             emit PayOutDeferred(cycleId, account, securityId, unitsLate, amountLate);
         }
         emit ObligationPaidOut(cycleId, account, securityId, units - unitsLate, amount - amountLate);
@@ -191,6 +199,11 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// @dev Units of `securityId` the CCP holds beyond what it keeps for accounts: the pool.
     function _poolSecurities(uint256 securityId) internal view returns (uint256) {
         return _increase(_custodySecurities[securityId], _securities.balanceOf(address(this), securityId));
+    }
+
+    /// @dev Who pays and receives `account`'s cash: its clearing member if it is a client.
+    function _payerOf(address account) internal view returns (address) {
+        return _cashLegs[account].client ? _membership.clearingMemberOf(account) : account;
     }
 
     function _handlerOr(address account) internal view returns (address) {

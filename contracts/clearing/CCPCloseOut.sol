@@ -60,7 +60,8 @@ abstract contract CCPCloseOut is CCPBase {
         if (refund != 0) _credit(address(_handler), e.securityId, 0, refund);
         // The cash released for the units delivered (`c.cashRelease`) is in the account's cash
         // leg already (pass 1a), paid with it in pass 3: only the surplus is paid here.
-        _deliver(cycleId, e.account, e.securityId, c.securitiesRelease, surplus);
+        _deliver(cycleId, e.account, surplus == 0 ? e.account : _payerOf(e.account), e.securityId,
+            c.securitiesRelease, surplus);
     }
 
     /// @dev Sell-out: release units in proportion to the cash paid; sell the withheld rest.

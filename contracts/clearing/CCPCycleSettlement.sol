@@ -152,7 +152,7 @@ contract CCPCycleSettlement is CCPCloseOut {
             leg.stage = LegStage.PaidIn;
             // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
             uint256 due = uint256(-int256(leg.cash));
-            uint256 cashIn = _collectCash(e.account, due);
+            uint256 cashIn = _collectCash(e.account, leg.client ? _membership.clearingMemberOf(e.account) : e.account, due);
             leg.cash = -int128(int256(due - cashIn));
             emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
         }
@@ -206,9 +206,11 @@ contract CCPCycleSettlement is CCPCloseOut {
         } catch {}
     }
 
-    /// @dev Take up to `due` cash: pre-funded first (releasing its reservation), then the
-    /// wallet: the whole rest tried first, then, if that fails, what allowance and balance allow.
-    function _collectCash(address account, uint256 due) private returns (uint256 got) {
+    /// @dev Take up to `due` cash: the account's pre-funded cash first (releasing its
+    /// reservation), then the payer's wallet (the account's own, or a client's clearing
+    /// member's): the whole rest tried first, then, if that fails, what allowance and balance
+    /// allow.
+    function _collectCash(address account, address payer, uint256 due) private returns (uint256 got) {
         Funds memory f = _funds[account];
         got = f.cash < due ? f.cash : due;
         if (got != 0) {
@@ -219,12 +221,12 @@ contract CCPCycleSettlement is CCPCloseOut {
             _custodyCash -= got;
         }
         uint256 rest = due - got;
-        if (rest == 0 || _pullCash(account, rest)) return due;
-        uint256 allowance = _cash.allowance(account, address(this));
-        uint256 balance = _cash.balanceOf(account);
+        if (rest == 0 || _pullCash(payer, rest)) return due;
+        uint256 allowance = _cash.allowance(payer, address(this));
+        uint256 balance = _cash.balanceOf(payer);
         uint256 pull = rest < allowance ? rest : allowance;
         if (balance < pull) pull = balance;
-        if (pull != 0 && pull < rest && _pullCash(account, pull)) got += pull;
+        if (pull != 0 && pull < rest && _pullCash(payer, pull)) got += pull;
     }
 
     function _pullCash(address account, uint256 amount) private returns (bool ok) {
@@ -240,13 +242,13 @@ contract CCPCycleSettlement is CCPCloseOut {
         Entry memory e = _obligations[cycleId][index];
         if (!e.failed) {
             (uint256 securitiesOut,) = _positions[cycleId][e.securityId][e.account].receivables();
-            if (securitiesOut != 0) _deliver(cycleId, e.account, e.securityId, securitiesOut, 0);
+            if (securitiesOut != 0) _deliver(cycleId, e.account, e.account, e.securityId, securitiesOut, 0);
         }
         CashLeg storage leg = _cashLegs[e.account];
         if (leg.stage == LegStage.PaidOut) return; // not its first obligation: paid out already
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
         int256 cash = leg.cash;
         // Cast is safe: positive and below 2^127.
-        if (cash > 0) _deliver(cycleId, e.account, CASH_LEG, 0, uint256(cash));
+        if (cash > 0) _deliver(cycleId, e.account, _payerOf(e.account), CASH_LEG, 0, uint256(cash));
     }
 }

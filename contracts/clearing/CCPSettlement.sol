@@ -190,7 +190,12 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         uint256 n = list.length;
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
-        ++_cashLegs[account].openObligations;
+        CashLeg storage leg = _cashLegs[account];
+        if (!leg.kindKnown) {
+            // Once per account ever: a participant's cash leg is its clearing member's to pay.
+            (leg.client, leg.kindKnown) = (_membership.memberOf(account).kind == MemberKind.Participant, true);
+        }
+        ++leg.openObligations;
         if (n == 0) {
             _cycles[cycleId].phase = CyclePhase.Open;
             emit CyclePhaseChanged(cycleId, CyclePhase.Open);

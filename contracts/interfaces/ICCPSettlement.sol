@@ -205,7 +205,10 @@ interface ICCPSettlementEvents {
 /// handler; (3) pay-out of the units of every obligation paid in full and of each account's net
 /// cash credit in one transfer. A short delivery withholds its own cash from the account's leg
 /// (it pays the buy-in), so units are released only against cash and cash only against units.
-/// Events give the cash leg the security id 0.
+/// Events give the cash leg the security id 0. The clearing member is the CCP's counterparty
+/// for cash: a client's (a participant's) cash leg is paid in from, and paid out to, its
+/// clearing member's wallet (after the client's own pre-funded cash); its units move in its
+/// own wallet (direct holding). A client's cash shortfall is its member's.
 ///
 /// PRIVACY. The CCP's events name one account per leg, but the chain still reveals who traded
 /// with whom: the venue's match and the `settle` calldata carry both owners and order hashes,

@@ -85,12 +85,15 @@ def test_dvp_model3__12_trades_2_securities__one_cash_transfer_per_account_as_co
     assert report.phase == CyclePhase.SETTLED and report.failures == 0
     after = balances(a, b, x, c)
     units = {n: (BY_HAND[(n, "eq")][0], BY_HAND[(n, "bond")][0]) for n in who}
+    # Client X's leg (+1,675) is paid to its clearing member A: A's wallet moves by both legs,
+    # X's by its units only (it holds them directly).
+    wallet_cash = {"a": LEGS["a"] + LEGS["x"], "b": LEGS["b"], "c": LEGS["c"], "x": 0}
     for n, acct in who.items():
-        assert tuple(v - o for v, o in zip(after[str(acct)], before[str(acct)])) == (LEGS[n], *units[n]), n
+        assert tuple(v - o for v, o in zip(after[str(acct)], before[str(acct)])) == (wallet_cash[n], *units[n]), n
         # The leg's slot after settlement: a credit as paid out, a debit as what is left unpaid.
         assert ccp.cashLegOf(acct) == (cycle, max(LEGS[n], 0), PAID_OUT)
-    # Every account moved cash once (A and C paid in, B and X were paid), whatever it traded.
-    assert report.cash_legs(system.cash, ccp) == {str(v): 1 for v in who.values()}
+    # One cash transfer per account, whatever it traded: A paid its leg in and took X's out.
+    assert report.cash_legs(system.cash, ccp) == {str(a): 2, str(b): 1, str(c): 1}
     legs_in = {log.account: -int(log.cashAmount) for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0}
     legs_out = {log.account: int(log.cashAmount) for log in report.logs(ccp.ObligationPaidOut) if log.securityId == 0}
     assert {**legs_in, **legs_out} == {str(who[n]): v for n, v in LEGS.items()}
@@ -184,3 +187,23 @@ def test_cycle_settlement_module__called_directly__refuses(ccp, keeper, cycle):
     module = ape.project.CCPCycleSettlement.at(ccp.cycleSettlementModule())
     with ape.reverts(module.OnlyDelegateCall):
         module.settleCycle(cycle, 1, sender=keeper)
+
+
+def test_dvp_model3__client_ported_before_settlement__its_new_member_pays_its_leg(
+    ccp, system, trade, parties, balances, keeper, operator, cycle
+):
+    a, b, x, _ = parties
+    trade(x, b, 10, cash(100))  # X (client of A) buys: its leg -1,000
+    system.membership.acceptPort(x, True, sender=b)
+    system.membership.portClient(x, b, sender=operator)  # X now clears through B
+    before = balances(a, b, x)
+    warp_past(ccp, cycle)
+
+    report = run_cycle(ccp, cycle, keeper)
+
+    # B pays X's leg (and receives its own credit as seller): -1,000 + 1,000; A moves nothing.
+    assert report.failures == 0
+    after = balances(a, b, x)
+    assert [tuple(n - o for n, o in zip(after[str(p)], before[str(p)])) for p in (a, b, x)] == [
+        (0, 0, 0), (0, -10, 0), (0, 10, 0)]
+    assert report.cash_legs(system.cash, ccp) == {str(b): 2}  # X's leg in, B's own leg out

@@ -44,17 +44,35 @@ def test_settle_cycle__buyer_fails_to_pay__sell_out_pays_seller(
     assert supplies(system, [security_id, bond_id]) == supply
 
 
-def test_settle_cycle__client_fails_to_pay__shortfall_charged_to_its_clearing_member(
+def test_settle_cycle__client_does_not_pay__its_clearing_member_pays_its_cash_leg(
+    ccp, system, close_out, trade, parties, balances, keeper, security_id, cycle
+):
+    a, b, x, _ = parties
+    trade(x, b, 100, cash(100))
+    system.cash.approve(ccp, 0, sender=x)  # the client's own allowance does not matter
+    before = balances(a, x)
+
+    report = settle(ccp, cycle, keeper)
+
+    # The clearing member is the CCP's counterparty for cash: A pays X's 10,000 from its wallet,
+    # X receives its 100 units in its own wallet (direct holding).
+    assert report.failures == 0
+    assert deltas(balances, before, a, x) == [(-cash(10_000), 0, 0), (0, 100, 0)]
+    check_ccp_empty(ccp, system, [security_id])
+
+
+def test_settle_cycle__member_does_not_pay_for_its_client__sold_out_shortfall_charged_to_member(
     ccp, system, close_out, trade, parties, keeper, security_id, cycle
 ):
     market, handler = close_out
     a, b, x, _ = parties
     trade(x, b, 100, cash(100))
-    system.cash.approve(ccp, 0, sender=x)
+    system.cash.approve(ccp, 0, sender=a)  # A does not pay its client's leg
     market.setPrice(security_id, cash(90), sender=a)
 
-    settle(ccp, cycle, keeper)
+    report = settle(ccp, cycle, keeper)
 
+    assert report.failures == 1
     assert handler.charged(a) == cash(1_000) and handler.charged(x) == 0
     check_ccp_empty(ccp, system, [security_id])
 
@@ -158,19 +176,22 @@ def test_settle_cycle__one_member_fails_in_one_security__others_settle_untouched
     market, handler = close_out
     a, b, x, c = parties
     worked_example()
-    system.cash.approve(ccp, 0, sender=x)  # X (client of A) does not pay its 5,025 for 50 EQ
+    system.cash.approve(ccp, 0, sender=c)  # C does not pay its leg: -3,840 on EQ + 584 on BOND
     market.setPrice(security_id, cash(100), sender=a)
     before = balances(a, b, x, c)
 
     report = settle(ccp, cycle, keeper)
 
+    # C's unpaid 3,256 is charged to its EQ buy (cash due 3,840): the 584 its BOND sale earned
+    # pays for floor(40 x 584 / 3,840) = 6 units, the other 34 are sold at 100 (3,400), and the
+    # 144 over the shortfall goes back to C. Everyone else settles as if nothing happened (A
+    # pays its own leg and its client X's).
     assert report.failures == 1
     assert deltas(balances, before, a, b, x, c) == [
-        (-cash(100) + cash(5), 0, 0),
+        (-cash(100) + cash(5) - cash(5_025), 0, 0),
         (cash(8_965) - cash(589), -90, 600),
-        (0, 0, 0),
-        (-cash(3_840) + cash(584), 40, -600),
+        (0, 50, 0),
+        (cash(144), 6, -600),
     ]
-    # 50 sold at 100 = 5,000: 25 short of 5,025, charged to member A.
-    assert handler.charged(a) == cash(25)
+    assert handler.charged(c) == 0
     check_ccp_empty(ccp, system, [security_id, bond_id])

@@ -26,11 +26,13 @@ def test_settle_cycle__worked_example__members_move_only_net_amounts_and_ccp_end
     assert report.phase == CyclePhase.SETTLED and report.failures == 0 and report.transactions == 1
     after = balances(a, b, x, c)
     delta = {k: tuple(n - o for n, o in zip(after[k], before[k])) for k in after}
+    # Client X's cash leg is its clearing member A's to pay: A's wallet pays its own leg (-95)
+    # and X's (-5,025); X receives its 50 units in its own wallet and moves no cash.
     assert delta == {
-        str(a): (-cash(100) + cash(5), 0, 0),
+        str(a): (-cash(100) + cash(5) - cash(5_025), 0, 0),
         str(b): (cash(8_965) - cash(589), -90, 600),
         str(c): (-cash(3_840) + cash(584), 40, -600),
-        str(x): (-cash(5_025), 50, 0),
+        str(x): (0, 50, 0),
     }
     check_ccp_empty(ccp, system, [security_id, bond_id])
     assert system.cash.balanceOf(ccp) == 0
@@ -39,7 +41,7 @@ def test_settle_cycle__worked_example__members_move_only_net_amounts_and_ccp_end
     # net payers (A, C, X) pay one cash leg each across both securities (A: -100 on EQ and +5
     # on BOND, one debit of 95).
     assert report.events["ObligationPaidIn"] == 2 + 3 and report.events["CycleSettled"] == 1
-    assert report.cash_legs(system.cash, ccp) == {str(a): 1, str(b): 1, str(c): 1, str(x): 1}
+    assert report.cash_legs(system.cash, ccp) == {str(a): 2, str(b): 1, str(c): 1}  # A: its leg and X's
     assert [int(log.cashAmount) for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0] == [
         cash(100) - cash(5), cash(3_840) - cash(584), cash(5_025)]
 

@@ -64,22 +64,45 @@ class InvariantRules:
 
     def _check_settlement(self, cycle, before, after) -> None:
         """Each account that paid in full moved (wallet + CCP balance) exactly by its net
-        obligations; the CCP is left holding custody only."""
+        obligations: units in its own wallet; cash (its one leg) in its payer's, a client's
+        clearing member paying and receiving it (a client's own pre-funded cash goes first, so
+        cash is checked over the member and its clients together); the CCP is left holding
+        custody only."""
         failed = {o.account for o in after.obligations[cycle] if o.failed}
-        net: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        units: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        cash: dict[str, int] = defaultdict(int)
+        group: dict[str, set[str]] = defaultdict(set)
         for o in after.obligations[cycle]:
-            net[o.account]["cash"] += o.cash
-            net[o.account][f"security:{o.security_id}"] += o.quantity
-        for account, deltas in net.items():
+            payer = self._payer(o.account)
+            units[o.account][f"security:{o.security_id}"] += o.quantity
+            cash[payer] += o.cash
+            group[payer].update((payer, o.account))
+
+        def moved(key: str, account: str) -> int:
+            return (after.balances[key][account] - before.balances[key][account]
+                    + after.prefunded[key][account] - before.prefunded[key][account])
+
+        for account, deltas in units.items():
             if account in failed:
                 continue
             for key in after.supply:
-                moved = (after.balances[key][account] - before.balances[key][account]
-                         + after.prefunded[key][account] - before.prefunded[key][account])
-                assert moved == deltas.get(key, 0), f"cycle {cycle}: {account} {key} moved {moved}, net {deltas.get(key, 0)}"
+                if key != "cash":
+                    assert moved(key, account) == deltas.get(key, 0), \
+                        f"cycle {cycle}: {account} {key} moved {moved(key, account)}, net {deltas.get(key, 0)}"
+        for payer, total in cash.items():
+            if group[payer] & failed:
+                continue  # a failed leg may have moved part of its cash
+            got = sum(moved("cash", w) for w in group[payer])
+            assert got == total, f"cycle {cycle}: {payer} and its clients moved cash {got}, legs {total}"
         ccp = str(self.ccp.address)
         for key, total in after.custody.items():
             assert after.balances[key][ccp] == total, f"cycle {cycle}: CCP holds {key} beyond custody"
+
+    def _payer(self, account: str) -> str:
+        """Whose wallet pays and receives ``account``'s cash leg: its clearing member's if it is
+        a client (a participant in the register), else its own."""
+        entry = self.sys.membership.memberOf(account)
+        return str(entry.clearingMember) if int(entry.kind) == 2 else account
 
     def _check_cash_legs(self, cycle, report, after) -> None:
         """DVP model 3: each account that paid in full moved cash at most once (its one leg, the
@@ -89,14 +112,23 @@ class InvariantRules:
         failed = {o.account for o in after.obligations[cycle] if o.failed}
         deferred = {str(log.account) for log in report.logs(self.ccp.PayOutDeferred)}
         moved = report.cash_legs(self.sys.cash, self.ccp)
-        for account, leg in cash_legs(after.obligations[cycle]).items():
+        legs = cash_legs(after.obligations[cycle])
+        most: dict[str, int] = defaultdict(int)  # per paying wallet: the legs it may move
+        exact: dict[str, bool] = defaultdict(lambda: True)  # whether that is exact (credits only)
+        for account, leg in legs.items():
+            payer = self._payer(account)
             if account in failed:
+                exact[payer] = False
+                most[payer] += 1  # a failed leg may have moved part of its cash
                 continue
             expected = leg != 0 and not (leg > 0 and account in deferred)
-            times = moved.get(account, 0)
-            assert times <= expected, f"cycle {cycle}: {account} moved cash {times} times"
-            assert leg <= 0 or times == expected, f"cycle {cycle}: {account}'s credit not paid once"
+            most[payer] += expected
+            exact[payer] = exact[payer] and (leg > 0 or not expected)
             assert self.ccp.cashLegOf(account) == (cycle, max(leg, 0), 3), f"cycle {cycle}: {account} leg slot"
+        for payer, n in most.items():
+            times = moved.get(payer, 0)
+            assert times <= n, f"cycle {cycle}: {payer} moved cash {times} times for {n} legs"
+            assert not exact[payer] or times == n, f"cycle {cycle}: {payer}'s credits not paid once each"
 
     @invariant()
     def all_invariants_hold(self):
