@@ -62,20 +62,24 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// cycle id; one cycle settles at a time): written at settlement only, never at novation,
     /// and created once per account, not once per cycle. The account's count of obligations not
     /// yet paid in (all cycles; up at listing, down in pass 1b) lives here too, so that pass 1b
-    /// writes one slot per obligation, as pass 1 always did; whether pre-funded buys reserved
-    /// cash (released when the last obligation is paid in); and whether the account is a client
-    /// (a participant: its clearing member pays and receives its cash leg), read from the
-    /// register once, at the account's first obligation ever. cash (16) | cycle (8) | stage (1)
-    /// | open obligations (4) | reserving (1) | client (1) | kind known (1).
+    /// writes one slot per obligation, as pass 1 always did; and flags: whether pre-funded buys
+    /// reserved cash (released when the last obligation is paid in), and whether the account is
+    /// a client (a participant: its clearing member pays and receives its cash leg), read from
+    /// the register once, at the account's first obligation ever. cash (16) | cycle (8) |
+    /// stage (1) | open obligations (4) | flags (1).
     struct CashLeg {
         int128 cash;
         uint64 cycleId;
         LegStage stage;
         uint32 openObligations;
-        bool reserving;
-        bool client;
-        bool kindKnown;
+        uint8 flags;
     }
+
+    /// @dev CashLeg flags: the account's kind was read from the register; it is a client;
+    /// pre-funded buys reserved cash.
+    uint8 internal constant KIND_KNOWN = 1;
+    uint8 internal constant CLIENT = 2;
+    uint8 internal constant RESERVING = 4;
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
     /// (12 bytes).
@@ -203,7 +207,7 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
 
     /// @dev Who pays and receives `account`'s cash: its clearing member if it is a client.
     function _payerOf(address account) internal view returns (address) {
-        return _cashLegs[account].client ? _membership.clearingMemberOf(account) : account;
+        return _cashLegs[account].flags & CLIENT != 0 ? _membership.clearingMemberOf(account) : account;
     }
 
     function _handlerOr(address account) internal view returns (address) {

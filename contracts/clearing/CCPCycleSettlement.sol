@@ -152,7 +152,8 @@ contract CCPCycleSettlement is CCPCloseOut {
             leg.stage = LegStage.PaidIn;
             // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
             uint256 due = uint256(-int256(leg.cash));
-            uint256 cashIn = _collectCash(e.account, leg.client ? _membership.clearingMemberOf(e.account) : e.account, due);
+            address payer = leg.flags & CLIENT != 0 ? _membership.clearingMemberOf(e.account) : e.account;
+            uint256 cashIn = _collectCash(e.account, payer, due);
             leg.cash = -int128(int256(due - cashIn));
             emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
         }
@@ -174,9 +175,9 @@ contract CCPCycleSettlement is CCPCloseOut {
         // Unchecked: every listed obligation counted one at listing. The last one paid in
         // releases what pre-funded buys reserved.
         unchecked {
-            if (--leg.openObligations == 0 && leg.reserving) {
+            if (--leg.openObligations == 0 && leg.flags & RESERVING != 0) {
                 _funds[e.account].reserved = 0;
-                leg.reserving = false;
+                leg.flags &= ~RESERVING;
             }
         }
         _cashLegs[e.account] = leg;
@@ -244,11 +245,13 @@ contract CCPCycleSettlement is CCPCloseOut {
             (uint256 securitiesOut,) = _positions[cycleId][e.securityId][e.account].receivables();
             if (securitiesOut != 0) _deliver(cycleId, e.account, e.account, e.securityId, securitiesOut, 0);
         }
-        CashLeg storage leg = _cashLegs[e.account];
+        CashLeg memory leg = _cashLegs[e.account];
         if (leg.stage == LegStage.PaidOut) return; // not its first obligation: paid out already
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
-        int256 cash = leg.cash;
+        _cashLegs[e.account] = leg;
+        if (leg.cash <= 0) return;
+        address payee = leg.flags & CLIENT != 0 ? _membership.clearingMemberOf(e.account) : e.account;
         // Cast is safe: positive and below 2^127.
-        if (cash > 0) _deliver(cycleId, e.account, _payerOf(e.account), CASH_LEG, 0, uint256(cash));
+        _deliver(cycleId, e.account, payee, CASH_LEG, 0, uint256(int256(leg.cash)));
     }
 }

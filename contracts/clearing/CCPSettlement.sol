@@ -191,9 +191,10 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
         CashLeg storage leg = _cashLegs[account];
-        if (!leg.kindKnown) {
+        if (leg.flags & KIND_KNOWN == 0) {
             // Once per account ever: a participant's cash leg is its clearing member's to pay.
-            (leg.client, leg.kindKnown) = (_membership.memberOf(account).kind == MemberKind.Participant, true);
+            bool client = _membership.memberOf(account).kind == MemberKind.Participant;
+            leg.flags |= client ? KIND_KNOWN | CLIENT : KIND_KNOWN;
         }
         ++leg.openObligations;
         if (n == 0) {
@@ -212,7 +213,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         if (required > f.cash) revert CashNotPrefunded(buyer, required, f.cash);
         f.reserved = SafeCast.toUint96(required);
         CashLeg storage leg = _cashLegs[buyer];
-        if (!leg.reserving) leg.reserving = true; // pass 1b releases it with the last obligation
+        if (leg.flags & RESERVING == 0) leg.flags |= RESERVING; // pass 1b releases it with the last obligation
     }
 
     /// @dev No naked short sale: a net delivery of `-netQuantity + extra` must be covered by
