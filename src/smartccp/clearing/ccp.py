@@ -71,10 +71,11 @@ class CycleReport:
         return len(self.gas_used)
 
     def cash_legs(self, cash_token: Any, ccp: Any) -> dict[str, int]:
-        """Per account: how many cash transfers the run made between the CCP and it (pay-in and
+        """Per wallet: how many cash transfers the run made between the CCP and it (pay-in and
         pay-out, measured on the cash token's ``Transfer`` logs). DVP model 3 moves one per
-        account that pays or receives net cash, whatever the number of securities; a failure's
-        close-out may add a refund of its surplus."""
+        account that pays or receives net cash, whatever the number of securities, in its own
+        wallet or, for a client, its clearing member's (so a member's wallet counts its own leg
+        and its clients'); a failure's close-out may add a refund of its surplus."""
         me = str(ccp).lower()
         legs: dict[str, int] = defaultdict(int)
         for log in self.logs(cash_token.Transfer):
