@@ -207,7 +207,12 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
 
     /// @dev Who pays and receives `account`'s cash: its clearing member if it is a client.
     function _payerOf(address account) internal view returns (address) {
-        return _cashLegs[account].flags & CLIENT != 0 ? _membership.clearingMemberOf(account) : account;
+        return _payer(account, _cashLegs[account].flags);
+    }
+
+    /// @dev `_payerOf` for a leg already read (its `flags`): the register is asked only for a client.
+    function _payer(address account, uint8 flags) internal view returns (address) {
+        return flags & CLIENT != 0 ? _membership.clearingMemberOf(account) : account;
     }
 
     function _handlerOr(address account) internal view returns (address) {

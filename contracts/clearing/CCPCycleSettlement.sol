@@ -152,8 +152,7 @@ contract CCPCycleSettlement is CCPCloseOut {
             leg.stage = LegStage.PaidIn;
             // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
             uint256 due = uint256(-int256(leg.cash));
-            address payer = leg.flags & CLIENT != 0 ? _membership.clearingMemberOf(e.account) : e.account;
-            uint256 cashIn = _collectCash(e.account, payer, due);
+            uint256 cashIn = _collectCash(e.account, _payer(e.account, leg.flags), due);
             leg.cash = -int128(int256(due - cashIn));
             emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
         }
@@ -250,8 +249,7 @@ contract CCPCycleSettlement is CCPCloseOut {
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
         _cashLegs[e.account] = leg;
         if (leg.cash <= 0) return;
-        address payee = leg.flags & CLIENT != 0 ? _membership.clearingMemberOf(e.account) : e.account;
         // Cast is safe: positive and below 2^127.
-        _deliver(cycleId, e.account, payee, CASH_LEG, 0, uint256(int256(leg.cash)));
+        _deliver(cycleId, e.account, _payer(e.account, leg.flags), CASH_LEG, 0, uint256(int256(leg.cash)));
     }
 }
