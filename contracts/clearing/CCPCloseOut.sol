@@ -158,7 +158,7 @@ abstract contract CCPCloseOut is CCPBase {
             uint256 lentBefore = borrowed == 0 ? 0 : _handlerLent(handler, borrowed);
             uint256 before = _cash.balanceOf(address(this));
             _awaitingMarket = true; // layer 1 may sell collateral on a venue (`_liquidationMarket`)
-            try handler.coverShortfall(member, amount) {} catch {}
+            try handler.coverShortfall(member, account, amount) {} catch {}
             _awaitingMarket = false;
             covered = _increase(before, _cash.balanceOf(address(this)));
             if (borrowed != 0) {

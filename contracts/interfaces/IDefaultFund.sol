@@ -206,9 +206,12 @@ interface IDefaultFund is IDefaultHandler {
     function payAssessment(uint256 amount) external;
 
     // ─── Default management ──────────────────────────────────────────────────────────────────
-    /// @notice Declare `member` in default: anyone if its margin call or top-up is overdue, the
-    /// default manager at any time. Flags it in the margin contract and suspends it.
-    function declareDefault(address member) external;
+    /// @notice Declare in default the clearing member that answers for `account` (the member
+    /// itself, one of its client accounts, or a wallet trading for one): anyone if that margin
+    /// account's call or the member's top-up is overdue (a client's unmet call is its member's
+    /// failure), the default manager at any time. Flags the member in the margin contract and
+    /// suspends it.
+    function declareDefault(address account) external;
     /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member, which must
     /// have accepted them in the register (`Membership.acceptPortsFrom` / `acceptPort`; else the
     /// register's `PortNotAccepted`, nothing ported).

@@ -17,10 +17,11 @@ pragma solidity ^0.8.28;
 /// charge: it changes no member's loss. While cash is lent, the handler pays what it owes the
 /// CCP (`coverShortfall`) by reducing the loan first.
 interface IDefaultHandler {
-    /// @notice Cover a settlement shortfall of `cashAmount` base units caused by a client or the
-    /// member itself; `member` is the responsible clearing member.
+    /// @notice Cover a settlement shortfall of `cashAmount` base units caused by the obligations
+    /// of `wallet` (a client or the member itself); `member` is the responsible clearing member.
+    /// The wallet's account decides which collateral may pay (segregation).
     /// @return covered Cash base units transferred to the caller (at most `cashAmount`).
-    function coverShortfall(address member, uint256 cashAmount) external returns (uint256 covered);
+    function coverShortfall(address member, address wallet, uint256 cashAmount) external returns (uint256 covered);
 
     /// @notice Lend the caller (the CCP) up to `amount` cash base units for the rest of a
     /// settlement cycle; transferred before returning.

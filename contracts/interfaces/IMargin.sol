@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IOrderGate} from "./IOrderGate.sol";
+import {Segregation} from "../types/Member.sol";
 
 /// @notice A signed deposit (EIP-712, domain "SmartCCP Margin" / "1"): `member` moves
 /// `marginAmount` cash into its margin account and `fundAmount` into its default fund
@@ -42,25 +43,26 @@ interface IMarginEvents {
     /// @notice A new margin day started: resting-order quantities are dropped at each member's
     /// next refresh.
     event MarginDayStarted(uint32 day);
-    /// @notice Cash collateral was deposited (> 0) or withdrawn (< 0).
-    event CashCollateralMoved(address indexed member, int256 amount);
-    /// @notice Securities collateral was deposited (> 0) or withdrawn (< 0).
-    event SecuritiesCollateralMoved(address indexed member, uint256 indexed securityId, int256 units);
-    /// @notice The gate approved an order of `owner` for `member`'s account; `orderMargin` was
-    /// added to the member's pending margin.
-    event OrderMargined(address indexed member, address indexed owner, uint256 indexed securityId, uint256 orderMargin);
-    /// @notice `member`'s requirement was recomputed.
-    event MarginRefreshed(address indexed member, uint256 initialMargin, uint256 variationMargin, uint256 posted);
-    /// @notice `member` must bring `amount` more collateral by `deadline`.
-    event MarginCalled(address indexed member, uint256 amount, uint64 deadline);
-    /// @notice `member`'s margin call is covered.
-    event MarginCallMet(address indexed member);
-    /// @notice The default fund took `amount` of the defaulter's collateral in cash (waterfall
+    /// @notice Cash collateral of the margin account `account` was deposited (> 0) or withdrawn (< 0).
+    event CashCollateralMoved(address indexed account, int256 amount);
+    /// @notice Securities collateral of `account` was deposited (> 0) or withdrawn (< 0).
+    event SecuritiesCollateralMoved(address indexed account, uint256 indexed securityId, int256 units);
+    /// @notice The gate approved an order of `owner` on the margin account `account`;
+    /// `orderMargin` was added to the account's pending margin.
+    event OrderMargined(address indexed account, address indexed owner, uint256 indexed securityId, uint256 orderMargin);
+    /// @notice `account`'s requirement was recomputed.
+    event MarginRefreshed(address indexed account, uint256 initialMargin, uint256 variationMargin, uint256 posted);
+    /// @notice `account` must bring `amount` more collateral by `deadline` (a client account's
+    /// call is its clearing member's to meet if the client does not).
+    event MarginCalled(address indexed account, uint256 amount, uint64 deadline);
+    /// @notice `account`'s margin call is covered.
+    event MarginCallMet(address indexed account);
+    /// @notice The default fund took `amount` of `account`'s collateral in cash (waterfall
     /// layer 1: its cash and the proceeds of its liquidated securities).
-    event MarginSeized(address indexed member, uint256 amount, address indexed to);
-    /// @notice `units` of the defaulter's securities collateral were sold on the liquidation
+    event MarginSeized(address indexed account, uint256 amount, address indexed to);
+    /// @notice `units` of `account`'s securities collateral were sold on the liquidation
     /// market for `proceeds` cash (credited to its cash collateral, then seized).
-    event CollateralLiquidated(address indexed member, uint256 indexed securityId, uint256 units, uint256 proceeds);
+    event CollateralLiquidated(address indexed account, uint256 indexed securityId, uint256 units, uint256 proceeds);
     /// @notice A closed default's leftover collateral went to `to` (`cash`; securities in
     /// `SecuritiesCollateralMoved` events).
     event CollateralReleased(address indexed member, address indexed to, uint256 cash);
@@ -73,22 +75,25 @@ interface IMarginEvents {
     event MemberDefaultCleared(address indexed member);
     /// @notice The default fund reported whether `member`'s contribution is fully paid.
     event ContributionStatusSet(address indexed member, bool paid);
-    /// @notice A page of `member`'s revaluation for margin day `day` ended with `done` items
+    /// @notice A page of `account`'s revaluation for margin day `day` ended with `done` items
     /// revalued and more to go (the last page emits `MarginRefreshed` instead).
-    event RevaluationAdvanced(address indexed member, uint32 day, uint256 done);
-    /// @notice `member`'s revaluation in progress starts over (its accounts or collateral lines
+    event RevaluationAdvanced(address indexed account, uint32 day, uint256 done);
+    /// @notice `account`'s revaluation in progress starts over (its wallets or collateral lines
     /// changed under it: a client ported, collateral seized or released).
-    event RevaluationRestarted(address indexed member);
+    event RevaluationRestarted(address indexed account);
+    /// @notice The client account `account` was put under `member` (a client admitted, or its
+    /// account ported with what it holds); `segregation` Individual or Omnibus.
+    event AccountAttached(address indexed account, address indexed member, Segregation segregation);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
-    /// @notice `member`'s collateral `posted` does not cover `required` (IM + VM + pending,
-    /// including the new order's worst case).
-    error InsufficientMargin(address member, uint256 required, uint256 posted);
+    /// @notice The margin account `account`'s collateral `posted` does not cover `required`
+    /// (IM + VM + pending, including the new order's worst case).
+    error InsufficientMargin(address account, uint256 required, uint256 posted);
     /// @notice `member` has paid `paid` of its required default fund contribution `required`.
     error ContributionNotPaid(address member, uint256 required, uint256 paid);
     /// @notice `member` is in default.
     error MemberInDefault(address member);
-    /// @notice `owner` has no clearing member (not a member or a client).
+    /// @notice `owner` trades for no margin account (not a member or a client).
     error NoClearingMember(address owner);
     /// @notice No scenarios or no settlement price for `securityId`.
     error SecurityNotMargined(uint256 securityId);
@@ -96,10 +101,10 @@ interface IMarginEvents {
     error BadScenarioVector(uint256 length, uint256 expected);
     /// @notice A shock below -100 % (`shock` bps).
     error ShockBelowMinusHundredPercent(int16 shock);
-    /// @notice `member`'s revaluation spans transactions and is not finished (`done` items so
+    /// @notice `account`'s revaluation spans transactions and is not finished (`done` items so
     /// far): its requirement is unknown until then, so its orders and withdrawals wait. Anyone
     /// may advance it with `revalue`.
-    error RevaluationPending(address member, uint256 done);
+    error RevaluationPending(address account, uint256 done);
     /// @notice Arrays of different lengths, or a batch above `max`.
     error BadBatch(uint256 length, uint256 max);
     /// @notice A haircut above 100 % or a price above 2^64.
@@ -110,8 +115,8 @@ interface IMarginEvents {
     error TransferExpired(uint256 deadline);
     /// @notice The signature is not `member`'s.
     error BadSignature(address member);
-    /// @notice `member` holds `available` where `requested` is asked for.
-    error InsufficientCollateral(address member, uint256 available, uint256 requested);
+    /// @notice `account` holds `available` where `requested` is asked for.
+    error InsufficientCollateral(address account, uint256 available, uint256 requested);
     /// @notice The liquidation market took `taken` units of `securityId` where `offered` were
     /// offered, or took cash.
     error MarketOverdrew(uint256 securityId, uint256 taken, uint256 offered);
@@ -120,35 +125,56 @@ interface IMarginEvents {
     /// @notice `caller` (the risk role or the guardian) may change scenarios, a haircut or the
     /// model (`securityId` 0) only in the stricter direction; anything else needs the admin.
     error RiskChangeNeedsAdmin(address caller, uint256 securityId);
+    /// @notice `account` is no margin account and no wallet trading for one.
+    error UnknownAccount(address account);
+    /// @notice `caller` does not control `account`'s collateral (the member controls its house
+    /// and omnibus accounts, an individually segregated client its own account).
+    error NotAccountController(address caller, address account);
+    /// @notice A Margin module (MarginRevaluation, MarginSeizure) was called directly instead of
+    /// by delegatecall from Margin.
+    error OnlyDelegateCall();
 }
 
 /// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
-/// pre-trade risk gate of clearing members (F8, F10)
+/// pre-trade risk gate, per margin account of a clearing member (F8, F10)
 /// @notice
-/// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per clearing
-/// member; securities count at the settlement price less a per-security haircut (rounded down).
-/// Deposits: approve-and-deposit, or a signed `FundTransfer` that also pays the default fund.
-/// Only the excess over the requirement (IM + VM + pending) can be withdrawn. On a default the
-/// whole collateral is waterfall layer 1 (`seizeMargin`): cash first, then securities sold on the
-/// liquidation market at no less than their haircut value per unit; the leftovers go to the
-/// defaulter's estate when its default is closed (`releaseCollateral`).
+/// ACCOUNTS (EMIR Art. 39). Each clearing member has a house account (its own address) and
+/// client accounts: an individually segregated client's (the client's address) and one omnibus
+/// account for its omnibus clients (`omnibusAccountOf(member)`). The register says which a client
+/// is when it is admitted. Positions, IM, VM, calls and collateral are kept per account; a
+/// wallet's orders are gated on its account only. Porting an individual client moves its
+/// account whole (positions, collateral, requirement); an omnibus client moves to the new
+/// member's omnibus account with its positions (omnibus collateral is commingled and stays).
+///
+/// COLLATERAL. Cash (DLT-PS) and securities (DLT-CSD) held by this contract, per account;
+/// securities count at the settlement price less a per-security haircut (rounded down).
+/// Deposits: approve-and-deposit (anyone may fund an account with `depositCashTo`), or a signed
+/// `FundTransfer` of a member that also pays the default fund. Only the excess over the
+/// requirement (IM + VM + pending) can be withdrawn, by the account's controller: the member for
+/// its house and omnibus accounts, an individual client for its own (its member cannot take it).
+/// On a default, waterfall layer 1 (`seizeMargin`) takes a loss from the account that caused it
+/// (a client's account pays for its own positions only), then from the member's house account:
+/// house margin may cover clients' losses, never the reverse, and one client's collateral never
+/// pays for another's. Cash first, then securities sold on the liquidation market at no less
+/// than their haircut value per unit; the house leftovers go to the defaulter's estate when its
+/// default is closed (`releaseCollateral`).
 ///
 /// INITIAL MARGIN. Scenario based: per security a vector of at most 16 price shocks (bps),
 /// calibrated off chain (`smartccp.risk.scenarios`, historical simulation, 99 % / 5 days by
 /// default; EMIR Art. 24-26 of RTS 153/2013: 99 % / 2 days for exchange-traded, 99.5 % / 5 days
-/// for OTC) and published by the risk role. A member's IM is the worst loss over the scenarios
-/// of its positions: its own and its clients' unsettled net obligations in the CCP plus the
+/// for OTC) and published by the risk role. An account's IM is the worst loss over the scenarios
+/// of its positions: its wallets' unsettled net obligations in the CCP plus the
 /// resting-order quantities the gate recorded, filled in the direction that hurts
 /// (`RiskMath.addScenarioPnl` and `marginOf`, equal to `smartccp.risk.margin.initial_margin`).
 ///
-/// POSITIONS. Kept per account (a member's house account and each client whose orders passed the
-/// gate), without limit on accounts, positions or collateral lines: the gate's cost does not
+/// POSITIONS. Kept per wallet (the CCP's obligations are per wallet) and summed per account,
+/// without limit on accounts, wallets, positions or collateral lines: the gate's cost does not
 /// depend on them. A revaluation (`revalue`, in pages of items that anyone may advance, or
 /// `refreshMargin` in one call) re-reads each position's unsettled obligations in the open
 /// cycles `[today - 1, today + lag]` from the CCP (`unsettledObligationsOf`), sums the scenario P&L and
 /// the mark-to-market in memory, revalues each collateral line at the settlement price, and on
 /// its last page sets IM and VM and calls or releases margin. While a revaluation spans
-/// transactions the member's requirement is not known: its orders and withdrawals are refused
+/// transactions the account's requirement is not known: its orders and withdrawals are refused
 /// (`RevaluationPending`) until it finishes. The gate between revaluations adds each order's
 /// stand-alone worst case (`RiskMath.orderMargin`) to `pending`: conservative by
 /// sub-additivity. Resting-order quantities are kept until the first revaluation of a new
@@ -163,7 +189,8 @@ interface IMarginEvents {
 ///
 /// MARGIN CALLS. A refresh that finds `posted < required` calls the difference with a deadline
 /// (`callWindow` seconds); deposits that cover it release the call. A call still short after
-/// its deadline lets anyone have the default fund declare the member in default.
+/// its deadline lets anyone have the default fund declare the member in default (a client
+/// account's call too: the member answers for its clients).
 interface IMargin is IOrderGate, IMarginEvents {
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish `securityId`'s shock vector (bps, length = the model's scenario count,
@@ -190,21 +217,30 @@ interface IMargin is IOrderGate, IMarginEvents {
     function startMarginDay() external;
 
     // ─── Collateral ──────────────────────────────────────────────────────────────────────────
-    /// @notice Deposit `amount` cash as the caller's margin (needs allowance). Clearing members.
+    /// @notice Deposit `amount` cash into the margin account the caller trades for (needs
+    /// allowance): a member's house, a client's own or omnibus account.
     function depositCash(uint256 amount) external;
-    /// @notice Deposit `units` of `securityId` as the caller's margin (needs approval).
+    /// @notice Deposit `amount` cash into `account` (a member funding a client's account or its
+    /// omnibus account). Anyone; the account must exist (`UnknownAccount`).
+    function depositCashTo(address account, uint256 amount) external;
+    /// @notice Deposit `units` of `securityId` into the margin account the caller trades for
+    /// (needs approval).
     function depositSecurities(uint256 securityId, uint256 units) external;
     /// @notice Execute a member's signed `FundTransfer` (one allowance to this contract covers
     /// both amounts; the fund part is forwarded to the default fund).
     function depositWithSignature(FundTransfer calldata transfer, bytes calldata signature) external;
-    /// @notice Withdraw cash collateral; only the excess over IM + VM + pending.
+    /// @notice Withdraw cash collateral of the caller's own account (a member's house, an
+    /// individual client's account); only the excess over IM + VM + pending.
     function withdrawCash(uint256 amount) external;
-    /// @notice Withdraw securities collateral (the line revalued at today's settlement price
-    /// first); only the excess.
+    /// @notice Withdraw cash collateral of `account` to the caller, its controller (the member
+    /// for its house and omnibus accounts, else `NotAccountController`); only the excess.
+    function withdrawCashFrom(address account, uint256 amount) external;
+    /// @notice Withdraw securities collateral of the caller's own account (the line revalued at
+    /// today's settlement price first); only the excess.
     function withdrawSecurities(uint256 securityId, uint256 units) external;
 
     // ─── Margin cycle ────────────────────────────────────────────────────────────────────────
-    /// @notice Revalue `member` in one call: every position re-read from the CCP, IM, VM and the
+    /// @notice Revalue the margin account `member` in one call: every position re-read from the CCP, IM, VM and the
     /// collateral value recomputed, margin called (or released). Anyone may call (keepers, the
     /// member itself). Its gas grows with the member's positions and lines; `revalue` pages it.
     function refreshMargin(address member) external;
@@ -215,13 +251,15 @@ interface IMargin is IOrderGate, IMarginEvents {
     function revalue(address member, uint256 maxItems) external returns (bool finished);
 
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
-    /// @notice Waterfall layer 1: take up to `amount` of `member`'s whole margin (IM and VM are
-    /// both held as collateral) in cash and send it to `to`: its cash collateral, then the
-    /// proceeds of its securities collateral sold on the liquidation market at no less than the
-    /// settlement price less the haircut per unit (rounded down), only as many units as needed.
-    /// Default fund only.
+    /// @notice Waterfall layer 1 for a loss of `member` caused by `wallet`'s obligations: take up
+    /// to `amount` in cash and send it to `to`, from the client account `wallet` trades for (if
+    /// it is one of `member`'s), then from `member`'s house account; never from another client
+    /// account (segregation). From each: its cash collateral, then the proceeds of its
+    /// securities collateral sold on the liquidation market at no less than the settlement
+    /// price less the haircut per unit (rounded down), only as many units as needed. Default
+    /// fund only.
     /// @return taken Cash base units sent.
-    function seizeMargin(address member, uint256 amount, address to) external returns (uint256 taken);
+    function seizeMargin(address member, address wallet, uint256 amount, address to) external returns (uint256 taken);
     /// @notice Send a defaulter's leftover collateral to `to` (its estate) when its default is
     /// closed: all its cash and, if `withSecurities`, its securities collateral lines, the first
     /// `MAX_BATCH` at once and the rest by `releaseRemainingCollateral`. Default fund only;
@@ -246,8 +284,9 @@ interface IMargin is IOrderGate, IMarginEvents {
     function marginStatus(address member) external view returns (MarginStatus memory);
     /// @notice True if `member` has a margin call still short after its deadline.
     function callOverdue(address member) external view returns (bool);
-    /// @notice `member`'s revaluation: in progress, its margin day, items done so far, and the
-    /// items a whole revaluation has (accounts' positions plus collateral lines).
+    /// @notice The margin account `member`'s revaluation: in progress, its margin day, positions
+    /// and lines done so far, and the steps a whole revaluation takes (its wallets' positions, a
+    /// wallet without positions counting one, plus collateral lines).
     function revaluationOf(address member)
         external
         view
@@ -258,8 +297,20 @@ interface IMargin is IOrderGate, IMarginEvents {
         external
         view
         returns (uint256[] memory securityIds, int256[] memory quantities, uint256[] memory openBuys, uint256[] memory openSells);
-    /// @notice The accounts whose obligations count for `member` (itself and its clients).
+    /// @notice `member`'s margin accounts: its house account (its own address) first, then its
+    /// client accounts (individually segregated clients and its omnibus account).
     function accountsOf(address member) external view returns (address[] memory);
+    /// @notice The wallets whose positions count for `account`: its own address first, then
+    /// the wallets trading for it (an omnibus account's clients).
+    function walletsOf(address account) external view returns (address[] memory);
+    /// @notice The margin account `walletOrAccount` trades for (or is), the clearing member that
+    /// answers for it, and its segregation (None: a house account). `UnknownAccount` otherwise.
+    function accountOf(address walletOrAccount)
+        external
+        view
+        returns (address account, address member, Segregation segregation);
+    /// @notice `member`'s omnibus client account (an address derived from the member's).
+    function omnibusAccountOf(address member) external pure returns (address);
     /// @notice `securityId`'s shock vector (bps).
     function scenariosOf(uint256 securityId) external view returns (int16[] memory);
     /// @notice `securityId`'s settlement price, its day, and its haircut.

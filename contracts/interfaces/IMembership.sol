@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
+import {Member, MemberKind, MemberStatus, Segregation} from "../types/Member.sol";
 
 /// @title IMembership — the register of admitted, KYC'd participants (F1)
 /// @notice One register serves both ledgers (DLT-PS cash, DLT-CSD securities) and every venue.
@@ -11,8 +11,14 @@ import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
 /// (the operator and, later, the risk contracts) suspends and expels.
 interface IMembership {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
-    /// @notice An account was admitted.
-    event MemberAdmitted(address indexed account, MemberKind kind, address indexed clearingMember, uint64 kycExpiry);
+    /// @notice An account was admitted (`segregation`: a client's account, else None).
+    event MemberAdmitted(
+        address indexed account,
+        MemberKind kind,
+        address indexed clearingMember,
+        uint64 kycExpiry,
+        Segregation segregation
+    );
     /// @notice An account's KYC was renewed until `kycExpiry` (unix seconds).
     event KycRenewed(address indexed account, uint64 kycExpiry);
     /// @notice An account's status changed.
@@ -53,12 +59,17 @@ interface IMembership {
     error PortNotAccepted(address client, address toClearingMember);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
+    /// @notice A client must be admitted individually segregated or omnibus.
+    error NoSegregation(address account);
 
     // ─── Admission and status ────────────────────────────────────────────────────────────────
     /// @notice Admit a clearing member, KYC-valid until `kycExpiry`.
     function admitClearingMember(address account, uint64 kycExpiry) external;
-    /// @notice Admit a non-clearing participant as a client of `clearingMember`.
-    function admitParticipant(address account, address clearingMember, uint64 kycExpiry) external;
+    /// @notice Admit a non-clearing participant as a client of `clearingMember`, its positions and
+    /// collateral kept in its own account (`Individual`) or in the member's omnibus client account
+    /// (`Omnibus`). Kept when the client is ported.
+    function admitParticipant(address account, address clearingMember, uint64 kycExpiry, Segregation segregation)
+        external;
     /// @notice Admit an institution (issuer, settlement bank): may hold assets, does not trade.
     function admitInstitution(address account, uint64 kycExpiry) external;
     /// @notice Register one of SmartCCP's own contracts as a system account (no KYC expiry).

@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
-import {Member, MemberKind, MemberStatus} from "../types/Member.sol";
+import {Member, MemberKind, MemberStatus, Segregation} from "../types/Member.sol";
 
 /// @title Membership — the register of admitted participants (F1)
 /// @notice Admission, KYC expiry, suspension, reinstatement, expulsion and client porting. Every
@@ -36,26 +36,27 @@ contract Membership is IMembership, AccessControl {
 
     /// @inheritdoc IMembership
     function admitClearingMember(address account, uint64 kycExpiry) external onlyRole(OPERATOR_ROLE) {
-        _admit(account, Member(MemberKind.ClearingMember, MemberStatus.Active, kycExpiry, account));
+        _admit(account, Member(MemberKind.ClearingMember, MemberStatus.Active, kycExpiry, account, Segregation.None));
     }
 
     /// @inheritdoc IMembership
-    function admitParticipant(address account, address clearingMember, uint64 kycExpiry)
+    function admitParticipant(address account, address clearingMember, uint64 kycExpiry, Segregation segregation)
         external
         onlyRole(OPERATOR_ROLE)
     {
         _requireActiveClearingMember(clearingMember);
-        _admit(account, Member(MemberKind.Participant, MemberStatus.Active, kycExpiry, clearingMember));
+        if (segregation == Segregation.None) revert NoSegregation(account);
+        _admit(account, Member(MemberKind.Participant, MemberStatus.Active, kycExpiry, clearingMember, segregation));
     }
 
     /// @inheritdoc IMembership
     function admitInstitution(address account, uint64 kycExpiry) external onlyRole(OPERATOR_ROLE) {
-        _admit(account, Member(MemberKind.Institution, MemberStatus.Active, kycExpiry, address(0)));
+        _admit(account, Member(MemberKind.Institution, MemberStatus.Active, kycExpiry, address(0), Segregation.None));
     }
 
     /// @inheritdoc IMembership
     function registerSystem(address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _admit(account, Member(MemberKind.System, MemberStatus.Active, type(uint64).max, address(0)));
+        _admit(account, Member(MemberKind.System, MemberStatus.Active, type(uint64).max, address(0), Segregation.None));
     }
 
     // ─── Status ──────────────────────────────────────────────────────────────────────────────
@@ -188,7 +189,7 @@ contract Membership is IMembership, AccessControl {
         if (_members[account].status != MemberStatus.None) revert AlreadyAdmitted(account);
         if (entry.kycExpiry <= block.timestamp) revert KycExpiryInPast(entry.kycExpiry);
         _members[account] = entry;
-        emit MemberAdmitted(account, entry.kind, entry.clearingMember, entry.kycExpiry);
+        emit MemberAdmitted(account, entry.kind, entry.clearingMember, entry.kycExpiry, entry.segregation);
         _push(account, entry);
     }
 

@@ -229,9 +229,10 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     // ─── Default management ──────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IDefaultFund
-    function declareDefault(address member) external nonReentrant {
+    function declareDefault(address account) external nonReentrant {
+        (address marginAccount, address member,) = _margin.accountOf(account);
         DefaultReason reason;
-        if (_margin.callOverdue(member)) {
+        if (_margin.callOverdue(marginAccount)) {
             reason = DefaultReason.MissedMarginCall;
         } else {
             uint64 deadline = _deadlineOf(member);
@@ -246,10 +247,14 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultHandler
     /// @dev Declares the member in default if it is not yet, then runs the waterfall for
     /// `cashAmount`; layers 1-4 are paid to the CCP before returning.
-    function coverShortfall(address member, uint256 cashAmount) external nonReentrant returns (uint256 covered) {
+    function coverShortfall(address member, address wallet, uint256 cashAmount)
+        external
+        nonReentrant
+        returns (uint256 covered)
+    {
         if (msg.sender != _ccp) revert OnlyCcp(msg.sender);
         if (_cases[member].reason == DefaultReason.None) _declare(member, DefaultReason.SettlementShortfall);
-        covered = _waterfall(member, cashAmount, msg.sender);
+        covered = _waterfall(member, wallet, cashAmount, msg.sender);
         emit ShortfallCovered(member, cashAmount, covered);
     }
 
@@ -441,13 +446,17 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @dev Layers 1-6 for `amount` of `defaulter`'s loss; cash of layers 1-4 goes to `to`.
     /// O(1) in the number of members: layers 4 and 5 move indices that each survivor's balance
     /// reads when it is next settled.
-    function _waterfall(address defaulter, uint256 amount, address to) internal returns (uint256 covered) {
+    function _waterfall(address defaulter, address wallet, uint256 amount, address to)
+        internal
+        returns (uint256 covered)
+    {
         Case storage k = _cases[defaulter];
         k.loss = (uint256(k.loss) + amount).toUint128();
         uint256 remaining = amount;
-        // Layer 1: the defaulter's whole margin (cash, then its securities collateral sold);
-        // the Margin contract pays the CCP directly.
-        uint256 used = _margin.seizeMargin(defaulter, remaining, to);
+        // Layer 1: the margin of the account that caused the loss (a client's), then the
+        // defaulter's house margin (cash, then securities collateral sold); never another
+        // client's (segregation, kept by Margin). The Margin contract pays the CCP directly.
+        uint256 used = _margin.seizeMargin(defaulter, wallet, remaining, to);
         remaining -= _use(defaulter, Layer.DefaulterMargin, used);
         k.beyondMargin = (uint256(k.beyondMargin) + remaining).toUint96();
         // Layer 2: the defaulter's own contribution.

@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {OpenObligation} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
@@ -14,10 +13,11 @@ import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
-import {Member, MemberKind} from "../types/Member.sol";
+import {Member, MemberKind, Segregation} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
 import {MarginBase} from "./MarginBase.sol";
 import {MarginRevaluation} from "./MarginRevaluation.sol";
+import {MarginSeizure} from "./MarginSeizure.sol";
 
 /// @title Margin — collateral, scenario IM, VM, margin calls and the pre-trade gate (F8, F10)
 /// @notice See IMargin. Trusted: the membership register (pushes entries to this contract's
@@ -47,6 +47,8 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     /// @dev The revaluation module, created with this contract and described by the same
     /// immutables (see MarginRevaluation).
     address private immutable _revaluation;
+    /// @dev The layer-1 module (seizure and release of a defaulter's collateral, MarginSeizure).
+    address private immutable _seizure;
 
     /// @param ccp The CCP whose obligations are margined.
     /// @param membership The register (this contract must be added as a subscriber).
@@ -56,6 +58,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         MarginBase(ccp, membership, cash, securities, nScenarios, operator)
     {
         _revaluation = address(new MarginRevaluation(ccp, membership, cash, securities, nScenarios, operator));
+        _seizure = address(new MarginSeizure(ccp, membership, cash, securities, nScenarios, operator));
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(RISK_ROLE, operator);
         _grantRole(PRICE_ROLE, operator);
@@ -159,37 +162,35 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     // ─── Gate ────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IOrderGate
-    /// @dev Steady state (position already listed): the register copy, the member's account
-    /// slot, the security's risk slot and the owner's position slot are read; the account and
-    /// the position are written, whatever the number of positions, clients or members. The
-    /// order's margin is its stand-alone worst case, rounded up.
+    /// @dev Steady state (position already listed): the owner's register copy (which names its
+    /// margin account), the account slot, the security's risk slot and the owner's position slot
+    /// are read; the account and the position are written, whatever the number of positions,
+    /// wallets, accounts or members. The order's margin is its stand-alone worst case, rounded up.
+    /// A client's order is gated on its own account (individual) or its member's omnibus account,
+    /// never on the house's collateral; its member's standing is the venue's check (a client of a
+    /// suspended member does not trade).
     function checkOrder(address owner, uint256 securityId, Side side, uint256 quantity, uint256 price)
         external
         onlyRole(VENUE_ROLE)
     {
-        Holder memory holder = _members[owner];
-        address member = holder.clearingMember;
-        if (member == address(0)) revert NoClearingMember(owner);
-        Account memory a = _accounts[member];
-        if (a.flags != 0) _refuseFlagged(member, a.flags);
+        address account = _members[owner].account;
+        if (account == address(0)) revert NoClearingMember(owner);
+        Account memory a = _accounts[account];
+        if (a.flags != 0) _refuseFlagged(account, a.flags);
         SecurityRisk memory r = _risk[securityId];
         if (!r.hasScenarios || r.price == 0) revert SecurityNotMargined(securityId);
         bool buy = side == Side.Buy;
         uint256 orderMargin = RiskMath.orderMargin(quantity, price, r.price, buy ? r.worstDown : r.worstUp, buy);
         uint256 need = uint256(a.required) + a.pending + orderMargin;
-        if (need > a.posted) revert InsufficientMargin(member, need, a.posted);
+        if (need > a.posted) revert InsufficientMargin(account, need, a.posted);
 
         a.pending = (uint256(a.pending) + orderMargin).toUint80();
-        _accounts[member] = a;
+        _accounts[account] = a;
         Position storage p = _positions[owner][securityId];
         if (!p.listed) _listPosition(owner, securityId);
         if (buy) p.openBuy = (uint256(p.openBuy) + quantity).toUint48();
         else p.openSell = (uint256(p.openSell) + quantity).toUint48();
-        if (owner != member && !holder.listedAsClient) {
-            _addClient(member, owner);
-            _members[owner].listedAsClient = true;
-        }
-        emit OrderMargined(member, owner, securityId, orderMargin);
+        emit OrderMargined(account, owner, securityId, orderMargin);
     }
 
     /// @dev The gate's refusal for a flagged account: in default, contribution unpaid, or a
@@ -208,8 +209,14 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
 
     /// @inheritdoc IMargin
     function depositCash(uint256 amount) external nonReentrant {
-        _requireClearingMember(msg.sender);
-        _creditCash(msg.sender, amount);
+        _creditCash(_accountOfWallet(msg.sender), amount);
+        _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMargin
+    function depositCashTo(address account, uint256 amount) external nonReentrant {
+        _memberOf(account);
+        _creditCash(account, amount);
         _cash.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -217,17 +224,17 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     /// @dev The line is valued afresh at today's price with the new units (touching a line marks
     /// it to market); other lines keep their last valuation.
     function depositSecurities(uint256 securityId, uint256 units) external nonReentrant {
-        _requireClearingMember(msg.sender);
+        address account = _accountOfWallet(msg.sender);
         if (units == 0) revert ZeroInput();
         if (_risk[securityId].price == 0) revert SecurityNotMargined(securityId);
-        CollateralLine storage l = _lines[msg.sender][securityId];
+        CollateralLine storage l = _lines[account][securityId];
         if (!l.listed) {
-            _collateralIds[msg.sender].push(securityId.toUint64());
+            _collateralIds[account].push(securityId.toUint64());
             l.listed = true;
         }
-        _revalueLine(msg.sender, securityId, uint256(l.units) + units);
-        emit SecuritiesCollateralMoved(msg.sender, securityId, units.toInt256());
-        _releaseCallIfCovered(msg.sender);
+        _revalueLine(account, securityId, uint256(l.units) + units);
+        emit SecuritiesCollateralMoved(account, securityId, units.toInt256());
+        _releaseCallIfCovered(account);
         _securities.safeTransferFrom(msg.sender, address(this), securityId, units, "");
     }
 
@@ -249,30 +256,59 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
 
     /// @inheritdoc IMargin
     function withdrawCash(uint256 amount) external nonReentrant {
-        Account memory a = _accounts[msg.sender];
-        _refuseWithdrawal(msg.sender, a.flags);
-        uint256 held = _cashHeld[msg.sender];
-        if (amount == 0 || amount > held) revert InsufficientCollateral(msg.sender, held, amount);
+        _withdrawCash(_controlledBy(msg.sender, _accountOfWallet(msg.sender)), amount);
+    }
+
+    /// @inheritdoc IMargin
+    function withdrawCashFrom(address account, uint256 amount) external nonReentrant {
+        _withdrawCash(_controlledBy(msg.sender, account), amount);
+    }
+
+    /// @dev Pay `amount` of `account`'s cash collateral to the caller (its controller), only
+    /// the excess over its requirement.
+    function _withdrawCash(address account, uint256 amount) private {
+        Account memory a = _accounts[account];
+        _refuseWithdrawal(account, a.flags);
+        uint256 held = _cashHeld[account];
+        if (amount == 0 || amount > held) revert InsufficientCollateral(account, held, amount);
         uint256 need = uint256(a.required) + a.pending;
-        if (a.posted < need + amount) revert InsufficientMargin(msg.sender, need + amount, a.posted);
-        _cashHeld[msg.sender] = held - amount;
+        if (a.posted < need + amount) revert InsufficientMargin(account, need + amount, a.posted);
+        _cashHeld[account] = held - amount;
         a.posted -= uint80(amount);
-        _accounts[msg.sender] = a;
-        emit CashCollateralMoved(msg.sender, -amount.toInt256());
+        _accounts[account] = a;
+        emit CashCollateralMoved(account, -amount.toInt256());
         _cash.safeTransfer(msg.sender, amount);
     }
 
     /// @inheritdoc IMargin
     function withdrawSecurities(uint256 securityId, uint256 units) external nonReentrant {
-        _refuseWithdrawal(msg.sender, _accounts[msg.sender].flags);
-        uint256 held = _lines[msg.sender][securityId].units;
-        if (units == 0 || units > held) revert InsufficientCollateral(msg.sender, held, units);
-        _revalueLine(msg.sender, securityId, held - units);
-        Account memory a = _accounts[msg.sender];
+        address account = _controlledBy(msg.sender, _accountOfWallet(msg.sender));
+        _refuseWithdrawal(account, _accounts[account].flags);
+        uint256 held = _lines[account][securityId].units;
+        if (units == 0 || units > held) revert InsufficientCollateral(account, held, units);
+        _revalueLine(account, securityId, held - units);
+        Account memory a = _accounts[account];
         uint256 need = uint256(a.required) + a.pending;
-        if (a.posted < need) revert InsufficientMargin(msg.sender, need, a.posted);
-        emit SecuritiesCollateralMoved(msg.sender, securityId, -units.toInt256());
+        if (a.posted < need) revert InsufficientMargin(account, need, a.posted);
+        emit SecuritiesCollateralMoved(account, securityId, -units.toInt256());
         _securities.safeTransferFrom(address(this), msg.sender, securityId, units, "");
+    }
+
+    /// @dev The margin account `wallet` trades for; refuses a wallet without one.
+    function _accountOfWallet(address wallet) private view returns (address account) {
+        account = _members[wallet].account;
+        if (account == address(0)) revert UnknownAccount(wallet);
+    }
+
+    /// @dev `account`, if `caller` controls its collateral: the member its house and omnibus
+    /// accounts, an individually segregated client its own (its member cannot take it out).
+    function _controlledBy(address caller, address account) private view returns (address) {
+        AccountOwner memory o = _owners[account];
+        if (o.member == address(0)) revert UnknownAccount(account);
+        if (caller != (o.mode == Segregation.Omnibus ? o.member : account)) {
+            revert NotAccountController(caller, account);
+        }
+        return account;
     }
 
     /// @dev Withdrawals wait for a default's end and for a revaluation spanning transactions.
@@ -297,14 +333,19 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     /// @dev Run a page of the revaluation on MarginRevaluation's code against this contract's
     /// storage; its refusals come back unchanged.
     function _delegateRevalue(address member, uint256 maxItems) private returns (bool finished) {
-        (bool ok, bytes memory result) =
-            _revaluation.delegatecall(abi.encodeCall(MarginRevaluation.revalue, (member, maxItems)));
+        return abi.decode(_delegate(_revaluation, abi.encodeCall(MarginRevaluation.revalue, (member, maxItems))), (bool));
+    }
+
+    /// @dev Run `data` on `module`'s code against this contract's storage; its refusals come
+    /// back unchanged.
+    function _delegate(address module, bytes memory data) private returns (bytes memory result) {
+        bool ok;
+        (ok, result) = module.delegatecall(data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(result, 32), mload(result))
             }
         }
-        return abi.decode(result, (bool));
     }
 
     /// @notice The MarginRevaluation code this contract runs its revaluations with.
@@ -312,83 +353,39 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         return _revaluation;
     }
 
+    /// @notice The MarginSeizure code this contract runs waterfall layer 1 with.
+    function seizureModule() external view returns (address) {
+        return _seizure;
+    }
+
     // ─── Default fund hooks ──────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IMargin
-    /// @dev Cash first; if it does not cover `amount`, the securities collateral is sold on the
-    /// liquidation market, line by line until the rest is raised (lines without units are
-    /// skipped), each at no less than its haircut value per unit `floor(price * (1 - haircut))`,
-    /// only as many units as the rest needs at that floor. The proceeds join the member's cash,
-    /// then the cash is taken. What the market paid and took is measured on this contract's
-    /// balances; a failed or refused sale leaves the units in place.
-    function seizeMargin(address member, uint256 amount, address to)
+    /// @dev Runs in MarginSeizure.
+    function seizeMargin(address, address, uint256, address)
         external
         onlyRole(FUND_ROLE)
         nonReentrant
         returns (uint256 taken)
     {
-        _restartRun(member);
-        uint256 held = _cashHeld[member];
-        uint256 proceeds;
-        if (held < amount) proceeds = _liquidate(member, amount - held);
-        held += proceeds;
-        taken = amount < held ? amount : held;
-        _cashHeld[member] = held - taken;
-        Account storage a = _accounts[member];
-        a.posted = (uint256(a.posted) + proceeds - taken).toUint80();
-        if (taken == 0) return 0;
-        emit MarginSeized(member, taken, to);
-        _cash.safeTransfer(to, taken);
+        return abi.decode(_delegate(_seizure, msg.data), (uint256));
     }
 
     /// @inheritdoc IMargin
-    function releaseCollateral(address member, address to, bool withSecurities)
+    /// @dev Runs in MarginSeizure.
+    function releaseCollateral(address, address, bool)
         external
         onlyRole(FUND_ROLE)
         nonReentrant
         returns (uint256 cashReturned)
     {
-        if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
-        _restartRun(member);
-        cashReturned = _cashHeld[member];
-        _cashHeld[member] = 0;
-        Account storage a = _accounts[member];
-        a.posted = (uint256(a.posted) - cashReturned).toUint80();
-        emit CollateralReleased(member, to, cashReturned);
-        if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
-        if (withSecurities) {
-            (_releaseTo[member], _releaseCursor[member]) = (to, 0);
-            _releaseLines(member, to, MAX_BATCH);
-        }
+        return abi.decode(_delegate(_seizure, msg.data), (uint256));
     }
 
     /// @inheritdoc IMargin
-    function releaseRemainingCollateral(address member, uint256 maxLines) external nonReentrant returns (bool done) {
-        address to = _releaseTo[member];
-        if (to == address(0) || maxLines == 0) revert ZeroInput();
-        return _releaseLines(member, to, maxLines);
-    }
-
-    /// @dev Send up to `maxLines` of a closed default's securities collateral lines to `to`,
-    /// from where the last call stopped; true once every line is sent.
-    function _releaseLines(address member, address to, uint256 maxLines) private returns (bool done) {
-        uint64[] storage ids = _collateralIds[member];
-        uint256 i = _releaseCursor[member];
-        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
-        Account storage a = _accounts[member];
-        for (; i < end; ++i) {
-            uint256 sid = ids[i];
-            CollateralLine storage l = _lines[member][sid];
-            uint256 units = l.units;
-            if (units == 0) continue;
-            a.posted -= uint80(l.value);
-            (l.units, l.value) = (0, 0);
-            emit SecuritiesCollateralMoved(member, sid, -units.toInt256());
-            _securities.safeTransferFrom(address(this), to, sid, units, "");
-        }
-        _releaseCursor[member] = i;
-        done = i == ids.length;
-        if (done) delete _releaseTo[member];
+    /// @dev Runs in MarginSeizure.
+    function releaseRemainingCollateral(address, uint256) external nonReentrant returns (bool done) {
+        return abi.decode(_delegate(_seizure, msg.data), (bool));
     }
 
     /// @inheritdoc IMargin
@@ -416,21 +413,48 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     // ─── Register copy ───────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IRegisterSubscriber
-    /// @dev A client moved to another clearing member leaves its former member's accounts and
-    /// joins the new member's with its positions (positions are kept per account), so the new
-    /// member's next revaluation margins the ported obligations and the former's no longer
-    /// does. Revaluations of either member in progress restart. O(1); never reverts.
-    function syncHolder(address account, Member calldata entry) external {
+    /// @dev A clearing member's wallet trades for its house account (its own address); a
+    /// client's for its own account (individual) or its member's omnibus account. A client
+    /// ported to another member takes its account with it: an individual account moves whole
+    /// (positions, collateral, requirement and call: only its owner changes), an omnibus client's
+    /// wallet moves to the new member's omnibus account with its positions (the omnibus
+    /// collateral is commingled and stays). Revaluations of the accounts concerned restart.
+    /// O(1); never reverts.
+    function syncHolder(address wallet, Member calldata entry) external {
         if (msg.sender != _membership) revert ZeroInput();
-        address from = _members[account].clearingMember;
-        address to = entry.clearingMember;
-        if (from != to) {
-            if (_clientSlot[from][account] != 0) _removeClient(from, account);
-            if (entry.kind == MemberKind.Participant && from != address(0) && _clientSlot[to][account] == 0) {
-                _addClient(to, account);
-            }
+        Holder memory h = _members[wallet];
+        address account;
+        if (entry.kind == MemberKind.ClearingMember) {
+            account = wallet;
+            if (_owners[wallet].member == address(0)) _owners[wallet].member = wallet;
+        } else if (entry.kind == MemberKind.Participant) {
+            bool omnibus = entry.segregation == Segregation.Omnibus;
+            account = omnibus ? _omnibusOf(entry.clearingMember) : wallet;
+            _attach(account, entry.clearingMember, omnibus ? Segregation.Omnibus : Segregation.Individual);
         }
-        _members[account] = Holder(entry.kind, to, _clientSlot[to][account] != 0);
+        if (h.account != account) {
+            if (h.listed) _unlistWallet(h.account, wallet);
+            h.listed = account != wallet && account != address(0);
+            if (h.listed) _listWallet(account, wallet);
+        }
+        _members[wallet] = Holder(entry.kind, account, h.listed);
+    }
+
+    /// @dev Put the client account `account` under `member` (new, or ported with what it holds).
+    function _attach(address account, address member, Segregation mode) private {
+        AccountOwner memory o = _owners[account];
+        if (o.member == member) return;
+        if (o.slot != 0) {
+            address[] storage list = _clientAccounts[o.member];
+            address last = list[list.length - 1];
+            list[o.slot - 1] = last;
+            _owners[last].slot = o.slot;
+            list.pop();
+        }
+        _clientAccounts[member].push(account);
+        _owners[account] = AccountOwner(member, mode, uint32(_clientAccounts[member].length));
+        _restartRun(account);
+        emit AccountAttached(account, member, mode);
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
@@ -461,10 +485,11 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         returns (bool running, uint32 day, uint256 done, uint256 items)
     {
         Run memory run = _runs[member];
-        address[] storage clients = _clients[member];
-        items = _positionIds[member].length + _collateralIds[member].length;
-        for (uint256 i; i < clients.length; ++i) {
-            items += _positionIds[clients[i]].length;
+        address[] memory wallets = walletsOf(member);
+        items = _collateralIds[member].length;
+        for (uint256 i; i < wallets.length; ++i) {
+            uint256 n = _positionIds[wallets[i]].length;
+            items += n == 0 ? 1 : n; // a wallet without positions is a step of its own
         }
         return (run.running, run.day, run.done, items);
     }
@@ -492,12 +517,38 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     }
 
     /// @inheritdoc IMargin
-    function accountsOf(address member) public view returns (address[] memory accounts) {
-        address[] storage clients = _clients[member];
-        accounts = new address[](clients.length + 1);
-        accounts[0] = member;
-        for (uint256 i; i < clients.length; ++i) {
-            accounts[i + 1] = clients[i];
+    function accountsOf(address member) external view returns (address[] memory) {
+        return _withFirst(member, _clientAccounts[member]);
+    }
+
+    /// @inheritdoc IMargin
+    function walletsOf(address account) public view returns (address[] memory) {
+        return _withFirst(account, _wallets[account]);
+    }
+
+    /// @inheritdoc IMargin
+    function accountOf(address walletOrAccount)
+        external
+        view
+        returns (address account, address member, Segregation segregation)
+    {
+        account = _members[walletOrAccount].account;
+        if (account == address(0)) account = walletOrAccount;
+        AccountOwner memory o = _owners[account];
+        if (o.member == address(0)) revert UnknownAccount(walletOrAccount);
+        return (account, o.member, o.mode);
+    }
+
+    /// @inheritdoc IMargin
+    function omnibusAccountOf(address member) external pure returns (address) {
+        return _omnibusOf(member);
+    }
+
+    function _withFirst(address first, address[] storage rest) private view returns (address[] memory list) {
+        list = new address[](rest.length + 1);
+        list[0] = first;
+        for (uint256 i; i < rest.length; ++i) {
+            list[i + 1] = rest[i];
         }
     }
 
@@ -520,7 +571,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     /// @dev A view over every account and position of the member (for clients and tests; the
     /// chain revalues in pages with `revalue`).
     function previewInitialMargin(address member) external view returns (uint256) {
-        address[] memory accounts = accountsOf(member);
+        address[] memory accounts = walletsOf(member);
         bool newDay = _requirements[member].day < _marginDay;
         int256[16] memory pnl;
         for (uint256 k; k < accounts.length; ++k) {
@@ -569,35 +620,6 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
-    /// @dev Layer 1's securities part: sell `member`'s collateral until `short` cash is raised
-    /// (or no line is left); returns the proceeds, not yet credited to the member's cash. Each
-    /// line sold is revalued with its remaining units (its change of value booked in `posted`).
-    function _liquidate(address member, uint256 short) internal returns (uint256 proceeds) {
-        ICloseOutMarket market = _liquidationMarket;
-        if (address(market) == address(0)) return 0;
-        uint64[] storage ids = _collateralIds[member];
-        for (uint256 i; i < ids.length && proceeds < short; ++i) {
-            uint256 sid = ids[i];
-            uint256 held = _lines[member][sid].units;
-            SecurityRisk memory r = _risk[sid];
-            uint256 floorPrice = RiskMath.haircutValue(1, r.price, r.haircutBps);
-            if (held == 0 || floorPrice == 0) continue;
-            uint256 offered = _min(held, Math.ceilDiv(short - proceeds, floorPrice));
-            uint256 cashBefore = _cash.balanceOf(address(this));
-            uint256 unitsBefore = _securities.balanceOf(address(this), sid);
-            try market.sell(sid, offered, floorPrice) {} catch {}
-            uint256 cashAfter = _cash.balanceOf(address(this));
-            uint256 unitsAfter = _securities.balanceOf(address(this), sid);
-            uint256 got = cashAfter > cashBefore ? cashAfter - cashBefore : 0;
-            uint256 sold = unitsBefore > unitsAfter ? unitsBefore - unitsAfter : 0;
-            if (sold > offered || cashAfter < cashBefore) revert MarketOverdrew(sid, sold, offered);
-            if (sold == 0 && got == 0) continue;
-            _revalueLine(member, sid, held - sold);
-            proceeds += got;
-            emit CollateralLiquidated(member, sid, sold, got);
-        }
-    }
-
     function _creditCash(address member, uint256 amount) internal {
         if (amount == 0) revert ZeroInput();
         _cashHeld[member] += amount;
@@ -622,23 +644,23 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         _positions[account][securityId].listed = true;
     }
 
-    /// @dev Add `client` to `member`'s accounts; a revaluation of `member` in progress restarts.
-    function _addClient(address member, address client) internal {
-        _restartRun(member);
-        _clients[member].push(client);
-        _clientSlot[member][client] = _clients[member].length;
+    /// @dev Add `wallet` to `account`'s wallets; a revaluation of `account` in progress restarts.
+    function _listWallet(address account, address wallet) internal {
+        _restartRun(account);
+        _wallets[account].push(wallet);
+        _walletSlot[account][wallet] = _wallets[account].length;
     }
 
-    /// @dev Remove `client` from `member`'s accounts (swap with the last, pop).
-    function _removeClient(address member, address client) internal {
-        _restartRun(member);
-        address[] storage clients = _clients[member];
-        uint256 slot = _clientSlot[member][client];
-        address last = clients[clients.length - 1];
-        clients[slot - 1] = last;
-        _clientSlot[member][last] = slot;
-        clients.pop();
-        delete _clientSlot[member][client];
+    /// @dev Remove `wallet` from `account`'s wallets (swap with the last, pop).
+    function _unlistWallet(address account, address wallet) internal {
+        _restartRun(account);
+        address[] storage wallets = _wallets[account];
+        uint256 slot = _walletSlot[account][wallet];
+        address last = wallets[wallets.length - 1];
+        wallets[slot - 1] = last;
+        _walletSlot[account][last] = slot;
+        wallets.pop();
+        delete _walletSlot[account][wallet];
     }
 
 }

@@ -14,7 +14,7 @@ import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMarginEvents} from "../interfaces/IMargin.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
-import {MemberKind} from "../types/Member.sol";
+import {MemberKind, Segregation} from "../types/Member.sol";
 
 /// @title MarginBase — Margin's storage: packed records, immutables, state and shared internals
 /// @notice Holds what Margin keeps (as CCPBase does for the CCP), with every base that has
@@ -64,16 +64,28 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         uint64 deadline;
     }
 
-    /// @dev The register entry as Margin needs it (one slot): the holder's kind, its clearing
-    /// member, and whether it is on that member's client list already (so the gate reads one slot
-    /// for a client's order, not two).
+    /// @dev A trading wallet as Margin needs it (one slot, from the register): its kind, the
+    /// margin account it trades for (`account`: the member's house account is the member's
+    /// address, an individually segregated client's is the client's, an omnibus client's is its
+    /// member's omnibus account `_omnibusOf(member)`), and whether it is on that account's wallet
+    /// list (`_wallets`; an account's own address is never listed: it is wallet 0). The gate
+    /// reads this one slot to find the account.
     struct Holder {
         MemberKind kind;
-        address clearingMember;
-        bool listedAsClient;
+        address account;
+        bool listed;
     }
 
-    /// @dev One slot, per account (a member's house account or a client) and security: net
+    /// @dev A margin account's owner (one slot, read off the gate's path): the clearing member
+    /// that answers for it, the segregation (None for the house), and 1 + its index in the
+    /// member's list of client accounts (`_clientAccounts`; 0 for the house).
+    struct AccountOwner {
+        address member;
+        Segregation mode;
+        uint32 slot;
+    }
+
+    /// @dev One slot, per trading wallet (positions are the CCP's, per wallet) and security: net
     /// obligation quantity at the last revaluation (8) | resting buys (6) | resting sells (6) |
     /// the trading cycle (today + lag) at the last revaluation (4) | the net quantity the account
     /// had in it then (7; the change since is the net of new fills) | listed (1).
@@ -86,28 +98,31 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         bool listed;
     }
 
-    /// @dev One slot per member and collateral security: units held (12) | the value they count
-    /// for in `Account.posted`, at the price of their last valuation less the haircut (16) | on
-    /// the member's list of collateral ids (1; a line emptied stays listed and is reused).
+    /// @dev One slot per margin account and collateral security: units held (12) | the value they
+    /// count for in `Account.posted`, at the price of their last valuation less the haircut (16) |
+    /// on the account's list of collateral ids (1; a line emptied stays listed and is reused).
     struct CollateralLine {
         uint96 units;
         uint128 value;
         bool listed;
     }
 
-    /// @dev A member's revaluation in progress (one slot, reused day after day): margin day it
-    /// builds (4) | next account (4: 0 the member, k its client k - 1; past the last, the
-    /// collateral lines) | next position or line of it (4) | items done (4) | running (1) | new
-    /// day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
+    /// @dev An account's revaluation in progress (one slot, reused day after day): margin day it
+    /// builds (4) | next wallet (4: 0 the account's own address, k its wallet k - 1; past the
+    /// last, the collateral lines) | next position or line of it (4) | items done (4) | running
+    /// (1) | new day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
     struct Run {
         uint32 day;
-        uint32 account;
+        uint32 wallet;
         uint32 item;
         uint32 done;
         bool running;
         bool newDay;
     }
 
+    /// @dev This contract's own address (the module's, in a module): a module refuses calls
+    /// that do not come by delegatecall.
+    address private immutable _self = address(this);
     IERC20 internal immutable _cash;
     IERC1155 internal immutable _securities;
     ICCPSettlement internal immutable _ccp;
@@ -124,21 +139,25 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
 
     mapping(uint256 securityId => SecurityRisk) internal _risk;
     mapping(uint256 securityId => uint256) internal _shocks;
-    mapping(address account => Holder) internal _members;
-    mapping(address member => Account) internal _accounts;
-    mapping(address member => Requirement) internal _requirements;
-    mapping(address member => Call) internal _calls;
-    mapping(address member => uint256) internal _cashHeld;
-    mapping(address member => uint64[]) internal _collateralIds;
-    mapping(address member => mapping(uint256 securityId => CollateralLine)) internal _lines;
-    mapping(address account => uint64[]) internal _positionIds;
-    mapping(address account => mapping(uint256 securityId => Position)) internal _positions;
-    mapping(address member => address[]) internal _clients;
-    /// @dev 1 + the client's index in `_clients[member]`; 0: not a client of `member`.
-    mapping(address member => mapping(address client => uint256)) internal _clientSlot;
-    mapping(address member => Run) internal _runs;
-    mapping(address member => int256[16]) internal _runPnl;
-    mapping(address member => int256) internal _runMtm;
+    mapping(address wallet => Holder) internal _members;
+    mapping(address account => AccountOwner) internal _owners;
+    mapping(address account => Account) internal _accounts;
+    mapping(address account => Requirement) internal _requirements;
+    mapping(address account => Call) internal _calls;
+    mapping(address account => uint256) internal _cashHeld;
+    mapping(address account => uint64[]) internal _collateralIds;
+    mapping(address account => mapping(uint256 securityId => CollateralLine)) internal _lines;
+    mapping(address wallet => uint64[]) internal _positionIds;
+    mapping(address wallet => mapping(uint256 securityId => Position)) internal _positions;
+    /// @dev The wallets trading for an account other than its own address (an omnibus account's
+    /// clients), and 1 + each one's index (0: not listed).
+    mapping(address account => address[]) internal _wallets;
+    mapping(address account => mapping(address wallet => uint256)) internal _walletSlot;
+    /// @dev A clearing member's client accounts (individual clients and its omnibus account).
+    mapping(address member => address[]) internal _clientAccounts;
+    mapping(address account => Run) internal _runs;
+    mapping(address account => int256[16]) internal _runPnl;
+    mapping(address account => int256) internal _runMtm;
     /// @dev Where a closed default's remaining securities collateral goes, and the next line.
     mapping(address member => address) internal _releaseTo;
     mapping(address member => uint256) internal _releaseCursor;
@@ -172,12 +191,29 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
 
     // ─── Shared internals ────────────────────────────────────────────────────────────────────
 
-    /// @dev Restart `member`'s revaluation (its list of accounts or lines changed under it).
-    function _restartRun(address member) internal {
-        if (!_runs[member].running) return;
-        _runs[member].running = false;
-        _accounts[member].flags &= ~REVALUING;
-        emit RevaluationRestarted(member);
+    /// @dev In a module: refuse a direct call (a module runs only on Margin's storage).
+    function _requireDelegated() internal view {
+        if (address(this) == _self) revert OnlyDelegateCall();
+    }
+
+    /// @dev Restart `account`'s revaluation (its wallets or lines changed under it).
+    function _restartRun(address account) internal {
+        if (!_runs[account].running) return;
+        _runs[account].running = false;
+        _accounts[account].flags &= ~REVALUING;
+        emit RevaluationRestarted(account);
+    }
+
+    /// @dev `member`'s omnibus client account: an address derived from the member's, which no key
+    /// controls (its collateral is deposited with `depositCashTo` and withdrawn by the member).
+    function _omnibusOf(address member) internal pure returns (address) {
+        return address(uint160(uint256(keccak256(abi.encodePacked("SmartCCP omnibus account", member)))));
+    }
+
+    /// @dev The clearing member answering for `account`; refuses an account Margin does not know.
+    function _memberOf(address account) internal view returns (address member) {
+        member = _owners[account].member;
+        if (member == address(0)) revert UnknownAccount(account);
     }
 
     /// @dev `securityId`'s settlement price, from the packed copy `_prices`.
@@ -187,11 +223,11 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
 
     /// @dev Set the line's units to `units` and value them at today's settlement price less the
     /// haircut (rounded down); `posted` moves by the change of the line's value.
-    function _revalueLine(address member, uint256 securityId, uint256 units) internal {
-        CollateralLine storage l = _lines[member][securityId];
+    function _revalueLine(address account, uint256 securityId, uint256 units) internal {
+        CollateralLine storage l = _lines[account][securityId];
         SecurityRisk memory r = _risk[securityId];
         uint256 value = RiskMath.haircutValue(units, r.price, r.haircutBps);
-        Account storage a = _accounts[member];
+        Account storage a = _accounts[account];
         a.posted = (uint256(a.posted) + value - l.value).toUint80();
         (l.units, l.value) = (units.toUint96(), value.toUint128());
     }

@@ -10,120 +10,115 @@ import {MarginBase} from "./MarginBase.sol";
 /// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
 /// storage (both derive from MarginBase alone, so their layouts are one). Called directly it
 /// refuses (OnlyDelegateCall). Its immutables are Margin's (same constructor inputs).
-/// @dev A page: at most `maxItems` items, each an account without positions, a position (its
-/// part of one `unsettledObligationsOf` call to the CCP per account and page; the position and
+/// @dev A page of one margin account: at most `maxItems` items, each a wallet without positions,
+/// a position (its part of one `unsettledObligationsOf` call to the CCP per wallet and page; the position and
 /// shock slots, the price word shared by 4 consecutive ids), or a collateral line (the line and
 /// the risk slot). The scenario P&L and mark-to-market are summed in memory and parked in
 /// storage only when a revaluation spans transactions.
 contract MarginRevaluation is MarginBase {
     using SafeCast for uint256;
 
-    address private immutable _self = address(this);
-
-    /// @notice Called directly instead of through Margin.
-    error OnlyDelegateCall();
-
     constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
         MarginBase(ccp, membership, cash, securities, nScenarios, operator)
     {}
 
-    /// @notice Advance `member`'s revaluation by at most `maxItems` items (see IMargin.revalue).
+    /// @notice Advance `account`'s revaluation by at most `maxItems` items (see IMargin.revalue).
     /// Only by delegatecall from Margin, which checks `maxItems` and re-entrancy.
-    function revalue(address member, uint256 maxItems) external returns (bool finished) {
-        if (address(this) == _self) revert OnlyDelegateCall();
-        return _revalue(member, maxItems);
+    function revalue(address account, uint256 maxItems) external returns (bool finished) {
+        _requireDelegated();
+        return _revalue(account, maxItems);
     }
 
-    /// @dev One step of `member`'s revaluation: at most `maxItems` items (an account visited, a
+    /// @dev One step of `account`'s revaluation: at most `maxItems` items (a wallet visited, a
     /// position, a collateral line), resumed where the last step stopped. The scenario P&L and
     /// the mark-to-market are summed in memory and kept in storage only between transactions.
-    /// Cost per position: its part of the CCP's `unsettledObligationsOf` (one call per account
+    /// Cost per position: its part of the CCP's `unsettledObligationsOf` (one call per wallet
     /// and page: the security's lag word, shared by 32 consecutive ids, and its position in each
     /// open cycle), the position and shock slots and the price word (shared by 4 consecutive
     /// ids); per collateral line: the line and the risk slot.
-    function _revalue(address member, uint256 maxItems) private returns (bool finished) {
-        _requireClearingMember(member);
-        Run memory run = _runs[member];
+    function _revalue(address account, uint256 maxItems) private returns (bool finished) {
+        _memberOf(account);
+        Run memory run = _runs[account];
         int256[16] memory pnl;
         int256 mtm;
         if (run.running) {
-            int256[16] storage saved = _runPnl[member];
+            int256[16] storage saved = _runPnl[account];
             for (uint256 s; s < _nScenarios; ++s) {
                 pnl[s] = saved[s];
             }
-            mtm = _runMtm[member];
+            mtm = _runMtm[account];
         } else {
-            uint32 lastDay = _requirements[member].day;
+            uint32 lastDay = _requirements[account].day;
             bool newDay = lastDay < _marginDay;
             run = Run(newDay ? _marginDay : lastDay, 0, 0, 0, true, newDay);
         }
         uint256 budget = maxItems;
-        address[] storage clients = _clients[member];
-        uint256 nAccounts = clients.length + 1;
-        while (run.account < nAccounts && budget != 0) {
-            address account = run.account == 0 ? member : clients[run.account - 1];
-            uint64[] storage ids = _positionIds[account];
+        address[] storage wallets = _wallets[account];
+        uint256 nWallets = wallets.length + 1;
+        while (run.wallet < nWallets && budget != 0) {
+            address wallet = run.wallet == 0 ? account : wallets[run.wallet - 1];
+            uint64[] storage ids = _positionIds[wallet];
             uint256 n = ids.length;
             if (n == 0) {
-                // An account without positions is a step of its own (so a page always advances).
-                (run.account, budget) = (run.account + 1, budget - 1);
+                // A wallet without positions is a step of its own (so a page always advances).
+                (run.wallet, budget) = (run.wallet + 1, budget - 1);
                 continue;
             }
-            // This page's part of the account's positions, read from the CCP in one call.
+            // This page's part of the wallet's positions, read from the CCP in one call.
             uint256 count = _min(n - run.item, budget);
             uint256[] memory sids = new uint256[](count);
             for (uint256 i; i < count; ++i) {
                 sids[i] = ids[run.item + i];
             }
-            OpenObligation[] memory open = _ccp.unsettledObligationsOf(account, sids);
+            OpenObligation[] memory open = _ccp.unsettledObligationsOf(wallet, sids);
             for (uint256 i; i < count; ++i) {
-                mtm += _revaluePosition(account, sids[i], open[i], run.newDay, pnl);
+                mtm += _revaluePosition(wallet, sids[i], open[i], run.newDay, pnl);
             }
             (run.item, run.done) = (SafeCast.toUint32(run.item + count), SafeCast.toUint32(run.done + count));
             budget -= count;
-            if (run.item == n) (run.account, run.item) = (run.account + 1, 0);
+            if (run.item == n) (run.wallet, run.item) = (run.wallet + 1, 0);
         }
-        if (run.account == nAccounts) {
-            uint64[] storage lines = _collateralIds[member];
+        if (run.wallet == nWallets) {
+            uint64[] storage lines = _collateralIds[account];
             uint256 n = lines.length;
             for (; run.item < n && budget != 0; ++run.item) {
-                _revalueLine(member, lines[run.item], _lines[member][lines[run.item]].units);
+                _revalueLine(account, lines[run.item], _lines[account][lines[run.item]].units);
                 --budget;
                 ++run.done;
             }
             finished = run.item == n;
         }
-        if (finished) return _finishRun(member, run, pnl, mtm);
-        int256[16] storage keep = _runPnl[member];
+        if (finished) return _finishRun(account, run, pnl, mtm);
+        int256[16] storage keep = _runPnl[account];
         for (uint256 s; s < _nScenarios; ++s) {
             keep[s] = pnl[s];
         }
-        _runMtm[member] = mtm;
-        _runs[member] = run;
-        _accounts[member].flags |= REVALUING;
-        emit RevaluationAdvanced(member, run.day, run.done);
+        _runMtm[account] = mtm;
+        _runs[account] = run;
+        _accounts[account].flags |= REVALUING;
+        emit RevaluationAdvanced(account, run.day, run.done);
     }
 
     /// @dev The revaluation's result: IM from the summed scenario P&L, VM from the
     /// mark-to-market, the collateral as revalued; call or release margin.
-    function _finishRun(address member, Run memory run, int256[16] memory pnl, int256 mtm) private returns (bool) {
+    function _finishRun(address account, Run memory run, int256[16] memory pnl, int256 mtm) private returns (bool) {
         uint256 im = RiskMath.marginOf(pnl);
         uint256 vm = mtm < 0 ? uint256(-mtm) : 0;
-        _requirements[member] = Requirement(im.toUint96(), vm.toUint96(), run.day);
-        if (_runs[member].running) _runs[member].running = false;
-        Account storage a = _accounts[member];
+        _requirements[account] = Requirement(im.toUint96(), vm.toUint96(), run.day);
+        if (_runs[account].running) _runs[account].running = false;
+        Account storage a = _accounts[account];
         uint256 posted = a.posted;
         (a.required, a.pending, a.flags) = ((im + vm).toUint80(), 0, a.flags & ~REVALUING);
-        emit MarginRefreshed(member, im, vm, posted);
+        emit MarginRefreshed(account, im, vm, posted);
 
-        Call storage c = _calls[member];
+        Call storage c = _calls[account];
         if (posted < im + vm) {
             c.amount = (im + vm - posted).toUint128();
             if (c.deadline == 0) c.deadline = uint64(block.timestamp) + _callWindow;
-            emit MarginCalled(member, c.amount, c.deadline);
+            emit MarginCalled(account, c.amount, c.deadline);
         } else if (c.deadline != 0) {
-            delete _calls[member];
-            emit MarginCallMet(member);
+            delete _calls[account];
+            emit MarginCallMet(account);
         }
         return true;
     }

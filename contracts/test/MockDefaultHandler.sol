@@ -23,7 +23,7 @@ contract MockDefaultHandler is IDefaultHandler {
         cap = cap_;
     }
 
-    function coverShortfall(address member, uint256 cashAmount) external returns (uint256 covered) {
+    function coverShortfall(address member, address, uint256 cashAmount) external returns (uint256 covered) {
         covered = cashAmount < cap ? cashAmount : cap;
         uint256 setOff = covered < liquidityLent ? covered : liquidityLent;
         liquidityLent -= setOff;

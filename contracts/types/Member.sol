@@ -21,13 +21,27 @@ enum MemberStatus {
     Expelled
 }
 
+/// @notice How a client's positions and collateral are kept at the CCP, chosen when it is
+/// admitted (EMIR Art. 39): in its own account (`Individual`: its collateral answers only for its
+/// own positions) or in its clearing member's omnibus client account (`Omnibus`: shared with the
+/// member's other omnibus clients, never with the house). `None` for everyone else (a clearing
+/// member trades for its house account).
+enum Segregation {
+    None,
+    Individual,
+    Omnibus
+}
+
 /// @notice One register entry. Packed in one storage slot:
-/// kind (1 byte) | status (1 byte) | kycExpiry (8 bytes) | clearingMember (20 bytes) = 30 bytes.
+/// kind (1 byte) | status (1 byte) | kycExpiry (8 bytes) | clearingMember (20 bytes) |
+/// segregation (1 byte) = 31 bytes.
 /// @dev `clearingMember` is the account itself for a clearing member, the clearing member for a
-/// participant, and zero for institutions and system accounts.
+/// participant, and zero for institutions and system accounts. `segregation` is set for
+/// participants only.
 struct Member {
     MemberKind kind;
     MemberStatus status;
     uint64 kycExpiry;
     address clearingMember;
+    Segregation segregation;
 }

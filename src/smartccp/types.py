@@ -93,3 +93,14 @@ class MemberKind(IntEnum):
     PARTICIPANT = 2
     INSTITUTION = 3
     SYSTEM = 4
+
+
+class Segregation(IntEnum):
+    """``Segregation`` of the register: how a client's positions and collateral are kept at the
+    CCP, chosen when it is admitted (EMIR Art. 39). ``INDIVIDUAL``: its own margin account (its
+    collateral answers only for its own positions); ``OMNIBUS``: its clearing member's omnibus
+    client account, shared with the member's other omnibus clients, never with the house."""
+
+    NONE = 0
+    INDIVIDUAL = 1
+    OMNIBUS = 2

@@ -192,7 +192,7 @@ def test_reentrant_receiver__callback_into_ccp__refused(
 ):
     a, b, _, _ = parties
     evil = operator.deploy(ape.project.MockReentrantReceiver, ccp)
-    system.membership.admitParticipant(evil, a, ape.chain.pending_timestamp + 10**7, sender=operator)
+    system.membership.admitParticipant(evil, a, ape.chain.pending_timestamp + 10**7, 1, sender=operator)
     system.cash.issue(evil, cash(10_000), sender=bank)
     evil.approveAll(system.cash, system.securities, sender=operator)
     evil.arm(cycle, True, bubble, sender=operator)

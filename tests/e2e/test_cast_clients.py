@@ -197,7 +197,7 @@ def test_walk_through__too_large_order__refused_with_insufficient_margin(walk_th
     system, _ = market
     errors = json.loads((ROOT / "abi" / "errors.json").read_text())
     refusal = errors[walk_through.vars["DATA"][:10]]
-    assert refusal["name"] == "InsufficientMargin" and refusal["contracts"] == ["Margin", "MarginRevaluation"]
+    assert refusal["name"] == "InsufficientMargin" and refusal["contracts"] == ["Margin", "MarginRevaluation", "MarginSeizure"]
     status = margin_status(system.extra["Margin"], member_a)
     decoded = walk_through.lines[-3:]
     assert decoded[0] == str(member_a.address)

@@ -40,12 +40,13 @@ GATES: dict[str, dict[str, str]] = {
 ROLE_ADMIN = ("grantRole", "revokeRole")
 #: Gated by the caller's identity rather than a role (the register, the ledger, the CCP, Margin).
 CALLER_CHECKED = {"syncHolder", "syncHalt", "coverShortfall", "lendLiquidity", "repayLiquidity",
-                  "recordContribution", "placeTrusted", "settle", "pushTopOfBook", "acceptPort", "acceptPortsFrom"}
+                  "recordContribution", "placeTrusted", "settle", "pushTopOfBook", "acceptPort", "acceptPortsFrom",
+                  "withdrawCashFrom"}
 #: Open to anyone, each safe for its reason (tests/proof/test_bad_input_catalogue.py lists why).
 PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidateNonce", "purge", "triggerOrders",
                   "settleCycle", "prefundCash", "prefundSecurities", "withdrawCash", "withdrawSecurities",
                   "renounceRole", "transfer", "transferFrom", "approve", "permit", "safeTransferFrom",
-                  "safeBatchTransferFrom", "setApprovalForAll", "depositCash", "depositSecurities",
+                  "safeBatchTransferFrom", "setApprovalForAll", "depositCash", "depositCashTo", "depositSecurities",
                   "depositWithSignature", "refreshMargin", "revalue", "releaseRemainingCollateral", "onERC1155Received", "onERC1155BatchReceived",
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",

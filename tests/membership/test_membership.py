@@ -31,13 +31,13 @@ def test_admit_participant__links_to_clearing_member(system, members, client_a, 
 
 def test_admit_participant__under_non_clearing_member__reverts(system, operator, members, client_a, outsider):
     with ape.reverts(system.membership.WrongMemberKind):
-        system.membership.admitParticipant(outsider, client_a, kyc_expiry(), sender=operator)
+        system.membership.admitParticipant(outsider, client_a, kyc_expiry(), 1, sender=operator)
     assert system.membership.memberOf(outsider).status == NONE
 
 
 def test_admit_participant__under_unknown_clearing_member__reverts(system, operator, outsider, client_a):
     with ape.reverts(system.membership.NotAdmitted, account=outsider):
-        system.membership.admitParticipant(client_a, outsider, kyc_expiry(), sender=operator)
+        system.membership.admitParticipant(client_a, outsider, kyc_expiry(), 1, sender=operator)
 
 
 def test_admit__twice__reverts(system, operator, members, member_a):
@@ -162,7 +162,7 @@ def test_port_client__clearing_member__reverts(system, operator, members, member
 
 def test_ledger__sync_from_anyone_but_register__reverts(system, member_a, outsider):
     with ape.reverts(system.cash.OnlyMembership, caller=member_a):
-        system.cash.syncHolder(outsider, (CLEARING, ACTIVE, 2**63, outsider), sender=member_a)
+        system.cash.syncHolder(outsider, (CLEARING, ACTIVE, 2**63, outsider, 0), sender=member_a)
     assert system.cash.holderOf(outsider).status == NONE
 
 

@@ -76,7 +76,7 @@ def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> Wo
     expiry = kyc_expiry(3_650)
     for m in (a, b, c, d, vault):
         system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(x, a, expiry, sender=operator)
+    system.membership.admitParticipant(x, a, expiry, 1, sender=operator)
     traders = [a, b, x, c, d]
     for t in traders:
         system.cash.issue(t, TRADER_CASH, sender=bank)
@@ -209,6 +209,9 @@ def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
         system.cash.approve(risk.fund, 2**256 - 1, sender=m)
         risk.fund.contribute(CONTRIBUTION, sender=m)
         risk.margin.depositCash(INITIAL_MARGIN_CASH, sender=m)
+    x = w.traders[2]  # the client posts in its own (individually segregated) account
+    system.cash.approve(risk.margin, 2**256 - 1, sender=x)
+    risk.margin.depositCash(INITIAL_MARGIN_CASH, sender=x)
     system.cash.issue(w.bank, SKIN_IN_THE_GAME, sender=w.bank)
     system.cash.approve(risk.fund, SKIN_IN_THE_GAME, sender=w.bank)
     risk.fund.fundSkinInTheGame(SKIN_IN_THE_GAME, sender=w.bank)

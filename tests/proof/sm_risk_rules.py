@@ -31,6 +31,10 @@ class RiskRules:
         r = self.risk
         self.margin, self.fund = r.margin, r.fund
         self.members = [str(m.address) for m in r.members]
+        # Margin accounts: each member's house (its address) and each individually segregated
+        # client's own (the client's address): every trader's orders are gated on its own.
+        self.accounts = self.members + [a for a, m in self.world.clearing_member_of.items()
+                                        if a != m and m in self.members]
         self.defaulted: set[str] = set()
         self.worst = {sid: (min(v), max(v)) for sid, v in r.shocks.items()}
         self.settlement_price = {s.sid: s.base_tick * s.tick for s in self.world.securities}
@@ -40,10 +44,11 @@ class RiskRules:
     # ── reads ──
 
     def _risk_read(self) -> dict:
-        """Margin status, contributions (required, paid) and default cases of every clearing
-        member, the skin in the game and the survivors' pool, in one ``eth_call``."""
+        """Margin status of every margin account, contributions (required, paid) and default
+        cases of every clearing member, the skin in the game and the survivors' pool, in one
+        ``eth_call``."""
         m = Multicall(self.rpc)
-        for a in self.members:
+        for a in self.accounts:
             m.add(self.margin, "marginStatus", a)
         for a in self.members:
             m.add(self.fund, "contributionOf", a)
@@ -52,10 +57,10 @@ class RiskRules:
         m.add(self.fund, "skinInTheGame")
         m.add(self.fund, "survivorPool")
         out = m.run()
-        n = len(self.members)
-        return {"status": dict(zip(self.members, out[:n])), "contribution": dict(zip(self.members, out[n:2 * n])),
-                "in_default": {a for a, d in zip(self.members, out[2 * n:3 * n]) if int(d[0])},
-                "skin": out[3 * n], "pool": out[3 * n + 1][0]}
+        k, n = len(self.accounts), len(self.members)
+        return {"status": dict(zip(self.accounts, out[:k])), "contribution": dict(zip(self.members, out[k:k + n])),
+                "in_default": {a for a, d in zip(self.members, out[k + n:k + 2 * n]) if int(d[0])},
+                "skin": out[k + 2 * n], "pool": out[k + 2 * n + 1][0]}
 
     def _status(self, members: list[str]) -> dict[str, tuple]:
         m = Multicall(self.rpc)
@@ -77,7 +82,7 @@ class RiskRules:
     # ── the gate ──
 
     def _gate(self, owner: str, sid: int, buy: bool, quantity: int, price: int) -> str | None:
-        member = self.world.clearing_member_of[owner]
+        member = owner  # its margin account: a member's house, an individual client's own
         (posted, required, pending, _im, _vm, _cash, _call, _deadline, defaulted, paid) = self._status([member])[member]
         if defaulted:
             return "MemberInDefault"
@@ -99,27 +104,28 @@ class RiskRules:
 
     @rule()
     def margin_cycle(self):
-        """Settlement prices (the model's mids) published, every clearing member's margin refreshed."""
+        """Settlement prices (the model's mids) published, every margin account refreshed (the
+        members' house accounts and their clients' own)."""
         sids = self.world.sids
         prices = [self.mid[sid] * self.sec[sid].tick for sid in sids]
         self.tx(self.margin, "publishPrices", sids, prices, sender=self.world.operator)
         self.settlement_price.update(zip(sids, prices))
-        for m in self.members:
+        for m in self.accounts:
             self.tx(self.margin, "refreshMargin", m, sender=self.world.keeper)
-        status = self._status(self.members)
-        accounts = Multicall(self.rpc)
-        for m in self.members:
-            accounts.add(self.margin, "accountsOf", m)
-        owners = [(m, a) for m, accs in zip(self.members, accounts.run()) for a in accs]
+        status = self._status(self.accounts)
+        wallets = Multicall(self.rpc)
+        for m in self.accounts:
+            wallets.add(self.margin, "walletsOf", m)
+        owners = [(m, a) for m, ws in zip(self.accounts, wallets.run()) for a in ws]
         reads = Multicall(self.rpc)
         for _, a in owners:
             reads.add(self.margin, "positionsOf", a)
-        book: dict[str, dict[int, list[int]]] = {m: {} for m in self.members}
+        book: dict[str, dict[int, list[int]]] = {m: {} for m in self.accounts}
         for (m, _), (ids, qty, buys, sells) in zip(owners, reads.run()):
-            for sid, q, b, s_ in zip(ids, qty, buys, sells):  # positions are per account: sum them
+            for sid, q, b, s_ in zip(ids, qty, buys, sells):  # positions are per wallet: sum them
                 row = book[m].setdefault(int(sid), [0, 0, 0])
                 row[0], row[1], row[2] = row[0] + int(q), row[1] + int(b), row[2] + int(s_)
-        for m in self.members:
+        for m in self.accounts:
             # The on-chain IM equals the Python risk model's, on the positions Margin just read.
             ids = list(book[m])
             qty, buys, sells = ([book[m][i][k] for i in ids] for k in range(3))
@@ -130,7 +136,7 @@ class RiskRules:
                 assert status[m][3] == want, f"margin: {m} IM {status[m][3]} != model {want}"
                 TALLY.stats["IM checked against the Python model"] += 1
         calls = sum(1 for s_ in status.values() if s_[6])
-        TALLY.stats["margin refreshes"] += len(self.members)
+        TALLY.stats["margin refreshes"] += len(self.accounts)
         TALLY.stats["margin calls open after a refresh"] += calls
 
     @rule(**MARGIN)
@@ -138,10 +144,12 @@ class RiskRules:
         t = self.world.traders[who]
         owner = str(t.address)
         amount *= 1_000_000
-        if owner not in self.members:
-            return expect_refusal("NotClearingMember", self.margin, "depositCash", amount, sender=t)
         if owner in self.defaulted or not self.active[owner] or int(self.sys.cash.balanceOf(t)) < amount:
             return
+        if signed and owner not in self.members:  # a signed FundTransfer is a member's (house and fund)
+            transfer, signature = sign_fund_transfer(self.margin, t, amount, 0, self.now() + HOUR)
+            return expect_refusal("NotClearingMember", self.margin, "depositWithSignature", transfer, signature,
+                                  sender=self.world.keeper)
         if signed:
             transfer, signature = sign_fund_transfer(self.margin, t, amount, 0, self.now() + HOUR)
             self.tx(self.margin, "depositWithSignature", transfer, signature, sender=self.world.keeper)
@@ -152,9 +160,7 @@ class RiskRules:
     @rule(**MARGIN)
     def withdraw_margin(self, who, amount, signed):
         t = self.world.traders[who]
-        owner = str(t.address)
-        if owner not in self.members:
-            return
+        owner = str(t.address)  # its own account: a member's house, an individual client's
         amount *= 1_000_000
         posted, required, pending, _im, _vm, held, *_rest, defaulted, _paid = self._status([owner])[owner]
         if defaulted:
@@ -203,8 +209,8 @@ class RiskRules:
 
     @rule(who=st.integers(0, 3), severity=st.sampled_from([2, 4, 6]))
     def member_misses_margin_call(self, who, severity=2):
-        """A whole default scenario in one step: the price of the member's largest open position
-        (its clients' included) moves against it, a loss of ``severity`` / 2 times its margin;
+        """A whole default scenario in one step: the price of the member's largest open house
+        position moves against it, a loss of ``severity`` / 2 times its margin;
         margins are refreshed, the member lets the
         call run out, a keeper declares its default, and its cycles settle two days later (its
         pay-in or the CCP's close-out, any loss charged down the waterfall)."""
@@ -224,7 +230,7 @@ class RiskRules:
             if cycle in self.settled:
                 continue
             for (sid, account), (q, _c) in obs.items():
-                if self.world.clearing_member_of[account] == m:
+                if account == m:  # its house account (its clients are margined on their own)
                     net[sid] += q
         if not any(net.values()):
             return

@@ -289,7 +289,7 @@ def test_operator_functions__wrong_caller__revert(venue, member_a, market):
 
 def test_sync_callbacks__only_from_register_and_ledger(venue, member_a, market):
     with ape.reverts(venue.OnlyMembership, caller=member_a):
-        venue.syncHolder(member_a, (1, 1, 2**40, member_a), sender=member_a)
+        venue.syncHolder(member_a, (1, 1, 2**40, member_a, 0), sender=member_a)
     with ape.reverts(venue.OnlySecurityToken, caller=member_a):
         venue.syncHalt(market, True, sender=member_a)
 

@@ -405,7 +405,7 @@ def _fund_default(ctx: BenchContext, n: int) -> tuple[int, int]:
         risk.fund.contribute(FUND_CONTRIBUTION, sender=m)
     defaulter = members[n // 2]
     gas = int(risk.fund.declareDefault(defaulter, sender=r.operator).gas_used)
-    gas += int(risk.fund.coverShortfall(defaulter, FUND_CONTRIBUTION * 3 // 2, sender=ccp).gas_used)
+    gas += int(risk.fund.coverShortfall(defaulter, defaulter, FUND_CONTRIBUTION * 3 // 2, sender=ccp).gas_used)
     settled = sum(int(x.gas_used) for x in settle_fund_members(risk.fund, r.operator))
     return gas, settled
 

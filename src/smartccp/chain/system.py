@@ -15,7 +15,7 @@ from ape import chain, networks, project
 
 from smartccp.chain import registry
 from smartccp.chain.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE, VENUE_ROLE
-from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS
+from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS, Segregation
 
 DEFAULT_KYC_DAYS = 365
 
@@ -202,14 +202,16 @@ def issue_equity(system: System, issuer: Any, symbol: str = "ACME", isin: bytes 
     return int(system.securities.securityCount())
 
 
-def admit(system: System, operator: Any, members: Iterable[Any], clients: Iterable[tuple[Any, Any]] = ()) -> None:
-    """Admit ``members`` as clearing members and each ``(client, member)`` of ``clients`` as a
-    participant clearing through that member, KYC valid for a year."""
+def admit(system: System, operator: Any, members: Iterable[Any], clients: Iterable[tuple[Any, ...]] = ()) -> None:
+    """Admit ``members`` as clearing members and each ``(client, member)`` or ``(client, member,
+    segregation)`` of ``clients`` as a participant clearing through that member (individually
+    segregated unless said), KYC valid for a year."""
     expiry = kyc_expiry()
     for m in members:
         system.membership.admitClearingMember(m, expiry, sender=operator)
-    for client, member in clients:
-        system.membership.admitParticipant(client, member, expiry, sender=operator)
+    for client, member, *mode in clients:
+        segregation = mode[0] if mode else Segregation.INDIVIDUAL
+        system.membership.admitParticipant(client, member, expiry, int(segregation), sender=operator)
 
 
 def fund(system: System, holders: Iterable[Any], *, bank: Any, issuer: Any, cash: int = 0,

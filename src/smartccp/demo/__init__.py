@@ -1,16 +1,17 @@
 """The demo: named steps on one :class:`~smartccp.chain.report.StepList` (``DEMO_STEPS``).
 
 Steps register on import, in the order of the modules below: :mod:`.core` (deploy, admit, issue,
-transfer, refused transfer), :mod:`.trade` (risk, trading, BBO, margin, clearing, settlement,
-default drill, charts), :mod:`.governance` (an admin change through the timelock, before the
-default drill), :mod:`.sim` (a burst of simulated flow). A new step module is imported here.
+transfer, refused transfer), :mod:`.trade` (risk, trading, BBO, margin, clearing, settlement),
+:mod:`.default` (the default drill and its charts), :mod:`.governance` (an admin change through
+the timelock, placed before the default drill), :mod:`.sim` (a burst of simulated flow). A new step module is imported here.
 """
 
-# The order of registration: core owns DEMO_STEPS; governance's step precedes trade's default
+# The order of registration: core owns DEMO_STEPS; governance's step precedes the default
 # drill, sim's follows it.
 # isort: off
 from smartccp.demo import core  # noqa: F401
 from smartccp.demo import trade  # noqa: F401
+from smartccp.demo import default  # noqa: F401
 from smartccp.demo import governance  # noqa: F401
 from smartccp.demo import sim  # noqa: F401
 # isort: on

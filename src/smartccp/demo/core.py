@@ -40,6 +40,7 @@ from smartccp.chain.system import System, kyc_expiry
 from smartccp.ops.clock import Clock, can_warp
 from smartccp.ops.deploy import deploy as deploy_spec
 from smartccp.ops.spec import load_spec
+from smartccp.types import Segregation
 from smartccp.units import cash, fmt_cash
 
 DEMO_JSON = Path("reports/demo.json")
@@ -137,10 +138,10 @@ def admit(ctx: DemoContext, log: StepLog) -> None:
     tx = {"sender": r.operator}
     log.tx(membership.admitClearingMember(r.member_a, expiry, **tx), "admit member_a")
     log.tx(membership.admitClearingMember(r.member_b, expiry, **tx), "admit member_b")
-    log.tx(membership.admitParticipant(r.client_a, r.member_a, expiry, **tx), "admit client_a")
+    log.tx(membership.admitParticipant(r.client_a, r.member_a, expiry, int(Segregation.INDIVIDUAL), **tx), "admit client_a")
     log.line(f"member_a {r.member_a.address}  clearing member")
     log.line(f"member_b {r.member_b.address}  clearing member")
-    log.line(f"client_a {r.client_a.address}  participant, clears through member_a")
+    log.line(f"client_a {r.client_a.address}  participant, clears through member_a (own segregated account)")
 
 
 @DEMO_STEPS.step("issue", "Issue cash (settlement bank) and list and issue a security (issuer)")

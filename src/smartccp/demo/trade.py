@@ -1,19 +1,13 @@
-"""Demo steps for risk, trading, the BBO, clearing, settlement and the default drill (see
-:mod:`smartccp.demo.core`).
+"""Demo steps for risk, trading, the BBO, clearing and settlement (see :mod:`smartccp.demo.core`).
 
 After the ledger steps: list ACME on the three venues and the CCP (T+1); the risk contracts get
 scenarios calibrated from the S&P 500 (:mod:`smartccp.risk`), members post margin (member_a by a
-signed FundTransfer) and cover-2 contributions, and the gate refuses an order too big for its
-margin; signed orders on the three venues (resting, hidden, iceberg, crossing), the consolidated
+signed FundTransfer) and cover-2 contributions, client_a posts in its own segregated account, and
+the gate refuses an order too big for the client's margin; signed orders on the three venues (resting, hidden, iceberg, crossing), the consolidated
 book (BBO) and an order routed through the BBO across venues; a closing call auction, settlement
-prices published and every member's margin refreshed; the cycle's netting and DVP settlement;
-and, after the balances step, the default drill ON CHAIN: member_a misses a margin call, is
-declared in default (suspended), its client is ported, the CCP closes out its position at
-settlement on the close-out market (``DEMO_CLOSE_OUT``: ``VenueCloseOut``, the CCP's IOC order
-on V0 against a close-out dealer's quotes; ``mock`` selects the test double; set on the CCP
-through the timelock by :mod:`.governance`) and the DefaultFund's waterfall covers the loss
-(each ``LayerUsed`` event printed); the market goes on. Each transaction is sent by the key
-whose role may send it (``ctx.roles.keeper``, ``.price``, ``.risk``, ``.default_manager``).
+prices published and every margin account refreshed; the cycle's netting and DVP settlement.
+The default drill is :mod:`.default`. Each transaction is sent by the key whose role may send it
+(``ctx.roles.keeper``, ``.price``, ``.risk``).
 
 Amounts: cash in base units (shown as cash), prices in base units per unit, quantities in units.
 """
@@ -41,13 +35,10 @@ from smartccp.clearing.ccp import (
     supplies,
     traded_cycles,
 )
-from smartccp.clearing.closeout import CloseOutMarket
 from smartccp.demo.core import DEMO_STEPS, DemoContext
-from smartccp.drill.base import CHAIN_NOTICE
 from smartccp.ops.daily import settle_when_due
 from smartccp.risk.chain import (
     Risk,
-    layer_events,
     margin_status,
     order_margin,
     publish_contributions,
@@ -163,12 +154,14 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"IM model 99% / 5 days, historical simulation on the S&P 500's 750 days to 2008-09-12: shocks "
              f"{min(shocks) / 100:+.2f}% .. {max(shocks) / 100:+.2f}% (16 scenarios); reference price "
              f"{fmt_cash(REFERENCE_PRICE)} (scenarios by the risk key, the price by the price key)")
-    # member_a posts what its own and its client's day-1 orders need at the gate, plus 50%.
-    plan_a = [(Side.BUY, 400, "12.60"), (Side.BUY, 150, "12.40"), (Side.BUY, 250, "12.70"), (Side.SELL, 100, "12.30"),
-              (Side.BUY, 50, "12.45"), (Side.BUY, 350, "12.70"), (Side.BUY, 200, "12.75"), (Side.BUY, 50, "12.65")]
-    need_a = sum(order_margin(q, cash(p), REFERENCE_PRICE, min(shocks) if sd == Side.BUY else max(shocks), sd == Side.BUY)
-                 for sd, q, p in plan_a)
-    posted = {"member_a": need_a * 3 // 2, "member_b": MARGIN_DEPOSIT}  # member_a: its plan + 50%
+    # member_a's house account and client_a's own (individually segregated) account each post what
+    # their day-1 orders need at the gate, plus 50%: a client's orders are gated on its own account.
+    plan = {"member_a": [(Side.BUY, 400, "12.60"), (Side.SELL, 100, "12.30"), (Side.BUY, 50, "12.45"),
+                         (Side.BUY, 350, "12.70"), (Side.BUY, 200, "12.75")],
+            "client_a": [(Side.BUY, 150, "12.40"), (Side.BUY, 250, "12.70"), (Side.BUY, 50, "12.65")]}
+    need = {m: sum(order_margin(q, cash(p), REFERENCE_PRICE, min(shocks) if sd == Side.BUY else max(shocks),
+                                sd == Side.BUY) for sd, q, p in orders) for m, orders in plan.items()}
+    posted = {"member_a": need["member_a"] * 3 // 2, "member_b": MARGIN_DEPOSIT}  # member_a: its plan + 50%
     members = ["member_a", "member_b"]
     limits = [[POSITION_LIMIT], [-POSITION_LIMIT]]  # a long and a short book at the limit
     beyond = risk.losses_beyond_margin_matrix(limits, [REFERENCE_PRICE], risk.hypothetical_stress_scenarios(1),
@@ -193,6 +186,11 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     log.tx(rk.margin.depositCash(posted["member_b"], sender=accts["member_b"]), "member_b deposits margin")
     log.tx(rk.fund.contribute(contributions["member_b"], sender=accts["member_b"]), "member_b contributes")
     log.line(f"member_b deposited {fmt_cash(posted['member_b'])} margin and paid {fmt_cash(contributions['member_b'])}")
+    posted["client_a"] = need["client_a"] * 3 // 2
+    log.tx(s.cash.approve(rk.margin, MAX_UINT, sender=r.client_a), "client_a approves Margin")
+    log.tx(rk.margin.depositCash(posted["client_a"], sender=r.client_a), "client_a deposits margin")
+    log.line(f"client_a deposited {fmt_cash(posted['client_a'])} into its own segregated account (its plan + 50%): "
+             f"it answers only for client_a's positions, never for member_a's house")
     log.tx(s.cash.issue(r.bank, 4 * SKIN_IN_THE_GAME, sender=r.bank), "CCP treasury (at the bank)")
     log.tx(s.cash.approve(rk.fund, MAX_UINT, sender=r.bank), "treasury approves DefaultFund")
     log.tx(rk.fund.fundSkinInTheGame(SKIN_IN_THE_GAME, sender=r.bank), "skin in the game")
@@ -202,7 +200,7 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     big = client.with_nonce(_order(ctx, "client_a", Side.BUY, 5_000, "12.60"))
     error = refusal_text(client.venue.placeOrder, big.as_tuple(), client.sign(big, r.client_a), 16, sender=r.client_a,
                     also=(rk.margin,))
-    log.line(f"client_a buy 5,000 @ 12.60 (checked on member_a's account): refused, {error}")
+    log.line(f"client_a buy 5,000 @ 12.60 (checked on client_a's own account): refused, {error}")
     if error is None or not error.startswith("InsufficientMargin"):
         raise AssertionError(f"the gate did not refuse the oversized order: {error}")
     ctx.data["other_holders"] = {"Margin": rk.margin, "DefaultFund": rk.fund, "bank (CCP treasury)": r.bank}
@@ -284,7 +282,7 @@ def _margin_table(ctx: DemoContext, log: StepLog, members: list[str]) -> dict[st
         rows.append([m, fmt_cash(st.initial_margin), fmt_cash(st.variation_margin), fmt_cash(st.posted),
                      fmt_cash(st.call_amount), str(st.call_deadline or "-")])
         out[m] = st.__dict__
-    log.lines.extend(render_table(["member", "IM", "VM", "posted", "call", "deadline"], rows).splitlines())
+    log.lines.extend(render_table(["account", "IM", "VM", "posted", "call", "deadline"], rows).splitlines())
     return out
 
 
@@ -292,14 +290,14 @@ def _margin_table(ctx: DemoContext, log: StepLog, members: list[str]) -> dict[st
 def margin(ctx: DemoContext, log: StepLog) -> None:
     r, rk, sid = ctx.roles, _risk(ctx), ctx.security_id
     log.tx(publish_prices(rk.margin, {sid: ctx.data["settlement_price"]}, r.price), "price: publish settlement price")
-    for m in ("member_a", "member_b"):
+    for m in ("member_a", "member_b", "client_a"):
         receipt = log.tx(rk.margin.refreshMargin(_traders(ctx)[m], sender=r.keeper), f"keeper: refresh {m}")
         for ev in receipt.decode_logs(rk.margin.MarginCalled):
             log.line(f"MarginCalled({m}, {fmt_cash(int(ev.amount))}, deadline {int(ev.deadline)})")
-    log.line(f"price key published {fmt_cash(ctx.data['settlement_price'])}; keeper refreshed both members "
-             f"(Margin reads the CCP's open obligations of each member and its clients; VM at "
+    log.line(f"price key published {fmt_cash(ctx.data['settlement_price'])}; keeper refreshed every margin account "
+             f"(the two house accounts and client_a's; Margin reads the CCP's open obligations of each; VM at "
              f"{fmt_cash(ctx.data['settlement_price'])} against trade prices; gains offset losses)")
-    status = _margin_table(ctx, log, ["member_a", "member_b"])
+    status = _margin_table(ctx, log, ["member_a", "member_b", "client_a"])
     ctx.data["margins"] = {m: st["initial_margin"] for m, st in status.items()}
     for m, st in status.items():
         if st["call_amount"]:
@@ -358,139 +356,3 @@ def settle(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"re-running the settled cycle sends {again} transactions (idempotent)")
     if not same:
         raise AssertionError("settlement changed a total supply")
-
-
-@DEMO_STEPS.step("default_drill", f"Default drill ON CHAIN: member_a misses a margin call ({CHAIN_NOTICE})",
-                 after="balances")
-def default_drill(ctx: DemoContext, log: StepLog) -> None:
-    s, r, sid, rk = ctx.system, ctx.roles, ctx.security_id, _risk(ctx)
-    a, b, x = r.member_a, r.member_b, r.client_a
-    keeper, manager = r.keeper, r.default_manager
-    # The close-out market (pluggable: smartccp.clearing.closeout), set on the CCP by the governance step.
-    market: CloseOutMarket = ctx.data["close_out"]
-    supplies0 = supplies(s, [sid])
-    log.line(f"close-out market: {market.label}" + ("" if "DefaultFund" in market.label
-                                                     else "; shortfalls charged to the DefaultFund"))
-    # Next day: member_a keeps no spare margin and buys again; its client too.
-    log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper), "keeper: reopen ACME on V0")
-    price = ctx.data["settlement_price"]
-    log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
-    need = sum(order_margin(q, price, price, min(ctx.data["shocks"]), True) for q in (600, 100))
-    st = margin_status(rk.margin, a)
-    spare = st.posted - st.required - need
-    if spare > 0:
-        log.tx(rk.margin.withdrawCash(spare, sender=a), "member_a withdraws spare margin")
-    elif spare < 0:
-        log.tx(rk.margin.depositCash(-spare, sender=a), "member_a tops up margin")
-    p = fmt_cash(price)[:-4]
-    drill_start = chain.blocks.head.number + 1
-    _place(ctx, log, "member_b", f"sell 700 @ {p}", _order(ctx, "member_b", Side.SELL, 700, p))
-    _place(ctx, log, "member_a", f"buy 600 @ {p}", _order(ctx, "member_a", Side.BUY, 600, p))
-    _place(ctx, log, "client_a", f"buy 100 @ {p}", _order(ctx, "client_a", Side.BUY, 100, p))
-    # The market falls: the settlement price moves by the S&P 500's worst week of 2008.
-    dates, closes = sp500_history()
-    worst = risk.worst_move_in_year(closes, dates, 2008, direction="down")
-    move = int(worst.shocks_bps[0])
-    stressed = price * (10_000 + move) // 10_000 // cash("0.01") * cash("0.01")
-    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish stressed settlement price")
-    log.line(f"the market falls {move / 100:+.2f}% ({worst.name}): the price key publishes {fmt_cash(stressed)}")
-    receipt = log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
-    [called] = receipt.decode_logs(rk.margin.MarginCalled)
-    log.line(f"MarginCalled(member_a, {fmt_cash(int(called.amount))}, deadline {int(called.deadline)}): IM + VM on "
-             f"its and client_a's 700 ACME exceed what it posted")
-    _margin_table(ctx, log, ["member_a"])
-    # member_a does not pay: the deadline passes, the default manager declares the default.
-    log.tx(s.cash.approve(s.ccp, 0, sender=a), "member_a stops paying (CCP allowance withdrawn)")
-    ctx.clock.wait_until(int(called.deadline) + 1, "member_a's margin call deadline")
-    receipt = log.tx(rk.fund.declareDefault(a, sender=manager), "default manager: declareDefault(member_a)")
-    for ev in receipt.decode_logs(rk.fund.MemberDefaulted):
-        log.line(f"default manager: MemberDefaulted(member_a, reason {['None', 'MissedMarginCall', 'MissedTopUp', 'SettlementShortfall', 'Declared'][int(ev.reason)]}): "
-                 f"suspended in the register, Margin flags it")
-    client: VenueClient = ctx.data["client"]
-    order = client.with_nonce(_order(ctx, "member_a", Side.BUY, 10, p))
-    error = refusal_text(s.venue.placeOrder, order.as_tuple(), client.sign(order, a), 16, sender=a, also=(rk.margin,))
-    log.line(f"member_a's next order: refused, {error}")
-    # Its client is ported to member_b, which now clears (and margins) client_a's position.
-    log.tx(rk.fund.setBackupMember(a, b, sender=manager), "default manager: backup member_b")
-    log.tx(s.membership.acceptPortsFrom(a, True, sender=b), "member_b: accepts member_a's clients")
-    log.tx(rk.fund.portClients(a, [x], sender=manager), "default manager: portClients(member_a, [client_a])")
-    log.line(f"default manager ports client_a: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}")
-    log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b (with client_a)")
-    st_b = margin_status(rk.margin, b)
-    if st_b.call_amount:
-        log.tx(rk.margin.depositCash(st_b.call_amount, sender=b), "member_b meets its call")
-        log.line(f"member_b is called {fmt_cash(st_b.call_amount)} for client_a's position and pays")
-    # Settlement: member_a's pay-in fails; the CCP sells out its 600 ACME and charges the shortfall.
-    prices = market.set_prices({sid: stressed}, keeper)
-    log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
-             f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
-    receipts = []
-    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), keeper, ctx.clock):
-        for rcpt in report.receipts:
-            log.tx(rcpt, f"keeper: settleCycle({report.cycle_id})")
-        log.line(f"keeper: {report.summary()}")
-        receipts += report.receipts
-    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.SoldOut)):
-        log.line(f"SoldOut: {int(ev.sold)}/{int(ev.offered)} ACME of member_a for {fmt_cash(int(ev.proceeds))}")
-    names = _names(ctx)
-    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.ShortfallCharged)):
-        log.line(f"ShortfallCharged to {names.get(str(ev.clearingMember))}: {fmt_cash(int(ev.shortfall))}, "
-                 f"covered {fmt_cash(int(ev.covered))}")
-    events = layer_events(rk.fund, receipts)
-    log.line("the waterfall, on chain (DefaultFund LayerUsed events, in order):")
-    for _, layer, amount in events:
-        log.line(f"  LayerUsed(member_a, {layer}, {fmt_cash(amount)})")
-    loss = int(rk.fund.defaultOf(a)[1])
-    covered = sum(v for _, _, v in events) == loss > 0
-    log.line(f"loss {fmt_cash(loss)} = sum of the layers used: {'yes' if covered else 'NO'}")
-    # The market goes on.
-    required, paid = (int(v) for v in rk.fund.contributionOf(b))
-    if paid < required:
-        log.tx(rk.fund.contribute(required - paid, sender=b), "member_b replenishes")
-        log.line(f"member_b replenishes its contribution: {fmt_cash(required - paid)}")
-    used_sitg = sum(v for _, layer, v in events if layer == "ccp_skin_in_the_game")
-    if used_sitg:
-        log.tx(rk.fund.fundSkinInTheGame(used_sitg, sender=r.bank), "refill skin in the game")
-    log.tx(rk.fund.closeDefault(a, sender=manager), "default manager: closeDefault(member_a)")
-    status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(a).status)]
-    log.line(f"default manager closes the default: member_a {status}")
-    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish price")
-    log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b")
-    q = fmt_cash(stressed)[:-4]
-    _place(ctx, log, "member_b", f"sell 50 @ {q} (the market goes on)",
-           _order(ctx, "member_b", Side.SELL, 50, q))
-    check_ccp_empty(s.ccp, s, [sid])
-    same = supplies(s, [sid]) == supplies0
-    log.line(f"CCP holds nothing beyond custody: yes; supplies unchanged: {'yes' if same else 'NO'}")
-    log.data.update(loss=loss, layers=[[layer, v] for _, layer, v in events], basis=CHAIN_NOTICE, refused=error,
-                    close_out=market.label, status_after=status)
-    ctx.data["default"] = {"member": "member_a", "loss": loss, "layers": [[layer, v] for _, layer, v in events],
-                           "basis": CHAIN_NOTICE}
-    if error is None or not covered or not same:
-        raise AssertionError("the defaulter was not refused, the loss was not covered, or a supply changed")
-
-
-@DEMO_STEPS.step("charts", "Charts: the default waterfall, margin against the loss, gross against net", after="default_drill")
-def charts(ctx: DemoContext, log: StepLog) -> None:
-    """The drill's three PNG charts, drawn from what the demo's steps recorded."""
-    from smartccp.drill.charts import write_charts
-
-    liq, default = ctx.data["liquidity"], ctx.data["default"]
-    margins = ctx.data.get("margins", {})
-    cycle = {
-        "day": 0,
-        "defaults": [{"member": default["member"], "loss": default["loss"],
-                      "waterfall": {"layers": default["layers"], "basis": default["basis"]}}],
-        "margin": {"calls": [{"member": m, "initial_margin": im,
-                              "next_day_loss": default["loss"] if m == default["member"] else 0}
-                             for m, im in margins.items()]},
-        "gross": {"cash": liq.gross_cash, "units": liq.gross_units},
-        "net": {"cash": liq.net_cash, "units": liq.net_units},
-    }
-    out = DEMO_CHARTS_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    paths = write_charts({"scenario": "demo", "cycles": [cycle]}, out, prefix="demo")
-    for name, path in paths.items():
-        log.line(f"{name}: {path}")
-    log.data["charts"] = {name: str(path) for name, path in paths.items()}
-

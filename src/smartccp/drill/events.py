@@ -231,7 +231,7 @@ def _cover2(run: DrillRunner, day: DayState, posted: dict[str, int],
 @margin_cycle("chain")
 def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
     """The daily margin cycle on the Margin contract: publish the settlement prices (from the
-    closing auctions), ``refreshMargin`` every clearing member (IM from the published scenarios,
+    closing auctions), ``refreshMargin`` every margin account (IM from the published scenarios,
     VM at the settlement prices, a margin call if posted < IM + VM), members meet their calls
     by depositing cash, except a member with a ``default`` event that day; then re-size the
     default fund by cover 2 and publish the contributions, which the members top up (the same
@@ -247,6 +247,13 @@ def chain_margin(run: DrillRunner, day: DayState) -> dict[str, Any]:
         if m.kind != "clearing" or m.name in run.defaulted:
             continue
         acct = run.accounts[m.name]
+        # Its client accounts (individual clients, its omnibus account): the member answers for
+        # them, so it meets a client account's call (a member with a default event does not).
+        for account in list(rk.margin.accountsOf(acct))[1:]:
+            rk.margin.refreshMargin(account, sender=keeper)
+            client_call = margin_status(rk.margin, account).call_amount
+            if client_call and m.name not in defaulting:
+                rk.margin.depositCashTo(account, client_call, sender=acct)
         rk.margin.refreshMargin(acct, sender=keeper)
         st = margin_status(rk.margin, acct)
         met = st.call_amount == 0

@@ -80,7 +80,8 @@ class DrillSetup:
             if m.kind == "clearing":
                 s.membership.admitClearingMember(acct, expiry, sender=r.operator)
             else:
-                s.membership.admitParticipant(acct, self.accounts[m.clearing_member], expiry, sender=r.operator)
+                s.membership.admitParticipant(acct, self.accounts[m.clearing_member], expiry, int(m.segregation_mode),
+                                              sender=r.operator)
             if m.cash:
                 s.cash.issue(acct, m.cash, sender=r.bank)
             for sym, units in m.holdings.items():
@@ -153,6 +154,17 @@ class DrillSetup:
             transfer, signature = sign_fund_transfer(risk_.margin, acct, posted, rk.default_fund_minimum, deadline)
             risk_.margin.depositWithSignature(transfer, signature, sender=r.operator)  # anyone may submit
             deposits[m.name] = {"margin": posted, "contribution": rk.default_fund_minimum}
+        # Clients' margin goes to their own account (individual) or their member's omnibus account,
+        # never to the house: each client posts its share itself.
+        for m in self.sc.members:
+            if m.kind != "client":
+                continue
+            acct = self.accounts[m.name]
+            posted = m.margin if m.margin is not None else m.cash * rk.deposit_bps // 10_000
+            if posted:
+                s.cash.approve(risk_.margin, MAX_UINT, sender=acct)
+                risk_.margin.depositCash(posted, sender=acct)
+            deposits[m.name] = {"margin": posted, "segregation": m.segregation}
         # The CCP's treasury (held by the bank): the skin in the game and reserves to refill it.
         s.cash.issue(r.bank, TREASURY_MULTIPLE * rk.skin_in_the_game, sender=r.bank)
         s.cash.approve(risk_.fund, MAX_UINT, sender=r.bank)

@@ -11,7 +11,7 @@ operation      what it does                                                     
 ``uncross``    uncross every closing auction at one price (resumable)               from auction end
 ``prices``     publish settlement prices: the closing auction with the most         after uncross
                volume, else the last trade, else the price already published
-``margin``     refresh every fund member's margin (IM, VM, calls)                   after prices
+``margin``     refresh every margin account of every fund member (IM, VM, calls)    after prices
 ``declare``    declare in default each member whose margin call is overdue          after a deadline
 ``settle``     settle every traded cycle whose settlement time has passed           from its end
 =============  ==================================================================  ===============
@@ -226,7 +226,8 @@ class Operations:
         return int(self.dep.risk.margin.securityRisk(sid)[0]) if self.dep.risk else 0
 
     def margin(self) -> Outcome:
-        """Refresh every fund member's margin at cycle k's settlement prices (calls included)."""
+        """Refresh every margin account of every fund member (its house and its client accounts)
+        at cycle k's settlement prices (calls included)."""
         k, r = self.today(), self.dep.risk
         if (refused := self._end_of_day_refusal("margin", k)) is not None:
             return refused
@@ -236,14 +237,20 @@ class Operations:
         op, calls = self.dep.account("keeper"), {}
         # A defaulter's margin is the default manager's.
         members = [str(m) for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])]
-        for m in members:
-            revalue(r.margin, m, op)  # in pages: a member of any size
-            st = margin_status(r.margin, m)
+        accounts = self._accounts(members)
+        for a in accounts:
+            revalue(r.margin, a, op)  # in pages: an account of any size
+            st = margin_status(r.margin, a)
             if st.call_amount:
-                calls[m] = {"amount": st.call_amount, "deadline": st.call_deadline}
-        day["margin"] = {"members": len(members), "calls": calls}
+                calls[a] = {"amount": st.call_amount, "deadline": st.call_deadline}
+        day["margin"] = {"members": len(members), "accounts": len(accounts), "calls": calls}
         self.journal.save()
-        return Outcome("margin", True, f"{len(members)} members refreshed, {len(calls)} called", len(members))
+        return Outcome("margin", True, f"{len(accounts)} accounts of {len(members)} members refreshed, "
+                                       f"{len(calls)} called", len(accounts))
+
+    def _accounts(self, members: list[str]) -> list[str]:
+        """Every margin account of ``members``: each house account, then its client accounts."""
+        return [str(a) for m in members for a in self.dep.risk.margin.accountsOf(m)]
 
     # ─── Defaults ────────────────────────────────────────────────────────────────────────────
     def declare(self, member: str | None = None) -> Outcome:
@@ -257,10 +264,13 @@ class Operations:
                 return Outcome("declare", False, f"{member} is already in default")
             r.fund.declareDefault(member, sender=self.dep.account("default_manager"))
             return Outcome("declare", True, f"{member} declared in default (default manager)", 1)
-        overdue = [str(m) for m in r.fund.members()
-                   if not int(r.fund.defaultOf(m)[0]) and r.margin.callOverdue(m)]
-        for m in overdue:
-            r.fund.declareDefault(m, sender=self.dep.account("keeper"))
+        # A client account's overdue call is its member's failure: declared through the account.
+        overdue = []
+        for m in (str(m) for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])):
+            late = next((a for a in self._accounts([m]) if r.margin.callOverdue(a)), None)
+            if late is not None:
+                r.fund.declareDefault(late, sender=self.dep.account("keeper"))
+                overdue.append(m)
         if not overdue:
             return Outcome("declare", False, "no overdue margin call")
         return Outcome("declare", True, f"declared in default (missed margin call): {', '.join(overdue)}", len(overdue))
@@ -270,7 +280,8 @@ class Operations:
         r = self.dep.risk
         if r is None:
             return None
-        deadlines = [margin_status(r.margin, m).call_deadline for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])]
+        members = [str(m) for m in r.fund.members() if not int(r.fund.defaultOf(m)[0])]
+        deadlines = [margin_status(r.margin, a).call_deadline for a in self._accounts(members)]
         return min((d for d in deadlines if d), default=None)
 
     # ─── Settlement ──────────────────────────────────────────────────────────────────────────

@@ -2,8 +2,8 @@
 
 Three panels: the probes' gas (a resting order of the largest member with the gate, and one
 fill) against the largest member's positions as the day went on, with the mean relayed gas per
-order; end-of-day revaluation gas per clearing member against its positions (its own and its
-clients'); gas per phase of the day.
+order; end-of-day revaluation gas per margin account against its positions (a member's house
+account, a client's own); gas per phase of the day.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
     a.legend(fontsize=8)
     r = report["revalue_by_member"]
     b.scatter([p["positions"] for p in r], [p["gas"] / 1e6 for p in r], s=10)
-    b.set_xlabel("positions of the clearing member (own and clients')")
+    b.set_xlabel("positions of the margin account (a house or a client's own)")
     b.set_ylabel("revaluation gas (M)")
-    b.set_title("end-of-day margin per member")
+    b.set_title("end-of-day margin per account")
     phases = [p for p in report["phases"] if not p["name"].startswith("setup")]
     c.barh([p["name"] for p in phases], [p["gas"] / 1e6 for p in phases])
     c.set_xlabel("gas (M)")

@@ -79,8 +79,9 @@ def closing_auction(day: ScaleDay) -> None:
 
 
 def end_of_day_margin(day: ScaleDay) -> None:
-    """Publish the settlement prices, then revalue every clearing member in pages of
-    ``REVALUE_PAGE`` items until each has its ``MarginRefreshed``."""
+    """Publish the settlement prices, then revalue every margin account (each member's house
+    account, each client's own) in pages of ``REVALUE_PAGE`` items until each has its
+    ``MarginRefreshed``."""
     m = day.m
     start = time.perf_counter()
     last = day.calls([(m.system.venue, "lastPrice", (sid,)) for sid in m.sids])
@@ -88,8 +89,9 @@ def end_of_day_margin(day: ScaleDay) -> None:
     day.closing = prices
     m.phase("eod.prices", publish_prices_txs(m, prices))
     ph = day.new_phase("eod.revalue")
-    pending = list(m.members)
-    per_member: dict[str, list[int]] = {a.address: [] for a in pending}
+    pending = list(m.accounts)
+    per_account: dict[str, list[int]] = {a.address: [] for a in pending}
+    finished: set[str] = set()
     topic = Abi.of(m.risk.margin).events["MarginRefreshed"]
     done = 0
     while pending:
@@ -101,23 +103,25 @@ def end_of_day_margin(day: ScaleDay) -> None:
         for r in receipts:
             if not r.status:
                 raise RuntimeError(f"revalue of {r.tag.name} reverted ({r.tx_hash})")
-            per_member[r.tag.address].append(r.gas_used)
+            per_account[r.tag.address].append(r.gas_used)
             if r.logs_of(topic):
                 done += 1
+                finished.add(r.tag.address)
             else:
                 left.append(r.tag)
         pending = left
-        day.progress("end-of-day margin", done, len(m.members))
+        day.progress("end-of-day margin", done, len(m.accounts))
     ph.finish()
-    positions = day.positions_per_member()
-    items = {a.address: positions[a.address] for a in m.members}
-    gas = {a: sum(g) for a, g in per_member.items()}
+    items = day.positions_per_account()
+    gas = {a: sum(g) for a, g in per_account.items()}
+    members_done = sum(all(a.address in finished for a in m.accounts if a.member == cm.address) for cm in m.members)
     total_items = sum(items.values())
     day.revalue_points = sorted((items[a], gas[a]) for a in gas)
     xs, ys = zip(*day.revalue_points)
     slope = float(np.polyfit(xs, ys, 1)[0]) if len(set(xs)) > 1 else 0.0
     day.figures.update({
-        "scale.eod_members_revalued": done,
+        "scale.eod_accounts_revalued": done,
+        "scale.eod_members_revalued": members_done,  # members all of whose accounts were revalued
         "scale.eod_revalue_txs": ph.txs,
         "scale.eod_positions": total_items,
         "scale.eod_margin_gas_per_position": int(ph.gas / max(total_items, 1)),

@@ -245,6 +245,11 @@ class ScaleDay:
             out[a.member] += len(self.flow.positions.get(a.address, ()))
         return out
 
+    def positions_per_account(self) -> dict[str, int]:
+        """Per margin account (each member's house, each individually segregated client's own):
+        its (security) positions from the day's fills."""
+        return {a.address: len(self.flow.positions.get(a.address, ())) for a in self.m.accounts}
+
     def report(self) -> dict[str, Any]:
         """The day's report (:func:`smartccp.scale.report.build_report`)."""
         return build_report(self)

@@ -68,6 +68,8 @@ class ScaleSpec:
     member_cash: int = cash(50_000_000)
     client_cash: int = cash(5_000_000)
     member_margin: int = cash(20_000_000)
+    #: Margin each client posts in its own (individually segregated) account.
+    client_margin: int = cash(2_000_000)
     contribution: int = cash(10_000)
     skin_in_the_game: int = cash(1_000)
     seed: int = 18
@@ -283,7 +285,7 @@ def _accounts(m: ScaleMarket, progress: Any) -> None:
         m.clients.append(Account(f"cl{j:04d}", addr, cm.address, book))
     expiry = kyc_expiry()
     txs = [m.tx(m.operator, s.membership, "admitClearingMember", a.address, expiry) for a in m.members]
-    txs += [m.tx(m.operator, s.membership, "admitParticipant", a.address, a.member, expiry) for a in m.clients]
+    txs += [m.tx(m.operator, s.membership, "admitParticipant", a.address, a.member, expiry, 1) for a in m.clients]
     txs += [None]
     txs += [m.tx(m.bank, s.cash, "issue", a.address, spec.member_cash if a.is_member else spec.client_cash)
             for a in m.accounts]
@@ -303,8 +305,8 @@ def _accounts(m: ScaleMarket, progress: Any) -> None:
     for a in m.accounts:
         txs.append(m.tx(a.address, s.cash, "approve", str(s.ccp.address), MAX_UINT))
         txs.append(m.tx(a.address, s.securities, "setApprovalForAll", str(s.ccp.address), True))
+        txs.append(m.tx(a.address, s.cash, "approve", str(m.risk.margin.address), MAX_UINT))
         if a.is_member:
-            txs.append(m.tx(a.address, s.cash, "approve", str(m.risk.margin.address), MAX_UINT))
             txs.append(m.tx(a.address, s.cash, "approve", str(m.risk.fund.address), MAX_UINT))
     m.phase("setup.approvals", txs, _say(progress, "approvals", len(txs)))
 
@@ -313,6 +315,7 @@ def _accounts(m: ScaleMarket, progress: Any) -> None:
                 [spec.contribution] * len(members[i:i + RISK_BATCH]), gas=300_000 + 200_000 * RISK_BATCH)
            for i in range(0, len(members), RISK_BATCH)]
     txs += [m.tx(a.address, m.risk.margin, "depositCash", spec.member_margin) for a in m.members]
+    txs += [m.tx(a.address, m.risk.margin, "depositCash", spec.client_margin) for a in m.clients]
     txs.append(m.tx(m.bank, s.cash, "issue", m.bank, spec.skin_in_the_game))
     txs.append(m.tx(m.bank, s.cash, "approve", str(m.risk.fund.address), spec.skin_in_the_game))
     txs.append(m.tx(m.bank, m.risk.fund, "fundSkinInTheGame", spec.skin_in_the_game))

@@ -29,7 +29,7 @@ from smartccp.risk.model import published_scenarios
 from smartccp.sim.scenario import FlowSpec, PriceSpec, SecuritySpec
 from smartccp.sim.simulator import FlowDriver, FlowStats, MarketSimulator, price_paths
 from smartccp.trading.venue import VenueClient
-from smartccp.types import DAY, MAX_UINT
+from smartccp.types import DAY, MAX_UINT, Segregation
 from smartccp.units import cash
 
 #: Three securities of the simulated market (tick and price in cash base units, lot in units).
@@ -45,11 +45,13 @@ SIM_PRICES = PriceSpec(source="simulated", vol=0.30, drift=0.0, lookback_days=50
 
 @dataclass(frozen=True)
 class SimMember:
-    """One simulated participant: ``clearing_member`` is empty for a clearing member."""
+    """One simulated participant: ``clearing_member`` is empty for a clearing member; a client's
+    ``segregation`` says which margin account it trades for."""
 
     name: str
     account: Any
     clearing_member: str = ""
+    segregation: Segregation = Segregation.NONE
 
 
 @dataclass
@@ -107,7 +109,9 @@ class SimMarket:
         self.bursts = 0
         names = [f"sim{i + 1:02d}" for i in range(clearing)]
         self.members = [SimMember(name, self._account(name)) for name in names]
-        self.members += [SimMember(f"simc{j + 1}", self._account(f"simc{j + 1}"), names[j % clearing])
+        # Clients alternate: individually segregated, then omnibus (both account kinds in every run).
+        self.members += [SimMember(f"simc{j + 1}", self._account(f"simc{j + 1}"), names[j % clearing],
+                                   Segregation.INDIVIDUAL if j % 2 == 0 else Segregation.OMNIBUS)
                          for j in range(clients)]
 
     # ─── setup ───
@@ -139,7 +143,8 @@ class SimMarket:
         for m in self.members:
             acct = m.account
             if m.clearing_member:
-                s.membership.admitParticipant(acct, by_name[m.clearing_member].account, expiry, sender=r.operator)
+                s.membership.admitParticipant(acct, by_name[m.clearing_member].account, expiry, int(m.segregation),
+                                              sender=r.operator)
             else:
                 s.membership.admitClearingMember(acct, expiry, sender=r.operator)
             s.cash.issue(acct, self.member_cash, sender=r.bank)
@@ -147,7 +152,9 @@ class SimMarket:
                 s.securities.issue(sid, acct, self.member_units, sender=r.issuer)
             s.cash.approve(s.ccp, MAX_UINT, sender=acct)
             s.securities.setApprovalForAll(s.ccp, True, sender=acct)
-            if self.risk is not None and not m.clearing_member:
+            if self.risk is not None:
+                # Every account posts its own margin: the house, an individual client's account, and
+                # each omnibus client its share of its member's omnibus account.
                 posted = self.thin_margin if (self.thin_margin and m.name == names[-1]) else self.margin
                 s.cash.approve(self.risk.margin, MAX_UINT, sender=acct)
                 self.risk.margin.depositCash(posted, sender=acct)

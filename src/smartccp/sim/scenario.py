@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from smartccp.types import Segregation
 from smartccp.units import cash as to_cash
 
 SCENARIO_DIR = Path(__file__).resolve().parents[3] / "scenarios"
@@ -59,6 +60,12 @@ class MemberSpec:
     clearing_member: str = ""
     trades: bool = True
     margin: int | None = None  # cash deposited as margin at setup (on-chain risk); None: risk.deposit_bps of cash
+    segregation: str = "none"  # a client's account: "individual" (its own) or "omnibus" (its member's)
+
+    @property
+    def segregation_mode(self) -> Segregation:
+        """The register's ``Segregation`` for this member."""
+        return Segregation[self.segregation.upper()]
 
 
 @dataclass(frozen=True)
@@ -297,7 +304,7 @@ def _security(d: dict[str, Any], where: str) -> SecuritySpec:
 
 
 def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
-    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades", "margin"}, where)
+    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades", "margin", "segregation"}, where)
     kind = d.get("kind", "clearing")
     if kind not in ("clearing", "client"):
         raise ScenarioError(f"{where}: kind must be clearing or client")
@@ -306,9 +313,14 @@ def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
         raise ScenarioError(f"{where}: holdings of unknown securities {sorted(set(holdings) - symbols)}")
     if kind == "client" and not d.get("clearing_member"):
         raise ScenarioError(f"{where}: a client needs clearing_member")
+    segregation = str(d.get("segregation", "individual" if kind == "client" else "none"))
+    if kind == "client" and segregation not in ("individual", "omnibus"):
+        raise ScenarioError(f"{where}: segregation must be individual or omnibus")
+    if kind == "clearing" and "segregation" in d:
+        raise ScenarioError(f"{where}: segregation is a client's (a clearing member trades for its house)")
     return MemberSpec(name=str(d["name"]), kind=kind, cash=to_cash(d.get("cash", 0)), holdings=holdings,
                       clearing_member=str(d.get("clearing_member", "")), trades=bool(d.get("trades", True)),
-                      margin=to_cash(d["margin"]) if "margin" in d else None)
+                      margin=to_cash(d["margin"]) if "margin" in d else None, segregation=segregation)
 
 
 def _prices(d: dict[str, Any], where: str) -> PriceSpec:

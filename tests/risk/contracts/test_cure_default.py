@@ -45,7 +45,7 @@ def _state(u, system, m):
 def test_cure__own_margin_covered_the_loss__case_ended_flag_cleared_reinstated_trades_again(
         cure, system, operator, order):
     u, (a, b, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     assert int(system.membership.memberOf(a).status) == SUSPENDED and margin_status(u.margin, a).defaulted
     assert layer_totals(u.fund)["defaulter_margin"] == LOSS
     sid = u.sids[0]
@@ -68,23 +68,23 @@ def test_cure__own_margin_covered_the_loss__case_ended_flag_cleared_reinstated_t
     assert layer_totals(u.fund)["defaulter_margin"] == LOSS  # history stays in the layer totals
     # It trades again through the gate, and may withdraw its excess margin again.
     placed = u.client.place(lot_order, a)
-    assert [log.member for log in placed.decode_logs(u.margin.OrderMargined)] == [a.address]
+    assert [log.account for log in placed.decode_logs(u.margin.OrderMargined)] == [a.address]
     u.margin.withdrawCash(cash(1), sender=a)
     # Cured, it is a survivor again: a later default of b charges it in layer 4.
     u.fund.declareDefault(b, sender=operator)
     paid_before = u.fund.contributionOf(a)[1]
-    r = u.fund.coverShortfall(b, MARGIN + CONTRIB + cash(10), sender=u.ccp)
+    r = u.fund.coverShortfall(b, b, MARGIN + CONTRIB + cash(10), sender=u.ccp)
     assert r.decode_logs(u.fund.SurvivorsCharged)
     assert u.fund.contributionOf(a)[1] < paid_before
 
 
 def test_cure__a_new_default_after_a_cure_opens_a_new_case(cure, operator):
     u, (a, _, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     u.margin.depositCash(LOSS, sender=a)
     u.fund.cureDefault(a, sender=operator)
 
-    u.fund.coverShortfall(a, cash(100), sender=u.ccp)
+    u.fund.coverShortfall(a, a, cash(100), sender=u.ccp)
 
     assert tuple(u.fund.defaultOf(a)) == (SETTLEMENT_SHORTFALL, cash(100), False)
     assert margin_status(u.margin, a).defaulted
@@ -92,7 +92,7 @@ def test_cure__a_new_default_after_a_cure_opens_a_new_case(cure, operator):
 
 def test_cure__helper_tops_up_and_cures(cure, system, operator):
     u, (a, _, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
 
     result = cure_default(u.risk, a, operator, deposit=LOSS)
 
@@ -122,7 +122,7 @@ def test_cure__not_in_default__refused(cure, system, operator):
 
 def test_cure__default_already_closed__refused(cure, system, operator):
     u, (a, _, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     u.fund.closeDefault(a, sender=operator)
     before = _state(u, system, a)
     assert before[2] == EXPELLED
@@ -133,7 +133,7 @@ def test_cure__default_already_closed__refused(cure, system, operator):
 
 def test_cure__others_resources_used__refused(cure, system, operator):
     u, (a, _, _) = cure
-    u.fund.coverShortfall(a, MARGIN + cash(50), sender=u.ccp)  # 50 from its own contribution (layer 2)
+    u.fund.coverShortfall(a, a, MARGIN + cash(50), sender=u.ccp)  # 50 from its own contribution (layer 2)
     u.fund.contribute(cash(50), sender=a)
     u.margin.depositCash(MARGIN, sender=a)
     before = _state(u, system, a)
@@ -148,7 +148,7 @@ def test_cure__still_under_collateralised_after_the_refresh__refused(cure, syste
     u.client.place(order(a, sid, Side.BUY, 10, u.prices[sid] // 2), a)  # the gate lists the security
     cycle = int(u.source.currentCycle()) + 1
     u.source.setObligation(cycle, sid, a, 1_000, -1_000 * u.prices[sid], sender=u.ccp)  # IM far above 1,000
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     before = _state(u, system, a)
     im = int(u.margin.previewInitialMargin(a))  # >= the refresh's IM (resting buys still counted)
     assert im > MARGIN - LOSS
@@ -164,7 +164,7 @@ def test_cure__still_under_collateralised_after_the_refresh__refused(cure, syste
 def test_cure__contribution_unpaid__refused(cure, system, operator):
     u, trio = cure
     a = trio[0]
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     u.margin.depositCash(LOSS, sender=a)
     u.fund.setRequiredContributions([a], [CONTRIB + cash(200)], sender=operator)  # raised: top-up called
     before = _state(u, system, a)
@@ -178,7 +178,7 @@ def test_cure__contribution_unpaid__refused(cure, system, operator):
 
 def test_cure__only_the_default_manager(cure, system, operator):
     u, (a, b, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     u.margin.depositCash(LOSS, sender=a)
     before = _state(u, system, a)
     for caller in (a, b):
@@ -197,7 +197,7 @@ def test_gas__cure(cure, operator):
     """Gas of a cure (refresh of a member with no positions + flag + reinstatement: 4 register
     subscribers); the bench's ``risk.cure_default_gas`` measures it on the full system."""
     u, (a, _, _) = cure
-    u.fund.coverShortfall(a, LOSS, sender=u.ccp)
+    u.fund.coverShortfall(a, a, LOSS, sender=u.ccp)
     u.margin.depositCash(LOSS, sender=a)
     gas = int(u.fund.cureDefault(a, sender=operator).gas_used)
     print(f"\ncureDefault gas: {gas:,}")

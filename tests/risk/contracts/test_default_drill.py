@@ -150,10 +150,13 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     system, fund, margin = dr.system, dr.fund, dr.margin
     contributions = {a: cash(3_000), b: cash(5_000), c: cash(5_000), d: cash(5_000)}
     publish_contributions(fund, contributions, operator)
-    # a keeps nothing in its wallet: exactly its margin for the two buys and its contribution.
-    a_margin = _om(1_000, True) + _om(100, True)
+    # a keeps nothing in its wallet: exactly its house margin for its buy and its contribution.
+    # Its client x posts in its own (individually segregated) account.
+    a_margin = _om(1_000, True)
+    x_margin = cash(20_000)
     system.cash.issue(a, a_margin + contributions[a], sender=bank)
     margin.depositCash(a_margin, sender=a)
+    margin.depositCash(x_margin, sender=x)
     fund.contribute(contributions[a], sender=a)
     for m in (b, c, d):
         margin.depositCash(cash(50_000), sender=m)
@@ -167,12 +170,16 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     _trade(dr, x, d, 100)  # a's client buys 100 from d
     assert _cycle(dr) == cycle
 
-    # The price falls 20 % at the close; a's refresh calls VM it cannot pay.
+    # The price falls 20 % at the close; a's refresh calls VM it cannot pay (on its house's 1,000;
+    # the client's 100 are margined on the client's account, which covers them).
     crash = cash("80.00")
     publish_prices(margin, {dr.sid: crash}, operator)
     receipt = margin.refreshMargin(a, sender=keeper)
     status = margin_status(margin, a)
-    assert status.variation_margin == 1_100 * (P0 - crash)
+    assert status.variation_margin == 1_000 * (P0 - crash)
+    margin.refreshMargin(x, sender=keeper)
+    assert margin_status(margin, x).variation_margin == 100 * (P0 - crash)
+    assert margin_status(margin, x).call_amount == 0
     assert receipt.decode_logs(margin.MarginCalled)
     chain = ape.chain
     chain.pending_timestamp = status.call_deadline + 1
@@ -188,6 +195,8 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     port = fund.portClients(a, [x], sender=keeper)
     assert system.membership.clearingMemberOf(x) == b.address
     assert x.address in [str(v) for v in margin.accountsOf(b)]
+    assert x.address not in [str(v) for v in margin.accountsOf(a)]
+    assert margin_status(margin, x).posted == x_margin  # ported with its collateral
 
     # Market close-out at settlement: a's purchase is sold out at the crash price.
     dr.market.setPrice(dr.sid, crash, sender=operator)
@@ -202,6 +211,7 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     assert supplies(system, [dr.sid]) == before  # double entry: nothing created or lost
     assert int(system.securities.balanceOf(c, dr.sid)) == 5_000 - 1_000
     assert int(system.securities.balanceOf(x, dr.sid)) == 100
+    assert margin_status(margin, x).posted == x_margin  # segregated: not used for a's house loss
 
     close = fund.closeDefault(a, sender=operator)
     assert int(system.membership.memberOf(a).status) == 3  # expelled
@@ -215,8 +225,10 @@ def test_drill__missed_margin_call__default_close_out_waterfall_port_and_market_
     for m in (b, c, d):
         margin.refreshMargin(m, sender=keeper)
     _trade(dr, b, d, 10, crash)
+    margin.refreshMargin(x, sender=keeper)
     _trade(dr, x, c, 10, crash)
     assert margin_status(margin, b).pending > 0
+    assert margin_status(margin, x).pending > 0
     gas = {"declare": declare.gas_used, "port": port.gas_used, "close": close.gas_used,
            "settle chunks": report.gas_used}
     print(f"\nmissed-call drill gas: {gas}")

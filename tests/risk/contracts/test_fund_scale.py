@@ -77,7 +77,7 @@ def _default(u, model, defaulter, loss, operator, chain):
     takes the same layers 2, 4 and 5. Returns the receipt."""
     u.fund.declareDefault(defaulter, sender=operator)
     model.declare(str(defaulter))
-    receipt = u.fund.coverShortfall(defaulter, loss, sender=u.ccp)
+    receipt = u.fund.coverShortfall(defaulter, defaulter, loss, sender=u.ccp)
     left = loss - model.take_own(str(defaulter), loss)
     left -= model.charge_survivors(left, int(chain.blocks.head.timestamp))
     model.assess(left)
@@ -162,7 +162,7 @@ def test_fund__a_default_costs_the_same_with_24_or_64_members(big, system, opera
 
     def default_gas(defaulter):
         u.fund.declareDefault(defaulter, sender=operator)
-        return u.fund.coverShortfall(defaulter, cash(3_000), sender=u.ccp).gas_used
+        return u.fund.coverShortfall(defaulter, defaulter, cash(3_000), sender=u.ccp).gas_used
 
     small = default_gas(members[0])
     more = _admit(u, system, operator, bank, 40)

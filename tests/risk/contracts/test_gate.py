@@ -23,7 +23,7 @@ def test_gate__no_collateral__insufficient_margin_with_amounts(risk_unit, member
     sid = u.sids[1]
     price = u.prices[sid]
     need = order_margin(100, price, price, _worst(u, sid, True), True)
-    with ape.reverts(u.margin.InsufficientMargin, member=b.address, required=need, posted=0):
+    with ape.reverts(u.margin.InsufficientMargin, account=b.address, required=need, posted=0):
         u.client.place(order(b, sid, Side.BUY, 100, price), b)
 
 
@@ -35,7 +35,7 @@ def test_gate__limit_above_settlement_price__adds_the_immediate_loss(risk_unit, 
     u.margin.depositCash(cash(1_000), sender=b)
     need = order_margin(100, price + cash("1.00"), price, _worst(u, sid, True), True)
     assert need == order_margin(100, price, price, _worst(u, sid, True), True) + 100 * cash("1.00")
-    with ape.reverts(u.margin.InsufficientMargin, member=b.address, required=need, posted=cash(1_000)):
+    with ape.reverts(u.margin.InsufficientMargin, account=b.address, required=need, posted=cash(1_000)):
         u.client.place(order(b, sid, Side.BUY, 100, price + cash("1.00")), b)
 
 
@@ -50,35 +50,41 @@ def test_gate__contribution_not_paid__refused_until_paid(risk_unit, member_c, op
     u.client.place(order(member_c, sid, Side.SELL, 10, u.prices[sid]), member_c)
 
 
-def test_gate__client_order__checked_against_its_clearing_members_account(risk_unit, members, order):
+def test_gate__client_order__checked_against_its_own_account_never_the_house(risk_unit, members, order):
     u = risk_unit
-    a, _, x = members
+    a, _, x = members  # x: individually segregated client of a
     sid = u.sids[0]
     price = u.prices[sid]
     need = order_margin(50, price, price, _worst(u, sid, True), True)
-    with ape.reverts(u.margin.InsufficientMargin, member=a.address, required=need, posted=0):
+    with ape.reverts(u.margin.InsufficientMargin, account=x.address, required=need, posted=0):
         u.client.place(order(x, sid, Side.BUY, 50, price), x)
-    u.margin.depositCash(need, sender=a)
+    u.margin.depositCash(need * 10, sender=a)  # the house's collateral does not margin its client
+    with ape.reverts(u.margin.InsufficientMargin, account=x.address, required=need, posted=0):
+        u.client.place(order(x, sid, Side.BUY, 50, price), x)
+    u.margin.depositCashTo(x, need, sender=a)  # the member funds its client's own account
     receipt = u.client.place(order(x, sid, Side.BUY, 50, price), x)
     log = receipt.decode_logs(u.margin.OrderMargined)[0]
-    assert (log.member, log.owner, log.orderMargin) == (a.address, x.address, need)
-    assert margin_status(u.margin, a).pending == need
-    # The member's own next order must fit what is left.
-    with ape.reverts(u.margin.InsufficientMargin, member=a.address):
-        u.client.place(order(a, sid, Side.BUY, 10, price), a)
+    assert (log.account, log.owner, log.orderMargin) == (x.address, x.address, need)
+    assert margin_status(u.margin, x).pending == need
+    assert margin_status(u.margin, a).pending == 0
+    # The client's next order must fit what is left in its own account, whatever the house holds.
+    with ape.reverts(u.margin.InsufficientMargin, account=x.address):
+        u.client.place(order(x, sid, Side.BUY, 10, price), x)
 
 
-def test_gate__member_in_default__clients_refused(risk_unit, members, operator, order):
+def test_gate__member_in_default__it_and_its_clients_refused(risk_unit, members, operator, order):
     u = risk_unit
     a, _, x = members
     u.margin.depositCash(cash(100_000), sender=a)
+    u.margin.depositCashTo(x, cash(100_000), sender=a)
     u.fund.declareDefault(a, sender=operator)
-    # The venue itself refuses a suspended member's clients; the gate refuses them as well.
+    # The venue refuses a suspended member's clients (their own accounts are in good standing);
+    # the gate refuses the defaulter's house account itself.
     with ape.reverts(u.client.venue.ClearingMemberNotActive):
         u.client.place(order(x, u.sids[0], Side.BUY, 10, u.prices[u.sids[0]]), x)
     u.margin.grantRole(MARGIN_VENUE_ROLE, u.ccp, sender=operator)
     with ape.reverts(u.margin.MemberInDefault, member=a.address):
-        u.margin.checkOrder(x, u.sids[0], 0, 10, u.prices[u.sids[0]], sender=u.ccp)
+        u.margin.checkOrder(a, u.sids[0], 0, 10, u.prices[u.sids[0]], sender=u.ccp)
 
 
 def test_gate__only_venues_call_it(risk_unit, members):
@@ -95,6 +101,7 @@ def gate_gas(risk_unit, members, operator, order):
     u = risk_unit
     a, _, x = members
     u.margin.depositCash(cash(1_000_000), sender=a)
+    u.margin.depositCashTo(x, cash(1_000_000), sender=a)  # the client's own account
     for sid in u.sids:  # five listed positions
         lot = 10 if sid == u.sids[0] else 1
         u.client.place(order(a, sid, Side.BUY, lot, u.prices[sid] // 2), a)

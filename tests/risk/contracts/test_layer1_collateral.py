@@ -84,7 +84,7 @@ def test_layer1__exhausted_with_cash_and_securities__in_order_then_own_fund(l1, 
     before = _holdings(system, parties, [s0, s1])
     ccp_before = int(system.cash.balanceOf(u.ccp))
 
-    receipt = u.fund.coverShortfall(a, cash(3_000), sender=u.ccp)
+    receipt = u.fund.coverShortfall(a, a, cash(3_000), sender=u.ccp)
 
     # Layer 1: cash 1,000; 2,000 short: S0 offered min(10, ceil(2,000 / 85)) = 10, sold at
     # 90.00 = 900; 1,100 short: S1 offered min(20, ceil(1,100 / 40)) = 20, sold at 40.00 = 800.
@@ -121,7 +121,7 @@ def test_layer1__covers_the_loss__only_the_units_needed_sold__rest_returned_to_t
     parties = _parties(u, trio, market)
     before = _holdings(system, parties, [s0, s1])
 
-    receipt = u.fund.coverShortfall(a, cash(1_500), sender=u.ccp)
+    receipt = u.fund.coverShortfall(a, a, cash(1_500), sender=u.ccp)
 
     # Cash 1,000; 500 short: S0 offered ceil(500 / 85) = 6 units, sold at 90.00 = 540; 500 of it
     # taken, 40 stays a's cash. S1 untouched. Only layer 1 is used.
@@ -154,7 +154,7 @@ def test_layer1__no_sale_below_the_haircut_floor__units_kept_not_returned(l1, sy
     parties = _parties(u, trio, market)
     before = _holdings(system, parties, [s0, s1])
 
-    receipt = u.fund.coverShortfall(a, cash(2_000), sender=u.ccp)
+    receipt = u.fund.coverShortfall(a, a, cash(2_000), sender=u.ccp)
 
     # Cash 1,000; S0 refused (bid below its floor); S1: 20 units at 40.00 = 800; own fund 200.
     assert _liquidations(u, receipt) == [(s1, 20, cash(800))]
@@ -173,7 +173,7 @@ def test_layer1__no_sale_below_the_haircut_floor__units_kept_not_returned(l1, sy
 def test_close_default__no_estate__leftovers_stay_booked(l1, system, operator):
     u, trio, _ = l1
     a = trio[0]
-    u.fund.coverShortfall(a, cash(100), sender=u.ccp)
+    u.fund.coverShortfall(a, a, cash(100), sender=u.ccp)
     close = u.fund.closeDefault(a, sender=operator)
     assert not close.decode_logs(u.fund.LeftoverReturned)
     assert margin_status(u.margin, a).cash == CASH_MARGIN - cash(100)
@@ -184,7 +184,7 @@ def test_hooks__only_the_fund_seizes_and_releases(l1):
     u, trio, _ = l1
     a, b, _ = trio
     with ape.reverts(u.margin.AccessControlUnauthorizedAccount):
-        u.margin.seizeMargin(a, 1, b, sender=b)
+        u.margin.seizeMargin(a, a, 1, b, sender=b)
     with ape.reverts(u.margin.AccessControlUnauthorizedAccount):
         u.margin.releaseCollateral(a, b, True, sender=b)
 

@@ -22,16 +22,18 @@ COLLATERAL = cash(2_000_000)
 
 @pytest.fixture(scope="module")
 def listed(risk_unit, members, operator, order):
-    """member_a posts collateral and rests one small buy in each of the five securities (so
-    they are its listed positions), and so does its client (positions are kept per account);
-    then a new margin day drops the resting quantities."""
+    """member_a posts collateral in its house account and in its (individually segregated)
+    client's account, and each rests one small buy in each of the five securities (so they are
+    listed positions; positions are kept per wallet, margin per account); then a new margin day
+    drops the resting quantities."""
     a = members[0]
     u = risk_unit
     u.margin.depositCash(COLLATERAL, sender=a)
+    u.margin.depositCashTo(members[2], COLLATERAL, sender=a)
     for sid in u.sids:
         lot = 10 if sid == u.sids[0] else 1
         u.client.place(order(a, sid, Side.BUY, lot, u.prices[sid] // 2), a)
-    x = members[2]  # the client's first order through the gate makes it one of a's accounts
+    x = members[2]  # a's client since its admission: its own margin account under a
     for sid in u.sids:
         u.client.place(order(x, sid, Side.BUY, 10 if sid == u.sids[0] else 1, u.prices[sid] // 2), x)
     assert [str(v) for v in u.margin.accountsOf(a)] == [a.address, x.address]
@@ -49,7 +51,7 @@ def _shock_matrix(u):
     return [u.shocks[s] for s in u.sids]
 
 
-def test_im__random_portfolios_of_member_and_client__equals_python_exactly(listed, members):
+def test_im__random_portfolios_of_house_and_client_accounts__each_equals_python_exactly(listed, members):
     u = listed
     a, _, x = members
     cycle = int(u.source.currentCycle()) + 1
@@ -60,12 +62,18 @@ def test_im__random_portfolios_of_member_and_client__equals_python_exactly(liste
         qx = rng.integers(-5_000, 5_000, size=5) * rng.integers(0, 2)
         _set_positions(u, a, qa, cycle)
         _set_positions(u, x, qx, cycle)
-        expected = initial_margin([int(v) for v in qa + qx], prices, _shock_matrix(u))
+        # Segregated accounts are margined apart: the client's positions never offset the house's.
+        expected = initial_margin([int(v) for v in qa], prices, _shock_matrix(u))
+        expected_x = initial_margin([int(v) for v in qx], prices, _shock_matrix(u))
         assert int(u.margin.previewInitialMargin(a)) == expected
+        assert int(u.margin.previewInitialMargin(x)) == expected_x
+        assert expected + expected_x >= initial_margin([int(v) for v in qa + qx], prices, _shock_matrix(u))
     receipt = u.margin.refreshMargin(a, sender=u.ccp)
     status = margin_status(u.margin, a)
     assert status.initial_margin == expected
-    print(f"\nIM recalculation, member with 5 securities x 16 scenarios, 2 accounts: {receipt.gas_used:,} gas")
+    u.margin.refreshMargin(x, sender=u.ccp)
+    assert margin_status(u.margin, x).initial_margin == expected_x
+    print(f"\nIM recalculation, house account with 5 securities x 16 scenarios: {receipt.gas_used:,} gas")
 
 
 def test_im__two_open_cycles_and_a_settled_one__only_unsettled_obligations_count(listed, members):
@@ -149,7 +157,7 @@ def test_withdraw__only_the_excess(listed, members):
     u.margin.refreshMargin(a, sender=u.ccp)
     s = margin_status(u.margin, a)
     excess = s.posted - s.required - s.pending
-    with ape.reverts(u.margin.InsufficientMargin, member=a.address, required=s.required + s.pending + excess + 1,
+    with ape.reverts(u.margin.InsufficientMargin, account=a.address, required=s.required + s.pending + excess + 1,
                      posted=s.posted):
         u.margin.withdrawCash(excess + 1, sender=a)
     before = int(u.risk.margin.marginStatus(a).cash)

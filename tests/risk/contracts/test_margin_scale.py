@@ -1,7 +1,7 @@
 """Margin at sizes the old ceilings refused (8 securities, 7 clients, 4 collateral lines per
 member): the gate lists them all, a revaluation in pages equals the one-call refresh and the
-Python model, the member waits (named error) while a run spans transactions, a ported client
-takes its positions to its new member, and bad page sizes are refused."""
+Python model, the account waits (named error) while a run spans transactions, a ported omnibus
+client takes its positions to its new member's omnibus account, and bad page sizes are refused."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from smartccp.chain.system import kyc_expiry
 from smartccp.risk.chain import margin_status, publish_prices, publish_scenarios
 from smartccp.risk.margin import initial_margin
-from smartccp.types import Side, TradingPhase
+from smartccp.types import Segregation, Side, TradingPhase
 from smartccp.units import cash
 
 N_SECURITIES = 12  # > the old 8 positions per member
@@ -23,8 +23,9 @@ CLIENT_SECURITIES = 3  # each client orders in three securities
 
 @pytest.fixture(scope="module")
 def wide(risk_unit, system, members, member_c, operator, issuer, accounts, chain, order):
-    """member_c with orders in twelve securities, nine clients with orders in three each, and
-    six securities posted as collateral."""
+    """member_c with orders in twelve securities and six securities posted as collateral in its
+    house account, and nine omnibus clients with orders in three each (one omnibus account that
+    member_c funds)."""
     u = risk_unit
     venue = system.venue
     sids = list(u.sids)
@@ -49,7 +50,9 @@ def wide(risk_unit, system, members, member_c, operator, issuer, accounts, chain
     for i in range(N_CLIENTS):
         c = accounts.generate_test_account()
         operator.transfer(c, 10**18)
-        system.membership.admitParticipant(c, m, kyc_expiry(), sender=operator)
+        system.membership.admitParticipant(c, m, kyc_expiry(), int(Segregation.OMNIBUS), sender=operator)
+        if i == 0:  # the omnibus account exists from its first client's admission
+            u.margin.depositCashTo(u.margin.omnibusAccountOf(m), cash(1_000_000), sender=m)
         for sid in sids[1 + i % 8:1 + i % 8 + CLIENT_SECURITIES]:
             u.client.place(order(c, sid, Side.SELL, 1, u.prices[sid] * 2), c)
         clients.append(c)
@@ -60,15 +63,15 @@ def wide(risk_unit, system, members, member_c, operator, issuer, accounts, chain
     return u, sids, m, clients
 
 
-def _book(u, member, cycle, rng):
-    """Random obligations for every listed position of every account of ``member``; returns the
-    aggregate quantity per security (positions are per account, IM is per member)."""
+def _book(u, account, cycle, rng):
+    """Random obligations for every listed position of every wallet of the margin ``account``;
+    returns the aggregate quantity per security (positions are per wallet, IM is per account)."""
     total: dict[int, int] = {}
-    for account in u.margin.accountsOf(member):
-        ids, *_ = u.margin.positionsOf(account)
+    for wallet in u.margin.walletsOf(account):
+        ids, *_ = u.margin.positionsOf(wallet)
         for sid in map(int, ids):
             q = int(rng.integers(-500, 500))
-            u.source.setObligation(cycle, sid, account, q, -q * u.prices[sid], sender=u.ccp)
+            u.source.setObligation(cycle, sid, wallet, q, -q * u.prices[sid], sender=u.ccp)
             total[sid] = total.get(sid, 0) + q
     return total
 
@@ -80,7 +83,11 @@ def _model_im(u, total):
 
 def test_no_ceiling__twelve_positions_nine_clients_six_collateral_lines(wide):
     u, sids, m, clients = wide
-    assert [str(a) for a in u.margin.accountsOf(m)] == [m.address, *(c.address for c in clients)]
+    omnibus = str(u.margin.omnibusAccountOf(m))
+    assert [str(a) for a in u.margin.accountsOf(m)] == [m.address, omnibus]
+    assert [str(a) for a in u.margin.walletsOf(omnibus)] == [omnibus, *(c.address for c in clients)]
+    assert [str(a) for a in u.margin.walletsOf(m)] == [m.address]
+    assert tuple(u.margin.accountOf(clients[0])) == (omnibus, m.address, Segregation.OMNIBUS)
     ids, *_ = u.margin.positionsOf(m)
     assert sorted(map(int, ids)) == sorted(sids)
     status = margin_status(u.margin, m)
@@ -92,36 +99,42 @@ def test_no_ceiling__twelve_positions_nine_clients_six_collateral_lines(wide):
     assert status.posted == status.cash + lines  # posted is cash plus each line's valuation
 
 
-def test_revalue_in_pages__equals_the_model__member_waits_meanwhile(wide, order):
+@pytest.mark.parametrize("which", ["house", "omnibus"])
+def test_revalue_in_pages__equals_the_model__account_waits_meanwhile(wide, order, which):
     u, sids, m, clients = wide
+    account = m.address if which == "house" else str(u.margin.omnibusAccountOf(m))
+    trader = m if which == "house" else clients[0]
+    # Items: the house's 12 positions and 6 lines; the omnibus account's own address (no
+    # positions: one step) and its clients' 27 positions.
+    steps = N_SECURITIES + N_LINES if which == "house" else 1 + N_CLIENTS * CLIENT_SECURITIES
     cycle = int(u.source.currentCycle()) + 1
-    total = _book(u, m, cycle, np.random.default_rng(18))
+    total = _book(u, account, cycle, np.random.default_rng(18))
     expected = _model_im(u, total)
-    assert int(u.margin.previewInitialMargin(m)) == expected
-    running, _, _, items = u.margin.revaluationOf(m)
-    assert not running and int(items) == N_SECURITIES + N_CLIENTS * CLIENT_SECURITIES + N_LINES
+    assert int(u.margin.previewInitialMargin(account)) == expected
+    running, _, _, items = u.margin.revaluationOf(account)
+    assert not running and int(items) == steps
 
-    receipt = u.margin.revalue(m, 7, sender=u.ccp)
-    assert [e.done for e in receipt.decode_logs(u.margin.RevaluationAdvanced)] == [7]
-    running, _, done, _ = u.margin.revaluationOf(m)
-    assert running and int(done) == 7
-    before = margin_status(u.margin, m)
-    with ape.reverts(u.margin.RevaluationPending, member=m.address, done=7):
-        u.client.place(order(m, sids[0], Side.BUY, 10, u.prices[sids[0]] // 2), m)
-    with ape.reverts(u.margin.RevaluationPending, member=m.address, done=7):
-        u.margin.withdrawCash(1, sender=m)
-    assert margin_status(u.margin, m) == before
+    receipt = u.margin.revalue(account, 7, sender=u.ccp)
+    assert [e.done for e in receipt.decode_logs(u.margin.RevaluationAdvanced)] == [7 if which == "house" else 6]
+    running, _, done, _ = u.margin.revaluationOf(account)
+    assert running
+    before = margin_status(u.margin, account)
+    with ape.reverts(u.margin.RevaluationPending, account=account, done=int(done)):
+        u.client.place(order(trader, sids[1], Side.BUY, 1, u.prices[sids[1]] // 2), trader)
+    with ape.reverts(u.margin.RevaluationPending, account=account, done=int(done)):
+        u.margin.withdrawCashFrom(account, 1, sender=m)
+    assert margin_status(u.margin, account) == before
 
     pages = 1
-    while not u.margin.revalue(m, 7, sender=u.ccp).decode_logs(u.margin.MarginRefreshed):
+    while not u.margin.revalue(account, 7, sender=u.ccp).decode_logs(u.margin.MarginRefreshed):
         pages += 1
     pages += 1
-    assert pages == -(-(N_SECURITIES + N_CLIENTS * CLIENT_SECURITIES + N_LINES) // 7)
-    paged = margin_status(u.margin, m)
+    assert pages == -(-steps // 7)
+    paged = margin_status(u.margin, account)
     assert paged.initial_margin == expected
-    u.margin.refreshMargin(m, sender=u.ccp)  # the same in one call
-    assert margin_status(u.margin, m).initial_margin == expected
-    assert margin_status(u.margin, m).variation_margin == paged.variation_margin
+    u.margin.refreshMargin(account, sender=u.ccp)  # the same in one call
+    assert margin_status(u.margin, account).initial_margin == expected
+    assert margin_status(u.margin, account).variation_margin == paged.variation_margin
 
 
 def test_revalue__page_of_one_always_advances__zero_refused(wide):
@@ -139,31 +152,33 @@ def test_revalue__page_of_one_always_advances__zero_refused(wide):
     assert pages == items
 
 
-def test_ported_client__its_positions_follow_it__a_run_in_progress_restarts(wide, system, members, operator):
+def test_ported_omnibus_client__its_positions_follow_it__a_run_in_progress_restarts(wide, system, members, operator):
     u, _, m, clients = wide
     member_b = members[1]
     c = clients[0]
+    omnibus_m, omnibus_b = str(u.margin.omnibusAccountOf(m)), str(u.margin.omnibusAccountOf(member_b))
     cycle = int(u.source.currentCycle()) + 1
     ids, *_ = u.margin.positionsOf(c)
     for sid in map(int, ids):
         u.source.setObligation(cycle, sid, c, 400, -400 * u.prices[sid], sender=u.ccp)
-    u.margin.revalue(m, 3, sender=u.ccp)
-    assert u.margin.revaluationOf(m)[0]
+    u.margin.revalue(omnibus_m, 3, sender=u.ccp)
+    assert u.margin.revaluationOf(omnibus_m)[0]
 
     system.membership.acceptPort(c, True, sender=member_b)
     receipt = system.membership.portClient(c, member_b, sender=operator)
-    assert [e.member for e in receipt.decode_logs(u.margin.RevaluationRestarted)] == [m.address]
-    assert c.address not in [str(a) for a in u.margin.accountsOf(m)]
-    assert c.address in [str(a) for a in u.margin.accountsOf(member_b)]
-    assert not u.margin.revaluationOf(m)[0]
+    assert [e.account for e in receipt.decode_logs(u.margin.RevaluationRestarted)] == [omnibus_m]
+    assert c.address not in [str(a) for a in u.margin.walletsOf(omnibus_m)]
+    assert [str(a) for a in u.margin.walletsOf(omnibus_b)] == [omnibus_b, c.address]
+    assert omnibus_b in [str(a) for a in u.margin.accountsOf(member_b)]
+    assert not u.margin.revaluationOf(omnibus_m)[0]
 
     total: dict[int, int] = {}
-    for account in u.margin.accountsOf(member_b):
-        pids, qty, *_ = u.margin.positionsOf(account)
+    for wallet in u.margin.walletsOf(omnibus_b):
+        pids, qty, *_ = u.margin.positionsOf(wallet)
         for sid in map(int, pids):
-            q, *_ = u.source.openObligation(account, sid)
+            q, *_ = u.source.openObligation(wallet, sid)
             total[sid] = total.get(sid, 0) + int(q)
     assert all(total[int(s)] >= 400 for s in ids)
-    u.margin.refreshMargin(member_b, sender=u.ccp)
-    assert margin_status(u.margin, member_b).initial_margin == _model_im(u, total) > 0
+    u.margin.refreshMargin(omnibus_b, sender=u.ccp)
+    assert margin_status(u.margin, omnibus_b).initial_margin == _model_im(u, total) > 0
 

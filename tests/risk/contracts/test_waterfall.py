@@ -69,7 +69,7 @@ def test_waterfall__one_defaulter__layers_in_order_as_python(wf, system, bank, c
     _fund_sitg(u, system, bank)
     loss = CASES[case]
     ccp_before = int(system.cash.balanceOf(u.ccp))
-    receipt = u.fund.coverShortfall(a, loss, sender=u.ccp)
+    receipt = u.fund.coverShortfall(a, a, loss, sender=u.ccp)
     expected = _python({a: loss}, {a: MARGIN_A}, trio)
 
     assert layer_totals(u.fund) == dict(expected.layers)
@@ -95,8 +95,8 @@ def test_waterfall__two_defaulters__same_layer_totals_as_python(wf, system, bank
     _fund_sitg(u, system, bank)
     u.fund.declareDefault(a, sender=operator)
     u.fund.declareDefault(b, sender=operator)
-    r1 = u.fund.coverShortfall(a, cash(2_000), sender=u.ccp)
-    r2 = u.fund.coverShortfall(b, cash(1_200), sender=u.ccp)
+    r1 = u.fund.coverShortfall(a, a, cash(2_000), sender=u.ccp)
+    r2 = u.fund.coverShortfall(b, b, cash(1_200), sender=u.ccp)
     expected = _python({a: cash(2_000), b: cash(1_200)}, {a: MARGIN_A, b: MARGIN_B}, trio)
     assert layer_totals(u.fund) == dict(expected.layers)
     assert expected.uncovered == cash(400)
@@ -111,7 +111,7 @@ def test_waterfall__after_use__survivors_topped_up_and_assessments_paid_to_ccp(w
     u, trio = wf
     a, b, c = trio
     _fund_sitg(u, system, bank)
-    u.fund.coverShortfall(a, cash(2_600), sender=u.ccp)
+    u.fund.coverShortfall(a, a, cash(2_600), sender=u.ccp)
     # Layer 4 emptied b's and c's contributions: top-up deadlines at once; the gate sees them
     # unpaid once they are settled (anyone may settle them: the keeper's job after a default).
     for m in (b, c):
@@ -145,7 +145,7 @@ def test_waterfall__after_use__survivors_topped_up_and_assessments_paid_to_ccp(w
 def test_waterfall__only_the_ccp_charges(wf):
     u, trio = wf
     with ape.reverts(u.fund.OnlyCcp, caller=trio[1].address):
-        u.fund.coverShortfall(trio[0], cash(1), sender=trio[1])
+        u.fund.coverShortfall(trio[0], trio[0], cash(1), sender=trio[1])
 
 
 # ─── Liquidity lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity) ──────────────────
@@ -162,7 +162,7 @@ def test_lend_liquidity__waterfall_sets_the_loan_off_first__same_layers_less_cas
     assert [(e.amount, e.outstanding) for e in r.decode_logs(u.fund.LiquidityLent)] == [(loan, loan)]
     assert u.fund.liquidityLent() == loan
     ccp_before = int(system.cash.balanceOf(u.ccp))
-    receipt = u.fund.coverShortfall(a, loss, sender=u.ccp)
+    receipt = u.fund.coverShortfall(a, a, loss, sender=u.ccp)
     assert layer_totals(u.fund) == dict(_python({a: loss}, {a: MARGIN_A}, trio).layers)
     assert [(e.amount, e.setOff, e.outstanding) for e in receipt.decode_logs(u.fund.LiquidityReturned)] == [
         (loan, True, 0)]

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
+import {RiskMath} from "../libraries/RiskMath.sol";
+import {MarginBase} from "./MarginBase.sol";
+
+/// @title MarginSeizure — waterfall layer 1 for Margin: seize and release a defaulter's collateral
+/// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
+/// storage (both derive from MarginBase alone, so their layouts are one); Margin checks the
+/// caller's role and re-entrancy first. Called directly it refuses (OnlyDelegateCall).
+/// @dev Segregation lives here: a loss is taken from the margin account whose obligations caused
+/// it (a client's), then from the clearing member's house account, and from no other account.
+contract MarginSeizure is MarginBase {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    constructor(address ccp, address membership, address cash, address securities, uint8 nScenarios, address operator)
+        MarginBase(ccp, membership, cash, securities, nScenarios, operator)
+    {}
+
+    /// @notice Waterfall layer 1 (see IMargin.seizeMargin). Only by delegatecall from Margin,
+    /// which checks the caller's role and re-entrancy.
+    /// @dev Segregation: a loss of a client account of `member` is taken from that account
+    /// first, then from the house; a house loss only from the house. No other account is read.
+    function seizeMargin(address member, address wallet, uint256 amount, address to)
+        external
+        returns (uint256 taken)
+    {
+        _requireDelegated();
+        address account = _members[wallet].account;
+        if (account != member && account != address(0) && _owners[account].member == member) {
+            taken = _seize(account, amount, to);
+        }
+        if (taken < amount) taken += _seize(member, amount - taken, to);
+    }
+
+    /// @dev Up to `amount` of `account`'s collateral in cash to `to`. Cash first; if it does not
+    /// cover `amount`, the securities collateral is sold on the liquidation market, line by line
+    /// until the rest is raised (lines without units are skipped), each at no less than its
+    /// haircut value per unit `floor(price * (1 - haircut))`, only as many units as the rest
+    /// needs at that floor. The proceeds join the account's cash, then the cash is taken. What
+    /// the market paid and took is measured on this contract's balances; a failed or refused
+    /// sale leaves the units in place.
+    function _seize(address account, uint256 amount, address to) private returns (uint256 taken) {
+        _restartRun(account);
+        uint256 held = _cashHeld[account];
+        uint256 proceeds;
+        if (held < amount) proceeds = _liquidate(account, amount - held);
+        held += proceeds;
+        taken = amount < held ? amount : held;
+        _cashHeld[account] = held - taken;
+        Account storage a = _accounts[account];
+        a.posted = (uint256(a.posted) + proceeds - taken).toUint80();
+        if (taken == 0) return 0;
+        emit MarginSeized(account, taken, to);
+        _cash.safeTransfer(to, taken);
+    }
+
+    /// @notice A closed default's leftover house collateral to its estate (see
+    /// IMargin.releaseCollateral). Only by delegatecall from Margin (role and re-entrancy there).
+    function releaseCollateral(address member, address to, bool withSecurities)
+        external
+        returns (uint256 cashReturned)
+    {
+        _requireDelegated();
+        if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
+        _restartRun(member);
+        cashReturned = _cashHeld[member];
+        _cashHeld[member] = 0;
+        Account storage a = _accounts[member];
+        a.posted = (uint256(a.posted) - cashReturned).toUint80();
+        emit CollateralReleased(member, to, cashReturned);
+        if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
+        if (withSecurities) {
+            (_releaseTo[member], _releaseCursor[member]) = (to, 0);
+            _releaseLines(member, to, MAX_BATCH);
+        }
+    }
+
+    /// @notice More lines of a released default (see IMargin.releaseRemainingCollateral). Only
+    /// by delegatecall from Margin (re-entrancy there).
+    function releaseRemainingCollateral(address member, uint256 maxLines) external returns (bool done) {
+        _requireDelegated();
+        address to = _releaseTo[member];
+        if (to == address(0) || maxLines == 0) revert ZeroInput();
+        return _releaseLines(member, to, maxLines);
+    }
+
+    /// @dev Send up to `maxLines` of a closed default's securities collateral lines to `to`,
+    /// from where the last call stopped; true once every line is sent.
+    function _releaseLines(address member, address to, uint256 maxLines) private returns (bool done) {
+        uint64[] storage ids = _collateralIds[member];
+        uint256 i = _releaseCursor[member];
+        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
+        Account storage a = _accounts[member];
+        for (; i < end; ++i) {
+            uint256 sid = ids[i];
+            CollateralLine storage l = _lines[member][sid];
+            uint256 units = l.units;
+            if (units == 0) continue;
+            a.posted -= uint80(l.value);
+            (l.units, l.value) = (0, 0);
+            emit SecuritiesCollateralMoved(member, sid, -units.toInt256());
+            _securities.safeTransferFrom(address(this), to, sid, units, "");
+        }
+        _releaseCursor[member] = i;
+        done = i == ids.length;
+        if (done) delete _releaseTo[member];
+    }
+
+    /// @dev Layer 1's securities part: sell `account`'s collateral until `short` cash is raised
+    /// (or no line is left); returns the proceeds, not yet credited to the account's cash. Each
+    /// line sold is revalued with its remaining units (its change of value booked in `posted`).
+    function _liquidate(address account, uint256 short) private returns (uint256 proceeds) {
+        ICloseOutMarket market = _liquidationMarket;
+        if (address(market) == address(0)) return 0;
+        uint64[] storage ids = _collateralIds[account];
+        for (uint256 i; i < ids.length && proceeds < short; ++i) {
+            uint256 sid = ids[i];
+            uint256 held = _lines[account][sid].units;
+            SecurityRisk memory r = _risk[sid];
+            uint256 floorPrice = RiskMath.haircutValue(1, r.price, r.haircutBps);
+            if (held == 0 || floorPrice == 0) continue;
+            uint256 offered = _min(held, Math.ceilDiv(short - proceeds, floorPrice));
+            uint256 cashBefore = _cash.balanceOf(address(this));
+            uint256 unitsBefore = _securities.balanceOf(address(this), sid);
+            try market.sell(sid, offered, floorPrice) {} catch {}
+            uint256 cashAfter = _cash.balanceOf(address(this));
+            uint256 unitsAfter = _securities.balanceOf(address(this), sid);
+            uint256 got = cashAfter > cashBefore ? cashAfter - cashBefore : 0;
+            uint256 sold = unitsBefore > unitsAfter ? unitsBefore - unitsAfter : 0;
+            if (sold > offered || cashAfter < cashBefore) revert MarketOverdrew(sid, sold, offered);
+            if (sold == 0 && got == 0) continue;
+            _revalueLine(account, sid, held - sold);
+            proceeds += got;
+            emit CollateralLiquidated(account, sid, sold, got);
+        }
+    }
+}

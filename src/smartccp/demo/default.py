@@ -1,0 +1,183 @@
+"""The demo's default drill and its charts (see :mod:`smartccp.demo.core`), after the balances step.
+
+The default drill ON CHAIN: member_a misses a margin call on its house account, is declared in
+default (suspended), its individually segregated client is ported to member_b with its whole
+margin account (positions and collateral), the CCP closes out member_a's position at settlement
+on the close-out market (``DEMO_CLOSE_OUT``: ``VenueCloseOut``, the CCP's IOC order on V0 against
+a close-out dealer's quotes; ``mock`` selects the test double; set on the CCP through the timelock
+by :mod:`.governance`) and the DefaultFund's waterfall covers the loss (each ``LayerUsed`` event
+printed) without touching the client's collateral; the market goes on. Then the drill's charts.
+Each transaction is sent by the key whose role may send it (``ctx.roles.keeper``, ``.price``,
+``.default_manager``).
+"""
+
+from __future__ import annotations
+
+from ape import chain
+
+from smartccp import risk
+from smartccp.chain.errors import refusal_text
+from smartccp.chain.report import StepLog
+from smartccp.clearing.ccp import check_ccp_empty, supplies, traded_cycles
+from smartccp.clearing.closeout import CloseOutMarket
+from smartccp.demo.core import DEMO_STEPS, DemoContext
+from smartccp.demo.trade import (
+    DEMO_CHARTS_DIR,
+    DEMO_CLOSE_OUT,
+    _margin_table,
+    _names,
+    _order,
+    _place,
+    _risk,
+)
+from smartccp.drill.base import CHAIN_NOTICE
+from smartccp.ops.daily import settle_when_due
+from smartccp.risk.chain import layer_events, margin_status, order_margin, publish_prices
+from smartccp.sim.simulator import sp500_history
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Side, TradingPhase
+from smartccp.units import cash, fmt_cash
+
+
+@DEMO_STEPS.step("default_drill", f"Default drill ON CHAIN: member_a misses a margin call ({CHAIN_NOTICE})",
+                 after="balances")
+def default_drill(ctx: DemoContext, log: StepLog) -> None:
+    s, r, sid, rk = ctx.system, ctx.roles, ctx.security_id, _risk(ctx)
+    a, b, x = r.member_a, r.member_b, r.client_a
+    keeper, manager = r.keeper, r.default_manager
+    # The close-out market (pluggable: smartccp.clearing.closeout), set on the CCP by the governance step.
+    market: CloseOutMarket = ctx.data["close_out"]
+    supplies0 = supplies(s, [sid])
+    log.line(f"close-out market: {market.label}" + ("" if "DefaultFund" in market.label
+                                                     else "; shortfalls charged to the DefaultFund"))
+    # Next day: member_a keeps no spare margin and buys again; its client too.
+    log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper), "keeper: reopen ACME on V0")
+    price = ctx.data["settlement_price"]
+    log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
+    need = sum(order_margin(q, price, price, min(ctx.data["shocks"]), True) for q in (600, 100))
+    st = margin_status(rk.margin, a)
+    spare = st.posted - st.required - need
+    if spare > 0:
+        log.tx(rk.margin.withdrawCash(spare, sender=a), "member_a withdraws spare margin")
+    elif spare < 0:
+        log.tx(rk.margin.depositCash(-spare, sender=a), "member_a tops up margin")
+    p = fmt_cash(price)[:-4]
+    drill_start = chain.blocks.head.number + 1
+    _place(ctx, log, "member_b", f"sell 700 @ {p}", _order(ctx, "member_b", Side.SELL, 700, p))
+    _place(ctx, log, "member_a", f"buy 600 @ {p}", _order(ctx, "member_a", Side.BUY, 600, p))
+    _place(ctx, log, "client_a", f"buy 100 @ {p}", _order(ctx, "client_a", Side.BUY, 100, p))
+    # The market falls: the settlement price moves by the S&P 500's worst week of 2008.
+    dates, closes = sp500_history()
+    worst = risk.worst_move_in_year(closes, dates, 2008, direction="down")
+    move = int(worst.shocks_bps[0])
+    stressed = price * (10_000 + move) // 10_000 // cash("0.01") * cash("0.01")
+    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish stressed settlement price")
+    log.line(f"the market falls {move / 100:+.2f}% ({worst.name}): the price key publishes {fmt_cash(stressed)}")
+    receipt = log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
+    [called] = receipt.decode_logs(rk.margin.MarginCalled)
+    log.line(f"MarginCalled(member_a, {fmt_cash(int(called.amount))}, deadline {int(called.deadline)}): IM + VM on "
+             f"its house's ACME exceed what it posted (client_a's 100 are margined on client_a's own account)")
+    log.tx(rk.margin.refreshMargin(x, sender=keeper), "keeper: refresh client_a")
+    st_x = margin_status(rk.margin, x)
+    if st_x.call_amount:
+        log.tx(rk.margin.depositCash(st_x.call_amount, sender=x), "client_a meets its call")
+    _margin_table(ctx, log, ["member_a", "client_a"])
+    client_posted = margin_status(rk.margin, x).posted
+    # member_a does not pay: the deadline passes, the default manager declares the default.
+    log.tx(s.cash.approve(s.ccp, 0, sender=a), "member_a stops paying (CCP allowance withdrawn)")
+    ctx.clock.wait_until(int(called.deadline) + 1, "member_a's margin call deadline")
+    receipt = log.tx(rk.fund.declareDefault(a, sender=manager), "default manager: declareDefault(member_a)")
+    for ev in receipt.decode_logs(rk.fund.MemberDefaulted):
+        log.line(f"default manager: MemberDefaulted(member_a, reason {['None', 'MissedMarginCall', 'MissedTopUp', 'SettlementShortfall', 'Declared'][int(ev.reason)]}): "
+                 f"suspended in the register, Margin flags it")
+    client: VenueClient = ctx.data["client"]
+    order = client.with_nonce(_order(ctx, "member_a", Side.BUY, 10, p))
+    error = refusal_text(s.venue.placeOrder, order.as_tuple(), client.sign(order, a), 16, sender=a, also=(rk.margin,))
+    log.line(f"member_a's next order: refused, {error}")
+    # Its client is ported to member_b with its whole account: positions, collateral, requirement.
+    log.tx(rk.fund.setBackupMember(a, b, sender=manager), "default manager: backup member_b")
+    log.tx(s.membership.acceptPortsFrom(a, True, sender=b), "member_b: accepts member_a's clients")
+    log.tx(rk.fund.portClients(a, [x], sender=manager), "default manager: portClients(member_a, [client_a])")
+    _, owner, _ = rk.margin.accountOf(x)
+    log.line(f"default manager ports client_a: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}"
+             f"; its margin account (collateral {fmt_cash(margin_status(rk.margin, x).posted)}) now answers to "
+             f"{_names(ctx).get(str(owner))}")
+    log.tx(rk.margin.refreshMargin(x, sender=keeper), "keeper: refresh client_a (under member_b)")
+    # Settlement: member_a's pay-in fails; the CCP sells out its 600 ACME and charges the shortfall.
+    prices = market.set_prices({sid: stressed}, keeper)
+    log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
+             f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
+    receipts = []
+    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), keeper, ctx.clock):
+        for rcpt in report.receipts:
+            log.tx(rcpt, f"keeper: settleCycle({report.cycle_id})")
+        log.line(f"keeper: {report.summary()}")
+        receipts += report.receipts
+    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.SoldOut)):
+        log.line(f"SoldOut: {int(ev.sold)}/{int(ev.offered)} ACME of member_a for {fmt_cash(int(ev.proceeds))}")
+    names = _names(ctx)
+    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.ShortfallCharged)):
+        log.line(f"ShortfallCharged to {names.get(str(ev.clearingMember))}: {fmt_cash(int(ev.shortfall))}, "
+                 f"covered {fmt_cash(int(ev.covered))}")
+    events = layer_events(rk.fund, receipts)
+    log.line("the waterfall, on chain (DefaultFund LayerUsed events, in order):")
+    for _, layer, amount in events:
+        log.line(f"  LayerUsed(member_a, {layer}, {fmt_cash(amount)})")
+    loss = int(rk.fund.defaultOf(a)[1])
+    covered = sum(v for _, _, v in events) == loss > 0
+    log.line(f"loss {fmt_cash(loss)} = sum of the layers used: {'yes' if covered else 'NO'}")
+    segregated = margin_status(rk.margin, x).posted == client_posted
+    log.line(f"client_a's segregated collateral untouched by member_a's default: "
+             f"{'yes' if segregated else 'NO'} ({fmt_cash(client_posted)})")
+    # The market goes on.
+    required, paid = (int(v) for v in rk.fund.contributionOf(b))
+    if paid < required:
+        log.tx(rk.fund.contribute(required - paid, sender=b), "member_b replenishes")
+        log.line(f"member_b replenishes its contribution: {fmt_cash(required - paid)}")
+    used_sitg = sum(v for _, layer, v in events if layer == "ccp_skin_in_the_game")
+    if used_sitg:
+        log.tx(rk.fund.fundSkinInTheGame(used_sitg, sender=r.bank), "refill skin in the game")
+    log.tx(rk.fund.closeDefault(a, sender=manager), "default manager: closeDefault(member_a)")
+    status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(a).status)]
+    log.line(f"default manager closes the default: member_a {status}")
+    log.tx(publish_prices(rk.margin, {sid: stressed}, r.price), "price: publish price")
+    log.tx(rk.margin.refreshMargin(b, sender=keeper), "keeper: refresh member_b")
+    q = fmt_cash(stressed)[:-4]
+    _place(ctx, log, "member_b", f"sell 50 @ {q} (the market goes on)",
+           _order(ctx, "member_b", Side.SELL, 50, q))
+    check_ccp_empty(s.ccp, s, [sid])
+    same = supplies(s, [sid]) == supplies0
+    log.line(f"CCP holds nothing beyond custody: yes; supplies unchanged: {'yes' if same else 'NO'}")
+    log.data.update(loss=loss, layers=[[layer, v] for _, layer, v in events], basis=CHAIN_NOTICE, refused=error,
+                    close_out=market.label, status_after=status)
+    ctx.data["default"] = {"member": "member_a", "loss": loss, "layers": [[layer, v] for _, layer, v in events],
+                           "basis": CHAIN_NOTICE}
+    if error is None or not covered or not same or not segregated:
+        raise AssertionError("the defaulter was not refused, the loss was not covered, a supply changed, or the "
+                             "client's segregated collateral was used")
+
+
+@DEMO_STEPS.step("charts", "Charts: the default waterfall, margin against the loss, gross against net", after="default_drill")
+def charts(ctx: DemoContext, log: StepLog) -> None:
+    """The drill's three PNG charts, drawn from what the demo's steps recorded."""
+    from smartccp.drill.charts import write_charts
+
+    liq, default = ctx.data["liquidity"], ctx.data["default"]
+    margins = ctx.data.get("margins", {})
+    cycle = {
+        "day": 0,
+        "defaults": [{"member": default["member"], "loss": default["loss"],
+                      "waterfall": {"layers": default["layers"], "basis": default["basis"]}}],
+        "margin": {"calls": [{"member": m, "initial_margin": im,
+                              "next_day_loss": default["loss"] if m == default["member"] else 0}
+                             for m, im in margins.items()]},
+        "gross": {"cash": liq.gross_cash, "units": liq.gross_units},
+        "net": {"cash": liq.net_cash, "units": liq.net_units},
+    }
+    out = DEMO_CHARTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    paths = write_charts({"scenario": "demo", "cycles": [cycle]}, out, prefix="demo")
+    for name, path in paths.items():
+        log.line(f"{name}: {path}")
+    log.data["charts"] = {name: str(path) for name, path in paths.items()}
+
