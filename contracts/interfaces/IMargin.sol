@@ -138,10 +138,10 @@ interface IMarginEvents {
 /// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
 /// pre-trade risk gate, per margin account of a clearing member (F8, F10)
 /// @notice
-/// ACCOUNTS (EMIR Art. 39). Each clearing member has a house account (its own address) and
-/// client accounts: an individually segregated client's (the client's address) and one omnibus
-/// account for its omnibus clients (`omnibusAccountOf(member)`). The register says which a client
-/// is when it is admitted. Positions, IM, VM, calls and collateral are kept per account; a
+/// ACCOUNTS (EMIR Art. 39). Each clearing member has a house account (its own address, and any
+/// desks: more wallets of the member trading for it) and client accounts: an individually
+/// segregated client's (the client's address) and one omnibus account for its omnibus clients
+/// (`omnibusAccountOf(member)`). The register says which when a participant is admitted. Positions, IM, VM, calls and collateral are kept per account; a
 /// wallet's orders are gated on its account only. Porting an individual client moves its
 /// account whole (positions, collateral, requirement); an omnibus client moves to the new
 /// member's omnibus account with its positions (omnibus collateral is commingled and stays).

@@ -59,15 +59,18 @@ interface IMembership {
     error PortNotAccepted(address client, address toClearingMember);
     /// @notice A batch of `length` exceeds the bound `max`.
     error BatchTooLarge(uint256 length, uint256 max);
-    /// @notice A client must be admitted individually segregated or omnibus.
+    /// @notice A participant must be admitted with its account: individual, omnibus or house (a desk).
     error NoSegregation(address account);
+    /// @notice `desk` trades for its member's house account: it is not a client, it is not ported.
+    error DeskNotPortable(address desk);
 
     // ─── Admission and status ────────────────────────────────────────────────────────────────
     /// @notice Admit a clearing member, KYC-valid until `kycExpiry`.
     function admitClearingMember(address account, uint64 kycExpiry) external;
     /// @notice Admit a non-clearing participant as a client of `clearingMember`, its positions and
     /// collateral kept in its own account (`Individual`) or in the member's omnibus client account
-    /// (`Omnibus`). Kept when the client is ported.
+    /// (`Omnibus`), kept when the client is ported; or a desk of `clearingMember` (`House`): a
+    /// trading wallet of the member for its house account, never ported.
     function admitParticipant(address account, address clearingMember, uint64 kycExpiry, Segregation segregation)
         external;
     /// @notice Admit an institution (issuer, settlement bank): may hold assets, does not trade.

@@ -98,6 +98,7 @@ contract Membership is IMembership, AccessControl {
             revert WrongMemberKind(client, MemberKind.Participant, entry.kind);
         }
         if (entry.status == MemberStatus.Expelled) revert MemberExpelled(client);
+        if (entry.segregation == Segregation.House) revert DeskNotPortable(client);
         _requireActiveClearingMember(toClearingMember);
         address from = entry.clearingMember;
         if (_portConsent[toClearingMember][client]) {

@@ -413,8 +413,8 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     // ─── Register copy ───────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IRegisterSubscriber
-    /// @dev A clearing member's wallet trades for its house account (its own address); a
-    /// client's for its own account (individual) or its member's omnibus account. A client
+    /// @dev A clearing member's wallet trades for its house account (its own address), and so do
+    /// its desks; a client's for its own account (individual) or its member's omnibus account. A client
     /// ported to another member takes its account with it: an individual account moves whole
     /// (positions, collateral, requirement and call: only its owner changes), an omnibus client's
     /// wallet moves to the new member's omnibus account with its positions (the omnibus
@@ -427,6 +427,8 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
         if (entry.kind == MemberKind.ClearingMember) {
             account = wallet;
             if (_owners[wallet].member == address(0)) _owners[wallet].member = wallet;
+        } else if (entry.segregation == Segregation.House) {
+            account = entry.clearingMember; // a desk: one more wallet of the house account
         } else if (entry.kind == MemberKind.Participant) {
             bool omnibus = entry.segregation == Segregation.Omnibus;
             account = omnibus ? _omnibusOf(entry.clearingMember) : wallet;

@@ -21,15 +21,17 @@ enum MemberStatus {
     Expelled
 }
 
-/// @notice How a client's positions and collateral are kept at the CCP, chosen when it is
-/// admitted (EMIR Art. 39): in its own account (`Individual`: its collateral answers only for its
-/// own positions) or in its clearing member's omnibus client account (`Omnibus`: shared with the
-/// member's other omnibus clients, never with the house). `None` for everyone else (a clearing
-/// member trades for its house account).
+/// @notice Which margin account a participant's wallet trades for, chosen when it is admitted.
+/// A client (EMIR Art. 39): its own account (`Individual`: its collateral answers only for its
+/// own positions) or its clearing member's omnibus client account (`Omnibus`: shared with the
+/// member's other omnibus clients, never with the house). `House`: not a client but a desk, one
+/// more wallet of the clearing member trading for its house account (any number of them; they
+/// cost nothing per trade). `None` for everyone else (a clearing member trades for its house).
 enum Segregation {
     None,
     Individual,
-    Omnibus
+    Omnibus,
+    House
 }
 
 /// @notice One register entry. Packed in one storage slot:

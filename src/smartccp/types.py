@@ -96,11 +96,13 @@ class MemberKind(IntEnum):
 
 
 class Segregation(IntEnum):
-    """``Segregation`` of the register: how a client's positions and collateral are kept at the
-    CCP, chosen when it is admitted (EMIR Art. 39). ``INDIVIDUAL``: its own margin account (its
-    collateral answers only for its own positions); ``OMNIBUS``: its clearing member's omnibus
-    client account, shared with the member's other omnibus clients, never with the house."""
+    """``Segregation`` of the register: which margin account a participant's wallet trades for,
+    chosen when it is admitted. A client (EMIR Art. 39): ``INDIVIDUAL``, its own account (its
+    collateral answers only for its own positions); ``OMNIBUS``, its clearing member's omnibus
+    client account, shared with the member's other omnibus clients, never with the house.
+    ``HOUSE``: a desk, one more wallet of the clearing member trading for its house account."""
 
     NONE = 0
     INDIVIDUAL = 1
     OMNIBUS = 2
+    HOUSE = 3

@@ -6,7 +6,9 @@ cash the account must then pay."""
 from __future__ import annotations
 
 import ape
+import pytest
 
+from smartccp.chain.system import kyc_expiry
 from smartccp.clearing.ccp import (
     cash_legs,
     check_ccp_empty,
@@ -16,7 +18,7 @@ from smartccp.clearing.ccp import (
     supplies,
     warp_past,
 )
-from smartccp.types import CyclePhase
+from smartccp.types import CyclePhase, Segregation
 from smartccp.units import cash
 
 PAID_OUT = 3  # CashLeg stage after pass 3
@@ -99,6 +101,67 @@ def test_dvp_model3__12_trades_2_securities__one_cash_transfer_per_account_as_co
     assert {**legs_in, **legs_out} == {str(who[n]): v for n, v in LEGS.items()}
     check_ccp_empty(ccp, system, [security_id, bond_id])
     assert supplies(system, [security_id, bond_id]) == supply
+
+
+#: The same 12 trades with trades 9 and 12 made by Y, an omnibus client of C, instead of C (X
+#: stays A's individually segregated client): clients in both modes.
+#: EQ   C: +100 -50 = +50             cash -10,100 + 4,950      = -5,150
+#:      Y: +60                        cash -6,000               = -6,000
+#: BOND C: -2,000 +500 = -1,500       cash +1,980 - 505         = +1,475
+#:      Y: -700                       cash +714                 = +714
+#: Legs: C -5,150 + 1,475 = -3,675; Y -6,000 + 714 = -5,286 (together C's -8,961 of before).
+#: Cash to move: the same totals (gross 59,063, per security 19,759, one leg per account 16,155),
+#: now in 10 (account, security) transfers netted per security and 5 legs.
+WITH_Y = [tuple("y" if i in (8, 11) and who == "c" else who for who in t[:2]) for i, t in enumerate(TRADES)]
+BY_HAND_Y = {**BY_HAND, ("c", "eq"): (50, -cash(5_150)), ("c", "bond"): (-1_500, cash(1_475)),
+             ("y", "eq"): (60, -cash(6_000)), ("y", "bond"): (-700, cash(714))}
+LEGS_Y = {**LEGS, "c": -cash(3_675), "y": -cash(5_286)}
+
+
+@pytest.fixture(scope="module")
+def omnibus_y(system, operator, issuer, accounts, member_c, ccp, bond_id):
+    """Y: an omnibus client of member C with bond units to deliver, approving the CCP."""
+    y = accounts.generate_test_account()
+    operator.transfer(y, 10**18)
+    system.membership.admitParticipant(y, member_c, kyc_expiry(), int(Segregation.OMNIBUS), sender=operator)
+    system.securities.issue(bond_id, y, 1_000, sender=issuer)
+    system.cash.approve(ccp, 2**256 - 1, sender=y)
+    system.securities.setApprovalForAll(ccp, True, sender=y)
+    return y
+
+
+def test_dvp_model3__clients_in_both_modes__members_pay_their_clients_legs_as_computed_by_hand(
+    ccp, system, trade, parties, omnibus_y, balances, keeper, security_id, bond_id, cycle
+):
+    a, b, x, c = parties
+    y = omnibus_y
+    who = {"a": a, "b": b, "c": c, "x": x, "y": y}
+    sid = {"eq": security_id, "bond": bond_id}
+    for (buyer, seller), (_, _, qty, price, sec) in zip(WITH_Y, TRADES, strict=True):
+        trade(who[buyer], who[seller], qty, cash(price), sid=sid[sec])
+    for (name, sec), expected in BY_HAND_Y.items():
+        assert ccp.obligation(cycle, sid[sec], who[name]) == expected, (name, sec)
+    assert cash_legs(obligations(ccp, cycle)) == {str(who[n]): v for n, v in LEGS_Y.items()}
+    liq = liquidity(ccp, cycle)
+    assert (liq.gross_cash, liq.net_cash_per_security, liq.net_cash) == (GROSS, PER_SECURITY, MODEL_3)
+    assert (liq.gross_cash_legs, liq.cash_legs_per_security, liq.cash_legs) == (24, 10, 5)
+
+    before = balances(*who.values())
+    warp_past(ccp, cycle)
+    report = run_cycle(ccp, cycle, keeper, chunk=50)
+
+    assert report.phase == CyclePhase.SETTLED and report.failures == 0
+    after = balances(*who.values())
+    # The clearing members pay and receive their clients' legs: A its own and X's (individual),
+    # C its own and Y's (omnibus); the clients' wallets move by their units only.
+    wallet_cash = {"a": LEGS_Y["a"] + LEGS_Y["x"], "b": LEGS_Y["b"], "c": LEGS_Y["c"] + LEGS_Y["y"], "x": 0, "y": 0}
+    for n, acct in who.items():
+        units = (BY_HAND_Y[(n, "eq")][0], BY_HAND_Y[(n, "bond")][0])
+        assert tuple(v - o for v, o in zip(after[str(acct)], before[str(acct)])) == (wallet_cash[n], *units), n
+    assert report.cash_legs(system.cash, ccp) == {str(a): 2, str(b): 1, str(c): 2}
+    assert report.cash_moved(system.cash, ccp) == {str(a): wallet_cash["a"], str(b): wallet_cash["b"],
+                                                   str(c): wallet_cash["c"]}
+    check_ccp_empty(ccp, system, [security_id, bond_id])
 
 
 def test_dvp_model3__account_short_of_cash__leg_shortfall_charged_to_its_buy_and_sold_out(

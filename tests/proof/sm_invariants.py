@@ -108,12 +108,15 @@ class InvariantRules:
         """DVP model 3: each account that paid in full moved cash at most once (its one leg, the
         sum of its obligations' cash over every security; none if that nets to zero or a debit
         was paid from pre-funded cash, or a credit was deferred to its CCP balance), and the
-        CCP's leg slot says the same."""
+        CCP's leg slot says the same. Each clearing member's wallet pays and receives for its
+        accounts (house and clients): when they only receive, it received exactly their sum."""
         failed = {o.account for o in after.obligations[cycle] if o.failed}
         deferred = {str(log.account) for log in report.logs(self.ccp.PayOutDeferred)}
         moved = report.cash_legs(self.sys.cash, self.ccp)
+        amounts = report.cash_moved(self.sys.cash, self.ccp)
         legs = cash_legs(after.obligations[cycle])
         most: dict[str, int] = defaultdict(int)  # per paying wallet: the legs it may move
+        owed: dict[str, int] = defaultdict(int)  # per paying wallet: the sum of its accounts' legs
         exact: dict[str, bool] = defaultdict(lambda: True)  # whether that is exact (credits only)
         for account, leg in legs.items():
             payer = self._payer(account)
@@ -125,12 +128,17 @@ class InvariantRules:
                 continue
             expected = leg != 0 and not (leg > 0 and account in deferred)
             most[payer] += expected
+            owed[payer] += leg if expected else 0
             exact[payer] = exact[payer] and (leg > 0 or not expected)
             assert self.ccp.cashLegOf(account) == (cycle, max(leg, 0), 3), f"cycle {cycle}: {account} leg slot"
         for payer, n in most.items():
             times = moved.get(payer, 0)
             assert times <= n, f"cycle {cycle}: {payer} moved cash {times} times for {n} legs"
             assert not exact[payer] or times == n, f"cycle {cycle}: {payer}'s credits not paid once each"
+            # The clearing member answers for its accounts: what its wallet received is the sum
+            # of the legs of its house and its clients' accounts.
+            assert not exact[payer] or amounts.get(payer, 0) == owed[payer], \
+                f"cycle {cycle}: {payer} received {amounts.get(payer, 0)}, its accounts' legs sum to {owed[payer]}"
 
     @invariant()
     def all_invariants_hold(self):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ape import chain, project
 
@@ -76,15 +76,27 @@ class CycleReport:
         account that pays or receives net cash, whatever the number of securities, in its own
         wallet or, for a client, its clearing member's (so a member's wallet counts its own leg
         and its clients'); a failure's close-out may add a refund of its surplus."""
-        me = str(ccp).lower()
         legs: dict[str, int] = defaultdict(int)
+        for wallet, _amount in self._ccp_transfers(cash_token, ccp):
+            legs[wallet] += 1
+        return dict(legs)
+
+    def cash_moved(self, cash_token: Any, ccp: Any) -> dict[str, int]:
+        """Per wallet: the net cash the run moved between the CCP and it (> 0: received)."""
+        moved: dict[str, int] = defaultdict(int)
+        for wallet, amount in self._ccp_transfers(cash_token, ccp):
+            moved[wallet] += amount
+        return dict(moved)
+
+    def _ccp_transfers(self, cash_token: Any, ccp: Any) -> Iterator[tuple[str, int]]:
+        """(wallet, amount) of each cash transfer between the CCP and a wallet (> 0: to it)."""
+        me = str(ccp).lower()
         for log in self.logs(cash_token.Transfer):
             sender, receiver = str(log["from"]).lower(), str(log["to"]).lower()
             if sender == me and receiver != me:
-                legs[str(log["to"])] += 1
+                yield str(log["to"]), int(log["value"])
             elif receiver == me and sender != me:
-                legs[str(log["from"])] += 1
-        return dict(legs)
+                yield str(log["from"]), -int(log["value"])
 
     @property
     def total_gas(self) -> int:

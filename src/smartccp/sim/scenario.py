@@ -60,7 +60,7 @@ class MemberSpec:
     clearing_member: str = ""
     trades: bool = True
     margin: int | None = None  # cash deposited as margin at setup (on-chain risk); None: risk.deposit_bps of cash
-    segregation: str = "none"  # a client's account: "individual" (its own) or "omnibus" (its member's)
+    segregation: str = "none"  # a client's account: "individual" (its own), "omnibus" (its member's); "house": a desk
 
     @property
     def segregation_mode(self) -> Segregation:
@@ -314,8 +314,8 @@ def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
     if kind == "client" and not d.get("clearing_member"):
         raise ScenarioError(f"{where}: a client needs clearing_member")
     segregation = str(d.get("segregation", "individual" if kind == "client" else "none"))
-    if kind == "client" and segregation not in ("individual", "omnibus"):
-        raise ScenarioError(f"{where}: segregation must be individual or omnibus")
+    if kind == "client" and segregation not in ("individual", "omnibus", "house"):
+        raise ScenarioError(f"{where}: segregation must be individual, omnibus or house (a desk of its member)")
     if kind == "clearing" and "segregation" in d:
         raise ScenarioError(f"{where}: segregation is a client's (a clearing member trades for its house)")
     return MemberSpec(name=str(d["name"]), kind=kind, cash=to_cash(d.get("cash", 0)), holdings=holdings,

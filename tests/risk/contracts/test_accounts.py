@@ -247,3 +247,41 @@ def test_refusals__withdraw_below_requirement__insufficient_margin(cast_):
     assert c.posted() == BEFORE
     u.margin.withdrawCash(excess, sender=c.w)  # the excess is the client's to take
     assert margin_status(u.margin, c.w).posted == st.required
+
+
+def test_desks__wallets_of_the_house__gated_margined_and_seized_as_the_house__never_ported(
+        cast_, system, operator, accounts, order):
+    """Two desks of A (admitted with ``Segregation.HOUSE``) trade for A's house account: their
+    orders are gated on it, the house's IM nets A's and the desks' positions (A +100, desk 1 +50,
+    desk 2 -150: nothing at risk), a loss on a desk's obligations is the house's, and a desk is
+    not a client: porting it is refused."""
+    c, u = cast_, cast_.u
+    d1, d2 = (_client(system, operator, accounts, c.a, Segregation.HOUSE) for _ in range(2))
+    m, sid = u.margin, u.sids[0]
+    assert [str(v) for v in m.walletsOf(c.a)] == [c.a.address, d1.address, d2.address]
+    assert tuple(m.accountOf(d1)) == (c.a.address, c.a.address, Segregation.NONE)
+    assert [str(v) for v in m.accountsOf(c.a)] == [c.a.address, c.x.address, c.omnibus]  # no new account
+    gas = {}
+    for who in (c.a, d1, d2, c.x):
+        u.client.place(order(who, sid, Side.BUY, 10, u.prices[sid] // 2), who)  # lists the position
+        receipt = u.client.place(order(who, sid, Side.BUY, 10, u.prices[sid] // 2), who)
+        [log] = receipt.decode_logs(m.OrderMargined)
+        assert (log.account, log.owner) == (c.x.address if who == c.x else c.a.address, who.address)
+        gas[who.address] = receipt.gas_used
+    print(f"\nresting order through the gate (steady state): member {gas[c.a.address]:,} gas, its desks "
+          f"{gas[d1.address]:,} and {gas[d2.address]:,} gas, its client {gas[c.x.address]:,} gas")
+    # A desk's order costs what a client's does (the venue also reads the member's standing), and
+    # the same for every desk: adding desks adds nothing per order.
+    assert gas[d1.address] == gas[d2.address] == gas[c.x.address]
+    cycle = int(u.source.currentCycle()) + 1
+    for wallet, q in ((c.a, 100), (d1, 50), (d2, -150)):
+        u.source.setObligation(cycle, sid, wallet, q, -q * u.prices[sid], sender=u.ccp)
+    u.margin.startMarginDay(sender=operator)  # drop the resting quantities
+    u.margin.refreshMargin(c.a, sender=u.ccp)
+    assert margin_status(m, c.a).initial_margin == 0
+    receipt = u.fund.coverShortfall(c.a, d1, cash(100), sender=u.ccp)
+    assert [(e.account, int(e.amount)) for e in receipt.decode_logs(m.MarginSeized)] == [(c.a.address, cash(100))]
+    system.membership.acceptPort(d1, True, sender=c.b)
+    with ape.reverts(system.membership.DeskNotPortable, desk=d1.address):
+        system.membership.portClient(d1, c.b, sender=operator)
+    assert tuple(m.accountOf(d1)) == (c.a.address, c.a.address, Segregation.NONE)
