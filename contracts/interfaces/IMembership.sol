@@ -89,7 +89,10 @@ interface IMembership {
     function expel(address account) external;
     /// @notice Move a client to another active clearing member, which must have accepted it
     /// (`acceptPort`, consumed) or every client of the client's current member
-    /// (`acceptPortsFrom`); else `PortNotAccepted`.
+    /// (`acceptPortsFrom`); else `PortNotAccepted`. The operator (and the default fund, on a
+    /// default), or the client itself when it asks to change clearing member. The client's
+    /// margin account goes with it (Margin: an individual account whole; an omnibus client to
+    /// the new member's omnibus account).
     function portClient(address client, address toClearingMember) external;
     /// @notice The caller, an active clearing member, accepts (or no longer accepts) to take
     /// `client` if it is ported; the consent is used up by the port.

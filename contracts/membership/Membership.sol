@@ -92,7 +92,8 @@ contract Membership is IMembership, AccessControl {
     }
 
     /// @inheritdoc IMembership
-    function portClient(address client, address toClearingMember) external onlyRole(OPERATOR_ROLE) {
+    function portClient(address client, address toClearingMember) external {
+        if (msg.sender != client) _checkRole(OPERATOR_ROLE);
         Member memory entry = _existing(client);
         if (entry.kind != MemberKind.Participant) {
             revert WrongMemberKind(client, MemberKind.Participant, entry.kind);

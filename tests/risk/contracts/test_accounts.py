@@ -285,3 +285,21 @@ def test_desks__wallets_of_the_house__gated_margined_and_seized_as_the_house__ne
     with ape.reverts(system.membership.DeskNotPortable, desk=d1.address):
         system.membership.portClient(d1, c.b, sender=operator)
     assert tuple(m.accountOf(d1)) == (c.a.address, c.a.address, Segregation.NONE)
+
+
+def test_porting__the_client_asks__moves_once_the_new_member_accepts(cast_, system, outsider):
+    """X asks to clear through B instead of A (no default): refused until B accepts X, then X's
+    account moves whole; nobody else may move X."""
+    c, u = cast_, cast_.u
+    before = _hold(c, c.x, 50)
+    with ape.reverts(system.membership.AccessControlUnauthorizedAccount):
+        system.membership.portClient(c.x, c.b, sender=outsider)
+    with ape.reverts(system.membership.PortNotAccepted, client=c.x.address, toClearingMember=c.b.address):
+        system.membership.portClient(c.x, c.b, sender=c.x)
+    assert tuple(u.margin.accountOf(c.x)) == (c.x.address, c.a.address, Segregation.INDIVIDUAL)
+    system.membership.acceptPort(c.x, True, sender=c.b)
+    system.membership.portClient(c.x, c.b, sender=c.x)
+    assert system.membership.clearingMemberOf(c.x) == c.b.address
+    assert tuple(u.margin.accountOf(c.x)) == (c.x.address, c.b.address, Segregation.INDIVIDUAL)
+    assert margin_status(u.margin, c.x) == before
+    assert c.posted() == BEFORE
