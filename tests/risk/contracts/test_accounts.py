@@ -271,8 +271,10 @@ def test_desks__wallets_of_the_house__gated_margined_and_seized_as_the_house__ne
     print(f"\nresting order through the gate (steady state): member {gas[c.a.address]:,} gas, its desks "
           f"{gas[d1.address]:,} and {gas[d2.address]:,} gas, its client {gas[c.x.address]:,} gas")
     # A desk's order costs what a client's does (the venue also reads the member's standing), and
-    # the same for every desk: adding desks adds nothing per order.
-    assert gas[d1.address] == gas[d2.address] == gas[c.x.address]
+    # the same for every desk: adding desks adds nothing per order (up to the calldata of the
+    # addresses and signatures: zero bytes cost 4 gas, others 16).
+    same = [gas[d1.address], gas[d2.address], gas[c.x.address]]
+    assert max(same) - min(same) <= 100
     cycle = int(u.source.currentCycle()) + 1
     for wallet, q in ((c.a, 100), (d1, 50), (d2, -150)):
         u.source.setObligation(cycle, sid, wallet, q, -q * u.prices[sid], sender=u.ccp)
