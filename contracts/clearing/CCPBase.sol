@@ -76,10 +76,23 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     }
 
     /// @dev CashLeg flags: the account's kind was read from the register; it is a client;
-    /// pre-funded buys reserved cash.
+    /// pre-funded buys reserved cash; its cash joins the leg of the settlement account it trades
+    /// for (an omnibus client's: its member's omnibus account; a desk's: its member's house), so
+    /// that each settlement account has one cash leg per cycle however many wallets trade for it.
     uint8 internal constant KIND_KNOWN = 1;
     uint8 internal constant CLIENT = 2;
     uint8 internal constant RESERVING = 4;
+    uint8 internal constant POOLED = 8;
+
+    /// @dev A pooled wallet's settlement account (one slot, reused): the account (20) | the cycle
+    /// (8). `_legAccounts`: read from the register at novation, at the wallet's first obligation
+    /// of each cycle (so the settlement module never calls the register); `_settlingLegAccounts`:
+    /// copied from it at the wallet's first obligation in pass 1a and kept for the cycle's passes,
+    /// so a client ported while its cycle settles keeps one leg account throughout.
+    struct LegAccount {
+        address account;
+        uint64 cycleId;
+    }
 
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
     /// (12 bytes).
@@ -115,6 +128,8 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
     mapping(uint64 cycleId => uint256) internal _liquidityBorrowed;
     mapping(address account => CashLeg) internal _cashLegs;
+    mapping(address wallet => LegAccount) internal _legAccounts;
+    mapping(address wallet => LegAccount) internal _settlingLegAccounts;
     /// @dev The cycle whose settlement has started and not finished, plus one (0: none). One at
     /// a time, so that the accounts' cash legs can reuse one slot each.
     uint64 internal _settlingCycle;

@@ -127,13 +127,29 @@ contract CCPCycleSettlement is CCPCloseOut {
                 emit ObligationPaidIn(cycleId, e.account, e.securityId, securitiesIn, 0, securitiesDue - securitiesIn, 0);
             }
         }
+        // The wallet's own slot is its leg, unless it is pooled into its settlement account's.
         CashLeg memory leg = _cashLegs[e.account];
+        address legAccount = e.account;
+        if (leg.flags & POOLED != 0) {
+            legAccount = _fixLegAccount(cycleId, e.account);
+            leg = _cashLegs[legAccount];
+        }
         // The account's first obligation of this cycle starts its leg again (the slot is reused).
         if (leg.cycleId != cycleId || leg.stage == LegStage.None) {
             (leg.cash, leg.cycleId, leg.stage) = (0, cycleId, LegStage.Summed);
         }
         leg.cash = SafeCast.toInt128(leg.cash + cash);
-        _cashLegs[e.account] = leg;
+        _cashLegs[legAccount] = leg;
+    }
+
+    /// @dev A pooled wallet's settlement account this cycle (see `LegAccount`): at its first
+    /// obligation of the cycle in pass 1a, the one novation read from the register; then kept
+    /// for the cycle's passes.
+    function _fixLegAccount(uint64 cycleId, address wallet) private returns (address account) {
+        LegAccount memory fixed_ = _settlingLegAccounts[wallet];
+        if (fixed_.cycleId == cycleId && fixed_.account != address(0)) return fixed_.account;
+        account = _legAccounts[wallet].account;
+        _settlingLegAccounts[wallet] = LegAccount(account, cycleId);
     }
 
     /// @dev Pass 1b, per obligation again: at the account's first obligation in the list, collect
@@ -147,14 +163,41 @@ contract CCPCycleSettlement is CCPCloseOut {
     function _payInCash(uint64 cycleId, uint256 index) private {
         Entry memory e = _obligations[cycleId][index];
         CashLeg memory leg = _cashLegs[e.account];
+        if (leg.flags & POOLED == 0) {
+            _payInLeg(cycleId, index, e, leg, e.account, leg.flags);
+        } else {
+            // A pooled wallet: the leg is its settlement account's; its own slot keeps its open
+            // obligations and flags.
+            address legAccount = _settlingLegAccounts[e.account].account;
+            CashLeg memory pool = _cashLegs[legAccount];
+            _payInLeg(cycleId, index, e, pool, legAccount, leg.flags);
+            _cashLegs[legAccount] = pool;
+        }
+        // Unchecked: every listed obligation counted one at listing. The last one paid in
+        // releases what pre-funded buys reserved.
+        unchecked {
+            if (--leg.openObligations == 0 && leg.flags & RESERVING != 0) {
+                _funds[e.account].reserved = 0;
+                leg.flags &= ~RESERVING;
+            }
+        }
+        _cashLegs[e.account] = leg;
+    }
+
+    /// @dev Pass 1b's work on the cash leg `leg` of `legAccount` at one of its obligations `e`
+    /// (whose wallet's leg flags are `flags`): the pay-in at the first, the charging of an
+    /// unpaid part to this obligation. Updates `leg` in memory only.
+    function _payInLeg(uint64 cycleId, uint256 index, Entry memory e, CashLeg memory leg, address legAccount, uint8 flags)
+        private
+    {
         // A credit (or zero) leg has nothing to pay in and stays Summed; pass 3 pays it.
         if (leg.stage == LegStage.Summed && leg.cash < 0) {
             leg.stage = LegStage.PaidIn;
             // Casts are safe: -leg.cash is below 2^127, and so is what is left unpaid.
             uint256 due = uint256(-int256(leg.cash));
-            uint256 cashIn = _collectCash(e.account, _payer(e.account, leg.flags), due);
+            uint256 cashIn = _collectCash(e.account, _payer(e.account, flags), due);
             leg.cash = -int128(int256(due - cashIn));
-            emit ObligationPaidIn(cycleId, e.account, CASH_LEG, 0, cashIn, 0, due - cashIn);
+            emit ObligationPaidIn(cycleId, legAccount, CASH_LEG, 0, cashIn, 0, due - cashIn);
         }
         if (leg.cash < 0) {
             // A debit leg after its pay-in: what is left unpaid, to charge to obligations.
@@ -171,15 +214,6 @@ contract CCPCycleSettlement is CCPCloseOut {
                 _shortfalls[cycleId][index].cash = uint128(charged);
             }
         }
-        // Unchecked: every listed obligation counted one at listing. The last one paid in
-        // releases what pre-funded buys reserved.
-        unchecked {
-            if (--leg.openObligations == 0 && leg.flags & RESERVING != 0) {
-                _funds[e.account].reserved = 0;
-                leg.flags &= ~RESERVING;
-            }
-        }
-        _cashLegs[e.account] = leg;
     }
 
     /// @dev Take up to `due` units: pre-funded first, then the wallet, as far as approval and
@@ -245,11 +279,17 @@ contract CCPCycleSettlement is CCPCloseOut {
             if (securitiesOut != 0) _deliver(cycleId, e.account, e.account, e.securityId, securitiesOut, 0);
         }
         CashLeg memory leg = _cashLegs[e.account];
+        uint8 flags = leg.flags;
+        address legAccount = e.account;
+        if (flags & POOLED != 0) {
+            legAccount = _settlingLegAccounts[e.account].account;
+            leg = _cashLegs[legAccount];
+        }
         if (leg.stage == LegStage.PaidOut) return; // not its first obligation: paid out already
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
-        _cashLegs[e.account] = leg;
+        _cashLegs[legAccount] = leg;
         if (leg.cash <= 0) return;
         // Cast is safe: positive and below 2^127.
-        _deliver(cycleId, e.account, _payer(e.account, leg.flags), CASH_LEG, 0, uint256(int256(leg.cash)));
+        _deliver(cycleId, legAccount, _payer(e.account, flags), CASH_LEG, 0, uint256(int256(leg.cash)));
     }
 }

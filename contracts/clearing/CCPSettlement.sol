@@ -9,7 +9,8 @@ import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
-import {MemberKind} from "../types/Member.sol";
+import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
+import {Member, MemberKind, Segregation} from "../types/Member.sol";
 import {Route, Settle} from "../types/Settle.sol";
 import {CCPBase} from "./CCPBase.sol";
 import {CCPCycleSettlement} from "./CCPCycleSettlement.sol";
@@ -191,10 +192,26 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         // Cast is safe: setSecurityRules admits only ids below 2^88.
         list.push(Entry(account, uint88(securityId), false));
         CashLeg storage leg = _cashLegs[account];
-        if (leg.flags & KIND_KNOWN == 0) {
-            // Once per account ever: a participant's cash leg is its clearing member's to pay.
-            bool client = _membership.memberOf(account).kind == MemberKind.Participant;
-            leg.flags |= client ? KIND_KNOWN | CLIENT : KIND_KNOWN;
+        uint8 flags = leg.flags;
+        if (flags & KIND_KNOWN == 0) {
+            // Once per account ever: a participant's cash leg is its clearing member's to pay;
+            // an omnibus client's or a desk's cash joins its settlement account's leg.
+            Member memory m = _membership.memberOf(account);
+            flags = KIND_KNOWN;
+            if (m.kind == MemberKind.Participant) {
+                flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
+                    ? CLIENT | POOLED
+                    : CLIENT;
+            }
+            leg.flags |= flags;
+        }
+        // A pooled wallet's settlement account, read once per cycle (it follows a port).
+        if (flags & POOLED != 0 && _legAccounts[account].cycleId != cycleId) {
+            Member memory m = _membership.memberOf(account);
+            address legAccount = m.segregation == Segregation.House
+                ? m.clearingMember
+                : OmnibusAccount.omnibusOf(m.clearingMember);
+            _legAccounts[account] = LegAccount(legAccount, cycleId);
         }
         ++leg.openObligations;
         if (n == 0) {

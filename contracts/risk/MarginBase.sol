@@ -13,6 +13,7 @@ import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMarginEvents} from "../interfaces/IMargin.sol";
+import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {MemberKind, Segregation} from "../types/Member.sol";
 
@@ -207,7 +208,7 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// @dev `member`'s omnibus client account: an address derived from the member's, which no key
     /// controls (its collateral is deposited with `depositCashTo` and withdrawn by the member).
     function _omnibusOf(address member) internal pure returns (address) {
-        return address(uint160(uint256(keccak256(abi.encodePacked("SmartCCP omnibus account", member)))));
+        return OmnibusAccount.omnibusOf(member);
     }
 
     /// @dev The clearing member answering for `account`; refuses an account Margin does not know.

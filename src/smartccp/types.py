@@ -106,3 +106,12 @@ class Segregation(IntEnum):
     INDIVIDUAL = 1
     OMNIBUS = 2
     HOUSE = 3
+
+
+def omnibus_account(member: str) -> str:
+    """``member``'s omnibus client account, as ``OmnibusAccount.omnibusOf`` derives it on chain
+    (Margin's account for its omnibus clients, the CCP's one cash leg for them)."""
+    from eth_utils import keccak, to_bytes, to_checksum_address
+
+    digest = keccak(b"SmartCCP omnibus account" + to_bytes(hexstr=str(member)))
+    return to_checksum_address(digest[-20:])

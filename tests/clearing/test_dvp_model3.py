@@ -18,7 +18,7 @@ from smartccp.clearing.ccp import (
     supplies,
     warp_past,
 )
-from smartccp.types import CyclePhase, Segregation
+from smartccp.types import CyclePhase, Segregation, omnibus_account
 from smartccp.units import cash
 
 PAID_OUT = 3  # CashLeg stage after pass 3
@@ -118,16 +118,23 @@ BY_HAND_Y = {**BY_HAND, ("c", "eq"): (50, -cash(5_150)), ("c", "bond"): (-1_500,
 LEGS_Y = {**LEGS, "c": -cash(3_675), "y": -cash(5_286)}
 
 
+def _participant(system, operator, issuer, accounts, ccp, member, mode, units):  # noqa: ANN001, ANN202
+    """A fresh wallet admitted under ``member`` with ``mode``, holding ``units[security_id]`` of
+    each security to deliver and approving the CCP."""
+    w = accounts.generate_test_account()
+    operator.transfer(w, 10**18)
+    system.membership.admitParticipant(w, member, kyc_expiry(), int(mode), sender=operator)
+    for sid, n in units.items():
+        system.securities.issue(sid, w, n, sender=issuer)
+    system.cash.approve(ccp, 2**256 - 1, sender=w)
+    system.securities.setApprovalForAll(ccp, True, sender=w)
+    return w
+
+
 @pytest.fixture(scope="module")
 def omnibus_y(system, operator, issuer, accounts, member_c, ccp, bond_id):
     """Y: an omnibus client of member C with bond units to deliver, approving the CCP."""
-    y = accounts.generate_test_account()
-    operator.transfer(y, 10**18)
-    system.membership.admitParticipant(y, member_c, kyc_expiry(), int(Segregation.OMNIBUS), sender=operator)
-    system.securities.issue(bond_id, y, 1_000, sender=issuer)
-    system.cash.approve(ccp, 2**256 - 1, sender=y)
-    system.securities.setApprovalForAll(ccp, True, sender=y)
-    return y
+    return _participant(system, operator, issuer, accounts, ccp, member_c, Segregation.OMNIBUS, {bond_id: 1_000})
 
 
 def test_dvp_model3__clients_in_both_modes__members_pay_their_clients_legs_as_computed_by_hand(
@@ -161,6 +168,54 @@ def test_dvp_model3__clients_in_both_modes__members_pay_their_clients_legs_as_co
     assert report.cash_legs(system.cash, ccp) == {str(a): 2, str(b): 1, str(c): 2}
     assert report.cash_moved(system.cash, ccp) == {str(a): wallet_cash["a"], str(b): wallet_cash["b"],
                                                    str(c): wallet_cash["c"]}
+    check_ccp_empty(ccp, system, [security_id, bond_id])
+
+
+@pytest.fixture(scope="module")
+def pooled(system, operator, issuer, accounts, members, member_c, ccp, security_id, bond_id):
+    """Y2 and Z2, omnibus clients of C, and D, a desk of A, each with units to deliver and
+    approving the CCP."""
+    units = {security_id: 1_000, bond_id: 5_000}
+    return {name: _participant(system, operator, issuer, accounts, ccp, member, mode, units)
+            for name, member, mode in (("y", member_c, Segregation.OMNIBUS), ("z", member_c, Segregation.OMNIBUS),
+                                       ("d", members[0], Segregation.HOUSE))}
+
+
+def test_dvp_model3__omnibus_clients_and_desks__one_cash_leg_per_settlement_account(
+    ccp, system, trade, parties, pooled, balances, keeper, security_id, bond_id, cycle
+):
+    """By hand. Y buys 100 EQ at 100 (-10,000), Z sells 3,000 BOND at 1 (+3,000): C's omnibus
+    account has one leg, -7,000. D, A's desk, sells 50 EQ at 100 (+5,000) and A buys 2,000 BOND
+    at 1 (-2,000): A's house has one leg, +3,000. C buys 10 EQ at 100: C's house -1,000. B is
+    the counterparty of all five: +10,000 - 3,000 - 5,000 + 2,000 + 1,000 = +5,000. The members
+    move the legs: A receives 3,000 in one transfer, C pays 1,000 and 7,000 in two (its house and
+    its omnibus account), B receives 5,000: 4 transfers where a leg per wallet would take 6."""
+    a, b, _, c = parties
+    y, z, d = pooled["y"], pooled["z"], pooled["d"]
+    trade(y, b, 100, cash(100))
+    trade(b, z, 3_000, cash(1), sid=bond_id)
+    trade(b, d, 50, cash(100))
+    trade(a, b, 2_000, cash(1), sid=bond_id)
+    trade(c, b, 10, cash(100))
+    omnibus = omnibus_account(c.address)
+    legs = cash_legs(obligations(ccp, cycle), {y.address: omnibus, z.address: omnibus, d.address: a.address})
+    assert legs == {omnibus: -cash(7_000), a.address: cash(3_000), c.address: -cash(1_000), b.address: cash(5_000)}
+
+    before = balances(a, b, c, y, z, d)
+    warp_past(ccp, cycle)
+    report = run_cycle(ccp, cycle, keeper, chunk=50)
+
+    assert report.phase == CyclePhase.SETTLED and report.failures == 0
+    after = balances(a, b, c, y, z, d)
+    change = {str(p): tuple(n - o for n, o in zip(after[str(p)], before[str(p)])) for p in (a, b, c, y, z, d)}
+    assert change == {str(a): (cash(3_000), 0, 2_000), str(b): (cash(5_000), -60, 1_000),
+                      str(c): (-cash(8_000), 10, 0), str(y): (0, 100, 0), str(z): (0, 0, -3_000),
+                      str(d): (0, -50, 0)}
+    assert report.cash_legs(system.cash, ccp) == {str(a): 1, str(b): 1, str(c): 2}
+    assert ccp.cashLegOf(omnibus) == (cycle, 0, PAID_OUT) and ccp.cashLegOf(a) == (cycle, cash(3_000), PAID_OUT)
+    legs_in = {log.account: -int(log.cashAmount) for log in report.logs(ccp.ObligationPaidIn) if log.securityId == 0}
+    legs_out = {log.account: int(log.cashAmount) for log in report.logs(ccp.ObligationPaidOut) if log.securityId == 0}
+    assert {**legs_in, **legs_out} == legs
     check_ccp_empty(ccp, system, [security_id, bond_id])
 
 

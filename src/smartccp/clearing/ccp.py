@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from ape import chain, project
 
@@ -363,14 +363,16 @@ def liquidity(ccp: Any, cycles: int | Iterable[int], *, start_block: int = 0) ->
     )
 
 
-def cash_legs(obs: Iterable[Obligation]) -> dict[str, int]:
-    """Per account: the net cash of its cash leg (DVP model 3: the sum of its obligations' cash
-    across every security of the cycle; > 0 receives). What the CCP collects in pass 1b and
-    pays in pass 3 when every delivery arrives; keyed by account only, so pass one cycle's
-    obligations."""
+def cash_legs(obs: Iterable[Obligation], accounts: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Per settlement account: the net cash of its cash leg (DVP model 3: the sum of its
+    obligations' cash across every security of the cycle; > 0 receives). What the CCP collects
+    in pass 1b and pays in pass 3 when every delivery arrives; keyed by account only, so pass
+    one cycle's obligations. ``accounts`` maps a pooled wallet to the account whose leg its
+    cash joins (an omnibus client's: :func:`smartccp.types.omnibus_account` of its member; a
+    desk's: its member); any other wallet is its own settlement account."""
     legs: dict[str, int] = defaultdict(int)
     for o in obs:
-        legs[o.account] += o.cash
+        legs[(accounts or {}).get(o.account, o.account)] += o.cash
     return dict(legs)
 
 

@@ -19,7 +19,7 @@ import pytest
 from smartccp.chain.system import kyc_expiry
 from smartccp.risk.chain import margin_status
 from smartccp.risk.margin import initial_margin
-from smartccp.types import Segregation, Side
+from smartccp.types import Segregation, Side, omnibus_account
 from smartccp.units import cash
 
 #: Collateral each account holds before a test (cash base units): distinct, so a wrong account
@@ -98,6 +98,7 @@ def test_accounts__structure__house_individual_and_omnibus(cast_):
     assert tuple(m.accountOf(c.x)) == (c.x.address, c.a.address, Segregation.INDIVIDUAL)
     assert tuple(m.accountOf(c.y)) == (c.omnibus, c.a.address, Segregation.OMNIBUS)
     assert tuple(m.accountOf(c.omnibus)) == (c.omnibus, c.a.address, Segregation.OMNIBUS)
+    assert omnibus_account(c.a.address) == c.omnibus  # the CCP's cash leg, Margin's account, Python: one address
     assert c.posted() == BEFORE
 
 
