@@ -5,10 +5,18 @@ from __future__ import annotations
 import pytest
 from proof_world import RiskWorld, World, build_risk_world, build_world
 
+from smartccp.types import Segregation
+
 
 @pytest.fixture(scope="module")
 def world(accounts, chain, project) -> World:
     return build_world(accounts, chain, project)
+
+
+@pytest.fixture(scope="module")
+def omnibus_world(accounts, chain, project) -> World:
+    """The world with its client x in member_a's omnibus account (its cash leg pooled there)."""
+    return build_world(accounts, chain, project, client_mode=Segregation.OMNIBUS)
 
 
 @pytest.fixture(scope="module")

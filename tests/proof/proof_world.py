@@ -14,7 +14,7 @@ from typing import Any
 
 from smartccp.chain.system import System, deploy_system, kyc_expiry
 from smartccp.clearing.ccp import wire_close_out
-from smartccp.types import DAY, TradingPhase
+from smartccp.types import DAY, Segregation, TradingPhase
 from smartccp.units import cash
 
 TRADER_CASH = cash(1_000_000)
@@ -54,9 +54,11 @@ class World:
         return [s.sid for s in self.securities]
 
 
-def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> World:
+def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None,
+                client_mode: Segregation = Segregation.INDIVIDUAL) -> World:
     """Deploy and fund the whole system; time moved to 00:30 of a fresh day (see the state machine's
-    timing note). ``warp(timestamp)`` mines a block at that time (default: through ape)."""
+    timing note). ``warp(timestamp)`` mines a block at that time (default: through ape). The
+    client x is admitted with ``client_mode`` (its own account, or member_a's omnibus account)."""
     operator, bank, issuer = accounts[0], accounts[1], accounts[2]
     a, b, x, c, d, vault, keeper = (accounts[i] for i in (3, 4, 5, 6, 7, 8, 9))
     # Start on 00:30 of a day boundary so every later time is HH:30 (+ wall-clock drift).
@@ -76,7 +78,7 @@ def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None) -> Wo
     expiry = kyc_expiry(3_650)
     for m in (a, b, c, d, vault):
         system.membership.admitClearingMember(m, expiry, sender=operator)
-    system.membership.admitParticipant(x, a, expiry, 1, sender=operator)
+    system.membership.admitParticipant(x, a, expiry, int(client_mode), sender=operator)
     traders = [a, b, x, c, d]
     for t in traders:
         system.cash.issue(t, TRADER_CASH, sender=bank)

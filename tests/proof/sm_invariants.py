@@ -11,6 +11,7 @@ from sm_model_state import TALLY
 
 from smartccp.clearing.ccp import cash_legs
 from smartccp.proof.invariants import Expectation
+from smartccp.types import Segregation, omnibus_account
 
 
 class InvariantRules:
@@ -104,22 +105,35 @@ class InvariantRules:
         entry = self.sys.membership.memberOf(account)
         return str(entry.clearingMember) if int(entry.kind) == 2 else account
 
+    def _leg_account(self, wallet: str) -> str:
+        """The settlement account whose cash leg ``wallet``'s cash joins: an omnibus client's
+        member's omnibus account, a desk's member, else the wallet itself."""
+        entry = self.sys.membership.memberOf(wallet)
+        if int(entry.kind) == 2 and int(entry.segregation) == Segregation.OMNIBUS:
+            return omnibus_account(str(entry.clearingMember))
+        if int(entry.kind) == 2 and int(entry.segregation) == Segregation.HOUSE:
+            return str(entry.clearingMember)
+        return wallet
+
     def _check_cash_legs(self, cycle, report, after) -> None:
         """DVP model 3: each account that paid in full moved cash at most once (its one leg, the
         sum of its obligations' cash over every security; none if that nets to zero or a debit
         was paid from pre-funded cash, or a credit was deferred to its CCP balance), and the
         CCP's leg slot says the same. Each clearing member's wallet pays and receives for its
         accounts (house and clients): when they only receive, it received exactly their sum."""
-        failed = {o.account for o in after.obligations[cycle] if o.failed}
+        wallets = {o.account for o in after.obligations[cycle]}
+        leg_of = {w: self._leg_account(w) for w in wallets}
+        payer_of = {leg_of[w]: self._payer(w) for w in wallets}  # a pooled leg: its wallets' member
+        failed = {leg_of[o.account] for o in after.obligations[cycle] if o.failed}
         deferred = {str(log.account) for log in report.logs(self.ccp.PayOutDeferred)}
         moved = report.cash_legs(self.sys.cash, self.ccp)
         amounts = report.cash_moved(self.sys.cash, self.ccp)
-        legs = cash_legs(after.obligations[cycle])
+        legs = cash_legs(after.obligations[cycle], leg_of)
         most: dict[str, int] = defaultdict(int)  # per paying wallet: the legs it may move
         owed: dict[str, int] = defaultdict(int)  # per paying wallet: the sum of its accounts' legs
         exact: dict[str, bool] = defaultdict(lambda: True)  # whether that is exact (credits only)
         for account, leg in legs.items():
-            payer = self._payer(account)
+            payer = payer_of[account]
             if account in failed:
                 # A failed account's partial pay-in, its credit and each close-out's surplus may
                 # all move cash: its payer's transfers are not bounded by the legs.
