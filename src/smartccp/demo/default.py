@@ -53,14 +53,16 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     # Next day: member_a keeps no spare margin and buys again; its client too.
     log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper), "keeper: reopen ACME on V0")
     price = ctx.data["settlement_price"]
-    log.tx(rk.margin.refreshMargin(a, sender=keeper), "keeper: refresh member_a")
-    need = sum(order_margin(q, price, price, min(ctx.data["shocks"]), True) for q in (600, 100))
-    st = margin_status(rk.margin, a)
-    spare = st.posted - st.required - need
-    if spare > 0:
-        log.tx(rk.margin.withdrawCash(spare, sender=a), "member_a withdraws spare margin")
-    elif spare < 0:
-        log.tx(rk.margin.depositCash(-spare, sender=a), "member_a tops up margin")
+    # Each account keeps exactly what its next order needs: member_a's house for its 600, client_a's
+    # own account for its 100 (a client is gated on its own account).
+    for who, acct, qty in (("member_a", a, 600), ("client_a", x, 100)):
+        log.tx(rk.margin.refreshMargin(acct, sender=keeper), f"keeper: refresh {who}")
+        st = margin_status(rk.margin, acct)
+        spare = st.posted - st.required - order_margin(qty, price, price, min(ctx.data["shocks"]), True)
+        if spare > 0 and who == "member_a":
+            log.tx(rk.margin.withdrawCash(spare, sender=acct), f"{who} withdraws spare margin")
+        elif spare < 0:
+            log.tx(rk.margin.depositCash(-spare, sender=acct), f"{who} tops up margin")
     p = fmt_cash(price)[:-4]
     drill_start = chain.blocks.head.number + 1
     _place(ctx, log, "member_b", f"sell 700 @ {p}", _order(ctx, "member_b", Side.SELL, 700, p))
