@@ -306,3 +306,14 @@ def test_porting__the_client_asks__moves_once_the_new_member_accepts(cast_, syst
     assert tuple(u.margin.accountOf(c.x)) == (c.x.address, c.b.address, Segregation.INDIVIDUAL)
     assert margin_status(u.margin, c.x) == before
     assert c.posted() == BEFORE
+
+
+def test_seizure_module__called_directly__refused(cast_, project):
+    """Layer 1 runs only on Margin's storage, by delegatecall from Margin (which checks the role)."""
+    c, u = cast_, cast_.u
+    module = project.MarginSeizure.at(u.margin.seizureModule())
+    with ape.reverts(module.OnlyDelegateCall):
+        module.seizeMargin(c.a, c.a, cash(1), c.b, sender=c.b)
+    with ape.reverts(module.OnlyDelegateCall):
+        module.releaseRemainingCollateral(c.a, 1, sender=c.b)
+    assert c.posted() == BEFORE
