@@ -21,9 +21,10 @@ import numpy as np
 from ape import chain
 
 from smartccp import risk
+from smartccp.chain.accounts import seeded_account
 from smartccp.chain.errors import refusal_text
 from smartccp.chain.report import StepLog, render_table
-from smartccp.chain.system import list_security
+from smartccp.chain.system import kyc_expiry, list_security
 from smartccp.clearing.ccp import (
     check_ccp_empty,
     check_flat,
@@ -51,13 +52,14 @@ from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import BboClient, RoutedOrder
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import MAX_UINT, OrderType, Side, TimeInForce, TradingPhase
+from smartccp.types import MAX_UINT, OrderType, Segregation, Side, TimeInForce, TradingPhase
 from smartccp.units import cash, fmt_cash
 
 DEMO_CHARTS_DIR = Path("reports")  # demo_waterfall.png, demo_margin_vs_loss.png, demo_gross_vs_net.png
 SKIN_IN_THE_GAME = cash(100)
 FUND_MINIMUM = cash(50)
 MARGIN_DEPOSIT = cash(20_000)  # member_b's margin; member_a posts what its orders need, plus 50%
+OMNIBUS_MARGIN = cash(500)  # what member_b puts in its omnibus client account
 POSITION_LIMIT = 1_000  # ACME units each member may carry: what cover 2 is sized on
 REFERENCE_PRICE = cash("12.50")  # the previous close, published before trading
 #: The close-out market of the default drill: an entry of smartccp.clearing.closeout.CLOSE_OUT_MARKETS.
@@ -203,9 +205,34 @@ def risk_setup(ctx: DemoContext, log: StepLog) -> None:
     log.line(f"client_a buy 5,000 @ 12.60 (checked on client_a's own account): refused, {error}")
     if error is None or not error.startswith("InsufficientMargin"):
         raise AssertionError(f"the gate did not refuse the oversized order: {error}")
+    omnibus_error = _omnibus_client(ctx, log, client)
     ctx.data["other_holders"] = {"Margin": rk.margin, "DefaultFund": rk.fund, "bank (CCP treasury)": r.bank}
     ctx.data["supplies"] = supplies(s, [sid])
-    log.data.update(shocks_bps=shocks, contributions=contributions, posted=posted, fund_size=fund, gate_refusal=error)
+    log.data.update(shocks_bps=shocks, contributions=contributions, posted=posted, fund_size=fund, gate_refusal=error,
+                    omnibus_gate_refusal=omnibus_error)
+
+
+def _omnibus_client(ctx: DemoContext, log: StepLog, client: VenueClient) -> str | None:
+    """An omnibus client of member_b (a seeded wallet): its orders are gated on member_b's omnibus
+    account, which member_b funds and only member_b may draw on; never on member_b's house."""
+    r, s, rk = ctx.roles, ctx.system, _risk(ctx)
+    omni = seeded_account("smartccp-demo:client_o", r.operator)
+    log.tx(s.membership.admitParticipant(omni, r.member_b, kyc_expiry(), int(Segregation.OMNIBUS), sender=r.operator),
+           "admit client_o (omnibus client of member_b)")
+    account = str(rk.margin.omnibusAccountOf(r.member_b))
+    log.tx(rk.margin.depositCashTo(account, OMNIBUS_MARGIN, sender=r.member_b), "member_b funds its omnibus account")
+    wallets = [str(w) for w in rk.margin.walletsOf(account)]
+    order = client.with_nonce(Order(owner=str(omni.address), securityId=ctx.security_id, side=Side.BUY,
+                                    quantity=1_000, price=cash("12.60")))
+    error = refusal_text(client.venue.placeOrder, order.as_tuple(), client.sign(order, omni), 16, sender=omni,
+                         also=(rk.margin,))
+    log.line(f"client_o {omni.address}: omnibus client of member_b, trades for member_b's omnibus account "
+             f"{account} (funded {fmt_cash(OMNIBUS_MARGIN)} by member_b; wallets {len(wallets) - 1})")
+    log.line(f"client_o buy 1,000 @ 12.60 (checked on member_b's omnibus account, not its house's "
+             f"{fmt_cash(MARGIN_DEPOSIT)}): refused, {error}")
+    if error is None or not error.startswith(f"InsufficientMargin(account={account}"):
+        raise AssertionError(f"the omnibus client's order was not gated on the omnibus account: {error}")
+    return error
 
 
 @DEMO_STEPS.step("trade", "Signed orders on three venues: resting, hidden, iceberg, crossing", after="risk")
