@@ -78,6 +78,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "risk.default_drill_chunks",
     "risk.default_drill_max_chunk_gas",
     "risk.cure_default_gas",
+    "risk.port_client_gas",
     "scale.gate_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_200_vs_20_members_ratio",

@@ -35,6 +35,11 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``scale.default_gas_200_vs_20_members_ratio`` (layers 4-5 move indices, O(1) in members);
   ``risk.fund_settle_gas_per_member`` the keeper's settlement of every member afterwards
   (``settleMembers`` in pages of 100), per member.
+- ``risk.port_client_gas``: ``DefaultFund.portClients`` of one individually segregated client of
+  a defaulted member, holding open positions in 10 securities, to a backup member that accepted
+  it: its margin account moves whole (only the account's owner changes), so the cost does not
+  grow with its positions; ``risk.port_client_gas_per_position`` is that over its 10 positions,
+  ``risk.port_client_gas_10_vs_1_positions_ratio`` against a client with one position.
 - ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
   (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
   the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
@@ -53,7 +58,7 @@ from ape import accounts, chain, project
 
 from smartccp.bench.clearing import fund_members
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
-from smartccp.chain.system import System, admit, deploy_system, fund, list_security
+from smartccp.chain.system import System, admit, deploy_system, fund, kyc_expiry, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
 from smartccp.risk.chain import (
     Risk,
@@ -70,7 +75,7 @@ from smartccp.risk.stress import historical_stress_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import MAX_UINT, ZERO_ADDRESS, Side
+from smartccp.types import MAX_UINT, ZERO_ADDRESS, Segregation, Side
 from smartccp.units import cash
 
 goal("risk.check_order_gas", "<=", 30_000)
@@ -378,6 +383,41 @@ def cure_default(ctx: BenchContext) -> Figures:
     if int(system.membership.memberOf(a).status) != 1 or margin_status(margin, a).defaulted:
         raise RuntimeError("the cured member is not active again")
     return {"risk.cure_default_gas": gas}
+
+
+PORT_POSITIONS = 10
+
+
+@measurement("risk.port")
+def port_client(ctx: BenchContext) -> Figures:
+    """Individually segregated clients of member a, one with an open position in each of 10
+    securities and one in a single security (each bought 1 unit from a dealer, T+1, through the
+    gate, margined on its own account); a is declared in default and both are ported to b, which
+    accepted a's clients. ``portClients`` of each, one client per call."""
+    op = ctx.roles.operator
+    m = risk_market(ctx, PORT_POSITIONS)
+    system, fund = m.system, m.risk.fund
+    a, b, dealer = margined_members(m, ctx, 3)
+    # A first client ported alone warms what every port after it finds (the backup's list of
+    # client accounts); then the two measured ones, in the same state.
+    clients = [accounts.test_accounts.generate_test_account() for _ in range(3)]
+    for c, n in zip(clients, (1, PORT_POSITIONS, 1), strict=True):
+        op.transfer(c, 10**18)
+        system.membership.admitParticipant(c, a, kyc_expiry(), int(Segregation.INDIVIDUAL), sender=op)
+        system.cash.issue(c, cash(1_000_000), sender=ctx.roles.bank)
+        system.cash.approve(system.ccp, MAX_UINT, sender=c)
+        system.cash.approve(m.risk.margin, MAX_UINT, sender=c)
+        m.risk.margin.depositCash(cash(100_000), sender=c)
+        for sid in m.sids[:n]:
+            _trade(m, c, dealer, sid, 1, m.prices[sid])
+    fund.declareDefault(a, sender=op)
+    fund.setBackupMember(a, b, sender=op)
+    system.membership.acceptPortsFrom(a, True, sender=b)
+    _, wide, narrow = (int(fund.portClients(a, [c], sender=op).gas_used) for c in clients)
+    if any(str(m.risk.margin.accountOf(c)[1]) != str(b.address) for c in clients):
+        raise RuntimeError("a ported client's account is not under the backup member")
+    return {"risk.port_client_gas": wide, "risk.port_client_gas_per_position": wide // PORT_POSITIONS,
+            "risk.port_client_gas_10_vs_1_positions_ratio": round(wide / narrow, 3)}
 
 
 FUND_SIZES = (20, 200)
