@@ -281,10 +281,12 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     /// @notice The module `settleCycle` runs by delegatecall on this contract's storage (it
     /// refuses direct calls): created by the constructor, fixed.
     function cycleSettlementModule() external view returns (address);
-    /// @notice `account`'s cash leg in the last cycle whose settlement reached it: `cycleId`,
-    /// `cash` (> 0: its net credit; < 0: its net debit, after its pay-in minus the part not paid
-    /// and not yet charged to an obligation) and `stage` (1 summed in pass 1a, 2 debit paid in,
-    /// 3 paid out). Before settlement a cycle's legs are the sums of the accounts' obligations'
+    /// @notice The settlement account `account`'s cash leg in the last cycle whose settlement
+    /// reached it: `cycleId`, `cash` (> 0: its net credit; < 0: its net debit, after its pay-in
+    /// minus the part not paid and not yet charged to an obligation) and `stage` (1 summed in
+    /// pass 1a, 2 debit paid in, 3 paid out). An omnibus client's and a desk's cash joins its
+    /// member's omnibus account's or house's leg: ask for that account (`OmnibusAccount`), not
+    /// the wallet. Before settlement a cycle's legs are the sums of the accounts' obligations'
     /// cash (`smartccp.clearing.ccp.cash_legs`).
     function cashLegOf(address account) external view returns (uint64 cycleId, int256 cash, uint8 stage);
     /// @notice The `index`-th obligation of `cycleId`.
