@@ -193,25 +193,28 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         list.push(Entry(account, uint88(securityId), false));
         CashLeg storage leg = _cashLegs[account];
         uint8 flags = leg.flags;
-        if (flags & KIND_KNOWN == 0) {
-            // Once per account ever: a participant's cash leg is its clearing member's to pay;
-            // an omnibus client's or a desk's cash joins its settlement account's leg.
+        bool known = flags & KIND_KNOWN != 0;
+        // The register is read once per account ever (its kind), and once per cycle for a pooled
+        // wallet (its settlement account, which follows a port): one call when both are due.
+        if (!known || (flags & POOLED != 0 && _legAccounts[account].cycleId != cycleId)) {
             Member memory m = _membership.memberOf(account);
-            flags = KIND_KNOWN;
-            if (m.kind == MemberKind.Participant) {
-                flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
-                    ? CLIENT | POOLED
-                    : CLIENT;
+            if (!known) {
+                // A participant's cash leg is its clearing member's to pay; an omnibus client's
+                // or a desk's cash joins its settlement account's leg.
+                flags = KIND_KNOWN;
+                if (m.kind == MemberKind.Participant) {
+                    flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
+                        ? CLIENT | POOLED
+                        : CLIENT;
+                }
+                leg.flags |= flags;
             }
-            leg.flags |= flags;
-        }
-        // A pooled wallet's settlement account, read once per cycle (it follows a port).
-        if (flags & POOLED != 0 && _legAccounts[account].cycleId != cycleId) {
-            Member memory m = _membership.memberOf(account);
-            address legAccount = m.segregation == Segregation.House
-                ? m.clearingMember
-                : OmnibusAccount.omnibusOf(m.clearingMember);
-            _legAccounts[account] = LegAccount(legAccount, cycleId);
+            if (flags & POOLED != 0) {
+                address legAccount = m.segregation == Segregation.House
+                    ? m.clearingMember
+                    : OmnibusAccount.omnibusOf(m.clearingMember);
+                _legAccounts[account] = LegAccount(legAccount, cycleId);
+            }
         }
         ++leg.openObligations;
         if (n == 0) {

@@ -12,6 +12,7 @@ import {IMargin, FundTransfer, MarginStatus} from "../interfaces/IMargin.sol";
 import {IOrderGate} from "../interfaces/IOrderGate.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
+import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {Member, MemberKind, Segregation} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
@@ -431,7 +432,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
             account = entry.clearingMember; // a desk: one more wallet of the house account
         } else if (entry.kind == MemberKind.Participant) {
             bool omnibus = entry.segregation == Segregation.Omnibus;
-            account = omnibus ? _omnibusOf(entry.clearingMember) : wallet;
+            account = omnibus ? OmnibusAccount.omnibusOf(entry.clearingMember) : wallet;
             _attach(account, entry.clearingMember, omnibus ? Segregation.Omnibus : Segregation.Individual);
         }
         if (h.account != account) {
@@ -543,7 +544,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
 
     /// @inheritdoc IMargin
     function omnibusAccountOf(address member) external pure returns (address) {
-        return _omnibusOf(member);
+        return OmnibusAccount.omnibusOf(member);
     }
 
     function _withFirst(address first, address[] storage rest) private view returns (address[] memory list) {

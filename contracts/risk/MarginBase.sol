@@ -13,7 +13,6 @@ import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
 import {IMarginEvents} from "../interfaces/IMargin.sol";
-import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {MemberKind, Segregation} from "../types/Member.sol";
 
@@ -68,7 +67,7 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// @dev A trading wallet as Margin needs it (one slot, from the register): its kind, the
     /// margin account it trades for (`account`: the member's house account is the member's
     /// address, an individually segregated client's is the client's, an omnibus client's is its
-    /// member's omnibus account `_omnibusOf(member)`), and whether it is on that account's wallet
+    /// member's omnibus account `OmnibusAccount.omnibusOf(member)`), and whether it is on that account's wallet
     /// list (`_wallets`; an account's own address is never listed: it is wallet 0). The gate
     /// reads this one slot to find the account.
     struct Holder {
@@ -203,12 +202,6 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         _runs[account].running = false;
         _accounts[account].flags &= ~REVALUING;
         emit RevaluationRestarted(account);
-    }
-
-    /// @dev `member`'s omnibus client account: an address derived from the member's, which no key
-    /// controls (its collateral is deposited with `depositCashTo` and withdrawn by the member).
-    function _omnibusOf(address member) internal pure returns (address) {
-        return OmnibusAccount.omnibusOf(member);
     }
 
     /// @dev The clearing member answering for `account`; refuses an account Margin does not know.
