@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICCPSettlement, CyclePhase, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
+import {ICCPSettlement, CyclePhase, MovedObligation, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
@@ -33,6 +33,9 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Trade venues allowed to hand instructions to `settle`.
     bytes32 public constant VENUE_ROLE = keccak256("VENUE_ROLE");
+    /// @notice The default-management contract: moves a defaulter's open obligations to its
+    /// case and from there to an auction's winners.
+    bytes32 public constant DEFAULT_MANAGEMENT_ROLE = keccak256("DEFAULT_MANAGEMENT_ROLE");
 
     /// @dev The cycle settlement module this contract created (see `settleCycle`).
     address private immutable _cycleSettlement;
@@ -249,6 +252,60 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @dev Leg ids: opaque per leg, unique because a venue's trade ids are.
     function _legId(uint256 tradeId, uint256 side) private view returns (bytes32) {
         return keccak256(abi.encode(msg.sender, tradeId, side));
+    }
+
+    // ─── Default management ──────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    function moveObligation(
+        uint64 cycleId,
+        uint256 securityId,
+        address from,
+        address to,
+        int256 quantity,
+        int256 cashAmount
+    ) external onlyRole(DEFAULT_MANAGEMENT_ROLE) nonReentrant {
+        CyclePhase phase = _cycles[cycleId].phase;
+        if (phase != CyclePhase.Open) revert CycleNotOpen(cycleId, phase);
+        if (!_positions[cycleId][securityId][from].listed) revert NoObligation(cycleId, securityId, from);
+        _move(cycleId, securityId, from, to, quantity, cashAmount);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function takeOverObligations(address from, address to, uint256 securityId)
+        external
+        onlyRole(DEFAULT_MANAGEMENT_ROLE)
+        nonReentrant
+        returns (MovedObligation[] memory moved)
+    {
+        uint256 today = block.timestamp / _cycleLength;
+        uint256 first = today == 0 ? 0 : today - 1;
+        uint256 last = today + _lagOf(securityId);
+        moved = new MovedObligation[](last + 1 - first);
+        uint256 n;
+        for (uint256 c = first; c <= last; ++c) {
+            uint64 cycleId = uint64(c);
+            if (_cycles[cycleId].phase != CyclePhase.Open) continue;
+            Position memory p = _positions[cycleId][securityId][from];
+            if (p.quantity == 0 && p.cash == 0) continue;
+            _move(cycleId, securityId, from, to, p.quantity, p.cash);
+            moved[n++] = MovedObligation(cycleId, p.quantity, p.cash);
+        }
+        assembly ("memory-safe") {
+            mstore(moved, n)
+        }
+    }
+
+    /// @dev Book `-(quantity, cash)` on `from` (listed) and `+(quantity, cash)` on `to`
+    /// (listed if new): the cycle's sums do not change.
+    function _move(uint64 cycleId, uint256 securityId, address from, address to, int256 quantity, int256 cashAmount)
+        private
+    {
+        if (to == address(0) || to == from) revert ZeroAddress();
+        mapping(address => Position) storage book = _positions[cycleId][securityId];
+        book[from].book(-quantity, -cashAmount);
+        if (book[to].book(quantity, cashAmount)) _list(cycleId, to, securityId);
+        emit ObligationMoved(cycleId, securityId, from, to, quantity, cashAmount);
     }
 
     // ─── Settlement of a cycle ───────────────────────────────────────────────────────────────

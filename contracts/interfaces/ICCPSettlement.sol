@@ -32,6 +32,14 @@ struct SecurityRules {
     uint16 closeOutBandBps;
 }
 
+/// @notice One open obligation a default-management case took over (`takeOverObligations`):
+/// its cycle and the amounts moved (sign convention of `obligation`).
+struct MovedObligation {
+    uint64 cycleId;
+    int256 quantity;
+    int256 cashAmount;
+}
+
 /// @notice An account's unsettled net obligation in one security over the open cycles
 /// `[today - 1, today + lag]` (settled cycles skipped), as margin reads it: `quantity` and
 /// `cashAmount` summed (sign convention of `obligation`), `traded` the part in the trading cycle
@@ -174,6 +182,22 @@ interface ICCPSettlementEvents {
     /// (stop clearing, no naked short, more pre-funded classes; lag and band unchanged): any
     /// other change of `securityId`'s rules needs the admin (the timelock, after its delay).
     error RulesChangeNeedsAdmin(uint256 securityId);
+    /// @notice Default management may move an obligation only while its cycle is open (listed,
+    /// settlement not started).
+    error CycleNotOpen(uint64 cycleId, CyclePhase phase);
+    /// @notice `account` has no obligation in `securityId` in `cycleId` to move.
+    error NoObligation(uint64 cycleId, uint256 securityId, address account);
+    /// @notice Default management moved (part of) an open obligation from one account to
+    /// another (taken over from a defaulter, awarded to an auction's winner); the cycle's net
+    /// sums are unchanged, so the CCP's books stay flat.
+    event ObligationMoved(
+        uint64 indexed cycleId,
+        uint256 indexed securityId,
+        address indexed from,
+        address to,
+        int256 quantity,
+        int256 cashAmount
+    );
 }
 
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
@@ -241,6 +265,29 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     /// cursor and failure indexes are 64-bit, and each call does at most `maxSteps` of them.
     /// @return done True once the cycle is settled.
     function settleCycle(uint64 cycleId, uint256 maxSteps) external returns (bool done);
+
+    // ─── Default management ──────────────────────────────────────────────────────────────────
+    /// @notice Move `quantity` units and `cashAmount` cash (sign convention of `obligation`)
+    /// of `from`'s obligation in `securityId` in `cycleId` to `to`: a defaulter's obligation to
+    /// the default-management account, or a lot to the auction's winner at its bid price (the
+    /// cash difference stays with the default-management account). DEFAULT_MANAGEMENT_ROLE only;
+    /// the cycle must be open (`CycleNotOpen`) and `from` must have the obligation
+    /// (`NoObligation`). Every cycle's net sums are unchanged: the CCP's books stay flat.
+    function moveObligation(
+        uint64 cycleId,
+        uint256 securityId,
+        address from,
+        address to,
+        int256 quantity,
+        int256 cashAmount
+    ) external;
+    /// @notice Move all of `from`'s open obligations in `securityId` (every open cycle from
+    /// yesterday's to the security's trading cycle; a cycle already settling is left to its
+    /// settlement) to `to`. DEFAULT_MANAGEMENT_ROLE only. Bounded by the security's lag + 2.
+    /// @return moved The obligations moved, one per cycle.
+    function takeOverObligations(address from, address to, uint256 securityId)
+        external
+        returns (MovedObligation[] memory moved);
 
     // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
     /// @notice Lock `amount` cash in the CCP for the caller's future pay-ins (needs allowance).

@@ -95,6 +95,8 @@ interface IDefaultFund is IDefaultHandler {
     event FundParametersSet(uint16 assessmentCapBps, uint32 topUpWindow);
     /// @notice `backup` takes `member`'s clients if `member` defaults.
     event BackupMemberSet(address indexed member, address indexed backup);
+    /// @notice How long after a declaration a defaulter's clients may be ported (seconds).
+    event PortWindowSet(uint32 window);
     /// @notice `member` was declared in default.
     event MemberDefaulted(address indexed member, DefaultReason reason);
     /// @notice A waterfall layer was used for `defaulter`'s loss.
@@ -177,6 +179,9 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice `caller` (the risk role) may raise the assessment cap or shorten the top-up
     /// window only; anything else needs the admin (the timelock).
     error FundChangeNeedsAdmin(address caller);
+    /// @notice The window to port `defaulter`'s clients ended at `deadline`: the clients still
+    /// with it are closed out with its portfolio.
+    error PortWindowClosed(address defaulter, uint64 deadline);
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish required contributions (cover-2 allocation, cash base units). Members
@@ -186,6 +191,10 @@ interface IDefaultFund is IDefaultHandler {
     /// (seconds). The admin (timelock) any; the risk role only a cap not lower and a window not
     /// longer (else `FundChangeNeedsAdmin`).
     function setFundParameters(uint16 assessmentCapBps, uint32 topUpWindow) external;
+    /// @notice Set how long after a declaration the defaulter's clients may be ported (seconds,
+    /// default one day); after it, default management closes them out with the defaulter's
+    /// portfolio. Admin only (the timelock).
+    function setPortWindow(uint32 window) external;
     /// @notice Designate `backup` to take `member`'s clients on its default. Default manager.
     function setBackupMember(address member, address backup) external;
     /// @notice Designate the account (an active holder: e.g. the insolvency administrator)
@@ -214,7 +223,8 @@ interface IDefaultFund is IDefaultHandler {
     function declareDefault(address account) external;
     /// @notice Port up to 50 `clients` of the defaulter to its backup clearing member, which must
     /// have accepted them in the register (`Membership.acceptPortsFrom` / `acceptPort`; else the
-    /// register's `PortNotAccepted`, nothing ported).
+    /// register's `PortNotAccepted`, nothing ported), within the port window that opened at the
+    /// declaration (`PortWindowClosed` after `portDeadline`).
     function portClients(address defaulter, address[] calldata clients) external;
     /// @notice Close `member`'s default: if an estate is set, send it the defaulter's leftover
     /// margin (cash, and its securities collateral if its margin covered its whole loss) and
@@ -263,6 +273,8 @@ interface IDefaultFund is IDefaultHandler {
     function layerTotals() external view returns (uint256[6] memory);
     /// @notice Where `member`'s leftovers go when its default is closed (zero: they stay booked).
     function estateOf(address member) external view returns (address);
+    /// @notice End of the window to port `member`'s clients (0: never declared in default).
+    function portDeadline(address member) external view returns (uint64);
     /// @notice `member`'s top-up deadline (0: none).
     function topUpDeadline(address member) external view returns (uint64);
 }

@@ -29,6 +29,9 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     bytes32 public constant RISK_ROLE = keccak256("RISK_ROLE");
     /// @notice Declares defaults at will, designates backups, closes defaults.
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
+    /// @notice The default-management contract: charges the loss its auction crystallised
+    /// (`coverShortfall`, the cash paid to it).
+    bytes32 public constant DEFAULT_MANAGEMENT_ROLE = keccak256("DEFAULT_MANAGEMENT_ROLE");
     /// @notice Bound on one call's batch (published contributions, ported clients): the work
     /// of a call, not the number of members, which is unbounded.
     uint256 public constant MAX_BATCH = 50;
@@ -46,14 +49,16 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint64 topUpDeadline;
     }
 
-    /// @dev One slot: reason (1) | closed (1) | loss charged (16) | part of it beyond the
-    /// defaulter's margin, layers 2-6 (12) | suspended by this contract at declaration (1).
+    /// @dev One slot: reason (1) | closed (1) | loss charged (12) | part of it beyond the
+    /// defaulter's margin, layers 2-6 (12) | suspended by this contract at declaration (1) |
+    /// end of the window in which its clients may be ported (5).
     struct Case {
         DefaultReason reason;
         bool closed;
-        uint128 loss;
+        uint96 loss;
         uint96 beyondMargin;
         bool suspended;
+        uint40 portDeadline;
     }
 
     /// @dev One slot: the survivors' index when `paid` was booked (0: outside the survivors'
@@ -79,6 +84,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     uint256 private _skinInTheGame;
     uint16 private _capBps = 10_000;
     uint32 private _topUpWindow = 1 days;
+    uint32 private _portWindow = 1 days;
     uint64 private _episode;
     uint256[6] private _layerTotals;
     address[] private _members;
@@ -165,6 +171,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    function setPortWindow(uint32 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (window == 0) revert BadInput();
+        _portWindow = window;
+        emit PortWindowSet(window);
+    }
+
+    /// @inheritdoc IDefaultFund
     function setBackupMember(address member, address backup) external onlyRole(DEFAULT_MANAGER_ROLE) {
         if (member == backup) revert BadInput();
         _backups[member] = backup;
@@ -246,13 +259,14 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultHandler
     /// @dev Declares the member in default if it is not yet, then runs the waterfall for
-    /// `cashAmount`; layers 1-4 are paid to the CCP before returning.
+    /// `cashAmount`; layers 1-4 are paid to the caller (the CCP, or the default-management
+    /// contract for a loss its auction crystallised) before returning.
     function coverShortfall(address member, address wallet, uint256 cashAmount)
         external
         nonReentrant
         returns (uint256 covered)
     {
-        if (msg.sender != _ccp) revert OnlyCcp(msg.sender);
+        if (msg.sender != _ccp && !hasRole(DEFAULT_MANAGEMENT_ROLE, msg.sender)) revert OnlyCcp(msg.sender);
         if (_cases[member].reason == DefaultReason.None) _declare(member, DefaultReason.SettlementShortfall);
         covered = _waterfall(member, wallet, cashAmount, msg.sender);
         emit ShortfallCovered(member, cashAmount, covered);
@@ -288,7 +302,9 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function portClients(address defaulter, address[] calldata clients) external nonReentrant {
         if (clients.length > MAX_BATCH) revert BadBatch(clients.length, MAX_BATCH);
-        if (_cases[defaulter].reason == DefaultReason.None) revert NotInDefault(defaulter);
+        Case memory k = _cases[defaulter];
+        if (k.reason == DefaultReason.None) revert NotInDefault(defaulter);
+        if (block.timestamp > k.portDeadline) revert PortWindowClosed(defaulter, k.portDeadline);
         address backup = _backups[defaulter];
         if (backup == address(0)) revert NoBackupMember(defaulter);
         for (uint256 i; i < clients.length; ++i) {
@@ -437,6 +453,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    function portDeadline(address member) external view returns (uint64) {
+        return _cases[member].portDeadline;
+    }
+
+    /// @inheritdoc IDefaultFund
     function topUpDeadline(address member) external view returns (uint64) {
         return _deadlineOf(member);
     }
@@ -451,7 +472,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         returns (uint256 covered)
     {
         Case storage k = _cases[defaulter];
-        k.loss = (uint256(k.loss) + amount).toUint128();
+        k.loss = (uint256(k.loss) + amount).toUint96();
         uint256 remaining = amount;
         // Layer 1: the margin of the account that caused the loss (a client's), then the
         // defaulter's house margin (cash, then securities collateral sold); never another
@@ -485,8 +506,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         // Layer 6: what nobody covers, recorded.
         _use(defaulter, Layer.Uncovered, remaining);
         covered = amount - remaining - assessed;
-        // Cash lent to the CCP is set off first: the CCP already holds it.
-        uint256 setOff = _min(fromFund, _lent);
+        // Cash lent to the CCP is set off first when the CCP is paid: it already holds it.
+        uint256 setOff = to == _ccp ? _min(fromFund, _lent) : 0;
         if (setOff != 0) {
             _lent -= setOff;
             emit LiquidityReturned(setOff, true, _lent);
@@ -539,7 +560,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         _leave(member);
         bool active = _membership.isActive(member);
         Case storage c = _cases[member];
-        (c.reason, c.suspended) = (reason, active);
+        (c.reason, c.suspended, c.portDeadline) = (reason, active, uint40(block.timestamp + _portWindow));
         emit MemberDefaulted(member, reason);
         _margin.flagDefault(member);
         if (active) _membership.suspend(member);

@@ -22,7 +22,8 @@ GATES: dict[str, dict[str, str]] = {
     "CashToken": {"issue": "SETTLEMENT_BANK_ROLE", "redeem": "SETTLEMENT_BANK_ROLE"},
     "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE"},
     "CCPSettlement": {"setSecurityRules": "OPERATOR_ROLE", "setCloseOutMarket": ADMIN, "setDefaultHandler": ADMIN,
-                      "setLiquidationMarket": ADMIN},
+                      "setLiquidationMarket": ADMIN, "moveObligation": "DEFAULT_MANAGEMENT_ROLE",
+                      "takeOverObligations": "DEFAULT_MANAGEMENT_ROLE"},
     "TradeVenue0": {"listSecurity": "OPERATOR_ROLE", "setPhase": "OPERATOR_ROLE", "setSessionEnd": "OPERATOR_ROLE",
                     "registerMarketMaker": "OPERATOR_ROLE", "uncross": "OPERATOR_ROLE", "setOrderGate": ADMIN,
                     "setQuoteSink": ADMIN},
@@ -33,7 +34,9 @@ GATES: dict[str, dict[str, str]] = {
                "setLiquidationMarket": ADMIN},
     "DefaultFund": {"setRequiredContributions": "RISK_ROLE", "setFundParameters": "RISK_ROLE",
                     "setBackupMember": "DEFAULT_MANAGER_ROLE", "closeDefault": "DEFAULT_MANAGER_ROLE",
-                    "cureDefault": "DEFAULT_MANAGER_ROLE", "startEpisode": "DEFAULT_MANAGER_ROLE", "setEstate": ADMIN},
+                    "cureDefault": "DEFAULT_MANAGER_ROLE", "startEpisode": "DEFAULT_MANAGER_ROLE", "setEstate": ADMIN,
+                    "setPortWindow": ADMIN},
+    "DefaultManagement": {"startAuction": "DEFAULT_MANAGER_ROLE"},
     "BBO": {"addVenue": "OPERATOR_ROLE", "removeVenue": "OPERATOR_ROLE"},
 }
 #: Every contract's grantRole/revokeRole needs the admin (the timelock) for every role.
@@ -50,7 +53,8 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "depositWithSignature", "refreshMargin", "revalue", "releaseRemainingCollateral", "onERC1155Received", "onERC1155BatchReceived",
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
-                  "syncHooks"}
+                  "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
+                  "payGain"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).

@@ -75,9 +75,11 @@ class Deployment:
 
     @property
     def risk(self) -> Risk | None:
-        """Margin and DefaultFund, if deployed."""
+        """Margin, DefaultFund and DefaultManagement, if deployed."""
         margin, fund = self.system.extra.get("Margin"), self.system.extra.get("DefaultFund")
-        return Risk(margin=margin, fund=fund) if margin is not None and fund is not None else None
+        if margin is None or fund is None:
+            return None
+        return Risk(margin=margin, fund=fund, management=self.system.extra.get("DefaultManagement"))
 
     @property
     def timelock(self) -> Any | None:
@@ -282,6 +284,8 @@ def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:
     if (r := dep.risk) is not None:
         grants += [(r.margin, PRICE_ROLE, "price"), (r.margin, RISK_ROLE, "risk"), (r.fund, RISK_ROLE, "risk"),
                    (r.margin, GUARDIAN_ROLE, "guardian"), (r.fund, DEFAULT_MANAGER_ROLE, "default_manager")]
+        if r.management is not None:
+            grants.append((r.management, DEFAULT_MANAGER_ROLE, "default_manager"))
     return grants
 
 

@@ -24,6 +24,7 @@ from smartccp.trading.venue import sync_hooks
 from smartccp.units import BPS, ceil_div
 
 MARGIN_VENUE_ROLE = role("VENUE_ROLE")
+DEFAULT_MANAGEMENT_ROLE = role("DEFAULT_MANAGEMENT_ROLE")
 DEFAULT_SCENARIOS = 16
 FUND_TRANSFER_FIELDS = (
     ("member", "address"),
@@ -40,6 +41,7 @@ class Risk:
 
     margin: Any
     fund: Any
+    management: Any = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,28 @@ def deploy_risk(
         margin.setLiquidationMarket(liquidation_market, **tx)
     system.extra["Margin"] = margin
     system.extra["DefaultFund"] = fund
-    return Risk(margin=margin, fund=fund)
+    management = None
+    if system.ccp is not None and ccp == system.ccp and system.venues:
+        management = deploy_default_management(system, margin, fund, operator)
+    return Risk(margin=margin, fund=fund, management=management)
+
+
+def deploy_default_management(system: System, margin: Any, fund: Any, operator: Any, *, venue: Any = None) -> Any:
+    """Deploy the default-management account (``DefaultManagement``: take-over, auction, close-out
+    on ``venue``, default the first) and give it what it needs: a system account in the register,
+    the CCP's and the fund's DEFAULT_MANAGEMENT_ROLE (move obligations, charge losses), Margin's
+    VENUE_ROLE (gate bids) and DEFAULT_MANAGEMENT_ROLE (its close-out orders pass the gate)."""
+    tx = {"sender": operator}
+    venue = system.venue if venue is None else venue
+    dm = project.DefaultManagement.deploy(system.ccp, fund, margin, system.membership, system.cash,
+                                          system.securities, venue, operator, **tx)
+    system.membership.registerSystem(dm, **tx)
+    system.ccp.grantRole(DEFAULT_MANAGEMENT_ROLE, dm, **tx)
+    fund.grantRole(DEFAULT_MANAGEMENT_ROLE, dm, **tx)
+    margin.grantRole(MARGIN_VENUE_ROLE, dm, **tx)
+    margin.grantRole(DEFAULT_MANAGEMENT_ROLE, dm, **tx)
+    system.extra["DefaultManagement"] = dm
+    return dm
 
 
 # ─── Publishing from the off-chain models ────────────────────────────────────────────────────

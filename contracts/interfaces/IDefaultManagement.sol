@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice Where a default-management case stands.
+/// None: no case. Open: the case takes over the defaulter's open obligations (house at once,
+/// clients not ported once the port window ended). Auction: lots frozen, sealed bids committed
+/// until `biddingEnds`, revealed until `revealEnds`, then every lot is awarded or closed out.
+/// Closed: every lot disposed and the loss charged through the waterfall.
+enum CasePhase {
+    None,
+    Open,
+    Auction,
+    Closed
+}
+
+/// @notice A lot's fate: Open (in the case), Awarded (novated to the best bidder at its price),
+/// ClosedOut (traded away on the venue by the default-management account).
+enum LotState {
+    Open,
+    Awarded,
+    ClosedOut
+}
+
+/// @notice A sealed bid for a lot (EIP-712, signed by `bidder`, a surviving clearing member):
+/// `price` cash base units per unit at which the bidder takes the whole lot over (it buys a lot
+/// whose net quantity is positive, sells one whose net quantity is negative). `salt` keeps the
+/// commitment (the bid's EIP-712 digest) from revealing the price.
+struct Bid {
+    address bidder;
+    uint256 lot;
+    uint64 price;
+    uint256 salt;
+}
+
+/// @notice One lot: a defaulter's open obligations in one security of one margin account (its
+/// house, or a client account not ported), over every open cycle. `quantity` and `cash` are
+/// what is still to be disposed of, in the CCP's sign convention (quantity > 0: units to
+/// receive; cash > 0: cash to receive); once disposed, `quantity` is 0 and `-cash` is the loss.
+struct LotView {
+    address defaulter;
+    address account;
+    uint256 securityId;
+    int256 quantity;
+    int256 cash;
+    LotState state;
+    address leader;
+    uint64 leadingPrice;
+    uint256 legs;
+}
+
+/// @title IDefaultManagement — the default-management case: port, take over, auction, close out, charge (F12)
+/// @notice From the declaration on, a case owns the defaulter's open obligations in every open
+/// cycle and manages them at once, long before they would have settled:
+///
+/// 1. CLIENTS FIRST. During the port window (`IDefaultFund.portDeadline`) each client account
+///    may be ported whole to the backup member that accepted it (`IDefaultFund.portClients`).
+/// 2. TAKE OVER. `takeOver` moves a wallet's open obligations in a page of securities to this
+///    contract, the default-management account (`ICCPSettlement.takeOverObligations`), into one
+///    lot per margin account and security: the house's wallets at once, a client's once the port
+///    window ended (it is closed out with the house portfolio, its loss charged to its own account
+///    first).
+/// 3. AUCTION. The default manager starts the auction (`startAuction`): surviving clearing members
+///    commit sealed bids (`commitBid`: the EIP-712 digest of their signed `Bid`) until
+///    `biddingEnds`, then anyone reveals them (`revealBid`) until `revealEnds`. A revealed bid
+///    must lie within the band around the last settlement price and pass the bidder's margin
+///    gate (`IOrderGate.checkOrder` on its house account: a bid above its margin is refused, an
+///    accepted one holds margin like an order). The best price leads (highest for a lot the
+///    winner buys, lowest for one it sells; earlier reveal on a tie).
+/// 4. DISPOSAL. After `revealEnds`, anyone disposes of each lot (`disposeLot`): awarded to the
+///    leader, whose obligations become the lot's at its bid price (`moveObligation`; the cash
+///    difference stays here); a lot without an acceptable bid is closed out on the venue by an IOC
+///    order of this account at the band's limit (resumable until the lot is gone).
+/// 4b. LOSS. A lot's loss is `-cash` once its quantity is gone: what the defaulter owed minus what
+///    the winner or the venue pays for the units, i.e. the variation margin at the last
+///    settlement price plus the auction's discount to it.
+/// 5. CHARGE. Once every lot is disposed, anyone charges each account's net loss through the
+///    waterfall (`chargeLosses`, in pages; `IDefaultFund.coverShortfall` with the account's
+///    wallet, so a client's loss takes its own margin first, then the house's, never another
+///    client's; `LayerUsed` per layer). The cash comes here and pays the residual cash legs at
+///    settlement. An account whose lots gained is owed the gain, paid into its margin account
+///    once this account's obligations have settled (`payGain`).
+interface IDefaultManagement {
+    // ─── Events ──────────────────────────────────────────────────────────────────────────────
+    /// @notice A case opened for `defaulter` (declared in the default fund).
+    event CaseOpened(address indexed defaulter, uint64 portDeadline);
+    /// @notice `wallet`'s open obligations in `securityId` joined `lot` (`quantity`, `cash`
+    /// summed over the cycles moved).
+    event ObligationsTakenOver(
+        address indexed defaulter, uint256 indexed lot, address wallet, uint256 securityId, int256 quantity, int256 cash
+    );
+    /// @notice The auction of `defaulter`'s `lots` lots started.
+    event AuctionStarted(address indexed defaulter, uint256 lots, uint64 biddingEnds, uint64 revealEnds, uint16 bandBps);
+    /// @notice `bidder` committed a sealed bid for `lot`.
+    event BidCommitted(uint256 indexed lot, address indexed bidder);
+    /// @notice `bidder`'s bid for `lot` was revealed at `price`; `leading` if it is now the best.
+    event BidRevealed(uint256 indexed lot, address indexed bidder, uint64 price, bool leading);
+    /// @notice `lot` was novated to `winner` at `price`: `loss` (negative: a gain) against what the
+    /// defaulter owed, `markPrice` the last settlement price it is measured against.
+    event LotAwarded(uint256 indexed lot, address indexed winner, uint64 price, uint256 markPrice, int256 loss);
+    /// @notice Part of `lot` was closed out on the venue: `quantity` and `cash` the fills (CCP
+    /// sign convention), `remaining` units still to dispose of.
+    event LotClosedOut(uint256 indexed lot, int256 quantity, int256 cash, int256 remaining, uint64 limitPrice);
+    /// @notice A lot was disposed of with `loss` (negative: a gain) for `account`.
+    event LotDisposed(uint256 indexed lot, address indexed account, int256 loss);
+    /// @notice `account`'s net loss was charged through the waterfall: `covered` arrived here.
+    event LossCharged(address indexed defaulter, address indexed account, uint256 loss, uint256 covered);
+    /// @notice `account`'s lots gained `amount` net: owed to its margin account.
+    event GainOwed(address indexed defaulter, address indexed account, uint256 amount);
+    /// @notice `amount` of a gain was paid into `account`'s margin.
+    event GainPaid(address indexed account, uint256 amount);
+    /// @notice `defaulter`'s case closed: every lot disposed, `loss` crystallised (net of gains,
+    /// negative: a net gain), `covered` paid by the waterfall.
+    event CaseClosed(address indexed defaulter, int256 loss, uint256 covered);
+
+    // ─── Errors ──────────────────────────────────────────────────────────────────────────────
+    /// @notice `defaulter` is not in default in the fund (or its default was closed or cured).
+    error NotInDefault(address defaulter);
+    /// @notice `defaulter`'s case is not in `expected` (it is in `actual`).
+    error WrongPhase(address defaulter, CasePhase expected, CasePhase actual);
+    /// @notice `wallet` does not trade for `defaulter` (its house or one of its clients).
+    error NotDefaultersWallet(address wallet, address defaulter);
+    /// @notice `client` may still be ported until `deadline`: it is taken over only after.
+    error PortWindowOpen(address client, uint64 deadline);
+    /// @notice The case has no lot to auction.
+    error NoLots(address defaulter);
+    /// @notice No such lot.
+    error UnknownLot(uint256 lot);
+    /// @notice Bids for `lot` are committed only until `biddingEnds`.
+    error BiddingClosed(uint256 lot, uint64 biddingEnds);
+    /// @notice Bids are revealed only after `biddingEnds` and until `revealEnds`.
+    error NotRevealing(uint256 lot, uint64 biddingEnds, uint64 revealEnds);
+    /// @notice Lots are disposed of only after `revealEnds`.
+    error AuctionNotOver(uint256 lot, uint64 revealEnds);
+    /// @notice `bidder` is not an active clearing member in good standing.
+    error NotEligibleBidder(address bidder);
+    /// @notice `bidder` already committed a bid for `lot`.
+    error DuplicateBid(uint256 lot, address bidder);
+    /// @notice No commitment of `bidder` for `lot` matches the revealed bid.
+    error NoCommitment(uint256 lot, address bidder);
+    /// @notice The signature is not `bidder`'s.
+    error BadBidSignature(address bidder);
+    /// @notice `price` lies outside the band: a buyer's bid must be at least, a seller's at most,
+    /// `limit`.
+    error BidOutsideBand(uint256 lot, uint64 price, uint256 limit);
+    /// @notice `lot` was already disposed of.
+    error LotDisposedAlready(uint256 lot);
+    /// @notice Lots of `defaulter` are still open: losses are charged once all are disposed of.
+    error LotsOpen(address defaulter, uint256 open);
+    /// @notice Nothing is owed to `account`.
+    error NothingOwed(address account);
+    /// @notice This account still has open obligations: gains are paid once they settled.
+    error ObligationsOpen(uint256 open);
+    /// @notice A parameter is zero or out of range.
+    error BadParameter();
+
+    // ─── Functions ───────────────────────────────────────────────────────────────────────────
+    /// @notice Open `defaulter`'s case. Anyone, once the fund declared it in default.
+    function openCase(address defaulter) external;
+    /// @notice Take over `wallet`'s open obligations in `securityIds` (at most MAX_BATCH) into
+    /// the case's lots. Anyone while the case is open: the defaulter's house wallets at once, a
+    /// client's once the port window ended (`PortWindowOpen`).
+    function takeOver(address defaulter, address wallet, uint256[] calldata securityIds) external;
+    /// @notice Freeze the lots and open the bidding for `biddingWindow` seconds, then the reveal
+    /// for `revealWindow`; bids must be within `bandBps` of the last settlement price, and an
+    /// unsold lot is closed out no worse than that. Default manager.
+    function startAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps) external;
+    /// @notice Commit the caller's sealed bid for `lot`: `commitment` is the EIP-712 digest of its
+    /// signed `Bid`. Surviving clearing members only, once per lot, until `biddingEnds`.
+    function commitBid(uint256 lot, bytes32 commitment) external;
+    /// @notice Reveal a committed bid (anyone may send it): checked against the commitment, the
+    /// bidder's signature (EOA or ERC-1271), its standing, the band and its margin gate.
+    function revealBid(Bid calldata bid, bytes calldata signature) external;
+    /// @notice Dispose of `lot` after the reveal: award it to the leader, or close it out on the
+    /// venue (an IOC order matching at most `maxMakers` resting orders; call again for the rest).
+    function disposeLot(uint256 lot, uint256 maxMakers) external;
+    /// @notice Charge up to `maxAccounts` accounts' net losses through the waterfall, once every
+    /// lot is disposed of; the last page closes the case. Anyone.
+    function chargeLosses(address defaulter, uint256 maxAccounts) external;
+    /// @notice Pay `account` the gain its lots made into its margin account, once this
+    /// account's obligations have settled. Anyone.
+    function payGain(address defaulter, address account) external;
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice `defaulter`'s case: phase, bidding and reveal ends, band, lots, lots still open,
+    /// net loss so far (negative: a gain) and cash the waterfall covered.
+    function caseOf(address defaulter)
+        external
+        view
+        returns (
+            CasePhase phase,
+            uint64 biddingEnds,
+            uint64 revealEnds,
+            uint16 bandBps,
+            uint256 lots,
+            uint256 openLots,
+            int256 loss,
+            uint256 covered
+        );
+    /// @notice The case's lot ids, in the order they were formed.
+    function lotsOf(address defaulter) external view returns (uint256[] memory);
+    /// @notice One lot.
+    function lot(uint256 lotId) external view returns (LotView memory);
+    /// @notice `account`'s net loss in `defaulter`'s case (negative: a gain) and the gain still
+    /// owed to it.
+    function accountResult(address defaulter, address account) external view returns (int256 loss, uint256 owed);
+    /// @notice The EIP-712 digest of `bid`: what its bidder commits and signs.
+    function bidDigest(Bid calldata bid) external view returns (bytes32);
+}

@@ -1,0 +1,329 @@
+"""Default management from the moment of declaration (DefaultManagement.sol): clients ported in
+the port window or closed out after it, the house portfolio taken over into lots, a sealed-bid
+auction (EIP-712 bids committed as digests, revealed after the window, bounded by the bidder's
+margin), the winners novated at their bid, an unsold lot closed out on the venue, the loss the
+auction crystallised charged through the waterfall — all before the defaulter's cycle settles.
+
+Cast (all on a fresh system, two T+1 securities S1 and S2 at 100.00):
+    a   the defaulter (house): buys 100 S1 from c, sells 50 S2 to c
+    x   a's individually segregated client: buys 20 S1 from d; ported to b
+    y   a's individually segregated client: buys 30 S1 from d; not ported: closed out
+    b, c, d   surviving clearing members and bidders; d rests a bid of 30 S1 at 85.00
+The day's settlement prices: S1 90.00, S2 110.00. Hand-computed lots and losses:
+    lot 1  a S1 +100, cash -10,000: c wins at 89.00 (b 87.00; d 95.00 refused: above its margin)
+           loss 100 x (100 - 89) = 1,100 = VM 100 x 10 + discount 100 x (90 - 89)
+    lot 2  a S2 -50, cash +5,000: b wins at 111.00 (c 113.00)
+           loss 50 x (111 - 100) = 550 = VM 50 x 10 + discount 50 x (111 - 110)
+    lot 3  y S1 +30, cash -3,000: no bid, closed out on the venue into d's bid at 85.00
+           loss 30 x (100 - 85) = 450 = VM 30 x 10 + discount 30 x (90 - 85)
+Waterfall: house 1,650 = a's margin 1,500 (layer 1) + 150 of a's contribution (layer 2);
+y's 450 from y's own account (layer 1), its other 550 left to y.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ape
+import pytest
+
+from smartccp.chain.system import (
+    admit,
+    approve_settlement,
+    deploy_system,
+    list_security,
+)
+from smartccp.clearing.ccp import check_ccp_empty, run_cycle, supplies, warp_past
+from smartccp.risk import management as mg
+from smartccp.risk.chain import (
+    deploy_risk,
+    layer_events,
+    margin_status,
+    publish_contributions,
+    publish_prices,
+    publish_scenarios,
+)
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import Segregation, Side
+from smartccp.units import cash
+
+P0 = cash("100.00")
+SHOCKS = [-800 + 100 * i for i in range(16)]  # worst down 8 %, worst up 7 %
+A_MARGIN, CLIENT_MARGIN, D_MARGIN = cash(1_500), cash(1_000), cash(1_000)
+CONTRIBUTIONS = (cash(3_000), cash(5_000))  # the defaulter's, each survivor's
+BAND = 2_000  # bids within 20 % of the settlement price
+WINDOW = 3_600
+
+
+@dataclass
+class Case:
+    system: Any
+    risk: Any
+    dm: Any
+    s1: int
+    s2: int
+    a: Any
+    b: Any
+    c: Any
+    d: Any
+    x: Any
+    y: Any
+    keeper: Any
+    operator: Any
+    cycle: int
+    lots: dict[str, int]
+    before: dict[str, int]
+
+    @property
+    def fund(self) -> Any:
+        return self.risk.fund
+
+    @property
+    def margin(self) -> Any:
+        return self.risk.margin
+
+    def by_address(self) -> dict[str, Any]:
+        return {str(m.address): m for m in (self.a, self.b, self.c, self.d, self.x, self.y)}
+
+
+def _trade(client: VenueClient, buyer, seller, sid, qty, price=P0):  # noqa: ANN001, ANN202
+    client.place(Order(owner=str(seller.address), securityId=sid, side=Side.SELL, quantity=qty, price=price), seller)
+    client.place(Order(owner=str(buyer.address), securityId=sid, side=Side.BUY, quantity=qty, price=price), buyer)
+
+
+@pytest.fixture(scope="module")
+def case_(operator, bank, issuer, member_a, member_b, member_c, client_a, accounts):
+    chain = ape.chain
+    # Start an hour into a day: the port window (an hour) ends on the same day.
+    chain.pending_timestamp = (chain.pending_timestamp // 86_400 + 1) * 86_400 + 600
+    chain.mine()
+    a, b, c, d, x, keeper = member_a, member_b, member_c, accounts[7], client_a, accounts[8]
+    y = accounts.generate_test_account()
+    operator.transfer(y, 10**18)
+    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
+    for name in ("S1", "S2"):
+        system.securities.listSecurity(name, name.encode().ljust(12, b"0"), 0, cash("0.01"), 1, 0, sender=issuer)
+    s1, s2 = int(system.securities.securityCount()) - 1, int(system.securities.securityCount())
+    admit(system, operator, (a, b, c, d), [(x, a, Segregation.INDIVIDUAL), (y, a, Segregation.INDIVIDUAL)])
+    for sid in (s1, s2):
+        list_security(system, operator, sid, lag_days=1)
+    risk = deploy_risk(system, operator, resync=[a, b, c, d, x, y])
+    dm = risk.management
+    approve_settlement(system, (a, b, c, d, x, y), risk.margin, risk.fund)
+    for t in (a, b, c, d, x, y):
+        system.cash.issue(t, cash(100_000), sender=bank)
+    system.securities.issue(s1, c, 100, sender=issuer)
+    system.securities.issue(s1, d, 50, sender=issuer)
+    system.securities.issue(s2, b, 50, sender=issuer)
+    publish_scenarios(risk.margin, {s1: SHOCKS, s2: SHOCKS}, operator)
+    publish_prices(risk.margin, {s1: P0, s2: P0}, operator)
+    publish_contributions(risk.fund, {a: CONTRIBUTIONS[0], b: CONTRIBUTIONS[1], c: CONTRIBUTIONS[1],
+                                      d: CONTRIBUTIONS[1]}, operator)
+    for m, amount in ((a, CONTRIBUTIONS[0]), (b, CONTRIBUTIONS[1]), (c, CONTRIBUTIONS[1]), (d, CONTRIBUTIONS[1])):
+        risk.fund.contribute(amount, sender=m)
+    for m, amount in ((a, A_MARGIN), (b, cash(50_000)), (c, cash(50_000)), (d, D_MARGIN), (x, CLIENT_MARGIN),
+                      (y, CLIENT_MARGIN)):
+        risk.margin.depositCash(amount, sender=m)
+    system.cash.issue(bank, cash(1_000), sender=bank)
+    system.cash.approve(risk.fund, cash(1_000), sender=bank)
+    risk.fund.fundSkinInTheGame(cash(1_000), sender=bank)
+    risk.fund.setPortWindow(WINDOW, sender=operator)
+    risk.fund.setBackupMember(a, b, sender=operator)
+    system.membership.acceptPort(x, True, sender=b)  # b takes x, not y
+
+    client = VenueClient(system.venue)
+    cycle = int(system.ccp.settlementCycle(s1)[0])
+    _trade(client, a, c, s1, 100)
+    _trade(client, c, a, s2, 50)
+    _trade(client, x, d, s1, 20)
+    _trade(client, y, d, s1, 30)
+    client.place(Order(owner=str(d.address), securityId=s1, side=Side.BUY, quantity=30, price=cash("85.00")), d)
+    publish_prices(risk.margin, {s1: cash("90.00"), s2: cash("110.00")}, operator)
+    before = supplies(system, [s1, s2])
+
+    risk.fund.declareDefault(a, sender=operator)  # the default manager's decision
+    with ape.reverts(system.membership.PortNotAccepted, client=y, toClearingMember=b):
+        risk.fund.portClients(a, [y], sender=keeper)  # b did not accept y
+    risk.fund.portClients(a, [x], sender=keeper)
+    with ape.reverts(dm.NotInDefault, defaulter=b):
+        dm.openCase(b, sender=keeper)
+    dm.openCase(a, sender=keeper)
+    dm.takeOver(a, a, [s1, s2], sender=keeper)
+    deadline = int(risk.fund.portDeadline(a))
+    with ape.reverts(dm.PortWindowOpen, client=y, deadline=deadline):
+        dm.takeOver(a, y, [s1], sender=keeper)  # y may still be ported
+    with ape.reverts(dm.NotDefaultersWallet, wallet=x, defaulter=a):
+        dm.takeOver(a, x, [s1], sender=keeper)  # ported: b's client now
+    chain.pending_timestamp = deadline + 1
+    chain.mine()
+    with ape.reverts(risk.fund.PortWindowClosed, defaulter=a, deadline=deadline):
+        risk.fund.portClients(a, [y], sender=keeper)
+    dm.takeOver(a, y, [s1], sender=keeper)
+    dm.startAuction(a, WINDOW, WINDOW, BAND, sender=operator)
+    lots = {f"{lt.account[:6]}:{lt.security_id}": lt.id for lt in mg.lots_of(dm, a)}
+    ids = [int(i) for i in dm.lotsOf(a)]
+    named = dict(zip(("a_s1", "a_s2", "y_s1"), ids, strict=True))
+    assert len(lots) == 3
+    return Case(system, risk, dm, s1, s2, a, b, c, d, x, y, keeper, operator, cycle, named, before)
+
+
+def _to_reveal(k: Case) -> None:
+    ape.chain.pending_timestamp = int(k.dm.caseOf(k.a)[1]) + 1
+    ape.chain.mine()
+
+
+def _to_disposal(k: Case) -> None:
+    ape.chain.pending_timestamp = int(k.dm.caseOf(k.a)[2]) + 1
+    ape.chain.mine()
+
+
+def test_lots_are_the_defaulters_obligations_taken_over(case_):
+    k = case_
+    lots = {name: mg.lot(k.dm, i) for name, i in k.lots.items()}
+    assert (lots["a_s1"].account, lots["a_s1"].security_id, lots["a_s1"].quantity, lots["a_s1"].cash) == \
+        (k.a.address, k.s1, 100, -100 * P0)
+    assert (lots["a_s2"].account, lots["a_s2"].quantity, lots["a_s2"].cash) == (k.a.address, -50, 50 * P0)
+    assert (lots["y_s1"].account, lots["y_s1"].quantity, lots["y_s1"].cash) == (k.y.address, 30, -30 * P0)
+    # The obligations moved: the defaulter and y hold none, the case account all of them; x,
+    # ported, keeps its own; the cycle still nets to zero.
+    ccp = k.system.ccp
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.a)) == (0, 0)
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.y)) == (0, 0)
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.dm)) == (130, -130 * P0)
+    assert tuple(ccp.obligation(k.cycle, k.s2, k.dm)) == (-50, 50 * P0)
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.x)) == (20, -20 * P0)
+    assert k.system.membership.clearingMemberOf(k.x) == k.b.address
+
+
+def test_auction__best_bids_win__bid_above_margin_refused__unsold_lot_closed_out__loss_through_waterfall(case_):
+    k = case_
+    dm, fund, margin = k.dm, k.fund, k.margin
+    l1, l2, l3 = k.lots["a_s1"], k.lots["a_s2"], k.lots["y_s1"]
+    bids = [mg.sign_bid(dm, k.b, l1, cash("87.00")), mg.sign_bid(dm, k.c, l1, cash("89.00")),
+            mg.sign_bid(dm, k.d, l1, cash("95.00")),  # above d's margin: refused at reveal
+            mg.sign_bid(dm, k.b, l2, cash("111.00")), mg.sign_bid(dm, k.c, l2, cash("113.00"))]
+    report = mg.CaseReport(str(k.a.address))
+    mg.commit(dm, bids, k.by_address(), report)
+    # Sealed: nothing about the price is on chain before the reveal.
+    assert mg.lot(dm, l1).leader == ape.utils.ZERO_ADDRESS
+    _to_reveal(k)
+    d_pending = margin_status(margin, k.d).pending
+    accepted = mg.reveal(dm, bids, k.keeper, report)
+    assert [row["refused"] for row in report.bids] == [None, None, "InsufficientMargin", None, None]
+    assert len(accepted) == 4
+    assert margin_status(margin, k.d).pending == d_pending  # the refused bid holds nothing
+    assert margin_status(margin, k.c).pending > 0  # an accepted bid holds margin like an order
+    assert (mg.lot(dm, l1).leader, mg.lot(dm, l1).leading_price) == (k.c.address, cash("89.00"))
+    assert (mg.lot(dm, l2).leader, mg.lot(dm, l2).leading_price) == (k.b.address, cash("111.00"))
+
+    _to_disposal(k)
+    lots = {lt.id: lt for lt in mg.dispose_all(dm, k.a, k.keeper, report)}
+    assert lots[l1].state == mg.LotState.AWARDED and lots[l2].state == mg.LotState.AWARDED
+    assert lots[l3].state == mg.LotState.CLOSED_OUT
+    loss = {l1: 100 * (P0 - cash("89.00")), l2: 50 * (cash("111.00") - P0), l3: 30 * (P0 - cash("85.00"))}
+    assert {i: -lt.cash for i, lt in lots.items()} == loss
+    # The loss is the variation margin at the last settlement prices plus the auction's discount
+    # to them, exactly.
+    marks = {k.s1: cash("90.00"), k.s2: cash("110.00")}
+    vm = 100 * (P0 - marks[k.s1]) + 50 * (marks[k.s2] - P0) + 30 * (P0 - marks[k.s1])
+    discount = 100 * (marks[k.s1] - cash("89.00")) + 50 * (cash("111.00") - marks[k.s2]) \
+        + 30 * (marks[k.s1] - cash("85.00"))
+    assert sum(loss.values()) == vm + discount == int(dm.caseOf(k.a)[6])
+    # The winners hold the lots at their bid prices; the case account keeps only the cash
+    # difference (what the waterfall must pay at settlement).
+    ccp = k.system.ccp
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.c)) == (-100 + 100, 100 * P0 - 100 * cash("89.00"))
+    assert tuple(ccp.obligation(k.cycle, k.s2, k.b)) == (-50, 50 * cash("111.00"))
+    assert tuple(ccp.obligation(k.cycle, k.s1, k.dm)) == (0, -loss[l1] - loss[l3])
+    assert tuple(ccp.obligation(k.cycle, k.s2, k.dm)) == (0, -loss[l2])
+
+    y_posted = margin_status(margin, k.y).posted
+    receipts = mg.charge(dm, k.a, k.keeper, report)
+    case = dm.caseOf(k.a)
+    assert mg.CasePhase(int(case[0])) == mg.CasePhase.CLOSED
+    assert int(case[7]) == sum(loss.values())  # covered in full, the cash with the case account
+    assert int(k.system.cash.balanceOf(dm)) == sum(loss.values())
+    # The waterfall in order: the house's loss takes a's margin, then its contribution; y's loss
+    # takes y's own account and nothing else.
+    house = loss[l1] + loss[l2]
+    assert layer_events(fund, receipts) == [(k.a.address, "defaulter_margin", A_MARGIN),
+                                            (k.a.address, "defaulter_default_fund", house - A_MARGIN),
+                                            (k.a.address, "defaulter_margin", loss[l3])]
+    assert margin_status(margin, k.a).posted == 0
+    assert int(fund.contributionOf(k.a)[1]) == CONTRIBUTIONS[0] - (house - A_MARGIN)
+    assert margin_status(margin, k.y).posted == y_posted - loss[l3]
+    assert int(fund.defaultOf(k.a)[1]) == sum(loss.values())
+
+    # D's cycle settles with everyone paying: the books are flat, nothing is left with the CCP
+    # or the case account, nothing was created or lost; y takes back what is left of its margin.
+    warp_past(ccp, k.cycle)
+    cycle = run_cycle(ccp, k.cycle, k.keeper)
+    assert cycle.phase.name == "SETTLED" and cycle.failures == 0
+    check_ccp_empty(ccp, k.system, [k.s1, k.s2])
+    assert int(k.system.cash.balanceOf(dm)) == 0
+    assert int(k.system.securities.balanceOf(dm, k.s1)) == int(k.system.securities.balanceOf(dm, k.s2)) == 0
+    assert supplies(k.system, [k.s1, k.s2]) == k.before
+    assert int(k.system.securities.balanceOf(k.x, k.s1)) == 20
+    assert int(k.system.securities.balanceOf(k.b, k.s2)) == 0  # b delivered the 50 it sold
+    margin.startMarginDay(sender=k.operator)  # the next margin day: yesterday's orders are gone
+    margin.refreshMargin(k.y, sender=k.keeper)  # and so are its positions: its requirement is 0
+    left = margin_status(margin, k.y).posted
+    assert margin_status(margin, k.y).required == 0
+    margin.withdrawCash(left, sender=k.y)
+    assert left == CLIENT_MARGIN - loss[l3]
+    mg.summarise(dm, k.a, report)
+    assert report.loss == sum(loss.values()) and report.covered == sum(loss.values())
+    print(f"\ndefault auction gas: {report.gas}")
+
+
+def _state(k: Case) -> tuple:
+    return (tuple(k.dm.caseOf(k.a)), *(tuple(k.dm.lot(i)) for i in k.lots.values()))
+
+
+def test_bad_bids__each_a_named_error__nothing_changed(case_, outsider):
+    k = case_
+    dm, lot1 = k.dm, k.lots["a_s1"]
+    before = _state(k)
+    good = mg.sign_bid(dm, k.b, lot1, cash("88.00"))
+    with ape.reverts(dm.NotEligibleBidder, bidder=k.a):
+        dm.commitBid(lot1, mg.sign_bid(dm, k.a, lot1, cash("88.00")).digest, sender=k.a)  # the defaulter
+    with ape.reverts(dm.NotEligibleBidder, bidder=k.x):
+        dm.commitBid(lot1, good.digest, sender=k.x)  # a client, not a clearing member
+    with ape.reverts(dm.NotEligibleBidder, bidder=outsider):
+        dm.commitBid(lot1, good.digest, sender=outsider)  # not admitted at all
+    with ape.reverts(dm.UnknownLot, lot=99):
+        dm.commitBid(99, good.digest, sender=k.b)
+    with ape.reverts(dm.WrongPhase):
+        dm.takeOver(k.a, k.a, [k.s1], sender=k.keeper)  # lots frozen once the auction started
+    with ape.reverts(dm.AuctionNotOver):
+        dm.disposeLot(lot1, 4, sender=k.keeper)
+    with ape.reverts(dm.LotsOpen, defaulter=k.a, open=3):
+        dm.chargeLosses(k.a, 10, sender=k.keeper)
+    with ape.reverts(dm.NotRevealing):
+        dm.revealBid(good.bid, good.signature, sender=k.keeper)  # bidding still open
+    assert _state(k) == before
+    dm.commitBid(lot1, good.digest, sender=k.b)
+    with ape.reverts(dm.DuplicateBid, lot=lot1, bidder=k.b):
+        dm.commitBid(lot1, mg.sign_bid(dm, k.b, lot1, cash("89.50")).digest, sender=k.b)  # twice
+    wide = mg.sign_bid(dm, k.c, lot1, cash("71.00"))  # below the band's 72.00
+    dm.commitBid(lot1, wide.digest, sender=k.c)
+    _to_reveal(k)
+    with ape.reverts(dm.BiddingClosed):
+        dm.commitBid(lot1, mg.sign_bid(dm, k.d, lot1, cash("88.00")).digest, sender=k.d)  # after the window
+    forged = mg.sign_bid(dm, k.c, lot1, cash("88.00"), salt=good.bid[3])  # c signs b's bid
+    with ape.reverts(dm.BadBidSignature, bidder=k.b):
+        dm.revealBid(good.bid, forged.signature, sender=k.keeper)  # unsigned by its bidder
+    changed = (good.bid[0], good.bid[1], cash("95.00"), good.bid[3])
+    with ape.reverts(dm.NoCommitment, lot=lot1, bidder=k.b):
+        dm.revealBid(changed, good.signature, sender=k.keeper)  # not the committed price
+    with ape.reverts(dm.BidOutsideBand, lot=lot1, price=cash("71.00"), limit=cash("72.00")):
+        dm.revealBid(wide.bid, wide.signature, sender=k.keeper)
+    assert mg.lot(dm, lot1).leader == ape.utils.ZERO_ADDRESS  # nothing revealed yet
+    dm.revealBid(good.bid, good.signature, sender=k.keeper)
+    with ape.reverts(dm.NoCommitment, lot=lot1, bidder=k.b):
+        dm.revealBid(good.bid, good.signature, sender=k.keeper)  # twice
+    assert (mg.lot(dm, lot1).leader, mg.lot(dm, lot1).leading_price) == (k.b.address, cash("88.00"))
+    with ape.reverts(dm.AccessControlUnauthorizedAccount):
+        dm.startAuction(k.a, 1, 1, 1, sender=k.keeper)
