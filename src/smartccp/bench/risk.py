@@ -40,6 +40,16 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   it: its margin account moves whole (only the account's owner changes), so the cost does not
   grow with its positions; ``risk.port_client_gas_per_position`` is that over its 10 positions,
   ``risk.port_client_gas_10_vs_1_positions_ratio`` against a client with one position.
+- ``risk.default_auction_gas``: the whole default management of a house portfolio of 10
+  securities (10 units of each bought T+1 from a dealer, the prices then 5 % lower), from
+  ``openCase`` to the last ``chargeLosses``: the take-over of the 10 positions (one call), the
+  auction's start, two sealed bids per lot for 8 lots (each committed and revealed: 32
+  transactions), the disposal of every lot (8 awarded, 2 without bids closed out on the venue
+  against a member's resting bids) and the charge through the waterfall; summed.
+  ``_largest_tx_gas`` its largest transaction, ``_txs`` their number; ``risk.default_auction_take_over_gas_per_security``
+  the take-over over 10; ``risk.default_auction_commit_gas`` / ``_reveal_gas`` the medians of a
+  bid's two steps; ``risk.default_auction_award_gas`` / ``_close_out_gas`` the medians of a lot's
+  disposal each way.
 - ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
   (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
   the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
@@ -60,6 +70,7 @@ from smartccp.bench.clearing import fund_members
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
 from smartccp.chain.system import System, admit, deploy_system, fund, kyc_expiry, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
+from smartccp.risk import management as mg
 from smartccp.risk.chain import (
     Risk,
     deploy_risk,
@@ -460,4 +471,70 @@ def fund_scale(ctx: BenchContext) -> Figures:
         f"risk.default_gas_{hi}_members": large,
         f"scale.default_gas_{hi}_vs_{lo}_members_ratio": round(large / small, 4),
         "risk.fund_settle_gas_per_member": settle_large // hi,
+    }
+
+
+AUCTION_SECURITIES, AUCTION_UNSOLD = 10, 2
+
+
+@measurement("risk.auction")
+def default_auction(ctx: BenchContext) -> Figures:
+    """Member a buys 10 units of each of 10 securities; the prices fall 5 %; a is declared in
+    default and its house portfolio is taken over, auctioned (b and c bid on 8 lots, b best) and
+    disposed of (2 lots closed out against d's resting bids), and the loss charged."""
+    op = ctx.roles.operator
+    m = risk_market(ctx, AUCTION_SECURITIES)
+    margin, fund, dm = m.risk.margin, m.risk.fund, m.risk.management
+    a, b, c, d, dealer = margined_members(m, ctx, 5)
+    for sid in m.sids:
+        _trade(m, a, dealer, sid, 10, m.prices[sid])
+    marks = {sid: p * 95 // 100 for sid, p in m.prices.items()}
+    unsold = m.sids[-AUCTION_UNSOLD:]
+    for sid in unsold:
+        m.client.place(limit_order(d, sid, Side.BUY, 10, marks[sid] - cash("0.10")), d)
+    publish_prices(margin, marks, op)
+    fund.declareDefault(a, sender=op)
+    steps: list[tuple[str, int]] = []  # (step, gas) of every transaction of the case
+
+    def sent(step: str, receipt: Any) -> None:
+        steps.append((step, int(receipt.gas_used)))
+
+    sent("open", dm.openCase(a, sender=op))
+    sent("take_over", dm.takeOver(a, a, m.sids, sender=op))
+    sent("start", dm.startAuction(a, 3_600, 3_600, 2_000, sender=op))
+    lots = {lt.security_id: lt.id for lt in mg.lots_of(dm, a)}
+    bidders = {str(b.address): b, str(c.address): c}
+    bids = [mg.sign_bid(dm, bidder, lots[sid], marks[sid] - step)
+            for sid in m.sids if sid not in unsold for bidder, step in ((b, cash("0.02")), (c, cash("0.05")))]
+    for x in bids:
+        sent("commit", dm.commitBid(x.lot, x.digest, sender=bidders[x.bidder]))
+    chain.pending_timestamp = int(dm.caseOf(a)[1]) + 1
+    chain.mine()
+    for x in bids:
+        sent("reveal", dm.revealBid(x.bid, x.signature, sender=op))
+    chain.pending_timestamp = int(dm.caseOf(a)[2]) + 1
+    chain.mine()
+    for sid in m.sids:
+        sent("close_out" if sid in unsold else "award", dm.disposeLot(lots[sid], 4, sender=op))
+    for r in mg.charge(dm, a, op):
+        sent("charge", r)
+    disposed = mg.lots_of(dm, a)
+    if sum(lt.state == mg.LotState.CLOSED_OUT for lt in disposed) != AUCTION_UNSOLD or any(
+            lt.leader != str(b.address) for lt in disposed if lt.state == mg.LotState.AWARDED):
+        raise RuntimeError("the auction did not dispose of every lot as planned (best bid, close-outs)")
+    if int(dm.caseOf(a)[0]) != mg.CasePhase.CLOSED:
+        raise RuntimeError("the case did not close")
+
+    def median(step: str) -> int:
+        return int(statistics.median(g for k, g in steps if k == step))
+
+    return {
+        "risk.default_auction_gas": sum(g for _, g in steps),
+        "risk.default_auction_largest_tx_gas": max(g for _, g in steps),
+        "risk.default_auction_txs": len(steps),
+        "risk.default_auction_take_over_gas_per_security": median("take_over") // AUCTION_SECURITIES,
+        "risk.default_auction_commit_gas": median("commit"),
+        "risk.default_auction_reveal_gas": median("reveal"),
+        "risk.default_auction_award_gas": median("award"),
+        "risk.default_auction_close_out_gas": median("close_out"),
     }
