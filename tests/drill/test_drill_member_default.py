@@ -9,6 +9,7 @@ from drill_checks import (
     check_separated_keys,
 )
 
+from smartccp.risk.chain import margin_status
 from smartccp.risk.waterfall import LAYERS, run_waterfall
 
 SCENARIO = "member_default"
@@ -26,17 +27,38 @@ def test_drill__separated_keys__each_role_sends_its_own_and_admin_changes_wait_t
     check_separated_keys(drill, SCENARIO)
 
 
-def test_member_default__loss_reaches_survivors_fund__market_keeps_running(drill):
+def test_member_default__managed_at_once__client_ported_portfolio_auctioned_loss_reaches_survivors(drill):
     _, report, _ = drill("member_default")
     day0, day1 = report["cycles"]
-
+    [event] = day0["events"]
+    mgmt = event["management"]
+    # Clients first: romeo ported to lima in the port window; tango, not accepted, closed out.
+    assert event["ported_clients"] == ["romeo"] and mgmt["closed_out_clients"] == ["tango"]
+    lots = {lot["account"]: lot for lot in mgmt["lots"]}
+    house, tango = lots["kilo"], lots["tango"]
+    assert (house["quantity"], house["cash"]) == (3_000, -3_000 * 100_000_000)
+    assert (tango["quantity"], tango["cash"]) == (300, -300 * 100_000_000)
+    # Sealed bids: the best accepted bid wins; uniform's, above its margin, is refused.
+    refused = {b["bidder"]: b["refused"] for b in mgmt["bids"]}
+    assert refused == {"lima": None, "mike": None, "november": None, "uniform": "InsufficientMargin"}
+    best = max(b["price"] for b in mgmt["bids"] if b["refused"] is None)
+    assert (house["state"], house["winner"], house["price"]) == ("awarded", "lima", best)
+    assert tango["state"] == "closed_out" and tango["winner"] is None
+    # The loss is what the auction crystallised: what kilo owed minus what the winner pays, i.e.
+    # VM at the settlement price plus the auction's discount to it.
+    vm = -(house["cash"] + house["quantity"] * house["mark"])
+    discount = house["quantity"] * (house["mark"] - house["price"])
+    assert house["loss"] == vm + discount == -(house["cash"] + house["quantity"] * house["price"]) > 0
+    assert mgmt["loss"] == house["loss"] + tango["loss"] == mgmt["covered"]
+    # Before settlement: nothing of kilo's is left to settle, no sell-out, no shortfall.
+    assert day0["sell_outs"] == [] and day0["shortfalls"] == []
+    assert day0["settlement"]["phase"] == "SETTLED" and day0["settlement"]["failures"] == 0
     [default] = day0["defaults"]
     layers = dict(default["waterfall"]["layers"])
-    assert default["member"] == "kilo" and default["loss"] > 0
+    assert default["member"] == "kilo" and default["loss"] == mgmt["loss"]
     assert layers["defaulter_margin"] > 0 and layers["defaulter_default_fund"] > 0
     assert layers["ccp_skin_in_the_game"] > 0 and layers["survivor_default_fund"] > 0
     assert layers["uncovered"] == 0 and sum(layers.values()) == default["loss"]
-    assert [s["account"] for s in day0["sell_outs"]] == ["kilo"]
     assert not next(c for c in day0["margin"]["calls"] if c["member"] == "kilo")["met"]
     assert day1["flow"]["refused_defaulters"] == {"kilo": True} and day1["flow"]["trades"] > 0
 
@@ -45,22 +67,29 @@ def test_member_default__on_chain_waterfall__layer_events_in_order_sum_to_the_lo
     runner, report, _ = drill("member_default")
     day0 = report["cycles"][0]
     [default] = day0["defaults"]
+    mgmt = day0["events"][0]["management"]
     w = default["waterfall"]
     events = [(e["layer"], e["amount"]) for e in w["events"]]
-
-    assert "on chain" in w["basis"] and events == [(e["layer"], e["amount"]) for e in day0["layers_used"]]
-    assert [n for n, _ in events] == sorted({n for n, _ in events}, key=LAYERS.index)  # in waterfall order
-    assert [n for n, _ in events] == list(LAYERS[:4])  # the loss reached the survivors' contributions
-    assert sum(a for _, a in events) == default["loss"] == w["charged_by_ccp"] > 0
+    assert "on chain" in w["basis"] and w["events"] == mgmt["layers"]
+    # The house's loss first (the house account is the case's first), in waterfall order up to
+    # the survivors' contributions; then tango's, from tango's own account only.
+    house_loss, tango_loss = (next(lt["loss"] for lt in mgmt["lots"] if lt["account"] == a) for a in ("kilo", "tango"))
+    house, client = events[:4], events[4:]
+    assert [n for n, _ in house] == list(LAYERS[:4])  # the loss reached the survivors' contributions
+    assert sum(a for _, a in house) == house_loss and client == [("defaulter_margin", tango_loss)]
+    assert sum(a for _, a in events) == default["loss"] > 0 and w["charged_by_ccp"] == 0
     available = w["available"]
-    for name, amount in events[:-1]:  # every layer before the last is used up
+    for name, amount in house[:-1]:  # every layer before the last is used up
         assert amount == available[name]
-    assert events[-1][1] <= available["survivor_default_fund"]
+    assert house[-1][1] <= available["survivor_default_fund"]
     assert int(runner.risk.fund.defaultOf(runner.accounts["kilo"])[1]) == default["loss"]
-    expected = run_waterfall({"kilo": default["loss"]}, {"kilo": available["defaulter_margin"]},
+    expected = run_waterfall({"kilo": house_loss}, {"kilo": available["defaulter_margin"]},
                              {"kilo": available["defaulter_default_fund"], "survivors": available["survivor_default_fund"]},
                              available["ccp_skin_in_the_game"])
-    assert dict(w["layers"]) == dict(expected.layers)  # the contract's layer totals equal the model's
+    assert dict(house) == {k: v for k, v in expected.layers if v}  # the contract's layers equal the model's
+    # tango keeps the rest of its own margin: segregation held.
+    posted = margin_status(runner.risk.margin, runner.accounts["tango"]).posted
+    assert posted == runner.sc.member("tango").margin - tango_loss > 0
     assert default["status_after"] == "Expelled" and day0["events"][0]["reason"] == "MissedMarginCall"
 
 

@@ -57,7 +57,19 @@ def _waterfall(report: dict[str, Any], path: Path) -> None:
     names = ["loss"] + [n.replace("_", "\n") for n, _ in layers]
     amounts = [a / CASH_UNIT for _, a in layers]
     bottom = d["loss"] / CASH_UNIT
-    ax.bar(0, bottom, color="#c0392b")
+    m = d.get("management")
+    if m:  # a managed default: the loss the auction crystallised, VM at the settlement price + discount
+        vm = sum(-(lot["cash"] + lot["quantity"] * lot["mark"]) for lot in m["lots"]) / CASH_UNIT
+        ax.bar(0, vm, color="#c0392b", label="VM at the settlement prices")
+        ax.bar(0, bottom - vm, bottom=vm, color="#922b21", label="auction / close-out discount")
+        margin = d["waterfall"].get("available", {}).get("defaulter_margin")
+        if margin:
+            ax.axhline(bottom - margin / CASH_UNIT, color="#2c3e50", ls="--", lw=1)
+            ax.text(len(names) - 1, bottom - margin / CASH_UNIT, f"{d['member']}'s house margin "
+                    f"({margin / CASH_UNIT:,.0f}) covers the loss down to here", ha="right", va="bottom", fontsize=8)
+        ax.legend(fontsize=8, loc="upper right")
+    else:
+        ax.bar(0, bottom, color="#c0392b")
     colors = ["#2c3e50", "#34495e", "#8e44ad", "#e67e22", "#d35400", "#7f8c8d"]
     for i, a in enumerate(amounts, 1):
         bottom -= a
@@ -66,8 +78,11 @@ def _waterfall(report: dict[str, Any], path: Path) -> None:
             ax.text(i, bottom + a / 2, f"{a:,.0f}", ha="center", va="center", color="white", fontsize=8)
     ax.set_xticks(range(len(names)), names, fontsize=7)
     ax.set_ylabel("cash")
-    ax.set_title(f"Default of {d['member']}: loss {d['loss'] / CASH_UNIT:,.0f} covered layer by layer\n"
-                 f"({d['waterfall']['basis']})", fontsize=10)
+    how = "managed at once: auction, close-out" if m else "CCP close-out at settlement"
+    ax.set_title(f"Default of {d['member']} ({how}): loss {d['loss'] / CASH_UNIT:,.0f} covered layer by layer\n"
+                 "(on chain: LayerUsed events of the DefaultFund)" if "on chain" in d["waterfall"]["basis"]
+                 else f"Default of {d['member']}: loss {d['loss'] / CASH_UNIT:,.0f} covered layer by layer\n(model)",
+                 fontsize=10)
     _save(fig, path)
 
 

@@ -61,6 +61,8 @@ def render(report: dict[str, Any]) -> str:
         for dft in c["defaults"]:
             w = dft["waterfall"]
             out.append(f"  DEFAULT {dft['member']}: loss {fmt_cash(dft['loss'])} (waterfall: {w['basis']})")
+            if dft.get("management"):
+                out.extend("    " + line for line in render_management(dft["management"]))
             for name, amount in w["layers"]:
                 out.append(f"    {name:<24} {fmt_cash(amount):>18}")
             for e in w.get("events", []):
@@ -102,3 +104,20 @@ def _governance(setup: dict[str, Any]) -> list[str]:
 
 def _fmt_types(by_type: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(by_type.items()))
+
+
+def render_management(m: dict[str, Any]) -> list[str]:
+    """A managed default: its lots (taken over, then awarded or closed out, each with its loss
+    against the last settlement price), every bid, the clients closed out."""
+    out = [f"managed at once ({m['basis']}): clients ported {', '.join(m.get('ported_clients', [])) or 'none'}, "
+           f"closed out {', '.join(m['closed_out_clients']) or 'none'}"]
+    rows = [[lot["lot"], lot["account"], lot["security"], f"{lot['quantity']:,}" if lot["quantity"] is not None else "-",
+             fmt_cash(lot["mark"]), lot["state"], lot["winner"] or "venue",
+             fmt_cash(lot["price"]) if lot["price"] else "-", fmt_cash(lot["loss"])] for lot in m["lots"]]
+    out += render_table(["lot", "account", "security", "quantity", "settlement price", "disposed", "to", "price",
+                         "loss"], rows).splitlines()
+    bids = [[b["lot"], b["bidder"], fmt_cash(b["price"]), b["refused"] or "accepted"] for b in m["bids"]]
+    out += render_table(["lot", "bidder", "sealed bid", "revealed"], bids).splitlines()
+    out.append(f"crystallised loss {fmt_cash(m['loss'])}, charged through the waterfall: {fmt_cash(m['covered'])} "
+               f"covered; {sum(v for k, v in m['gas'].items() if k != 'largest'):,} gas")
+    return out

@@ -49,7 +49,8 @@ class DrillSetup:
         spec, sc = load_spec(DRILL_SPEC), self.sc
         parts = {p for p, wanted in (("risk", self.on_chain_risk), ("bbo", sc.bbo)) if wanted}
         risk = replace(spec.risk, scenarios=sc.risk.n_scenarios, confidence_bps=round(sc.risk.confidence * 10_000),
-                       horizon_days=sc.risk.horizon_days, assessment_cap_bps=sc.risk.assessment_cap_bps)
+                       horizon_days=sc.risk.horizon_days, assessment_cap_bps=sc.risk.assessment_cap_bps,
+                       port_window=sc.risk.port_window)
         return replace(spec, name=f"drill-{sc.name}", venues=tuple(f"SmartCCP Venue {chr(65 + i)}" for i in range(sc.venues)),
                        parts=frozenset(parts), risk=risk)
 

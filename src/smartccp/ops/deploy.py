@@ -49,7 +49,7 @@ from smartccp.risk.chain import (
 from smartccp.risk.model import PUBLISHED, published_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import deploy_bbo
-from smartccp.types import MAX_UINT, ZERO_ADDRESS
+from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS
 
 #: Registry name of the timelock that administers a governed deployment.
 TIMELOCK = "SmartCCPTimelock"
@@ -226,6 +226,8 @@ def _risk(dep: Deployment) -> None:
     r = deploy_risk(s, op, n_scenarios=rk.scenarios)
     r.margin.setMarginModel(rk.confidence_bps, rk.horizon_days, rk.call_window, sender=op)
     r.fund.setFundParameters(rk.assessment_cap_bps, rk.top_up_window, sender=op)
+    if rk.port_window != DAY:  # the contract's default is a day
+        r.fund.setPortWindow(rk.port_window, sender=op)
     if rk.skin_in_the_game:
         bank = dep.account("bank")
         s.cash.issue(bank, rk.skin_in_the_game, sender=bank)

@@ -78,6 +78,7 @@ class RiskSpec:
     horizon_days: int = 5
     call_window: int = 3_600  # seconds a member has to meet a margin call
     top_up_window: int = DAY  # seconds to top up the default fund after a call
+    port_window: int = DAY  # seconds after a declaration in which the defaulter's clients may be ported
     assessment_cap_bps: int = 10_000
     skin_in_the_game: int = 0  # cash base units paid in by the bank (CCP treasury) at deploy
     calibration_end: str = "2008-09-12"  # the S&P 500 history used ends here
@@ -210,6 +211,7 @@ def _risk(raw: dict[str, Any]) -> RiskSpec:
         horizon_days=_int(raw, "horizon_days", "risk.", default=d.horizon_days, low=1, high=255),
         call_window=_int(raw, "call_window", "risk.", default=d.call_window, low=1),
         top_up_window=_int(raw, "top_up_window", "risk.", default=d.top_up_window, low=1),
+        port_window=_int(raw, "port_window", "risk.", default=d.port_window, low=1, high=2**32 - 1),
         assessment_cap_bps=_int(raw, "assessment_cap_bps", "risk.", default=d.assessment_cap_bps, low=0),
         skin_in_the_game=_cash(raw, "skin_in_the_game", "risk.", default="0"),
         calibration_end=str(raw.get("calibration_end", d.calibration_end)),

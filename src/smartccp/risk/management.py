@@ -82,6 +82,7 @@ class CaseReport:
     bid (revealed, or refused with its error), the loss per account and the waterfall's cover."""
 
     defaulter: str
+    taken: dict[int, tuple[int, int]] = field(default_factory=dict)  # lot -> (quantity, cash) taken over
     lots: list[dict[str, Any]] = field(default_factory=list)
     bids: list[dict[str, Any]] = field(default_factory=list)
     loss: int = 0
@@ -130,6 +131,9 @@ def take_over(dm: Any, defaulter: Any, wallets: Iterable[Any], security_ids: Seq
             r = dm.takeOver(defaulter, w, ids[i:i + page], sender=sender)
             if report is not None:
                 report.add_gas("take_over", r)
+                for log in r.decode_logs(dm.ObligationsTakenOver):
+                    q, c = report.taken.get(int(log.lot), (0, 0))
+                    report.taken[int(log.lot)] = (q + int(log.quantity), c + int(log.cash))
 
 
 def commit(dm: Any, bids: Iterable[SignedBid], accounts: dict[str, Any], report: CaseReport | None = None) -> None:
@@ -194,7 +198,9 @@ def summarise(dm: Any, defaulter: Any, report: CaseReport) -> CaseReport:
     report.loss, report.covered = int(case[6]), int(case[7])
     report.lots = []
     for lt in lots_of(dm, defaulter):
+        quantity, owed = report.taken.get(lt.id, (None, None))
         report.lots.append({"lot": lt.id, "account": lt.account, "security_id": lt.security_id,
+                            "quantity": quantity, "cash": owed,
                             "state": lt.state.name.lower(), "winner": lt.leader if lt.state == LotState.AWARDED else None,
                             "price": lt.leading_price if lt.state == LotState.AWARDED else None,
                             "loss": -lt.cash})

@@ -153,6 +153,7 @@ class RiskSpec:
     assessment_cap_bps: int = 10_000
     stress_moves_bps: tuple[int, ...] = (-3000, -2000, -1000, 1000, 2000, 3000)
     deposit_bps: int = 2000
+    port_window: int = 86_400  # seconds after a declaration in which clients may be ported
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,7 @@ def _close_out(d: dict[str, Any]) -> CloseOutSpec:
 
 def _risk(d: dict[str, Any]) -> RiskSpec:
     _known(d, {"margin", "confidence", "horizon_days", "n_scenarios", "skin_in_the_game",
-               "default_fund_minimum", "assessment_cap_bps", "stress_moves_bps", "deposit_bps"}, "risk")
+               "default_fund_minimum", "assessment_cap_bps", "stress_moves_bps", "deposit_bps", "port_window"}, "risk")
     kw = dict(d)
     for k in ("skin_in_the_game", "default_fund_minimum"):
         if k in kw:
