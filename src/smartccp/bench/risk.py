@@ -35,21 +35,6 @@ venue, CCP) with 16 scenarios per security calibrated by historical simulation o
   ``scale.default_gas_200_vs_20_members_ratio`` (layers 4-5 move indices, O(1) in members);
   ``risk.fund_settle_gas_per_member`` the keeper's settlement of every member afterwards
   (``settleMembers`` in pages of 100), per member.
-- ``risk.port_client_gas``: ``DefaultFund.portClients`` of one individually segregated client of
-  a defaulted member, holding open positions in 10 securities, to a backup member that accepted
-  it: its margin account moves whole (only the account's owner changes), so the cost does not
-  grow with its positions; ``risk.port_client_gas_per_position`` is that over its 10 positions,
-  ``risk.port_client_gas_10_vs_1_positions_ratio`` against a client with one position.
-- ``risk.default_auction_gas``: the whole default management of a house portfolio of 10
-  securities (10 units of each bought T+1 from a dealer, the prices then 5 % lower), from
-  ``openCase`` to the last ``chargeLosses``: the take-over of the 10 positions (one call), the
-  auction's start, two sealed bids per lot for 8 lots (each committed and revealed: 32
-  transactions), the disposal of every lot (8 awarded, 2 without bids closed out on the venue
-  against a member's resting bids) and the charge through the waterfall; summed.
-  ``_largest_tx_gas`` its largest transaction, ``_txs`` their number; ``risk.default_auction_take_over_gas_per_security``
-  the take-over over 10; ``risk.default_auction_commit_gas`` / ``_reveal_gas`` the medians of a
-  bid's two steps; ``risk.default_auction_award_gas`` / ``_close_out_gas`` the medians of a lot's
-  disposal each way.
 - ``risk.cure_default_gas``: ``DefaultFund.cureDefault`` of a member whose settlement shortfall
   (a sell-out 2 % below its purchase) its own margin covered, after it deposited the loss again:
   the refresh of its one security (T+1), the cleared flag and the register's reinstatement.
@@ -68,9 +53,8 @@ from ape import accounts, chain, project
 
 from smartccp.bench.clearing import fund_members
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
-from smartccp.chain.system import System, admit, deploy_system, fund, kyc_expiry, list_security
+from smartccp.chain.system import System, admit, deploy_system, fund, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
-from smartccp.risk import management as mg
 from smartccp.risk.chain import (
     Risk,
     deploy_risk,
@@ -86,7 +70,7 @@ from smartccp.risk.stress import historical_stress_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import MAX_UINT, ZERO_ADDRESS, Segregation, Side
+from smartccp.types import MAX_UINT, ZERO_ADDRESS, Side
 from smartccp.units import cash
 
 goal("risk.check_order_gas", "<=", 30_000)
@@ -169,7 +153,8 @@ def limit_order(owner: Any, sid: int, side: Side, quantity: int, price: int) -> 
     return Order(owner=str(owner.address), securityId=sid, side=side, quantity=quantity, price=price)
 
 
-def _trade(m: RiskMarket, buyer: Any, seller: Any, sid: int, quantity: int, price: int) -> None:
+def trade_pair(m: RiskMarket, buyer: Any, seller: Any, sid: int, quantity: int, price: int) -> None:
+    """``seller`` rests an offer of ``quantity`` at ``price``; ``buyer``'s bid fills it (novated)."""
     m.client.place(limit_order(seller, sid, Side.SELL, quantity, price), seller)
     m.client.place(limit_order(buyer, sid, Side.BUY, quantity, price), buyer)
 
@@ -239,8 +224,8 @@ def refresh_margin(ctx: BenchContext) -> Figures:
     m = risk_market(ctx)
     wide, narrow, dealer = margined_members(m, ctx, 3)
     for sid in m.sids:
-        _trade(m, wide, dealer, sid, 100, m.prices[sid])
-    _trade(m, narrow, dealer, m.sids[0], 100, m.prices[m.sids[0]])
+        trade_pair(m, wide, dealer, sid, 100, m.prices[sid])
+    trade_pair(m, narrow, dealer, m.sids[0], 100, m.prices[m.sids[0]])
     five, one = refresh_gas(m, [wide, narrow], ctx.roles.operator, ctx.repeats)
     return {
         "risk.refresh_margin_gas": five,
@@ -262,7 +247,7 @@ def scenario_costs(ctx: BenchContext, n_scenarios: int) -> Figures:
     m = risk_market(ctx, n_scenarios=n_scenarios)
     member, dealer = margined_members(m, ctx, 2)
     for sid in m.sids:
-        _trade(m, member, dealer, sid, 100, m.prices[sid])
+        trade_pair(m, member, dealer, sid, 100, m.prices[sid])
     shocks = _shocks(n_scenarios)
     publish = int(statistics.median(int(m.risk.margin.publishScenarios(m.sids[i % SECURITIES], shocks,
                                                                       sender=op).gas_used)
@@ -330,9 +315,9 @@ def default_drill(ctx: BenchContext) -> Figures:
     system.cash.approve(fund, cash(10_000), sender=r.bank)
     fund.fundSkinInTheGame(cash(10_000), sender=r.bank)
     cycle = int(system.ccp.settlementCycle(sid)[0])
-    _trade(m, a, d, sid, 1_000, p0)
-    _trade(m, b, c, sid, 600, p0)
-    _trade(m, c, d, sid, 100, p0)
+    trade_pair(m, a, d, sid, 1_000, p0)
+    trade_pair(m, b, c, sid, 600, p0)
+    trade_pair(m, c, d, sid, 100, p0)
 
     dates, closes = sp500_history()
     worst = next(s for s in historical_stress_scenarios(closes, dates) if s.name == "2008 down 5d")
@@ -378,7 +363,7 @@ def cure_default(ctx: BenchContext) -> Figures:
     for member in (a, d):
         fund.contribute(cash(10_000), sender=member)
     cycle = int(system.ccp.settlementCycle(sid)[0])
-    _trade(m, a, d, sid, 100, p0)
+    trade_pair(m, a, d, sid, 100, p0)
     system.cash.approve(system.ccp, 0, sender=a)  # a will not pay
     market.setPrice(sid, p0 * 98 // 100, sender=op)
     warp_past(system.ccp, cycle)
@@ -394,41 +379,6 @@ def cure_default(ctx: BenchContext) -> Figures:
     if int(system.membership.memberOf(a).status) != 1 or margin_status(margin, a).defaulted:
         raise RuntimeError("the cured member is not active again")
     return {"risk.cure_default_gas": gas}
-
-
-PORT_POSITIONS = 10
-
-
-@measurement("risk.port")
-def port_client(ctx: BenchContext) -> Figures:
-    """Individually segregated clients of member a, one with an open position in each of 10
-    securities and one in a single security (each bought 1 unit from a dealer, T+1, through the
-    gate, margined on its own account); a is declared in default and both are ported to b, which
-    accepted a's clients. ``portClients`` of each, one client per call."""
-    op = ctx.roles.operator
-    m = risk_market(ctx, PORT_POSITIONS)
-    system, fund = m.system, m.risk.fund
-    a, b, dealer = margined_members(m, ctx, 3)
-    # A first client ported alone warms what every port after it finds (the backup's list of
-    # client accounts); then the two measured ones, in the same state.
-    clients = [accounts.test_accounts.generate_test_account() for _ in range(3)]
-    for c, n in zip(clients, (1, PORT_POSITIONS, 1), strict=True):
-        op.transfer(c, 10**18)
-        system.membership.admitParticipant(c, a, kyc_expiry(), int(Segregation.INDIVIDUAL), sender=op)
-        system.cash.issue(c, cash(1_000_000), sender=ctx.roles.bank)
-        system.cash.approve(system.ccp, MAX_UINT, sender=c)
-        system.cash.approve(m.risk.margin, MAX_UINT, sender=c)
-        m.risk.margin.depositCash(cash(100_000), sender=c)
-        for sid in m.sids[:n]:
-            _trade(m, c, dealer, sid, 1, m.prices[sid])
-    fund.declareDefault(a, sender=op)
-    fund.setBackupMember(a, b, sender=op)
-    system.membership.acceptPortsFrom(a, True, sender=b)
-    _, wide, narrow = (int(fund.portClients(a, [c], sender=op).gas_used) for c in clients)
-    if any(str(m.risk.margin.accountOf(c)[1]) != str(b.address) for c in clients):
-        raise RuntimeError("a ported client's account is not under the backup member")
-    return {"risk.port_client_gas": wide, "risk.port_client_gas_per_position": wide // PORT_POSITIONS,
-            "risk.port_client_gas_10_vs_1_positions_ratio": round(wide / narrow, 3)}
 
 
 FUND_SIZES = (20, 200)
@@ -471,70 +421,4 @@ def fund_scale(ctx: BenchContext) -> Figures:
         f"risk.default_gas_{hi}_members": large,
         f"scale.default_gas_{hi}_vs_{lo}_members_ratio": round(large / small, 4),
         "risk.fund_settle_gas_per_member": settle_large // hi,
-    }
-
-
-AUCTION_SECURITIES, AUCTION_UNSOLD = 10, 2
-
-
-@measurement("risk.auction")
-def default_auction(ctx: BenchContext) -> Figures:
-    """Member a buys 10 units of each of 10 securities; the prices fall 5 %; a is declared in
-    default and its house portfolio is taken over, auctioned (b and c bid on 8 lots, b best) and
-    disposed of (2 lots closed out against d's resting bids), and the loss charged."""
-    op = ctx.roles.operator
-    m = risk_market(ctx, AUCTION_SECURITIES)
-    margin, fund, dm = m.risk.margin, m.risk.fund, m.risk.management
-    a, b, c, d, dealer = margined_members(m, ctx, 5)
-    for sid in m.sids:
-        _trade(m, a, dealer, sid, 10, m.prices[sid])
-    marks = {sid: p * 95 // 100 for sid, p in m.prices.items()}
-    unsold = m.sids[-AUCTION_UNSOLD:]
-    for sid in unsold:
-        m.client.place(limit_order(d, sid, Side.BUY, 10, marks[sid] - cash("0.10")), d)
-    publish_prices(margin, marks, op)
-    fund.declareDefault(a, sender=op)
-    steps: list[tuple[str, int]] = []  # (step, gas) of every transaction of the case
-
-    def sent(step: str, receipt: Any) -> None:
-        steps.append((step, int(receipt.gas_used)))
-
-    sent("open", dm.openCase(a, sender=op))
-    sent("take_over", dm.takeOver(a, a, m.sids, sender=op))
-    sent("start", dm.startAuction(a, 3_600, 3_600, 2_000, sender=op))
-    lots = {lt.security_id: lt.id for lt in mg.lots_of(dm, a)}
-    bidders = {str(b.address): b, str(c.address): c}
-    bids = [mg.sign_bid(dm, bidder, lots[sid], marks[sid] - step)
-            for sid in m.sids if sid not in unsold for bidder, step in ((b, cash("0.02")), (c, cash("0.05")))]
-    for x in bids:
-        sent("commit", dm.commitBid(x.lot, x.digest, sender=bidders[x.bidder]))
-    chain.pending_timestamp = int(dm.caseOf(a)[1]) + 1
-    chain.mine()
-    for x in bids:
-        sent("reveal", dm.revealBid(x.bid, x.signature, sender=op))
-    chain.pending_timestamp = int(dm.caseOf(a)[2]) + 1
-    chain.mine()
-    for sid in m.sids:
-        sent("close_out" if sid in unsold else "award", dm.disposeLot(lots[sid], 4, sender=op))
-    for r in mg.charge(dm, a, op):
-        sent("charge", r)
-    disposed = mg.lots_of(dm, a)
-    if sum(lt.state == mg.LotState.CLOSED_OUT for lt in disposed) != AUCTION_UNSOLD or any(
-            lt.leader != str(b.address) for lt in disposed if lt.state == mg.LotState.AWARDED):
-        raise RuntimeError("the auction did not dispose of every lot as planned (best bid, close-outs)")
-    if int(dm.caseOf(a)[0]) != mg.CasePhase.CLOSED:
-        raise RuntimeError("the case did not close")
-
-    def median(step: str) -> int:
-        return int(statistics.median(g for k, g in steps if k == step))
-
-    return {
-        "risk.default_auction_gas": sum(g for _, g in steps),
-        "risk.default_auction_largest_tx_gas": max(g for _, g in steps),
-        "risk.default_auction_txs": len(steps),
-        "risk.default_auction_take_over_gas_per_security": median("take_over") // AUCTION_SECURITIES,
-        "risk.default_auction_commit_gas": median("commit"),
-        "risk.default_auction_reveal_gas": median("reveal"),
-        "risk.default_auction_award_gas": median("award"),
-        "risk.default_auction_close_out_gas": median("close_out"),
     }

@@ -1,14 +1,15 @@
 """The demo's default drill and its charts (see :mod:`smartccp.demo.core`), after the balances step.
 
-The default drill ON CHAIN: member_a misses a margin call on its house account, is declared in
-default (suspended), its individually segregated client is ported to member_b with its whole
-margin account (positions and collateral), the CCP closes out member_a's position at settlement
-on the close-out market (``DEMO_CLOSE_OUT``: ``VenueCloseOut``, the CCP's IOC order on V0 against
-a close-out dealer's quotes; ``mock`` selects the test double; set on the CCP through the timelock
-by :mod:`.governance`) and the DefaultFund's waterfall covers the loss (each ``LayerUsed`` event
-printed) without touching the client's collateral; the market goes on. Then the drill's charts.
-Each transaction is sent by the key whose role may send it (``ctx.roles.keeper``, ``.price``,
-``.default_manager``).
+The default drill ON CHAIN, managed at once: member_a misses a margin call on its house account
+and is declared in default (suspended); its individually segregated client is ported to member_b
+with its whole margin account (positions and collateral); member_a's house portfolio is taken over
+by the default-management account and auctioned in sealed bids (EIP-712, committed as digests,
+revealed after the window) to member_b and the close-out dealer (a clearing member); the best bid
+takes it over at its price, the loss that crystallises is charged through the DefaultFund's
+waterfall (each ``LayerUsed`` event printed) without touching the client's collateral, all before
+the cycle settles; then it settles with nothing of member_a's left, and the market goes on. Then
+the drill's charts. Each transaction is sent by the key whose role may send it
+(``ctx.roles.keeper``, ``.price``, ``.default_manager``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from smartccp.clearing.closeout import CloseOutMarket
 from smartccp.demo.core import DEMO_STEPS, DemoContext
 from smartccp.demo.trade import (
     DEMO_CHARTS_DIR,
-    DEMO_CLOSE_OUT,
     _margin_table,
     _names,
     _order,
@@ -32,11 +32,17 @@ from smartccp.demo.trade import (
 )
 from smartccp.drill.base import CHAIN_NOTICE
 from smartccp.ops.daily import settle_when_due
+from smartccp.risk import management as mg
 from smartccp.risk.chain import layer_events, margin_status, order_margin, publish_prices
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.venue import VenueClient
 from smartccp.types import Side, TradingPhase
 from smartccp.units import cash, fmt_cash
+
+#: The auction of member_a's house portfolio: bidding and reveal windows (seconds; a few on a
+#: real-time chain), the band around the settlement price, each bidder's price move (bps).
+AUCTION_WINDOW, AUCTION_WINDOW_REALTIME, AUCTION_BAND_BPS = 600, 6, 3_000
+AUCTION_BIDS_BPS = {"member_b": -600, "dealer": -900}
 
 
 @DEMO_STEPS.step("default_drill", f"Default drill ON CHAIN: member_a misses a margin call ({CHAIN_NOTICE})",
@@ -45,11 +51,10 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     s, r, sid, rk = ctx.system, ctx.roles, ctx.security_id, _risk(ctx)
     a, b, x = r.member_a, r.member_b, r.client_a
     keeper, manager = r.keeper, r.default_manager
-    # The close-out market (pluggable: smartccp.clearing.closeout), set on the CCP by the governance step.
+    # The close-out market (pluggable: smartccp.clearing.closeout), set on the CCP by the governance
+    # step; its dealer bids in the auction.
     market: CloseOutMarket = ctx.data["close_out"]
     supplies0 = supplies(s, [sid])
-    log.line(f"close-out market: {market.label}" + ("" if "DefaultFund" in market.label
-                                                     else "; shortfalls charged to the DefaultFund"))
     # Next day: member_a keeps no spare margin and buys again; its client too.
     log.tx(s.venue.setPhase(sid, int(TradingPhase.CONTINUOUS), sender=keeper), "keeper: reopen ACME on V0")
     price = ctx.data["settlement_price"]
@@ -85,6 +90,7 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
         log.tx(rk.margin.depositCash(st_x.call_amount, sender=x), "client_a meets its call")
     _margin_table(ctx, log, ["member_a", "client_a"])
     client_posted = margin_status(rk.margin, x).posted
+    house_margin = margin_status(rk.margin, a).cash
     # member_a does not pay: the deadline passes, the default manager declares the default.
     log.tx(s.cash.approve(s.ccp, 0, sender=a), "member_a stops paying (CCP allowance withdrawn)")
     ctx.clock.wait_until(int(called.deadline) + 1, "member_a's margin call deadline")
@@ -96,35 +102,60 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     order = client.with_nonce(_order(ctx, "member_a", Side.BUY, 10, p))
     error = refusal_text(s.venue.placeOrder, order.as_tuple(), client.sign(order, a), 16, sender=a, also=(rk.margin,))
     log.line(f"member_a's next order: refused, {error}")
-    # Its client is ported to member_b with its whole account: positions, collateral, requirement.
+    # Clients first: client_a is ported to member_b, which accepts it, with its whole account.
     log.tx(rk.fund.setBackupMember(a, b, sender=manager), "default manager: backup member_b")
-    log.tx(s.membership.acceptPortsFrom(a, True, sender=b), "member_b: accepts member_a's clients")
+    log.tx(s.membership.acceptPort(x, True, sender=b), "member_b: accepts client_a")
     log.tx(rk.fund.portClients(a, [x], sender=manager), "default manager: portClients(member_a, [client_a])")
     _, owner, _ = rk.margin.accountOf(x)
     log.line(f"default manager ports client_a: clears through {_names(ctx).get(str(s.membership.clearingMemberOf(x)))}"
              f"; its margin account (collateral {fmt_cash(margin_status(rk.margin, x).posted)}) now answers to "
              f"{_names(ctx).get(str(owner))}")
     log.tx(rk.margin.refreshMargin(x, sender=keeper), "keeper: refresh client_a (under member_b)")
-    # Settlement: member_a's pay-in fails; the CCP sells out its 600 ACME and charges the shortfall.
-    prices = market.set_prices({sid: stressed}, keeper)
-    log.line(f"close-out at {fmt_cash(prices[sid])} (the dealer's bid: settlement price less "
-             f"{DEMO_CLOSE_OUT.slippage_bps} bps, on the tick)")
-    receipts = []
-    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), keeper, ctx.clock):
-        for rcpt in report.receipts:
-            log.tx(rcpt, f"keeper: settleCycle({report.cycle_id})")
-        log.line(f"keeper: {report.summary()}")
-        receipts += report.receipts
-    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.SoldOut)):
-        log.line(f"SoldOut: {int(ev.sold)}/{int(ev.offered)} ACME of member_a for {fmt_cash(int(ev.proceeds))}")
-    names = _names(ctx)
-    for ev in (ev for rcpt in receipts for ev in rcpt.decode_logs(s.ccp.ShortfallCharged)):
-        log.line(f"ShortfallCharged to {names.get(str(ev.clearingMember))}: {fmt_cash(int(ev.shortfall))}, "
-                 f"covered {fmt_cash(int(ev.covered))}")
+    # The house portfolio: taken over by the default-management account and auctioned at once,
+    # long before it would settle.
+    dm, names = rk.management, _names(ctx)
+    names[str(dm.address)] = "DefaultManagement"
+    log.tx(dm.openCase(a, sender=keeper), "keeper: openCase(member_a)")
+    receipt = log.tx(dm.takeOver(a, a, [sid], sender=keeper), "keeper: takeOver(member_a's house, [ACME])")
+    [taken] = receipt.decode_logs(dm.ObligationsTakenOver)
+    for ev in (taken,):
+        log.line(f"ObligationsTakenOver: lot {int(ev.lot)}, member_a's {int(ev.quantity):+,} ACME owing "
+                 f"{fmt_cash(-int(ev.cash))}: now the default-management account's")
+    window = AUCTION_WINDOW if ctx.clock.warp else AUCTION_WINDOW_REALTIME
+    log.tx(dm.startAuction(a, window, window, AUCTION_BAND_BPS, sender=manager),
+           f"default manager: startAuction (sealed bids for {window} s, reveals for {window} s)")
+    [lot] = [int(i) for i in dm.lotsOf(a)]
+    mark = int(rk.margin.securityRisk(sid)[0])
+    bidders = {"member_b": (b, AUCTION_BIDS_BPS["member_b"])}
+    if getattr(market, "dealer", None) is not None:  # the close-out dealer, a clearing member, bids too
+        bidders["close-out dealer"] = (market.dealer, AUCTION_BIDS_BPS["dealer"])
+    bids = {who: mg.sign_bid(dm, acct, lot, mark * (10_000 + bps) // 10_000 // cash("0.01") * cash("0.01"))
+            for who, (acct, bps) in bidders.items()}
+    for who, bid in bids.items():
+        log.tx(dm.commitBid(lot, bid.digest, sender=bidders[who][0]), f"{who}: commitBid (sealed)")
+    log.line("sealed bids committed: " + ", ".join(f"{who} {bid.digest.hex()[:10]}..." for who, bid in bids.items())
+             + " (digests: no price on chain yet)")
+    ctx.clock.wait_until(int(dm.caseOf(a)[1]) + 1, "the end of the bidding")
+    for who, bid in bids.items():
+        log.tx(dm.revealBid(bid.bid, bid.signature, sender=keeper), f"keeper: revealBid ({who})")
+        log.line(f"  {who} bid {fmt_cash(bid.price)} for the lot (settlement price {fmt_cash(mark)})")
+    ctx.clock.wait_until(int(dm.caseOf(a)[2]) + 1, "the end of the reveal")
+    receipt = log.tx(dm.disposeLot(lot, 4, sender=keeper), "keeper: disposeLot")
+    [award] = receipt.decode_logs(dm.LotAwarded)
+    log.line(f"LotAwarded to {names.get(str(award.winner), str(award.winner))} at {fmt_cash(int(award.price))}: "
+             f"loss {fmt_cash(int(award.loss))} = VM at {fmt_cash(int(award.markPrice))} plus the auction's discount")
+    receipts = mg.charge(dm, a, keeper)
+    for rcpt in receipts:
+        log.tx(rcpt, "keeper: chargeLosses(member_a)")
     events = layer_events(rk.fund, receipts)
     log.line("the waterfall, on chain (DefaultFund LayerUsed events, in order):")
     for _, layer, amount in events:
         log.line(f"  LayerUsed(member_a, {layer}, {fmt_cash(amount)})")
+    # Settlement: nothing of member_a's is left; the winner and the case account settle.
+    for report in settle_when_due(s.ccp, traded_cycles(s.ccp, drill_start), keeper, ctx.clock):
+        for rcpt in report.receipts:
+            log.tx(rcpt, f"keeper: settleCycle({report.cycle_id})")
+        log.line(f"keeper: {report.summary()}")
     loss = int(rk.fund.defaultOf(a)[1])
     covered = sum(v for _, _, v in events) == loss > 0
     log.line(f"loss {fmt_cash(loss)} = sum of the layers used: {'yes' if covered else 'NO'}")
@@ -153,7 +184,9 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     log.data.update(loss=loss, layers=[[layer, v] for _, layer, v in events], basis=CHAIN_NOTICE, refused=error,
                     close_out=market.label, status_after=status)
     ctx.data["default"] = {"member": "member_a", "loss": loss, "layers": [[layer, v] for _, layer, v in events],
-                           "basis": CHAIN_NOTICE}
+                           "basis": CHAIN_NOTICE, "available": {"defaulter_margin": house_margin},
+                           "management": {"lots": [{"quantity": int(taken.quantity), "cash": int(taken.cash),
+                                                    "mark": mark}]}}
     if error is None or not covered or not same or not segregated:
         raise AssertionError("the defaulter was not refused, the loss was not covered, a supply changed, or the "
                              "client's segregated collateral was used")
@@ -168,8 +201,9 @@ def charts(ctx: DemoContext, log: StepLog) -> None:
     margins = ctx.data.get("margins", {})
     cycle = {
         "day": 0,
-        "defaults": [{"member": default["member"], "loss": default["loss"],
-                      "waterfall": {"layers": default["layers"], "basis": default["basis"]}}],
+        "defaults": [{"member": default["member"], "loss": default["loss"], "management": default.get("management"),
+                      "waterfall": {"layers": default["layers"], "basis": default["basis"],
+                                    "available": default.get("available", {})}}],
         "margin": {"calls": [{"member": m, "initial_margin": im,
                               "next_day_loss": default["loss"] if m == default["member"] else 0}
                              for m, im in margins.items()]},
