@@ -67,18 +67,21 @@ struct LotView {
 ///    accepted one holds margin like an order). The best price leads (highest for a lot the
 ///    winner buys, lowest for one it sells; earlier reveal on a tie).
 /// 4. DISPOSAL. After `revealEnds`, anyone disposes of each lot (`disposeLot`): awarded to the
-///    leader, whose obligations become the lot's at its bid price (`moveObligation`; the cash
-///    difference stays here); a lot without an acceptable bid is closed out on the venue by an IOC
+///    leader, whose obligations become the lot's at its bid price (`moveObligation`: the legs as
+///    the defaulter held them, the earliest adjusted by the loss, which stays here as one
+///    cash-only obligation); a lot without an acceptable bid is closed out on the venue by an IOC
 ///    order of this account at the band's limit (resumable until the lot is gone).
 /// 4b. LOSS. A lot's loss is `-cash` once its quantity is gone: what the defaulter owed minus what
 ///    the winner or the venue pays for the units, i.e. the variation margin at the last
 ///    settlement price plus the auction's discount to it.
-/// 5. CHARGE. Once every lot is disposed, anyone charges each account's net loss through the
+/// 5. CHARGE. Once every lot is disposed, anyone charges each account's losses through the
 ///    waterfall (`chargeLosses`, in pages; `IDefaultFund.coverShortfall` with the account's
 ///    wallet, so a client's loss takes its own margin first, then the house's, never another
-///    client's; `LayerUsed` per layer). The cash comes here and pays the residual cash legs at
-///    settlement. An account whose lots gained is owed the gain, paid into its margin account
-///    once this account's obligations have settled (`payGain`).
+///    client's; `LayerUsed` per layer). The cash comes here and pays each lot's residual cash
+///    obligation (its loss, in its earliest cycle) at settlement. The gains of an account's lots
+///    that gained are not netted against its losses (they arrive only when their cycles settle):
+///    they are owed to the account and paid into its margin once this account's obligations
+///    have settled (`payGain`).
 interface IDefaultManagement {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice A case opened for `defaulter` (declared in the default fund).
@@ -102,9 +105,9 @@ interface IDefaultManagement {
     event LotClosedOut(uint256 indexed lot, int256 quantity, int256 cash, int256 remaining, uint64 limitPrice);
     /// @notice A lot was disposed of with `loss` (negative: a gain) for `account`.
     event LotDisposed(uint256 indexed lot, address indexed account, int256 loss);
-    /// @notice `account`'s net loss was charged through the waterfall: `covered` arrived here.
+    /// @notice `account`'s losses were charged through the waterfall: `covered` arrived here.
     event LossCharged(address indexed defaulter, address indexed account, uint256 loss, uint256 covered);
-    /// @notice `account`'s lots gained `amount` net: owed to its margin account.
+    /// @notice `account`'s lots that gained gained `amount`: owed to its margin account.
     event GainOwed(address indexed defaulter, address indexed account, uint256 amount);
     /// @notice `amount` of a gain was paid into `account`'s margin.
     event GainPaid(address indexed account, uint256 amount);
@@ -173,7 +176,7 @@ interface IDefaultManagement {
     /// @notice Dispose of `lot` after the reveal: award it to the leader, or close it out on the
     /// venue (an IOC order matching at most `maxMakers` resting orders; call again for the rest).
     function disposeLot(uint256 lot, uint256 maxMakers) external;
-    /// @notice Charge up to `maxAccounts` accounts' net losses through the waterfall, once every
+    /// @notice Charge up to `maxAccounts` accounts' losses through the waterfall, once every
     /// lot is disposed of; the last page closes the case. Anyone.
     function chargeLosses(address defaulter, uint256 maxAccounts) external;
     /// @notice Pay `account` the gain its lots made into its margin account, once this
@@ -200,9 +203,9 @@ interface IDefaultManagement {
     function lotsOf(address defaulter) external view returns (uint256[] memory);
     /// @notice One lot.
     function lot(uint256 lotId) external view returns (LotView memory);
-    /// @notice `account`'s net loss in `defaulter`'s case (negative: a gain) and the gain still
-    /// owed to it.
-    function accountResult(address defaulter, address account) external view returns (int256 loss, uint256 owed);
+    /// @notice `account`'s losses in `defaulter`'s case (its lots that lost: charged through the
+    /// waterfall) and the gains still owed to it (its lots that gained).
+    function accountResult(address defaulter, address account) external view returns (uint256 loss, uint256 owed);
     /// @notice The EIP-712 digest of `bid`: what its bidder commits and signs.
     function bidDigest(Bid calldata bid) external view returns (bytes32);
 }

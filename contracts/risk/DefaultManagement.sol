@@ -77,10 +77,11 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     }
 
     /// @dev An account's place in a case: the wallet its losses are charged through (the first
-    /// one taken over), its net loss so far, and the gain owed to it once charged.
+    /// one taken over), the losses of its lots that lost (charged through the waterfall), and the
+    /// gains of those that gained (owed to it once this account's obligations have settled).
     struct AccountCase {
         address wallet;
-        int128 loss;
+        uint128 loss;
         uint128 owed;
     }
 
@@ -240,22 +241,35 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         int256 loss = -int256(l.cash);
         --c.openLots;
         _caseLoss[l.defaulter] += loss;
+        // A lot's loss is paid by this account at its earliest cycle, a gain received at it: the
+        // losses are charged (this account must hold their cash before any of its cycles
+        // settles), the gains owed back once they have arrived. Netting them would leave this
+        // account short whenever a loss settles before a gain.
         AccountCase storage ac = _accounts[l.defaulter][l.account];
-        ac.loss = (int256(ac.loss) + loss).toInt128();
+        if (loss > 0) ac.loss += uint256(loss).toUint128();
+        else ac.owed += uint256(-loss).toUint128();
         emit LotDisposed(lotId, l.account, loss);
     }
 
-    /// @dev Novate every leg to the leader at its price: it receives (or delivers) the leg's
-    /// units for `quantity * price`; the rest of the leg's cash stays with this account.
+    /// @dev Novate every leg to the leader as the defaulter held it, the earliest one adjusted
+    /// by the lot's loss `-(cash + quantity * price)`: the winner pays (or receives)
+    /// `quantity * price` in all, and this account keeps one cash-only obligation, the loss, in
+    /// the earliest cycle (paid from the waterfall's cash before anything of the lot settles).
     function _award(uint256 lotId, Lot storage l) private {
         (address winner, uint64 price, uint256 sid) = (l.leader, l.leadingPrice, l.securityId);
+        int256 q = l.quantity;
+        int256 loss = -(int256(l.cash) + q * int256(uint256(price)));
         Leg[] storage legs = _legs[lotId];
+        uint256 first;
+        for (uint256 i = 1; i < legs.length; ++i) {
+            if (legs[i].cycleId < legs[first].cycleId) first = i;
+        }
         for (uint256 i; i < legs.length; ++i) {
             Leg memory g = legs[i];
-            if (g.quantity == 0 && g.cash == 0) continue;
-            _ccp.moveObligation(g.cycleId, sid, address(this), winner, g.quantity, -int256(g.quantity) * int256(uint256(price)));
+            int256 cash = i == first ? int256(g.cash) + loss : int256(g.cash);
+            if (g.quantity == 0 && cash == 0) continue;
+            _ccp.moveObligation(g.cycleId, sid, address(this), winner, g.quantity, cash);
         }
-        int256 q = l.quantity;
         l.cash = (int256(l.cash) + q * int256(uint256(price))).toInt128();
         (l.quantity, l.state) = (0, LotState.Awarded);
         (uint256 mark,,) = _margin.securityRisk(sid);
@@ -305,17 +319,15 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         for (; i < end; ++i) {
             address account = accounts[i];
             AccountCase storage ac = _accounts[defaulter][account];
-            int256 loss = ac.loss;
-            if (loss > 0) {
+            uint256 loss = ac.loss;
+            if (loss != 0) {
                 uint256 before = _cash.balanceOf(address(this));
-                _fund.coverShortfall(defaulter, ac.wallet, uint256(loss));
+                _fund.coverShortfall(defaulter, ac.wallet, loss);
                 uint256 covered = _cash.balanceOf(address(this)) - before;
                 _caseCovered[defaulter] += covered;
-                emit LossCharged(defaulter, account, uint256(loss), covered);
-            } else if (loss < 0) {
-                ac.owed = uint256(-loss).toUint128();
-                emit GainOwed(defaulter, account, uint256(-loss));
+                emit LossCharged(defaulter, account, loss, covered);
             }
+            if (ac.owed != 0) emit GainOwed(defaulter, account, ac.owed);
         }
         c.charged = uint32(end);
         if (end == accounts.length) {
@@ -380,7 +392,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     }
 
     /// @inheritdoc IDefaultManagement
-    function accountResult(address defaulter, address account) external view returns (int256, uint256) {
+    function accountResult(address defaulter, address account) external view returns (uint256, uint256) {
         AccountCase memory ac = _accounts[defaulter][account];
         return (ac.loss, ac.owed);
     }

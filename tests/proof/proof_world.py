@@ -178,6 +178,7 @@ class RiskWorld:
     members: list[Any]  # the trading clearing members
     passive: list[Any]  # fund members that do not trade
     shocks: dict[int, list[int]]
+    management: Any = None  # DefaultManagement
 
 
 def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
@@ -217,4 +218,4 @@ def build_risk_world(accounts: Any, chain: Any, project: Any) -> RiskWorld:
     system.cash.issue(w.bank, SKIN_IN_THE_GAME, sender=w.bank)
     system.cash.approve(risk.fund, SKIN_IN_THE_GAME, sender=w.bank)
     risk.fund.fundSkinInTheGame(SKIN_IN_THE_GAME, sender=w.bank)
-    return RiskWorld(w, risk.margin, risk.fund, members, passive, shocks)
+    return RiskWorld(w, risk.margin, risk.fund, members, passive, shocks, risk.management)

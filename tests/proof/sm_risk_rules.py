@@ -217,6 +217,17 @@ class RiskRules:
         m = self.members[who]
         if m in self.defaulted:
             return
+        self.member_misses_margin_call_before_settlement(who, severity)
+        if m in self.defaulted and self._may_fail(self.addr.index(m)):
+            self.revoke_ccp_allowance(self.addr.index(m), "both")  # and it does not settle either
+        self.time_moves(48)
+        self.settle_due_cycles()
+
+    def member_misses_margin_call_before_settlement(self, who: int, severity: int) -> None:
+        """The part of ``member_misses_margin_call`` before settlement: it trades, the price
+        moves against its largest house position, margins are refreshed, its call runs out and
+        a keeper declares its default (unless a refresh covered it)."""
+        m = self.members[who]
         # First it trades (CCP route) against the best order of the fuller side of ACME's book.
         acme = self.world.securities[0]
         book = self.books[acme.sid]
@@ -247,10 +258,6 @@ class RiskRules:
         self.margin_cycle()
         TALLY.stats["margin-call scenarios"] += 1
         self.missed_margin_call__default(who)
-        if m in self.defaulted and self._may_fail(self.addr.index(m)):
-            self.revoke_ccp_allowance(self.addr.index(m), "both")  # and it does not settle either
-        self.time_moves(48)
-        self.settle_due_cycles()
 
     @rule(page=st.sampled_from([1, 7, 50]))
     def keeper_settles_the_fund(self, page):

@@ -32,14 +32,17 @@ EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle
                 "move_assets_away": 3, "uncross": 1, "auction_order": 6}
 
 #: The risk machine's extra copies of its own rules.
-RISK_EXTRA_WEIGHT = {"margin_cycle": 1, "price_shock": 1, "missed_margin_call__default": 1, "member_misses_margin_call": 3}
+RISK_EXTRA_WEIGHT = {"margin_cycle": 1, "price_shock": 1, "missed_margin_call__default": 1, "member_misses_margin_call": 3,
+                     "member_default_managed_by_auction": 5}
 #: What each copy draws: the same strategies as the copied rule's own ``@rule``.
 COPY_STRATEGIES = {"place_order": ORDER, "trigger_orders": {"sid_i": st.integers(0, 1)}, "time_moves": TIME,
                    "settle_due_cycles": {}, "revoke_ccp_allowance": REVOKE, "move_assets_away": MOVE, "uncross": UNCROSS,
                    "auction_order": AUCTION_ORDER, "margin_cycle": {},
                    "price_shock": {"sid_i": st.integers(0, 1), "pct": st.sampled_from([-30, -20, -10, 10, 20, 30])},
                    "missed_margin_call__default": {"who": st.integers(0, 3)},
-                   "member_misses_margin_call": {"who": st.integers(0, 3), "severity": st.sampled_from([2, 4, 6])}}
+                   "member_misses_margin_call": {"who": st.integers(0, 3), "severity": st.sampled_from([2, 4, 6])},
+                   "member_default_managed_by_auction": {"who": st.integers(0, 3), "severity": st.sampled_from([2, 4]),
+                                                         "ticks": st.lists(st.integers(0, 3), min_size=3, max_size=3)}}
 
 
 def rule_copy(name: str, i: int, strategies: dict):  # noqa: ANN201

@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from sm_invariants import InvariantRules
 from sm_model_state import TALLY, MarketModel
+from sm_risk_auction import AuctionRules as DefaultAuctionRules
 from sm_risk_checks import RiskChecks
 from sm_risk_rules import RiskRules
 from sm_rules_book import AuctionRules, CancelRules, PriceTimeStandingRules
@@ -87,11 +88,12 @@ class MarketMachine(MarketModel, OrderRules, AuctionRules, CancelRules, PriceTim
     locals().update(rule_copies(EXTRA_WEIGHT))
 
 
-class RiskMachine(RiskRules, RiskChecks, MarketMachine):
+class RiskMachine(DefaultAuctionRules, RiskRules, RiskChecks, MarketMachine):
     """The market with its risk layer (``RISK_EXTENSION``): Margin is the venue's pre-trade gate
     and DefaultFund the CCP's default handler. Added rules: settlement prices and margin refresh
     (calls), deposits (plain and signed ``FundTransfer``), withdrawals, a missed call declared a
-    default, contribution top-ups. Added checks after every step: every clearing member's
+    default, contribution top-ups, a default managed at once by auction (``sm_risk_auction``).
+    Added checks after every step: every clearing member's
     collateral covers its requirement or a call is open (or it is in default); the waterfall's
     layers are used in order, each only once the ones before it are exhausted, and name every unit
     of each charged loss; Margin holds exactly its members' cash collateral and the fund exactly

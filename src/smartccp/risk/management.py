@@ -204,5 +204,6 @@ def summarise(dm: Any, defaulter: Any, report: CaseReport) -> CaseReport:
                             "state": lt.state.name.lower(), "winner": lt.leader if lt.state == LotState.AWARDED else None,
                             "price": lt.leading_price if lt.state == LotState.AWARDED else None,
                             "loss": -lt.cash})
-        report.accounts[lt.account] = int(dm.accountResult(defaulter, lt.account)[0])
+        loss, owed = (int(v) for v in dm.accountResult(defaulter, lt.account))
+        report.accounts[lt.account] = loss - owed  # net: its lots' losses less their gains
     return report

@@ -256,11 +256,21 @@ def test_auction__best_bids_win__bid_above_margin_refused__unsold_lot_closed_out
     assert margin_status(margin, k.y).posted == y_posted - loss[l3]
     assert int(fund.defaultOf(k.a)[1]) == sum(loss.values())
 
+    # All of it on the day of the default, before its trades' cycle could settle: loss known,
+    # waterfall run.
+    settles_from = int(ccp.cycleInfo(k.cycle)[4])
+    assert ape.chain.blocks.head.timestamp < settles_from
+    assert ape.chain.blocks.head.timestamp // 86_400 == k.cycle - 1  # still day D (T+1)
+
     # D's cycle settles with everyone paying: the books are flat, nothing is left with the CCP
     # or the case account, nothing was created or lost; y takes back what is left of its margin.
+    # No transaction of the settlement needs the defaulter: nothing of a's is paid in or out.
     warp_past(ccp, k.cycle)
     cycle = run_cycle(ccp, k.cycle, k.keeper)
     assert cycle.phase.name == "SETTLED" and cycle.failures == 0
+    touched = {str(log.account) for ev in (ccp.ObligationPaidIn, ccp.ObligationPaidOut) for log in cycle.logs(ev)
+               if int(log.securities) or int(log.cashAmount)}
+    assert k.a.address not in touched and k.y.address not in touched and str(dm.address) in touched
     check_ccp_empty(ccp, k.system, [k.s1, k.s2])
     assert int(k.system.cash.balanceOf(dm)) == 0
     assert int(k.system.securities.balanceOf(dm, k.s1)) == int(k.system.securities.balanceOf(dm, k.s2)) == 0
