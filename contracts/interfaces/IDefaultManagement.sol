@@ -59,6 +59,9 @@ struct LotView {
 ///    lot per margin account and security: the house's wallets at once, a client's once the port
 ///    window ended (it is closed out with the house portfolio, its loss charged to its own account
 ///    first).
+/// 2b. HEDGE. Before the auction the default manager may hedge a lot (`hedge`): the
+///    default-management account trades part of it away on the venue, within limits (only
+///    reducing it, within a band of the settlement price); the fills become part of the lot.
 /// 3. AUCTION. The default manager starts the auction (`startAuction`): surviving clearing members
 ///    commit sealed bids (`commitBid`: the EIP-712 digest of their signed `Bid`) until
 ///    `biddingEnds`, then anyone reveals them (`revealBid`) until `revealEnds`. A revealed bid
@@ -91,6 +94,9 @@ interface IDefaultManagement {
     event ObligationsTakenOver(
         address indexed defaulter, uint256 indexed lot, address wallet, uint256 securityId, int256 quantity, int256 cash
     );
+    /// @notice The default manager hedged `lot` on the venue: `quantity` and `cash` the fills (CCP
+    /// sign convention), now part of the lot.
+    event Hedged(uint256 indexed lot, int256 quantity, int256 cash, uint64 limitPrice);
     /// @notice The auction of `defaulter`'s `lots` lots started.
     event AuctionStarted(address indexed defaulter, uint256 lots, uint64 biddingEnds, uint64 revealEnds, uint16 bandBps);
     /// @notice `bidder` committed a sealed bid for `lot`.
@@ -153,6 +159,10 @@ interface IDefaultManagement {
     error NothingOwed(address account);
     /// @notice This account still has open obligations: gains are paid once they settled.
     error ObligationsOpen(uint256 open);
+    /// @notice A hedge of `units` would take `lot` past flat (it holds `available`), or is zero.
+    error HedgeTooLarge(uint256 lot, uint256 units, uint256 available);
+    /// @notice A hedge's `price` is worse than `limit`, the hedge band around the settlement price.
+    error HedgeOutsideBand(uint256 lot, uint256 price, uint256 limit);
     /// @notice A parameter is zero or out of range.
     error BadParameter();
 
@@ -163,6 +173,13 @@ interface IDefaultManagement {
     /// the case's lots. Anyone while the case is open: the defaulter's house wallets at once, a
     /// client's once the port window ended (`PortWindowOpen`).
     function takeOver(address defaulter, address wallet, uint256[] calldata securityIds) external;
+    /// @notice Hedge `lot` before the auction: an IOC order of the default-management account on
+    /// the venue that reduces the lot by up to `units` (never past flat: `HedgeTooLarge`) at
+    /// `limitPrice` or better, no worse than MAX_HEDGE_BAND_BPS from the settlement price
+    /// (`HedgeOutsideBand`), matching at most `maxMakers` resting orders. Its fills join the lot
+    /// (a leg in the trading cycle), so the auction's winner takes the hedged lot over. Default
+    /// manager, while the case is open.
+    function hedge(uint256 lot, uint256 units, uint256 limitPrice, uint256 maxMakers) external;
     /// @notice Freeze the lots and open the bidding for `biddingWindow` seconds, then the reveal
     /// for `revealWindow`; bids must be within `bandBps` of the last settlement price, and an
     /// unsold lot is closed out no worse than that. Default manager.

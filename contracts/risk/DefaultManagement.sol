@@ -43,6 +43,8 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
     /// @notice Bound on one take-over's page of securities.
     uint256 public constant MAX_BATCH = 50;
+    /// @notice A hedge trades no further than this from the settlement price (bps).
+    uint16 public constant MAX_HEDGE_BAND_BPS = 2_000;
     /// @notice EIP-712 type of a bid.
     bytes32 public constant BID_TYPEHASH = keccak256("Bid(address bidder,uint256 lot,uint64 price,uint256 salt)");
 
@@ -174,6 +176,28 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     }
 
     /// @inheritdoc IDefaultManagement
+    function hedge(uint256 lotId, uint256 units, uint256 limitPrice, uint256 maxMakers)
+        external
+        onlyRole(DEFAULT_MANAGER_ROLE)
+        nonReentrant
+    {
+        Lot storage l = _lot(lotId);
+        _requirePhase(l.defaulter, CasePhase.Open);
+        int256 q = l.quantity;
+        // Within limits: it only reduces the lot (never past flat), at no worse than the hedge
+        // band around the settlement price.
+        if (units == 0 || units > _abs(q)) revert HedgeTooLarge(lotId, units, _abs(q));
+        uint256 worst = _bandLimit(l.securityId, q > 0, MAX_HEDGE_BAND_BPS);
+        if (q > 0 ? limitPrice < worst : limitPrice > worst) revert HedgeOutsideBand(lotId, limitPrice, worst);
+        (uint64 cycleId, int256 dq, int256 dc, uint256 limit) = _trade(l.securityId, q > 0, units, limitPrice, maxMakers);
+        if (dq == 0) return;
+        MovedObligation[] memory fill = new MovedObligation[](1);
+        fill[0] = MovedObligation(cycleId, dq, dc);
+        _addLegs(lotId, fill); // the hedge is part of the lot: its winner takes it over with the rest
+        emit Hedged(lotId, dq, dc, uint64(limit));
+    }
+
+    /// @inheritdoc IDefaultManagement
     function startAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps)
         external
         onlyRole(DEFAULT_MANAGER_ROLE)
@@ -276,34 +300,38 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         emit LotAwarded(lotId, winner, price, mark, -int256(l.cash));
     }
 
-    /// @dev Trade what is left of the lot away on the venue: one IOC order of this account at the
-    /// band's limit, novated like anyone's (into the security's trading cycle); its fills are
-    /// measured on this account's obligation there.
+    /// @dev Trade what is left of the lot away on the venue at the band's limit; its fills stay
+    /// with this account (the lot is gone once its quantity is).
     function _closeOut(uint256 lotId, Lot storage l, uint16 bandBps, uint256 maxMakers) private {
         int256 q = l.quantity;
-        uint256 sid = l.securityId;
         if (q != 0) {
-            bool sell = q > 0; // units to receive: sell them
-            (uint64 tickSize, uint32 lotSize,) = _terms.tradingTerms(sid);
-            uint256 limit = _bandLimit(sid, sell, bandBps);
-            // The limit on the tick, on the CCP's side of the band (a sell's up, a buy's down).
-            uint256 ticks = sell ? (limit + tickSize - 1) / tickSize : limit / tickSize;
-            if (ticks == 0) ticks = 1;
-            limit = ticks * tickSize;
-            uint256 units = _abs(q);
-            units -= units % lotSize;
-            (uint64 cycleId,) = _ccp.settlementCycle(sid);
-            (int256 q0, int256 c0) = _ccp.obligation(cycleId, sid, address(this));
-            if (units != 0) {
-                _venue.placeTrusted(_order(sid, sell ? Side.Sell : Side.Buy, limit, units), maxMakers);
-            }
-            (int256 q1, int256 c1) = _ccp.obligation(cycleId, sid, address(this));
-            (int256 dq, int256 dc) = (q1 - q0, c1 - c0);
+            (, int256 dq, int256 dc, uint256 limit) =
+                _trade(l.securityId, q > 0, _abs(q), _bandLimit(l.securityId, q > 0, bandBps), maxMakers);
             l.quantity = (q + dq).toInt128();
             l.cash = (int256(l.cash) + dc).toInt128();
             emit LotClosedOut(lotId, dq, dc, l.quantity, uint64(limit));
         }
         if (l.quantity == 0) l.state = LotState.ClosedOut;
+    }
+
+    /// @dev One IOC order of this account on the venue (CCP route, novated like anyone's into the
+    /// security's trading cycle): `sell` (else buy) up to `units` (rounded down to the lot) at
+    /// `limit` put on the tick on the CCP's side (a sell's up, a buy's down). Returns the trading
+    /// cycle, the fills (CCP sign convention, measured on this account's obligation there) and the
+    /// limit used.
+    function _trade(uint256 sid, bool sell, uint256 units, uint256 limit, uint256 maxMakers)
+        private
+        returns (uint64 cycleId, int256 dq, int256 dc, uint256 ticked)
+    {
+        (uint64 tickSize, uint32 lotSize,) = _terms.tradingTerms(sid);
+        uint256 ticks = sell ? (limit + tickSize - 1) / tickSize : limit / tickSize;
+        ticked = (ticks == 0 ? 1 : ticks) * tickSize;
+        units -= units % lotSize;
+        (cycleId,) = _ccp.settlementCycle(sid);
+        (int256 q0, int256 c0) = _ccp.obligation(cycleId, sid, address(this));
+        if (units != 0) _venue.placeTrusted(_order(sid, sell ? Side.Sell : Side.Buy, ticked, units), maxMakers);
+        (int256 q1, int256 c1) = _ccp.obligation(cycleId, sid, address(this));
+        (dq, dc) = (q1 - q0, c1 - c0);
     }
 
     // ─── The loss ────────────────────────────────────────────────────────────────────────────

@@ -4,8 +4,9 @@ The default drill ON CHAIN, managed at once: member_a misses a margin call on it
 and is declared in default (suspended); its individually segregated client is ported to member_b
 with its whole margin account (positions and collateral); member_a's house portfolio is taken over
 by the default-management account and auctioned in sealed bids (EIP-712, committed as digests,
-revealed after the window) to member_b and the close-out dealer (a clearing member); the best bid
-takes it over at its price, the loss that crystallises is charged through the DefaultFund's
+revealed after the window) to member_b and the close-out dealer (a clearing member), after the
+default manager hedged part of it into the dealer's bid on V0; the best bid takes the rest over at
+its price, the loss that crystallises is charged through the DefaultFund's
 waterfall (each ``LayerUsed`` event printed) without touching the client's collateral, all before
 the cycle settles; then it settles with nothing of member_a's left, and the market goes on. Then
 the drill's charts. Each transaction is sent by the key whose role may send it
@@ -43,6 +44,7 @@ from smartccp.units import cash, fmt_cash
 #: real-time chain), the band around the settlement price, each bidder's price move (bps).
 AUCTION_WINDOW, AUCTION_WINDOW_REALTIME, AUCTION_BAND_BPS = 600, 6, 3_000
 AUCTION_BIDS_BPS = {"member_b": -600, "dealer": -900}
+HEDGE_UNITS = 200  # of member_a's 600, sold into the close-out dealer's bid before the auction
 
 
 @DEMO_STEPS.step("default_drill", f"Default drill ON CHAIN: member_a misses a margin call ({CHAIN_NOTICE})",
@@ -121,11 +123,20 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     for ev in (taken,):
         log.line(f"ObligationsTakenOver: lot {int(ev.lot)}, member_a's {int(ev.quantity):+,} ACME owing "
                  f"{fmt_cash(-int(ev.cash))}: now the default-management account's")
+    [lot] = [int(i) for i in dm.lotsOf(a)]
+    mark = int(rk.margin.securityRisk(sid)[0])
+    if getattr(market, "dealer", None) is not None:
+        # A hedge before the auction: the default manager sells part of the lot into the close-out
+        # dealer's bid on V0; the fills join the lot, which the auction then sells.
+        dealer_bid = market.set_prices({sid: stressed}, keeper)[sid]
+        receipt = log.tx(dm.hedge(lot, HEDGE_UNITS, dealer_bid, 4, sender=manager),
+                         f"default manager: hedge {HEDGE_UNITS} of the lot at {fmt_cash(dealer_bid)} or better")
+        for ev in receipt.decode_logs(dm.Hedged):
+            log.line(f"Hedged: {int(ev.quantity):+,} ACME for {fmt_cash(int(ev.cash))} on V0; the lot now "
+                     f"{mg.lot(dm, lot).quantity:+,} ACME")
     window = AUCTION_WINDOW if ctx.clock.warp else AUCTION_WINDOW_REALTIME
     log.tx(dm.startAuction(a, window, window, AUCTION_BAND_BPS, sender=manager),
            f"default manager: startAuction (sealed bids for {window} s, reveals for {window} s)")
-    [lot] = [int(i) for i in dm.lotsOf(a)]
-    mark = int(rk.margin.securityRisk(sid)[0])
     bidders = {"member_b": (b, AUCTION_BIDS_BPS["member_b"])}
     if getattr(market, "dealer", None) is not None:  # the close-out dealer, a clearing member, bids too
         bidders["close-out dealer"] = (market.dealer, AUCTION_BIDS_BPS["dealer"])
@@ -143,7 +154,8 @@ def default_drill(ctx: DemoContext, log: StepLog) -> None:
     receipt = log.tx(dm.disposeLot(lot, 4, sender=keeper), "keeper: disposeLot")
     [award] = receipt.decode_logs(dm.LotAwarded)
     log.line(f"LotAwarded to {names.get(str(award.winner), str(award.winner))} at {fmt_cash(int(award.price))}: "
-             f"loss {fmt_cash(int(award.loss))} = VM at {fmt_cash(int(award.markPrice))} plus the auction's discount")
+             f"loss {fmt_cash(int(award.loss))} on the lot = VM at {fmt_cash(int(award.markPrice))} plus the hedge's "
+             f"and the auction's discounts to it")
     receipts = mg.charge(dm, a, keeper)
     for rcpt in receipts:
         log.tx(rcpt, "keeper: chargeLosses(member_a)")

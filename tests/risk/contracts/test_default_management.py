@@ -161,12 +161,13 @@ def case_(operator, bank, issuer, member_a, member_b, member_c, client_a, accoun
     with ape.reverts(risk.fund.PortWindowClosed, defaulter=a, deadline=deadline):
         risk.fund.portClients(a, [y], sender=keeper)
     dm.takeOver(a, y, [s1], sender=keeper)
-    dm.startAuction(a, WINDOW, WINDOW, BAND, sender=operator)
-    lots = {f"{lt.account[:6]}:{lt.security_id}": lt.id for lt in mg.lots_of(dm, a)}
     ids = [int(i) for i in dm.lotsOf(a)]
     named = dict(zip(("a_s1", "a_s2", "y_s1"), ids, strict=True))
-    assert len(lots) == 3
     return Case(system, risk, dm, s1, s2, a, b, c, d, x, y, keeper, operator, cycle, named, before)
+
+
+def _start(k: Case) -> None:
+    k.dm.startAuction(k.a, WINDOW, WINDOW, BAND, sender=k.operator)
 
 
 def _to_reveal(k: Case) -> None:
@@ -204,6 +205,7 @@ def test_auction__best_bids_win__bid_above_margin_refused__unsold_lot_closed_out
     bids = [mg.sign_bid(dm, k.b, l1, cash("87.00")), mg.sign_bid(dm, k.c, l1, cash("89.00")),
             mg.sign_bid(dm, k.d, l1, cash("95.00")),  # above d's margin: refused at reveal
             mg.sign_bid(dm, k.b, l2, cash("111.00")), mg.sign_bid(dm, k.c, l2, cash("113.00"))]
+    _start(k)
     report = mg.CaseReport(str(k.a.address))
     mg.commit(dm, bids, k.by_address(), report)
     # Sealed: nothing about the price is on chain before the reveal.
@@ -295,6 +297,9 @@ def _state(k: Case) -> tuple:
 def test_bad_bids__each_a_named_error__nothing_changed(case_, outsider):
     k = case_
     dm, lot1 = k.dm, k.lots["a_s1"]
+    with ape.reverts(dm.BiddingClosed):
+        dm.commitBid(lot1, mg.sign_bid(dm, k.b, lot1, cash("88.00")).digest, sender=k.b)  # no auction yet
+    _start(k)
     before = _state(k)
     good = mg.sign_bid(dm, k.b, lot1, cash("88.00"))
     with ape.reverts(dm.NotEligibleBidder, bidder=k.a):
@@ -337,3 +342,38 @@ def test_bad_bids__each_a_named_error__nothing_changed(case_, outsider):
     assert (mg.lot(dm, lot1).leader, mg.lot(dm, lot1).leading_price) == (k.b.address, cash("88.00"))
     with ape.reverts(dm.AccessControlUnauthorizedAccount):
         dm.startAuction(k.a, 1, 1, 1, sender=k.keeper)
+
+
+def test_hedge_before_the_auction__fills_join_the_lot__winner_takes_the_hedged_lot(case_):
+    """The default manager sells 40 of a's 100 S1 into b's bid at 88.00 before the auction; c then
+    wins the 60 left at 89.00: the loss is 40 x (100 - 88) + 60 x (100 - 89) = 1,140, and c's
+    obligation is exactly the 60 at 89.00 (the hedge's 40 delivered to b net out in the cycle)."""
+    k = case_
+    dm, lot1 = k.dm, k.lots["a_s1"]
+    client = VenueClient(k.system.venue)
+    client.place(Order(owner=str(k.b.address), securityId=k.s1, side=Side.BUY, quantity=40, price=cash("88.00")), k.b)
+    before = _state(k)
+    with ape.reverts(dm.HedgeTooLarge, lot=lot1, units=101, available=100):
+        dm.hedge(lot1, 101, cash("86.00"), 4, sender=k.operator)  # past flat
+    with ape.reverts(dm.HedgeOutsideBand, lot=lot1, price=cash("71.00"), limit=cash("72.00")):
+        dm.hedge(lot1, 40, cash("71.00"), 4, sender=k.operator)  # 20 % below the settlement price
+    with ape.reverts(dm.AccessControlUnauthorizedAccount):
+        dm.hedge(lot1, 40, cash("86.00"), 4, sender=k.keeper)
+    assert _state(k) == before
+    receipt = dm.hedge(lot1, 40, cash("86.00"), 4, sender=k.operator)
+    [h] = receipt.decode_logs(dm.Hedged)
+    assert (int(h.quantity), int(h.cash)) == (-40, 40 * cash("88.00"))  # at b's price
+    lot = mg.lot(dm, lot1)
+    assert (lot.quantity, lot.cash, lot.legs) == (60, -100 * P0 + 40 * cash("88.00"), 1)  # the same cycle: one leg
+    _start(k)
+    with ape.reverts(dm.WrongPhase):
+        dm.hedge(lot1, 10, cash("86.00"), 4, sender=k.operator)  # lots frozen once the auction started
+    bid = mg.sign_bid(dm, k.c, lot1, cash("89.00"))
+    dm.commitBid(lot1, bid.digest, sender=k.c)
+    _to_reveal(k)
+    dm.revealBid(bid.bid, bid.signature, sender=k.keeper)
+    _to_disposal(k)
+    dm.disposeLot(lot1, 4, sender=k.keeper)
+    assert -mg.lot(dm, lot1).cash == 40 * (P0 - cash("88.00")) + 60 * (P0 - cash("89.00")) == cash(1_140)
+    # c sold a 100 at 100.00 and takes over 60 net at 89.00: its S1 obligation is -40 units.
+    assert tuple(k.system.ccp.obligation(k.cycle, k.s1, k.c)) == (-100 + 60, 100 * P0 - 60 * cash("89.00"))
