@@ -190,7 +190,8 @@ interface IDefaultManagement {
     /// @notice Reveal a committed bid (anyone may send it): checked against the commitment, the
     /// bidder's signature (EOA or ERC-1271), its standing, the band and its margin gate.
     function revealBid(Bid calldata bid, bytes calldata signature) external;
-    /// @notice Dispose of `lot` after the reveal: award it to the leader, or close it out on the
+    /// @notice Dispose of `lot` after the reveal: award it to the leader, or, without one (or if
+    /// the leader is no longer an active clearing member in good standing), close it out on the
     /// venue (an IOC order matching at most `maxMakers` resting orders; call again for the rest).
     function disposeLot(uint256 lot, uint256 maxMakers) external;
     /// @notice Charge up to `maxAccounts` accounts' losses through the waterfall, once every

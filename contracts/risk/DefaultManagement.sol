@@ -259,7 +259,8 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         if (l.state != LotState.Open) revert LotDisposedAlready(lotId);
         Case storage c = _cases[l.defaulter];
         if (c.phase != CasePhase.Auction || block.timestamp <= c.revealEnds) revert AuctionNotOver(lotId, c.revealEnds);
-        if (l.leader != address(0)) _award(lotId, l);
+        // A leader that has since defaulted or been suspended does not take the lot: it is closed out.
+        if (l.leader != address(0) && _eligible(l.leader)) _award(lotId, l);
         else _closeOut(lotId, l, c.bandBps, maxMakers);
         if (l.quantity != 0) return; // partly closed out: call again
         int256 loss = -int256(l.cash);
@@ -452,12 +453,16 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         if (l.defaulter == address(0)) revert UnknownLot(lotId);
     }
 
-    /// @dev A bidder is an active clearing member (a defaulter is suspended by its declaration).
+    /// @dev A bidder is an active clearing member not in default (a declaration suspends it).
     function _requireEligible(address bidder) private view {
+        if (!_eligible(bidder)) revert NotEligibleBidder(bidder);
+    }
+
+    function _eligible(address bidder) private view returns (bool) {
         Member memory m = _membership.memberOf(bidder);
-        if (m.kind != MemberKind.ClearingMember || m.status != MemberStatus.Active) revert NotEligibleBidder(bidder);
+        if (m.kind != MemberKind.ClearingMember || m.status != MemberStatus.Active) return false;
         (DefaultReason reason,,) = _fund.defaultOf(bidder);
-        if (reason != DefaultReason.None) revert NotEligibleBidder(bidder);
+        return reason == DefaultReason.None;
     }
 
     /// @dev The lot of `account` in `securityId`, formed on first use.
@@ -477,15 +482,18 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         Leg[] storage legs = _legs[id];
         for (uint256 i; i < moved.length; ++i) {
             MovedObligation memory m = moved[i];
-            (q, c) = (q + m.quantity, c + m.cashAmount);
+            q += m.quantity;
+            c += m.cashAmount;
             uint256 k;
             while (k < legs.length && legs[k].cycleId != m.cycleId) ++k; // at most lag + 2 legs
             if (k == legs.length) legs.push(Leg(m.cycleId, 0, 0));
             Leg storage g = legs[k];
-            (g.quantity, g.cash) = ((g.quantity + m.quantity).toInt128(), (g.cash + m.cashAmount).toInt128());
+            g.quantity = (int256(g.quantity) + m.quantity).toInt128();
+            g.cash = (int256(g.cash) + m.cashAmount).toInt128();
         }
         Lot storage l = _lots[id];
-        (l.quantity, l.cash) = ((l.quantity + q).toInt128(), (l.cash + c).toInt128());
+        l.quantity = (int256(l.quantity) + q).toInt128();
+        l.cash = (int256(l.cash) + c).toInt128();
     }
 
     /// @dev The band's worst acceptable price around the last settlement price: for a lot the

@@ -377,3 +377,26 @@ def test_hedge_before_the_auction__fills_join_the_lot__winner_takes_the_hedged_l
     assert -mg.lot(dm, lot1).cash == 40 * (P0 - cash("88.00")) + 60 * (P0 - cash("89.00")) == cash(1_140)
     # c sold a 100 at 100.00 and takes over 60 net at 89.00: its S1 obligation is -40 units.
     assert tuple(k.system.ccp.obligation(k.cycle, k.s1, k.c)) == (-100 + 60, 100 * P0 - 60 * cash("89.00"))
+
+
+def test_leader_defaulted_before_disposal__lot_closed_out_on_the_venue_instead(case_):
+    """c leads lot 1 at 89.00, then is itself declared in default before the lot is disposed of:
+    a defaulter does not take a lot over; it is closed out on the venue (d's 30 at 85.00, then b's
+    bid of 100 at 80.00), loss 100 x 100.00 - (30 x 85.00 + 70 x 80.00) = 1,850."""
+    k = case_
+    dm, lot1 = k.dm, k.lots["a_s1"]
+    _start(k)
+    bid = mg.sign_bid(dm, k.c, lot1, cash("89.00"))
+    dm.commitBid(lot1, bid.digest, sender=k.c)
+    _to_reveal(k)
+    dm.revealBid(bid.bid, bid.signature, sender=k.keeper)
+    k.fund.declareDefault(k.c, sender=k.operator)
+    VenueClient(k.system.venue).place(Order(owner=str(k.b.address), securityId=k.s1, side=Side.BUY, quantity=100,
+                                            price=cash("80.00")), k.b)
+    _to_disposal(k)
+    receipt = dm.disposeLot(lot1, 4, sender=k.keeper)
+    assert not receipt.decode_logs(dm.LotAwarded)
+    lot = mg.lot(dm, lot1)
+    assert (lot.state, lot.quantity) == (mg.LotState.CLOSED_OUT, 0)
+    assert -lot.cash == 100 * P0 - (30 * cash("85.00") + 70 * cash("80.00")) == cash(1_850)
+    assert tuple(k.system.ccp.obligation(k.cycle, k.s1, k.c)) == (-100, 100 * P0)  # only its own trade
