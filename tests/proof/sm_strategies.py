@@ -33,7 +33,7 @@ EXTRA_WEIGHT = {"place_order": 20, "trigger_orders": 2, "time_moves": 4, "settle
 
 #: The risk machine's extra copies of its own rules.
 RISK_EXTRA_WEIGHT = {"margin_cycle": 1, "price_shock": 1, "missed_margin_call__default": 1, "member_misses_margin_call": 3,
-                     "member_default_managed_by_auction": 5}
+                     "member_default_managed_by_auction": 3}
 #: What each copy draws: the same strategies as the copied rule's own ``@rule``.
 COPY_STRATEGIES = {"place_order": ORDER, "trigger_orders": {"sid_i": st.integers(0, 1)}, "time_moves": TIME,
                    "settle_due_cycles": {}, "revoke_ccp_allowance": REVOKE, "move_assets_away": MOVE, "uncross": UNCROSS,
