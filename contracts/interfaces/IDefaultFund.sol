@@ -140,6 +140,14 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice Lent cash came back: repaid by the CCP, or set off against a payment the fund
     /// owed the CCP in the waterfall (`setOff`).
     event LiquidityReturned(uint256 amount, bool setOff, uint256 outstanding);
+    /// @notice A recovery on `defaulter`'s case returned `amount` to `layer` (layers in reverse
+    /// order of use: survivors, skin in the game, the defaulter's own contribution).
+    event LayerRecovered(address indexed defaulter, Layer indexed layer, uint256 amount);
+    /// @notice Layer 4 refunded in O(1): the index of a unit contributed rose to `index` (at
+    /// `scale`), the pool to `pool`; balances are read at the new index when next settled.
+    event SurvivorsRefunded(uint64 indexed charge, uint256 amount, uint256 pool, uint256 index, uint256 scale);
+    /// @notice A survivor's balance rose by `amount` from refunds since it was last settled.
+    event SurvivorRefunded(address indexed member, uint256 amount);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice `caller` is not the CCP.
@@ -182,6 +190,9 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice The window to port `defaulter`'s clients ended at `deadline`: the clients still
     /// with it are closed out with its portfolio.
     error PortWindowClosed(address defaulter, uint64 deadline);
+    /// @notice `amount` is more than layers 2-5 paid for `defaulter` and recoveries have not yet
+    /// returned (`unrecovered`): what is beyond belongs to no layer.
+    error RecoveryTooLarge(address defaulter, uint256 amount, uint256 unrecovered);
 
     // ─── Risk parameters ─────────────────────────────────────────────────────────────────────
     /// @notice Publish required contributions (cover-2 allocation, cash base units). Members
@@ -230,6 +241,16 @@ interface IDefaultFund is IDefaultHandler {
     /// margin (cash, and its securities collateral if its margin covered its whole loss) and
     /// what is left of its contribution; then expel it from the register. Default manager.
     function closeDefault(address member) external;
+    /// @notice Return `amount` of cash recovered on `defaulter`'s case (anyone may pay it in:
+    /// the default manager's gains of the defaulter's house, a recovery from the estate) to the
+    /// layers it paid, in reverse order of use: the survivors (layers 4 and 5 together, pro
+    /// rata to their balances through the index, rounded down), then the skin in the game, then
+    /// the defaulter's own contribution (to its estate once the case is closed). At most what
+    /// layers 2-5 paid and is not yet recovered (`RecoveryTooLarge`); pulled from the caller.
+    function recoverLoss(address defaulter, uint256 amount) external;
+    /// @notice Withdraw `amount` of the fund's cash credit in the CCP (bridge refunds of buy-ins)
+    /// and return it to the layers of `defaulter`'s case, as `recoverLoss`. Default manager.
+    function recoverCcpCredit(address defaulter, uint256 amount) external;
     /// @notice Cure `member`'s open default without expulsion: only if no layer beyond its own
     /// margin was used, its margin is sufficient after a `refreshMargin` (no call, posted >=
     /// IM + VM) and its contribution is paid. Deletes the case, clears Margin's default flag,
@@ -273,6 +294,9 @@ interface IDefaultFund is IDefaultHandler {
     function layerTotals() external view returns (uint256[6] memory);
     /// @notice Where `member`'s leftovers go when its default is closed (zero: they stay booked).
     function estateOf(address member) external view returns (address);
+    /// @notice What layers 2-5 paid for `defaulter` and recoveries have not yet returned: the
+    /// survivors' (layers 4 and 5), the skin in the game's, and its own contribution's.
+    function unrecovered(address defaulter) external view returns (uint256 survivors, uint256 skin, uint256 own);
     /// @notice End of the window to port `member`'s clients (0: never declared in default).
     function portDeadline(address member) external view returns (uint64);
     /// @notice `member`'s top-up deadline (0: none).

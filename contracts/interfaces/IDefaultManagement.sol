@@ -197,8 +197,10 @@ interface IDefaultManagement {
     /// @notice Charge up to `maxAccounts` accounts' losses through the waterfall, once every
     /// lot is disposed of; the last page closes the case. Anyone.
     function chargeLosses(address defaulter, uint256 maxAccounts) external;
-    /// @notice Pay `account` the gain its lots made into its margin account, once this
-    /// account's obligations have settled. Anyone.
+    /// @notice Pay `account` the gain its lots made, once this contract's obligations have
+    /// settled. Anyone. The defaulter's house gain first returns what the fund's layers 2-5 paid
+    /// for the default (`DefaultFund.recoverLoss`, survivors first); the rest, and a client's
+    /// gain, goes into the account's margin.
     function payGain(address defaulter, address account) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IDefaultFund, DefaultReason, Layer} from "../interfaces/IDefaultFund.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {IMargin, MarginStatus} from "../interfaces/IMargin.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
@@ -70,6 +71,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint32 charges;
     }
 
+    /// @dev Per case, what layers 2-5 paid and recoveries have not yet returned (two slots).
+    struct Unrecovered {
+        uint96 own;
+        uint96 skin;
+        uint96 survivors;
+    }
+
     /// @dev One slot: the cumulative assessment rate when `due` was booked (16) | unpaid (12).
     struct Assessment {
         uint128 rate;
@@ -113,6 +121,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     mapping(address member => address) private _estates;
     /// @dev Cash lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity), not yet back.
     uint256 private _lent;
+    mapping(address defaulter => Unrecovered) private _unrecovered;
 
     /// @param ccp The CCP allowed to charge shortfalls (and paid assessments' recipient).
     /// @param margin The Margin contract (layer 1, default flags, contribution status).
@@ -208,7 +217,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function withdrawContribution(uint256 amount) external nonReentrant {
         if (_cases[msg.sender].reason != DefaultReason.None) revert AlreadyInDefault(msg.sender);
-        _settle(msg.sender);
+        int256 moved = _settle(msg.sender);
         Contribution storage c = _contributions[msg.sender];
         uint256 excess = c.paid > c.required ? c.paid - c.required : 0;
         if (amount == 0 || amount > excess) revert InsufficientContribution(msg.sender, excess, amount);
@@ -217,6 +226,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         c.paid -= uint96(amount);
         _pool -= uint128(amount); // a survivor: its balance (>= amount) is in the pool
         emit ContributionWithdrawn(msg.sender, amount);
+        if (moved != 0) _setContributionStatus(msg.sender, moved > 0);
         _cash.safeTransfer(msg.sender, amount);
     }
 
@@ -230,12 +240,12 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IDefaultFund
     function payAssessment(uint256 amount) external nonReentrant {
-        bool charged = _settle(msg.sender);
+        int256 moved = _settle(msg.sender);
         Assessment storage a = _assessments[msg.sender];
         if (amount == 0 || amount > a.due) revert InsufficientContribution(msg.sender, a.due, amount);
         a.due -= uint96(amount);
         emit AssessmentPaid(msg.sender, amount);
-        if (charged) _setContributionStatus(msg.sender, false);
+        if (moved != 0) _setContributionStatus(msg.sender, moved > 0);
         _cash.safeTransferFrom(msg.sender, _ccp, amount);
     }
 
@@ -337,6 +347,26 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    function recoverLoss(address defaulter, uint256 amount) external nonReentrant {
+        uint256 toEstate = _recover(defaulter, amount);
+        _cash.safeTransferFrom(msg.sender, address(this), amount);
+        if (toEstate != 0) _cash.safeTransfer(_estates[defaulter], toEstate);
+    }
+
+    /// @inheritdoc IDefaultFund
+    /// @dev The CCP credits the fund (its default handler) with bridge refunds it cannot tell
+    /// apart by case; the default manager names the case from the CCP's close-out events.
+    function recoverCcpCredit(address defaulter, uint256 amount)
+        external
+        onlyRole(DEFAULT_MANAGER_ROLE)
+        nonReentrant
+    {
+        uint256 toEstate = _recover(defaulter, amount);
+        ICCPSettlement(_ccp).withdrawCash(amount);
+        if (toEstate != 0) _cash.safeTransfer(_estates[defaulter], toEstate);
+    }
+
+    /// @inheritdoc IDefaultFund
     /// @dev The case is deleted, not kept closed: every other path reads `reason != None` as
     /// "in default" (survivor weights of layers 4-5, withdrawals, declarations), and a cured
     /// member is a survivor again. The register reinstatement needs the register's OPERATOR_ROLE.
@@ -368,7 +398,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IDefaultFund
     function settleMember(address member) external nonReentrant {
         if (!_listed[member]) revert NotFundMember(member);
-        if (_settle(member)) _setContributionStatus(member, false);
+        int256 moved = _settle(member);
+        if (moved != 0) _setContributionStatus(member, moved > 0);
     }
 
     /// @inheritdoc IDefaultFund
@@ -376,16 +407,19 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint256 n = _members.length;
         if (count == 0 || start >= n) revert BadInput();
         next = start + count < n ? start + count : n;
-        address[] memory charged = new address[](next - start);
+        address[] memory moved = new address[](next - start);
+        bool[] memory paid = new bool[](next - start);
         uint256 k;
         for (uint256 i = start; i < next; ++i) {
-            if (_settle(_members[i])) charged[k++] = _members[i];
+            int256 m = _settle(_members[i]);
+            if (m != 0) (moved[k], paid[k++]) = (_members[i], m > 0);
         }
         if (k != 0) {
             assembly ("memory-safe") {
-                mstore(charged, k)
+                mstore(moved, k)
+                mstore(paid, k)
             }
-            _margin.setContributionStatus(charged, new bool[](k)); // one call for the page
+            _margin.setContributionStatus(moved, paid); // one call for the page
         }
     }
 
@@ -453,6 +487,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDefaultFund
+    /// @dev Without survivors left in the pool the survivors' part cannot be returned: 0.
+    function unrecovered(address defaulter) external view returns (uint256 survivors, uint256 skin, uint256 own) {
+        Unrecovered memory u = _unrecovered[defaulter];
+        return (_pool == 0 ? 0 : u.survivors, u.skin, u.own);
+    }
+
+    /// @inheritdoc IDefaultFund
     function portDeadline(address member) external view returns (uint64) {
         return _cases[member].portDeadline;
     }
@@ -480,22 +521,27 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint256 used = _margin.seizeMargin(defaulter, wallet, remaining, to);
         remaining -= _use(defaulter, Layer.DefaulterMargin, used);
         k.beyondMargin = (uint256(k.beyondMargin) + remaining).toUint96();
+        if (remaining == 0) return amount; // layer 1 covered it all
         // Layer 2: the defaulter's own contribution.
         Contribution storage own = _contributions[defaulter];
+        Unrecovered memory u = _unrecovered[defaulter];
         used = _min(remaining, own.paid);
         own.paid -= uint96(used);
+        u.own = (uint256(u.own) + used).toUint96();
         uint256 fromFund = _use(defaulter, Layer.DefaulterFund, used);
         remaining -= used;
         // Layer 3: the CCP's skin in the game.
         used = _min(remaining, _skinInTheGame);
         _skinInTheGame -= used;
+        u.skin = (uint256(u.skin) + used).toUint96();
         fromFund += _use(defaulter, Layer.SkinInTheGame, used);
         remaining -= used;
         // Layer 4: the survivors' contributions, pro rata.
+        uint256 fromSurvivors;
         if (remaining != 0) {
-            used = _chargeSurvivors(remaining);
-            fromFund += _use(defaulter, Layer.SurvivorFund, used);
-            remaining -= used;
+            fromSurvivors = _use(defaulter, Layer.SurvivorFund, _chargeSurvivors(remaining));
+            fromFund += fromSurvivors;
+            remaining -= fromSurvivors;
         }
         // Layer 5: assessments, capped; called now, paid to the CCP later.
         uint256 assessed;
@@ -503,6 +549,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             assessed = _use(defaulter, Layer.Assessments, _assess(remaining));
             remaining -= assessed;
         }
+        u.survivors = (uint256(u.survivors) + fromSurvivors + assessed).toUint96();
+        _unrecovered[defaulter] = u;
         // Layer 6: what nobody covers, recorded.
         _use(defaulter, Layer.Uncovered, remaining);
         covered = amount - remaining - assessed;
@@ -538,6 +586,50 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         emit SurvivorsCharged(charge, used, pool - used, next, scale);
     }
 
+    /// @dev Return `amount` to `defaulter`'s layers in reverse order of use (survivors, skin in
+    /// the game, own contribution). Returns the part of the own contribution due to the estate
+    /// now (the case closed); the caller moves the cash in after these effects.
+    function _recover(address defaulter, uint256 amount) internal returns (uint256 toEstate) {
+        Case memory k = _cases[defaulter];
+        if (k.reason == DefaultReason.None) revert NotInDefault(defaulter);
+        if (amount == 0) revert BadInput();
+        Unrecovered memory u = _unrecovered[defaulter];
+        uint256 toSurvivors = _refundSurvivors(_min(amount, u.survivors));
+        uint256 toSkin = _min(amount - toSurvivors, u.skin);
+        uint256 toOwn = _min(amount - toSurvivors - toSkin, u.own);
+        if (toSurvivors + toSkin + toOwn != amount) {
+            revert RecoveryTooLarge(defaulter, amount, toSurvivors + toSkin + toOwn);
+        }
+        // Casts are safe: each part is at most the uint96 it is taken from.
+        (u.survivors, u.skin, u.own) =
+            (u.survivors - uint96(toSurvivors), u.skin - uint96(toSkin), u.own - uint96(toOwn));
+        _unrecovered[defaulter] = u;
+        _skinInTheGame += toSkin;
+        if (toSurvivors != 0) emit LayerRecovered(defaulter, Layer.SurvivorFund, toSurvivors);
+        if (toSkin != 0) emit LayerRecovered(defaulter, Layer.SkinInTheGame, toSkin);
+        if (toOwn != 0) {
+            emit LayerRecovered(defaulter, Layer.DefaulterFund, toOwn);
+            if (k.closed && _estates[defaulter] != address(0)) toEstate = toOwn;
+            else _contributions[defaulter].paid = (uint256(_contributions[defaulter].paid) + toOwn).toUint96();
+        }
+    }
+
+    /// @dev Layer 4 in reverse, O(1): the index is multiplied by `(pool + amount) / pool`,
+    /// rounded down, so every survivor's balance rises by at most its pro-rata share (rounding
+    /// against the members) and the pool, grown by `amount`, still backs them all. Survivors in
+    /// the pool now share it, pro rata to their balances now. Returns what it refunded: 0 when
+    /// no survivor is left or the index could not carry it.
+    function _refundSurvivors(uint256 amount) internal returns (uint256) {
+        uint256 pool = _pool;
+        if (amount == 0 || pool == 0) return 0;
+        uint256 next = (uint256(_index) * (pool + amount)) / pool;
+        if (next > type(uint128).max) return 0;
+        uint32 charge = _charges + 1;
+        (_pool, _index, _charges) = ((pool + amount).toUint128(), uint128(next), charge);
+        emit SurvivorsRefunded(charge, amount, pool + amount, next, _scale);
+        return amount;
+    }
+
     /// @dev Layer 5: call up to `amount` from the survivors pro rata to their required
     /// contributions, within the episode's cap of `capBps` per unit required, in O(1): the
     /// cumulative rate per unit required rises by `ceil(used / requiredPool)`; each survivor
@@ -569,7 +661,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     function _credit(address member, uint256 amount) internal {
         if (!_listed[member]) revert NotFundMember(member);
         if (amount == 0) revert BadInput();
-        bool charged = _settle(member);
+        int256 moved = _settle(member);
         Contribution storage c = _contributions[member];
         bool wasShort = c.paid < c.required;
         c.paid = (uint256(c.paid) + amount).toUint96();
@@ -578,8 +670,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (wasShort && c.paid >= c.required) {
             c.topUpDeadline = 0;
             _setContributionStatus(member, true);
-        } else if (charged) {
-            _setContributionStatus(member, false);
+        } else if (moved != 0) {
+            _setContributionStatus(member, moved > 0);
         }
     }
 
@@ -609,27 +701,35 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Book what layers 4 and 5 did to a survivor since it was last settled: its balance
-    /// at the current index (a charge that leaves it short calls a top-up), and its assessment
-    /// at the current rate. Returns whether it is newly short: the caller flags it unpaid to the
-    /// gate after its own effects (no external call here).
-    function _settle(address member) internal returns (bool short) {
+    /// at the current index (a charge that leaves it short calls a top-up; a refund that makes
+    /// it whole again ends the call), and its assessment at the current rate. Returns how its
+    /// contribution status moved (-1 newly short, 1 whole again, 0 neither): the caller tells
+    /// the gate after its own effects (no external call here).
+    function _settle(address member) internal returns (int256 moved) {
         Stake memory s = _stakes[member];
-        if (s.index == 0) return false;
+        if (s.index == 0) return 0;
         Contribution storage c = _contributions[member];
-        uint256 balance = _balanceOf(c.paid, s);
-        if (balance != c.paid) {
-            uint256 charged = c.paid - balance;
+        uint256 paid = c.paid;
+        uint256 balance = _balanceOf(paid, s);
+        if (balance < paid) {
             c.paid = uint96(balance);
-            emit SurvivorCharged(member, charged);
+            emit SurvivorCharged(member, paid - balance);
             if (balance < c.required) {
                 if (c.topUpDeadline == 0) c.topUpDeadline = _lastChargeAt + _topUpWindow;
                 emit TopUpCalled(member, c.required - balance, c.topUpDeadline);
-                short = true;
+                moved = -1;
+            }
+        } else if (balance > paid) {
+            c.paid = balance.toUint96();
+            emit SurvivorRefunded(member, balance - paid);
+            if (paid < c.required && balance >= c.required) {
+                c.topUpDeadline = 0;
+                moved = 1;
             }
         }
         if (s.charges != _charges) _stakes[member] = Stake(_index, _scale, _charges);
         uint128 rate = _assessRate;
-        if (rate == 0) return short; // never assessed: every snapshot is 0 too
+        if (rate == 0) return moved; // never assessed: every snapshot is 0 too
         uint256 assessed = _assessedSince(member);
         Assessment storage a = _assessments[member];
         a.rate = rate;

@@ -374,8 +374,21 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         if (open != 0) revert ObligationsOpen(open);
         ac.owed = 0;
         emit GainPaid(account, owed);
-        _cash.forceApprove(address(_margin), owed);
-        _margin.depositCashTo(account, owed);
+        // The house's gain first returns what others' resources paid for the default (layers
+        // 2-5, in reverse order); a client's gain is the client's own.
+        uint256 recovered;
+        if (account == defaulter) {
+            (uint256 survivors, uint256 skin, uint256 own) = _fund.unrecovered(defaulter);
+            recovered = owed < survivors + skin + own ? owed : survivors + skin + own;
+        }
+        if (recovered != 0) {
+            _cash.forceApprove(address(_fund), recovered);
+            _fund.recoverLoss(defaulter, recovered);
+        }
+        if (owed != recovered) {
+            _cash.forceApprove(address(_margin), owed - recovered);
+            _margin.depositCashTo(account, owed - recovered);
+        }
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────

@@ -102,6 +102,17 @@ class ChainDefault(EventHandler):
                      "fund_vs_history": day.margin.get("default_fund", {}).get("fund_vs_history"),
                      "reverse_stress": day.margin.get("default_fund", {}).get("reverse_stress"),
                      "contributions": day.margin.get("default_fund", {}).get("required", {})}
+        # Gains the case owes, now settled: a client's into its margin; the house's first back
+        # to the layers that paid for its default (survivors, skin in the game, its own fund).
+        recovered: dict[str, int] = {}
+        dm = rk.management
+        if dm is not None and int(dm.caseOf(acct)[0]) == mg.CasePhase.CLOSED:
+            for lot in mg.lots_of(dm, acct):
+                if int(dm.accountResult(acct, lot.account)[1]):
+                    receipt = dm.payGain(acct, lot.account, sender=r.key("keeper"))
+                    for ev in receipt.decode_logs(rk.fund.LayerRecovered):
+                        recovered[LAYERS[int(ev.layer)]] = recovered.get(LAYERS[int(ev.layer)], 0) + int(ev.amount)
+        waterfall["recovered"] = recovered
         # The market goes on: survivors replenish, the CCP refills its skin in the game, the default closes.
         replenished = {}
         for m in run.sc.members:
@@ -111,13 +122,9 @@ class ChainDefault(EventHandler):
             if paid < required:
                 rk.fund.contribute(required - paid, sender=run.accounts[m.name])
                 replenished[m.name] = required - paid
-        if totals["ccp_skin_in_the_game"]:  # from the CCP's treasury: no new cash
-            rk.fund.fundSkinInTheGame(totals["ccp_skin_in_the_game"], sender=r.bank)
-        dm = rk.management
-        if dm is not None and int(dm.caseOf(acct)[0]) == mg.CasePhase.CLOSED:
-            for lot in mg.lots_of(dm, acct):  # a gain the case owes an account, now settled: into its margin
-                if int(dm.accountResult(acct, lot.account)[1]):
-                    dm.payGain(acct, lot.account, sender=r.key("keeper"))
+        refill = totals["ccp_skin_in_the_game"] - recovered.get("ccp_skin_in_the_game", 0)
+        if refill:  # from the CCP's treasury: no new cash
+            rk.fund.fundSkinInTheGame(refill, sender=r.bank)
         if not bool(rk.fund.defaultOf(acct)[2]):
             rk.fund.closeDefault(acct, sender=r.key("default_manager"))
         status = ["None", "Active", "Suspended", "Expelled"][int(s.membership.memberOf(acct).status)]

@@ -67,6 +67,8 @@ def render(report: dict[str, Any]) -> str:
                 out.append(f"    {name:<24} {fmt_cash(amount):>18}")
             for e in w.get("events", []):
                 out.append(f"    LayerUsed({e['defaulter']}, {e['layer']}, {fmt_cash(e['amount'])})")
+            for name, amount in w.get("recovered", {}).items():
+                out.append(f"    LayerRecovered({dft['member']}, {name}, {fmt_cash(amount)}): the house's gain, back")
             if "cure" in dft:
                 cu = dft["cure"]
                 out.append(f"    DefaultCured({dft['member']}, {cu['event']['reason']}, {fmt_cash(cu['event']['loss'])}): "

@@ -9,7 +9,8 @@ by moving two indices that each member's balance reads when it is next *settled*
   ``INDEX_FLOOR`` (1e18) is multiplied by 1e18 and the scale goes up by one, an index of 0 restarts
   at 1e36 two scales up. A member's balance, booked as ``paid`` at ``(booked, its scale)``,
   reads ``floor(paid * index / booked)`` at the same scale, that divided by 1e18 one scale on, 0
-  beyond.
+  beyond. A recovery returned to the survivors (``refund_survivors``) runs it in reverse:
+  ``index = floor(index * (pool + amount) / pool)``, shared by the survivors in the pool then.
 - **Layer 5, assessments.** The survivors' total required contribution ``required_pool`` and the
   cumulative assessment rate per unit required (``RATE_ONE`` = 1e27 is one). An assessment of
   ``used`` (at most what the episode's cap ``cap_bps`` per unit required leaves) raises the rate
@@ -202,6 +203,19 @@ class FundLedger:
         self.last_charge_at = now
         return used
 
+    def refund_survivors(self, amount: int) -> int:
+        """Layer 4 in reverse (a recovery): the index rises by ``(pool + amount) / pool``, rounded
+        down; returns what was refunded (0 with no survivor left or an index past 128 bits)."""
+        if amount == 0 or self.pool == 0:
+            return 0
+        nxt = self.index * (self.pool + amount) // self.pool
+        if nxt >= 1 << 128:
+            return 0
+        self.pool += amount
+        self.index = nxt
+        self.charges += 1
+        return amount
+
     def assess(self, amount: int) -> int:
         """Layer 5: up to ``amount`` within the episode's cap; returns what was called."""
         max_rate = self.cap_bps * RATE_ONE // BPS
@@ -220,13 +234,18 @@ class FundLedger:
         if s.booked is None:
             return
         b = self.balance(m)
-        if b != s.paid:
+        if b < s.paid:
             self.events.append(("SurvivorCharged", m, s.paid - b))
             s.paid = b
             if b < s.required:
                 if not s.deadline:
                     s.deadline = self.last_charge_at + self.window
                 self.events.append(("TopUpCalled", m, s.required - b, s.deadline))
+        elif b > s.paid:
+            self.events.append(("SurvivorRefunded", m, b - s.paid))
+            if s.paid < s.required <= b:
+                s.deadline = 0
+            s.paid = b
         if s.charges != self.charges:
             s.booked, s.scale, s.charges = self.index, self.scale, self.charges
         assessed = self.assessed_since(m)

@@ -400,3 +400,52 @@ def test_leader_defaulted_before_disposal__lot_closed_out_on_the_venue_instead(c
     assert (lot.state, lot.quantity) == (mg.LotState.CLOSED_OUT, 0)
     assert -lot.cash == 100 * P0 - (30 * cash("85.00") + 70 * cash("80.00")) == cash(1_850)
     assert tuple(k.system.ccp.obligation(k.cycle, k.s1, k.c)) == (-100, 100 * P0)  # only its own trade
+
+
+def test_house_gain_and_ccp_credit_return_what_the_fund_paid__in_reverse_order(case_, accounts, bank):
+    """c wins a's long S1 at 80.00 (loss 100 x 20 = 2,000: a's margin 1,500, then 500 of its
+    contribution) and b the short S2 at 95.00 (a gain of 50 x 5 = 250); y's lot closes out as
+    before. Once the cycle settles, the house gain returns 250 of the 500 to a's contribution
+    (nothing went to later layers), not to a's margin; a cash credit the CCP holds for the fund
+    (as a buy-in's bridge refund leaves it) returns the other 250."""
+    k = case_
+    dm, fund, ccp = k.dm, k.fund, k.system.ccp
+    l1, l2 = k.lots["a_s1"], k.lots["a_s2"]
+    bids = [mg.sign_bid(dm, k.c, l1, cash("80.00")), mg.sign_bid(dm, k.b, l2, cash("95.00"))]
+    _start(k)
+    mg.commit(dm, bids, k.by_address())
+    _to_reveal(k)
+    mg.reveal(dm, bids, k.keeper)
+    _to_disposal(k)
+    mg.dispose_all(dm, k.a, k.keeper)
+    mg.charge(dm, k.a, k.keeper)
+    assert int(dm.accountResult(k.a, k.a)[1]) == cash(250)  # owed back to the house
+    assert tuple(fund.unrecovered(k.a)) == (0, 0, cash(500))
+    with ape.reverts(dm.ObligationsOpen):
+        dm.payGain(k.a, k.a, sender=k.keeper)  # the gain has not arrived yet
+    warp_past(ccp, k.cycle)
+    run_cycle(ccp, k.cycle, k.keeper)
+
+    receipt = dm.payGain(k.a, k.a, sender=k.keeper)
+    [back] = receipt.decode_logs(fund.LayerRecovered)
+    assert (back.defaulter, back.layer, back.amount) == (k.a.address, 1, cash(250))  # DefaulterFund
+    assert int(fund.contributionOf(k.a)[1]) == CONTRIBUTIONS[0] - cash(250)
+    assert margin_status(k.margin, k.a).posted == 0
+    assert int(k.system.cash.balanceOf(dm)) == 0
+    with ape.reverts(dm.NothingOwed, account=k.a):
+        dm.payGain(k.a, k.a, sender=k.keeper)
+
+    # A cash credit of 400 in the CCP for the fund: 250 of it is a's to recover.
+    as_fund = accounts.impersonate_account(fund.address)
+    ape.chain.set_balance(fund.address, 10**18)  # gas for the impersonated fund; it has no receive()
+    k.system.cash.issue(fund, cash(400), sender=bank)
+    k.system.cash.approve(ccp, cash(400), sender=as_fund)
+    ccp.prefundCash(cash(400), sender=as_fund)
+    with ape.reverts(fund.AccessControlUnauthorizedAccount):
+        fund.recoverCcpCredit(k.a, cash(250), sender=k.keeper)
+    with ape.reverts(fund.RecoveryTooLarge, defaulter=k.a, amount=cash(400), unrecovered=cash(250)):
+        fund.recoverCcpCredit(k.a, cash(400), sender=k.operator)
+    fund.recoverCcpCredit(k.a, cash(250), sender=k.operator)
+    assert int(fund.contributionOf(k.a)[1]) == CONTRIBUTIONS[0]
+    assert int(ccp.prefunded(fund)[0]) == cash(150)
+    assert tuple(fund.unrecovered(k.a)) == (0, 0, 0)

@@ -142,6 +142,53 @@ def test_waterfall__after_use__survivors_topped_up_and_assessments_paid_to_ccp(w
     assert int(u.fund.skinInTheGame()) == SITG
 
 
+def test_recovery__returned_to_the_layers_in_reverse_order__survivors_first_through_the_index(wf, system, bank):
+    """A 2,200 loss takes a's margin 1,000, its contribution 500, the skin 400 and 300 of the
+    survivors' 500 (b 180, c 120: the index falls to 0.4). A recovery of 450 returns the 300 to the
+    survivors (the index back to 1.0: b and c whole again, read lazily), then 150 to the skin; a
+    recovery of 750 the skin's other 250, then a's own 500. Nothing is left to recover."""
+    u, trio = wf
+    a, b, c = trio
+    fund = u.fund
+    _fund_sitg(u, system, bank)
+    fund_cash = int(system.cash.balanceOf(fund))
+    fund.coverShortfall(a, a, cash(2_200), sender=u.ccp)
+    assert tuple(fund.unrecovered(a)) == (cash(300), SITG, CONTRIB[0])
+    settled = fund.settleMember(b, sender=c)  # b settled after the charge, c not
+    assert [(e.member, e.amount) for e in settled.decode_logs(fund.SurvivorCharged)] == [(b.address, cash(180))]
+    assert not margin_status(u.margin, b).contribution_paid and int(fund.topUpDeadline(b)) > 0
+
+    before = (tuple(fund.survivorPool()), int(fund.skinInTheGame()), tuple(fund.unrecovered(a)))
+    with ape.reverts(fund.NotInDefault, member=b):
+        fund.recoverLoss(b, cash(1), sender=u.ccp)
+    with ape.reverts(fund.BadInput):
+        fund.recoverLoss(a, 0, sender=u.ccp)
+    with ape.reverts(fund.RecoveryTooLarge, defaulter=a, amount=cash(1_201), unrecovered=cash(1_200)):
+        fund.recoverLoss(a, cash(1_201), sender=u.ccp)
+    assert (tuple(fund.survivorPool()), int(fund.skinInTheGame()), tuple(fund.unrecovered(a))) == before
+
+    system.cash.approve(fund, cash(1_200), sender=u.ccp)
+    first = fund.recoverLoss(a, cash(450), sender=u.ccp)
+    assert [(e.layer, e.amount) for e in first.decode_logs(fund.LayerRecovered)] == [(3, cash(300)), (2, cash(150))]
+    pool, _, index, scale, _ = fund.survivorPool()
+    assert (pool, index, scale) == (cash(500), 10**36, 0)  # 0.4 x 500 / 200: whole again
+    assert tuple(fund.unrecovered(a)) == (0, cash(250), CONTRIB[0])
+    settled = fund.settleMembers(0, 3, sender=c)
+    assert [(e.member, e.amount) for e in settled.decode_logs(fund.SurvivorRefunded)] == [(b.address, cash(180))]
+    assert not settled.decode_logs(fund.SurvivorCharged)  # c's charge and refund met unseen
+    for m, want in ((b, CONTRIB[1]), (c, CONTRIB[2])):
+        assert int(fund.contributionOf(m)[1]) == want
+        assert margin_status(u.margin, m).contribution_paid and int(fund.topUpDeadline(m)) == 0
+
+    second = fund.recoverLoss(a, cash(750), sender=u.ccp)
+    assert [(e.layer, e.amount) for e in second.decode_logs(fund.LayerRecovered)] == [(2, cash(250)), (1, CONTRIB[0])]
+    assert int(fund.skinInTheGame()) == SITG and int(fund.contributionOf(a)[1]) == CONTRIB[0]
+    assert tuple(fund.unrecovered(a)) == (0, 0, 0)
+    assert int(system.cash.balanceOf(fund)) == fund_cash  # every layer's cash back in the fund
+    with ape.reverts(fund.RecoveryTooLarge, defaulter=a, amount=1, unrecovered=0):
+        fund.recoverLoss(a, 1, sender=u.ccp)
+
+
 def test_waterfall__only_the_ccp_charges(wf):
     u, trio = wf
     with ape.reverts(u.fund.OnlyCcp, caller=trio[1].address):

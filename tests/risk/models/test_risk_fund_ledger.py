@@ -59,6 +59,27 @@ def test_many_charges__the_pool_backs_every_balance_and_scales_keep_precision(pa
         assert INDEX_FLOOR < f.index <= INDEX_ONE
 
 
+@settings(max_examples=200, deadline=None)
+@given(paid=st.lists(amounts, min_size=1, max_size=30), share=st.fractions(0, 1), back=st.fractions(0, 1))
+def test_refund__each_gains_at_most_its_pro_rata_share__the_pool_still_backs_every_balance(paid, share, back):
+    """A recovery returned to the survivors after a charge: each balance rises by at most its
+    exact pro-rata share of the refund (rounding against the members), by at least that less
+    two units, and the pool (grown by the refund) backs them all."""
+    f = _ledger(paid)
+    used = f.charge_survivors(int(share * f.pool), now=1)
+    for i in range(len(paid)):
+        f.settle(i)
+    before = [f.balance(i) for i in range(len(paid))]
+    pool = f.pool
+    refunded = f.refund_survivors(int(back * used))
+    assert refunded == (int(back * used) if pool else 0)
+    for i, b in enumerate(before):
+        gained = f.balance(i) - b
+        exact = Fraction(refunded * b, pool) if pool else 0
+        assert exact - 2 <= gained <= exact
+    assert sum(f.balance(i) for i in range(len(paid))) <= f.pool == pool + refunded
+
+
 def test_charge__the_whole_pool__every_balance_zero__new_contributions_exact():
     f = _ledger([cash(300), cash(200)])
     assert f.charge_survivors(cash(900), now=5) == cash(500)
