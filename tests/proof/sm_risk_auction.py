@@ -130,8 +130,14 @@ class AuctionRules:
         self.settle_due_cycles()
         owed = int(dm.accountResult(m, m)[1])
         if owed and not int(self.ccp.prefunded(case)[2]):
+            # The house's gain first returns what layers 2-5 paid (reverse order), the rest to
+            # its margin; the custody checks after the step see the fund's and Margin's cash.
+            unrecovered = sum(int(x) for x in self.fund.unrecovered(m))
             self.tx(dm, "payGain", m, m, sender=self.world.keeper)
-            TALLY.stats["auction gains paid into the defaulter's margin"] += 1
+            back = unrecovered - sum(int(x) for x in self.fund.unrecovered(m))
+            assert back == min(owed, unrecovered), f"recovery: {back} returned, the model {min(owed, unrecovered)}"
+            TALLY.stats["auction gains returned to the fund's layers" if back
+                        else "auction gains paid into the defaulter's margin"] += 1
 
     def _move(self, cycle: int, sid: int, src: str, dst: str, q: int, c: int) -> None:
         """The model's half of ``CCPSettlement.moveObligation``: ``(q, c)`` from ``src`` to
