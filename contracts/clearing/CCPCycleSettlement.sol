@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {CyclePhase} from "../interfaces/ICCPSettlement.sol";
+import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {CloseOutLib} from "../libraries/CloseOutLib.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {CCPBase} from "./CCPBase.sol";
@@ -235,7 +236,8 @@ contract CCPCycleSettlement is CCPCloseOut {
     }
 
     function _pullSecurities(address account, uint256 securityId, uint256 amount) private returns (bool ok) {
-        try _securities.safeTransferFrom{gas: CALL_GAS}(account, address(this), securityId, amount, "") {
+        // Into custody without the ERC-1155 acceptance call back to the CCP (it is the taker).
+        try ISecurityToken(address(_securities)).pullToCustody{gas: CALL_GAS}(account, securityId, amount) {
             return true;
         } catch {}
     }

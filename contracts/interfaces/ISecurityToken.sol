@@ -33,6 +33,10 @@ interface ISecurityToken {
     error NotApprovedToRedeem(address holder, address caller);
     /// @notice No more than `max` subscribers may be registered.
     error TooManySubscribers(uint256 max);
+    /// @notice Only SmartCCP's own contracts (system accounts in the register) take units into custody.
+    error NotCustodian(address caller);
+    /// @notice Units of `id` may not be issued or redeemed until its record date `date` passed.
+    error RecordDatePending(uint256 id, uint48 date);
 
     /// @notice List a new security issued by the caller. Issuer role only.
     /// @return id The new security id.
@@ -52,6 +56,14 @@ interface ISecurityToken {
     /// @notice Halt or resume trading in `id` on this ledger and every subscribed venue. The operator;
     /// the guardian may halt only (emergency path).
     function setHalted(uint256 id, bool halted) external;
+    /// @notice Move `amount` units of `id` from `from` into the caller's custody: what
+    /// `safeTransferFrom(from, caller, id, amount, "")` does (the caller approved for all by
+    /// `from`, the holder rules, `TransferSingle`), without the ERC-1155 acceptance call back to
+    /// the caller, which is taking the units itself. SmartCCP's own contracts only (the CCP's pay-in).
+    function pullToCustody(address from, uint256 id, uint256 amount) external;
+    /// @notice Add record date `date` (in the future, after the latest) to `id`; returns its
+    /// ordinal. Balances at it are kept lazily (see RecordDates). Record role only.
+    function addRecordDate(uint256 id, uint48 date) external returns (uint48 ordinal);
     /// @notice Register a venue that mirrors halts (at most MAX_SUBSCRIBERS). Operator only.
     function addSubscriber(address venue) external;
     /// @notice Reference data of `id`.

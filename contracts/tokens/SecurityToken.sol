@@ -8,17 +8,20 @@ import {ISecuritySubscriber} from "../interfaces/ISecuritySubscriber.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {Security, SecurityKind} from "../types/Security.sol";
 import {PermissionedLedger} from "./PermissionedLedger.sol";
+import {RecordDates} from "./RecordDates.sol";
 
 /// @title SecurityToken — DLT-CSD, the securities depository (F2)
 /// @notice One ERC-1155 id per security with on-chain reference data, issuer-controlled issuance
 /// and redemption, a per-security trading halt, and the holder rules of PermissionedLedger.
-contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, PermissionedLedger {
+contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, PermissionedLedger, RecordDates {
     /// @notice May list new securities (and then issue and redeem them).
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
     /// @notice Halts and resumes trading.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Emergency path: may halt trading (never resume it, never move assets).
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice Sets record dates (the corporate-actions contract, `Distributions`).
+    bytes32 public constant RECORD_ROLE = keccak256("RECORD_ROLE");
 
     /// @notice At most this many venues mirror halts (each halt writes to all of them).
     uint256 public constant MAX_SUBSCRIBERS = 8;
@@ -53,18 +56,22 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     }
 
     /// @inheritdoc ISecurityToken
+    /// @dev Refused while a record date is pending: the supply at it is what was declared on.
     function issue(uint256 id, address to, uint256 amount) external {
         _requireIssuer(id);
         if (amount == 0) revert ZeroAmount();
         if (_securities[id].halted) revert SecurityHalted(id);
+        _requireNoRecordPending(id);
         _mint(to, id, amount, "");
         emit SecuritiesIssued(id, to, amount);
     }
 
     /// @inheritdoc ISecurityToken
+    /// @dev Refused while a record date is pending, as `issue`.
     function redeem(uint256 id, address holder, uint256 amount) external {
         _requireIssuer(id);
         if (amount == 0) revert ZeroAmount();
+        _requireNoRecordPending(id);
         if (holder != msg.sender && !isApprovedForAll(holder, msg.sender)) {
             revert NotApprovedToRedeem(holder, msg.sender);
         }
@@ -83,6 +90,23 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
         for (uint256 i; i < n; ++i) {
             ISecuritySubscriber(_subscribers[i]).syncHalt(id, halted);
         }
+    }
+
+    /// @inheritdoc ISecurityToken
+    function pullToCustody(address from, uint256 id, uint256 amount) external {
+        if (!_isSystem(msg.sender)) revert NotCustodian(msg.sender);
+        if (from == address(0)) revert ERC1155InvalidSender(address(0));
+        if (!isApprovedForAll(from, msg.sender)) revert ERC1155MissingApprovalForAll(msg.sender, from);
+        uint256[] memory ids = new uint256[](1);
+        uint256[] memory values = new uint256[](1);
+        (ids[0], values[0]) = (id, amount);
+        _update(from, msg.sender, ids, values);
+    }
+
+    /// @inheritdoc ISecurityToken
+    function addRecordDate(uint256 id, uint48 date) external onlyRole(RECORD_ROLE) returns (uint48) {
+        _requireListed(id);
+        return _addRecordDate(id, date);
     }
 
     /// @inheritdoc ISecurityToken
@@ -126,9 +150,28 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
 
     /// @dev Every balance change passes the holder rules. A trading halt does not freeze the
     /// depository: settlement and transfers between members go on (see ISecurityToken).
+    /// Before it, each holder's balance at the record dates passed since its last change is kept
+    /// (RecordDates: nothing but one read for a security without record dates).
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
         _checkMovement(_msgSender(), from, to);
+        uint256 n = ids.length;
+        for (uint256 i; i < n;) {
+            uint256 id = ids[i];
+            if (_hasRecordDates(id)) _bookRecords(id, from, to);
+            unchecked {
+                ++i;
+            }
+        }
         super._update(from, to, ids, values);
+    }
+
+    function _balanceNow(address holder, uint256 id) internal view override returns (uint256) {
+        return balanceOf(holder, id);
+    }
+
+    function _requireNoRecordPending(uint256 id) private view {
+        (, uint48 latest) = recordDates(id);
+        if (latest >= block.timestamp) revert RecordDatePending(id, latest);
     }
 
     function _requireListed(uint256 id) private view {

@@ -7,8 +7,9 @@ never back up and never in a circle (``tests/toolchain/test_layout.py`` checks i
     chain                              deployment, registry, accounts, receipts, JSON-RPC,
                                        multicall, gas trace, reverts -> named errors, step reports,
                                        abi/ for clients outside Python
-    trading, clearing, risk            clients of the venue and BBO, of the CCP, of Margin and
-                                       DefaultFund; risk's models are pure (no chain)
+    trading, clearing, risk,           clients of the venue and BBO, of the CCP, of Margin and
+    lifecycle                          DefaultFund, of Distributions; risk's models are pure (no
+                                       chain)
     sim, proof, ops                    simulated order flow and scenarios; invariants and recovery;
                                        deployment files, daily operations, the keeper
     drill                              scenario-driven drills

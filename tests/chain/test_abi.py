@@ -17,7 +17,7 @@ from smartccp.types import Side, TimeInForce
 
 ROOT = Path(__file__).resolve().parents[2]
 ABI_DIR = ROOT / "abi"
-DEPLOYED = {"BBO", "CCPCycleSettlement", "CCPSettlement", "CashToken", "DefaultFund", "DefaultManagement", "Margin", "MarginRevaluation",
+DEPLOYED = {"BBO", "CCPCycleSettlement", "CCPSettlement", "CashToken", "DefaultFund", "DefaultManagement", "Distributions", "Margin", "MarginRevaluation",
             "MarginSeizure", "Membership", "OrderRelay", "SecurityToken", "SmartCCPTimelock", "TradeVenue", "VenueAdmin", "VenueAuctions",
             "VenueCloseOut"}
 

@@ -20,7 +20,8 @@ GATES: dict[str, dict[str, str]] = {
                    "portClient": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE", "resync": "OPERATOR_ROLE",
                    "registerSystem": ADMIN, "suspend": "DEFAULT_MANAGER_ROLE", "expel": "DEFAULT_MANAGER_ROLE"},
     "CashToken": {"issue": "SETTLEMENT_BANK_ROLE", "redeem": "SETTLEMENT_BANK_ROLE"},
-    "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE"},
+    "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE",
+                      "addRecordDate": "RECORD_ROLE"},
     "CCPSettlement": {"setSecurityRules": "OPERATOR_ROLE", "setCloseOutMarket": ADMIN, "setDefaultHandler": ADMIN,
                       "setLiquidationMarket": ADMIN, "moveObligation": "DEFAULT_MANAGEMENT_ROLE",
                       "takeOverObligations": "DEFAULT_MANAGEMENT_ROLE"},
@@ -44,7 +45,7 @@ ROLE_ADMIN = ("grantRole", "revokeRole")
 #: Gated by the caller's identity rather than a role (the register, the ledger, the CCP, Margin).
 CALLER_CHECKED = {"syncHolder", "syncHalt", "coverShortfall", "lendLiquidity", "repayLiquidity",
                   "recordContribution", "placeTrusted", "settle", "pushTopOfBook", "acceptPort", "acceptPortsFrom",
-                  "withdrawCashFrom"}
+                  "withdrawCashFrom", "pullToCustody"}
 #: Open to anyone, each safe for its reason (tests/proof/test_bad_input_catalogue.py lists why).
 PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidateNonce", "purge", "triggerOrders",
                   "settleCycle", "prefundCash", "prefundSecurities", "withdrawCash", "withdrawSecurities",

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "smartccp"
 LAYERS = {
     "types": 0, "units": 0,
     "chain": 1,
-    "trading": 2, "clearing": 2, "risk": 2,
+    "trading": 2, "clearing": 2, "risk": 2, "lifecycle": 2,
     "sim": 3, "proof": 3, "ops": 3, "privacy": 3,
     "drill": 4,
     "demo": 5,

@@ -5,7 +5,7 @@ demo), :mod:`.bbo`, :mod:`.risk`, :mod:`.defaults` (default management), :mod:`.
 module is imported here.
 """
 
-from smartccp.bench import bbo, core, defaults, ops, risk, scale, sim, trade  # noqa: F401  (each registers its measurements)
+from smartccp.bench import bbo, core, defaults, life, ops, risk, scale, sim, trade  # noqa: F401  (each registers its measurements)
 from smartccp.bench.core import BENCH_JSON, BenchContext, render, run_bench, write_json
 
 __all__ = ["BENCH_JSON", "BenchContext", "render", "run_bench", "write_json"]

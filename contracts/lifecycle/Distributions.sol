@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IDistributions, Distribution} from "../interfaces/IDistributions.sol";
+import {IRecordDates} from "../interfaces/IRecordDates.sol";
+import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
+import {Security} from "../types/Security.sol";
+
+/// @title Distributions — coupons and dividends paid pull-based from record-date balances
+/// @notice See IDistributions. Holds the escrowed cash of every declared distribution until its
+/// holders claim it. Needs the depository's RECORD_ROLE and a system account in the register
+/// (to hold cash).
+contract Distributions is IDistributions, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    ISecurityToken private immutable _securities;
+    IERC20 private immutable _cash;
+
+    mapping(uint256 id => Distribution[]) private _distributions;
+    mapping(uint256 id => mapping(address holder => uint256)) private _claimed;
+
+    /// @param securities The depository (DLT-CSD).
+    /// @param cash The cash ledger (DLT-PS) distributions are paid in.
+    constructor(address securities, address cash) {
+        (_securities, _cash) = (ISecurityToken(securities), IERC20(cash));
+    }
+
+    /// @inheritdoc IDistributions
+    /// @dev O(1) in the number of holders: one record date on the depository, one slot here,
+    /// one transfer of the escrow.
+    function declare(uint256 id, uint48 recordDate, uint48 paymentDate, uint96 amountPerUnit)
+        external
+        nonReentrant
+        returns (uint256 index)
+    {
+        Security memory s = _securities.security(id); // UnknownSecurity
+        if (msg.sender != s.issuer) revert NotIssuer(id, msg.sender, s.issuer);
+        if (s.halted) revert SecurityHalted(id);
+        if (s.maturity != 0 && recordDate >= s.maturity) revert SecurityMatured(id, s.maturity);
+        if (amountPerUnit == 0) revert ZeroAmount();
+        Distribution[] storage all = _distributions[id];
+        uint48 previous = all.length == 0 ? 0 : all[all.length - 1].paymentDate;
+        if (paymentDate <= recordDate || paymentDate < previous) {
+            revert BadPaymentDate(recordDate, paymentDate, previous);
+        }
+        uint256 escrowed = uint256(amountPerUnit) * _securities.totalSupply(id);
+        uint48 ordinal = _securities.addRecordDate(id, recordDate); // BadRecordDate
+        index = all.length;
+        all.push(Distribution(amountPerUnit, ordinal, recordDate, paymentDate));
+        emit DistributionDeclared(id, index, recordDate, paymentDate, amountPerUnit, escrowed);
+        _cash.safeTransferFrom(msg.sender, address(this), escrowed);
+    }
+
+    /// @inheritdoc IDistributions
+    function claim(uint256 id, address holder, uint256 maxEvents) external nonReentrant returns (uint256 amount) {
+        if (maxEvents == 0) revert BadParameter();
+        uint256 from = _claimed[id][holder];
+        uint256 to;
+        (amount, to) = _claimable(id, holder, from, maxEvents);
+        if (to == from) revert NothingToClaim(id, holder);
+        _claimed[id][holder] = to;
+        emit DistributionClaimed(id, holder, from, to, amount);
+        if (amount != 0) _cash.safeTransfer(holder, amount);
+    }
+
+    // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDistributions
+    function distributionCount(uint256 id) external view returns (uint256) {
+        return _distributions[id].length;
+    }
+
+    /// @inheritdoc IDistributions
+    function distribution(uint256 id, uint256 index) external view returns (Distribution memory) {
+        return _distributions[id][index];
+    }
+
+    /// @inheritdoc IDistributions
+    function claimed(uint256 id, address holder) external view returns (uint256) {
+        return _claimed[id][holder];
+    }
+
+    /// @inheritdoc IDistributions
+    function claimable(uint256 id, address holder, uint256 maxEvents) external view returns (uint256, uint256) {
+        return _claimable(id, holder, _claimed[id][holder], maxEvents);
+    }
+
+    /// @dev Entitlements from distribution `from`, at most `maxEvents`, up to the first not yet
+    /// payable (payment dates never decrease).
+    function _claimable(uint256 id, address holder, uint256 from, uint256 maxEvents)
+        internal
+        view
+        returns (uint256 amount, uint256 to)
+    {
+        Distribution[] storage all = _distributions[id];
+        uint256 end = all.length - from < maxEvents ? all.length : from + maxEvents;
+        IRecordDates records = IRecordDates(address(_securities));
+        for (to = from; to < end; ++to) {
+            Distribution memory d = all[to];
+            if (d.paymentDate > block.timestamp) break;
+            amount += uint256(d.amountPerUnit) * records.balanceAtRecord(id, holder, d.ordinal);
+        }
+    }
+}
