@@ -10,6 +10,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlementEvents, CyclePhase, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {IDistributions} from "../interfaces/IDistributions.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 
@@ -138,6 +139,8 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// lag is at most MAX_SETTLEMENT_LAG). The revaluation reads a page of positions' lags
     /// here, one cold slot per 32 ids instead of one per security.
     mapping(uint256 word => uint256) internal _lags;
+    /// @dev Coupons and dividends that become market claims at pay-in (zero: none).
+    IDistributions internal _distributions;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {

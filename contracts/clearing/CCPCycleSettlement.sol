@@ -15,6 +15,12 @@ import {CCPCloseOut} from "./CCPCloseOut.sol";
 /// one). Called directly it refuses (OnlyDelegateCall). Its immutables are the CCP's (same
 /// constructor inputs). Kept apart so that the CCP stays under the 24,576-byte code limit.
 contract CCPCycleSettlement is CCPCloseOut {
+    /// @dev Transient-storage slot of a (cycle, security)'s market claim per unit, plus one: this
+    /// tag in the top byte, the cycle id (64 bits) above the security id (88 bits). No other
+    /// transient variable lives there (Solidity's own start at slot 0; OpenZeppelin's reentrancy
+    /// slot is a hash).
+    uint256 private constant MARKET_CLAIM_TAG = uint256(0xC1) << 248;
+
     using NettingLib for Position;
 
     address private immutable _self = address(this);
@@ -112,6 +118,7 @@ contract CCPCycleSettlement is CCPCloseOut {
     function _payIn(uint64 cycleId, uint256 index) private {
         Entry memory e = _obligations[cycleId][index];
         Position memory p = _positions[cycleId][e.securityId][e.account];
+        if (address(_distributions) != address(0) && p.quantity != 0) _bookMarketClaim(cycleId, e, p);
         (uint256 securitiesDue,) = p.payables();
         uint256 securitiesIn = securitiesDue == 0 ? 0 : _collectSecurities(e.account, e.securityId, securitiesDue);
         int256 cash = p.cash;
@@ -141,6 +148,32 @@ contract CCPCycleSettlement is CCPCloseOut {
         }
         leg.cash = SafeCast.toInt128(leg.cash + cash);
         _cashLegs[legAccount] = leg;
+    }
+
+    /// @dev A market claim (see `setDistributions`): the obligation's cash moves by its net
+    /// quantity times the distributions per unit of its security with a record date from the
+    /// end of its trading day (cycle minus lag, plus one day) to now, before anything is paid
+    /// (every later pass reads the position). Summed over a cycle's accounts the claims cancel
+    /// (net quantities sum to zero): the CCP stays flat. The amount per unit is read once per
+    /// (cycle, security) and transaction, kept in transient storage.
+    function _bookMarketClaim(uint64 cycleId, Entry memory e, Position memory p) private {
+        uint256 key = MARKET_CLAIM_TAG | (uint256(cycleId) << 88) | e.securityId;
+        uint256 cached;
+        assembly ("memory-safe") {
+            cached := tload(key)
+        }
+        if (cached == 0) {
+            uint256 tradedUntil = (uint256(cycleId) + 1 - _rules[e.securityId].settlementLag) * _cycleLength;
+            cached = _distributions.amountPerUnitBetween(e.securityId, tradedUntil, block.timestamp) + 1;
+            assembly ("memory-safe") {
+                tstore(key, cached)
+            }
+        }
+        if (cached == 1) return;
+        int256 claim = int256(p.quantity) * SafeCast.toInt256(cached - 1);
+        p.cash = SafeCast.toInt128(p.cash + claim);
+        _positions[cycleId][e.securityId][e.account].cash = p.cash;
+        emit MarketClaimBooked(cycleId, e.account, e.securityId, claim);
     }
 
     /// @dev A pooled wallet's settlement account this cycle (see `LegAccount`): at its first

@@ -7,6 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICCPSettlement, CyclePhase, MovedObligation, OpenObligation, SecurityRules} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
+import {IDistributions} from "../interfaces/IDistributions.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
@@ -106,6 +107,12 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     function setDefaultHandler(address handler) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _handler = IDefaultHandler(handler);
         emit DefaultHandlerSet(handler);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function setDistributions(address distributions) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _distributions = IDistributions(distributions);
+        emit DistributionsSet(distributions);
     }
 
     // ─── Venues: direct settlement and novation ──────────────────────────────────────────────

@@ -198,6 +198,12 @@ interface ICCPSettlementEvents {
         int256 quantity,
         int256 cashAmount
     );
+    /// @notice A market claim joined `account`'s obligation in `securityId` of `cycleId` at pay-in:
+    /// `cashAmount` (its net quantity times the distributions per unit whose record date fell
+    /// between the trades and the settlement): a net buyer is owed it, a net seller pays it.
+    event MarketClaimBooked(uint64 indexed cycleId, address indexed account, uint256 indexed securityId, int256 cashAmount);
+    /// @notice The distributions contract read for market claims (zero: none).
+    event DistributionsSet(address indexed distributions);
 }
 
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
@@ -256,6 +262,11 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     /// @notice Set the risk-layer contract charged with shortfalls (it receives surpluses and
     /// lends the CCP cash). Admin only (the timelock).
     function setDefaultHandler(address handler) external;
+    /// @notice Set the distributions contract whose coupons and dividends become market claims:
+    /// at pay-in, an obligation's cash moves by its net quantity times the distributions per
+    /// unit whose record date lies at or after the end of its trading day and before the pay-in
+    /// (the seller held the units then and was paid; the buyer bought them cum). Admin only.
+    function setDistributions(address distributions) external;
 
     // ─── Settlement ──────────────────────────────────────────────────────────────────────────
     /// @notice Work through up to `maxSteps` obligations of `cycleId` (pay-in, then close-out

@@ -62,6 +62,10 @@ interface IDistributions {
     function distribution(uint256 id, uint256 index) external view returns (Distribution memory);
     /// @notice How many of `id`'s distributions `holder` has claimed (the next one to claim).
     function claimed(uint256 id, address holder) external view returns (uint256);
+    /// @notice The sum of the amounts per unit of `id`'s distributions whose record date is at or
+    /// after `from` and before `to` (what a unit bought before `from` and delivered at `to` is
+    /// owed: the CCP's market claims). O(log n) in the distributions of `id`.
+    function amountPerUnitBetween(uint256 id, uint256 from, uint256 to) external view returns (uint256);
     /// @notice What `holder` would be paid now for up to `maxEvents` unclaimed distributions of
     /// `id` (and up to which index).
     function claimable(uint256 id, address holder, uint256 maxEvents) external view returns (uint256 amount, uint256 to);

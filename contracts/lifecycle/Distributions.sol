@@ -4,6 +4,8 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IDistributions, Distribution} from "../interfaces/IDistributions.sol";
 import {IRecordDates} from "../interfaces/IRecordDates.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
@@ -15,12 +17,15 @@ import {Security} from "../types/Security.sol";
 /// (to hold cash).
 contract Distributions is IDistributions, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     ISecurityToken private immutable _securities;
     IERC20 private immutable _cash;
 
     mapping(uint256 id => Distribution[]) private _distributions;
     mapping(uint256 id => mapping(address holder => uint256)) private _claimed;
+    /// @dev Per security, the cumulative amount per unit by record date (for market claims).
+    mapping(uint256 id => Checkpoints.Trace208) private _cumulative;
 
     /// @param securities The depository (DLT-CSD).
     /// @param cash The cash ledger (DLT-PS) distributions are paid in.
@@ -50,6 +55,7 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
         uint48 ordinal = _securities.addRecordDate(id, recordDate); // BadRecordDate
         index = all.length;
         all.push(Distribution(amountPerUnit, ordinal, recordDate, paymentDate));
+        _cumulative[id].push(recordDate, _cumulative[id].latest() + amountPerUnit);
         emit DistributionDeclared(id, index, recordDate, paymentDate, amountPerUnit, escrowed);
         _cash.safeTransferFrom(msg.sender, address(this), escrowed);
     }
@@ -79,6 +85,13 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDistributions
+    function amountPerUnitBetween(uint256 id, uint256 from, uint256 to) external view returns (uint256) {
+        Checkpoints.Trace208 storage cum = _cumulative[id];
+        if (to <= from || cum.length() == 0) return 0;
+        return _cumulativeBefore(cum, to) - _cumulativeBefore(cum, from);
+    }
+
+    /// @inheritdoc IDistributions
     function claimed(uint256 id, address holder) external view returns (uint256) {
         return _claimed[id][holder];
     }
@@ -86,6 +99,11 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
     /// @inheritdoc IDistributions
     function claimable(uint256 id, address holder, uint256 maxEvents) external view returns (uint256, uint256) {
         return _claimable(id, holder, _claimed[id][holder], maxEvents);
+    }
+
+    /// @dev The cumulative amount per unit of the record dates before `t`.
+    function _cumulativeBefore(Checkpoints.Trace208 storage cum, uint256 t) private view returns (uint256) {
+        return t == 0 ? 0 : cum.upperLookupRecent(SafeCast.toUint48(t - 1));
     }
 
     /// @dev Entitlements from distribution `from`, at most `maxEvents`, up to the first not yet

@@ -23,6 +23,7 @@ GATES: dict[str, dict[str, str]] = {
     "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE",
                       "addRecordDate": "RECORD_ROLE"},
     "CCPSettlement": {"setSecurityRules": "OPERATOR_ROLE", "setCloseOutMarket": ADMIN, "setDefaultHandler": ADMIN,
+                      "setDistributions": ADMIN,
                       "setLiquidationMarket": ADMIN, "moveObligation": "DEFAULT_MANAGEMENT_ROLE",
                       "takeOverObligations": "DEFAULT_MANAGEMENT_ROLE"},
     "TradeVenue0": {"listSecurity": "OPERATOR_ROLE", "setPhase": "OPERATOR_ROLE", "setSessionEnd": "OPERATOR_ROLE",

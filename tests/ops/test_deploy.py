@@ -17,7 +17,7 @@ from smartccp.types import Side
 from smartccp.units import cash
 
 EXPECTED = {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1", "CCPSettlement", "OrderRelay",
-            "Margin", "DefaultFund", "DefaultManagement", "BBO", "VenueCloseOut", "VenueLiquidation"}
+            "Margin", "DefaultFund", "DefaultManagement", "BBO", "VenueCloseOut", "VenueLiquidation", "Distributions"}
 
 
 def test_deploy__records_every_part__and_a_second_run_sends_nothing(ops_deployed, tmp_path):

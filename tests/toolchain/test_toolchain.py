@@ -38,7 +38,7 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert refused["data"]["refused_cash"].startswith("NotAdmitted(account=")
     assert set(saved["summary"]["addresses"]) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
                                                   "TradeVenue2", "CCPSettlement", "Margin", "DefaultFund", "DefaultManagement", "BBO",
-                                                  "VenueCloseOut", "OrderRelay",  # the default drill's close-out market
+                                                  "VenueCloseOut", "OrderRelay", "Distributions",  # the default drill's close-out market
                                                   "SmartCCPTimelock"}  # admin of every contract after deployment
     assert saved["summary"]["balances"]["member_a"]["cash"] > 0
     assert "Balances" in report.render()
@@ -162,7 +162,7 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
 
     assert set(system.addresses()) == {"Membership", "CashToken", "SecurityToken", "TradeVenue0", "TradeVenue1",
                                        "TradeVenue2", "CCPSettlement", "OrderRelay", "Margin", "DefaultFund", "DefaultManagement", "BBO",
-                                       "VenueCloseOut", "VenueLiquidation", "SmartCCPTimelock"}  # all of deployments/local.yaml
+                                       "VenueCloseOut", "VenueLiquidation", "SmartCCPTimelock", "Distributions"}  # all of deployments/local.yaml
     assert set(namespace["dep"].security_ids) == {"ACME", "BOLT"}
     assert any("cycle" in line for line in namespace["ops"].status())
     assert namespace["operator"] == operator

@@ -20,6 +20,7 @@ VENUE_ROLE = role("VENUE_ROLE")
 RISK_ROLE = role("RISK_ROLE")
 PRICE_ROLE = role("PRICE_ROLE")
 GUARDIAN_ROLE = role("GUARDIAN_ROLE")
+RECORD_ROLE = role("RECORD_ROLE")
 #: TimelockController's roles (SmartCCPTimelock).
 PROPOSER_ROLE = role("PROPOSER_ROLE")
 CANCELLER_ROLE = role("CANCELLER_ROLE")

@@ -14,7 +14,7 @@ from typing import Any
 from ape import chain, networks, project
 
 from smartccp.chain import registry
-from smartccp.chain.roles import ISSUER_ROLE, SETTLEMENT_BANK_ROLE, VENUE_ROLE
+from smartccp.chain.roles import ISSUER_ROLE, RECORD_ROLE, SETTLEMENT_BANK_ROLE, VENUE_ROLE
 from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS, Segregation
 
 DEFAULT_KYC_DAYS = 365
@@ -119,8 +119,9 @@ def deploy_system(
     cycle_length: int = DAY,
     venue_names: list[str] | None = None,
 ) -> System:
-    """Deploy the register, both ledgers, the CCP, ``n_venues`` venues and the OrderRelay; wire
-    them; admit the settlement bank and the issuer.
+    """Deploy the register, both ledgers, the CCP, ``n_venues`` venues, the OrderRelay and
+    Distributions (coupons and dividends, the CCP's market claims); wire them; admit the
+    settlement bank and the issuer.
 
     ``operator`` becomes admin of everything; ``settlement_bank`` may issue and redeem cash;
     ``issuer`` may list, issue and redeem securities. All three are ape accounts. Venues hand
@@ -151,8 +152,14 @@ def deploy_system(
     for institution in {str(settlement_bank.address): settlement_bank, str(issuer.address): issuer}.values():
         membership.admitInstitution(institution, expiry, **tx)
     relay = project.OrderRelay.deploy(**tx)
+    # Coupons and dividends: they set record dates, hold escrow, and become the CCP's market claims.
+    distributions = project.Distributions.deploy(securities, cash, **tx)
+    membership.registerSystem(distributions, **tx)
+    securities.grantRole(RECORD_ROLE, distributions, **tx)
+    if ccp is not None:
+        ccp.setDistributions(distributions, **tx)
     return System(membership=membership, cash=cash, securities=securities, venues=venues, ccp=ccp,
-                  extra={"OrderRelay": relay})
+                  extra={"OrderRelay": relay, "Distributions": distributions})
 
 
 def list_security(system: System, operator: Any, security_id: int, *, lag_days: int = 1, phase: int | None = 2,

@@ -36,13 +36,18 @@ class DistributionView:
 
 
 def deploy_distributions(system: System, operator: Any, *, admin: Any = None) -> Any:
-    """Deploy ``Distributions`` for ``system``'s ledgers, register it as a system account (it holds
-    escrowed cash) and give it the depository's record role. ``admin`` (default ``operator``)
-    holds the register's and the depository's admin roles."""
+    """``system``'s Distributions (``deploy_system`` deploys and wires one); for a system
+    without one, deploy it, register it as a system account (it holds escrowed cash), give it the
+    depository's record role and, with a CCP, make its distributions the CCP's market claims.
+    ``admin`` (default ``operator``) holds the register's, depository's and CCP's admin roles."""
+    if "Distributions" in system.extra:
+        return system.extra["Distributions"]
     admin = admin or operator
     dist = project.Distributions.deploy(system.securities, system.cash, sender=operator)
     system.membership.registerSystem(dist, sender=admin)
     system.securities.grantRole(system.securities.RECORD_ROLE(), dist, sender=admin)
+    if system.ccp is not None:
+        system.ccp.setDistributions(dist, sender=admin)
     system.extra["Distributions"] = dist
     return dist
 
