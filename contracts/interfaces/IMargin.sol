@@ -45,6 +45,15 @@ interface IMarginEvents {
     event MarginDayStarted(uint32 day);
     /// @notice Cash collateral of the margin account `account` was deposited (> 0) or withdrawn (< 0).
     event CashCollateralMoved(address indexed account, int256 amount);
+    /// @notice Interest on cash collateral: the rate is now `rateBps` a year, from index `index`
+    /// (1e12 = one unit of cash deposited at the start).
+    event InterestRateSet(uint16 rateBps, uint256 index);
+    /// @notice The CCP's interest account, which pays the interest (approving this contract).
+    event InterestPayerSet(address indexed payer);
+    /// @notice `amount` of `account`'s accrued interest was paid to `to`.
+    event InterestPaid(address indexed account, address indexed to, uint256 amount);
+    /// @notice The interest account could not pay `account`'s `amount` of interest: it stays owed.
+    event InterestUnpaid(address indexed account, uint256 amount);
     /// @notice Securities collateral of `account` was deposited (> 0) or withdrawn (< 0).
     event SecuritiesCollateralMoved(address indexed account, uint256 indexed securityId, int256 units);
     /// @notice The gate approved an order of `owner` on the margin account `account`;
@@ -235,6 +244,18 @@ interface IMargin is IOrderGate, IMarginEvents {
     /// @notice Withdraw cash collateral of `account` to the caller, its controller (the member
     /// for its house and omnibus accounts, else `NotAccountController`); only the excess.
     function withdrawCashFrom(address account, uint256 amount) external;
+    /// @notice Pay `account`'s accrued interest on its cash collateral to the caller, its
+    /// controller (as for withdrawals). Withdrawing cash pays it too. Interest accrues per
+    /// second through one index (no loop over accounts), rounded down, and is paid by the CCP's
+    /// interest account; if that cannot pay, it stays owed (`InterestUnpaid`).
+    function claimInterest(address account) external;
+    /// @notice Publish the yearly interest rate on cash collateral in bps (from now; what accrued
+    /// at the old rate is kept in the index). Risk role.
+    function setInterestRate(uint16 rateBps) external;
+    /// @notice Set the CCP's interest account that pays interest. Admin.
+    function setInterestPayer(address payer) external;
+    /// @notice `account`'s interest accrued and not yet paid, to now.
+    function interestOf(address account) external view returns (uint256);
     /// @notice Withdraw securities collateral of the caller's own account (the line revalued at
     /// today's settlement price first); only the excess.
     function withdrawSecurities(uint256 securityId, uint256 units) external;

@@ -277,15 +277,46 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     function _withdrawCash(address account, uint256 amount) private {
         Account memory a = _accounts[account];
         _refuseWithdrawal(account, a.flags);
-        uint256 held = _cashHeld[account];
-        if (amount == 0 || amount > held) revert InsufficientCollateral(account, held, amount);
+        CashHeld memory h = _touchCash(account);
+        if (amount == 0 || amount > h.cash) revert InsufficientCollateral(account, h.cash, amount);
         uint256 need = uint256(a.required) + a.pending;
         if (a.posted < need + amount) revert InsufficientMargin(account, need + amount, a.posted);
-        _cashHeld[account] = held - amount;
+        uint256 interest = h.interest;
+        (h.cash, h.interest) = (h.cash - uint96(amount), 0);
+        _cashHeld[account] = h;
         a.posted -= uint80(amount);
         _accounts[account] = a;
         emit CashCollateralMoved(account, -amount.toInt256());
         _cash.safeTransfer(msg.sender, amount);
+        _payInterest(account, msg.sender, interest);
+    }
+
+    /// @inheritdoc IMargin
+    function claimInterest(address account) external nonReentrant {
+        _controlledBy(msg.sender, account);
+        CashHeld memory h = _touchCash(account);
+        uint256 interest = h.interest;
+        h.interest = 0;
+        _cashHeld[account] = h;
+        _payInterest(account, msg.sender, interest);
+    }
+
+    /// @inheritdoc IMargin
+    function setInterestRate(uint16 rateBps) external onlyRole(RISK_ROLE) {
+        uint256 index = _interestIndex();
+        _interest = InterestRate(index.toUint64(), uint40(block.timestamp), rateBps);
+        emit InterestRateSet(rateBps, index);
+    }
+
+    /// @inheritdoc IMargin
+    function setInterestPayer(address payer) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _interestPayer = payer;
+        emit InterestPayerSet(payer);
+    }
+
+    /// @inheritdoc IMargin
+    function interestOf(address account) external view returns (uint256) {
+        return _touchCash(account).interest;
     }
 
     /// @inheritdoc IMargin
@@ -480,7 +511,7 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
             pending: a.pending,
             initialMargin: q.im,
             variationMargin: q.vm,
-            cash: _cashHeld[member],
+            cash: _cashHeld[member].cash,
             callAmount: c.amount,
             callDeadline: c.deadline,
             defaulted: a.flags & DEFAULTED != 0,
@@ -632,7 +663,9 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
 
     function _creditCash(address member, uint256 amount) internal {
         if (amount == 0) revert ZeroInput();
-        _cashHeld[member] += amount;
+        CashHeld memory h = _touchCash(member);
+        h.cash = (uint256(h.cash) + amount).toUint96();
+        _cashHeld[member] = h;
         Account storage a = _accounts[member];
         a.posted = (uint256(a.posted) + amount).toUint80();
         emit CashCollateralMoved(member, amount.toInt256());

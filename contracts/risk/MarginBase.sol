@@ -9,6 +9,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultFund} from "../interfaces/IDefaultFund.sol";
@@ -26,6 +27,8 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// @notice Largest price batch, and the most collateral lines one release sends.
     uint256 public constant MAX_BATCH = 50;
 
+    uint64 internal constant INTEREST_INDEX_ONE = 1e12;
+    uint256 internal constant YEAR = 365 days;
     uint8 internal constant DEFAULTED = 1;
     uint8 internal constant CONTRIBUTION_UNPAID = 2;
     /// @dev A revaluation spans transactions: the gate and withdrawals wait for it.
@@ -49,6 +52,22 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         uint80 required;
         uint80 pending;
         uint8 flags;
+    }
+
+    /// @dev One slot: cash collateral (12) | interest accrued and not yet paid (12) | the
+    /// interest index when the account's cash was last touched (8; 0: never).
+    struct CashHeld {
+        uint96 cash;
+        uint96 interest;
+        uint64 index;
+    }
+
+    /// @dev One slot: the index of a unit of cash (8, `INTEREST_INDEX_ONE` at the start) at
+    /// `updatedAt` (5), and the rate in force since then (2, bps a year, simple between updates).
+    struct InterestRate {
+        uint64 index;
+        uint40 updatedAt;
+        uint16 rateBps;
     }
 
     /// @dev One slot: last IM (12) | last VM (12) | margin day of the last refresh (4).
@@ -144,7 +163,7 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     mapping(address account => Account) internal _accounts;
     mapping(address account => Requirement) internal _requirements;
     mapping(address account => Call) internal _calls;
-    mapping(address account => uint256) internal _cashHeld;
+    mapping(address account => CashHeld) internal _cashHeld;
     mapping(address account => uint64[]) internal _collateralIds;
     mapping(address account => mapping(uint256 securityId => CollateralLine)) internal _lines;
     mapping(address wallet => uint64[]) internal _positionIds;
@@ -166,6 +185,10 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// the revaluation reads a page's prices here, one cold slot per 4 ids instead of one per
     /// security (the gate keeps reading `_risk`, one slot with the worst shocks).
     mapping(uint256 word => uint256) internal _prices;
+    /// @dev Interest on cash collateral (issue #21): the published rate and index, and the
+    /// CCP's interest account that pays it (it approves this contract).
+    InterestRate internal _interest;
+    address internal _interestPayer;
 
     /// @dev Checks the deployment inputs (`operator` only for being set: Margin grants it the
     /// roles) and fixes the immutables; reads the CCP's cycle length once.
@@ -224,6 +247,43 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         Account storage a = _accounts[account];
         a.posted = (uint256(a.posted) + value - l.value).toUint80();
         (l.units, l.value) = (units.toUint96(), value.toUint128());
+    }
+
+    /// @dev The interest index now: the last published index grown at the rate in force since,
+    /// simple interest per second, rounded down (against the members). No storage written: a
+    /// touch costs one read.
+    function _interestIndex() internal view returns (uint256 index) {
+        InterestRate memory r = _interest;
+        if (r.index == 0) return INTEREST_INDEX_ONE;
+        index = r.index;
+        if (r.rateBps != 0) index += (index * r.rateBps * (block.timestamp - r.updatedAt)) / (RiskMath.BPS * YEAR);
+    }
+
+    /// @dev `account`'s cash collateral with the interest accrued since its last touch added to
+    /// `interest` (`cash * (index now - index then) / index then`, rounded down) and the index
+    /// moved to now. The caller changes the cash and writes the slot back.
+    function _touchCash(address account) internal view returns (CashHeld memory h) {
+        h = _cashHeld[account];
+        uint256 index = _interestIndex();
+        if (h.cash != 0 && h.index != 0 && index > h.index) {
+            h.interest = (uint256(h.interest) + (uint256(h.cash) * (index - h.index)) / h.index).toUint96();
+        }
+        h.index = uint64(index);
+    }
+
+    /// @dev Pay `amount` of `account`'s interest (already taken off its books by the caller) to
+    /// `to` from the CCP's interest account. If it cannot (no
+    /// account, no allowance or cash), the interest stays owed (`InterestUnpaid`) and nothing
+    /// else is held up: a withdrawal or a release goes through without it.
+    function _payInterest(address account, address to, uint256 amount) internal {
+        if (amount == 0) return;
+        address payer = _interestPayer;
+        if (payer != address(0) && SafeERC20.trySafeTransferFrom(_cash, payer, to, amount)) {
+            emit InterestPaid(account, to, amount);
+            return;
+        }
+        _cashHeld[account].interest = uint96(amount); // back on the books (cast: it came from a uint96)
+        emit InterestUnpaid(account, amount);
     }
 
     function _requireClearingMember(address account) internal view {

@@ -48,12 +48,14 @@ contract MarginSeizure is MarginBase {
     /// sale leaves the units in place.
     function _seize(address account, uint256 amount, address to) private returns (uint256 taken) {
         _restartRun(account);
-        uint256 held = _cashHeld[account];
+        uint256 held = _cashHeld[account].cash;
         uint256 proceeds;
         if (held < amount) proceeds = _liquidate(account, amount - held);
         held += proceeds;
         taken = amount < held ? amount : held;
-        _cashHeld[account] = held - taken;
+        CashHeld memory h = _touchCash(account); // after the sale: its proceeds joined the cash
+        h.cash = uint96(held - taken); // cast: at most the cash held plus the sale's proceeds, a uint96
+        _cashHeld[account] = h;
         Account storage a = _accounts[account];
         a.posted = (uint256(a.posted) + proceeds - taken).toUint80();
         if (taken == 0) return 0;
@@ -70,12 +72,16 @@ contract MarginSeizure is MarginBase {
         _requireDelegated();
         if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
         _restartRun(member);
-        cashReturned = _cashHeld[member];
-        _cashHeld[member] = 0;
+        CashHeld memory h = _touchCash(member);
+        cashReturned = h.cash;
+        uint256 interest = h.interest;
+        (h.cash, h.interest) = (0, 0);
+        _cashHeld[member] = h;
         Account storage a = _accounts[member];
         a.posted = (uint256(a.posted) - cashReturned).toUint80();
         emit CollateralReleased(member, to, cashReturned);
         if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
+        _payInterest(member, to, interest);
         if (withSecurities) {
             (_releaseTo[member], _releaseCursor[member]) = (to, 0);
             _releaseLines(member, to, MAX_BATCH);

@@ -30,6 +30,7 @@ GATES: dict[str, dict[str, str]] = {
                     "registerMarketMaker": "OPERATOR_ROLE", "uncross": "OPERATOR_ROLE", "setOrderGate": ADMIN,
                     "setQuoteSink": ADMIN},
     "Margin": {"publishScenarios": "RISK_ROLE", "setHaircut": "RISK_ROLE", "setMarginModel": "RISK_ROLE",
+               "setInterestRate": "RISK_ROLE", "setInterestPayer": ADMIN,
                "publishPrices": "PRICE_ROLE", "startMarginDay": "PRICE_ROLE", "checkOrder": "VENUE_ROLE",
                "seizeMargin": "FUND_ROLE", "releaseCollateral": "FUND_ROLE", "flagDefault": "FUND_ROLE",
                "clearDefault": "FUND_ROLE", "setContributionStatus": "FUND_ROLE", "setDefaultFund": ADMIN,
@@ -46,7 +47,7 @@ ROLE_ADMIN = ("grantRole", "revokeRole")
 #: Gated by the caller's identity rather than a role (the register, the ledger, the CCP, Margin).
 CALLER_CHECKED = {"syncHolder", "syncHalt", "coverShortfall", "lendLiquidity", "repayLiquidity",
                   "recordContribution", "placeTrusted", "settle", "pushTopOfBook", "acceptPort", "acceptPortsFrom",
-                  "withdrawCashFrom", "pullToCustody"}
+                  "withdrawCashFrom", "pullToCustody", "claimInterest"}
 #: Open to anyone, each safe for its reason (tests/proof/test_bad_input_catalogue.py lists why).
 PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidateNonce", "purge", "triggerOrders",
                   "settleCycle", "prefundCash", "prefundSecurities", "withdrawCash", "withdrawSecurities",

@@ -82,6 +82,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "life.declare_distribution_10000_vs_10_holders_ratio",
     "life.claim_gas",
     "life.claim_gas_per_further_event",
+    "life.interest_accrual_gas_per_touch",
     "scale.gate_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_200_vs_20_members_ratio",

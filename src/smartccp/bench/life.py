@@ -127,3 +127,50 @@ def distributions(ctx: BenchContext) -> Figures:
         "life.transfer_first_after_record_gas": first_after,
         "life.transfer_no_record_gas": no_record,
     }
+
+
+@measurement("life.interest")
+def interest(ctx: BenchContext) -> Figures:
+    """Interest on cash collateral. ``life.interest_accrual_gas_per_touch``: a cash deposit into an
+    account whose interest accrues (5 % a year published, 30 days since its last touch) against
+    the same deposit into an account in the same state without interest (rate 0): the index
+    growth, the accrual and its booking in the account's one cash slot. Both read the rate's one
+    slot (2,100 gas cold, once per transaction, on top). ``life.claim_interest_gas``: a claim
+    paid by the interest account."""
+    from smartccp.chain.system import admit
+    from smartccp.risk.chain import deploy_risk
+    from smartccp.types import MAX_UINT
+
+    r = ctx.roles
+    op, a, b = r.operator, r.member_a, r.member_b
+    system = deploy_system(op, settlement_bank=r.bank, issuer=r.issuer)
+    admit(system, op, (a, b))
+    risk = deploy_risk(system, op, resync=[a, b])
+    margin = risk.margin
+    for m in (a, b, r.bank):
+        system.cash.issue(m, cash(1_000_000), sender=r.bank)
+        system.cash.approve(margin, MAX_UINT, sender=m)
+    margin.setInterestPayer(r.bank, sender=op)
+
+    def deposits(rate_bps: int) -> list[int]:
+        snap = chain.snapshot()
+        margin.setInterestRate(rate_bps, sender=op)
+        margin.depositCash(cash(100_000), sender=a)
+        gas = []
+        for _ in range(ctx.repeats):
+            chain.pending_timestamp += 30 * DAY
+            gas.append(int(margin.depositCash(cash(1_000), sender=a).gas_used))
+        claim = int(margin.claimInterest(a, sender=a).gas_used) if rate_bps else None
+        chain.restore(snap)
+        return gas + [claim]
+
+    with_interest, without = deposits(500), deposits(0)
+    import statistics
+
+    accruing = int(statistics.median(with_interest[:-1]))
+    plain = int(statistics.median(without[:-1]))
+    return {
+        "life.interest_accrual_gas_per_touch": accruing - plain,
+        "life.deposit_cash_with_interest_gas": accruing,
+        "life.claim_interest_gas": with_interest[-1],
+    }
