@@ -27,6 +27,14 @@ interface IDistributions {
     /// @notice `holder` was paid `amount` for distributions `from` to `to - 1` of security `id`.
     event DistributionClaimed(uint256 indexed id, address indexed holder, uint256 from, uint256 to, uint256 amount);
 
+    /// @notice The final redemption of `id` declared: `amountPerUnit` per unit at maturity;
+    /// `escrowed` taken from the issuer.
+    event RedemptionDeclared(uint256 indexed id, uint256 amountPerUnit, uint256 escrowed);
+    /// @notice `holder`'s `units` of matured `id` were burnt against `amount` of cash (DVP).
+    event Redeemed(uint256 indexed id, address indexed holder, uint256 units, uint256 amount);
+    /// @notice Trading in `id` stopped: its last trading time (maturity less its settlement lag) passed.
+    event TradingStopped(uint256 indexed id, uint256 lastTradingTime);
+
     /// @notice Only the issuer `issuer` of `id` may declare its distributions.
     error NotIssuer(uint256 id, address caller, address issuer);
     /// @notice No distribution on a halted security.
@@ -40,6 +48,18 @@ interface IDistributions {
     error ZeroAmount();
     /// @notice At least one distribution per claim.
     error BadParameter();
+    /// @notice `id` has no maturity.
+    error NoMaturity(uint256 id);
+    /// @notice `id` still trades until `lastTradingTime`.
+    error TradingNotOver(uint256 id, uint256 lastTradingTime);
+    /// @notice The final redemption of `id` is declared already / not declared.
+    error RedemptionDeclaredAlready(uint256 id);
+    error RedemptionNotDeclared(uint256 id);
+    /// @notice `id`'s trades of cycle `cycleId` have not settled yet: units owed in it must be
+    /// delivered before anything is redeemed.
+    error SettlementPending(uint256 id, uint64 cycleId);
+    /// @notice `holder` holds no units of `id` to redeem.
+    error NothingToRedeem(uint256 id, address holder);
     /// @notice `holder` has nothing of security `id` to claim now (all claimed, or not yet payable).
     error NothingToClaim(uint256 id, address holder);
 
@@ -56,6 +76,22 @@ interface IDistributions {
     /// holder); `NothingToClaim` if none is due. Returns the amount paid.
     function claim(uint256 id, address holder, uint256 maxEvents) external returns (uint256 amount);
 
+    /// @notice Stop trading in `id` once its last trading time (maturity less its settlement lag
+    /// in the CCP, so every trade settles by maturity) has passed: the security is halted on
+    /// every venue. Anyone.
+    function stopTrading(uint256 id) external;
+    /// @notice Declare the final redemption of `id` at `amountPerUnit` (cash base units a unit):
+    /// the issuer, after the last trading time, escrowing `amountPerUnit x totalSupply(id)`.
+    /// Stops trading if not yet stopped.
+    function declareRedemption(uint256 id, uint96 amountPerUnit) external;
+    /// @notice From maturity, once the security's last cycles have settled in the CCP: burn all of
+    /// `holder`'s units and pay it `amountPerUnit` each, in one transaction (DVP). Anyone (the
+    /// cash goes to the holder). Returns the amount paid.
+    function redeem(uint256 id, address holder) external returns (uint256 amount);
+    /// @notice When trading in `id` ends: maturity less its settlement lag (0: no maturity).
+    function lastTradingTime(uint256 id) external view returns (uint256);
+    /// @notice The final redemption amount per unit of `id` (0: not declared).
+    function redemptionOf(uint256 id) external view returns (uint256);
     /// @notice The distributions of `id` declared so far.
     function distributionCount(uint256 id) external view returns (uint256);
     /// @notice Distribution `index` of `id`.

@@ -35,6 +35,8 @@ interface ISecurityToken {
     error TooManySubscribers(uint256 max);
     /// @notice Only SmartCCP's own contracts (system accounts in the register) take units into custody.
     error NotCustodian(address caller);
+    /// @notice `id` has no maturity, or it is `maturity` and has not come yet.
+    error NotMatured(uint256 id, uint64 maturity);
     /// @notice Units of `id` may not be issued or redeemed until its record date `date` passed.
     error RecordDatePending(uint256 id, uint48 date);
 
@@ -61,6 +63,9 @@ interface ISecurityToken {
     /// `from`, the holder rules, `TransferSingle`), without the ERC-1155 acceptance call back to
     /// the caller, which is taking the units itself. SmartCCP's own contracts only (the CCP's pay-in).
     function pullToCustody(address from, uint256 id, uint256 amount) external;
+    /// @notice Burn all of `holder`'s units of `id` once `id` has matured (its final redemption,
+    /// paid by the caller against them); returns how many. Record role (`Distributions`).
+    function burnMatured(uint256 id, address holder) external returns (uint256 units);
     /// @notice Add record date `date` (in the future, after the latest) to `id`; returns its
     /// ordinal. Balances at it are kept lazily (see RecordDates). Record role only.
     function addRecordDate(uint256 id, uint48 date) external returns (uint48 ordinal);

@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IDistributions, Distribution} from "../interfaces/IDistributions.sol";
 import {IRecordDates} from "../interfaces/IRecordDates.sol";
+import {ICCPSettlement, CyclePhase} from "../interfaces/ICCPSettlement.sol";
 import {ISecurityToken} from "../interfaces/ISecurityToken.sol";
 import {Security} from "../types/Security.sol";
 
@@ -21,16 +22,22 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
 
     ISecurityToken private immutable _securities;
     IERC20 private immutable _cash;
+    /// @dev The CCP whose settlement lag sets the last trading day and whose last cycles must
+    /// settle before redemption (zero: none).
+    ICCPSettlement private immutable _ccp;
 
     mapping(uint256 id => Distribution[]) private _distributions;
     mapping(uint256 id => mapping(address holder => uint256)) private _claimed;
     /// @dev Per security, the cumulative amount per unit by record date (for market claims).
     mapping(uint256 id => Checkpoints.Trace208) private _cumulative;
+    /// @dev Per security, the final redemption amount per unit (0: not declared).
+    mapping(uint256 id => uint256) private _redemption;
 
     /// @param securities The depository (DLT-CSD).
     /// @param cash The cash ledger (DLT-PS) distributions are paid in.
-    constructor(address securities, address cash) {
-        (_securities, _cash) = (ISecurityToken(securities), IERC20(cash));
+    /// @param ccp The CCP clearing the securities (zero: none).
+    constructor(address securities, address cash, address ccp) {
+        (_securities, _cash, _ccp) = (ISecurityToken(securities), IERC20(cash), ICCPSettlement(ccp));
     }
 
     /// @inheritdoc IDistributions
@@ -72,7 +79,78 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
         if (amount != 0) _cash.safeTransfer(holder, amount);
     }
 
+    // ─── Maturity ────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDistributions
+    /// @dev Needs the depository's GUARDIAN_ROLE (which may only halt).
+    function stopTrading(uint256 id) public {
+        uint256 last = _lastTradingTime(id);
+        if (block.timestamp < last) revert TradingNotOver(id, last);
+        (,, bool halted) = _securities.tradingTerms(id);
+        if (halted) return;
+        emit TradingStopped(id, last);
+        _securities.setHalted(id, true);
+    }
+
+    /// @inheritdoc IDistributions
+    function declareRedemption(uint256 id, uint96 amountPerUnit) external nonReentrant {
+        address issuer = _securities.security(id).issuer;
+        if (msg.sender != issuer) revert NotIssuer(id, msg.sender, issuer);
+        if (amountPerUnit == 0) revert ZeroAmount();
+        if (_redemption[id] != 0) revert RedemptionDeclaredAlready(id);
+        uint256 last = _lastTradingTime(id);
+        if (block.timestamp < last) revert TradingNotOver(id, last);
+        uint256 escrowed = uint256(amountPerUnit) * _securities.totalSupply(id);
+        _redemption[id] = amountPerUnit;
+        emit RedemptionDeclared(id, amountPerUnit, escrowed);
+        stopTrading(id); // halts it on every venue if nobody did yet
+        _cash.safeTransferFrom(msg.sender, address(this), escrowed);
+    }
+
+    /// @inheritdoc IDistributions
+    function redeem(uint256 id, address holder) external nonReentrant returns (uint256 amount) {
+        uint256 perUnit = _redemption[id];
+        if (perUnit == 0) revert RedemptionNotDeclared(id);
+        uint256 units = _securities.burnMatured(id, holder); // NotMatured before maturity
+        _requireSettled(id); // a revert here undoes the burn
+        if (units == 0) revert NothingToRedeem(id, holder);
+        amount = units * perUnit;
+        emit Redeemed(id, holder, units, amount);
+        _cash.safeTransfer(holder, amount);
+    }
+
+    /// @dev Every cycle in which a trade of `id` made before its last trading time can settle
+    /// (the cycles of the lag's days before maturity) has settled, or holds nothing.
+    function _requireSettled(uint256 id) private view {
+        if (address(_ccp) == address(0)) return;
+        uint64 length = _ccp.cycleLength();
+        uint64 maturityCycle = _securities.security(id).maturity / length;
+        uint16 lag = _ccp.securityRules(id).settlementLag;
+        for (uint64 c = maturityCycle > lag ? maturityCycle - lag - 1 : 0; c < maturityCycle; ++c) {
+            (CyclePhase phase,, uint256 obligations,,) = _ccp.cycleInfo(c);
+            if (obligations != 0 && phase != CyclePhase.Settled) revert SettlementPending(id, c);
+        }
+    }
+
+    function _lastTradingTime(uint256 id) private view returns (uint256) {
+        uint64 maturity = _securities.security(id).maturity;
+        if (maturity == 0) revert NoMaturity(id);
+        if (address(_ccp) == address(0)) return maturity;
+        uint256 lagTime = uint256(_ccp.securityRules(id).settlementLag) * _ccp.cycleLength();
+        return maturity > lagTime ? maturity - lagTime : 0;
+    }
+
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDistributions
+    function lastTradingTime(uint256 id) external view returns (uint256) {
+        return _lastTradingTime(id);
+    }
+
+    /// @inheritdoc IDistributions
+    function redemptionOf(uint256 id) external view returns (uint256) {
+        return _redemption[id];
+    }
 
     /// @inheritdoc IDistributions
     function distributionCount(uint256 id) external view returns (uint256) {

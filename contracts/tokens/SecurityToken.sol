@@ -104,6 +104,20 @@ contract SecurityToken is ISecurityToken, ERC1155Supply, AccessControl, Permissi
     }
 
     /// @inheritdoc ISecurityToken
+    /// @dev The holder rules let SmartCCP's own contracts move a suspended holder's units, so a
+    /// matured security is redeemed from every holder alike.
+    function burnMatured(uint256 id, address holder) external onlyRole(RECORD_ROLE) returns (uint256 units) {
+        _requireListed(id);
+        uint64 maturity = _securities[id].maturity;
+        if (maturity == 0 || block.timestamp < maturity) revert NotMatured(id, maturity);
+        units = balanceOf(holder, id);
+        if (units != 0) {
+            _burn(holder, id, units);
+            emit SecuritiesRedeemed(id, holder, units);
+        }
+    }
+
+    /// @inheritdoc ISecurityToken
     function addRecordDate(uint256 id, uint48 date) external onlyRole(RECORD_ROLE) returns (uint48) {
         _requireListed(id);
         return _addRecordDate(id, date);

@@ -21,7 +21,7 @@ GATES: dict[str, dict[str, str]] = {
                    "registerSystem": ADMIN, "suspend": "DEFAULT_MANAGER_ROLE", "expel": "DEFAULT_MANAGER_ROLE"},
     "CashToken": {"issue": "SETTLEMENT_BANK_ROLE", "redeem": "SETTLEMENT_BANK_ROLE"},
     "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE",
-                      "addRecordDate": "RECORD_ROLE"},
+                      "addRecordDate": "RECORD_ROLE", "burnMatured": "RECORD_ROLE"},
     "CCPSettlement": {"setSecurityRules": "OPERATOR_ROLE", "setCloseOutMarket": ADMIN, "setDefaultHandler": ADMIN,
                       "setDistributions": ADMIN,
                       "setLiquidationMarket": ADMIN, "moveObligation": "DEFAULT_MANAGEMENT_ROLE",

@@ -14,7 +14,13 @@ from typing import Any
 from ape import chain, networks, project
 
 from smartccp.chain import registry
-from smartccp.chain.roles import ISSUER_ROLE, RECORD_ROLE, SETTLEMENT_BANK_ROLE, VENUE_ROLE
+from smartccp.chain.roles import (
+    GUARDIAN_ROLE,
+    ISSUER_ROLE,
+    RECORD_ROLE,
+    SETTLEMENT_BANK_ROLE,
+    VENUE_ROLE,
+)
 from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS, Segregation
 
 DEFAULT_KYC_DAYS = 365
@@ -153,9 +159,10 @@ def deploy_system(
         membership.admitInstitution(institution, expiry, **tx)
     relay = project.OrderRelay.deploy(**tx)
     # Coupons and dividends: they set record dates, hold escrow, and become the CCP's market claims.
-    distributions = project.Distributions.deploy(securities, cash, **tx)
+    distributions = project.Distributions.deploy(securities, cash, ccp if ccp is not None else ZERO_ADDRESS, **tx)
     membership.registerSystem(distributions, **tx)
     securities.grantRole(RECORD_ROLE, distributions, **tx)
+    securities.grantRole(GUARDIAN_ROLE, distributions, **tx)  # halts a security at its last trading time
     if ccp is not None:
         ccp.setDistributions(distributions, **tx)
     return System(membership=membership, cash=cash, securities=securities, venues=venues, ccp=ccp,

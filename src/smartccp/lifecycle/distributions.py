@@ -17,6 +17,7 @@ from typing import Any
 from ape import project
 
 from smartccp.chain.system import System
+from smartccp.types import ZERO_ADDRESS
 
 __all__ = ["DistributionView", "claim", "declare", "deploy_distributions", "distributions_of", "entitlements"]
 
@@ -43,9 +44,11 @@ def deploy_distributions(system: System, operator: Any, *, admin: Any = None) ->
     if "Distributions" in system.extra:
         return system.extra["Distributions"]
     admin = admin or operator
-    dist = project.Distributions.deploy(system.securities, system.cash, sender=operator)
+    ccp = system.ccp if system.ccp is not None else ZERO_ADDRESS
+    dist = project.Distributions.deploy(system.securities, system.cash, ccp, sender=operator)
     system.membership.registerSystem(dist, sender=admin)
     system.securities.grantRole(system.securities.RECORD_ROLE(), dist, sender=admin)
+    system.securities.grantRole(system.securities.GUARDIAN_ROLE(), dist, sender=admin)
     if system.ccp is not None:
         system.ccp.setDistributions(dist, sender=admin)
     system.extra["Distributions"] = dist
