@@ -140,6 +140,12 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice Lent cash came back: repaid by the CCP, or set off against a payment the fund
     /// owed the CCP in the waterfall (`setOff`).
     event LiquidityReturned(uint256 amount, bool setOff, uint256 outstanding);
+    /// @notice `member` gave notice to leave the fund; it may complete from `completesAt`.
+    event ResignationStarted(address indexed member, uint64 completesAt);
+    /// @notice `member` left the fund; its contribution `returned` was paid back.
+    event Resigned(address indexed member, uint256 returned);
+    /// @notice The notice a resigning member gives is now `period` seconds.
+    event CoolingOffSet(uint32 period);
     /// @notice A recovery on `defaulter`'s case returned `amount` to `layer` (layers in reverse
     /// order of use: survivors, skin in the game, the defaulter's own contribution).
     event LayerRecovered(address indexed defaulter, Layer indexed layer, uint256 amount);
@@ -190,6 +196,13 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice The window to port `defaulter`'s clients ended at `deadline`: the clients still
     /// with it are closed out with its portfolio.
     error PortWindowClosed(address defaulter, uint64 deadline);
+    /// @notice `member` has given notice already (completes at `completesAt`) / has not.
+    error ResignationPending(address member, uint64 completesAt);
+    error NotResigning(address member);
+    /// @notice `member`'s notice runs until `completesAt`.
+    error CoolingOff(address member, uint64 completesAt);
+    /// @notice `member` still has `openObligations` unsettled in the CCP or `margin` required.
+    error ExposureOpen(address member, uint256 openObligations, uint256 margin);
     /// @notice `amount` is more than layers 2-5 paid for `defaulter` and recoveries have not yet
     /// returned (`unrecovered`): what is beyond belongs to no layer.
     error RecoveryTooLarge(address defaulter, uint256 amount, uint256 unrecovered);
@@ -241,6 +254,17 @@ interface IDefaultFund is IDefaultHandler {
     /// margin (cash, and its securities collateral if its margin covered its whole loss) and
     /// what is left of its contribution; then expel it from the register. Default manager.
     function closeDefault(address member) external;
+    /// @notice Give notice to leave the fund (the caller, a fund member not in default). During
+    /// the cooling-off period its contribution stays in the survivors' layers (it answers for
+    /// defaults declared meanwhile).
+    function resign() external;
+    /// @notice Complete `member`'s resignation once its notice has run, its house account has no
+    /// unsettled obligation in the CCP and no margin required (refreshed here): it leaves layers 4
+    /// and 5, its contribution (what defaults left of it) is paid back, its requirement is zero,
+    /// and the gate refuses its orders from now (contribution status unpaid). Anyone.
+    function completeResignation(address member) external;
+    /// @notice Set the notice period of a resignation (default 30 days). Admin.
+    function setCoolingOff(uint32 period) external;
     /// @notice Return `amount` of cash recovered on `defaulter`'s case (anyone may pay it in:
     /// the default manager's gains of the defaulter's house, a recovery from the estate) to the
     /// layers it paid, in reverse order of use: the survivors (layers 4 and 5 together, pro

@@ -122,6 +122,9 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// @dev Cash lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity), not yet back.
     uint256 private _lent;
     mapping(address defaulter => Unrecovered) private _unrecovered;
+    /// @dev Resignations: the notice period, and when each resigning member may complete.
+    uint32 private _coolingOff = 30 days;
+    mapping(address member => uint64) private _resignAt;
 
     /// @param ccp The CCP allowed to charge shortfalls (and paid assessments' recipient).
     /// @param margin The Margin contract (layer 1, default flags, contribution status).
@@ -344,6 +347,46 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             if (contribution != 0) _cash.safeTransfer(estate, contribution);
         }
         _membership.expel(member);
+    }
+
+    // ─── Leaving the fund ────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDefaultFund
+    function resign() external nonReentrant {
+        if (_stakes[msg.sender].index == 0) revert NotFundMember(msg.sender); // not listed, or in default
+        uint64 pending = _resignAt[msg.sender];
+        if (pending != 0) revert ResignationPending(msg.sender, pending);
+        uint64 at = uint64(block.timestamp) + _coolingOff;
+        _resignAt[msg.sender] = at;
+        emit ResignationStarted(msg.sender, at);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function completeResignation(address member) external nonReentrant {
+        uint64 at = _resignAt[member];
+        if (at == 0) revert NotResigning(member);
+        if (block.timestamp < at) revert CoolingOff(member, at);
+        if (_cases[member].reason != DefaultReason.None) revert AlreadyInDefault(member);
+        (,, uint256 open) = ICCPSettlement(_ccp).prefunded(member);
+        _margin.refreshMargin(member);
+        MarginStatus memory st = _margin.marginStatus(member);
+        if (open != 0 || st.required != 0 || st.pending != 0) revert ExposureOpen(member, open, st.required + st.pending);
+        _leave(member); // settled first: what defaults left of its contribution
+        Contribution storage c = _contributions[member];
+        uint256 returned = c.paid;
+        uint256 held = _cash.balanceOf(address(this));
+        if (returned > held) revert FundCashLent(held, returned);
+        (c.paid, c.required, c.topUpDeadline) = (0, 0, 0);
+        delete _resignAt[member];
+        emit Resigned(member, returned);
+        _setContributionStatus(member, false); // no more orders through the gate
+        if (returned != 0) _cash.safeTransfer(member, returned);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function setCoolingOff(uint32 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _coolingOff = period;
+        emit CoolingOffSet(period);
     }
 
     /// @inheritdoc IDefaultFund

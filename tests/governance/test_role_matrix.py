@@ -38,7 +38,7 @@ GATES: dict[str, dict[str, str]] = {
     "DefaultFund": {"setRequiredContributions": "RISK_ROLE", "setFundParameters": "RISK_ROLE",
                     "setBackupMember": "DEFAULT_MANAGER_ROLE", "closeDefault": "DEFAULT_MANAGER_ROLE",
                     "cureDefault": "DEFAULT_MANAGER_ROLE", "startEpisode": "DEFAULT_MANAGER_ROLE", "setEstate": ADMIN,
-                    "setPortWindow": ADMIN, "recoverCcpCredit": "DEFAULT_MANAGER_ROLE"},
+                    "setPortWindow": ADMIN, "recoverCcpCredit": "DEFAULT_MANAGER_ROLE", "setCoolingOff": ADMIN},
     "DefaultManagement": {"startAuction": "DEFAULT_MANAGER_ROLE", "hedge": "DEFAULT_MANAGER_ROLE"},
     "BBO": {"addVenue": "OPERATOR_ROLE", "removeVenue": "OPERATOR_ROLE"},
 }
@@ -57,7 +57,7 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
                   "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
-                  "payGain", "recoverLoss"}
+                  "payGain", "recoverLoss", "resign", "completeResignation"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).
