@@ -64,6 +64,11 @@ COST_HINTS: dict[str, float] = {
     "test_layer1_collateral.py": 2.5,
     "test_venue_liquidation.py": 8.0,
     "test_hooks.py": 1.2,
+    "test_market_claims.py": 4.0,
+    "test_redemption.py": 5.0,
+    "test_resignation.py": 6.0,
+    "test_interest.py": 3.0,
+    "test_distributions.py": 2.0,
 }
 DEFAULT_COST = 0.7
 CACHE_KEY = "smartccp/durations"
