@@ -83,13 +83,10 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
 
     /// @inheritdoc IDistributions
     /// @dev Needs the depository's GUARDIAN_ROLE (which may only halt).
-    function stopTrading(uint256 id) public {
+    function stopTrading(uint256 id) external {
         uint256 last = _lastTradingTime(id);
         if (block.timestamp < last) revert TradingNotOver(id, last);
-        (,, bool halted) = _securities.tradingTerms(id);
-        if (halted) return;
-        emit TradingStopped(id, last);
-        _securities.setHalted(id, true);
+        _stopTrading(id, last);
     }
 
     /// @inheritdoc IDistributions
@@ -103,7 +100,7 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
         uint256 escrowed = uint256(amountPerUnit) * _securities.totalSupply(id);
         _redemption[id] = amountPerUnit;
         emit RedemptionDeclared(id, amountPerUnit, escrowed);
-        stopTrading(id); // halts it on every venue if nobody did yet
+        _stopTrading(id, last); // halts it on every venue if nobody did yet
         _cash.safeTransferFrom(msg.sender, address(this), escrowed);
     }
 
@@ -117,6 +114,14 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
         amount = units * perUnit;
         emit Redeemed(id, holder, units, amount);
         _cash.safeTransfer(holder, amount);
+    }
+
+    /// @dev Halt `id` on every venue (its last trading time `last` has passed), unless halted.
+    function _stopTrading(uint256 id, uint256 last) private {
+        (,, bool halted) = _securities.tradingTerms(id);
+        if (halted) return;
+        emit TradingStopped(id, last);
+        _securities.setHalted(id, true);
     }
 
     /// @dev Every cycle in which a trade of `id` made before its last trading time can settle

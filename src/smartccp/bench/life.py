@@ -19,16 +19,19 @@ Gas is ``receipt.gas_used`` of the whole transaction.
 
 from __future__ import annotations
 
+import statistics
+
 from ape import chain
 from eth_utils import keccak, to_checksum_address
 
 from smartccp.bench.core import BenchContext, Figures, measurement
 from smartccp.chain.rpc import Rpc
-from smartccp.chain.system import deploy_system, kyc_expiry
+from smartccp.chain.system import admit, deploy_system, kyc_expiry
 from smartccp.lifecycle import distributions as ld
+from smartccp.risk.chain import deploy_risk
 from smartccp.scale.market import SETUP_GAS
 from smartccp.scale.raw import Abi, RawSender, Tx
-from smartccp.types import DAY
+from smartccp.types import DAY, MAX_UINT
 from smartccp.units import cash
 
 HOLDERS = (10, 10_000)
@@ -137,10 +140,6 @@ def interest(ctx: BenchContext) -> Figures:
     growth, the accrual and its booking in the account's one cash slot. Both read the rate's one
     slot (2,100 gas cold, once per transaction, on top). ``life.claim_interest_gas``: a claim
     paid by the interest account."""
-    from smartccp.chain.system import admit
-    from smartccp.risk.chain import deploy_risk
-    from smartccp.types import MAX_UINT
-
     r = ctx.roles
     op, a, b = r.operator, r.member_a, r.member_b
     system = deploy_system(op, settlement_bank=r.bank, issuer=r.issuer)
@@ -165,8 +164,6 @@ def interest(ctx: BenchContext) -> Figures:
         return gas + [claim]
 
     with_interest, without = deposits(500), deposits(0)
-    import statistics
-
     accruing = int(statistics.median(with_interest[:-1]))
     plain = int(statistics.median(without[:-1]))
     return {

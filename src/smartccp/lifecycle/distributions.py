@@ -21,8 +21,6 @@ from smartccp.types import ZERO_ADDRESS
 
 __all__ = ["DistributionView", "claim", "declare", "deploy_distributions", "distributions_of", "entitlements"]
 
-RECORD_ROLE_NAME = "RECORD_ROLE"
-
 
 @dataclass(frozen=True)
 class DistributionView:
