@@ -227,6 +227,20 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         emit RevaluationRestarted(account);
     }
 
+    /// @dev Call `account` for what `posted` lacks of `required` (the deadline set by the first
+    /// call and kept until the call is met), or end a call `posted` now meets.
+    function _callOrRelease(address account, uint256 posted, uint256 required) internal {
+        Call storage c = _calls[account];
+        if (posted < required) {
+            c.amount = (required - posted).toUint128();
+            if (c.deadline == 0) c.deadline = uint64(block.timestamp) + _callWindow;
+            emit MarginCalled(account, c.amount, c.deadline);
+        } else if (c.deadline != 0) {
+            delete _calls[account];
+            emit MarginCallMet(account);
+        }
+    }
+
     /// @dev The clearing member answering for `account`; refuses an account Margin does not know.
     function _memberOf(address account) internal view returns (address member) {
         member = _owners[account].member;

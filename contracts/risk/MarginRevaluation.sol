@@ -111,15 +111,7 @@ contract MarginRevaluation is MarginBase {
         (a.required, a.pending, a.flags) = ((im + vm).toUint80(), 0, a.flags & ~REVALUING);
         emit MarginRefreshed(account, im, vm, posted);
 
-        Call storage c = _calls[account];
-        if (posted < im + vm) {
-            c.amount = (im + vm - posted).toUint128();
-            if (c.deadline == 0) c.deadline = uint64(block.timestamp) + _callWindow;
-            emit MarginCalled(account, c.amount, c.deadline);
-        } else if (c.deadline != 0) {
-            delete _calls[account];
-            emit MarginCallMet(account);
-        }
+        _callOrRelease(account, posted, im + vm);
         return true;
     }
 

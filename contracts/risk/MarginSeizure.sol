@@ -59,6 +59,9 @@ contract MarginSeizure is MarginBase {
         Account storage a = _accounts[account];
         a.posted = (uint256(a.posted) + proceeds - taken).toUint80();
         if (taken == 0) return 0;
+        // What is left must still cover the account's requirement (its other positions): if it
+        // does not, the account is called, as a revaluation would have (a defaulter is not).
+        if (a.flags & DEFAULTED == 0) _callOrRelease(account, a.posted, a.required);
         emit MarginSeized(account, taken, to);
         _cash.safeTransfer(to, taken);
     }

@@ -57,6 +57,7 @@ import time
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from sm_invariants import InvariantRules
+from sm_life_rules import InterestRules
 from sm_model_state import TALLY, MarketModel
 from sm_risk_auction import AuctionRules as DefaultAuctionRules
 from sm_risk_checks import RiskChecks
@@ -88,7 +89,7 @@ class MarketMachine(MarketModel, OrderRules, AuctionRules, CancelRules, PriceTim
     locals().update(rule_copies(EXTRA_WEIGHT))
 
 
-class RiskMachine(DefaultAuctionRules, RiskRules, RiskChecks, MarketMachine):
+class RiskMachine(InterestRules, DefaultAuctionRules, RiskRules, RiskChecks, MarketMachine):
     """The market with its risk layer (``RISK_EXTENSION``): Margin is the venue's pre-trade gate
     and DefaultFund the CCP's default handler. Added rules: settlement prices and margin refresh
     (calls), deposits (plain and signed ``FundTransfer``), withdrawals, a missed call declared a

@@ -147,6 +147,25 @@ def test_segregation__individual_client_loss__its_account_then_the_house_never_a
     assert c.posted() == {**BEFORE, "X": 0, "A": HOUSE_A - cash(500)}
 
 
+def test_seizure__leaving_the_account_short__calls_it_at_once(cast_):
+    """X holds a position that needs 600 of its 1,000 (as the state machine found: a loss taken
+    from X's margin left it short with no call open). A loss of 700 taken from X's account leaves
+    300 against the 600 required: X is called for 300 at once, with a deadline; A's house,
+    which lost nothing, is not called."""
+    c, u = cast_, cast_.u
+    per_unit = _hold(c, c.x, 1).required
+    held = _hold(c, c.x, max(1, cash(600) // per_unit))
+    assert held.posted >= held.required > cash(300) and held.call_deadline == 0, "the setup leaves X covered"
+    loss = held.posted - held.required // 2
+    receipt = u.fund.coverShortfall(c.a, c.x, loss, sender=u.ccp)
+    st = margin_status(u.margin, c.x)
+    assert st.posted == held.posted - loss < st.required == held.required
+    assert st.call_amount == st.required - st.posted and st.call_deadline > 0
+    assert [(e.account, int(e.amount)) for e in receipt.decode_logs(u.margin.MarginCalled)] == \
+        [(c.x.address, st.call_amount)]
+    assert margin_status(u.margin, c.a).call_deadline == 0
+
+
 def test_segregation__omnibus_loss__limited_to_the_omnibus_account_then_the_house(cast_):
     """Y's obligations lose 2,500: the omnibus account's 2,000 (Z's share included: omnibus
     collateral is shared by its clients), then 500 of A's house; X (individual) untouched."""
