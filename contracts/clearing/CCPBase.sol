@@ -168,7 +168,8 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         uint256 unitsLate;
         uint256 amountLate;
         if (units != 0) {
-            uint256 paid = _poolSecurities(securityId);
+            // The CCP's own account (compression): its units stay, credited to its custody.
+            uint256 paid = account == address(this) ? 0 : _poolSecurities(securityId);
             if (paid > units) paid = units;
             if (paid != 0) {
                 try _securities.safeTransferFrom{gas: CALL_GAS}(address(this), account, securityId, paid, "") {}

@@ -262,7 +262,9 @@ contract CCPCycleSettlement is CCPCloseOut {
             _custodySecurities[securityId] -= got;
         }
         uint256 rest = due - got;
-        if (rest == 0 || _pullSecurities(account, securityId, rest)) return due;
+        if (rest == 0) return due;
+        if (account == address(this)) return got; // the CCP's own account holds only custody
+        if (_pullSecurities(account, securityId, rest)) return due;
         if (!_securities.isApprovedForAll(account, address(this))) return got;
         uint256 balance = _securities.balanceOf(account, securityId);
         if (balance != 0 && balance < rest && _pullSecurities(account, securityId, balance)) got += balance;

@@ -303,6 +303,44 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         }
     }
 
+    // ─── Compression ─────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc ICCPSettlement
+    /// @dev O(1): two positions moved to and from the CCP's own account (`address(this)`),
+    /// whose units are credited to its custody when the first cycle pays out and taken from
+    /// there when the second pays in (see `_deliver` and `_collectSecurities`).
+    function compress(address account, uint256 securityId, uint64 receiveCycle, uint64 deliverCycle)
+        external
+        nonReentrant
+        returns (uint256 quantity)
+    {
+        if (msg.sender != account && msg.sender != _payerOf(account) && !hasRole(OPERATOR_ROLE, msg.sender)) {
+            revert NotCompressor(msg.sender, account);
+        }
+        if (account == address(this) || receiveCycle >= deliverCycle) {
+            revert NothingToCompress(account, securityId, receiveCycle, deliverCycle);
+        }
+        for (uint256 i; i < 2; ++i) {
+            uint64 cycleId = i == 0 ? receiveCycle : deliverCycle;
+            CyclePhase phase = _cycles[cycleId].phase;
+            if (phase != CyclePhase.Open) revert CycleNotOpen(cycleId, phase);
+        }
+        if (address(_distributions) != address(0)) {
+            uint256 tradedUntil = (uint256(receiveCycle) + 1 - _lagOf(securityId)) * _cycleLength;
+            if (_distributions.amountPerUnitBetween(securityId, tradedUntil, type(uint48).max) != 0) {
+                revert MarketClaimPending(securityId);
+            }
+        }
+        int256 receives = _positions[receiveCycle][securityId][account].quantity;
+        int256 delivers = -int256(_positions[deliverCycle][securityId][account].quantity);
+        if (receives <= 0 || delivers <= 0) revert NothingToCompress(account, securityId, receiveCycle, deliverCycle);
+        int256 q = receives < delivers ? receives : delivers;
+        _move(receiveCycle, securityId, account, address(this), q, 0);
+        _move(deliverCycle, securityId, account, address(this), -q, 0);
+        quantity = uint256(q);
+        emit ObligationsCompressed(account, securityId, receiveCycle, deliverCycle, quantity);
+    }
+
     /// @dev Book `-(quantity, cash)` on `from` (listed) and `+(quantity, cash)` on `to`
     /// (listed if new): the cycle's sums do not change.
     function _move(uint64 cycleId, uint256 securityId, address from, address to, int256 quantity, int256 cashAmount)

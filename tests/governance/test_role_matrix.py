@@ -47,7 +47,7 @@ ROLE_ADMIN = ("grantRole", "revokeRole")
 #: Gated by the caller's identity rather than a role (the register, the ledger, the CCP, Margin).
 CALLER_CHECKED = {"syncHolder", "syncHalt", "coverShortfall", "lendLiquidity", "repayLiquidity",
                   "recordContribution", "placeTrusted", "settle", "pushTopOfBook", "acceptPort", "acceptPortsFrom",
-                  "withdrawCashFrom", "pullToCustody", "claimInterest"}
+                  "withdrawCashFrom", "pullToCustody", "claimInterest", "compress"}
 #: Open to anyone, each safe for its reason (tests/proof/test_bad_input_catalogue.py lists why).
 PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidateNonce", "purge", "triggerOrders",
                   "settleCycle", "prefundCash", "prefundSecurities", "withdrawCash", "withdrawSecurities",
