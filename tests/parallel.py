@@ -69,6 +69,8 @@ COST_HINTS: dict[str, float] = {
     "test_resignation.py": 6.0,
     "test_interest.py": 3.0,
     "test_distributions.py": 2.0,
+    "test_life_state_machine.py": 40.0,
+    "test_compression.py": 7.0,
 }
 DEFAULT_COST = 0.7
 CACHE_KEY = "smartccp/durations"
