@@ -46,7 +46,7 @@ records are in ``sm_model_book``, its state of the world (and the gross DVP pred
 ``sm_strategies``; the rules in ``sm_rules_orders`` (placing, triggering), ``sm_rules_book``
 (auctions, cancels, prices, time, sessions, standing) and ``sm_rules_settlement`` (failing
 traders, pre-funding, settling cycles); the checks in ``sm_invariants``; the risk layer in
-``sm_risk_rules`` and ``sm_risk_checks``.
+``sm_risk_rules``, ``sm_risk_auction``, ``sm_life_rules`` (interest) and ``sm_risk_checks``.
 """
 
 from __future__ import annotations
