@@ -20,18 +20,27 @@ Gas is ``receipt.gas_used`` of the whole transaction.
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 from ape import chain
 from eth_utils import keccak, to_checksum_address
 
 from smartccp.bench.core import BenchContext, Figures, measurement
 from smartccp.chain.rpc import Rpc
-from smartccp.chain.system import admit, deploy_system, kyc_expiry
+from smartccp.chain.system import (
+    admit,
+    approve_settlement,
+    deploy_system,
+    kyc_expiry,
+    list_security,
+)
 from smartccp.lifecycle import distributions as ld
 from smartccp.risk.chain import deploy_risk
 from smartccp.scale.market import SETUP_GAS
 from smartccp.scale.raw import Abi, RawSender, Tx
-from smartccp.types import DAY, MAX_UINT
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import DAY, MAX_UINT, Side
 from smartccp.units import cash
 
 HOLDERS = (10, 10_000)
@@ -171,3 +180,42 @@ def interest(ctx: BenchContext) -> Figures:
         "life.deposit_cash_with_interest_gas": accruing,
         "life.claim_interest_gas": with_interest[-1],
     }
+
+
+@measurement("life.compression")
+def compression(ctx: BenchContext) -> Figures:
+    """Compression across open cycles (``CCPSettlement.compress``). One T+2 security: on day D
+    a and c each buy 10 from b (cycle D+2), on day D+1 each sells 6 back (cycle D+3).
+    ``life.compress_gas``: a's compression, the first of the pair of cycles (the CCP's own account
+    listed in both); ``life.compress_gas_next``: c's in the same cycles and security (the CCP's
+    positions exist already)."""
+    r = ctx.roles
+    op, a, b, c = r.operator, r.member_a, r.member_b, r.member_c
+    day = chain.pending_timestamp // DAY + 1
+    chain.pending_timestamp = day * DAY + 3_600
+    chain.mine()
+    system = deploy_system(op, settlement_bank=r.bank, issuer=r.issuer)
+    admit(system, op, (a, b, c))
+    system.securities.listSecurity("CMP", b"LIFECOMPRESS", 0, cash("0.01"), 1, 0, sender=r.issuer)
+    sid = int(system.securities.securityCount())
+    list_security(system, op, sid, lag_days=2)
+    for m in (a, b, c):
+        system.securities.issue(sid, m, 100, sender=r.issuer)
+        system.cash.issue(m, cash(100_000), sender=r.bank)
+    approve_settlement(system, (a, b, c))
+    client = VenueClient(system.venue)
+
+    def trade(seller: Any, buyer: Any, qty: int) -> None:
+        for who, side in ((seller, Side.SELL), (buyer, Side.BUY)):
+            client.place(Order(owner=str(who.address), securityId=sid, side=side, quantity=qty, price=cash("100.00")),
+                         who)
+
+    for m in (a, c):
+        trade(b, m, 10)
+    chain.pending_timestamp = (day + 1) * DAY + 3_600
+    chain.mine()
+    for m in (a, c):
+        trade(m, b, 6)
+    first = int(system.ccp.compress(a, sid, day + 2, day + 3, sender=a).gas_used)
+    nxt = int(system.ccp.compress(c, sid, day + 2, day + 3, sender=c).gas_used)
+    return {"life.compress_gas": first, "life.compress_gas_next": nxt}
