@@ -190,7 +190,7 @@ def compression(ctx: BenchContext) -> Figures:
     listed in both); ``life.compress_gas_next``: c's in the same cycles and security (the CCP's
     positions exist already)."""
     r = ctx.roles
-    op, a, b, c = r.operator, r.member_a, r.member_b, r.member_c
+    op, a, b, c = r.operator, r.member_a, r.member_b, r.outsider  # c: a third member here
     day = chain.pending_timestamp // DAY + 1
     chain.pending_timestamp = day * DAY + 3_600
     chain.mine()
