@@ -129,6 +129,11 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     mapping(address account => mapping(uint256 securityId => uint256)) internal _prefundSecurities;
     mapping(uint64 cycleId => uint256) internal _liquidityBorrowed;
     mapping(address account => CashLeg) internal _cashLegs;
+    /// @dev Compression: units of an account's receipt in a cycle that pay-out keeps in its
+    /// pre-funded custody (read only when the position's `kept` flag is set) ...
+    mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => uint256))) internal _kept;
+    /// @dev ... and units of its delivery in a later cycle those kept units are for.
+    mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => uint256))) internal _keptFor;
     mapping(address wallet => LegAccount) internal _legAccounts;
     mapping(address wallet => LegAccount) internal _settlingLegAccounts;
     /// @dev The cycle whose settlement has started and not finished, plus one (0: none). One at
@@ -168,8 +173,7 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         uint256 unitsLate;
         uint256 amountLate;
         if (units != 0) {
-            // The CCP's own account (compression): its units stay, credited to its custody.
-            uint256 paid = account == address(this) ? 0 : _poolSecurities(securityId);
+            uint256 paid = _poolSecurities(securityId);
             if (paid > units) paid = units;
             if (paid != 0) {
                 try _securities.safeTransferFrom{gas: CALL_GAS}(address(this), account, securityId, paid, "") {}

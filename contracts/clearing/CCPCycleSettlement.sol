@@ -84,6 +84,15 @@ contract CCPCycleSettlement is CCPCloseOut {
         return _obligations[cycleId].length; // PayingIn, PayingInCash, PayingOut
     }
 
+    /// @dev Compression (see `CCPSettlement.compress`): of the `units` an account is paid out,
+    /// the part kept for its later delivery stays in its pre-funded custody (the pay-in of that
+    /// delivery takes pre-funded units first); returns that part.
+    function _keep(uint64 cycleId, Entry memory e, uint256 units) private returns (uint256 kept) {
+        kept = _kept[cycleId][e.securityId][e.account];
+        if (kept > units) kept = units; // the receipt shrank after the compression
+        if (kept != 0) _credit(e.account, e.securityId, kept, 0);
+    }
+
     /// @dev Pass 2 walks the failures twice: first every obligation that failed to deliver (its
     /// buy-in puts the missing units in the pool), then those that failed only to pay (their
     /// sell-out then finds the units the buyer was owed, even when that buyer's seller failed
@@ -262,9 +271,7 @@ contract CCPCycleSettlement is CCPCloseOut {
             _custodySecurities[securityId] -= got;
         }
         uint256 rest = due - got;
-        if (rest == 0) return due;
-        if (account == address(this)) return got; // the CCP's own account holds only custody
-        if (_pullSecurities(account, securityId, rest)) return due;
+        if (rest == 0 || _pullSecurities(account, securityId, rest)) return due;
         if (!_securities.isApprovedForAll(account, address(this))) return got;
         uint256 balance = _securities.balanceOf(account, securityId);
         if (balance != 0 && balance < rest && _pullSecurities(account, securityId, balance)) got += balance;
@@ -312,7 +319,9 @@ contract CCPCycleSettlement is CCPCloseOut {
     function _payOut(uint64 cycleId, uint256 index) private {
         Entry memory e = _obligations[cycleId][index];
         if (!e.failed) {
-            (uint256 securitiesOut,) = _positions[cycleId][e.securityId][e.account].receivables();
+            Position memory p = _positions[cycleId][e.securityId][e.account];
+            (uint256 securitiesOut,) = p.receivables();
+            if (p.kept && securitiesOut != 0) securitiesOut -= _keep(cycleId, e, securitiesOut);
             if (securitiesOut != 0) _deliver(cycleId, e.account, e.account, e.securityId, securitiesOut, 0);
         }
         CashLeg memory leg = _cashLegs[e.account];

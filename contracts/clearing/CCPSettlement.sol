@@ -306,9 +306,8 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     // ─── Compression ─────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc ICCPSettlement
-    /// @dev O(1): two positions moved to and from the CCP's own account (`address(this)`),
-    /// whose units are credited to its custody when the first cycle pays out and taken from
-    /// there when the second pays in (see `_deliver` and `_collectSecurities`).
+    /// @dev O(1): the receipt's position is flagged (`kept`, in its own slot: settlement reads
+    /// `_kept` only for a flagged position) and two counters move.
     function compress(address account, uint256 securityId, uint64 receiveCycle, uint64 deliverCycle)
         external
         nonReentrant
@@ -317,28 +316,37 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         if (msg.sender != account && msg.sender != _payerOf(account) && !hasRole(OPERATOR_ROLE, msg.sender)) {
             revert NotCompressor(msg.sender, account);
         }
-        if (account == address(this) || receiveCycle >= deliverCycle) {
-            revert NothingToCompress(account, securityId, receiveCycle, deliverCycle);
-        }
+        if (receiveCycle >= deliverCycle) revert NothingToCompress(account, securityId, receiveCycle, deliverCycle);
         for (uint256 i; i < 2; ++i) {
             uint64 cycleId = i == 0 ? receiveCycle : deliverCycle;
             CyclePhase phase = _cycles[cycleId].phase;
             if (phase != CyclePhase.Open) revert CycleNotOpen(cycleId, phase);
         }
-        if (address(_distributions) != address(0)) {
-            uint256 tradedUntil = (uint256(receiveCycle) + 1 - _lagOf(securityId)) * _cycleLength;
-            if (_distributions.amountPerUnitBetween(securityId, tradedUntil, type(uint48).max) != 0) {
-                revert MarketClaimPending(securityId);
-            }
-        }
-        int256 receives = _positions[receiveCycle][securityId][account].quantity;
-        int256 delivers = -int256(_positions[deliverCycle][securityId][account].quantity);
+        // A declared record date still to come could find the kept units in the CCP's custody
+        // (entitled in its name, not the account's): compression waits until it has passed.
+        if (
+            address(_distributions) != address(0)
+                && _distributions.amountPerUnitBetween(securityId, block.timestamp, type(uint48).max) != 0
+        ) revert RecordDateAhead(securityId);
+        Position storage receipt = _positions[receiveCycle][securityId][account];
+        int256 receives = int256(receipt.quantity) - int256(_kept[receiveCycle][securityId][account]);
+        int256 delivers =
+            -int256(_positions[deliverCycle][securityId][account].quantity) - int256(_keptFor[deliverCycle][securityId][account]);
         if (receives <= 0 || delivers <= 0) revert NothingToCompress(account, securityId, receiveCycle, deliverCycle);
-        int256 q = receives < delivers ? receives : delivers;
-        _move(receiveCycle, securityId, account, address(this), q, 0);
-        _move(deliverCycle, securityId, account, address(this), -q, 0);
-        quantity = uint256(q);
+        quantity = uint256(receives < delivers ? receives : delivers);
+        _kept[receiveCycle][securityId][account] += quantity;
+        _keptFor[deliverCycle][securityId][account] += quantity;
+        if (!receipt.kept) receipt.kept = true;
         emit ObligationsCompressed(account, securityId, receiveCycle, deliverCycle, quantity);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function compressed(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (uint256 keptFromReceipt, uint256 keptForDelivery)
+    {
+        return (_kept[cycleId][securityId][account], _keptFor[cycleId][securityId][account]);
     }
 
     /// @dev Book `-(quantity, cash)` on `from` (listed) and `+(quantity, cash)` on `to`

@@ -204,10 +204,9 @@ interface ICCPSettlementEvents {
     event MarketClaimBooked(uint64 indexed cycleId, address indexed account, uint256 indexed securityId, int256 cashAmount);
     /// @notice The distributions contract read for market claims (zero: none).
     event DistributionsSet(address indexed distributions);
-    /// @notice `quantity` units `account` receives in `receiveCycle` and delivers in the later
-    /// `deliverCycle` of `securityId` were compressed: the CCP keeps them from the first cycle
-    /// and delivers them in the second in the account's stead (two `ObligationMoved` events to
-    /// and from the CCP's own account, `address(ccp)`); cash unchanged in both cycles.
+    /// @notice Of the units `account` receives in `receiveCycle` of `securityId`, `quantity` will
+    /// stay in its pre-funded custody at pay-out for its delivery in the later `deliverCycle`
+    /// (whose pay-in takes pre-funded units first): they never leave the CCP.
     event ObligationsCompressed(
         address indexed account,
         uint256 indexed securityId,
@@ -215,16 +214,15 @@ interface ICCPSettlementEvents {
         uint64 deliverCycle,
         uint256 quantity
     );
-    /// @notice `account` has no units to receive in `receiveCycle` and deliver in `deliverCycle`
-    /// (a later cycle) of `securityId`: nothing offsets.
+    /// @notice `account` has no units left to receive in `receiveCycle` and deliver in
+    /// `deliverCycle` (a later cycle) of `securityId` that are not compressed already.
     error NothingToCompress(address account, uint256 securityId, uint64 receiveCycle, uint64 deliverCycle);
     /// @notice Only the account, the clearing member paying for it, or an OPERATOR_ROLE holder
     /// may compress its obligations.
     error NotCompressor(address caller, address account);
-    /// @notice A coupon or dividend of `securityId` may still become a market claim of the
-    /// cycles (a record date from the earlier cycle's trading day on): compression would move
-    /// it between them, so it waits until they settle.
-    error MarketClaimPending(uint256 securityId);
+    /// @notice A coupon or dividend of `securityId` has a record date still to come: units kept in
+    /// the CCP's custody over it would be entitled in the CCP's name, so compression waits.
+    error RecordDateAhead(uint256 securityId);
 }
 
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
@@ -323,21 +321,26 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
 
     // ─── Compression ─────────────────────────────────────────────────────────────────────────
     /// @notice Compress `account`'s offsetting obligations in `securityId` across two open
-    /// cycles: of the units it receives in `receiveCycle` and delivers in the later
-    /// `deliverCycle`, the smaller quantity no longer moves (it neither receives nor delivers
-    /// them). The CCP keeps those units from the first cycle's pay-in (held in its own account,
-    /// in custody) and delivers them in the second cycle in the account's stead; cash stays in
-    /// each cycle as it was, so no liquidity moves between cycles, each cycle's net sums stay zero
-    /// (the CCP's own account carries the units) and the account's net position, margin and
-    /// settlement amounts are unchanged: two unit transfers fewer. The reverse (delivering first,
-    /// receiving later) cannot be compressed without the CCP lending units. By the account, the
-    /// clearing member paying for it or an OPERATOR_ROLE holder (a compression run by rule)
-    /// (`NotCompressor`); both cycles open (`CycleNotOpen`); no market claim pending on the
-    /// security (`MarketClaimPending`); something to compress (`NothingToCompress`).
+    /// cycles: of the units it receives in `receiveCycle`, as many as it delivers in the later
+    /// `deliverCycle` (at most) stay in the CCP at pay-out, in its pre-funded custody, and its
+    /// delivery takes them from there: the units' round trip (two transfers) is gone. Obligations,
+    /// cash, netting, market claims and margin are exactly as without it; if the receipt is not
+    /// paid out (the account failed to pay), nothing is kept and the delivery comes from the
+    /// wallet as usual. The reverse (delivering first, receiving later) cannot be compressed
+    /// without the CCP lending units. By the account, the clearing member paying for it or an
+    /// OPERATOR_ROLE holder, a compression run by rule (`NotCompressor`); both cycles open
+    /// (`CycleNotOpen`); no declared record date still to come (`RecordDateAhead`); something
+    /// left to compress (`NothingToCompress`).
     /// @return quantity The units compressed.
     function compress(address account, uint256 securityId, uint64 receiveCycle, uint64 deliverCycle)
         external
         returns (uint256 quantity);
+    /// @notice Units of `account`'s receipt in `cycleId` of `securityId` kept for later deliveries,
+    /// and units of its delivery in `cycleId` that earlier receipts keep for it.
+    function compressed(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (uint256 keptFromReceipt, uint256 keptForDelivery);
 
     // ─── Pre-funding ─────────────────────────────────────────────────────────────────────────
     /// @notice Lock `amount` cash in the CCP for the caller's future pay-ins (needs allowance).

@@ -6,12 +6,15 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// @notice The net obligation of one account in one security for one settlement cycle, against
 /// the CCP. Sign convention: `quantity` > 0 = the account receives securities, < 0 = delivers;
 /// `cash` > 0 = the account receives cash, < 0 = pays. One storage slot:
-/// cash (int128, 16 bytes) | quantity (int120, 15 bytes) | listed (bool, 1 byte) = 32 bytes.
-/// `listed` is set when the obligation enters the cycle's list, so an obligation that nets back
-/// to zero and is traded again is never listed twice.
+/// cash (int128, 16 bytes) | quantity (int112, 14 bytes) | kept (bool, 1 byte) | listed (bool,
+/// 1 byte) = 32 bytes. `listed` is set when the obligation enters the cycle's list, so an
+/// obligation that nets back to zero and is traded again is never listed twice. `kept` is set
+/// by a compression: part of the units the account receives stays in the CCP's custody for a
+/// later cycle's delivery (`CCPBase._kept`).
 struct Position {
     int128 cash;
-    int120 quantity;
+    int112 quantity;
+    bool kept;
     bool listed;
 }
 
@@ -35,7 +38,7 @@ struct Shortfall {
 /// CCP's own position is the negation of the sum, so it is never stored (it is flat by
 /// construction: every trade adds +q to the buyer and -q to the seller, and -c / +c in cash).
 library NettingLib {
-    /// @notice An amount does not fit the packed position (quantity < 2^119, cash < 2^127).
+    /// @notice An amount does not fit the packed position (quantity < 2^111, cash < 2^127).
     error AmountTooLarge(uint256 quantity, uint256 cashAmount);
 
     /// @notice Add a leg to `self`. Returns true if this is the first leg of the obligation
@@ -46,9 +49,10 @@ library NettingLib {
         Position memory p = self;
         first = !p.listed;
         int128 newCash = SafeCast.toInt128(p.cash + cashAmount);
-        int120 newQuantity = SafeCast.toInt120(p.quantity + quantity);
-        // The struct's own layout (cash | quantity | listed), written as one word.
-        uint256 word = uint256(uint128(newCash)) | (uint256(uint120(newQuantity)) << 128) | (uint256(1) << 248);
+        int112 newQuantity = SafeCast.toInt112(p.quantity + quantity);
+        // The struct's own layout (cash | quantity | kept | listed), written as one word.
+        uint256 word = uint256(uint128(newCash)) | (uint256(uint112(newQuantity)) << 128)
+            | (p.kept ? uint256(1) << 240 : 0) | (uint256(1) << 248);
         assembly ("memory-safe") {
             sstore(self.slot, word)
         }
@@ -56,7 +60,7 @@ library NettingLib {
 
     /// @notice Check that one trade's quantity and cash fit a position, before booking it.
     function checkSize(uint256 quantity, uint256 cashAmount) internal pure {
-        if (quantity >= 1 << 119 || cashAmount >= 1 << 127) revert AmountTooLarge(quantity, cashAmount);
+        if (quantity >= 1 << 111 || cashAmount >= 1 << 127) revert AmountTooLarge(quantity, cashAmount);
     }
 
     /// @notice What the account owes the CCP: securities to deliver and cash to pay.

@@ -84,8 +84,8 @@ def test_settle__deadline_before_t_plus_lag__reverts(ccp, trade, parties, venue,
 
 def test_settle__quantity_beyond_packed_range__reverts(ccp, trade, parties, venue, cycle):
     a, b, _, _ = parties
-    with ape.reverts(ccp.AmountTooLarge, quantity=2**119, cashAmount=2**119):
-        trade(a, b, 2**119, 1)
+    with ape.reverts(ccp.AmountTooLarge, quantity=2**111, cashAmount=2**111):
+        trade(a, b, 2**111, 1)
     assert ccp.cycleInfo(cycle)[2] == 0  # no obligation booked
 
 

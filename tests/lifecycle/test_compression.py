@@ -1,14 +1,15 @@
 """Compression across open cycles (issue #21): an account's receipt in one cycle and delivery in a
-later one of the same security offset; the CCP keeps the offsetting units from the first cycle
-and delivers them in the second, so they never move to the account and back.
+later one of the same security offset; the first cycle's pay-out keeps the offsetting units in
+the account's pre-funded custody and the second's pay-in takes them from there, so they never
+move to the account and back.
 
 One T+2 security, E. Day D: a buys 10 E from b at 100.00 (cycle D+2: a +10, -1,000.00).
 Day D+1: a sells 6 E to b at 110.00 (cycle D+3: a -6, +660.00). Both cycles are open; a
-compresses 6: a's obligations become +4 / -1,000.00 in D+2 and 0 / +660.00 in D+3, the CCP's own
-account +6 in D+2 and -6 in D+3 (cash 0). Settled: D+2 moves b's 10 in and 4 out to a (the CCP
-keeps 6 in custody), D+3 moves those 6 to b and nothing in from a. Unit transfers: 3 instead of
-4. Cash as without compression: a pays 1,000.00 and receives 660.00, b the reverse; a ends with
-4 E more, b 4 fewer; the CCP holds nothing after.
+compresses 6: its obligations stay as they are (6 kept of D+2's receipt, for D+3's delivery).
+Settled: D+2 moves b's 10 in and 4 out to a (6 stay in a's custody in the CCP), D+3 takes a's 6
+from its custody and moves them to b. Unit transfers: 3 instead of 4. Cash as without
+compression: a pays 1,000.00 and receives 660.00, b the reverse; a ends with 4 E more, b 4
+fewer; the CCP holds nothing after.
 """
 
 from __future__ import annotations
@@ -79,19 +80,20 @@ def test_refusals__named__change_nothing(market, issuer, operator, outsider):
         ccp.compress(b, sid, day + 2, day + 3, sender=b)
     with ape.reverts(ccp.NothingToCompress):  # the cycles the wrong way round
         ccp.compress(a, sid, day + 3, day + 2, sender=a)
-    with ape.reverts(ccp.NothingToCompress):
-        ccp.compress(ccp, sid, day + 2, day + 3, sender=operator)  # the CCP's own account
     with ape.reverts(ccp.CycleNotOpen):  # a cycle nobody traded in
         ccp.compress(a, sid, day + 2, day + 9, sender=a)
     assert _book(ccp, (day + 2, day + 3), sid) == before
-    # A dividend on F whose record date falls before its cycles settle: its market claims would
-    # move with the units, so compression waits until they have settled.
+    # A dividend on F with its record date ahead: units kept in the CCP's custody over it would
+    # be entitled in the CCP's name, so compression waits until it has passed.
     now = ape.chain.pending_timestamp
     ld.declare(system.extra["Distributions"], system.cash, issuer, f, now + DAY // 2, now + DAY, cash("0.50"), 200)
-    f_before = _book(ccp, (day + 2, day + 3), f)
-    with ape.reverts(ccp.MarketClaimPending):
+    with ape.reverts(ccp.RecordDateAhead):
         ccp.compress(a, f, day + 2, day + 3, sender=a)
-    assert _book(ccp, (day + 2, day + 3), f) == f_before
+    assert tuple(ccp.compressed(day + 2, f, a)) == (0, 0)
+    # Compressed once, nothing is left to compress twice.
+    ccp.compress(a, sid, day + 2, day + 3, sender=a)
+    with ape.reverts(ccp.NothingToCompress):
+        ccp.compress(a, sid, day + 2, day + 3, sender=a)
 
 
 def test_compress__keeps_the_units_with_the_ccp__cash_and_net_unchanged__fewer_transfers(market, issuer, operator):
@@ -102,23 +104,21 @@ def test_compress__keeps_the_units_with_the_ccp__cash_and_net_unchanged__fewer_t
     now = ape.chain.pending_timestamp
     ld.declare(system.extra["Distributions"], system.cash, issuer, f, now + DAY // 2, now + DAY, cash("0.50"), 200)
     c1, c2 = day + 2, day + 3
-    net_before = sum(int(ccp.obligation(c, sid, a)[0]) for c in (c1, c2))
+    book0 = _book(ccp, (c1, c2), sid)
     planned = cmp.plan({c1: obligations(ccp, c1), c2: obligations(ccp, c2)})
     assert [p for p in planned if p.security_id == sid] == [cmp.Compression(str(a.address), sid, c1, c2, 6)]
 
     assert ccp.compress.call(a, sid, c1, c2, sender=a) == 6  # a may ask itself...
     done = cmp.compress_open_cycles(ccp, operator, (c1, c2))  # ...here a keeper runs it by rule
     assert done == [cmp.Compression(str(a.address), sid, c1, c2, 6)]  # F waits for its dividend
-    book = _book(ccp, (c1, c2), sid)
-    me = str(ccp.address)
-    assert book[c1][(str(a.address), sid)] == (4, -cash("1000.00"))
-    assert book[c2][(str(a.address), sid)] == (0, cash("660.00"))
-    assert book[c1][(me, sid)] == (6, 0) and book[c2][(me, sid)] == (-6, 0)
-    assert sum(int(ccp.obligation(c, sid, a)[0]) for c in (c1, c2)) == net_before == 4
+    # The obligations, the netting and the cycles' sums are untouched: only the kept counters move.
+    assert _book(ccp, (c1, c2), sid) == book0
+    assert tuple(ccp.compressed(c1, sid, a)) == (6, 0) and tuple(ccp.compressed(c2, sid, a)) == (0, 6)
     check_flat(ccp, c1, [sid])
     check_flat(ccp, c2, [sid])
     assert [x.security_id for x in done] == [sid]
-    assert not [p for p in cmp.plan({c: obligations(ccp, c) for c in (c1, c2)}, ccp_account=me) if p.security_id == sid]
+    kept = {(c, sid, str(a.address)): tuple(int(x) for x in ccp.compressed(c, sid, a)) for c in (c1, c2)}
+    assert not [p for p in cmp.plan({c: obligations(ccp, c) for c in (c1, c2)}, kept=kept) if p.security_id == sid]
 
     units0 = {m: int(sec.balanceOf(m, sid)) for m in (a, b)}
     cash0 = {m: int(system.cash.balanceOf(m)) for m in (a, b)}
@@ -127,9 +127,10 @@ def test_compress__keeps_the_units_with_the_ccp__cash_and_net_unchanged__fewer_t
         _at(int(ccp.cycleInfo(cycle)[4]) + 60)
         report = run_cycle(ccp, cycle, keeper)
         assert report.phase.name == "SETTLED" and report.failures == 0
-        assert int(ccp.custody(sid)[1]) == held_after == int(sec.balanceOf(ccp, sid))
+        # after D+2: a's 6 in its custody in the CCP (pre-funded), after D+3: none
+        assert int(ccp.prefundedSecurities(a, sid)) == held_after == int(ccp.custody(sid)[1]) == int(sec.balanceOf(ccp, sid))
         transfers += sum(1 for e in report.logs(sec.TransferSingle) if int(e.id) == sid)
-    assert transfers == 3  # b -> CCP 10, CCP -> a 4, CCP -> b 6 (a's 6 in and out never move)
+    assert transfers == 3  # b -> CCP 10, CCP -> a 4, CCP -> b 6 (a's 6 out and back never move)
     assert {m: int(sec.balanceOf(m, sid)) - units0[m] for m in (a, b)} == {a: 4, b: -4}
     # Cash legs join both securities: E's -1,000.00 + 660.00 as without compression, and F's the
     # same less the market claim of D's trade across the dividend's record date (10 x 0.50).
@@ -139,14 +140,17 @@ def test_compress__keeps_the_units_with_the_ccp__cash_and_net_unchanged__fewer_t
     assert int(ccp.custody(sid)[1]) == 0
 
 
-def test_plan__latest_receipt_first__deliver_first_never__ccp_account_skipped():
+def test_plan__latest_receipt_first__deliver_first_never__compressed_already_left_out():
     """Pure planning: a receives 5 (cycle 1) and 3 (cycle 2), delivers 6 (cycle 3) and 4
     (cycle 4): cycle 3's 6 against cycle 2's 3, then 3 of cycle 1's; cycle 4's 4 against the
-    2 left. b delivers first and receives later: nothing. The CCP's own account: never."""
+    2 left. b delivers first and receives later: nothing. c's 4 in cycle 1 are kept for its
+    delivery in cycle 3 already: nothing left."""
     def ob(who, qty):  # noqa: ANN001, ANN202
         return Obligation(who, 7, qty, -qty * 100)
-    by_cycle = {1: [ob("a", 5), ob("b", -5), ob("ccp", 4)], 2: [ob("a", 3), ob("b", 5)],
-                3: [ob("a", -6), ob("ccp", -4)], 4: [ob("a", -4)]}
-    assert cmp.plan(by_cycle, ccp_account="ccp") == [
+    by_cycle = {1: [ob("a", 5), ob("b", -5), ob("c", 4)], 2: [ob("a", 3), ob("b", 5)],
+                3: [ob("a", -6), ob("c", -4)], 4: [ob("a", -4)]}
+    kept = {(1, 7, "c"): (4, 0), (3, 7, "c"): (0, 4)}
+    assert cmp.plan(by_cycle, kept=kept) == [
         cmp.Compression("a", 7, 2, 3, 3), cmp.Compression("a", 7, 1, 3, 3), cmp.Compression("a", 7, 1, 4, 2)]
     assert cmp.plan(by_cycle, account="b") == []
+    assert cmp.plan(by_cycle, account="c") == [cmp.Compression("c", 7, 1, 3, 4)]

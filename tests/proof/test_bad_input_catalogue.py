@@ -35,7 +35,7 @@ CATALOGUE: dict[str, str] = {}
 #: Errors that mean "you may not call this": the access checks of the system contracts.
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "OnlyMembership", "OnlySecurityToken", "UnauthorisedVenue",
                  "NotTrusted",
-                 "NotIssuer", "OnlyDelegateCall", "NotCustodian"}
+                 "NotIssuer", "OnlyDelegateCall", "NotCustodian", "NotCompressor"}
 
 #: State-changing functions anyone may call, and why that is safe.
 PERMISSIONLESS = {

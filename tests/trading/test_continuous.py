@@ -197,7 +197,10 @@ def test_gtd__expired_maker_stops_matching_and_is_removed(venue, client, place, 
     assert client.book(market).asks == []
 
 
-def test_day__expires_at_session_end(venue, client, place, member_a, member_b, chain):
+def test_day__expires_at_session_end(venue, client, place, member_a, member_b, chain, operator):
+    # A session end of its own: earlier tests on the same worker may have moved the clock past
+    # the one the session fixture set.
+    venue.setSessionEnd(chain.pending_timestamp + 3_600, sender=operator)
     place(member_a, Side.SELL, 100, cash("10.00"), timeInForce=TimeInForce.DAY)
     chain.pending_timestamp = venue.sessionEnd() + 1
     r = place(member_b, Side.BUY, 100, cash("10.00"))

@@ -1,14 +1,14 @@
 """Compression of an account's offsetting obligations across open cycles (issue #21).
 
 An account that receives units of a security in one open cycle and delivers units of it in a
-later one need not take them in and hand them back: ``CCPSettlement.compress`` keeps the smaller
-quantity with the CCP from the first cycle (its own account, ``address(ccp)``, in custody) and
-delivers it in the second in the account's stead. Cash stays in each cycle (no liquidity moves
-between cycles), each cycle stays flat and the account's net position is unchanged: two unit
-transfers fewer per compression. Delivering first and receiving later is not compressible (the
-CCP would lend units).
+later one need not take them in and hand them back: after ``CCPSettlement.compress`` the first
+cycle's pay-out keeps up to the delivered quantity in the account's pre-funded custody, and the
+second cycle's pay-in takes it from there. Obligations, cash, netting, market claims and margin
+are as without it: two unit transfers fewer per compressed quantity. Delivering first and
+receiving later is not compressible (the CCP would lend units).
 
-``plan`` finds every compression of a set of open cycles (pure: from their obligations);
+``plan`` finds every compression of a set of open cycles (pure: from their obligations and what
+is compressed already);
 ``compress_open_cycles`` runs it on chain, by rule (an OPERATOR_ROLE keeper), or for one account
 on its own request.
 """
@@ -27,7 +27,7 @@ from smartccp.types import CyclePhase
 
 __all__ = ["Compression", "compress", "compress_open_cycles", "plan"]
 
-_CLAIM_PENDING = "0x" + keccak(text="MarketClaimPending(uint256)")[:4].hex()
+_RECORD_DATE_AHEAD = "0x" + keccak(text="RecordDateAhead(uint256)")[:4].hex()
 
 
 @dataclass(frozen=True)
@@ -43,24 +43,28 @@ class Compression:
 
 
 def plan(by_cycle: Mapping[int, Iterable[Obligation]], *, account: str | None = None,
-         ccp_account: str | None = None) -> list[Compression]:
+         kept: Mapping[tuple[int, int, str], tuple[int, int]] | None = None) -> list[Compression]:
     """Every compression of the open cycles ``by_cycle`` (cycle id -> its obligations): per
     account and security, each delivery is set against the receipts of earlier cycles, latest
     first (the units held the shortest time), until one side runs out. Only ``account``'s if
-    given; never the CCP's own account ``ccp_account``."""
+    given. ``kept``: (cycle, security, account) -> ``CCPSettlement.compressed`` (units of the
+    receipt kept already, units of the delivery covered already), left out of the plan."""
+    kept = kept or {}
     receipts: dict[tuple[str, int], list[list[int]]] = defaultdict(list)  # [cycle, units left]
     out: list[Compression] = []
     for cycle in sorted(by_cycle):
         for o in by_cycle[cycle]:
-            if (account is not None and o.account != account) or o.account == ccp_account or o.quantity == 0:
+            if (account is not None and o.account != account) or o.quantity == 0:
                 continue
             key = (o.account, o.security_id)
+            done_receipt, done_delivery = kept.get((cycle, o.security_id, o.account), (0, 0))
             if o.quantity > 0:
-                receipts[key].append([cycle, o.quantity])
+                if o.quantity > done_receipt:
+                    receipts[key].append([cycle, o.quantity - done_receipt])
                 continue
-            due = -o.quantity
+            due = -o.quantity - done_delivery
             for held in reversed(receipts[key]):
-                if due == 0:
+                if due <= 0:
                     break
                 q = min(due, held[1])
                 if q:
@@ -77,12 +81,15 @@ def compress(ccp: Any, sender: Any, c: Compression) -> Any:
 
 def compress_open_cycles(ccp: Any, sender: Any, cycles: Iterable[int], *, account: str | None = None) -> list[Compression]:
     """Plan and run every compression among ``cycles`` that are still open (settlement not
-    started); returns what was compressed, as the chain reported it."""
+    started), leaving out securities with a record date ahead (``RecordDateAhead``); returns what
+    was compressed, as the chain reported it."""
     open_ = {c: obligations(ccp, c) for c in cycles if CyclePhase(int(ccp.cycleInfo(c)[0])) == CyclePhase.OPEN}
+    kept = {(c, o.security_id, o.account): tuple(int(x) for x in ccp.compressed(c, o.security_id, o.account))
+            for c, obs in open_.items() for o in obs if o.quantity}
     done = []
-    for c in plan(open_, account=account, ccp_account=str(ccp.address)):
-        if _claim_pending(ccp, sender, c):
-            continue  # a coupon or dividend may become a market claim: after they settle
+    for c in plan(open_, account=account, kept=kept):
+        if _record_date_ahead(ccp, sender, c):
+            continue
         receipt = compress(ccp, sender, c)
         for e in receipt.decode_logs(ccp.ObligationsCompressed):
             done.append(Compression(str(e.account), int(e.securityId), int(e.receiveCycle), int(e.deliverCycle),
@@ -90,12 +97,12 @@ def compress_open_cycles(ccp: Any, sender: Any, cycles: Iterable[int], *, accoun
     return done
 
 
-def _claim_pending(ccp: Any, sender: Any, c: Compression) -> bool:
-    """Whether the chain refuses ``c`` with ``MarketClaimPending`` (a dry run)."""
+def _record_date_ahead(ccp: Any, sender: Any, c: Compression) -> bool:
+    """Whether the chain refuses ``c`` with ``RecordDateAhead`` (a dry run)."""
     try:
         ccp.compress.call(c.account, c.security_id, c.receive_cycle, c.deliver_cycle, sender=sender)
     except ContractLogicError as e:  # named, or only its selector when ape leaves it undecoded
-        if type(e).__name__ == "MarketClaimPending" or _CLAIM_PENDING in str(e):
+        if type(e).__name__ == "RecordDateAhead" or _RECORD_DATE_AHEAD in str(e):
             return True
         raise
     return False
