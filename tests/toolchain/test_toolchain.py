@@ -50,6 +50,13 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert (tmp_path / "registry.json").exists(), "the demo recorded no registry"
     drill = next(s for s in saved["steps"] if s["name"] == "default_drill")
     assert drill["data"]["close_out"].startswith("VenueCloseOut")
+    life = next(s for s in saved["steps"] if s["name"] == "life")["data"]  # the bond's life
+    assert life["compressed"] == [150]
+    assert life["coupon"] == {"l1": 1_250_000_000, "l2": 0}  # l1 held all 1,000 at the record date
+    assert life["market_claims"] == {"l1": -312_500_000, "l2": 312_500_000}  # 250 x 1.25 to the net buyer
+    assert life["redeemed"] == {"l1": 75_000_000_000, "l2": 25_000_000_000}
+    assert life["interest"]["l1"] > 0 and life["interest"]["l2"] > 0  # 5 % on 20,000.00 for five days
+    assert Path(life["chart"]).exists()
     _separated_keys(saved)
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from smartccp.chain.errors import refusal_text
-from smartccp.chain.governance import AdminChange, PendingAdmin, TimelockAdmin
+from smartccp.chain.governance import AdminChange, PendingAdmin, TimelockAdmin, admin_apply
 from smartccp.chain.report import StepLog
 from smartccp.clearing.closeout import make_close_out
 from smartccp.demo.core import DEMO_STEPS, DemoContext, fmt_delay
@@ -43,6 +43,10 @@ def governance(ctx: DemoContext, log: StepLog) -> None:
         market.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=[sid], admin=pending)
     ctx.data["close_out"] = market
     ctx.data["other_holders"].update(market.holders())
+    # The same admin change names the settlement bank the CCP's interest account (interest on
+    # margin cash is paid from it: the life step).
+    admin_apply(pending, [(rk.margin, "setInterestPayer", (r.bank,))], "interest account")
+    ctx.data["interest_payer"] = r.bank
     log.line(f"{market.label}: {market.market.address} deployed by the operator; a close-out dealer admitted "
              f"(operator) and funded (bank, issuer)")
     if not timelocked:
