@@ -87,6 +87,10 @@ interface IDefaultFund is IDefaultHandler {
     event ContributionPaid(address indexed member, uint256 amount, uint256 paid);
     /// @notice `member` withdrew `amount` of its contribution's excess.
     event ContributionWithdrawn(address indexed member, uint256 amount);
+    /// @notice Interest on `member`'s contribution paid to it by the CCP's interest account.
+    event ContributionInterestPaid(address indexed member, uint256 amount);
+    /// @notice The interest account could not pay `amount` of `member`'s interest: it stays owed.
+    event ContributionInterestUnpaid(address indexed member, uint256 amount);
     /// @notice `member` must top up its contribution by `amount` before `deadline`.
     event TopUpCalled(address indexed member, uint256 amount, uint64 deadline);
     /// @notice The CCP's own capital in the waterfall changed to `balance`.
@@ -174,6 +178,8 @@ interface IDefaultFund is IDefaultHandler {
     error NoBackupMember(address member);
     /// @notice `member` has `available` where `requested` is asked for.
     error InsufficientContribution(address member, uint256 available, uint256 requested);
+    /// @notice `member` has no interest on its contribution to claim.
+    error NoInterestAccrued(address member);
     /// @notice Arrays of different lengths, or a batch above `max`.
     error BadBatch(uint256 length, uint256 max);
     /// @notice A zero address or zero amount, or a parameter out of range.
@@ -233,6 +239,16 @@ interface IDefaultFund is IDefaultHandler {
     function recordContribution(address member, uint256 amount) external;
     /// @notice Withdraw the excess of the caller's contribution over its requirement.
     function withdrawContribution(uint256 amount) external;
+    /// @notice Pay the caller the interest accrued on its contribution, by the CCP's interest
+    /// account (`Margin.interestPayer`; if it cannot pay, the interest stays owed:
+    /// `ContributionInterestUnpaid`). A contribution earns at the rate published for cash
+    /// collateral (`Margin.interestIndex`), on the smaller of its balance as last booked and as
+    /// read through the survivors' index (a loss charged meanwhile earns nothing, rounded down:
+    /// against the member), accrued at every touch of the member's balance in O(1); nothing while
+    /// the member is in default. `NoInterestAccrued` if nothing is owed.
+    function claimContributionInterest() external;
+    /// @notice `member`'s interest on its contribution, accrued and not yet paid, to now.
+    function contributionInterestOf(address member) external view returns (uint256);
     /// @notice Add `amount` of the CCP's own capital (skin in the game; needs allowance).
     function fundSkinInTheGame(uint256 amount) external;
     /// @notice Pay `amount` of the caller's called assessment; the cash goes to the CCP.

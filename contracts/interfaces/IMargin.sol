@@ -256,6 +256,12 @@ interface IMargin is IOrderGate, IMarginEvents {
     function setInterestPayer(address payer) external;
     /// @notice `account`'s interest accrued and not yet paid, to now.
     function interestOf(address account) external view returns (uint256);
+    /// @notice The index of a unit of cash now (`1e12` at the start, grown by the published
+    /// rates): the one source of interest on cash collateral (the default fund's contributions
+    /// accrue by it too).
+    function interestIndex() external view returns (uint256);
+    /// @notice The CCP's interest account (zero: none set).
+    function interestPayer() external view returns (address);
     /// @notice Withdraw securities collateral of the caller's own account (the line revalued at
     /// today's settlement price first); only the excess.
     function withdrawSecurities(uint256 securityId, uint256 units) external;

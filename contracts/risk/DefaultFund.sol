@@ -50,6 +50,13 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         uint64 topUpDeadline;
     }
 
+    /// @dev One slot: interest accrued and unpaid (12) | Margin's interest index when last
+    /// accrued (16; 0: never).
+    struct Earning {
+        uint96 accrued;
+        uint128 index;
+    }
+
     /// @dev One slot: reason (1) | closed (1) | loss charged (12) | part of it beyond the
     /// defaulter's margin, layers 2-6 (12) | suspended by this contract at declaration (1) |
     /// end of the window in which its clients may be ported (5).
@@ -98,6 +105,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     address[] private _members;
     mapping(address member => bool) private _listed;
     mapping(address member => Contribution) private _contributions;
+    /// @dev Interest on each member's contribution (see `claimContributionInterest`).
+    mapping(address member => Earning) private _earnings;
     mapping(address member => Stake) private _stakes;
     /// @dev Layer 4, O(1) per default: the survivors' contributions as booked (`_pool`, cash
     /// that backs them, including rounding dust their holders lost) and the index of a unit
@@ -231,6 +240,21 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         emit ContributionWithdrawn(msg.sender, amount);
         if (moved != 0) _setContributionStatus(msg.sender, moved > 0);
         _cash.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function claimContributionInterest() external nonReentrant {
+        Earning memory e = _accrued(msg.sender);
+        uint256 amount = e.accrued;
+        if (amount == 0) revert NoInterestAccrued(msg.sender);
+        _earnings[msg.sender] = Earning(0, e.index); // paid, unless the transfer below fails
+        address payer = _margin.interestPayer();
+        if (payer != address(0) && SafeERC20.trySafeTransferFrom(_cash, payer, msg.sender, amount)) {
+            emit ContributionInterestPaid(msg.sender, amount);
+            return;
+        }
+        _earnings[msg.sender].accrued = e.accrued; // back on the books
+        emit ContributionInterestUnpaid(msg.sender, amount);
     }
 
     /// @inheritdoc IDefaultFund
@@ -420,6 +444,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         if (c.beyondMargin != 0) revert OthersResourcesUsed(member, c.beyondMargin);
         Contribution memory own = _contributions[member];
         if (own.paid < own.required) revert ContributionUnpaid(member, own.required, own.paid);
+        _earnings[member] = _accrued(member); // in default: nothing accrued, the index moves on
         delete _cases[member]; // before the refresh (checks-effects); a refusal below reverts it
         _join(member, own.paid); // a survivor again: back in layers 4 and 5
         _margin.refreshMargin(member);
@@ -467,6 +492,11 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     }
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDefaultFund
+    function contributionInterestOf(address member) external view returns (uint256) {
+        return _accrued(member).accrued;
+    }
 
     /// @inheritdoc IDefaultFund
     function contributionOf(address member) external view returns (uint256 required, uint256 paid) {
@@ -749,6 +779,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     /// contribution status moved (-1 newly short, 1 whole again, 0 neither): the caller tells
     /// the gate after its own effects (no external call here).
     function _settle(address member) internal returns (int256 moved) {
+        _earnings[member] = _accrued(member); // interest to now, on the balance before this touch
         Stake memory s = _stakes[member];
         if (s.index == 0) return 0;
         Contribution storage c = _contributions[member];
@@ -780,6 +811,21 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             a.due = (uint256(a.due) + assessed).toUint96();
             emit AssessmentCalled(member, assessed);
         }
+    }
+
+    /// @dev `member`'s interest accrued to now (not stored): on the smaller of its contribution as
+    /// booked and as read through the survivors' index, times the growth of Margin's interest
+    /// index since the last accrual, rounded down; nothing while it is in default.
+    function _accrued(address member) internal view returns (Earning memory e) {
+        uint256 index = _margin.interestIndex();
+        e = _earnings[member];
+        if (e.index != 0 && index > e.index && _cases[member].reason == DefaultReason.None) {
+            Contribution memory c = _contributions[member];
+            uint256 base = _balanceOf(c.paid, _stakes[member]);
+            if (base > c.paid) base = c.paid;
+            e.accrued = (uint256(e.accrued) + (base * (index - e.index)) / e.index).toUint96();
+        }
+        e.index = index.toUint128();
     }
 
     /// @dev `paid` booked at `s`, read at the current index: `floor(paid * index / s.index)`,

@@ -320,6 +320,16 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     }
 
     /// @inheritdoc IMargin
+    function interestIndex() external view returns (uint256) {
+        return _interestIndex();
+    }
+
+    /// @inheritdoc IMargin
+    function interestPayer() external view returns (address) {
+        return _interestPayer;
+    }
+
+    /// @inheritdoc IMargin
     function withdrawSecurities(uint256 securityId, uint256 units) external nonReentrant {
         address account = _controlledBy(msg.sender, _accountOfWallet(msg.sender));
         _refuseWithdrawal(account, _accounts[account].flags);

@@ -57,7 +57,7 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
                   "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
-                  "payGain", "recoverLoss", "resign", "completeResignation"}
+                  "payGain", "recoverLoss", "resign", "completeResignation", "claimContributionInterest"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).

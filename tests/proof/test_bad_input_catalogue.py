@@ -58,6 +58,7 @@ PERMISSIONLESS = {
     "setApprovalForAll": "the caller's own approval",
     "acceptPort": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
     "acceptPortsFrom": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
+    "claimContributionInterest": "pays the caller its own interest (NoInterestAccrued if none)",
 }
 SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
                     "VenueAdmin", "OrderRelay")
