@@ -41,18 +41,25 @@ library NettingLib {
     /// @notice An amount does not fit the packed position (quantity < 2^111, cash < 2^127).
     error AmountTooLarge(uint256 quantity, uint256 cashAmount);
 
+    /// @dev The `kept` byte of a packed position.
+    uint256 private constant KEPT_BYTE = uint256(0xff) << 240;
+
     /// @notice Add a leg to `self`. Returns true if this is the first leg of the obligation
     /// (the caller must then append it to the cycle's list).
     /// @dev SafeCast reverts if a net amount leaves the packed range.
     /// The position is read once and written once (one slot).
     function book(Position storage self, int256 quantity, int256 cashAmount) internal returns (bool first) {
-        Position memory p = self;
-        first = !p.listed;
-        int128 newCash = SafeCast.toInt128(p.cash + cashAmount);
-        int112 newQuantity = SafeCast.toInt112(p.quantity + quantity);
-        // The struct's own layout (cash | quantity | kept | listed), written as one word.
-        uint256 word = uint256(uint128(newCash)) | (uint256(uint112(newQuantity)) << 128)
-            | (p.kept ? uint256(1) << 240 : 0) | (uint256(1) << 248);
+        uint256 old;
+        assembly ("memory-safe") {
+            old := sload(self.slot)
+        }
+        // The struct's own layout (cash | quantity | kept | listed), read and written as one word;
+        // `kept` is carried over as it was.
+        first = old >> 248 == 0;
+        int128 newCash = SafeCast.toInt128(int256(int128(uint128(old))) + cashAmount);
+        int112 newQuantity = SafeCast.toInt112(int256(int112(uint112(old >> 128))) + quantity);
+        uint256 word = uint256(uint128(newCash)) | (uint256(uint112(newQuantity)) << 128) | (old & KEPT_BYTE)
+            | (uint256(1) << 248);
         assembly ("memory-safe") {
             sstore(self.slot, word)
         }
