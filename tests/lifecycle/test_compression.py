@@ -16,33 +16,21 @@ from __future__ import annotations
 
 import ape
 import pytest
+from life_clock import at
 
 from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
 from smartccp.clearing import compression as cmp
 from smartccp.clearing.ccp import Obligation, check_ccp_empty, check_flat, obligations, run_cycle
 from smartccp.lifecycle import distributions as ld
-from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import Side
+from smartccp.types import DAY
 from smartccp.units import cash
-
-DAY = 86_400
-
-
-def _trade(client, seller, buyer, sid, qty, price):  # noqa: ANN001, ANN202
-    client.place(Order(owner=str(seller.address), securityId=sid, side=Side.SELL, quantity=qty, price=price), seller)
-    client.place(Order(owner=str(buyer.address), securityId=sid, side=Side.BUY, quantity=qty, price=price), buyer)
-
-
-def _at(t: int) -> None:
-    ape.chain.pending_timestamp = t
-    ape.chain.mine()
 
 
 @pytest.fixture(scope="module")
 def market(operator, bank, issuer, member_a, member_b, member_c):
     day = ape.chain.pending_timestamp // DAY + 1
-    _at(day * DAY + 3_600)  # an hour into day D
+    at(day * DAY + 3_600)  # an hour into day D
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     a, b, keeper = member_a, member_b, member_c
     admit(system, operator, (a, b, keeper))
@@ -59,10 +47,10 @@ def market(operator, bank, issuer, member_a, member_b, member_c):
     approve_settlement(system, (a, b))
     client = VenueClient(system.venue)
     for sid in sids:
-        _trade(client, b, a, sid, 10, cash("100.00"))  # cycle D+2
-    _at((day + 1) * DAY + 3_600)
+        client.cross(b, a, sid, 10, cash("100.00"))  # cycle D+2
+    at((day + 1) * DAY + 3_600)
     for sid in sids:
-        _trade(client, a, b, sid, 6, cash("110.00"))  # cycle D+3
+        client.cross(a, b, sid, 6, cash("110.00"))  # cycle D+3
     return system, sids, a, b, keeper, day
 
 
@@ -124,7 +112,7 @@ def test_compress__keeps_the_units_with_the_ccp__cash_and_net_unchanged__fewer_t
     cash0 = {m: int(system.cash.balanceOf(m)) for m in (a, b)}
     transfers = 0
     for cycle, held_after in ((c1, 6), (c2, 0)):
-        _at(int(ccp.cycleInfo(cycle)[4]) + 60)
+        at(int(ccp.cycleInfo(cycle)[4]) + 60)
         report = run_cycle(ccp, cycle, keeper)
         assert report.phase.name == "SETTLED" and report.failures == 0
         # after D+2: a's 6 in its custody in the CCP (pre-funded), after D+3: none

@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import ape
 import pytest
+from life_clock import at
 
 from smartccp.chain.system import admit, deploy_system
 from smartccp.risk.chain import deploy_risk, publish_contributions
-from smartccp.types import MAX_UINT
+from smartccp.types import DAY, MAX_UINT
 from smartccp.units import cash
-
-DAY = 86_400
-
-
-def _at(t: int) -> None:
-    ape.chain.pending_timestamp = t
 
 
 def _time(receipt) -> int:  # noqa: ANN001
@@ -66,17 +61,17 @@ def test_fund_interest__hand_computed__loss_and_default__paid_by_the_interest_ac
     system, risk, a, b, c, manager = fund
     f, margin = risk.fund, risk.margin
     t0 = (ape.chain.pending_timestamp // DAY + 1) * DAY
-    _at(t0)
+    at(t0, mine=False)
     t_rate = _time(margin.setInterestRate(500, sender=operator))
     assert t_rate == t0
     assert [int(f.contributionInterestOf(m)) for m in (a, b, c)] == [0, 0, 0]
-    _at(t0 + 73 * DAY)
+    at(t0 + 73 * DAY, mine=False)
     f.declareDefault(c, sender=operator)
     f.coverShortfall(c, c, cash(4_000), sender=manager)
     assert int(f.contributionInterestOf(c)) == cash(20)
     assert [int(f.contributionOf(m)[1]) for m in (a, b)] == [cash(4_000), cash(4_000)]
 
-    _at(t0 + 146 * DAY)
+    at(t0 + 146 * DAY, mine=False)
     bank0, a0 = int(system.cash.balanceOf(bank)), int(system.cash.balanceOf(a))
     receipt = f.claimContributionInterest(sender=a)
     assert [(ev.member, int(ev.amount)) for ev in receipt.decode_logs(f.ContributionInterestPaid)] == [(a.address, cash(80))]

@@ -21,19 +21,12 @@ import pytest
 from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
 from smartccp.clearing.ccp import check_ccp_empty, run_cycle, warp_past
 from smartccp.lifecycle import distributions as ld
-from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import Side
+from smartccp.types import DAY
 from smartccp.units import cash
 
-DAY = 86_400
 PER_UNIT = cash("1.50")
 PRICE = cash("100.00")
-
-
-def _trade(client, seller, buyer, sid, qty):  # noqa: ANN001, ANN202
-    client.place(Order(owner=str(seller.address), securityId=sid, side=Side.SELL, quantity=qty, price=PRICE), seller)
-    client.place(Order(owner=str(buyer.address), securityId=sid, side=Side.BUY, quantity=qty, price=PRICE), buyer)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +57,7 @@ def test_trades_across_the_record_date__claims_for_t0_t1_t2__ex_trade_none__ccp_
     ccp, dist = system.ccp, system.extra["Distributions"]
     client = VenueClient(system.venue)
     for sid in sids:
-        _trade(client, a, b, sid, 10)
+        client.cross(a, b, sid, 10, PRICE)
     record, payment = (day + 1) * DAY, (day + 2) * DAY  # the end of day D
     for sid in sids:
         ld.declare(dist, system.cash, issuer, sid, record, payment, PER_UNIT, 100)
@@ -75,7 +68,7 @@ def test_trades_across_the_record_date__claims_for_t0_t1_t2__ex_trade_none__ccp_
         ape.chain.pending_timestamp = int(ccp.cycleInfo(cycle)[4]) + 60  # a minute after it is due
         ape.chain.mine()
         if cycle == day:  # day D+1, after the record date: 5 more E1, ex-dividend
-            _trade(client, a, b, sids[1], 5)
+            client.cross(a, b, sids[1], 5, PRICE)
         report = run_cycle(ccp, cycle, keeper)
         assert report.phase.name == "SETTLED" and report.failures == 0
         claims[cycle] = [(str(ev.account), int(ev.securityId), int(ev.cashAmount))
@@ -104,7 +97,7 @@ def test_no_distributions__no_claim__settlement_unchanged(market):
     system, sids, a, b, keeper, day = market
     ccp = system.ccp
     client = VenueClient(system.venue)
-    _trade(client, a, b, sids[1], 10)
+    client.cross(a, b, sids[1], 10, PRICE)
     warp_past(ccp, day + 1)
     report = run_cycle(ccp, day + 1, keeper)
     assert not list(report.logs(ccp.MarketClaimBooked))

@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import ape
 import pytest
+from life_clock import at
 
 from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
 from smartccp.clearing.ccp import run_cycle
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import Side
+from smartccp.types import DAY, Side
 from smartccp.units import cash
-
-DAY = 86_400
-
-
-def _at(t: int) -> None:
-    ape.chain.pending_timestamp = t
-    ape.chain.mine()
 
 
 @pytest.fixture(scope="module")
 def bond(operator, bank, issuer, member_a, member_b, member_c):
     today = ape.chain.pending_timestamp // DAY + 1
-    _at(today * DAY + 3_600)
+    at(today * DAY + 3_600)
     system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     a, b, keeper = member_a, member_b, member_c
     admit(system, operator, (a, b, keeper))
@@ -53,15 +47,14 @@ def test_redemption__open_sale_settles_first__each_holder_paid_dvp__escrow_exact
     dist, sec, ccp = system.extra["Distributions"], system.securities, system.ccp
     maturity = m_day * DAY
     client = VenueClient(system.venue)
-    client.place(Order(owner=str(a.address), securityId=sid, side=Side.SELL, quantity=30, price=cash("99.00")), a)
-    client.place(Order(owner=str(b.address), securityId=sid, side=Side.BUY, quantity=30, price=cash("99.00")), b)
+    client.cross(a, b, sid, 30, cash("99.00"))
     assert int(dist.lastTradingTime(sid)) == maturity - DAY
     with ape.reverts(dist.TradingNotOver, id=sid, lastTradingTime=maturity - DAY):
         dist.stopTrading(sid, sender=outsider)
     system.cash.approve(dist, cash(10_000), sender=issuer)
     with ape.reverts(dist.TradingNotOver, id=sid, lastTradingTime=maturity - DAY):
         dist.declareRedemption(sid, cash("100.00"), sender=issuer)
-    _at(maturity - DAY)
+    at(maturity - DAY)
     with ape.reverts(dist.NotIssuer, id=sid, caller=a, issuer=issuer):
         dist.declareRedemption(sid, cash("100.00"), sender=a)
     dist.declareRedemption(sid, cash("100.00"), sender=issuer)  # stops trading too
@@ -72,7 +65,7 @@ def test_redemption__open_sale_settles_first__each_holder_paid_dvp__escrow_exact
         dist.declareRedemption(sid, cash("100.00"), sender=issuer)
     with ape.reverts(sec.NotMatured, id=sid, maturity=maturity):
         dist.redeem(sid, a, sender=keeper)
-    _at(maturity + 60)
+    at(maturity + 60)
     with ape.reverts(dist.SettlementPending, id=sid, cycleId=m_day - 1):
         dist.redeem(sid, a, sender=keeper)  # a's 30 are still owed to b
     assert run_cycle(ccp, m_day - 1, keeper).phase.name == "SETTLED"

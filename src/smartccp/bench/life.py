@@ -20,7 +20,6 @@ Gas is ``receipt.gas_used`` of the whole transaction.
 from __future__ import annotations
 
 import statistics
-from typing import Any
 
 from ape import chain
 from eth_utils import keccak, to_checksum_address
@@ -38,9 +37,8 @@ from smartccp.lifecycle import distributions as ld
 from smartccp.risk.chain import deploy_risk
 from smartccp.scale.market import SETUP_GAS
 from smartccp.scale.raw import Abi, RawSender, Tx
-from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import DAY, MAX_UINT, Side
+from smartccp.types import DAY, MAX_UINT
 from smartccp.units import cash
 
 HOLDERS = (10, 10_000)
@@ -203,17 +201,11 @@ def compression(ctx: BenchContext) -> Figures:
         system.cash.issue(m, cash(100_000), sender=r.bank)
     approve_settlement(system, (a, b, c))
     client = VenueClient(system.venue)
-
-    def trade(seller: Any, buyer: Any, qty: int) -> None:
-        for who, side in ((seller, Side.SELL), (buyer, Side.BUY)):
-            client.place(Order(owner=str(who.address), securityId=sid, side=side, quantity=qty, price=cash("100.00")),
-                         who)
-
     for m in (a, c):
-        trade(b, m, 10)
+        client.cross(b, m, sid, 10, cash("100.00"))
     chain.pending_timestamp = (day + 1) * DAY + 3_600
     chain.mine()
     for m in (a, c):
-        trade(m, b, 6)
+        client.cross(m, b, sid, 6, cash("100.00"))
     gas = [int(system.ccp.compress(m, sid, day + 2, day + 3, sender=m).gas_used) for m in (a, c)]
     return {"life.compress_gas": int(statistics.median(gas))}

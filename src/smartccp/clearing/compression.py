@@ -19,15 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ape.exceptions import ContractLogicError
-from eth_utils import keccak
-
 from smartccp.clearing.ccp import Obligation, obligations
 from smartccp.types import CyclePhase
 
 __all__ = ["Compression", "compress", "compress_open_cycles", "plan"]
 
-_RECORD_DATE_AHEAD = "0x" + keccak(text="RecordDateAhead(uint256)")[:4].hex()
 
 
 @dataclass(frozen=True)
@@ -85,24 +81,15 @@ def compress_open_cycles(ccp: Any, sender: Any, cycles: Iterable[int], *, accoun
     was compressed, as the chain reported it."""
     open_ = {c: obligations(ccp, c) for c in cycles if CyclePhase(int(ccp.cycleInfo(c)[0])) == CyclePhase.OPEN}
     kept = {(c, o.security_id, o.account): tuple(int(x) for x in ccp.compressed(c, o.security_id, o.account))
-            for c, obs in open_.items() for o in obs if o.quantity}
+            for c, obs in open_.items() for o in obs if o.quantity and account in (None, o.account)}
     done = []
     for c in plan(open_, account=account, kept=kept):
-        if _record_date_ahead(ccp, sender, c):
+        try:
+            receipt = compress(ccp, sender, c)  # ape estimates first: a refusal sends nothing
+        except ccp.RecordDateAhead:
             continue
-        receipt = compress(ccp, sender, c)
         for e in receipt.decode_logs(ccp.ObligationsCompressed):
             done.append(Compression(str(e.account), int(e.securityId), int(e.receiveCycle), int(e.deliverCycle),
                                     int(e.quantity)))
     return done
 
-
-def _record_date_ahead(ccp: Any, sender: Any, c: Compression) -> bool:
-    """Whether the chain refuses ``c`` with ``RecordDateAhead`` (a dry run)."""
-    try:
-        ccp.compress.call(c.account, c.security_id, c.receive_cycle, c.deliver_cycle, sender=sender)
-    except ContractLogicError as e:  # named, or only its selector when ape leaves it undecoded
-        if type(e).__name__ == "RecordDateAhead" or _RECORD_DATE_AHEAD in str(e):
-            return True
-        raise
-    return False

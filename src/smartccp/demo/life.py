@@ -30,9 +30,8 @@ from smartccp.demo.trade import DEMO_CHARTS_DIR
 from smartccp.lifecycle import distributions as ld
 from smartccp.ops.daily import settle_when_due
 from smartccp.risk.chain import publish_prices, publish_scenarios
-from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import MAX_UINT, Side
+from smartccp.types import MAX_UINT
 from smartccp.units import cash, fmt_cash
 
 BOND_UNITS = 1_000
@@ -46,10 +45,10 @@ CHART = "demo_life.png"
 
 def _trade(client: VenueClient, log: StepLog, sid: int, seller: Any, buyer: Any, names: dict, qty: int,
            price: int) -> None:
-    """``seller`` rests an offer, ``buyer`` takes it (CCP route)."""
-    for who, side in ((seller, Side.SELL), (buyer, Side.BUY)):
-        order = Order(owner=str(who.address), securityId=sid, side=side, quantity=qty, price=price)
-        log.tx(client.place(order, who), f"{names[str(who.address)]}: {side.name.lower()} {qty} BND")
+    """``seller`` rests an offer, ``buyer`` takes it (CCP route); both transactions logged."""
+    for who, side, receipt in zip((seller, buyer), ("sell", "buy"), client.cross(seller, buyer, sid, qty, price),
+                                  strict=True):
+        log.tx(receipt, f"{names[str(who.address)]}: {side} {qty} BND")
 
 
 @DEMO_STEPS.step("life", "The life of a bond: a coupon across open trades (market claims), a compression, "

@@ -14,6 +14,7 @@ from ape import chain
 
 from smartccp.chain.eip712 import compact
 from smartccp.trading.orders import Domain, NonceSource, Order, order_hash, sign_order
+from smartccp.types import Side
 
 MAX_MAKERS = 64
 MAX_BATCH = 64  # OrderRelay.MAX_BATCH
@@ -103,6 +104,13 @@ class VenueClient:
         """
         order = self._checked(order, max_makers)
         return self.venue.placeOrder(*self.place_args(order, signer, max_makers), sender=sender or signer, **tx)
+
+    def cross(self, seller: Any, buyer: Any, security_id: int, quantity: int, price: int, **fields: Any) -> tuple[Any, Any]:
+        """A trade between two owners: ``seller`` rests a sell limit order, ``buyer`` takes it with
+        a buy at the same price (CCP route unless ``fields`` say otherwise); returns both receipts."""
+        return tuple(self.place(Order(owner=str(who.address), securityId=security_id, side=side, quantity=quantity,
+                                      price=price, **fields), who)
+                     for who, side in ((seller, Side.SELL), (buyer, Side.BUY)))
 
     def place_own(self, order: Order, owner: Any, *, max_makers: int = MAX_MAKERS, **tx: Any) -> Any:
         """Submit ``order`` from its owner's own account without a signature (``placeTrusted``:
