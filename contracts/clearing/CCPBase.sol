@@ -13,6 +13,8 @@ import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {IDistributions} from "../interfaces/IDistributions.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
+import {Member, MemberKind, Segregation} from "../types/Member.sol";
 
 /// @title CCPBase — the CCP's storage, and paying out from the cycle pool
 /// @notice Shared by the CCP (CCPSettlement) and its cycle settlement module (CCPCycleSettlement,
@@ -38,12 +40,31 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// @dev The security id the settlement events give an account's cash leg (ids start at 1).
     uint256 internal constant CASH_LEG = 0;
 
-    /// @dev One slot: phase (1 byte) | cursor (8 bytes). A cycle's obligation list has no bound
+    /// @dev One slot: phase (1 byte) | cursor (8 bytes) | flags (1 byte) | cash withheld from
+    /// deliveries that rolled into this cycle (16 bytes). A cycle's obligation list has no bound
     /// (one entry per account and security traded in it); the cursor walks it, and pass 2 walks
-    /// twice the failures, in pages of `settleCycle`.
+    /// twice the failures, in pages of `settleCycle`. The flags (CASH_FAILED, ROLLED_OUT) and
+    /// the rolled-in cash ride in the slot `settleCycle` reads anyway, so a cycle without fails
+    /// pays nothing for rolling.
     struct Cycle {
         CyclePhase phase;
         uint64 cursor;
+        uint8 flags;
+        uint128 rolledInCash;
+    }
+
+    /// @dev Cycle flags: an account failed to pay cash in this cycle (pass 1b); then no
+    /// delivery rolls, every failure is closed out (the sell-outs need the pool whole). A
+    /// delivery rolled out of this cycle: pass 3 rolls the receipts the pool cannot pay.
+    uint8 internal constant CASH_FAILED = 1;
+    uint8 internal constant ROLLED_OUT = 2;
+
+    /// @dev Units of a security a cycle's pool lacks because deliveries rolled out of it (pass 3
+    /// rolls that many receipts into the next cycle), and the distribution per unit that cycle
+    /// will book again as market claims (the roll's correction). One slot.
+    struct Undelivered {
+        uint128 units;
+        uint128 claimPerUnit;
     }
 
     /// @dev Where an account's cash leg is in the settlement of its cycle: Summed (its
@@ -146,6 +167,10 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     mapping(uint256 word => uint256) internal _lags;
     /// @dev Coupons and dividends that become market claims at pay-in (zero: none).
     IDistributions internal _distributions;
+    /// @dev Rolled fails: times an account's failed delivery has rolled into a cycle ...
+    mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => uint8))) internal _failAges;
+    /// @dev ... and what a cycle's pool lacks for its receivers because of them.
+    mapping(uint64 cycleId => mapping(uint256 securityId => Undelivered)) internal _undelivered;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {
@@ -218,6 +243,46 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     }
 
     // ─── Internals ───────────────────────────────────────────────────────────────────────────
+
+    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle. The list
+    /// has no bound: `settleCycle` walks it in pages anyone may advance.
+    function _list(uint64 cycleId, address account, uint256 securityId) internal {
+        Entry[] storage list = _obligations[cycleId];
+        uint256 n = list.length;
+        // Cast is safe: setSecurityRules admits only ids below 2^88.
+        list.push(Entry(account, uint88(securityId), false));
+        CashLeg storage leg = _cashLegs[account];
+        uint8 flags = leg.flags;
+        bool known = flags & KIND_KNOWN != 0;
+        // The register is read once per account ever (its kind), and once per cycle for a pooled
+        // wallet (its settlement account, which follows a port): one call when both are due.
+        if (!known || (flags & POOLED != 0 && _legAccounts[account].cycleId != cycleId)) {
+            Member memory m = _membership.memberOf(account);
+            if (!known) {
+                // A participant's cash leg is its clearing member's to pay; an omnibus client's
+                // or a desk's cash joins its settlement account's leg.
+                flags = KIND_KNOWN;
+                if (m.kind == MemberKind.Participant) {
+                    flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
+                        ? CLIENT | POOLED
+                        : CLIENT;
+                }
+                leg.flags |= flags;
+            }
+            if (flags & POOLED != 0) {
+                address legAccount = m.segregation == Segregation.House
+                    ? m.clearingMember
+                    : OmnibusAccount.omnibusOf(m.clearingMember);
+                _legAccounts[account] = LegAccount(legAccount, cycleId);
+            }
+        }
+        ++leg.openObligations;
+        if (n == 0) {
+            _cycles[cycleId].phase = CyclePhase.Open;
+            emit CyclePhaseChanged(cycleId, CyclePhase.Open);
+        }
+    }
+
 
     function _settlesFrom(uint64 cycleId) internal view returns (uint64) {
         return (cycleId + 1) * _cycleLength;

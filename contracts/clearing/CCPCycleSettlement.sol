@@ -56,7 +56,7 @@ contract CCPCycleSettlement is CCPCloseOut {
         uint256 n = _phaseLength(cycleId, c.phase);
         while (true) {
             if (c.cursor == n) {
-                c = _advance(cycleId, c.phase);
+                _advance(cycleId, c);
                 if (c.phase == CyclePhase.Settled) break;
                 n = _phaseLength(cycleId, c.phase); // fixed within a phase: pass 1b appends failures before pass 2
                 continue;
@@ -69,9 +69,9 @@ contract CCPCycleSettlement is CCPCloseOut {
                 c.cursor = uint64(index + 1);
             }
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
-            else if (c.phase == CyclePhase.PayingInCash) _payInCash(cycleId, index);
-            else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index)) continue; // a visit
-            else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index);
+            else if (c.phase == CyclePhase.PayingInCash) _payInCash(cycleId, index, c);
+            else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index, c)) continue; // a visit
+            else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index, c.flags);
             ++steps;
         }
         _cycles[cycleId] = c;
@@ -99,25 +99,107 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// too). Visit `visit` of 2n looks at failure `visit mod n`; only the visit in the walk it
     /// belongs to closes it out and counts as a step (the others cost one read; the cursor still
     /// moves, so a call stays bounded by 2n visits and the gas floor).
-    function _closeOutInOrder(uint64 cycleId, uint256 visit) private returns (bool closedOut) {
+    function _closeOutInOrder(uint64 cycleId, uint256 visit, Cycle memory c) private returns (bool closedOut) {
         uint64[] storage failures = _failures[cycleId];
         uint256 n = failures.length;
         bool deliveryWalk = visit < n;
         uint256 index = failures[deliveryWalk ? visit : visit - n];
-        closedOut = (_shortfalls[cycleId][index].securities != 0) == deliveryWalk;
-        if (closedOut) _closeOut(cycleId, index);
+        Shortfall memory s = _shortfalls[cycleId][index];
+        closedOut = (s.securities != 0) == deliveryWalk;
+        if (!closedOut) return false;
+        if (deliveryWalk && s.cash == 0 && c.flags & CASH_FAILED == 0 && _rollDelivery(cycleId, index, s.securities)) {
+            c.flags |= ROLLED_OUT;
+        } else {
+            _closeOut(cycleId, index);
+        }
     }
 
-    /// @dev Next phase with its cursor at zero. Events name the phase entered.
-    function _advance(uint64 cycleId, CyclePhase phase) private returns (Cycle memory next) {
-        next.phase = CyclePhase(uint8(phase) + 1);
-        if (next.phase == CyclePhase.PayingIn) _settlingCycle = cycleId + 1;
-        if (next.phase == CyclePhase.Settled) {
+    /// @dev CNS: instead of a buy-in, the failed delivery rolls into the open cycle of today
+    /// (the next to settle: `settleCycle` needs today past the cycle's date), if the security's
+    /// `failRolls` allows one more roll of this fail. The seller then delivers the units it
+    /// failed to deliver there, and is paid there the cash its short delivery withheld here
+    /// (kept in custody in between: the pool's receivers were paid in by their buyers, and are
+    /// owed units this cycle lacks, which pass 3 rolls to them in turn). Nothing is charged to
+    /// anyone. The later cycle books market claims again on the rolled units from the end of
+    /// its own trading day: what of that window lies before now was booked here already, so the
+    /// roll carries it back (the seller is given it, the receivers charged it). Returns false
+    /// (buy in as before) when the security does not roll fails or this fail rolled enough.
+    function _rollDelivery(uint64 cycleId, uint256 index, uint256 unitsShort) private returns (bool) {
+        Entry memory e = _obligations[cycleId][index];
+        uint8 limit = _rules[e.securityId].failRolls;
+        uint8 age = _failAges[cycleId][e.securityId][e.account];
+        if (age >= limit) return false;
+        ++age;
+        uint64 toCycle = uint64(block.timestamp / _cycleLength);
+        Position memory p = _positions[cycleId][e.securityId][e.account];
+        (uint256 securitiesDue,) = p.payables();
+        (, uint256 receivable) = p.receivables();
+        // What pass 1a withheld from the account's cash leg for the units it did not deliver.
+        uint256 withheld = receivable - CloseOutLib.releasedDown(receivable, securitiesDue - unitsShort, securitiesDue);
+        Undelivered memory u = _undelivered[cycleId][e.securityId];
+        if (u.units == 0) u.claimPerUnit = SafeCast.toUint128(_claimBookedTwice(toCycle, e.securityId));
+        u.units += SafeCast.toUint128(unitsShort);
+        _undelivered[cycleId][e.securityId] = u;
+        int256 cash = SafeCast.toInt256(withheld + unitsShort * u.claimPerUnit);
+        _bookRolled(toCycle, e.account, e.securityId, -SafeCast.toInt256(unitsShort), cash);
+        _failAges[toCycle][e.securityId][e.account] = age;
+        // The withheld cash leaves the pool for custody until the later cycle's pay-in.
+        _cycles[toCycle].rolledInCash += SafeCast.toUint128(withheld);
+        _custodyCash += withheld;
+        emit DeliveryRolled(cycleId, toCycle, e.account, e.securityId, unitsShort, cash, age);
+        return true;
+    }
+
+    /// @dev Pass 3, a receipt of a security whose delivery rolled out of this cycle: what the
+    /// pool cannot pay of `units` (up to what the rolls left it short) rolls to the receiver
+    /// in today's cycle, where it is owed without further payment (paid for here); returns it.
+    /// Receivers are paid in list order while the pool lasts: the last ones roll.
+    function _rollReceipt(uint64 cycleId, Entry memory e, uint256 units) private returns (uint256 rolled) {
+        Undelivered memory u = _undelivered[cycleId][e.securityId];
+        if (u.units == 0) return 0;
+        uint256 pool = _poolSecurities(e.securityId);
+        if (units <= pool) return 0;
+        rolled = units - pool < u.units ? units - pool : u.units;
+        // Casts are safe: rolled <= u.units (uint128); the claim per unit below 2^128.
+        u.units -= uint128(rolled);
+        _undelivered[cycleId][e.securityId] = u;
+        uint64 toCycle = uint64(block.timestamp / _cycleLength);
+        int256 cash = -SafeCast.toInt256(rolled * u.claimPerUnit);
+        _bookRolled(toCycle, e.account, e.securityId, int256(rolled), cash);
+        emit ReceiptRolled(cycleId, toCycle, e.account, e.securityId, rolled, cash);
+    }
+
+    /// @dev Add a rolled quantity and cash to `account`'s position in `toCycle` (listed if new).
+    function _bookRolled(uint64 toCycle, address account, uint256 securityId, int256 quantity, int256 cash) private {
+        if (_positions[toCycle][securityId][account].book(quantity, cash)) _list(toCycle, account, securityId);
+    }
+
+    /// @dev The distribution per unit of `securityId` that `toCycle`'s pay-in will book as
+    /// market claims and that has passed already (its record date from the end of `toCycle`'s
+    /// trading day to now), so was booked in the cycle the fail rolls out of.
+    function _claimBookedTwice(uint64 toCycle, uint256 securityId) private view returns (uint256) {
+        if (address(_distributions) == address(0)) return 0;
+        uint256 lag = _rules[securityId].settlementLag;
+        if (uint256(toCycle) + 1 < lag) return 0;
+        uint256 tradedUntil = (uint256(toCycle) + 1 - lag) * _cycleLength;
+        return _distributions.amountPerUnitBetween(securityId, tradedUntil, block.timestamp);
+    }
+
+    /// @dev Next phase with its cursor at zero (flags and rolled-in cash kept). Entering pay-in,
+    /// the cash withheld from deliveries that rolled into this cycle returns from custody to
+    /// the pool, which pays it to their sellers. Events name the phase entered.
+    function _advance(uint64 cycleId, Cycle memory c) private {
+        (c.phase, c.cursor) = (CyclePhase(uint8(c.phase) + 1), 0);
+        if (c.phase == CyclePhase.PayingIn) {
+            _settlingCycle = cycleId + 1;
+            if (c.rolledInCash != 0) _custodyCash -= c.rolledInCash;
+        }
+        if (c.phase == CyclePhase.Settled) {
             _settlingCycle = 0;
             _repayLiquidity(cycleId);
             emit CycleSettled(cycleId, _obligations[cycleId].length, _failures[cycleId].length);
         }
-        emit CyclePhaseChanged(cycleId, next.phase);
+        emit CyclePhaseChanged(cycleId, c.phase);
     }
 
     /// @dev Pass 1a, per obligation: collect the units the account owes, pre-funded first, then
@@ -203,17 +285,17 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// order, up to each one's cash due: those fail and their units are sold out in pass 2. Each
     /// obligation visited counts down the account's open obligations (pre-funding stays locked
     /// until the last).
-    function _payInCash(uint64 cycleId, uint256 index) private {
+    function _payInCash(uint64 cycleId, uint256 index, Cycle memory c) private {
         Entry memory e = _obligations[cycleId][index];
         CashLeg memory leg = _cashLegs[e.account];
         if (leg.flags & POOLED == 0) {
-            _payInLeg(cycleId, index, e, leg, e.account, leg.flags);
+            _payInLeg(cycleId, index, e, leg, e.account, leg.flags, c);
         } else {
             // A pooled wallet: the leg is its settlement account's; its own slot keeps its open
             // obligations and flags.
             address legAccount = _settlingLegAccounts[e.account].account;
             CashLeg memory pool = _cashLegs[legAccount];
-            _payInLeg(cycleId, index, e, pool, legAccount, leg.flags);
+            _payInLeg(cycleId, index, e, pool, legAccount, leg.flags, c);
             _cashLegs[legAccount] = pool;
         }
         // Unchecked: every listed obligation counted one at listing. The last one paid in
@@ -230,9 +312,15 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// @dev Pass 1b's work on the cash leg `leg` of `legAccount` at one of its obligations `e`
     /// (whose wallet's leg flags are `flags`): the pay-in at the first, the charging of an
     /// unpaid part to this obligation. Updates `leg` in memory only.
-    function _payInLeg(uint64 cycleId, uint256 index, Entry memory e, CashLeg memory leg, address legAccount, uint8 flags)
-        private
-    {
+    function _payInLeg(
+        uint64 cycleId,
+        uint256 index,
+        Entry memory e,
+        CashLeg memory leg,
+        address legAccount,
+        uint8 flags,
+        Cycle memory c
+    ) private {
         // A credit (or zero) leg has nothing to pay in and stays Summed; pass 3 pays it.
         if (leg.stage == LegStage.Summed && leg.cash < 0) {
             leg.stage = LegStage.PaidIn;
@@ -255,6 +343,7 @@ contract CCPCycleSettlement is CCPCloseOut {
                     _failures[cycleId].push(uint64(index)); // index < list length < 2^64
                 }
                 _shortfalls[cycleId][index].cash = uint128(charged);
+                c.flags |= CASH_FAILED;
             }
         }
     }
@@ -316,11 +405,12 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// @dev Pass 3: pay out the units of every obligation paid in full (failed ones were paid
     /// out in pass 2), and at the account's first obligation in the list its cash leg, if a
     /// credit: the net of all its securities, less the cash its short deliveries withheld.
-    function _payOut(uint64 cycleId, uint256 index) private {
+    function _payOut(uint64 cycleId, uint256 index, uint8 cycleFlags) private {
         Entry memory e = _obligations[cycleId][index];
         if (!e.failed) {
             Position memory p = _positions[cycleId][e.securityId][e.account];
             (uint256 securitiesOut,) = p.receivables();
+            if (cycleFlags & ROLLED_OUT != 0 && securitiesOut != 0) securitiesOut -= _rollReceipt(cycleId, e, securitiesOut);
             if (p.kept && securitiesOut != 0) securitiesOut -= _keep(cycleId, e, securitiesOut);
             if (securitiesOut != 0) _deliver(cycleId, e.account, e.account, e.securityId, securitiesOut, 0);
         }

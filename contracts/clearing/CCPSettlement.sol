@@ -10,8 +10,7 @@ import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {IDistributions} from "../interfaces/IDistributions.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
-import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
-import {Member, MemberKind, Segregation} from "../types/Member.sol";
+import {MemberKind} from "../types/Member.sol";
 import {Route, Settle} from "../types/Settle.sol";
 import {CCPBase} from "./CCPBase.sol";
 import {CCPCycleSettlement} from "./CCPCycleSettlement.sol";
@@ -67,7 +66,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         }
         if (
             securityId == 0 || securityId > type(uint88).max || rules.settlementLag > MAX_SETTLEMENT_LAG
-                || rules.closeOutBandBps > BPS
+                || rules.closeOutBandBps > BPS || rules.failRolls > MAX_SETTLEMENT_LAG
         ) revert InvalidRules(securityId, rules.settlementLag, rules.closeOutBandBps);
         _rules[securityId] = rules;
         // The lag again in the packed word the margin revaluation reads (byte securityId % 32).
@@ -79,13 +78,14 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
 
     /// @dev True for a security never given rules (all fields zero), or for `next` at least as
     /// strict as `cur`: clearing may stop, not start; naked shorts may be barred, not allowed;
-    /// pre-funded classes may be added, not removed; lag and close-out band unchanged.
+    /// pre-funded classes may be added, not removed; failed deliveries may roll fewer times (be
+    /// bought in sooner), not more; lag and close-out band unchanged.
     function _stricterOrFirst(SecurityRules memory cur, SecurityRules calldata next) private pure returns (bool) {
         if (!cur.cleared && !cur.noNakedShort && cur.prefundClasses == 0 && cur.settlementLag == 0
-                && cur.closeOutBandBps == 0) return true;
+                && cur.closeOutBandBps == 0 && cur.failRolls == 0) return true;
         return (cur.cleared || !next.cleared) && (!cur.noNakedShort || next.noNakedShort)
             && cur.prefundClasses & ~next.prefundClasses == 0 && next.settlementLag == cur.settlementLag
-            && next.closeOutBandBps == cur.closeOutBandBps;
+            && next.closeOutBandBps == cur.closeOutBandBps && next.failRolls <= cur.failRolls;
     }
 
     /// @inheritdoc ICCPSettlement
@@ -192,45 +192,6 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
 
         emit TradeNovated(_legId(s.tradeId, 0), s.buyer, s.securityId, q, -c, cycleId);
         emit TradeNovated(_legId(s.tradeId, 1), s.seller, s.securityId, -q, c, cycleId);
-    }
-
-    /// @dev Append a new obligation to the cycle's list; the first one opens the cycle. The list
-    /// has no bound: `settleCycle` walks it in pages anyone may advance.
-    function _list(uint64 cycleId, address account, uint256 securityId) private {
-        Entry[] storage list = _obligations[cycleId];
-        uint256 n = list.length;
-        // Cast is safe: setSecurityRules admits only ids below 2^88.
-        list.push(Entry(account, uint88(securityId), false));
-        CashLeg storage leg = _cashLegs[account];
-        uint8 flags = leg.flags;
-        bool known = flags & KIND_KNOWN != 0;
-        // The register is read once per account ever (its kind), and once per cycle for a pooled
-        // wallet (its settlement account, which follows a port): one call when both are due.
-        if (!known || (flags & POOLED != 0 && _legAccounts[account].cycleId != cycleId)) {
-            Member memory m = _membership.memberOf(account);
-            if (!known) {
-                // A participant's cash leg is its clearing member's to pay; an omnibus client's
-                // or a desk's cash joins its settlement account's leg.
-                flags = KIND_KNOWN;
-                if (m.kind == MemberKind.Participant) {
-                    flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
-                        ? CLIENT | POOLED
-                        : CLIENT;
-                }
-                leg.flags |= flags;
-            }
-            if (flags & POOLED != 0) {
-                address legAccount = m.segregation == Segregation.House
-                    ? m.clearingMember
-                    : OmnibusAccount.omnibusOf(m.clearingMember);
-                _legAccounts[account] = LegAccount(legAccount, cycleId);
-            }
-        }
-        ++leg.openObligations;
-        if (n == 0) {
-            _cycles[cycleId].phase = CyclePhase.Open;
-            emit CyclePhaseChanged(cycleId, CyclePhase.Open);
-        }
     }
 
     /// @dev Full cash pre-funding for buyers of the classes in `classes`: the gross cash of
@@ -453,6 +414,16 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @inheritdoc ICCPSettlement
     function cycleLength() external view returns (uint64) {
         return _cycleLength;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function rolledFails(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (uint8 age, uint256 undeliveredUnits, uint256 rolledInCash)
+    {
+        return (_failAges[cycleId][securityId][account], _undelivered[cycleId][securityId].units,
+            _cycles[cycleId].rolledInCash);
     }
 
     /// @inheritdoc ICCPSettlement

@@ -23,13 +23,16 @@ enum CyclePhase {
 /// `noNakedShort`: a seller's net delivery in a cycle must be covered by holdings or pre-funding
 /// at novation. `prefundClasses`: bit `k` set = buyers of MemberKind `k` must have pre-funded
 /// the full cash of their buys. `closeOutBandBps`: sell-outs and buy-ins may not trade further
-/// than this from the obligation's average price (0 = no limit).
+/// than this from the obligation's average price (0 = no limit). `failRolls`: how many times a
+/// failed delivery rolls into the next open cycle's net, as NSCC's CNS does, before it is bought
+/// in (0 = bought in at once; at most MAX_SETTLEMENT_LAG).
 struct SecurityRules {
     bool cleared;
     bool noNakedShort;
     uint8 prefundClasses;
     uint16 settlementLag;
     uint16 closeOutBandBps;
+    uint8 failRolls;
 }
 
 /// @notice One open obligation a default-management case took over (`takeOverObligations`):
@@ -172,8 +175,8 @@ interface ICCPSettlementEvents {
     error InsufficientPrefund(address account, uint256 available, uint256 requested);
     /// @notice Pre-funded balances are locked while `account` has `openObligations` unsettled.
     error PrefundLocked(address account, uint256 openObligations);
-    /// @notice Rules for a security id of zero or above 2^88, a settlement lag or close-out band
-    /// out of bounds.
+    /// @notice Rules for a security id of zero or above 2^88, a settlement lag, close-out band or
+    /// number of fail rolls out of bounds.
     error InvalidRules(uint256 securityId, uint16 settlementLag, uint16 closeOutBandBps);
     /// @notice The CCP accepts ERC-1155 transfers only that it initiated or from its close-out
     /// market; `operator` is neither.
@@ -223,6 +226,31 @@ interface ICCPSettlementEvents {
     /// @notice A coupon or dividend of `securityId` has a record date still to come: units kept in
     /// the CCP's custody over it would be entitled in the CCP's name, so compression waits.
     error RecordDateAhead(uint256 securityId);
+    /// @notice A failed delivery rolled into the next open cycle's net instead of being bought
+    /// in (the security's `failRolls`): `account` now delivers `units` more in `toCycle` and is
+    /// paid the `cashAmount` its short delivery withheld in `cycleId` (kept in the CCP's custody
+    /// meanwhile, corrected for market claims the later cycle books again); `age` counts the
+    /// rolls of this fail.
+    event DeliveryRolled(
+        uint64 indexed cycleId,
+        uint64 toCycle,
+        address indexed account,
+        uint256 indexed securityId,
+        uint256 units,
+        int256 cashAmount,
+        uint8 age
+    );
+    /// @notice A receipt the pool could not pay out because a delivery rolled: `account`
+    /// receives `units` more in `toCycle` (already paid for in `cycleId`), `cashAmount` being
+    /// the market-claim correction of the roll.
+    event ReceiptRolled(
+        uint64 indexed cycleId,
+        uint64 toCycle,
+        address indexed account,
+        uint256 indexed securityId,
+        uint256 units,
+        int256 cashAmount
+    );
 }
 
 /// @title ICCPSettlement — novation, multilateral netting per cycle, DVP, sell-out and buy-in (F6, F7)
@@ -355,6 +383,15 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice Length of one settlement cycle in seconds (one day in production).
     function cycleLength() external view returns (uint64);
+    /// @notice Rolled fails (see `SecurityRules.failRolls`): how many times `account`'s failed
+    /// delivery of `securityId` in `cycleId` has rolled into it (0: none); units of the
+    /// security `cycleId` still owes receivers because a delivery rolled out of it (zero once
+    /// paid out); cash withheld from rolled deliveries that `cycleId` pays (held in custody
+    /// until its pay-in).
+    function rolledFails(uint64 cycleId, uint256 securityId, address account)
+        external
+        view
+        returns (uint8 age, uint256 undeliveredUnits, uint256 rolledInCash);
     /// @notice The cycle a deadline falls in: `deadline / cycleLength`.
     function cycleOf(uint64 deadline) external view returns (uint64);
     /// @notice The cycle a trade in `securityId` made now settles in (today + lag), and the

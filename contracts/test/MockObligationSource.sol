@@ -33,7 +33,7 @@ contract MockObligationSource {
     }
 
     function securityRules(uint256 securityId) external view returns (SecurityRules memory) {
-        return SecurityRules(true, false, 0, lagOf[securityId], 0);
+        return SecurityRules(true, false, 0, lagOf[securityId], 0, 0);
     }
 
     function cycleInfo(uint64 cycleId) external view returns (CyclePhase, uint256, uint256, uint256, uint64) {

@@ -146,6 +146,8 @@ def test_operator_functions__by_non_operator__revert(ccp, outsider, security_id,
         ccp.setDefaultHandler(outsider, sender=outsider)
     with ape.reverts(ccp.InvalidRules, securityId=security_id, settlementLag=31, closeOutBandBps=0):
         set_rules(ccp, security_id, operator, Rules(settlement_lag=31))
+    with ape.reverts(ccp.InvalidRules, securityId=security_id, settlementLag=1, closeOutBandBps=0):
+        set_rules(ccp, security_id, operator, Rules(fail_rolls=31))
     assert (ccp.closeOutSetup(), ccp.securityRules(security_id)) == (setup, rules)
     assert not ccp.hasRole(VENUE_ROLE, outsider) and ccp.hasRole(VENUE_ROLE, venue)
 

@@ -77,12 +77,14 @@ def test_fund_parameters__stricter_at_once__looser_needs_the_timelock(governed):
 def test_ccp_rules__operator_tightens__loosening_needs_the_timelock(governed):
     ccp, sid, op = governed.dep.system.ccp, governed.sid, governed.holder("operator")
     rules = tuple(ccp.securityRules(sid))
-    cleared, naked, prefund, lag, band = rules
+    cleared, naked, prefund, lag, band, rolls = rules
     assert cleared
-    for looser in ((cleared, naked, prefund, lag + 1, band), (cleared, naked, prefund, lag, band + 100)):
+    looser_rules = ((cleared, naked, prefund, lag + 1, band, rolls), (cleared, naked, prefund, lag, band + 100, rolls),
+                    (cleared, naked, prefund, lag, band, rolls + 1))  # more rolls: fails bought in later
+    for looser in looser_rules:
         with ape.reverts(ccp.RulesChangeNeedsAdmin, securityId=sid):
             ccp.setSecurityRules(sid, looser, sender=op)
-    ccp.setSecurityRules(sid, (cleared, True, prefund | 1, lag, band), sender=op)
+    ccp.setSecurityRules(sid, (cleared, True, prefund | 1, lag, band, rolls), sender=op)
     with ape.reverts(ccp.RulesChangeNeedsAdmin, securityId=sid):
         ccp.setSecurityRules(sid, rules, sender=op)  # allowing naked shorts again is looser
     with ape.reverts(ccp.AccessControlUnauthorizedAccount, neededRole=OPERATOR_ROLE):

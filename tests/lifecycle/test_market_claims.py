@@ -19,7 +19,7 @@ import ape
 import pytest
 
 from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
-from smartccp.clearing.ccp import check_ccp_empty, run_cycle, warp_past
+from smartccp.clearing.ccp import Rules, check_ccp_empty, run_cycle, set_rules, warp_past
 from smartccp.lifecycle import distributions as ld
 from smartccp.trading.venue import VenueClient
 from smartccp.types import DAY
@@ -102,3 +102,40 @@ def test_no_distributions__no_claim__settlement_unchanged(market):
     report = run_cycle(ccp, day + 1, keeper)
     assert not list(report.logs(ccp.MarketClaimBooked))
     assert report.phase.name == "SETTLED"
+
+
+def test_failed_delivery_rolled_across_a_record_date__claim_booked_once(market, issuer, operator):
+    """CNS across a record date (T+2). On day D a sells 10 E2 to b at 100.00, then keeps only 6
+    units; a dividend of 1.50 has its record date in day D+2, between the end of the trade's day
+    and its settlement, and in the window the next cycle books again. Cycle D+2: claim -15.00 to
+    a (receives 985.00), +15.00 to b (pays 985.00); a delivers 6: paid 591.00, 394.00 withheld;
+    its 4 missing units roll to D+3 with 394.00 + 4 x 1.50 (the claim D+3 books again, given
+    back) = 400.00, b's 4 undelivered units with -6.00. Cycle D+3 books -6.00 / +6.00 on them:
+    a ends with 985.00 for its 10 units, b pays 985.00, the dividend counted once."""
+    system, sids, a, b, keeper, day = market
+    ccp, dist, sid = system.ccp, system.extra["Distributions"], sids[2]
+    set_rules(ccp, sid, operator, Rules(settlement_lag=2, fail_rolls=1))
+    VenueClient(system.venue).cross(a, b, sid, 10, PRICE)
+    ld.declare(dist, system.cash, issuer, sid, (day + 2) * DAY + 3_600, (day + 4) * DAY, PER_UNIT, 100)
+    system.securities.safeTransferFrom(a, keeper, sid, 94, b"", sender=a)
+    cash0 = {m: int(system.cash.balanceOf(m)) for m in (a, b)}
+
+    warp_past(ccp, day + 2)
+    report = run_cycle(ccp, day + 2, keeper)
+    claims = sorted((str(ev.account), int(ev.cashAmount)) for ev in report.logs(ccp.MarketClaimBooked))
+    assert claims == sorted([(a.address, -10 * PER_UNIT), (b.address, 10 * PER_UNIT)])
+    rolled, receipt = report.logs(ccp.DeliveryRolled)[0], report.logs(ccp.ReceiptRolled)[0]
+    assert (rolled.toCycle, rolled.units, rolled.cashAmount) == (day + 3, 4, cash("394.00") + 4 * PER_UNIT)
+    assert (receipt.account, receipt.units, receipt.cashAmount) == (b.address, 4, -4 * PER_UNIT)
+    assert int(system.cash.balanceOf(a)) - cash0[a] == cash("591.00")
+
+    system.securities.safeTransferFrom(keeper, a, sid, 4, b"", sender=keeper)
+    warp_past(ccp, day + 3)
+    report = run_cycle(ccp, day + 3, keeper)
+    claims = sorted((str(ev.account), int(ev.cashAmount)) for ev in report.logs(ccp.MarketClaimBooked))
+    assert claims == sorted([(a.address, -4 * PER_UNIT), (b.address, 4 * PER_UNIT)])
+    moved = {m: int(system.cash.balanceOf(m)) - cash0[m] for m in (a, b)}
+    assert moved == {a: 10 * PRICE - 10 * PER_UNIT, b: -(10 * PRICE - 10 * PER_UNIT)}
+    assert int(system.securities.balanceOf(b, sid)) == 10
+    assert ccp.custody(sid) == (0, 0)
+    check_ccp_empty(ccp, system, sids)

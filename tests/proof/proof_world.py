@@ -97,7 +97,7 @@ def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None,
     system.cash.issue(handler, RISK_CASH, sender=bank)
     venue = system.venue
     for s in secs:
-        system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0), sender=operator)
+        system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0, 0), sender=operator)
         venue.listSecurity(s.sid, s.lag_days * DAY, sender=operator)
         venue.setPhase(s.sid, TradingPhase.CONTINUOUS, sender=operator)
     venue.setSessionEnd(start + 8 * HOUR - HOUR // 2, sender=operator)

@@ -221,7 +221,7 @@ def _gov_rules(world, *, no_naked_short: bool = False, prefund: tuple[MemberKind
     """GOV5 with the given clearing rules; returns it, its price and a venue client."""
     gov = world.securities[1]
     mask = sum(1 << int(k) for k in prefund)
-    world.system.ccp.setSecurityRules(gov.sid, (True, no_naked_short, mask, gov.lag_days, 0), sender=world.operator)
+    world.system.ccp.setSecurityRules(gov.sid, (True, no_naked_short, mask, gov.lag_days, 0, 0), sender=world.operator)
     return gov, gov.base_tick * gov.tick, VenueClient(world.system.venue)
 
 

@@ -182,7 +182,7 @@ def list_security(system: System, operator: Any, security_id: int, *, lag_days: 
         cycle_length = int(system.ccp.cycleLength()) if system.ccp is not None else DAY
     if system.ccp is not None:
         # (cleared, noNakedShort, prefundClasses, settlementLag cycles, closeOutBandBps)
-        system.ccp.setSecurityRules(security_id, (True, False, 0, lag_days, 0), **tx)
+        system.ccp.setSecurityRules(security_id, (True, False, 0, lag_days, 0, 0), **tx)
     for venue in system.venues if venues is None else venues:
         venue.listSecurity(security_id, lag_days * cycle_length, **tx)
         if phase is not None:

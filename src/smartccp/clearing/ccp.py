@@ -33,10 +33,13 @@ class Rules:
     prefund_classes: tuple[MemberKind, ...] = ()
     settlement_lag: int = 1
     close_out_band_bps: int = 0
+    #: How many times a failed delivery rolls into the next open cycle (CNS) before it is
+    #: bought in; 0 buys in at once.
+    fail_rolls: int = 0
 
-    def as_tuple(self) -> tuple[bool, bool, int, int, int]:
+    def as_tuple(self) -> tuple[bool, bool, int, int, int, int]:
         mask = sum(1 << int(k) for k in set(self.prefund_classes))
-        return (self.cleared, self.no_naked_short, mask, self.settlement_lag, self.close_out_band_bps)
+        return (self.cleared, self.no_naked_short, mask, self.settlement_lag, self.close_out_band_bps, self.fail_rolls)
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def warp_past(ccp: Any, cycle_id: int) -> None:
 
 _SETTLEMENT_EVENTS = (
     "ObligationPaidIn", "ObligationPaidOut", "PayOutDeferred", "SoldOut", "BoughtIn", "ShortfallCharged",
-    "LiquidityBorrowed", "LiquidityRepaid",
+    "LiquidityBorrowed", "LiquidityRepaid", "DeliveryRolled", "ReceiptRolled",
     "CycleSettled",
 )
 

@@ -127,7 +127,7 @@ class ScaleDay:
         s.securities.listSecurity("PROBE", b"XS9999999999", 0, 10_000, 1, 0, sender=self.roles.issuer)
         self.probe_sid = int(s.securities.securityCount())
         self.probe_price = 100_000_000
-        s.ccp.setSecurityRules(self.probe_sid, (True, False, 0, 1, 0), sender=op)
+        s.ccp.setSecurityRules(self.probe_sid, (True, False, 0, 1, 0, 0), sender=op)
         s.venue.listSecurity(self.probe_sid, int(s.ccp.cycleLength()), sender=op)
         s.venue.setPhase(self.probe_sid, int(TradingPhase.CONTINUOUS), sender=op)
         m.risk.margin.publishScenarios(self.probe_sid, [-500, 500] * 8, sender=op)

@@ -248,7 +248,7 @@ def _list(m: ScaleMarket, history: np.ndarray, progress: Any) -> None:
     m.sids = list(range(first, first + len(m.securities)))
     m.phase("setup.list_securities", txs, _say(progress, "list securities", len(txs)))
     lag = spec.cycle_length
-    txs = [m.tx(m.operator, s.ccp, "setSecurityRules", sid, (True, False, 0, 1, 0)) for sid in m.sids]
+    txs = [m.tx(m.operator, s.ccp, "setSecurityRules", sid, (True, False, 0, 1, 0, 0)) for sid in m.sids]
     for sid in m.sids:
         v = s.venues[m.venue_of(sid)]
         txs += [m.tx(m.operator, v, "listSecurity", sid, lag), m.tx(m.operator, v, "setPhase", sid,
