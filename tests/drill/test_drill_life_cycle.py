@@ -161,3 +161,26 @@ def test_report__json_and_life_chart_written(drill):
     assert saved["life"] == json.loads(json.dumps(report["life"], default=str))
     for chart in ("waterfall", "margin_vs_loss", "gross_vs_net", "life"):
         assert (out / f"drill_{SCENARIO}_{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report__text__has_the_life_cycle_section(drill):
+    from smartccp.drill.report import render
+
+    _, report, _ = drill(SCENARIO)
+    text = render(report)
+
+    assert "life cycle:" in text and "supply left 0" in text
+    assert sum(line.startswith("  market claim cycle") for line in text.splitlines()) == len(report["life"]["market_claims"])
+
+
+def test_scenario__maturity_day__needs_the_rolling_calendar():
+    import pytest
+    import yaml
+
+    from smartccp.sim.scenario import SCENARIO_DIR, ScenarioError, parse_scenario
+
+    raw = yaml.safe_load((SCENARIO_DIR / f"{SCENARIO}.yaml").read_text())
+    raw["settlement"] = "each_day"
+
+    with pytest.raises(ScenarioError, match="maturity_day needs settlement: rolling"):
+        parse_scenario(raw)

@@ -136,10 +136,11 @@ def life_chart(stages: list[tuple[str, dict[str, int]]], flows: dict[str, tuple[
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     labels = [label for label, _ in stages]
     who_held = list(dict.fromkeys(h for _, held in stages for h in held))
+    color = {who: f"C{i}" for i, who in enumerate(dict.fromkeys([*flows, *who_held]))}  # one per holder
     bottom = [0] * len(stages)
     for who in who_held:
         values = [held.get(who, 0) for _, held in stages]
-        left.bar(labels, values, bottom=bottom, label=who)
+        left.bar(labels, values, bottom=bottom, label=who, color=color[who])
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     left.set_title(f"{security} held at each stage")
     left.set_ylabel("units")
@@ -148,7 +149,7 @@ def life_chart(stages: list[tuple[str, dict[str, int]]], flows: dict[str, tuple[
     width = 0.8 / max(1, len(flows))
     for i, (who, values) in enumerate(flows.items()):
         xs = [k + (i - (len(flows) - 1) / 2) * width for k in range(len(kinds))]
-        right.bar(xs, [v / CASH_UNIT for v in values], width=width, label=who)
+        right.bar(xs, [v / CASH_UNIT for v in values], width=width, label=who, color=color[who])
     right.set_xticks(range(len(kinds)), kinds)
     right.axhline(0, color="black", linewidth=0.8)
     right.set_title(title)
