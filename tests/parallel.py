@@ -44,6 +44,7 @@ COST_HINTS: dict[str, float] = {
     "test_drill_normal_day.py::test_drill__fast_profile__every_invariant_check_passes": 45.0,
     "test_drill_member_default.py::test_drill__fast_profile__every_invariant_check_passes": 40.0,
     "test_drill_settlement_failures.py::test_drill__fast_profile__every_invariant_check_passes": 30.0,
+    "test_drill_life_cycle.py::test_drill__every_invariant_check_passes__both_cycles_settle_when_due": 16.0,
     "test_state_machine.py::test_risk_state_machine": 70.0,
     "test_state_machine.py::test_market_state_machine": 60.0,
     "test_toolchain.py::test_demo__every_step_runs__and_writes_the_report": 60.0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-SCENARIOS = ["normal_day", "member_default", "settlement_failures"]
+SCENARIOS = ["normal_day", "member_default", "settlement_failures", "life_cycle"]
 
 
 def check_every_invariant_passes(drill, name):  # noqa: ANN001, ANN201

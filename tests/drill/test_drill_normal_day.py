@@ -16,7 +16,7 @@ from smartccp.sim.scenario import bundled_names
 SCENARIO = "normal_day"
 
 
-def test_bundled_scenarios__are_the_three_documented():
+def test_bundled_scenarios__are_the_four_documented():
     assert sorted(SCENARIOS) == bundled_names()
 
 

@@ -27,6 +27,7 @@ from smartccp.clearing import compression as cmp
 from smartccp.clearing.ccp import check_ccp_empty, check_flat
 from smartccp.demo.core import DEMO_STEPS, DemoContext
 from smartccp.demo.trade import DEMO_CHARTS_DIR
+from smartccp.drill.charts import life_chart
 from smartccp.lifecycle import distributions as ld
 from smartccp.ops.daily import settle_when_due
 from smartccp.risk.chain import publish_prices, publish_scenarios
@@ -179,34 +180,4 @@ def _cycle_of(ccp: Any, sid: int, account: Any, quantity: int) -> int:
 def _chart(stages: list[tuple[str, dict[str, int]]], flows: dict[str, tuple[int, int, int]], path: Path) -> Path:
     """Holdings of BND at each stage (stacked: l1, l2, the CCP's custody) and each holder's
     cash flows other than the redemption (coupon, market claims, interest)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    labels = [label for label, _ in stages]
-    bottom = [0] * len(stages)
-    for who in ("l1", "l2", "CCP custody"):
-        values = [h[who] for _, h in stages]
-        left.bar(labels, values, bottom=bottom, label=who)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    left.set_title("BND held at each stage")
-    left.set_ylabel("units")
-    left.tick_params(axis="x", labelrotation=20)
-    left.legend()
-    kinds = ("coupon", "market claims", "interest")
-    width = 0.35
-    for i, who in enumerate(("l1", "l2")):
-        xs = [k + (i - 0.5) * width for k in range(len(kinds))]
-        right.bar(xs, [v / 1e6 for v in flows[who]], width=width, label=who)
-    right.set_xticks(range(len(kinds)), kinds)
-    right.axhline(0, color="black", linewidth=0.8)
-    right.set_title("cash flows of the bond's life (redemption aside)")
-    right.set_ylabel("cash")
-    right.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return life_chart(stages, flows, path, security="BND")

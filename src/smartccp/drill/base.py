@@ -97,6 +97,8 @@ class DayState:
     buy_ins: list[dict[str, Any]] = field(default_factory=list)
     shortfalls: list[dict[str, Any]] = field(default_factory=list)
     layers_used: list[dict[str, Any]] = field(default_factory=list)
+    market_claims: list[dict[str, Any]] = field(default_factory=list)
+    custody: list[dict[str, Any]] = field(default_factory=list)
     defaults: list[dict[str, Any]] = field(default_factory=list)
     bbo: dict[str, Any] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)

@@ -6,7 +6,10 @@
   against the loss it then realised (next-day mark-to-market, or the close-out loss of a
   defaulter);
 - ``<prefix>_gross_vs_net.png``: per cycle, the cash and units that trade-by-trade (gross) DVP
-  would move against what multilateral netting made members pay in.
+  would move against what multilateral netting made members pay in;
+- ``<prefix>_life.png`` (a report with a ``life`` section): a security's holdings at the end of
+  each day and each holder's cash flows of its life (:func:`life_chart`, which the demo's life
+  step draws too).
 
 Amounts are drawn in cash units (base units / 10^6).
 """
@@ -34,6 +37,9 @@ def write_charts(report: dict[str, Any], out: Path, *, prefix: str = "drill") ->
     _waterfall(report, paths["waterfall"])
     _margin_vs_loss(report, paths["margin_vs_loss"])
     _gross_vs_net(report, paths["gross_vs_net"])
+    if "life" in report:
+        paths["life"] = out / f"{prefix}_life.png"
+        _life(report, paths["life"])
     return paths
 
 
@@ -120,3 +126,49 @@ def _gross_vs_net(report: dict[str, Any], path: Path) -> None:
     ax1.legend(fontsize=8)
     fig.suptitle(f"Gross against net settlement: {report['scenario']}")
     _save(fig, path)
+
+
+def life_chart(stages: list[tuple[str, dict[str, int]]], flows: dict[str, tuple[int, ...]], path: Path, *,
+               security: str, kinds: tuple[str, ...] = ("coupon", "market claims", "interest"),
+               title: str = "cash flows of the bond's life (redemption aside)") -> Path:
+    """Left: units of ``security`` held at each stage (label, holder -> units), stacked by
+    holder; right: each holder's cash flows (one bar per kind of ``kinds``, base units)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    labels = [label for label, _ in stages]
+    who_held = list(dict.fromkeys(h for _, held in stages for h in held))
+    color = {who: f"C{i}" for i, who in enumerate(dict.fromkeys([*flows, *who_held]))}  # one per holder
+    bottom = [0] * len(stages)
+    for who in who_held:
+        values = [held.get(who, 0) for _, held in stages]
+        left.bar(labels, values, bottom=bottom, label=who, color=color[who])
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    left.set_title(f"{security} held at each stage")
+    left.set_ylabel("units")
+    left.tick_params(axis="x", labelrotation=20)
+    left.legend(fontsize=8)
+    width = 0.8 / max(1, len(flows))
+    for i, (who, values) in enumerate(flows.items()):
+        xs = [k + (i - (len(flows) - 1) / 2) * width for k in range(len(kinds))]
+        right.bar(xs, [v / CASH_UNIT for v in values], width=width, label=who, color=color[who])
+    right.set_xticks(range(len(kinds)), kinds)
+    right.axhline(0, color="black", linewidth=0.8)
+    right.set_title(title)
+    right.set_ylabel("cash")
+    right.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save(fig, path)
+    return path
+
+
+def _life(report: dict[str, Any], path: Path) -> None:
+    """The first life-cycle security of the drill: holdings per day, and per member its
+    distributions claimed, market claims and interest."""
+    life = report["life"]
+    sym = next(iter(life["securities"]), None) or next(iter(life["claims"]), "")
+    stages = [(f"day {h['day']}", h["units"]) for h in life["holdings"] if h["security"] == sym]
+    members = list(report["setup"]["members"])
+    paid = life["interest"].get("paid", {})
+    flows = {m: (life["claims"].get(sym, {}).get(m, 0), life["market_claims_by_account"].get(m, 0),
+                 paid.get(m, {}).get("amount", 0)) for m in members}
+    life_chart(stages, flows, path, security=sym, kinds=("distributions", "market claims", "interest"),
+               title=f"{report['scenario']}: each member's cash flows (redemption aside)")

@@ -16,6 +16,13 @@ from smartccp.clearing.ccp import (
     supplies,
 )
 from smartccp.drill.base import Check, DayState
+from smartccp.drill.life import (
+    life_claims_flat,
+    life_conservation,
+    life_day_end,
+    life_report,
+    life_supplies,
+)
 from smartccp.risk.chain import margin_status
 from smartccp.trading.orders import Order
 from smartccp.types import CyclePhase, Side
@@ -41,18 +48,21 @@ class DayChecks:
                 ok, detail = False, str(err)
             checks.append(Check(name, bool(ok), detail))
 
-        traded = day.settlement.get("phase") != "NO_TRADES"
-        if traded:
-            check("cycle settled", lambda: (CyclePhase(int(s.ccp.cycleInfo(day.cycle_id)[0])) == CyclePhase.SETTLED,
-                                            f"cycle {day.cycle_id}"))
+        for ds in self._settled_by(day):  # the day's own cycle, or (rolling) the cycles due at its end
+            check("cycle settled", lambda ds=ds: (CyclePhase(int(s.ccp.cycleInfo(ds.cycle_id)[0])) == CyclePhase.SETTLED,
+                                                  f"cycle {ds.cycle_id}"))
             check("CCP flat (net quantities and cash sum to zero per security)",
-                  lambda: (check_flat(s.ccp, day.cycle_id, self.sids) is None, "netSums == (0, 0)"))
-            check("net pay-in <= gross", lambda: (day.net["cash"] <= day.gross["cash"] and day.net["units"] <= day.gross["units"],
-                                                  f"cash {fmt_cash(day.net['cash'])} <= {fmt_cash(day.gross['cash'])}"))
-            check("every novated trade has two signed orders behind it", lambda: self._signed_trades(day))
+                  lambda ds=ds: (check_flat(s.ccp, ds.cycle_id, self.sids) is None, f"cycle {ds.cycle_id}: netSums == (0, 0)"))
+            check("net pay-in <= gross", lambda ds=ds: (ds.net["cash"] <= ds.gross["cash"] and ds.net["units"] <= ds.gross["units"],
+                                                        f"cash {fmt_cash(ds.net['cash'])} <= {fmt_cash(ds.gross['cash'])}"))
+            check("every novated trade has two signed orders behind it", lambda ds=ds: self._signed_trades(ds))
+            if ds.market_claims:
+                check("market claims sum to zero per security (the CCP stays flat)",
+                      lambda ds=ds: life_claims_flat(ds))
         check("CCP holds nothing beyond custody", lambda: (check_ccp_empty(s.ccp, s, self.sids) is None, "pool == (0, 0)"))
+        expected = life_supplies(self, self.supply0)  # less the units redeemed at maturity
         check("supply conserved (nothing created or lost)",
-              lambda: (supplies(s, self.sids) == self.supply0, f"{supplies(s, self.sids)}"))
+              lambda: (supplies(s, self.sids) == expected, f"{supplies(s, self.sids)}"))
         check("double entry: holders' balances sum to the supply", self._double_entry)
         for ev in day.events:
             if "waterfall" in ev:
@@ -61,16 +71,27 @@ class DayChecks:
             if "cure" in ev:
                 check("cured member active again, default flag cleared, gate accepts its order",
                       lambda ev=ev: _cure_ok(self, ev))
+        if self.life:
+            check("life cycle: Distributions holds what issuers escrowed less what it paid, all still owed",
+                  lambda: life_conservation(self))
+            life_day_end(self, day)
         if "refused_defaulters" in day.flow:
             check("defaulter refused, market keeps running",
                   lambda: (all(day.flow["refused_defaulters"].values()) and day.flow["trades"] > 0,
                            f"{day.flow['refused_defaulters']}, {day.flow['trades']} trades"))
         return [c.__dict__ for c in checks]
 
+    def _settled_by(self, day: DayState) -> list[DayState]:
+        """The days whose cycle ``day``'s settle step settled (with trades)."""
+        if not self.sc.rolling:
+            return [day] if day.settlement.get("phase") != "NO_TRADES" else []
+        return [ds for ds in self.days if ds.settlement.get("settled_on_day") == day.day]
+
     def _signed_trades(self, day: DayState) -> tuple[bool, str]:
-        """Every venue trade carries both orders' hashes; every one except the close-out
-        market's own fills (direct DVP, never novated) has two novated legs in the cycle."""
-        head = chain.blocks.head.number + 1
+        """Every venue trade of the day carries both orders' hashes; every one except the
+        close-out market's own fills (direct DVP, never novated) has two novated legs in the cycle."""
+        later = [d.start_block for d in self.days if d.day == day.day + 1 and d.start_block]
+        head = later[0] if later else chain.blocks.head.number + 1
         traded = [log for v in self._sys().venues for log in v.Traded.range(day.start_block, head)]
         legs = [log for log in self._sys().ccp.TradeNovated.range(day.start_block, head)
                 if int(log.cycleId) == day.cycle_id]
@@ -90,6 +111,8 @@ class DayChecks:
         named.update(self.close_out.holders())
         if self.risk is not None:
             named.update({"Margin": self.risk.margin, "DefaultFund": self.risk.fund})
+        if "Distributions" in s.extra:
+            named["Distributions"] = s.extra["Distributions"]
         return named
 
     def _double_entry(self) -> tuple[bool, str]:
@@ -139,6 +162,8 @@ class DayChecks:
             "ok": all(c.ok for c in checks),
             "steps": [s.__dict__ for s in self.steps],
         }
+        if self.life:
+            self.report["life"] = life_report(self)
         if self.out is not None:
             self.write(self.out)
         return self.report

@@ -1,5 +1,10 @@
 """One trading day of a drill: open, continuous session, closing auction, settlement prices,
-margin cycle, events, netting and DVP settlement. A part of :class:`DrillRunner`."""
+margin cycle, events, netting and DVP settlement. A part of :class:`DrillRunner`.
+
+Two calendars (the scenario's ``settlement``): ``each_day`` settles a day's cycle before the next
+day trades (the clock moved past its settlement date); ``rolling`` trades one day per cycle from
+the setup's ``day0_cycle`` on and settles at each day's end the cycles then due, so with T+N up to
+N + 1 cycles are open at once; the last day settles every cycle left."""
 
 from __future__ import annotations
 
@@ -22,6 +27,12 @@ class TradingDay:
 
     def _open(self, day: DayState) -> dict[str, Any]:
         s, op = self._sys(), self.roles.key("keeper")
+        if self.sc.rolling:
+            length = int(s.ccp.cycleLength())
+            start = (self.day0_cycle + day.day) * length
+            if chain.pending_timestamp >= start + length:
+                raise RuntimeError(f"day {day.day} of a rolling drill is past: the setup took longer than planned")
+            self.clock.wait_until(start, f"day {day.day}")
         session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
         for v in s.venues:
             if int(v.sessionEnd()) != session_end:
@@ -126,6 +137,27 @@ class TradingDay:
         return day.events
 
     def _settle(self, day: DayState) -> dict[str, Any]:
+        """Settle the day's cycle (``each_day``), or every cycle due at the day's end (``rolling``;
+        the last day: every cycle left); each settled day's entry says on which day it settled."""
+        if not self.sc.rolling:
+            return self._settle_cycle(day)
+        ccp = self._sys().ccp
+        self.clock.wait_until((self.day0_cycle + day.day + 1) * int(ccp.cycleLength()), f"the end of day {day.day}")
+        last, settled = day.day == self.sc.days - 1, []
+        for ds in self.days[: day.day + 1]:
+            phase, _, _, _, settles_from = ccp.cycleInfo(ds.cycle_id)
+            if CyclePhase(int(phase)) == CyclePhase.SETTLED or ds.settlement.get("phase") == "NO_TRADES":
+                continue
+            if last or CyclePhase(int(phase)) == CyclePhase.UNKNOWN or self.clock.due(int(settles_from)):
+                if self._settle_cycle(ds).get("phase") != "NO_TRADES":
+                    ds.settlement["settled_on_day"] = day.day
+                    settled.append(ds.cycle_id)
+        still_open = [ds.cycle_id for ds in self.days[: day.day + 1] if "phase" not in ds.settlement]
+        return {"settled_cycles": settled, "open_cycles": still_open}
+
+    def _settle_cycle(self, day: DayState) -> dict[str, Any]:
+        """Net and settle ``day``'s cycle (waiting for its settlement time): obligations, gross and
+        net, the settlement, its close-outs, market claims and custody moves (kept units)."""
         ccp = self._sys().ccp
         info = ccp.cycleInfo(day.cycle_id)
         if CyclePhase(int(info[0])) == CyclePhase.UNKNOWN:
@@ -153,6 +185,12 @@ class TradingDay:
         for log in rep.logs(ccp.BoughtIn):
             day.buy_ins.append({"account": self._name(log.account), "security": self._sym(log.securityId),
                                 "wanted": int(log.wanted), "bought": int(log.bought), "cost": int(log.cost)})
+        for log in rep.logs(ccp.MarketClaimBooked):
+            day.market_claims.append({"account": self._name(log.account), "security": self._sym(log.securityId),
+                                      "amount": int(log.cashAmount)})
+        for log in rep.logs(ccp.SecuritiesPrefunded):  # > 0: kept in custody at pay-out; < 0: taken at pay-in
+            day.custody.append({"account": self._name(log.account), "security": self._sym(log.securityId),
+                                "units": int(log.amount)})
         for log in rep.logs(ccp.ShortfallCharged):
             day.shortfalls.append({"account": self._name(log.account), "clearing_member": self._name(log.clearingMember),
                                    "shortfall": int(log.shortfall), "covered": int(log.covered)})

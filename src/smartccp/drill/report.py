@@ -80,6 +80,9 @@ def render(report: dict[str, Any]) -> str:
         for ch in c["checks"]:
             out.append(f"  [{'ok' if ch['ok'] else 'FAILED'}] {ch['name']}: {ch['detail']}")
         out.append("")
+    if "life" in report:
+        out.extend(render_life(report["life"]))
+        out.append("")
     rows = [[s["key"], s["txs"], f"{s['gas']:,}", f"{s['wall_s']:.2f}"] for s in report["steps"]]
     out.append(render_table(["step", "txs", "gas", "wall s"], rows))
     ck = report["checks"]
@@ -122,4 +125,35 @@ def render_management(m: dict[str, Any]) -> list[str]:
     out += render_table(["lot", "bidder", "sealed bid", "revealed"], bids).splitlines()
     out.append(f"crystallised loss {fmt_cash(m['loss'])}, charged through the waterfall: {fmt_cash(m['covered'])} "
                f"covered; {sum(v for k, v in m['gas'].items() if k != 'largest'):,} gas")
+    return out
+
+
+def render_life(life: dict[str, Any]) -> list[str]:
+    """The life-cycle section: distributions, market claims, claims, compressions, interest,
+    redemptions and Distributions' conservation."""
+    out = ["life cycle:"]
+    for d in life["distributions"]:
+        out.append(f"  {d['kind']} {d['security']} {fmt_cash(d['amount_per_unit'])} a unit (day {d['day']}, record "
+                   f"{d['record_date']}, payment {d['payment_date']}): escrowed {fmt_cash(d['escrowed'])} for "
+                   f"{d['supply']:,} units; open cycles {d['open_cycles']}")
+    for c in life["market_claims"]:
+        out.append(f"  market claim cycle {c['cycle']} {c['account']}: {c['net_quantity']:+,} {c['security']} -> "
+                   f"{fmt_cash(c['amount'])}")
+    for sym, paid in life["claims"].items():
+        out.append(f"  claimed {sym}: " + ", ".join(f"{k} {fmt_cash(v)}" for k, v in paid.items()))
+    for c in life["compressions"]:
+        out.append(f"  compression {c['account']} {c['security']}: {c['quantity']:,} of cycle {c['receive_cycle']} kept "
+                   f"for cycle {c['deliver_cycle']} ({c['kept_at_pay_out']:,} kept at pay-out)")
+    if life["interest"]:
+        i = life["interest"]
+        out.append(f"  interest {i['rate_bps']} bps: " + ", ".join(f"{k} {fmt_cash(v['amount'])}"
+                                                               for k, v in i.get("paid", {}).items()))
+    for sym, r in life["redemptions"].items():
+        out.append(f"  redemption {sym} at {fmt_cash(r.get('amount_per_unit', 0))}: trading stopped day "
+                   f"{r.get('stopped_on_day')}, redeemed " + ", ".join(f"{k} {v['units']:,} for {fmt_cash(v['amount'])}"
+                                                                    for k, v in r.get("redeemed", {}).items())
+                   + f"; supply left {r.get('supply_after')}")
+    c = life["conservation"]
+    out.append(f"  Distributions: escrowed {fmt_cash(c['escrowed'])}, paid {fmt_cash(c['paid_out'])}, held "
+               f"{fmt_cash(c['held'])}, owed {fmt_cash(c['owed'])}")
     return out

@@ -104,6 +104,8 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
         self.bbo: BboClient | None = None
         self.defaulted: set[str] = set()
         self.supply0: dict[str, int] = {}
+        self.day0_cycle = 0  # a rolling drill's first trading day (a cycle id), fixed at setup
+        self.life: dict[str, Any] = {}  # what the life-cycle events did (smartccp.drill.life)
         self.names: dict[str, str] = {}
         path, history = price_paths(scenario.prices, scenario.securities, scenario.days + 1, scenario.seed)
         self.path, self.history = path, history

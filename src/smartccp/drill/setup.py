@@ -19,6 +19,7 @@ from smartccp.chain.system import kyc_expiry, list_security
 from smartccp.clearing.ccp import supplies
 from smartccp.clearing.closeout import make_close_out
 from smartccp.drill.base import CHAIN_NOTICE, MODEL_NOTICE, TREASURY_MULTIPLE
+from smartccp.drill.life import setup_life
 from smartccp.ops.deploy import deploy as deploy_spec
 from smartccp.ops.spec import DeploymentSpec, load_spec
 from smartccp.risk.chain import (
@@ -27,6 +28,7 @@ from smartccp.risk.chain import (
     publish_scenarios,
     sign_fund_transfer,
 )
+from smartccp.sim.scenario import SECURITY_KINDS
 from smartccp.sim.simulator import FlowDriver
 from smartccp.trading.bbo import BboClient
 from smartccp.trading.venue import VenueClient
@@ -34,6 +36,10 @@ from smartccp.types import DAY, MAX_UINT
 
 #: The drills' deployment file: the keys and the timelock (the scenario shapes the rest).
 DRILL_SPEC = Path("deployments/drill.yaml")
+#: A rolling drill (``settlement: rolling``) trades its day 0 this many cycles after its securities
+#: are listed (and its bonds' maturities fixed): more than the setup's timelocked changes take
+#: (the delay, two days, at most three times).
+SETUP_CYCLES = 8
 
 
 class DrillSetup:
@@ -70,9 +76,12 @@ class DrillSetup:
         self.risk = dep.risk
         if sc.bbo:
             self.bbo = BboClient(s.extra["BBO"])
+        length = int(s.ccp.cycleLength())
+        self.day0_cycle = chain.pending_timestamp // length + SETUP_CYCLES if sc.rolling else 0
         for sec in sc.securities:
-            receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode()[:12], 0, sec.tick, sec.lot, 0,
-                                                sender=r.issuer)
+            maturity = (self.day0_cycle + sec.maturity_day) * length if sec.maturity_day is not None else 0
+            receipt = s.securities.listSecurity(sec.symbol, sec.isin.encode()[:12], SECURITY_KINDS.index(sec.kind),
+                                                sec.tick, sec.lot, maturity, sender=r.issuer)
             self.sids.append(int(receipt.return_value or s.securities.securityCount()))
         expiry = kyc_expiry()
         for m in sorted(sc.members, key=lambda m: m.kind != "clearing"):
@@ -95,6 +104,7 @@ class DrillSetup:
         self.close_out = make_close_out(sc.close_out)
         self.close_out.deploy(s, r.operator, bank=r.bank, issuer=r.issuer, security_ids=self.sids, admin=self.admin)
         risk_setup = self._setup_risk() if self.on_chain_risk else {"basis": MODEL_NOTICE}
+        life_setup = setup_life(self)
         self.clients = [VenueClient(v) for v in s.venues]
         sources = [s.ccp] + ([self.risk.margin] if self.risk is not None else [])  # to name gate refusals
         self.driver = FlowDriver(self.clients, self.accounts, self.sids, error_sources=sources)
@@ -102,7 +112,8 @@ class DrillSetup:
         self.names[str(s.ccp.address)] = "CCP"
         return {"addresses": s.addresses(), "security_ids": dict(zip([x.symbol for x in sc.securities], self.sids)),
                 "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out_label(),
-                "supplies": dict(self.supply0), "risk": risk_setup, "keys": self.keys(), "governance": self.governance()}
+                "supplies": dict(self.supply0), "risk": risk_setup, "keys": self.keys(), "governance": self.governance(),
+                "day0_cycle": self.day0_cycle, **({"life": life_setup} if life_setup else {})}
 
     def keys(self) -> dict[str, str]:
         """Role -> address of the key that sends its transactions."""
@@ -136,8 +147,13 @@ class DrillSetup:
         margin and the minimum fund contribution in one signed ``FundTransfer``; the CCP's skin in
         the game is paid in by the settlement bank (standing in for the CCP's treasury)."""
         s, r, rk, risk_ = self._sys(), self.roles, self.sc.risk, self._risk()
+        calls = []
         if str(self.close_out.handler.address) != str(risk_.fund.address):  # a test double's handler: replaced
-            admin_apply(self.admin, [(s.ccp, "setDefaultHandler", (risk_.fund,))], "default handler")
+            calls.append((s.ccp, "setDefaultHandler", (risk_.fund,)))
+        if self.sc.events_of("interest_rate"):  # the bank's treasury is the CCP's interest account
+            calls.append((risk_.margin, "setInterestPayer", (r.bank,)))
+        what = {"setDefaultHandler": "default handler", "setInterestPayer": "interest account"}
+        admin_apply(self.admin, calls, ", ".join(what[m] for _, m, _ in calls))
         shocks = {sid: [int(x) for x in self.shocks[i]] for i, sid in enumerate(self.sids)}
         publish_scenarios(risk_.margin, shocks, r.risk)
         publish_prices(risk_.margin, {sid: sec.start_price for sid, sec in zip(self.sids, self.sc.securities)},

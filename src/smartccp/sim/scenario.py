@@ -6,7 +6,8 @@ real S&P 500 history from ``arch.data.sp500``, or a simulated path), the order f
 by :mod:`smartccp.sim.simulator`, plus optional scripted orders), the close-out market, the risk
 parameters of margin and the default fund (model, or the on-chain contracts), whether the BBO
 is deployed, and the events (a missed payment, a failed
-delivery, a default). Profiles (``fast``, ``full``) override parts of it.
+delivery, a default, and the life of a security: coupons and dividends, claims, compression,
+interest on margin cash, redemption at maturity). Profiles (``fast``, ``full``) override parts of it.
 
 Units: cash amounts and prices are written as decimal strings of cash (``"100.25"``) and held as
 base units (6 decimals, :func:`smartccp.units.cash`); quantities are whole units; days count
@@ -28,7 +29,12 @@ from smartccp.units import cash as to_cash
 SCENARIO_DIR = Path(__file__).resolve().parents[3] / "scenarios"
 DEFAULT_SCENARIO = "normal_day"
 PROFILES = ("fast", "full")
-EVENT_TYPES = ("missed_payment", "failed_delivery", "default")
+#: Life-cycle events (``smartccp.drill.life``): issuer, keeper or risk actions, ``member`` optional.
+LIFE_EVENT_TYPES = ("coupon", "dividend", "claim", "compression", "interest_rate", "interest_claim",
+                    "stop_trading", "redemption", "redeem")
+EVENT_TYPES = ("missed_payment", "failed_delivery", "default", *LIFE_EVENT_TYPES)
+SECURITY_KINDS = ("equity", "bond", "fund")  # SecurityKind of the depository, in order
+SETTLEMENT_MODES = ("each_day", "rolling")
 ORDER_MIX_KEYS = ("limit", "market", "ioc", "hidden", "iceberg")
 RISK_BASES = ("model", "chain")
 
@@ -39,7 +45,8 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class SecuritySpec:
-    """One security: tick and start price in cash base units, lot in units."""
+    """One security: tick and start price in cash base units, lot in units. ``maturity_day``:
+    a bond's maturity, the start of that drill day (``settlement: rolling`` only)."""
 
     symbol: str
     isin: str
@@ -47,6 +54,8 @@ class SecuritySpec:
     lot: int
     start_price: int
     beta: float = 1.0
+    kind: str = "equity"
+    maturity_day: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,12 @@ class Scenario:
     risk: RiskSpec
     bbo: bool = False
     path: str = ""
+    settlement: str = "each_day"  # each_day: a day's cycle settles before the next day; rolling: see docs
+
+    @property
+    def rolling(self) -> bool:
+        """One trading day per calendar day, cycles settled when due (with T+N, N+1 open at once)."""
+        return self.settlement == "rolling"
 
     def member(self, name: str) -> MemberSpec:
         for m in self.members:
@@ -192,6 +207,10 @@ class Scenario:
 
     def events_on(self, day: int, kind: str | None = None) -> list[EventSpec]:
         return [e for e in self.events if e.day == day and (kind is None or e.type == kind)]
+
+    def events_of(self, *kinds: str) -> list[EventSpec]:
+        """The events of these types, on any day."""
+        return [e for e in self.events if e.type in kinds]
 
 
 # ─── Loading ─────────────────────────────────────────────────────────────────────────────────
@@ -250,6 +269,14 @@ def parse_scenario(raw: dict[str, Any], *, profile: str = "full", path: str = "<
     for e in events:
         if not 0 <= e.day < days:
             raise ScenarioError(f"{where}: event {e.type} on day {e.day}, but the drill has days 0..{days - 1}")
+        if "security" in e.params and e.params["security"] not in symbols:
+            raise ScenarioError(f"{where}: event {e.type} names unknown security {e.params['security']!r}")
+    settlement = str(raw.get("settlement", "each_day"))
+    if settlement not in SETTLEMENT_MODES:
+        raise ScenarioError(f"{where}: settlement must be one of {SETTLEMENT_MODES}")
+    for s in securities:
+        if s.maturity_day is not None and (settlement != "rolling" or not 0 < s.maturity_day < days):
+            raise ScenarioError(f"{where}: {s.symbol}: maturity_day needs settlement: rolling and a day in 1..{days - 1}")
     return Scenario(
         name=str(raw["name"]),
         description=str(raw.get("description", "")).strip(),
@@ -268,6 +295,7 @@ def parse_scenario(raw: dict[str, Any], *, profile: str = "full", path: str = "<
         risk=_risk(raw.get("risk", {})),
         bbo=bool(raw.get("bbo", False)),
         path=path,
+        settlement=settlement,
     )
 
 
@@ -292,13 +320,17 @@ def _known(d: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 def _security(d: dict[str, Any], where: str) -> SecuritySpec:
-    _known(d, {"symbol", "isin", "tick", "lot", "start_price", "beta"}, where)
+    _known(d, {"symbol", "isin", "tick", "lot", "start_price", "beta", "kind", "maturity_day"}, where)
     try:
         spec = SecuritySpec(symbol=str(d["symbol"]), isin=str(d.get("isin", "")).ljust(12, "0")[:12],
                             tick=to_cash(d.get("tick", "0.01")), lot=int(d.get("lot", 1)),
-                            start_price=to_cash(d["start_price"]), beta=float(d.get("beta", 1.0)))
+                            start_price=to_cash(d["start_price"]), beta=float(d.get("beta", 1.0)),
+                            kind=str(d.get("kind", "equity")),
+                            maturity_day=int(d["maturity_day"]) if "maturity_day" in d else None)
     except KeyError as err:
         raise ScenarioError(f"{where}: missing {err}") from None
+    if spec.kind not in SECURITY_KINDS:
+        raise ScenarioError(f"{where}: kind must be one of {SECURITY_KINDS}")
     if spec.start_price % spec.tick:
         raise ScenarioError(f"{where}: start_price is not a multiple of the tick")
     return spec
@@ -365,10 +397,11 @@ def _order(d: dict[str, Any], names: set[str], symbols: set[str], venues: int, w
 def _event(d: dict[str, Any], names: set[str], where: str) -> EventSpec:
     if "type" not in d or d["type"] not in EVENT_TYPES:
         raise ScenarioError(f"{where}: type must be one of {EVENT_TYPES}")
-    if d.get("member") not in names:
+    life = d["type"] in LIFE_EVENT_TYPES  # the issuer's, a keeper's or the risk key's: a member only if it acts
+    if d.get("member") not in names and not (life and "member" not in d):
         raise ScenarioError(f"{where}: unknown member {d.get('member')!r}")
     params = {k: v for k, v in d.items() if k not in ("day", "type", "member")}
-    return EventSpec(day=int(d.get("day", 0)), type=str(d["type"]), member=str(d["member"]), params=params)
+    return EventSpec(day=int(d.get("day", 0)), type=str(d["type"]), member=str(d.get("member", "")), params=params)
 
 
 def _close_out(d: dict[str, Any]) -> CloseOutSpec:
