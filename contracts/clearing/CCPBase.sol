@@ -43,7 +43,7 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// @dev One slot: phase (1 byte) | cursor (8 bytes) | flags (1 byte) | cash withheld from
     /// deliveries that rolled into this cycle (16 bytes). A cycle's obligation list has no bound
     /// (one entry per account and security traded in it); the cursor walks it, and pass 2 walks
-    /// twice the failures, in pages of `settleCycle`. The flags (CASH_FAILED, ROLLED_OUT) and
+    /// twice the failures, in pages of `settleCycle`. The flags (ROLLED_OUT) and
     /// the rolled-in cash ride in the slot `settleCycle` reads anyway, so a cycle without fails
     /// pays nothing for rolling.
     struct Cycle {
@@ -53,11 +53,9 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         uint128 rolledInCash;
     }
 
-    /// @dev Cycle flags: an account failed to pay cash in this cycle (pass 1b); then no
-    /// delivery rolls, every failure is closed out (the sell-outs need the pool whole). A
-    /// delivery rolled out of this cycle: pass 3 rolls the receipts the pool cannot pay.
-    uint8 internal constant CASH_FAILED = 1;
-    uint8 internal constant ROLLED_OUT = 2;
+    /// @dev Cycle flag: a delivery rolled out of this cycle, so pass 3 rolls the receipts the
+    /// pool cannot pay.
+    uint8 internal constant ROLLED_OUT = 1;
 
     /// @dev Units of a security a cycle's pool lacks because deliveries rolled out of it (pass 3
     /// rolls that many receipts into the next cycle), and the distribution per unit that cycle
@@ -171,6 +169,10 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     mapping(uint64 cycleId => mapping(uint256 securityId => mapping(address account => uint8))) internal _failAges;
     /// @dev ... and what a cycle's pool lacks for its receivers because of them.
     mapping(uint64 cycleId => mapping(uint256 securityId => Undelivered)) internal _undelivered;
+    /// @dev An account failed to pay cash in the cycle (pass 1b): then no delivery of it rolls,
+    /// every failure is closed out (the sell-outs need the pool whole). Written on that failure
+    /// path only.
+    mapping(uint64 cycleId => bool) internal _cashFailed;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {

@@ -69,7 +69,7 @@ contract CCPCycleSettlement is CCPCloseOut {
                 c.cursor = uint64(index + 1);
             }
             if (c.phase == CyclePhase.PayingIn) _payIn(cycleId, index);
-            else if (c.phase == CyclePhase.PayingInCash) _payInCash(cycleId, index, c);
+            else if (c.phase == CyclePhase.PayingInCash) _payInCash(cycleId, index);
             else if (c.phase == CyclePhase.ClosingOut && !_closeOutInOrder(cycleId, index, c)) continue; // a visit
             else if (c.phase == CyclePhase.PayingOut) _payOut(cycleId, index, c.flags);
             ++steps;
@@ -107,7 +107,7 @@ contract CCPCycleSettlement is CCPCloseOut {
         Shortfall memory s = _shortfalls[cycleId][index];
         closedOut = (s.securities != 0) == deliveryWalk;
         if (!closedOut) return false;
-        if (deliveryWalk && s.cash == 0 && c.flags & CASH_FAILED == 0 && _rollDelivery(cycleId, index, s.securities)) {
+        if (deliveryWalk && s.cash == 0 && !_cashFailed[cycleId] && _rollDelivery(cycleId, index, s.securities)) {
             c.flags |= ROLLED_OUT;
         } else {
             _closeOut(cycleId, index);
@@ -238,7 +238,7 @@ contract CCPCycleSettlement is CCPCloseOut {
             (leg.cash, leg.cycleId, leg.stage) = (0, cycleId, LegStage.Summed);
         }
         leg.cash = SafeCast.toInt128(leg.cash + cash);
-        _cashLegs[legAccount] = leg;
+        _writeLeg(legAccount, leg);
     }
 
     /// @dev A market claim (see `setDistributions`): the obligation's cash moves by its net
@@ -285,18 +285,18 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// order, up to each one's cash due: those fail and their units are sold out in pass 2. Each
     /// obligation visited counts down the account's open obligations (pre-funding stays locked
     /// until the last).
-    function _payInCash(uint64 cycleId, uint256 index, Cycle memory c) private {
+    function _payInCash(uint64 cycleId, uint256 index) private {
         Entry memory e = _obligations[cycleId][index];
         CashLeg memory leg = _cashLegs[e.account];
         if (leg.flags & POOLED == 0) {
-            _payInLeg(cycleId, index, e, leg, e.account, leg.flags, c);
+            _payInLeg(cycleId, index, e, leg, e.account, leg.flags);
         } else {
             // A pooled wallet: the leg is its settlement account's; its own slot keeps its open
             // obligations and flags.
             address legAccount = _settlingLegAccounts[e.account].account;
             CashLeg memory pool = _cashLegs[legAccount];
-            _payInLeg(cycleId, index, e, pool, legAccount, leg.flags, c);
-            _cashLegs[legAccount] = pool;
+            _payInLeg(cycleId, index, e, pool, legAccount, leg.flags);
+            _writeLeg(legAccount, pool);
         }
         // Unchecked: every listed obligation counted one at listing. The last one paid in
         // releases what pre-funded buys reserved.
@@ -306,21 +306,15 @@ contract CCPCycleSettlement is CCPCloseOut {
                 leg.flags &= ~RESERVING;
             }
         }
-        _cashLegs[e.account] = leg;
+        _writeLeg(e.account, leg);
     }
 
     /// @dev Pass 1b's work on the cash leg `leg` of `legAccount` at one of its obligations `e`
     /// (whose wallet's leg flags are `flags`): the pay-in at the first, the charging of an
     /// unpaid part to this obligation. Updates `leg` in memory only.
-    function _payInLeg(
-        uint64 cycleId,
-        uint256 index,
-        Entry memory e,
-        CashLeg memory leg,
-        address legAccount,
-        uint8 flags,
-        Cycle memory c
-    ) private {
+    function _payInLeg(uint64 cycleId, uint256 index, Entry memory e, CashLeg memory leg, address legAccount, uint8 flags)
+        private
+    {
         // A credit (or zero) leg has nothing to pay in and stays Summed; pass 3 pays it.
         if (leg.stage == LegStage.Summed && leg.cash < 0) {
             leg.stage = LegStage.PaidIn;
@@ -343,8 +337,21 @@ contract CCPCycleSettlement is CCPCloseOut {
                     _failures[cycleId].push(uint64(index)); // index < list length < 2^64
                 }
                 _shortfalls[cycleId][index].cash = uint128(charged);
-                c.flags |= CASH_FAILED;
+                if (!_cashFailed[cycleId]) _cashFailed[cycleId] = true; // no delivery of this cycle rolls
             }
+        }
+    }
+
+    /// @dev Write `leg` as `account`'s cash leg in one store of the packed word (the struct's own
+    /// layout: cash | cycle | stage | open obligations | flags, from the low bytes). A struct
+    /// copy to storage is compiled field by field, with several stores to the slot; this
+    /// writes it once, at every pass's step.
+    function _writeLeg(address account, CashLeg memory leg) private {
+        uint256 word = uint256(uint128(leg.cash)) | (uint256(leg.cycleId) << 128) | (uint256(uint8(leg.stage)) << 192)
+            | (uint256(leg.openObligations) << 200) | (uint256(leg.flags) << 232);
+        CashLeg storage slot = _cashLegs[account];
+        assembly ("memory-safe") {
+            sstore(slot.slot, word)
         }
     }
 
@@ -423,7 +430,7 @@ contract CCPCycleSettlement is CCPCloseOut {
         }
         if (leg.stage == LegStage.PaidOut) return; // not its first obligation: paid out already
         leg.stage = LegStage.PaidOut; // Summed (a credit or zero) or PaidIn (a debit)
-        _cashLegs[legAccount] = leg;
+        _writeLeg(legAccount, leg);
         if (leg.cash <= 0) return;
         // Cast is safe: positive and below 2^127.
         _deliver(cycleId, legAccount, _payer(e.account, flags), CASH_LEG, 0, uint256(int256(leg.cash)));
