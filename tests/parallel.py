@@ -72,6 +72,7 @@ COST_HINTS: dict[str, float] = {
     "test_distributions.py": 2.0,
     "test_life_state_machine.py": 40.0,
     "test_compression.py": 7.0,
+    "test_prefund_interest.py": 8.0,
     "test_fail_roll.py": 6.0,
     "test_fund_interest.py": 12.0,
 }

@@ -11,6 +11,7 @@ import {ICCPSettlementEvents, CyclePhase, SecurityRules} from "../interfaces/ICC
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {IDistributions} from "../interfaces/IDistributions.sol";
+import {IInterestSource} from "../interfaces/IInterestSource.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
@@ -114,6 +115,14 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         uint64 cycleId;
     }
 
+    /// @dev Interest on an account's pre-funded cash (one slot): accrued and unpaid (12) | the
+    /// source's index when last accrued (8; 0: never) | the pre-funded cash booked then (12).
+    struct Earning {
+        uint96 accrued;
+        uint64 index;
+        uint96 base;
+    }
+
     /// @dev One slot: cash held for the account (16 bytes) | cash reserved by pre-funded buys
     /// (12 bytes).
     struct Funds {
@@ -173,6 +182,10 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
     /// every failure is closed out (the sell-outs need the pool whole). Written on that failure
     /// path only.
     mapping(uint64 cycleId => bool) internal _cashFailed;
+    /// @dev The rate on pre-funded cash (Margin's index and interest account; zero: none) ...
+    IInterestSource internal _interestSource;
+    /// @dev ... and each account's interest on its pre-funded cash.
+    mapping(address account => Earning) internal _prefundEarnings;
 
     constructor(address membership_, address cash_, address securities_, uint64 cycleLength_) {
         if (membership_ == address(0) || cash_ == address(0) || securities_ == address(0) || cycleLength_ == 0) {

@@ -8,6 +8,7 @@ import {ICCPSettlement, CyclePhase, MovedObligation, OpenObligation, SecurityRul
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {IDistributions} from "../interfaces/IDistributions.sol";
+import {IInterestSource} from "../interfaces/IInterestSource.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {MemberKind} from "../types/Member.sol";
@@ -344,10 +345,59 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     /// @inheritdoc ICCPSettlement
     function prefundCash(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
+        _accrue(msg.sender, uint256(_funds[msg.sender].cash) + amount);
         _funds[msg.sender].cash += SafeCast.toUint128(amount);
         _custodyCash += amount;
         emit CashPrefunded(msg.sender, SafeCast.toInt256(amount));
         _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function claimPrefundInterest() external nonReentrant returns (uint256 amount) {
+        IInterestSource source = _interestSource;
+        Earning memory e = _prefundEarnings[msg.sender];
+        if (address(source) != address(0)) e = _accrued(msg.sender, source.interestIndex());
+        amount = e.accrued;
+        if (amount == 0) revert NoInterestAccrued(msg.sender);
+        (e.accrued, e.base) = (0, SafeCast.toUint96(_funds[msg.sender].cash));
+        _prefundEarnings[msg.sender] = e; // paid, unless the transfer below fails
+        address payer = address(source) == address(0) ? address(0) : source.interestPayer();
+        if (payer != address(0) && SafeERC20.trySafeTransferFrom(_cash, payer, msg.sender, amount)) {
+            emit PrefundInterestPaid(msg.sender, amount);
+            return amount;
+        }
+        _prefundEarnings[msg.sender].accrued = uint96(amount); // back on the books
+        emit PrefundInterestUnpaid(msg.sender, amount);
+        return 0;
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function setInterestSource(address source) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _interestSource = IInterestSource(source);
+        emit InterestSourceSet(source);
+    }
+
+    /// @dev A touch of `account`'s pre-funded cash (leaving it at `cashAfter`): interest to now
+    /// booked, and the new balance booked as the next period's base.
+    function _accrue(address account, uint256 cashAfter) private {
+        IInterestSource source = _interestSource;
+        if (address(source) == address(0)) return;
+        Earning memory e = _accrued(account, source.interestIndex());
+        e.base = SafeCast.toUint96(cashAfter);
+        _prefundEarnings[account] = e;
+    }
+
+    /// @dev `account`'s earning accrued to the source's `index` (not stored): the smaller of the
+    /// pre-funded cash booked at the last touch and now, times the index's growth since, over
+    /// the index then, rounded down (against the member).
+    function _accrued(address account, uint256 index) private view returns (Earning memory e) {
+        e = _prefundEarnings[account];
+        if (e.index != 0 && index > e.index) {
+            uint256 base = _funds[account].cash;
+            if (e.base < base) base = e.base;
+            e.accrued = SafeCast.toUint96(uint256(e.accrued) + (base * (index - e.index)) / e.index);
+        }
+        e.index = SafeCast.toUint64(index);
     }
 
     /// @inheritdoc ICCPSettlement
@@ -366,6 +416,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         if (open != 0) revert PrefundLocked(msg.sender, open);
         Funds memory f = _funds[msg.sender];
         if (f.cash < amount) revert InsufficientPrefund(msg.sender, f.cash, amount);
+        _accrue(msg.sender, f.cash - amount);
         // Cast is safe: amount <= f.cash (uint128).
         _funds[msg.sender].cash = f.cash - uint128(amount);
         _custodyCash -= amount;
@@ -424,6 +475,18 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
     {
         return (_failAges[cycleId][securityId][account], _undelivered[cycleId][securityId].units,
             _cycles[cycleId].rolledInCash);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function interestSource() external view returns (address) {
+        return address(_interestSource);
+    }
+
+    /// @inheritdoc ICCPSettlement
+    function prefundInterestOf(address account) external view returns (uint256) {
+        IInterestSource source = _interestSource;
+        if (address(source) == address(0)) return _prefundEarnings[account].accrued;
+        return _accrued(account, source.interestIndex()).accrued;
     }
 
     /// @inheritdoc ICCPSettlement

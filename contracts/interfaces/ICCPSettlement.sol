@@ -226,6 +226,15 @@ interface ICCPSettlementEvents {
     /// @notice A coupon or dividend of `securityId` has a record date still to come: units kept in
     /// the CCP's custody over it would be entitled in the CCP's name, so compression waits.
     error RecordDateAhead(uint256 securityId);
+    /// @notice The source of the rate on pre-funded cash (Margin: its interest index and account).
+    event InterestSourceSet(address indexed source);
+    /// @notice Interest on `account`'s pre-funded cash paid by the interest account.
+    event PrefundInterestPaid(address indexed account, uint256 amount);
+    /// @notice The interest account could not pay `amount` (or the account cannot receive it):
+    /// it stays owed.
+    event PrefundInterestUnpaid(address indexed account, uint256 amount);
+    /// @notice `account` has no interest accrued on pre-funded cash to claim.
+    error NoInterestAccrued(address account);
     /// @notice A failed delivery rolled into the next open cycle's net instead of being bought
     /// in (the security's `failRolls`): `account` now delivers `units` more in `toCycle` and is
     /// paid the `cashAmount` its short delivery withheld in `cycleId` (kept in the CCP's custody
@@ -381,6 +390,23 @@ interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     function withdrawSecurities(uint256 securityId, uint256 amount) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
+    /// @notice Pay the caller the interest its pre-funded cash has earned, from the CCP's
+    /// interest account (the interest source's `interestPayer`, which approves this contract); if
+    /// it cannot pay, the interest stays owed (`PrefundInterestUnpaid`). Pre-funded cash earns at
+    /// the rate published for cash collateral (the source's index), accrued only when the
+    /// account touches it (pre-funding, withdrawal, this claim), on the smaller of its balance
+    /// as booked at the last touch and its balance now: settlement never accrues, and a pay-in
+    /// between two touches earns nothing for the whole period (against the member). Rounded
+    /// down. `NoInterestAccrued` if nothing is owed.
+    /// @return amount The interest paid (0 when it stays owed).
+    function claimPrefundInterest() external returns (uint256 amount);
+    /// @notice Set the interest source (Margin), admin only; zero stops accruing (what was
+    /// accrued stays owed).
+    function setInterestSource(address source) external;
+    /// @notice The interest source (zero: none).
+    function interestSource() external view returns (address);
+    /// @notice Interest `account`'s pre-funded cash has earned and not been paid, to now.
+    function prefundInterestOf(address account) external view returns (uint256);
     /// @notice Length of one settlement cycle in seconds (one day in production).
     function cycleLength() external view returns (uint64);
     /// @notice Rolled fails (see `SecurityRules.failRolls`): how many times `account`'s failed

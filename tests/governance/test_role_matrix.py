@@ -23,7 +23,7 @@ GATES: dict[str, dict[str, str]] = {
     "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE",
                       "addRecordDate": "RECORD_ROLE", "burnMatured": "RECORD_ROLE"},
     "CCPSettlement": {"setSecurityRules": "OPERATOR_ROLE", "setCloseOutMarket": ADMIN, "setDefaultHandler": ADMIN,
-                      "setDistributions": ADMIN,
+                      "setDistributions": ADMIN, "setInterestSource": ADMIN,
                       "setLiquidationMarket": ADMIN, "moveObligation": "DEFAULT_MANAGEMENT_ROLE",
                       "takeOverObligations": "DEFAULT_MANAGEMENT_ROLE"},
     "TradeVenue0": {"listSecurity": "OPERATOR_ROLE", "setPhase": "OPERATOR_ROLE", "setSessionEnd": "OPERATOR_ROLE",
@@ -57,7 +57,8 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
                   "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
-                  "payGain", "recoverLoss", "resign", "completeResignation", "claimContributionInterest"}
+                  "payGain", "recoverLoss", "resign", "completeResignation", "claimContributionInterest",
+                  "claimPrefundInterest"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).

@@ -59,6 +59,7 @@ PERMISSIONLESS = {
     "acceptPort": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
     "acceptPortsFrom": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
     "claimContributionInterest": "pays the caller its own interest (NoInterestAccrued if none)",
+    "claimPrefundInterest": "pays the caller the interest on its own pre-funded cash (NoInterestAccrued if none)",
 }
 SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
                     "VenueAdmin", "OrderRelay")

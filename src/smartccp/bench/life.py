@@ -38,7 +38,7 @@ from smartccp.risk.chain import deploy_risk
 from smartccp.scale.market import SETUP_GAS
 from smartccp.scale.raw import Abi, RawSender, Tx
 from smartccp.trading.venue import VenueClient
-from smartccp.types import DAY, MAX_UINT
+from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS
 from smartccp.units import cash
 
 HOLDERS = (10, 10_000)
@@ -146,7 +146,10 @@ def interest(ctx: BenchContext) -> Figures:
     the same deposit into an account in the same state without interest (rate 0): the index
     growth, the accrual and its booking in the account's one cash slot. Both read the rate's one
     slot (2,100 gas cold, once per transaction, on top). ``life.claim_interest_gas``: a claim
-    paid by the interest account."""
+    paid by the interest account. ``life.prefund_interest_accrual_gas``: the same for cash
+    pre-funded in the CCP (``prefundCash``: the source's index read from Margin, one call, and
+    the account's earning slot written), against a CCP without an interest source;
+    ``life.claim_prefund_interest_gas``: its claim. Settlement never accrues (no figure moves)."""
     r = ctx.roles
     op, a, b = r.operator, r.member_a, r.member_b
     system = deploy_system(op, settlement_bank=r.bank, issuer=r.issuer)
@@ -156,6 +159,7 @@ def interest(ctx: BenchContext) -> Figures:
     for m in (a, b, r.bank):
         system.cash.issue(m, cash(1_000_000), sender=r.bank)
         system.cash.approve(margin, MAX_UINT, sender=m)
+        system.cash.approve(system.ccp, MAX_UINT, sender=m)
     margin.setInterestPayer(r.bank, sender=op)
 
     def deposits(rate_bps: int) -> list[int]:
@@ -170,13 +174,31 @@ def interest(ctx: BenchContext) -> Figures:
         chain.restore(snap)
         return gas + [claim]
 
+    def prefunds(source: bool) -> list[int]:
+        snap = chain.snapshot()
+        margin.setInterestRate(500, sender=op)
+        if not source:
+            system.ccp.setInterestSource(ZERO_ADDRESS, sender=op)
+        system.ccp.prefundCash(cash(100_000), sender=a)
+        gas = []
+        for _ in range(ctx.repeats):
+            chain.pending_timestamp += 30 * DAY
+            gas.append(int(system.ccp.prefundCash(cash(1_000), sender=a).gas_used))
+        claim = int(system.ccp.claimPrefundInterest(sender=a).gas_used) if source else None
+        chain.restore(snap)
+        return gas + [claim]
+
     with_interest, without = deposits(500), deposits(0)
     accruing = int(statistics.median(with_interest[:-1]))
     plain = int(statistics.median(without[:-1]))
+    prefund_with, prefund_without = prefunds(True), prefunds(False)
     return {
         "life.interest_accrual_gas_per_touch": accruing - plain,
         "life.deposit_cash_with_interest_gas": accruing,
         "life.claim_interest_gas": with_interest[-1],
+        "life.prefund_interest_accrual_gas": int(statistics.median(prefund_with[:-1]))
+        - int(statistics.median(prefund_without[:-1])),
+        "life.claim_prefund_interest_gas": prefund_with[-1],
     }
 
 

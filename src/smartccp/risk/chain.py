@@ -106,6 +106,7 @@ def deploy_risk(
             sync_hooks(venue, operator)  # the gate is in effect once every listed market is swept
     if system.ccp is not None and ccp == system.ccp:
         system.ccp.setDefaultHandler(fund, **tx)
+        system.ccp.setInterestSource(margin, **tx)  # pre-funded cash earns Margin's rate
     if liquidation_market is not None:
         margin.setLiquidationMarket(liquidation_market, **tx)
     system.extra["Margin"] = margin
