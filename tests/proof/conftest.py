@@ -10,13 +10,13 @@ from smartccp.types import Segregation
 
 @pytest.fixture(scope="module")
 def world(accounts, chain, project) -> World:
-    return build_world(accounts, chain, project)
+    return build_world(accounts, chain, project, fail_rolls=1)
 
 
 @pytest.fixture(scope="module")
 def omnibus_world(accounts, chain, project) -> World:
     """The world with its client x in member_a's omnibus account (its cash leg pooled there)."""
-    return build_world(accounts, chain, project, client_mode=Segregation.OMNIBUS)
+    return build_world(accounts, chain, project, client_mode=Segregation.OMNIBUS, fail_rolls=1)
 
 
 @pytest.fixture(scope="module")

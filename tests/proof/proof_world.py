@@ -55,10 +55,12 @@ class World:
 
 
 def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None,
-                client_mode: Segregation = Segregation.INDIVIDUAL) -> World:
+                client_mode: Segregation = Segregation.INDIVIDUAL, fail_rolls: int = 0) -> World:
     """Deploy and fund the whole system; time moved to 00:30 of a fresh day (see the state machine's
     timing note). ``warp(timestamp)`` mines a block at that time (default: through ape). The
-    client x is admitted with ``client_mode`` (its own account, or member_a's omnibus account)."""
+    client x is admitted with ``client_mode`` (its own account, or member_a's omnibus account).
+    The first security's failed deliveries roll ``fail_rolls`` times into the next cycle (CNS)
+    before they are bought in; the others' are bought in at once."""
     operator, bank, issuer = accounts[0], accounts[1], accounts[2]
     a, b, x, c, d, vault, keeper = (accounts[i] for i in (3, 4, 5, 6, 7, 8, 9))
     # Start on 00:30 of a day boundary so every later time is HH:30 (+ wall-clock drift).
@@ -96,8 +98,9 @@ def build_world(accounts: Any, chain: Any, project: Any, warp: Any = None,
     system.cash.issue(market, RISK_CASH, sender=bank)
     system.cash.issue(handler, RISK_CASH, sender=bank)
     venue = system.venue
-    for s in secs:
-        system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0, 0), sender=operator)
+    for i, s in enumerate(secs):
+        rolls = fail_rolls if i == 0 else 0
+        system.ccp.setSecurityRules(s.sid, (True, False, 0, s.lag_days, 0, rolls), sender=operator)
         venue.listSecurity(s.sid, s.lag_days * DAY, sender=operator)
         venue.setPhase(s.sid, TradingPhase.CONTINUOUS, sender=operator)
     venue.setSessionEnd(start + 8 * HOUR - HOUR // 2, sender=operator)

@@ -63,19 +63,20 @@ class InvariantRules:
         for ref, _units in book.dropped:
             assert ledger.cancelled[ref] > 0, "a dead maker the model dropped was not cancelled on chain"
 
-    def _check_settlement(self, cycle, before, after) -> None:
+    def _check_settlement(self, cycle, before, after, rolled=None) -> None:
         """Each account that paid in full moved (wallet + CCP balance) exactly by its net
-        obligations: units in its own wallet; cash (its one leg) in its payer's, a client's
-        clearing member paying and receiving it (a client's own pre-funded cash goes first, so
-        cash is checked over the member and its clients together); the CCP is left holding
-        custody only."""
+        obligations, less the units of its receipts that rolled to the next cycle (``rolled``):
+        units in its own wallet; cash (its one leg) in its payer's, a client's clearing member
+        paying and receiving it (a client's own pre-funded cash goes first, so cash is checked
+        over the member and its clients together); the CCP is left holding custody only."""
+        rolled = rolled or {}
         failed = {o.account for o in after.obligations[cycle] if o.failed}
         units: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         cash: dict[str, int] = defaultdict(int)
         group: dict[str, set[str]] = defaultdict(set)
         for o in after.obligations[cycle]:
             payer = self._payer(o.account)
-            units[o.account][f"security:{o.security_id}"] += o.quantity
+            units[o.account][f"security:{o.security_id}"] += o.quantity - rolled.get((o.account, o.security_id), 0)
             cash[payer] += o.cash
             group[payer].update((payer, o.account))
 

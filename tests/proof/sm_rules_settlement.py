@@ -4,6 +4,7 @@ assets moved away) and making good, pre-funding in the CCP, and settling due cyc
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
@@ -154,7 +155,8 @@ class SettlementRules:
             after = self.suite.read(cycles=[cycle])
             assert report.phase == CyclePhase.SETTLED
             self.settled.add(cycle)
-            self._check_settlement(cycle, before, after)
+            rolled = self._book_rolls(cycle, report)
+            self._check_settlement(cycle, before, after, rolled)
             self._check_cash_legs(cycle, report, after)
             TALLY.stats["cycles settled"] += 1
             TALLY.stats["obligations settled"] += report.obligations
@@ -162,7 +164,44 @@ class SettlementRules:
             TALLY.stats["pay-outs deferred"] += report.events.get("PayOutDeferred", 0)
             TALLY.stats["cycles with 2+ failures"] += report.failures >= 2
             TALLY.stats["buy-ins on borrowed liquidity"] += report.events.get("LiquidityBorrowed", 0)
+            TALLY.stats["failed deliveries rolled"] += report.events.get("DeliveryRolled", 0)
             assert self.ccp.liquidityBorrowed(cycle) == 0, f"cycle {cycle} settled owing the handler"
             # Re-running a settled cycle is a no-op; calling settleCycle again is refused.
             assert run_cycle(self.ccp, cycle, self.world.keeper).transactions == 0
             expect_refusal("CycleAlreadySettled", self.ccp, "settleCycle", cycle, 10, sender=self.world.keeper)
+
+    def _book_rolls(self, cycle, report) -> dict[tuple[str, int], int]:
+        """Failed deliveries that rolled out of ``cycle`` (CNS) and the receipts that rolled with
+        them, checked and booked into the model's obligations of the cycle they rolled to: each
+        rolled delivery's cash is exactly what its short delivery withheld (the cash of the
+        units not delivered, rounded down for the seller), the receipts of a security rolled
+        equal its deliveries rolled, nothing is left undelivered. Returns the units rolled per
+        (receiver, security), which the receiver did not get in this cycle."""
+        delivered: dict[int, int] = defaultdict(int)
+        received: dict[int, int] = defaultdict(int)
+        rolled: dict[tuple[str, int], int] = defaultdict(int)
+        for log in report.logs(self.ccp.DeliveryRolled):
+            account, sid, units = str(log.account), int(log.securityId), int(log.units)
+            quantity, cash = self.obligations[cycle][(sid, account)]
+            due, receivable = -quantity, max(cash, 0)
+            assert 0 < units <= due, f"cycle {cycle}: {account} rolled {units} of {due}"
+            withheld = receivable - receivable * (due - units) // due
+            assert int(log.cashAmount) == withheld, f"cycle {cycle}: {account} rolled {int(log.cashAmount)}, withheld {withheld}"
+            self._roll_into(int(log.toCycle), sid, account, -units, withheld)
+            delivered[sid] += units
+        for log in report.logs(self.ccp.ReceiptRolled):
+            account, sid, units = str(log.account), int(log.securityId), int(log.units)
+            assert int(log.cashAmount) == 0  # no distributions here: no claim correction
+            self._roll_into(int(log.toCycle), sid, account, units, 0)
+            received[sid] += units
+            rolled[(account, sid)] += units
+        assert received == delivered, f"cycle {cycle}: receipts rolled {dict(received)}, deliveries {dict(delivered)}"
+        for sid in delivered:
+            assert int(self.ccp.rolledFails(cycle, sid, str(self.ccp.address))[1]) == 0
+        return rolled
+
+    def _roll_into(self, to_cycle: int, sid: int, account: str, quantity: int, cash: int) -> None:
+        assert to_cycle not in self.settled, f"rolled into settled cycle {to_cycle}"
+        pos = self.obligations[to_cycle].setdefault((sid, account), [0, 0])
+        pos[0] += quantity
+        pos[1] += cash

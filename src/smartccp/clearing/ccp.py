@@ -383,16 +383,23 @@ def cash_legs(obs: Iterable[Obligation], accounts: Mapping[str, str] | None = No
 
 
 def check_flat(ccp: Any, cycle_id: int, security_ids: Iterable[int], *, page: int = 500) -> None:
-    """Assert via the on-chain ``netSums`` view, paged, that per security the net quantities and
-    net cash of the cycle sum to zero (the CCP is flat)."""
+    """Assert via the on-chain ``netSums`` view, paged, that per security the net quantities sum
+    to zero and the cycle's net cash over ``security_ids`` (all it settles) to the cash withheld
+    from failed deliveries that rolled into it, which the CCP pays from custody (zero without
+    rolls): the CCP is flat."""
     n = int(ccp.cycleInfo(cycle_id)[2])
+    rolled = int(ccp.rolledFails(cycle_id, 0, ccp.address)[2])
+    total = 0
     for sid in security_ids:
         q = c = 0
         for start in range(0, n, page):
             dq, dc = ccp.netSums(cycle_id, sid, start, page)
             q, c = q + int(dq), c + int(dc)
-        if (q, c) != (0, 0):
+        if q != 0 or (c != 0 and rolled == 0):  # without rolls, each security's cash too
             raise AssertionError(f"cycle {cycle_id} security {sid}: CCP not flat, sums qty {q} cash {c}")
+        total += c
+    if total != rolled:
+        raise AssertionError(f"cycle {cycle_id}: CCP not flat, cash sums {total}, rolled in {rolled}")
 
 
 def pool(ccp: Any, system: System, security_id: int) -> tuple[int, int]:

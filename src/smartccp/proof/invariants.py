@@ -94,11 +94,12 @@ def check_conservation(state: ChainState, ledger: Ledger, expect: Expectation) -
 
 
 def check_custody(state: ChainState, ledger: Ledger, expect: Expectation) -> None:
-    """The CCP's books: per-account balances it holds sum to its custody totals, and its token
+    """The CCP's books: per-account balances it holds (and, for cash, what failed deliveries
+    that rolled withheld for cycles not yet paid in) sum to its custody totals, and its token
     balances cover custody (the pool of a cycle in settlement is never negative)."""
     ccp = state.ccp
     for key, total in state.custody.items():
-        per_account = sum(state.prefunded[key].values())
+        per_account = sum(state.prefunded[key].values()) + (state.rolled_cash if key == "cash" else 0)
         if per_account != total:
             raise InvariantViolation(f"custody: {key} per-account {per_account} != custody total {total}")
         if ccp is not None and state.balances[key].get(ccp, 0) < total:
@@ -106,15 +107,20 @@ def check_custody(state: ChainState, ledger: Ledger, expect: Expectation) -> Non
 
 
 def check_cycles_flat(state: ChainState, ledger: Ledger, expect: Expectation) -> None:
-    """Every cycle read: per security, net quantity and net cash sum to zero."""
+    """Every cycle read: per security, net quantity and net cash sum to zero; the cash of the
+    whole cycle to what failed deliveries that rolled into it withheld (paid from custody)."""
     for cycle, obs in state.obligations.items():
         sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         for o in obs:
             sums[o.security_id][0] += o.quantity
             sums[o.security_id][1] += o.cash
+        rolled = state.rolled_in.get(cycle, 0)
         for sid, (q, c) in sums.items():
-            if (q, c) != (0, 0):
+            if q != 0 or (c != 0 and rolled == 0):  # without rolls, each security's cash too
                 raise InvariantViolation(f"flat: cycle {cycle} security {sid} sums qty {q} cash {c}")
+        cash = sum(c for _q, c in sums.values())
+        if cash != rolled:
+            raise InvariantViolation(f"flat: cycle {cycle} sums cash {cash}, rolled in {rolled}")
 
 
 def check_signed_trades(state: ChainState, ledger: Ledger, expect: Expectation) -> None:

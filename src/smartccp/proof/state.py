@@ -5,7 +5,7 @@ CCP's custody and pre-funded balances, cycles and their obligations, book depth 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -42,6 +42,12 @@ class ChainState:
     orders: dict[int, tuple[str, int, bytes]]  # order id -> (owner, remaining, hash)
     timestamp: int
     ccp: str | None = None  # the CCP's address, if the system has one
+    #: Cash withheld from failed deliveries that rolled into the read cycles not yet paid in
+    #: (custody that belongs to no account's balance until that cycle pays it to the sellers).
+    rolled_cash: int = 0
+    #: Per read cycle, the cash withheld from deliveries that rolled into it (its positions'
+    #: cash sums to this instead of zero: the CCP pays it from custody).
+    rolled_in: dict[int, int] = field(default_factory=dict)
 
 
 def asset_keys(security_ids: Iterable[int]) -> list[str]:
@@ -80,6 +86,7 @@ def read_state(
                 m.add(ccp, "prefundedSecurities", h, sid)
         for c in cycles:
             m.add(ccp, "cycleInfo", c)
+            m.add(ccp, "rolledFails", c, 0, ccp.address)
     venue = system.venues[0] if system.venues else None
     if venue is not None:
         for sid in security_ids:
@@ -98,6 +105,8 @@ def read_state(
     prefunded: dict[str, dict[str, int]] = {k: {} for k in keys}
     open_obs: dict[str, int] = {}
     cycle_info: dict[int, tuple[CyclePhase, int, int]] = {}
+    rolled_cash = 0
+    rolled_in: dict[int, int] = {}
     if ccp is not None:
         for sid in security_ids:
             c_cash, c_units = next(out)
@@ -111,6 +120,9 @@ def read_state(
         for c in cycles:
             phase, _cursor, n, failures, _from = next(out)
             cycle_info[c] = (CyclePhase(phase), n, failures)
+            _age, _undelivered, rolled_in[c] = next(out)
+            if CyclePhase(phase) in (CyclePhase.UNKNOWN, CyclePhase.OPEN):
+                rolled_cash += rolled_in[c]
     depth = {}
     orders = {}
     if venue is not None:
@@ -131,7 +143,8 @@ def read_state(
             obligations[c] = [Obl(to_checksum_address(a), s, q, cash, f)
                               for a, s, q, cash, f in (next(res) for _ in range(cycle_info[c][1]))]
     return ChainState(supply, balances, custody, prefunded, open_obs, cycle_info, obligations, depth, orders,
-                      as_int(block["timestamp"]), str(ccp.address) if ccp is not None else None)
+                      as_int(block["timestamp"]), str(ccp.address) if ccp is not None else None, rolled_cash,
+                      rolled_in)
 
 
 
