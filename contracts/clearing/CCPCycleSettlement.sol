@@ -123,12 +123,14 @@ contract CCPCycleSettlement is CCPCloseOut {
     /// anyone. The later cycle books market claims again on the rolled units from the end of
     /// its own trading day: what of that window lies before now was booked here already, so the
     /// roll carries it back (the seller is given it, the receivers charged it). Returns false
-    /// (buy in as before) when the security does not roll fails or this fail rolled enough.
+    /// (buy in as before) when the security does not roll fails, this fail rolled enough, or
+    /// the seller is not active (suspended or in default: its obligations are for the default
+    /// management to take over, not to carry into another cycle).
     function _rollDelivery(uint64 cycleId, uint256 index, uint256 unitsShort) private returns (bool) {
         Entry memory e = _obligations[cycleId][index];
         uint8 limit = _rules[e.securityId].failRolls;
         uint8 age = _failAges[cycleId][e.securityId][e.account];
-        if (age >= limit) return false;
+        if (age >= limit || !_membership.isActive(e.account)) return false;
         ++age;
         uint64 toCycle = uint64(block.timestamp / _cycleLength);
         Position memory p = _positions[cycleId][e.securityId][e.account];

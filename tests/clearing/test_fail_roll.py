@@ -137,3 +137,16 @@ def test_fail_roll__no_rolls__bought_in_at_once(
     assert report.logs(ccp.DeliveryRolled) == []
     assert [(log.account, log.bought) for log in report.logs(ccp.BoughtIn)] == [(b, 30)]
     assert ccp.obligation(cycle + 1, security_id, c) == (0, 0)
+
+
+def test_fail_roll__seller_suspended__bought_in_not_rolled(
+    ccp, system, close_out, trade, parties, keeper, security_id, cycle, operator
+):
+    a, b, x, c = _short_seller(system, ccp, operator, security_id, parties, trade)
+    system.membership.suspend(b, sender=operator)  # its obligations are the default manager's now
+
+    report = settle(ccp, cycle, keeper)
+
+    assert report.logs(ccp.DeliveryRolled) == []
+    assert [(log.account, log.bought) for log in report.logs(ccp.BoughtIn)] == [(b, 30)]
+    assert ccp.obligation(cycle + 1, security_id, b) == (0, 0)
