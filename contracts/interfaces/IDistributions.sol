@@ -62,6 +62,10 @@ interface IDistributions {
     error NothingToRedeem(uint256 id, address holder);
     /// @notice `holder` has nothing of security `id` to claim now (all claimed, or not yet payable).
     error NothingToClaim(uint256 id, address holder);
+    /// @notice The CCP holds units for its accounts (pre-funded, kept, in settlement), not as
+    /// their owner: no claim or redemption pays it (its accounts withdraw their units and claim
+    /// or redeem them in their own wallets).
+    error HolderIsCcp(address holder);
 
     /// @notice Declare a distribution of `amountPerUnit` (cash base units per unit) to the holders of
     /// `id` at `recordDate` (in the future, after its previous record date), payable from
@@ -73,7 +77,8 @@ interface IDistributions {
         returns (uint256 index);
     /// @notice Pay `holder` its entitlement to up to `maxEvents` of `id`'s distributions it has not
     /// claimed, in order, stopping at the first not yet payable. Anyone (the cash goes to the
-    /// holder); `NothingToClaim` if none is due. Returns the amount paid.
+    /// holder); `NothingToClaim` if none is due; never for the CCP (`HolderIsCcp`). Returns the
+    /// amount paid.
     function claim(uint256 id, address holder, uint256 maxEvents) external returns (uint256 amount);
 
     /// @notice Stop trading in `id` once its last trading time (maturity less its settlement lag
@@ -86,7 +91,7 @@ interface IDistributions {
     function declareRedemption(uint256 id, uint96 amountPerUnit) external;
     /// @notice From maturity, once the security's last cycles have settled in the CCP: burn all of
     /// `holder`'s units and pay it `amountPerUnit` each, in one transaction (DVP). Anyone (the
-    /// cash goes to the holder). Returns the amount paid.
+    /// cash goes to the holder); never the CCP's units (`HolderIsCcp`). Returns the amount paid.
     function redeem(uint256 id, address holder) external returns (uint256 amount);
     /// @notice When trading in `id` ends: maturity less its settlement lag (0: no maturity).
     function lastTradingTime(uint256 id) external view returns (uint256);

@@ -70,6 +70,7 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
     /// @inheritdoc IDistributions
     function claim(uint256 id, address holder, uint256 maxEvents) external nonReentrant returns (uint256 amount) {
         if (maxEvents == 0) revert BadParameter();
+        if (holder == address(_ccp) && holder != address(0)) revert HolderIsCcp(holder);
         uint256 from = _claimed[id][holder];
         uint256 to;
         (amount, to) = _claimable(id, holder, from, maxEvents);
@@ -108,6 +109,7 @@ contract Distributions is IDistributions, ReentrancyGuardTransient {
     function redeem(uint256 id, address holder) external nonReentrant returns (uint256 amount) {
         uint256 perUnit = _redemption[id];
         if (perUnit == 0) revert RedemptionNotDeclared(id);
+        if (holder == address(_ccp) && holder != address(0)) revert HolderIsCcp(holder);
         uint256 units = _securities.burnMatured(id, holder); // NotMatured before maturity
         _requireSettled(id); // a revert here undoes the burn
         if (units == 0) revert NothingToRedeem(id, holder);

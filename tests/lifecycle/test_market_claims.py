@@ -139,3 +139,19 @@ def test_failed_delivery_rolled_across_a_record_date__claim_booked_once(market, 
     assert int(system.securities.balanceOf(b, sid)) == 10
     assert ccp.custody(sid) == (0, 0)
     check_ccp_empty(ccp, system, sids)
+
+
+def test_claim_for_the_ccp__refused__its_units_are_its_accounts(market, issuer, outsider):
+    """Units in the CCP at a record date (pre-funded by a) are held for a, not owned by the CCP:
+    nobody may claim their dividend into the CCP's pool (HolderIsCcp); it stays in escrow."""
+    system, sids, a, b, keeper, day = market
+    ccp, dist, sid = system.ccp, system.extra["Distributions"], sids[1]
+    ccp.prefundSecurities(sid, 10, sender=a)
+    ld.declare(dist, system.cash, issuer, sid, (day + 1) * DAY, (day + 2) * DAY, PER_UNIT, 100)
+    ape.chain.pending_timestamp = (day + 2) * DAY + 60
+    ape.chain.mine()
+    with ape.reverts(dist.HolderIsCcp, holder=ccp.address):
+        dist.claim(sid, ccp, 5, sender=outsider)
+    assert ld.claim(dist, sid, a, keeper) == 90 * PER_UNIT  # a's own 90 in its wallet
+    assert int(system.cash.balanceOf(dist)) == 10 * PER_UNIT  # the CCP-held 10: still escrowed
+    check_ccp_empty(ccp, system, sids)

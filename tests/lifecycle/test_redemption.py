@@ -79,3 +79,24 @@ def test_redemption__open_sale_settles_first__each_holder_paid_dvp__escrow_exact
     assert int(sec.totalSupply(sid)) == 0 and int(system.cash.balanceOf(dist)) == 0
     with ape.reverts(dist.NothingToRedeem, id=sid, holder=a):
         dist.redeem(sid, a, sender=keeper)  # twice
+
+
+def test_redemption__units_pre_funded_in_the_ccp__not_redeemed_in_its_name__the_owner_withdraws_and_redeems(
+    bond, issuer, outsider
+):
+    """a pre-funds 40 of its 100 units into the CCP. Nobody may redeem the CCP's holding (it would
+    burn a's units and pay the CCP); a withdraws them and is redeemed all 100 x 100.00."""
+    system, sid, a, b, keeper, m_day = bond
+    dist, sec, ccp = system.extra["Distributions"], system.securities, system.ccp
+    ccp.prefundSecurities(sid, 40, sender=a)
+    at(m_day * DAY - DAY)
+    system.cash.approve(dist, cash(10_000), sender=issuer)
+    dist.declareRedemption(sid, cash("100.00"), sender=issuer)
+    at(m_day * DAY + 60)
+    with ape.reverts(dist.HolderIsCcp, holder=ccp.address):
+        dist.redeem(sid, ccp, sender=outsider)
+    assert int(sec.balanceOf(ccp, sid)) == 40 and int(ccp.prefundedSecurities(a, sid)) == 40
+    ccp.withdrawSecurities(sid, 40, sender=a)
+    [ev] = dist.redeem(sid, a, sender=keeper).decode_logs(dist.Redeemed)
+    assert (int(ev.units), int(ev.amount)) == (100, cash("10000.00"))
+    assert int(sec.totalSupply(sid)) == 0 and int(system.cash.balanceOf(dist)) == 0
