@@ -91,6 +91,12 @@ def holders(run: DrillRunner) -> dict[str, Any]:
     return {n: a for n, a in run._holders().items()}
 
 
+def owners(run: DrillRunner) -> dict[str, Any]:
+    """The holders a claim or redemption may pay: all but the CCP, which holds units for its
+    accounts (Distributions refuses it: ``HolderIsCcp``)."""
+    return {n: a for n, a in holders(run).items() if n != "CCP"}
+
+
 # ─── Events ──────────────────────────────────────────────────────────────────────────────────
 
 
@@ -143,7 +149,7 @@ class Claim(EventHandler):
         sym, sid = _sid(run, event)
         views = ld.distributions_of(dist, sid)
         paid, units = {}, {}
-        for name, acct in holders(run).items():
+        for name, acct in owners(run).items():
             first = int(dist.claimed(sid, acct))
             amount = ld.claim(dist, sid, acct, keeper)
             if amount:
@@ -255,7 +261,7 @@ class Redeem(EventHandler):
         s, dist, keeper = run._sys(), _dist(run), run.roles.key("keeper")
         sym, sid = _sid(run, event)
         redeemed = {}
-        for name, acct in holders(run).items():
+        for name, acct in owners(run).items():
             if int(s.securities.balanceOf(acct, sid)):
                 receipt = dist.redeem(sid, acct, sender=keeper)
                 [log] = receipt.decode_logs(dist.Redeemed)
