@@ -6,14 +6,11 @@ it has rolled enough. Amounts are computed by hand in each test."""
 
 from __future__ import annotations
 
-from smartccp.clearing.ccp import Rules, check_ccp_empty, run_cycle, set_rules, supplies, warp_past
+from cycle_helpers import deltas, settle
+
+from smartccp.clearing.ccp import Rules, check_ccp_empty, set_rules, supplies
 from smartccp.types import CyclePhase
 from smartccp.units import cash
-
-
-def settle(ccp, cycle, keeper):
-    warp_past(ccp, cycle)
-    return run_cycle(ccp, cycle, keeper, chunk=10)
 
 
 def _short_seller(system, ccp, operator, security_id, parties, trade, *, rolls=1):
@@ -42,9 +39,7 @@ def test_fail_roll__short_delivery__rolls_to_today_and_settles_next_day(
     today = cycle + 1
     assert report.phase == CyclePhase.SETTLED and report.failures == 1
     assert report.events["BoughtIn"] == 0 and report.events["ShortfallCharged"] == 0
-    now = balances(a, b, c)
-    assert [tuple(n - o for n, o in zip(now[str(p)], before[str(p)]))[:2] for p in (a, b, c)] == [
-        (-cash(6_000), 60), (cash(7_000), -70), (-cash(4_000), 10)]
+    assert deltas(balances, before, a, b, c) == [(-cash(6_000), 60, 0), (cash(7_000), -70, 0), (-cash(4_000), 10, 0)]
     rolled = report.logs(ccp.DeliveryRolled)[0]
     assert (rolled.toCycle, rolled.account, rolled.units, rolled.cashAmount, rolled.age) == (
         today, b, 30, cash(3_000), 1)
@@ -63,9 +58,8 @@ def test_fail_roll__short_delivery__rolls_to_today_and_settles_next_day(
     report = settle(ccp, today, keeper)
 
     assert report.failures == 0
-    now = balances(a, b, c)
-    assert [tuple(n - o for n, o in zip(now[str(p)], before[str(p)]))[:2] for p in (a, b, c)] == [
-        (-cash(6_000), 60), (cash(10_000), -70 - 30 + 30), (-cash(4_000), 40)]
+    assert deltas(balances, before, a, b, c) == [
+        (-cash(6_000), 60, 0), (cash(10_000), -70 - 30 + 30, 0), (-cash(4_000), 40, 0)]
     assert ccp.custody(security_id) == (0, 0)
     check_ccp_empty(ccp, system, [security_id])
     assert supplies(system, [security_id]) == supply
@@ -86,9 +80,7 @@ def test_fail_roll__still_short_after_its_rolls__bought_in(
     assert report.logs(ccp.DeliveryRolled) == []
     bought = report.logs(ccp.BoughtIn)[0]
     assert (bought.account, bought.wanted, bought.bought, bought.cost) == (b, 30, 30, cash(3_000))
-    now = balances(b, c)
-    assert [tuple(n - o for n, o in zip(now[str(p)], before[str(p)]))[:2] for p in (b, c)] == [
-        (cash(7_000), -70), (-cash(4_000), 40)]
+    assert deltas(balances, before, b, c) == [(cash(7_000), -70, 0), (-cash(4_000), 40, 0)]
     assert handler.charged(b) == 0
     assert ccp.custody(security_id) == (0, 0)
     check_ccp_empty(ccp, system, [security_id])

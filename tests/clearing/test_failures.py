@@ -4,19 +4,11 @@ handler, and what happens when the close-out market or the handler cannot help."
 
 from __future__ import annotations
 
-from smartccp.clearing.ccp import check_ccp_empty, pool, run_cycle, supplies, warp_past
+from cycle_helpers import deltas, settle
+
+from smartccp.clearing.ccp import check_ccp_empty, pool, supplies
 from smartccp.types import CyclePhase
 from smartccp.units import cash
-
-
-def settle(ccp, cycle, keeper):
-    warp_past(ccp, cycle)
-    return run_cycle(ccp, cycle, keeper, chunk=10)
-
-
-def deltas(balances, before, *accounts):
-    after = balances(*accounts)
-    return [tuple(n - o for n, o in zip(after[str(x)], before[str(x)])) for x in accounts]
 
 
 def test_settle_cycle__buyer_fails_to_pay__sell_out_pays_seller(

@@ -42,12 +42,16 @@ class ChainState:
     orders: dict[int, tuple[str, int, bytes]]  # order id -> (owner, remaining, hash)
     timestamp: int
     ccp: str | None = None  # the CCP's address, if the system has one
-    #: Cash withheld from failed deliveries that rolled into the read cycles not yet paid in
-    #: (custody that belongs to no account's balance until that cycle pays it to the sellers).
-    rolled_cash: int = 0
     #: Per read cycle, the cash withheld from deliveries that rolled into it (its positions'
     #: cash sums to this instead of zero: the CCP pays it from custody).
     rolled_in: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rolled_cash(self) -> int:
+        """Cash withheld from failed deliveries that rolled into the read cycles not yet paid in
+        (custody that belongs to no account's balance until that cycle pays it to the sellers)."""
+        return sum(cash for c, cash in self.rolled_in.items()
+                   if self.cycles[c][0] in (CyclePhase.UNKNOWN, CyclePhase.OPEN))
 
 
 def asset_keys(security_ids: Iterable[int]) -> list[str]:
@@ -105,7 +109,6 @@ def read_state(
     prefunded: dict[str, dict[str, int]] = {k: {} for k in keys}
     open_obs: dict[str, int] = {}
     cycle_info: dict[int, tuple[CyclePhase, int, int]] = {}
-    rolled_cash = 0
     rolled_in: dict[int, int] = {}
     if ccp is not None:
         for sid in security_ids:
@@ -121,8 +124,6 @@ def read_state(
             phase, _cursor, n, failures, _from = next(out)
             cycle_info[c] = (CyclePhase(phase), n, failures)
             _age, _undelivered, rolled_in[c] = next(out)
-            if CyclePhase(phase) in (CyclePhase.UNKNOWN, CyclePhase.OPEN):
-                rolled_cash += rolled_in[c]
     depth = {}
     orders = {}
     if venue is not None:
@@ -143,8 +144,7 @@ def read_state(
             obligations[c] = [Obl(to_checksum_address(a), s, q, cash, f)
                               for a, s, q, cash, f in (next(res) for _ in range(cycle_info[c][1]))]
     return ChainState(supply, balances, custody, prefunded, open_obs, cycle_info, obligations, depth, orders,
-                      as_int(block["timestamp"]), str(ccp.address) if ccp is not None else None, rolled_cash,
-                      rolled_in)
+                      as_int(block["timestamp"]), str(ccp.address) if ccp is not None else None, rolled_in)
 
 
 
