@@ -11,6 +11,7 @@ import {IDistributions} from "../interfaces/IDistributions.sol";
 import {IInterestSource} from "../interfaces/IInterestSource.sol";
 import {ISettlement} from "../interfaces/ISettlement.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {InterestMath} from "../libraries/InterestMath.sol";
 import {MemberKind} from "../types/Member.sol";
 import {Route, Settle} from "../types/Settle.sol";
 import {CCPBase} from "./CCPBase.sol";
@@ -395,7 +396,7 @@ contract CCPSettlement is CCPBase, ICCPSettlement {
         if (e.index != 0 && index > e.index) {
             uint256 base = _funds[account].cash;
             if (e.base < base) base = e.base;
-            e.accrued = SafeCast.toUint96(uint256(e.accrued) + (base * (index - e.index)) / e.index);
+            e.accrued = InterestMath.accrue(e.accrued, base, e.index, index);
         }
         e.index = SafeCast.toUint64(index);
     }

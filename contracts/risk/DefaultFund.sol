@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {InterestMath} from "../libraries/InterestMath.sol";
 import {IDefaultFund, DefaultReason, Layer} from "../interfaces/IDefaultFund.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
@@ -823,7 +824,7 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
             Contribution memory c = _contributions[member];
             uint256 base = _balanceOf(c.paid, _stakes[member]);
             if (base > c.paid) base = c.paid;
-            e.accrued = (uint256(e.accrued) + (base * (index - e.index)) / e.index).toUint96();
+            e.accrued = InterestMath.accrue(e.accrued, base, e.index, index);
         }
         e.index = index.toUint128();
     }

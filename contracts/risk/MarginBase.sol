@@ -9,6 +9,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {InterestMath} from "../libraries/InterestMath.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ICCPSettlement} from "../interfaces/ICCPSettlement.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
@@ -279,9 +280,7 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     function _touchCash(address account) internal view returns (CashHeld memory h) {
         h = _cashHeld[account];
         uint256 index = _interestIndex();
-        if (h.cash != 0 && h.index != 0 && index > h.index) {
-            h.interest = (uint256(h.interest) + (uint256(h.cash) * (index - h.index)) / h.index).toUint96();
-        }
+        if (h.cash != 0) h.interest = InterestMath.accrue(h.interest, h.cash, h.index, index);
         h.index = uint64(index);
     }
 
