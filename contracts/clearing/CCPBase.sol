@@ -15,7 +15,7 @@ import {IInterestSource} from "../interfaces/IInterestSource.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
 import {Entry, Position, Shortfall} from "../libraries/NettingLib.sol";
 import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
-import {Member, MemberKind, Segregation} from "../types/Member.sol";
+import {Member, MemberKind, PSEUDONYM_SPONSOR, Segregation} from "../types/Member.sol";
 
 /// @title CCPBase — the CCP's storage, and paying out from the cycle pool
 /// @notice Shared by the CCP (CCPSettlement) and its cycle settlement module (CCPCycleSettlement,
@@ -313,9 +313,12 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         return _payer(account, _cashLegs[account].flags);
     }
 
-    /// @dev `_payerOf` for a leg already read (its `flags`): the register is asked only for a client.
+    /// @dev `_payerOf` for a leg already read (its `flags`): the register is asked only for a
+    /// client. A pseudonym (#24), whose clearing member is hidden behind the sponsor, pays its own.
     function _payer(address account, uint8 flags) internal view returns (address) {
-        return flags & CLIENT != 0 ? _membership.clearingMemberOf(account) : account;
+        if (flags & CLIENT == 0) return account;
+        address member = _membership.clearingMemberOf(account);
+        return member == PSEUDONYM_SPONSOR ? account : member;
     }
 
     function _handlerOr(address account) internal view returns (address) {

@@ -2,18 +2,30 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IMembership} from "../interfaces/IMembership.sol";
+import {IPseudonyms, PseudonymAttestation, PseudonymRecord} from "../interfaces/IPseudonyms.sol";
 import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
-import {Member, MemberKind, MemberStatus, Segregation} from "../types/Member.sol";
+import {Member, MemberKind, MemberStatus, PSEUDONYM_SPONSOR, Segregation} from "../types/Member.sol";
 
 /// @title Membership — the register of admitted participants (F1)
 /// @notice Admission, KYC expiry, suspension, reinstatement, expulsion and client porting. Every
 /// change is pushed to the subscribers (ledgers, venues) so they check holders locally.
-contract Membership is IMembership, AccessControl {
+/// Pseudonymous trading addresses (#24) are admitted on the register's signed attestation.
+contract Membership is IMembership, IPseudonyms, AccessControl, EIP712 {
     /// @notice Admits members, renews KYC, reinstates, ports clients (system contracts: the admin).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Suspends and expels (the operator, and the CCP's default management).
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
+    /// @notice Signs pseudonym attestations (the register's KYC desk; the operator at deployment).
+    bytes32 public constant ATTESTER_ROLE = keccak256("ATTESTER_ROLE");
+    /// @notice The EIP-712 type of a pseudonym attestation.
+    bytes32 public constant ATTESTATION_TYPEHASH =
+        keccak256("PseudonymAttestation(address pseudonym,bytes32 ownerTag,uint64 expiresAt,bytes32 recordHash)");
+    /// @notice Shortest ciphertext an identity record may have: ECIES's ephemeral key (65 bytes),
+    /// nonce (16) and tag (16) around at least one byte.
+    uint256 public constant MIN_RECORD_LENGTH = 98;
     /// @notice At most this many contracts mirror the register (each change writes to all of them).
     uint256 public constant MAX_SUBSCRIBERS = 8;
     /// @notice Largest batch accepted by `resync`.
@@ -23,13 +35,19 @@ contract Membership is IMembership, AccessControl {
     address[] private _subscribers;
     mapping(address clearingMember => mapping(address client => bool)) private _portConsent;
     mapping(address clearingMember => mapping(address fromClearingMember => bool)) private _portConsentFrom;
+    mapping(address pseudonym => bytes32) private _ownerTags;
+    mapping(bytes32 ownerTag => bool) private _suspendedOwners;
+    mapping(bytes32 digest => bool) private _usedAttestations;
+    bytes32 private _ccpKeyId;
+    bytes32 private _regulatorKeyId;
 
     /// @param operator Receives the admin, operator and default-manager roles.
-    constructor(address operator) {
+    constructor(address operator) EIP712("SmartCCP Membership", "1") {
         if (operator == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
         _grantRole(DEFAULT_MANAGER_ROLE, operator);
+        _grantRole(ATTESTER_ROLE, operator);
     }
 
     // ─── Admission ───────────────────────────────────────────────────────────────────────────
@@ -100,6 +118,7 @@ contract Membership is IMembership, AccessControl {
         }
         if (entry.status == MemberStatus.Expelled) revert MemberExpelled(client);
         if (entry.segregation == Segregation.House) revert DeskNotPortable(client);
+        if (entry.clearingMember == PSEUDONYM_SPONSOR) revert NotPseudonym(client); // opened first
         _requireActiveClearingMember(toClearingMember);
         address from = entry.clearingMember;
         if (_portConsent[toClearingMember][client]) {
@@ -132,6 +151,109 @@ contract Membership is IMembership, AccessControl {
     function portAccepted(address client, address toClearingMember) external view returns (bool) {
         return _portConsent[toClearingMember][client]
             || _portConsentFrom[toClearingMember][_members[client].clearingMember];
+    }
+
+    // ─── Pseudonyms (#24) ────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IPseudonyms
+    function setRecordKeys(bytes32 ccpKeyId, bytes32 regulatorKeyId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (ccpKeyId == bytes32(0) || regulatorKeyId == bytes32(0)) revert RecordKeysNotSet();
+        (_ccpKeyId, _regulatorKeyId) = (ccpKeyId, regulatorKeyId);
+        emit RecordKeysSet(ccpKeyId, regulatorKeyId);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function admitPseudonym(PseudonymAttestation calldata a, PseudonymRecord calldata record, bytes calldata signature)
+        external
+    {
+        bytes32 digest = attestationDigest(a);
+        if (_usedAttestations[digest]) revert AttestationUsed(digest);
+        address signer = ECDSA.recover(digest, signature);
+        if (!hasRole(ATTESTER_ROLE, signer)) revert BadAttestation(signer);
+        if (a.expiresAt <= block.timestamp) revert AttestationExpired(a.expiresAt);
+        if (_suspendedOwners[a.ownerTag]) revert OwnerSuspended(a.ownerTag);
+        _checkRecord(record, a);
+        if (a.pseudonym == address(0)) revert ZeroAddress();
+        if (_members[a.pseudonym].status != MemberStatus.None) revert AlreadyAdmitted(a.pseudonym);
+        _usedAttestations[digest] = true;
+        _ownerTags[a.pseudonym] = a.ownerTag;
+        if (_members[PSEUDONYM_SPONSOR].status == MemberStatus.None) {
+            _admit(
+                PSEUDONYM_SPONSOR,
+                Member(MemberKind.ClearingMember, MemberStatus.Active, type(uint64).max, PSEUDONYM_SPONSOR, Segregation.None)
+            );
+        }
+        Member memory entry =
+            Member(MemberKind.Participant, MemberStatus.Active, a.expiresAt, PSEUDONYM_SPONSOR, Segregation.Individual);
+        _members[a.pseudonym] = entry;
+        emit PseudonymAdmitted(
+            a.pseudonym, a.ownerTag, a.expiresAt, record.ccpKeyId, record.regulatorKeyId, record.forCcp, record.forRegulator
+        );
+        _push(a.pseudonym, entry);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function suspendOwner(bytes32 ownerTag) external onlyRole(DEFAULT_MANAGER_ROLE) {
+        _suspendedOwners[ownerTag] = true;
+        emit OwnerTagSuspended(ownerTag, true);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function reinstateOwner(bytes32 ownerTag) external onlyRole(OPERATOR_ROLE) {
+        _suspendedOwners[ownerTag] = false;
+        emit OwnerTagSuspended(ownerTag, false);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function revealPseudonym(address pseudonym, address clearingMember, address owner, bytes32 salt)
+        external
+        onlyRole(DEFAULT_MANAGER_ROLE)
+    {
+        Member memory entry = _members[pseudonym];
+        if (entry.clearingMember != PSEUDONYM_SPONSOR || pseudonym == PSEUDONYM_SPONSOR) revert NotPseudonym(pseudonym);
+        if (keccak256(abi.encode(clearingMember, owner, salt)) != _ownerTags[pseudonym]) {
+            revert RevealMismatch(pseudonym);
+        }
+        // The member behind it may already be suspended (a default): admitted and a clearing
+        // member is all that is required.
+        MemberKind kind = _existing(clearingMember).kind;
+        if (kind != MemberKind.ClearingMember) revert WrongMemberKind(clearingMember, MemberKind.ClearingMember, kind);
+        entry.clearingMember = clearingMember;
+        _members[pseudonym] = entry;
+        emit PseudonymRevealed(pseudonym, clearingMember, owner);
+        _push(pseudonym, entry);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function pseudonymSponsor() external pure returns (address) {
+        return PSEUDONYM_SPONSOR;
+    }
+
+    /// @inheritdoc IPseudonyms
+    function ownerTagOf(address pseudonym) external view returns (bytes32) {
+        return _ownerTags[pseudonym];
+    }
+
+    /// @inheritdoc IPseudonyms
+    function ownerSuspended(bytes32 ownerTag) external view returns (bool) {
+        return _suspendedOwners[ownerTag];
+    }
+
+    /// @inheritdoc IPseudonyms
+    function recordKeys() external view returns (bytes32 ccpKeyId, bytes32 regulatorKeyId) {
+        return (_ccpKeyId, _regulatorKeyId);
+    }
+
+    /// @inheritdoc IPseudonyms
+    function attestationDigest(PseudonymAttestation calldata a) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ATTESTATION_TYPEHASH, a.pseudonym, a.ownerTag, a.expiresAt, a.recordHash)));
+    }
+
+    /// @inheritdoc IPseudonyms
+    function recordHash(PseudonymRecord calldata record) public pure returns (bytes32) {
+        return keccak256(
+            abi.encode(record.ccpKeyId, record.regulatorKeyId, keccak256(record.forCcp), keccak256(record.forRegulator))
+        );
     }
 
     // ─── Subscribers ─────────────────────────────────────────────────────────────────────────────
@@ -209,7 +331,22 @@ contract Membership is IMembership, AccessControl {
         _push(account, entry);
     }
 
+    /// @dev The record is for the register's current keys, well formed, and the one attested.
+    function _checkRecord(PseudonymRecord calldata record, PseudonymAttestation calldata a) private view {
+        (bytes32 ccpKey, bytes32 regulatorKey) = (_ccpKeyId, _regulatorKeyId);
+        if (ccpKey == bytes32(0)) revert RecordKeysNotSet();
+        if (record.ccpKeyId != ccpKey || record.regulatorKeyId != regulatorKey) {
+            revert RecordKeyMismatch(record.ccpKeyId, record.regulatorKeyId);
+        }
+        if (
+            record.forCcp.length < MIN_RECORD_LENGTH || record.forRegulator.length < MIN_RECORD_LENGTH
+                || a.ownerTag == bytes32(0)
+        ) revert RecordMalformed();
+        if (recordHash(record) != a.recordHash) revert RecordNotAttested(recordHash(record));
+    }
+
     function _requireActiveClearingMember(address account) private view {
+        if (account == PSEUDONYM_SPONSOR) revert ReservedAccount(account);
         checkActive(account);
         MemberKind kind = _members[account].kind;
         if (kind != MemberKind.ClearingMember) revert WrongMemberKind(account, MemberKind.ClearingMember, kind);

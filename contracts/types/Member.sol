@@ -47,3 +47,9 @@ struct Member {
     address clearingMember;
     Segregation segregation;
 }
+
+// The clearing member every unrevealed pseudonym (#24) is registered under: an address derived
+// from a label, so nobody holds its key. It never trades, pays, deposits or signs; a pseudonym
+// under it pays and receives its own cash, and the default manager opens the pseudonym
+// (`revealPseudonym`) to put it under the member behind it.
+address constant PSEUDONYM_SPONSOR = address(uint160(uint256(keccak256("SmartCCP.pseudonym-sponsor"))));

@@ -18,7 +18,9 @@ GATES: dict[str, dict[str, str]] = {
     "Membership": {"admitClearingMember": "OPERATOR_ROLE", "admitParticipant": "OPERATOR_ROLE",
                    "admitInstitution": "OPERATOR_ROLE", "renewKyc": "OPERATOR_ROLE", "reinstate": "OPERATOR_ROLE",
                    "portClient": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE", "resync": "OPERATOR_ROLE",
-                   "registerSystem": ADMIN, "suspend": "DEFAULT_MANAGER_ROLE", "expel": "DEFAULT_MANAGER_ROLE"},
+                   "registerSystem": ADMIN, "suspend": "DEFAULT_MANAGER_ROLE", "expel": "DEFAULT_MANAGER_ROLE",
+                   "setRecordKeys": ADMIN, "suspendOwner": "DEFAULT_MANAGER_ROLE", "reinstateOwner": "OPERATOR_ROLE",
+                   "revealPseudonym": "DEFAULT_MANAGER_ROLE"},
     "CashToken": {"issue": "SETTLEMENT_BANK_ROLE", "redeem": "SETTLEMENT_BANK_ROLE"},
     "SecurityToken": {"listSecurity": "ISSUER_ROLE", "setHalted": "OPERATOR_ROLE", "addSubscriber": "OPERATOR_ROLE",
                       "addRecordDate": "RECORD_ROLE", "burnMatured": "RECORD_ROLE"},
@@ -58,7 +60,7 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
                   "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
                   "payGain", "recoverLoss", "resign", "completeResignation", "claimContributionInterest",
-                  "claimPrefundInterest"}
+                  "claimPrefundInterest", "admitPseudonym"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters
 #: (tests/governance/test_bounded_changes.py shows it refused anything else).

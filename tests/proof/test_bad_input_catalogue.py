@@ -60,6 +60,7 @@ PERMISSIONLESS = {
     "acceptPortsFrom": "the caller's own consent, and only an active clearing member's (WrongMemberKind)",
     "claimContributionInterest": "pays the caller its own interest (NoInterestAccrued if none)",
     "claimPrefundInterest": "pays the caller the interest on its own pre-funded cash (NoInterestAccrued if none)",
+    "admitPseudonym": "authorised by the register's EIP-712 attestation (BadAttestation), once (AttestationUsed)",
 }
 SYSTEM_CONTRACTS = ("Membership", "CashToken", "SecurityToken", "TradeVenue", "CCPSettlement", "VenueAuctions",
                     "VenueAdmin", "OrderRelay")

@@ -83,6 +83,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "life.claim_gas",
     "life.claim_gas_per_further_event",
     "life.interest_accrual_gas_per_touch",
+    "privacy.fill_overhead_gas",
     "scale.gate_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_500_vs_5_positions_ratio",
     "scale.fill_gas_200_vs_20_members_ratio",

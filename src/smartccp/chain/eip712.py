@@ -97,7 +97,8 @@ class TypedStruct:
         if getattr(self, "nonce", 0) is None:
             raise ValueError(f"{type(self).__name__} has no nonce yet: assign one (the clients do)")
         d = asdict(self)  # type: ignore[call-overload]
-        return {n: (str(d[n]) if t == "address" else int(d[n])) for n, t in self.FIELDS}
+        return {n: (str(d[n]) if t == "address" else bytes(d[n]) if t.startswith("bytes") else int(d[n]))
+                for n, t in self.FIELDS}
 
     def as_tuple(self) -> tuple:
         """The struct as a tuple in field order, for contract calls."""

@@ -1,0 +1,90 @@
+"""What the CCP's and the regulator's keys see: every trade with both owners (issue #24).
+
+:func:`identities` opens the identity record of every pseudonym admitted in a block range with
+one recipient key, and reconciles each with the chain: the record must name the pseudonym it
+was published for, and its owner, clearing member and salt must hash to the tag the register
+stored (:class:`~smartccp.privacy.records.RecordMismatch` otherwise). :func:`reconstruct` then
+joins the venues' public ``Traded`` events with them: for each trade, both trading addresses,
+the owner and clearing member behind each, both order hashes, price and size. A key that is
+neither the CCP's nor the regulator's opens nothing
+(:class:`~smartccp.privacy.records.RecordNotForKey`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ape import chain
+
+from smartccp.chain.system import System
+from smartccp.privacy.records import (
+    Identity,
+    RecipientKey,
+    RecordMismatch,
+    RecordNotForKey,
+    open_sealed,
+)
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a trade: the address that traded, the owner behind it and its clearing member."""
+
+    address: str
+    owner: str
+    clearing_member: str
+    pseudonymous: bool
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    """A trade as the CCP and the regulator know it."""
+
+    venue: str
+    trade_id: int
+    security_id: int
+    quantity: int
+    price: int
+    bid_order: bytes
+    offer_order: bytes
+    buyer: Party
+    seller: Party
+
+
+def identities(system: System, key: RecipientKey, start: int = 0, stop: int | None = None) -> dict[str, Identity]:
+    """Every pseudonym admitted in blocks ``start`` .. ``stop`` (exclusive), opened with ``key``."""
+    stop = chain.blocks.head.number + 1 if stop is None else stop
+    found: dict[str, Identity] = {}
+    for log in system.membership.PseudonymAdmitted.range(start, stop):
+        ids = {bytes(log.ccpKeyId): log.forCcp, bytes(log.regulatorKeyId): log.forRegulator}
+        if key.id not in ids:
+            raise RecordNotForKey(f"the record of {log.pseudonym} is for neither this key nor was sealed to it")
+        identity = open_sealed(bytes(ids[key.id]), key)
+        if identity.pseudonym != str(log.pseudonym) or identity.tag != bytes(log.ownerTag):
+            raise RecordMismatch(f"the record of {log.pseudonym} does not open its tag on chain")
+        found[str(log.pseudonym)] = identity
+    return found
+
+
+def reconstruct(system: System, key: RecipientKey, start: int = 0, stop: int | None = None,
+                known: dict[str, Identity] | None = None) -> list[TradeRecord]:
+    """Every trade of blocks ``start`` .. ``stop`` with both owners, as ``key`` sees it (the
+    pseudonyms' records are read from block 0, or taken from ``known``)."""
+    stop = chain.blocks.head.number + 1 if stop is None else stop
+    who = known if known is not None else identities(system, key, 0, stop)
+    trades = []
+    for venue in system.venues:
+        for log in venue.Traded.range(start, stop):
+            trades.append(TradeRecord(str(venue.address), int(log.tradeId), int(log.securityId), int(log.quantity),
+                                      int(log.price), bytes(log.bidOrderHash), bytes(log.offerOrderHash),
+                                      _party(system, who, str(log.buyer)), _party(system, who, str(log.seller))))
+    return trades
+
+
+def _party(system: System, who: dict[str, Identity], address: str) -> Party:
+    if address in who:
+        i = who[address]
+        return Party(address, i.owner, i.clearing_member, True)
+    member: Any = system.membership.memberOf(address)
+    return Party(address, address, str(member.clearingMember), False)

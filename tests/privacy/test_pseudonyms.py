@@ -1,0 +1,210 @@
+"""Pseudonymous trading (issue #24): members and clients trade from stealth addresses the register
+admits on its signed attestation, through the gate, the CCP and settlement as any account; an
+outsider with public chain data names nobody; the CCP's and the regulator's keys reconstruct
+every trade, and nobody else's key does; a default opens the pseudonym on chain. Every refusal is
+named and changes nothing.
+
+Cast: members A and B, client C of A (the suite's client_a). A trades from two pseudonyms (two
+desks), B from one, C from one. The gas station that pays the pseudonyms' gas is nobody's member.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ape
+import pytest
+
+from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
+from smartccp.clearing.ccp import check_ccp_empty, run_cycle, warp_past
+from smartccp.privacy import pseudonyms
+from smartccp.privacy.linkage import ADDRESS_HEURISTICS, TRADE_HEURISTICS, link
+from smartccp.privacy.records import Identity, RecipientKey, RecordNotForKey, SealedRecord, seal
+from smartccp.privacy.regulator import identities, reconstruct
+from smartccp.privacy.stealth import StealthKeys
+from smartccp.risk.chain import deploy_risk, publish_prices, publish_scenarios
+from smartccp.trading.orders import Order
+from smartccp.trading.venue import VenueClient
+from smartccp.types import DAY, MAX_UINT, Side
+from smartccp.units import cash
+
+CCP_KEY, REGULATOR_KEY, OTHER_KEY = (RecipientKey.from_seed(s) for s in ("ccp", "regulator", "someone else"))
+PRICE = cash(100)
+
+
+@pytest.fixture(scope="module")
+def market(operator, bank, issuer, member_a, member_b, member_c, client_a):
+    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
+    admit(system, operator, (member_a, member_b, member_c), [(client_a, member_a)])
+    risk = deploy_risk(system, operator, resync=[member_a, member_b, member_c, client_a])
+    system.securities.listSecurity("PSN", b"PSEUDO000001", 0, cash("0.01"), 1, 0, sender=issuer)
+    sid = int(system.securities.securityCount())
+    list_security(system, operator, sid, lag_days=1)
+    publish_scenarios(risk.margin, {sid: [-1_500, -500, 500, 1_500] * 4}, operator)  # 16 scenarios
+    publish_prices(risk.margin, {sid: PRICE}, operator)
+    pseudonyms.set_record_keys(system, operator, CCP_KEY, REGULATOR_KEY)
+    return system, risk, sid
+
+
+def expiry() -> int:
+    return ape.chain.pending_timestamp + 30 * DAY
+
+
+def make(market, operator, gas_station, owner, clearing_member, label, *, salt=None):
+    """A pseudonym of ``owner`` for ``label``, attested by the register (the operator)."""
+    system = market[0]
+    return pseudonyms.new_pseudonym(system, operator, keys=StealthKeys.from_seed(f"{owner.address}"), label=label,
+                                 owner=owner.address, clearing_member=clearing_member.address,
+                                 ccp=CCP_KEY.public, regulator=REGULATOR_KEY.public, expires_at=expiry(),
+                                 gas_station=gas_station, salt=salt)
+
+
+def fund(market, p, bank, issuer, *, units=0):
+    """100,000.00 cash from the settlement bank, 50,000.00 of it as margin, ``units`` from the
+    issuer; settlement approvals given with its own gas."""
+    system, risk, sid = market
+    system.cash.issue(p.account, cash(100_000), sender=bank)
+    if units:
+        system.securities.issue(sid, p.account, units, sender=issuer)
+    system.cash.approve(risk.margin, MAX_UINT, sender=p.account)
+    approve_settlement(system, [p.account])
+    risk.margin.depositCash(cash(50_000), sender=p.account)
+
+
+def order(owner, sid, side, qty, price):
+    return Order(owner=str(owner.address), securityId=sid, side=side, quantity=qty, price=price)
+
+
+def test_pseudonyms__trades_through_gate_and_ccp__outsider_names_nobody__keys_reconstruct_every_trade(
+        market, operator, bank, issuer, member_a, member_b, member_c, client_a, outsider):
+    system, risk, sid = market
+    venue = VenueClient(system.venue)
+    start = ape.chain.blocks.head.number + 1
+    a1 = make(market, operator, outsider, member_a, member_a, "desk-1")
+    a2 = make(market, operator, outsider, member_a, member_a, "desk-2")
+    b1 = make(market, operator, outsider, member_b, member_b, "day-1")
+    c1 = make(market, operator, outsider, client_a, member_a, "day-1")
+    for p, units in ((a1, 200), (a2, 0), (b1, 100), (c1, 0)):
+        fund(market, p, bank, issuer, units=units)
+    entry = system.membership.memberOf(a1.address)
+    assert (int(entry.kind), int(entry.segregation), str(entry.clearingMember)) == \
+        (2, 1, str(system.membership.pseudonymSponsor()))  # a participant, own account, under the sponsor
+    assert (str(risk.margin.accountOf(a1.address)[0]), str(risk.margin.accountOf(a1.address)[1])) == \
+        (a1.address, str(system.membership.pseudonymSponsor()))
+
+    truth = []  # (buyer owner, buyer member, seller owner, seller member, quantity, price)
+    for buyer, seller, qty, price in ((b1, a1, 100, cash(100)), (c1, b1, 30, cash("100.50")),
+                                      (a2, a1, 50, cash(99))):
+        venue.place(order(seller.account, sid, Side.SELL, qty, price), seller.account)
+        venue.place(order(buyer.account, sid, Side.BUY, qty, price), buyer.account)
+        truth.append((buyer.identity.owner, buyer.identity.clearing_member, seller.identity.owner,
+                      seller.identity.clearing_member, qty, price))
+
+    report = link(system, start)
+    assert len(report.trades) == 3
+    assert report.trade_share() == 0.0  # nobody named on either side of any trade
+    assert {h: report.trade_share(h) for h in TRADE_HEURISTICS} == dict.fromkeys(TRADE_HEURISTICS, 0.0)
+    assert report.addresses == {p.address for p in (a1, a2, b1, c1)}  # the outsider sees pseudonyms only
+    assert {h: report.address_share(h) for h in ADDRESS_HEURISTICS} == dict.fromkeys(ADDRESS_HEURISTICS, 0.0)
+    # The pseudonyms of one owner do not even share a tag: nothing on chain groups a1 with a2.
+    assert system.membership.ownerTagOf(a1.address) != system.membership.ownerTagOf(a2.address)
+
+    for key in (REGULATOR_KEY, CCP_KEY):
+        seen = reconstruct(system, key, start)
+        assert [(t.buyer.owner, t.buyer.clearing_member, t.seller.owner, t.seller.clearing_member, t.quantity,
+                 t.price) for t in seen] == truth
+        assert all(t.buyer.pseudonymous and t.seller.pseudonymous for t in seen)
+    with pytest.raises(RecordNotForKey):
+        identities(system, OTHER_KEY, start)
+
+    # Settlement: the pseudonyms' own accounts pay and deliver; the CCP ends flat.
+    cycles = sorted({int(log.cycleId) for log in system.ccp.TradeNovated.range(start, ape.chain.blocks.head.number + 1)})
+    assert len(cycles) == 1
+    cycle = cycles[0]
+    units0 = {p.address: int(system.securities.balanceOf(p.account, sid)) for p in (a1, a2, b1, c1)}
+    warp_past(system.ccp, cycle)
+    assert run_cycle(system.ccp, cycle, member_c).failures == 0
+    moved = {p.address: int(system.securities.balanceOf(p.account, sid)) - units0[p.address] for p in (a1, a2, b1, c1)}
+    assert moved == {a1.address: -150, a2.address: 50, b1.address: 70, c1.address: 30}
+    check_ccp_empty(system.ccp, system, [sid])
+
+
+def _attested(market, operator, *, owner, member, attester=None, expires_at=None, keys=(CCP_KEY, REGULATOR_KEY),
+              pseudonym=None):
+    system = market[0]
+    identity = Identity(pseudonym or ape.accounts.test_accounts.generate_test_account().address, str(member.address),
+                        str(owner.address), os.urandom(32))
+    record = seal(identity, keys[0].public, keys[1].public)
+    a, sig = pseudonyms.attest(system, attester or operator, identity, record, expires_at or expiry())
+    return identity, record, a, sig
+
+
+@pytest.mark.parametrize("case", ["unattested", "replayed", "expired", "owner suspended", "wrong key",
+                                  "record swapped", "record too short"])
+def test_admit_pseudonym__bad_input__named_error_nothing_changed(market, operator, member_a, member_b, outsider, case):
+    system = market[0]
+    identity, record, a, sig = _attested(market, operator, owner=member_a, member=member_a)
+    expected = {"unattested": "BadAttestation", "replayed": "AttestationUsed", "expired": "AttestationExpired",
+                "owner suspended": "OwnerSuspended", "wrong key": "RecordKeyMismatch",
+                "record swapped": "RecordNotAttested", "record too short": "RecordMalformed"}[case]
+    if case == "unattested":
+        identity, record, a, sig = _attested(market, operator, owner=member_a, member=member_a, attester=outsider)
+    elif case == "replayed":  # the same attestation again, after its pseudonym was admitted and expelled
+        pseudonyms.admit(system, a, record, sig, outsider)
+        system.membership.expel(identity.pseudonym, sender=operator)
+    elif case == "expired":
+        identity, record, a, sig = _attested(market, operator, owner=member_a, member=member_a,
+                                             expires_at=ape.chain.pending_timestamp - 1)
+    elif case == "owner suspended":
+        system.membership.suspendOwner(identity.tag, sender=operator)
+    elif case == "wrong key":  # sealed to someone else's key instead of the regulator's, and attested so
+        identity, record, a, sig = _attested(market, operator, owner=member_a, member=member_a,
+                                             keys=(CCP_KEY, OTHER_KEY))
+    elif case == "record swapped":  # a valid attestation with another record than the attested one
+        record = SealedRecord(record.ccp_key_id, record.regulator_key_id, record.for_ccp, record.for_ccp)
+    elif case == "record too short":
+        record = SealedRecord(record.ccp_key_id, record.regulator_key_id, record.for_ccp, b"\x04" * 97)
+        a, sig = pseudonyms.attest(system, operator, identity, record, a.expiresAt)
+    before = (system.membership.memberOf(identity.pseudonym), bytes(system.membership.ownerTagOf(identity.pseudonym)))
+    with ape.reverts(getattr(system.membership, expected)):
+        pseudonyms.admit(system, a, record, sig, outsider)
+    assert (system.membership.memberOf(identity.pseudonym), bytes(system.membership.ownerTagOf(identity.pseudonym))) \
+        == before
+    if case == "owner suspended":  # reinstated, the same attestation admits
+        system.membership.reinstateOwner(identity.tag, sender=operator)
+        pseudonyms.admit(system, a, record, sig, outsider)
+        assert int(system.membership.memberOf(identity.pseudonym).status) == 1
+
+
+def test_pseudonym__unattested_address__cannot_trade_or_hold(market, member_a, outsider):
+    system, risk, sid = market
+    stranger = ape.accounts.test_accounts.generate_test_account()
+    with ape.reverts(system.venue.NotAdmitted, account=stranger.address):
+        VenueClient(system.venue).place(order(stranger, sid, Side.BUY, 10, PRICE), stranger, sender=outsider)
+    with ape.reverts(system.cash.NotAdmitted, account=stranger.address):
+        system.cash.transfer(stranger, 1, sender=member_a)
+
+
+def test_pseudonym__default_opens_it__then_a_client_of_its_member(market, operator, bank, issuer, member_b,
+                                                                  outsider):
+    system, risk, sid = market
+    p = make(market, operator, outsider, member_b, member_b, "to-reveal")
+    with ape.reverts(system.membership.NotPseudonym):  # not portable while pseudonymous
+        system.membership.portClient(p.address, member_b, sender=operator)
+    wrong = Identity(p.identity.pseudonym, p.identity.clearing_member, p.identity.owner, os.urandom(32))
+    with ape.reverts(system.membership.RevealMismatch, pseudonym=p.address):
+        pseudonyms.reveal(system, operator, wrong)
+    with ape.reverts(system.membership.AccessControlUnauthorizedAccount):
+        pseudonyms.reveal(system, outsider, p.identity)
+    with ape.reverts(system.membership.NotPseudonym):
+        system.membership.revealPseudonym(member_b, member_b, member_b, b"\x00" * 32, sender=operator)
+    assert str(system.membership.memberOf(p.address).clearingMember) == str(system.membership.pseudonymSponsor())
+
+    receipt = pseudonyms.reveal(system, operator, p.identity)
+    assert [(ev.pseudonym, ev.clearingMember, ev.owner) for ev in receipt.decode_logs(system.membership.PseudonymRevealed)] \
+        == [(p.address, member_b.address, member_b.address)]
+    assert str(system.membership.memberOf(p.address).clearingMember) == member_b.address
+    assert (str(risk.margin.accountOf(p.address)[0]), str(risk.margin.accountOf(p.address)[1])) == \
+        (p.address, member_b.address)  # still its own account, now under B
+    with ape.reverts(system.membership.NotPseudonym):  # opened once
+        pseudonyms.reveal(system, operator, p.identity)
