@@ -7,6 +7,7 @@ import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
 import {IDefaultHandler} from "../interfaces/IDefaultHandler.sol";
 import {CloseOutLib} from "../libraries/CloseOutLib.sol";
 import {Entry, NettingLib, Position, Shortfall} from "../libraries/NettingLib.sol";
+import {PSEUDONYM_SPONSOR} from "../types/Member.sol";
 import {CCPBase} from "./CCPBase.sol";
 
 /// @title CCPCloseOut — pass 2 of cycle settlement: sell-out, buy-in, shortfall to the risk layer (F7)
@@ -150,8 +151,11 @@ abstract contract CCPCloseOut is CCPBase {
 
     /// @dev Charge `amount` to the account's clearing member; book what actually arrived, and
     /// what the handler set off against liquidity the cycle borrowed (the CCP holds that cash).
+    /// An unopened pseudonym (#24) answers for itself: charging the sponsor would put every
+    /// pseudonym in default for one's failure.
     function _chargeShortfall(uint64 cycleId, address account, uint256 amount) internal returns (uint256 covered) {
         address member = _membership.clearingMemberOf(account);
+        if (member == PSEUDONYM_SPONSOR) member = account;
         IDefaultHandler handler = _handler;
         if (address(handler) != address(0)) {
             uint256 borrowed = _liquidityBorrowed[cycleId];

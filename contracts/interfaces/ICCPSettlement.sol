@@ -300,7 +300,8 @@ interface ICCPSettlementEvents {
 /// with whom: the venue's match and the `settle` calldata carry both owners and order hashes,
 /// both legs are emitted in the same transaction with the same security and magnitudes, and leg
 /// ids are derivable from (venue, tradeId). Novation removes the counterparty credit exposure,
-/// not the information; hiding it needs an off-chain or encrypted order flow.
+/// not the information. What hides the owners is trading from pseudonyms (IPseudonyms, #24): the
+/// legs then name addresses nobody can tie to a member or client but the CCP and the regulator.
 interface ICCPSettlement is ISettlement, ICCPSettlementEvents {
     // ─── Operator ────────────────────────────────────────────────────────────────────────────
     /// @notice Set the clearing rules of `securityId`. The admin (timelock) any rules; the

@@ -14,7 +14,7 @@ import {IRegisterSubscriber} from "../interfaces/IRegisterSubscriber.sol";
 import {FundTransferHashing} from "../libraries/FundTransferHashing.sol";
 import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
-import {Member, MemberKind, Segregation} from "../types/Member.sol";
+import {Member, MemberKind, PSEUDONYM_SPONSOR, Segregation} from "../types/Member.sol";
 import {Side} from "../types/Order.sol";
 import {MarginBase} from "./MarginBase.sol";
 import {MarginRevaluation} from "./MarginRevaluation.sol";
@@ -468,12 +468,16 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     /// (positions, collateral, requirement and call: only its owner changes), an omnibus client's
     /// wallet moves to the new member's omnibus account with its positions (the omnibus
     /// collateral is commingled and stays). Revaluations of the accounts concerned restart.
+    /// A pseudonym is its own account and its own member until opened; then it is attached to
+    /// the member behind it as an individual client account, whole.
     /// O(1); never reverts.
     function syncHolder(address wallet, Member calldata entry) external {
         if (msg.sender != _membership) revert ZeroInput();
         Holder memory h = _members[wallet];
         address account;
-        if (entry.kind == MemberKind.ClearingMember) {
+        if (entry.kind == MemberKind.ClearingMember || entry.clearingMember == PSEUDONYM_SPONSOR) {
+            // A member's house; and an unopened pseudonym (#24), which answers for itself: its
+            // failures are its own case, never the sponsor's (that would stop every pseudonym).
             account = wallet;
             if (_owners[wallet].member == address(0)) _owners[wallet].member = wallet;
         } else if (entry.segregation == Segregation.House) {

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from smartccp.privacy.records import DEV_REGULATOR_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 DAY_SPEC = ROOT / "tests" / "ops" / "day.yaml"
 NODES = {
@@ -136,4 +138,13 @@ def test_demo__runs_through_in_real_time(node, tmp_path):
     assert run.returncode == 0, f"{name}: {run.stdout[-4000:]}\n{run.stderr[-2000:]}"
     report = json.loads(out.read_text())
     assert report["ok"] and "real time" in run.stdout
+    # The regulator's tool reattaches and names both owners of the demo's pseudonymous trade.
+    private = DEV_REGULATOR_KEY.private.secret.hex()
+    regulator = _ape("run", "regulator", "--network", url, "--registry", str(tmp_path / "registry.json"),
+                     "--out", str(tmp_path / "regulator.json"), env=_env(SMARTCCP_RECORD_KEY=private))
+    assert regulator.returncode == 0, regulator.stdout[-2000:] + regulator.stderr[-2000:]
+    pseudonymous = [t for t in json.loads((tmp_path / "regulator.json").read_text()) if t["buyer"]["pseudonymous"]]
+    privacy = next(st for st in report["steps"] if st["name"] == "privacy")["data"]["pseudonyms"]
+    assert [(t["buyer"]["address"], t["seller"]["address"]) for t in pseudonymous] == \
+        [(privacy["member_b"], privacy["member_a"])]
     _no_clock_moves(log)

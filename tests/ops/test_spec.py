@@ -30,6 +30,15 @@ def test_local_file__what_it_says():
     assert spec.governance.delay == 2 * 86_400 and spec.roles["guardian"] == "operator"
 
 
+def test_privacy__record_keys__the_development_keys_in_the_bundled_files__absent_none():
+    from smartccp.privacy.records import DEV_CCP_KEY, DEV_REGULATOR_KEY
+
+    for name in ("local.yaml", "demo.yaml", "demo-realtime.yaml", "drill.yaml"):
+        keys = load_spec(ROOT / "deployments" / name).privacy
+        assert (keys.ccp_key, keys.regulator_key) == (DEV_CCP_KEY.public.format(), DEV_REGULATOR_KEY.public.format())
+    assert parse_spec(GOOD).privacy is None
+
+
 def test_governance__absent__no_timelock():
     assert parse_spec(GOOD).governance.delay is None
     assert parse_spec({**GOOD, "governance": {}}).governance.delay == 2 * 86_400
@@ -43,6 +52,10 @@ GOOD = {"cycle_length": 60, "session": {"close": 40, "auction": 10},
     ({"colour": "red"}, "colour: unknown key"),
     ({"governance": {"delay": 0}}, "governance.delay: 0 is outside"),
     ({"governance": {"wait": 5}}, "governance.wait: unknown key"),
+    ({"privacy": {"ccp_key": "0x02" + "11" * 32}}, "privacy.ccp_key: not a secp256k1"),
+    ({"privacy": {"ccp_key": "0x0288fa4a43e2cada689fd0f0aae5f90eda2b4358a11a7edfe6c32a616d47b978ee"}},
+     "privacy.regulator_key: not a secp256k1"),
+    ({"privacy": {"ccp": "x"}}, "privacy.ccp: unknown key"),
     ({"cycle_length": "a day"}, "cycle_length: expected a whole number"),
     ({"cycle_length": 0}, "cycle_length: 0 is outside"),
     ({"session": {"close": 55, "auction": 10}}, "must end inside the cycle"),

@@ -89,8 +89,9 @@ def test_pseudonyms__trades_through_gate_and_ccp__outsider_names_nobody__keys_re
     entry = system.membership.memberOf(a1.address)
     assert (int(entry.kind), int(entry.segregation), str(entry.clearingMember)) == \
         (2, 1, str(system.membership.pseudonymSponsor()))  # a participant, own account, under the sponsor
+    # Margin: its own account, answering for itself (its failures are its own case, not the sponsor's).
     assert (str(risk.margin.accountOf(a1.address)[0]), str(risk.margin.accountOf(a1.address)[1])) == \
-        (a1.address, str(system.membership.pseudonymSponsor()))
+        (a1.address, a1.address)
 
     truth = []  # (buyer owner, buyer member, seller owner, seller member, quantity, price)
     for buyer, seller, qty, price in ((b1, a1, 100, cash(100)), (c1, b1, 30, cash("100.50")),
@@ -208,3 +209,32 @@ def test_pseudonym__default_opens_it__then_a_client_of_its_member(market, operat
         (p.address, member_b.address)  # still its own account, now under B
     with ape.reverts(system.membership.NotPseudonym):  # opened once
         pseudonyms.reveal(system, operator, p.identity)
+
+
+def test_pseudonym__fails_to_pay__its_own_case__the_sponsor_and_other_pseudonyms_unaffected(
+        market, operator, bank, issuer, member_a, member_b, member_c, outsider):
+    system, risk, sid = market
+    venue = VenueClient(system.venue)
+    seller = make(market, operator, outsider, member_a, member_a, "fail-seller")
+    buyer = make(market, operator, outsider, member_b, member_b, "fail-buyer")
+    other = make(market, operator, outsider, member_b, member_b, "fail-other")
+    for p, units in ((seller, 200), (buyer, 0), (other, 0)):
+        fund(market, p, bank, issuer, units=units)
+    start = ape.chain.blocks.head.number + 1
+    venue.place(order(seller.account, sid, Side.SELL, 100, PRICE), seller.account)
+    venue.place(order(buyer.account, sid, Side.BUY, 100, PRICE), buyer.account)
+    system.cash.approve(system.ccp, 0, sender=buyer.account)  # the buyer stops paying
+    cycle = max(int(log.cycleId) for log in system.ccp.TradeNovated.range(start, ape.chain.blocks.head.number + 1))
+    warp_past(system.ccp, cycle)
+    report = run_cycle(system.ccp, cycle, member_c)
+    assert report.failures >= 1
+    charged = [(str(ev.account), str(ev.clearingMember)) for ev in
+               system.ccp.ShortfallCharged.range(start, ape.chain.blocks.head.number + 1)]
+    assert charged and set(charged) == {(buyer.address, buyer.address)}  # its own case, not the sponsor's
+    assert int(risk.fund.defaultOf(buyer.address)[0]) != 0
+    assert int(risk.fund.defaultOf(system.membership.pseudonymSponsor())[0]) == 0
+    assert system.membership.isActive(system.membership.pseudonymSponsor())
+    assert int(system.membership.memberOf(buyer.address).status) == 2  # the defaulter alone is suspended
+    # Every other pseudonym trades on.
+    receipts = venue.cross(seller.account, other.account, sid, 10, PRICE)
+    assert [int(ev.quantity) for ev in receipts[1].decode_logs(system.venue.Traded)] == [10]

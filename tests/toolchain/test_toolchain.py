@@ -57,6 +57,10 @@ def test_demo__every_step_runs__and_writes_the_report(tmp_path):
     assert life["redeemed"] == {"l1": 75_000_000_000, "l2": 25_000_000_000}
     assert life["interest"]["l1"] > 0 and life["interest"]["l2"] > 0  # 5 % on 20,000.00 for five days
     assert Path(life["chart"]).exists()
+    privacy = next(s for s in saved["steps"] if s["name"] == "privacy")["data"]  # a trade between pseudonyms
+    assert (privacy["trades"], privacy["trades_linked_share"], privacy["addresses_linked_share"]) == (1, 0.0, 0.0)
+    assert privacy["regulator_view"] == {"buyer": "member_b", "seller": "member_a"}
+    assert privacy["other_key_opens"] is False
     _separated_keys(saved)
 
 

@@ -39,6 +39,7 @@ from smartccp.chain.roles import (
 from smartccp.chain.system import System, current_registry_path, deploy_system, list_security
 from smartccp.clearing.ccp import deploy_venue_close_out
 from smartccp.ops.spec import DeploymentSpec, SecuritySpec, SpecError, load_spec
+from smartccp.privacy.records import key_id
 from smartccp.risk.chain import (
     Risk,
     deploy_risk,
@@ -175,6 +176,8 @@ def deploy(spec: DeploymentSpec, *, path: Path | None = None, fresh: bool = Fals
     if spec.has("close_out"):
         stages.append(("close_out", _close_out))
     stages += [(f"security:{s.symbol}", _security_stage(s)) for s in spec.securities]
+    if spec.privacy is not None:
+        stages.append(("privacy", _privacy))
     stages.append(("roles", _grant_roles))
     if spec.governance.delay is not None:
         stages.append(("governance", _hand_over))
@@ -245,6 +248,13 @@ def _close_out(dep: Deployment) -> None:
         raise SpecError("close_out needs the risk contracts")
     deploy_venue_close_out(s, op, handler=r.fund)
     deploy_venue_liquidation(s, r, op)
+
+
+def _privacy(dep: Deployment) -> None:
+    """The keys identity records of pseudonyms are sealed to (the admin, before the handover)."""
+    keys = dep.spec.privacy
+    dep.system.membership.setRecordKeys(key_id(keys.ccp_key), key_id(keys.regulator_key),
+                                        sender=dep.account("operator"))
 
 
 def _security_stage(sec: SecuritySpec) -> Callable[[Deployment], None]:

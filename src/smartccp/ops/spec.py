@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from coincurve import PublicKey
 
 from smartccp.types import DAY
 from smartccp.units import cash
@@ -94,6 +95,15 @@ class GovernanceSpec:
 
 
 @dataclass(frozen=True)
+class PrivacySpec:
+    """The public keys identity records of pseudonyms are sealed to (``privacy:``, #24): the
+    CCP's and the regulator's, compressed or uncompressed secp256k1 (33 or 65 bytes, hex)."""
+
+    ccp_key: bytes
+    regulator_key: bytes
+
+
+@dataclass(frozen=True)
 class DeploymentSpec:
     """A whole deployment, as read from its file (see the module docstring)."""
 
@@ -107,6 +117,7 @@ class DeploymentSpec:
     risk: RiskSpec = field(default_factory=RiskSpec)
     roles: dict[str, str] = field(default_factory=lambda: dict(ROLES))
     governance: GovernanceSpec = field(default_factory=GovernanceSpec)
+    privacy: PrivacySpec | None = None  # None: no record keys, no pseudonyms
     source: Path | None = None
 
     def close_time(self, cycle: int) -> int:
@@ -146,7 +157,7 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Deployment
     """A :class:`DeploymentSpec` from the file's mapping (see :func:`load_spec`)."""
     where = source or "deployment file"
     _only(raw, {"name", "cycle_length", "session", "cash_symbol", "venues", "securities", "parts", "risk", "roles",
-                "governance"}, "")
+                "governance", "privacy"}, "")
     cycle_length = _int(raw, "cycle_length", "", default=DAY, low=1)
     session_raw = raw.get("session", {}) or {}
     _only(session_raw, {"close", "auction"}, "session.")
@@ -179,6 +190,7 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Deployment
         risk=_risk(raw.get("risk", {}) or {}),
         roles=roles,
         governance=_governance(raw.get("governance")),
+        privacy=_privacy(raw.get("privacy")),
         source=source,
     )
 
@@ -224,6 +236,19 @@ def _governance(raw: Any) -> GovernanceSpec:
         return GovernanceSpec()
     _only(raw, {"delay"}, "governance.")
     return GovernanceSpec(delay=_int(raw, "delay", "governance.", default=DEFAULT_GOVERNANCE_DELAY, low=1))
+
+
+def _privacy(raw: Any) -> PrivacySpec | None:
+    if raw is None:
+        return None
+    _only(raw, {"ccp_key", "regulator_key"}, "privacy.")
+    keys = []
+    for name in ("ccp_key", "regulator_key"):
+        try:
+            keys.append(PublicKey(bytes.fromhex(str(raw.get(name, "")).removeprefix("0x"))).format())
+        except ValueError as e:
+            raise SpecError(f"privacy.{name}: not a secp256k1 public key ({e})") from None
+    return PrivacySpec(*keys)
 
 
 def _only(raw: Any, allowed: set[str], prefix: str) -> None:

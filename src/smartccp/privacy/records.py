@@ -58,6 +58,12 @@ class RecipientKey:
         return key_id(self.public)
 
 
+#: The development chains' record keys (the demo, the drills, ``deployments/local.yaml``): made
+#: from public seeds, so their private halves are public knowledge, like anvil's test mnemonic.
+#: A real deployment names its CCP's and regulator's public keys in its deployment file.
+DEV_CCP_KEY, DEV_REGULATOR_KEY = RecipientKey.from_seed("dev-ccp"), RecipientKey.from_seed("dev-regulator")
+
+
 def owner_tag(clearing_member: str, owner: str, salt: bytes) -> bytes:
     """The hiding commitment the register stores for a pseudonym (Solidity's
     ``keccak256(abi.encode(clearingMember, owner, salt))``)."""
