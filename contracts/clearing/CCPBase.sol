@@ -275,9 +275,10 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
             Member memory m = _membership.memberOf(account);
             if (!known) {
                 // A participant's cash leg is its clearing member's to pay; an omnibus client's
-                // or a desk's cash joins its settlement account's leg.
+                // or a desk's cash joins its settlement account's leg. A pseudonym (#24), whose
+                // member is hidden behind the sponsor, pays and is paid its own, as a member is.
                 flags = KIND_KNOWN;
-                if (m.kind == MemberKind.Participant) {
+                if (m.kind == MemberKind.Participant && m.clearingMember != PSEUDONYM_SPONSOR) {
                     flags |= m.segregation == Segregation.Omnibus || m.segregation == Segregation.House
                         ? CLIENT | POOLED
                         : CLIENT;
@@ -313,12 +314,9 @@ abstract contract CCPBase is ICCPSettlementEvents, AccessControl, ReentrancyGuar
         return _payer(account, _cashLegs[account].flags);
     }
 
-    /// @dev `_payerOf` for a leg already read (its `flags`): the register is asked only for a
-    /// client. A pseudonym (#24), whose clearing member is hidden behind the sponsor, pays its own.
+    /// @dev `_payerOf` for a leg already read (its `flags`): the register is asked only for a client.
     function _payer(address account, uint8 flags) internal view returns (address) {
-        if (flags & CLIENT == 0) return account;
-        address member = _membership.clearingMemberOf(account);
-        return member == PSEUDONYM_SPONSOR ? account : member;
+        return flags & CLIENT != 0 ? _membership.clearingMemberOf(account) : account;
     }
 
     function _handlerOr(address account) internal view returns (address) {

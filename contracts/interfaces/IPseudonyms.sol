@@ -68,6 +68,8 @@ interface IPseudonyms {
     error RecordMalformed();
     /// @notice `account` is not a pseudonym cleared by the sponsor (never was, or already revealed).
     error NotPseudonym(address account);
+    /// @notice `pseudonym` is still unopened: a client's porting needs its clearing member known.
+    error PseudonymNotOpened(address pseudonym);
     /// @notice The opening given does not match `pseudonym`'s tag.
     error RevealMismatch(address pseudonym);
     /// @notice `account` is reserved (the pseudonymous sponsor): it cannot be used as a clearing member.

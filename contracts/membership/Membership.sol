@@ -118,7 +118,7 @@ contract Membership is IMembership, IPseudonyms, AccessControl, EIP712 {
         }
         if (entry.status == MemberStatus.Expelled) revert MemberExpelled(client);
         if (entry.segregation == Segregation.House) revert DeskNotPortable(client);
-        if (entry.clearingMember == PSEUDONYM_SPONSOR) revert NotPseudonym(client); // opened first
+        if (entry.clearingMember == PSEUDONYM_SPONSOR) revert PseudonymNotOpened(client);
         _requireActiveClearingMember(toClearingMember);
         address from = entry.clearingMember;
         if (_portConsent[toClearingMember][client]) {
@@ -177,18 +177,19 @@ contract Membership is IMembership, IPseudonyms, AccessControl, EIP712 {
         if (_members[a.pseudonym].status != MemberStatus.None) revert AlreadyAdmitted(a.pseudonym);
         _usedAttestations[digest] = true;
         _ownerTags[a.pseudonym] = a.ownerTag;
-        if (_members[PSEUDONYM_SPONSOR].status == MemberStatus.None) {
-            _admit(
-                PSEUDONYM_SPONSOR,
-                Member(MemberKind.ClearingMember, MemberStatus.Active, type(uint64).max, PSEUDONYM_SPONSOR, Segregation.None)
-            );
-        }
         Member memory entry =
             Member(MemberKind.Participant, MemberStatus.Active, a.expiresAt, PSEUDONYM_SPONSOR, Segregation.Individual);
         _members[a.pseudonym] = entry;
         emit PseudonymAdmitted(
             a.pseudonym, a.ownerTag, a.expiresAt, record.ccpKeyId, record.regulatorKeyId, record.forCcp, record.forRegulator
         );
+        if (_members[PSEUDONYM_SPONSOR].status == MemberStatus.None) {
+            // The first pseudonym: the sponsor enters the register (and its subscribers' copies).
+            _admit(
+                PSEUDONYM_SPONSOR,
+                Member(MemberKind.ClearingMember, MemberStatus.Active, type(uint64).max, PSEUDONYM_SPONSOR, Segregation.None)
+            );
+        }
         _push(a.pseudonym, entry);
     }
 

@@ -190,7 +190,7 @@ def test_pseudonym__default_opens_it__then_a_client_of_its_member(market, operat
                                                                   outsider):
     system, risk, sid = market
     p = make(market, operator, outsider, member_b, member_b, "to-reveal")
-    with ape.reverts(system.membership.NotPseudonym):  # not portable while pseudonymous
+    with ape.reverts(system.membership.PseudonymNotOpened, pseudonym=p.address):  # not portable while unopened
         system.membership.portClient(p.address, member_b, sender=operator)
     wrong = Identity(p.identity.pseudonym, p.identity.clearing_member, p.identity.owner, os.urandom(32))
     with ape.reverts(system.membership.RevealMismatch, pseudonym=p.address):

@@ -95,6 +95,7 @@ class DrillRunner(DrillSetup, TradingDay, DayChecks):
         self.days: list[DayState] = []
         self.system: System | None = None
         self.accounts: dict[str, Any] = {}
+        self.pseudonyms: dict[str, Any] = {}  # name -> smartccp.privacy.pseudonyms.Pseudonym
         self.sids: list[int] = []
         self.clients: list[VenueClient] = []
         self.driver: FlowDriver | None = None

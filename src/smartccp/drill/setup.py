@@ -22,6 +22,9 @@ from smartccp.drill.base import CHAIN_NOTICE, MODEL_NOTICE, TREASURY_MULTIPLE
 from smartccp.drill.life import setup_life
 from smartccp.ops.deploy import deploy as deploy_spec
 from smartccp.ops.spec import DeploymentSpec, load_spec
+from smartccp.privacy import pseudonyms
+from smartccp.privacy.records import DEV_CCP_KEY, DEV_REGULATOR_KEY
+from smartccp.privacy.stealth import StealthKeys
 from smartccp.risk.chain import (
     publish_contributions,
     publish_prices,
@@ -84,12 +87,16 @@ class DrillSetup:
                                                 sec.tick, sec.lot, maturity, sender=r.issuer)
             self.sids.append(int(receipt.return_value or s.securities.securityCount()))
         expiry = kyc_expiry()
-        for m in sorted(sc.members, key=lambda m: m.kind != "clearing"):
-            acct = self.accounts[m.name] = self._account(m.name)
+        for m in sorted(sc.members, key=lambda m: ("clearing", "client", "pseudonym").index(m.kind)):
+            if m.kind == "pseudonym":  # attested by the register, admitted by itself (#24)
+                acct = self._pseudonym(m, expiry)
+            else:
+                acct = self._account(m.name)
+            self.accounts[m.name] = acct
             self.names[str(acct.address)] = m.name
             if m.kind == "clearing":
                 s.membership.admitClearingMember(acct, expiry, sender=r.operator)
-            else:
+            elif m.kind == "client":
                 s.membership.admitParticipant(acct, self.accounts[m.clearing_member], expiry, int(m.segregation_mode),
                                               sender=r.operator)
             if m.cash:
@@ -114,6 +121,18 @@ class DrillSetup:
                 "members": {n: str(a.address) for n, a in self.accounts.items()}, "close_out": self.close_out_label(),
                 "supplies": dict(self.supply0), "risk": risk_setup, "keys": self.keys(), "governance": self.governance(),
                 "day0_cycle": self.day0_cycle, **({"life": life_setup} if life_setup else {})}
+
+    def _pseudonym(self, m: Any, expiry: int) -> Any:
+        """``m.owner``'s stealth address for the drill, attested by the register (the operator),
+        its identity record sealed to the deployment's record keys (the development keys)."""
+        s = self._sys()
+        p = pseudonyms.new_pseudonym(
+            s, self.roles.operator, keys=StealthKeys.from_seed(f"smartccp-drill:{self.sc.name}:{m.owner}"),
+            label=f"{self.sc.seed}:{m.name}", owner=str(self.accounts[m.owner].address),
+            clearing_member=str(self.accounts[m.clearing_member].address), ccp=DEV_CCP_KEY.public,
+            regulator=DEV_REGULATOR_KEY.public, expires_at=expiry, gas_station=self.roles.operator)
+        self.pseudonyms[m.name] = p
+        return p.account
 
     def keys(self) -> dict[str, str]:
         """Role -> address of the key that sends its transactions."""
@@ -174,7 +193,7 @@ class DrillSetup:
         # Clients' margin goes to their own account (individual) or their member's omnibus account,
         # never to the house: each client posts its share itself.
         for m in self.sc.members:
-            if m.kind != "client":
+            if m.kind not in ("client", "pseudonym"):
                 continue
             acct = self.accounts[m.name]
             posted = m.margin if m.margin is not None else m.cash * rk.deposit_bps // 10_000

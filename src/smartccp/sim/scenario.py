@@ -60,7 +60,9 @@ class SecuritySpec:
 
 @dataclass(frozen=True)
 class MemberSpec:
-    """A clearing member (``clearing_member`` empty) or a client of one; cash in base units."""
+    """A clearing member (``clearing_member`` empty), a client of one, or a pseudonym (#24): a
+    stealth address that ``owner`` (the clearing member itself, or one of its clients) trades from,
+    attested by the register and unknown to the public; cash in base units."""
 
     name: str
     kind: str
@@ -70,6 +72,7 @@ class MemberSpec:
     trades: bool = True
     margin: int | None = None  # cash deposited as margin at setup (on-chain risk); None: risk.deposit_bps of cash
     segregation: str = "none"  # a client's account: "individual" (its own), "omnibus" (its member's); "house": a desk
+    owner: str = ""  # a pseudonym's owner: its clearing member (default) or a client of it
 
     @property
     def segregation_mode(self) -> Segregation:
@@ -258,9 +261,14 @@ def parse_scenario(raw: dict[str, Any], *, profile: str = "full", path: str = "<
     names = {m.name for m in members}
     if len(names) != len(members):
         raise ScenarioError(f"{where}: member names must be unique")
+    clearing = {x.name for x in members if x.kind == "clearing"}
     for m in members:
-        if m.kind == "client" and m.clearing_member not in {x.name for x in members if x.kind == "clearing"}:
-            raise ScenarioError(f"{where}: client {m.name} names unknown clearing member {m.clearing_member!r}")
+        if m.kind in ("client", "pseudonym") and m.clearing_member not in clearing:
+            raise ScenarioError(f"{where}: {m.kind} {m.name} names unknown clearing member {m.clearing_member!r}")
+        if m.kind == "pseudonym" and m.owner != m.clearing_member and m.owner not in {
+                x.name for x in members if x.kind == "client" and x.clearing_member == m.clearing_member}:
+            raise ScenarioError(f"{where}: pseudonym {m.name}: owner {m.owner!r} is neither its clearing member "
+                                f"nor a client of it")
     venues = int(raw.get("venues", 1))
     days = int(raw.get("days", 1))
     flow = _flow(raw.get("flow", {}), venues, f"{where}: flow")
@@ -337,23 +345,29 @@ def _security(d: dict[str, Any], where: str) -> SecuritySpec:
 
 
 def _member(d: dict[str, Any], symbols: set[str], where: str) -> MemberSpec:
-    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades", "margin", "segregation"}, where)
+    _known(d, {"name", "kind", "clearing_member", "cash", "holdings", "trades", "margin", "segregation", "owner"}, where)
     kind = d.get("kind", "clearing")
-    if kind not in ("clearing", "client"):
-        raise ScenarioError(f"{where}: kind must be clearing or client")
+    if kind not in ("clearing", "client", "pseudonym"):
+        raise ScenarioError(f"{where}: kind must be clearing, client or pseudonym")
     holdings = {str(k): int(v) for k, v in (d.get("holdings") or {}).items()}
     if set(holdings) - symbols:
         raise ScenarioError(f"{where}: holdings of unknown securities {sorted(set(holdings) - symbols)}")
-    if kind == "client" and not d.get("clearing_member"):
-        raise ScenarioError(f"{where}: a client needs clearing_member")
+    if kind in ("client", "pseudonym") and not d.get("clearing_member"):
+        raise ScenarioError(f"{where}: a {kind} needs clearing_member")
+    if "owner" in d and kind != "pseudonym":
+        raise ScenarioError(f"{where}: owner is a pseudonym's")
     segregation = str(d.get("segregation", "individual" if kind == "client" else "none"))
     if kind == "client" and segregation not in ("individual", "omnibus", "house"):
         raise ScenarioError(f"{where}: segregation must be individual, omnibus or house (a desk of its member)")
-    if kind == "clearing" and "segregation" in d:
-        raise ScenarioError(f"{where}: segregation is a client's (a clearing member trades for its house)")
+    if kind != "client" and "segregation" in d:
+        raise ScenarioError(f"{where}: segregation is a client's (a clearing member trades for its house, a "
+                            f"pseudonym for its own account)")
+    if kind == "pseudonym":
+        segregation = "individual"
     return MemberSpec(name=str(d["name"]), kind=kind, cash=to_cash(d.get("cash", 0)), holdings=holdings,
                       clearing_member=str(d.get("clearing_member", "")), trades=bool(d.get("trades", True)),
-                      margin=to_cash(d["margin"]) if "margin" in d else None, segregation=segregation)
+                      margin=to_cash(d["margin"]) if "margin" in d else None, segregation=segregation,
+                      owner=str(d.get("owner", d.get("clearing_member", ""))) if kind == "pseudonym" else "")
 
 
 def _prices(d: dict[str, Any], where: str) -> PriceSpec:
