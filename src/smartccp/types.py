@@ -95,6 +95,15 @@ class MemberKind(IntEnum):
     SYSTEM = 4
 
 
+class MemberStatus(IntEnum):
+    """``MemberStatus`` of the register: an entry's life cycle."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    EXPELLED = 3
+
+
 class Segregation(IntEnum):
     """``Segregation`` of the register: which margin account a participant's wallet trades for,
     chosen when it is admitted. A client (EMIR Art. 39): ``INDIVIDUAL``, its own account (its

@@ -25,7 +25,7 @@ from smartccp.privacy.stealth import StealthKeys
 from smartccp.risk.chain import deploy_risk, publish_prices, publish_scenarios
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import DAY, MAX_UINT, Side
+from smartccp.types import DAY, MAX_UINT, MemberStatus, Side
 from smartccp.units import cash
 
 CCP_KEY, REGULATOR_KEY, OTHER_KEY = (RecipientKey.from_seed(s) for s in ("ccp", "regulator", "someone else"))
@@ -238,3 +238,25 @@ def test_pseudonym__fails_to_pay__its_own_case__the_sponsor_and_other_pseudonyms
     # Every other pseudonym trades on.
     receipts = venue.cross(seller.account, other.account, sid, 10, PRICE)
     assert [int(ev.quantity) for ev in receipts[1].decode_logs(system.venue.Traded)] == [10]
+
+
+def test_pseudonyms__owner_defaults__register_stops_and_opens_every_one(market, operator, bank, issuer, member_a,
+                                                                        member_c, outsider):
+    system, risk, sid = market
+    live = [make(market, operator, outsider, member_c, member_c, f"stop-{i}") for i in range(2)]
+    fund(market, live[0], bank, issuer, units=10)
+    in_flight, record, a, sig = _attested(market, operator, owner=member_c, member=member_c)  # signed, not yet used
+    risk.fund.declareDefault(member_c, sender=operator)  # the default manager declares member_c
+    assert not system.membership.isActive(member_c)
+
+    pseudonyms.stop_owner(system, operator, [p.identity for p in live] + [in_flight])
+
+    for p in live:
+        entry = system.membership.memberOf(p.address)
+        assert (int(entry.status), str(entry.clearingMember)) == (MemberStatus.SUSPENDED, member_c.address)
+        assert str(risk.margin.accountOf(p.address)[1]) == member_c.address  # its account now under member_c
+    with ape.reverts(system.membership.OwnerSuspended):  # the attestation in flight admits nobody
+        pseudonyms.admit(system, a, record, sig, outsider)
+    with ape.reverts(system.venue.MemberSuspended, account=live[0].address):
+        VenueClient(system.venue).place(order(live[0].account, sid, Side.SELL, 10, PRICE), live[0].account)
+    assert pseudonyms.stop_owner(system, operator, [p.identity for p in live] + [in_flight]) == []  # done once

@@ -22,6 +22,7 @@ public flow runs back to the owner.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,6 +34,7 @@ from smartccp.chain.accounts import account_from_key, fund_gas
 from smartccp.chain.system import System
 from smartccp.privacy.records import Identity, RecipientKey, SealedRecord, seal
 from smartccp.privacy.stealth import StealthAddress, StealthKeys, derive_own
+from smartccp.types import MemberStatus
 
 REGISTER_DOMAIN_NAME = "SmartCCP Membership"
 
@@ -105,3 +107,22 @@ def reveal(system: System, manager: Any, identity: Identity) -> Any:
     """Open a pseudonym's tag on chain (the default manager, on a default)."""
     return system.membership.revealPseudonym(identity.pseudonym, identity.clearing_member, identity.owner,
                                              identity.salt, sender=manager)
+
+
+def stop_owner(system: System, manager: Any, identities: Iterable[Identity], *, open_them: bool = True) -> list[Any]:
+    """Stop an owner's pseudonyms (the register and the default manager, on its suspension or
+    default): every tag suspended, so no attestation still in flight admits another; every
+    admitted pseudonym suspended and, with ``open_them``, opened on chain, so its positions and
+    collateral join its member's default case. ``identities`` are the register's own records of
+    the owner's pseudonyms (the chain cannot list them). Returns the receipts."""
+    m, receipts, identities = system.membership, [], list(identities)
+    for tag in dict.fromkeys(i.tag for i in identities):
+        if not m.ownerSuspended(tag):
+            receipts.append(m.suspendOwner(tag, sender=manager))
+    for i in identities:
+        entry = m.memberOf(i.pseudonym)
+        if int(entry.status) == MemberStatus.ACTIVE:
+            receipts.append(m.suspend(i.pseudonym, sender=manager))
+        if open_them and int(entry.status) and str(entry.clearingMember) == str(m.pseudonymSponsor()):
+            receipts.append(reveal(system, manager, i))
+    return receipts
