@@ -260,3 +260,28 @@ def test_pseudonyms__owner_defaults__register_stops_and_opens_every_one(market, 
     with ape.reverts(system.venue.MemberSuspended, account=live[0].address):
         VenueClient(system.venue).place(order(live[0].account, sid, Side.SELL, 10, PRICE), live[0].account)
     assert pseudonyms.stop_owner(system, operator, [p.identity for p in live] + [in_flight]) == []  # done once
+
+
+def test_linkage__owner_pays_out_an_amount_its_pseudonym_then_receives__amount_match_guesses_the_owner(
+        market, operator, bank, issuer, member_a, member_b, outsider):
+    """The statistical channel no contract closes: the same odd amount leaves member_a (to its
+    bank) and, two blocks later, reaches its new pseudonym from the bank."""
+    system, risk, sid = market
+    start = ape.chain.blocks.head.number + 1
+    odd = cash("73219.17")
+    system.cash.issue(member_a, odd, sender=bank)
+    system.cash.transfer(bank, odd, sender=member_a)  # member_a pays its bank...
+    p = make(market, operator, outsider, member_a, member_a, "amount-1")
+    system.cash.issue(p.account, odd, sender=bank)  # ...which funds the pseudonym with the same amount
+    q = make(market, operator, outsider, member_b, member_b, "amount-2")
+    fund(market, q, bank, issuer)
+    system.securities.issue(sid, p.account, 10, sender=issuer)
+    approve_settlement(system, [p.account])
+    system.cash.approve(risk.margin, MAX_UINT, sender=p.account)
+    risk.margin.depositCash(cash(20_000), sender=p.account)
+    VenueClient(system.venue).cross(p.account, q.account, sid, 10, PRICE)
+
+    report = link(system, start)
+    assert report.owners[p.address] == {"amount match": member_a.address}
+    assert not report.owners[q.address]  # a round amount nobody paid out: no guess
+    assert report.trade_share() == 0.0 and report.address_share() == 0.5

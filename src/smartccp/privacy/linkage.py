@@ -22,7 +22,12 @@ trading addresses (the owner behind an address):
   (not the settlement bank or a system contract): the funder is who stands behind it;
 - ``gas funding``: the first ether the address received came from a registered member or client;
 - ``margin funding``: a registered member or client paid cash collateral into the address's
-  margin account (the cash transfer to Margin in the transaction of its deposit).
+  margin account (the cash transfer to Margin in the transaction of its deposit);
+- ``amount match`` (statistical, not structural): the address's first cash came from someone
+  else (the settlement bank, say), but in the :data:`AMOUNT_WINDOW` blocks before it exactly one
+  registered member or client paid out exactly that amount (to the bank, or redeemed it): the
+  analyst guesses that one stands behind it. Round, common amounts make it guess wrong or not at
+  all; it is here to show the channel, which no contract closes.
 
 A trade counts as linked, per heuristic, when that heuristic names both its trading addresses
 and an address heuristic names the owner behind each: a trade between two addresses nobody can
@@ -46,7 +51,11 @@ from smartccp.types import MemberKind
 
 TRADE_HEURISTICS = ("venue Traded event", "CCP legs in one transaction", "direct settlement event",
                     "token transfers in one transaction")
-ADDRESS_HEURISTICS = ("register admission", "register storage", "cash funding", "gas funding", "margin funding")
+ADDRESS_HEURISTICS = ("register admission", "register storage", "cash funding", "gas funding", "margin funding",
+                      "amount match")
+#: Blocks before an address's first cash in which the ``amount match`` heuristic looks for the
+#: same amount leaving a registered member or client.
+AMOUNT_WINDOW = 20
 CLEARING_MEMBER, PARTICIPANT = int(MemberKind.CLEARING_MEMBER), int(MemberKind.PARTICIPANT)
 
 
@@ -221,8 +230,12 @@ def _owners(report: LinkageReport, system: System, start: int, stop: int) -> Non
     for log in system.membership.ClientPorted.range(0, stop):
         member_of[str(log.client)] = str(log.toClearingMember)
     funders: dict[str, str] = {}
+    first_cash: dict[str, tuple[int, int]] = {}  # address -> (amount, block) of its first cash
+    paid_out: list[tuple[int, int, str]] = []  # (block, amount, payer) of every cash transfer
     for log in system.cash.Transfer.range(0, stop):
         funders.setdefault(str(log.to), str(log["from"]))
+        first_cash.setdefault(str(log.to), (int(log.value), int(log.block_number)))
+        paid_out.append((int(log.block_number), int(log.value), str(log["from"])))
     gas_funders = _gas_funders(report.addresses, start, stop)
     margin_payers = _margin_payers(system, start, stop)
     sponsor = str(system.membership.pseudonymSponsor())
@@ -243,6 +256,11 @@ def _owners(report: LinkageReport, system: System, start: int, stop: int) -> Non
         payer = next((p for p in margin_payers.get(a, ()) if p in traders and p != a), None)
         if payer is not None:
             owner["margin funding"] = payer
+        if a in first_cash and funders[a] not in traders and a not in traders:
+            amount, block = first_cash[a]
+            payers = {p for b, v, p in paid_out if v == amount and block - AMOUNT_WINDOW <= b <= block and p in traders}
+            if len(payers) == 1:
+                owner["amount match"] = payers.pop()
 
 
 def _gas_funders(addresses: set[str], start: int, stop: int) -> dict[str, str]:
