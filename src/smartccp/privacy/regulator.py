@@ -59,7 +59,7 @@ def identities(system: System, key: RecipientKey, start: int = 0, stop: int | No
     for log in system.membership.PseudonymAdmitted.range(start, stop):
         ids = {bytes(log.ccpKeyId): log.forCcp, bytes(log.regulatorKeyId): log.forRegulator}
         if key.id not in ids:
-            raise RecordNotForKey(f"the record of {log.pseudonym} is for neither this key nor was sealed to it")
+            raise RecordNotForKey(f"the record of {log.pseudonym} was sealed to other keys than this one")
         identity = open_sealed(bytes(ids[key.id]), key)
         if identity.pseudonym != str(log.pseudonym) or identity.tag != bytes(log.ownerTag):
             raise RecordMismatch(f"the record of {log.pseudonym} does not open its tag on chain")
