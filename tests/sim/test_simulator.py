@@ -66,6 +66,14 @@ def test_scenario__profile_fast__overrides_flow_only():
     ({"name": "x", "securities": [], "members": [], "flow": {"speed": 1}}, "unknown keys"),
     ({"name": "x", "securities": [], "members": [{"name": "a"}], "days": 1,
       "events": [{"type": "default", "member": "a", "day": 3}]}, "days 0..0"),
+    ({"name": "x", "securities": [], "members": [{"name": "p", "kind": "pseudonym"}]}, "a pseudonym needs"),
+    ({"name": "x", "securities": [], "members": [{"name": "a"}, {"name": "b"},
+                                                 {"name": "p", "kind": "pseudonym", "clearing_member": "a",
+                                                  "owner": "b"}]}, "neither its clearing member nor a client"),
+    ({"name": "x", "securities": [], "members": [{"name": "a"}, {"name": "p", "kind": "pseudonym",
+                                                                  "clearing_member": "a", "segregation": "omnibus"}]},
+     "segregation is a client's"),
+    ({"name": "x", "securities": [], "members": [{"name": "a", "owner": "a"}]}, "owner is a pseudonym's"),
 ])
 def test_parse_scenario__bad_input__clear_error(broken, message):
     with pytest.raises(ScenarioError, match=message):

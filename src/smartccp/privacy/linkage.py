@@ -237,7 +237,7 @@ def _owners(report: LinkageReport, system: System, start: int, stop: int) -> Non
         first_cash.setdefault(str(log.to), (int(log.value), int(log.block_number)))
         paid_out.append((int(log.block_number), int(log.value), str(log["from"])))
     gas_funders = _gas_funders(report.addresses, start, stop)
-    margin_payers = _margin_payers(system, start, stop)
+    margin_payers = _margin_payers(system, stop)
     sponsor = str(system.membership.pseudonymSponsor())
     for a in report.addresses:
         owner = report.owners.setdefault(a, {})
@@ -275,9 +275,9 @@ def _gas_funders(addresses: set[str], start: int, stop: int) -> dict[str, str]:
     return first
 
 
-def _margin_payers(system: System, start: int, stop: int) -> dict[str, list[str]]:
-    """Per margin account, who paid cash collateral into it: the cash transfer to Margin in the
-    transaction of each positive ``CashCollateralMoved``."""
+def _margin_payers(system: System, stop: int) -> dict[str, list[str]]:
+    """Per margin account, who paid cash collateral into it (blocks ``0 .. stop``): the cash
+    transfer to Margin in the transaction of each positive ``CashCollateralMoved``."""
     margin = system.extra.get("Margin")
     if margin is None:
         return {}
