@@ -1,6 +1,7 @@
 """`ape run regulator [--network ...] [--registry PATH] [--from-block N] [--out PATH]`: every trade
 with both owners, as the CCP's or the regulator's key sees it (issue #24). The key is read from
-``SMARTCCP_RECORD_KEY`` (a hex secp256k1 private key; never a command-line argument). Each
+``SMARTCCP_RECORD_KEY`` (a hex secp256k1 private key, never a command-line argument; after a
+rotation of the register's record keys, the current and the earlier ones, comma-separated). Each
 pseudonym's identity record is opened and reconciled with its tag on chain; a record that does
 not open or does not match is an error. Logic: :mod:`smartccp.privacy.regulator`."""
 
@@ -28,7 +29,10 @@ def cli(registry: Path | None, start: int, out: Path) -> None:
     raw = os.environ.get(KEY_ENV)
     if not raw:
         raise click.ClickException(f"set {KEY_ENV} to the CCP's or the regulator's record key (hex)")
-    key = RecipientKey(PrivateKey(bytes.fromhex(raw.removeprefix("0x"))))
+    try:
+        key = [RecipientKey(PrivateKey(bytes.fromhex(k.strip().removeprefix("0x")))) for k in raw.split(",")]
+    except ValueError as e:
+        raise click.ClickException(f"{KEY_ENV}: not a hex secp256k1 private key ({e})") from None
     try:
         dep = attach(registry)
         trades = reconstruct(dep.system, key, start)

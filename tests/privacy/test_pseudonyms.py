@@ -285,3 +285,21 @@ def test_linkage__owner_pays_out_an_amount_its_pseudonym_then_receives__amount_m
     assert report.owners[p.address] == {"amount match": member_a.address}
     assert not report.owners[q.address]  # a round amount nobody paid out: no guess
     assert report.trade_share() == 0.0 and report.address_share() == 0.5
+
+
+def test_record_keys__rotated__old_records_open_with_the_old_key__the_tool_takes_both(market, operator, member_a,
+                                                                                      outsider):
+    system = market[0]
+    start = ape.chain.blocks.head.number + 1
+    before = make(market, operator, outsider, member_a, member_a, "rotate-1")
+    new_regulator = RecipientKey.from_seed("regulator, next year")
+    pseudonyms.set_record_keys(system, operator, CCP_KEY, new_regulator)
+    with ape.reverts(system.membership.RecordKeyMismatch):  # sealed to the old key: refused now
+        make(market, operator, outsider, member_a, member_a, "rotate-2")
+    after = pseudonyms.new_pseudonym(system, operator, keys=StealthKeys.from_seed("rotate"), label="rotate-3",
+                                     owner=member_a.address, clearing_member=member_a.address, ccp=CCP_KEY.public,
+                                     regulator=new_regulator.public, expires_at=expiry(), gas_station=outsider)
+    with pytest.raises(RecordNotForKey):  # the new key alone cannot open the record sealed before
+        identities(system, new_regulator, start)
+    opened = identities(system, [new_regulator, REGULATOR_KEY], start)
+    assert {a: i.owner for a, i in opened.items()} == {before.address: member_a.address, after.address: member_a.address}

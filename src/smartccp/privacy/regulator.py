@@ -12,6 +12,7 @@ neither the CCP's nor the regulator's opens nothing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,22 +53,27 @@ class TradeRecord:
     seller: Party
 
 
-def identities(system: System, key: RecipientKey, start: int = 0, stop: int | None = None) -> dict[str, Identity]:
-    """Every pseudonym admitted in blocks ``start`` .. ``stop`` (exclusive), opened with ``key``."""
+def identities(system: System, key: RecipientKey | Sequence[RecipientKey], start: int = 0,
+               stop: int | None = None) -> dict[str, Identity]:
+    """Every pseudonym admitted in blocks ``start`` .. ``stop`` (exclusive), opened with ``key``
+    (or with whichever of several keys, the current one and those before a ``setRecordKeys``
+    rotation, the record was sealed to)."""
+    keys = {k.id: k for k in ([key] if isinstance(key, RecipientKey) else key)}
     stop = chain.blocks.head.number + 1 if stop is None else stop
     found: dict[str, Identity] = {}
     for log in system.membership.PseudonymAdmitted.range(start, stop):
-        ids = {bytes(log.ccpKeyId): log.forCcp, bytes(log.regulatorKeyId): log.forRegulator}
-        if key.id not in ids:
-            raise RecordNotForKey(f"the record of {log.pseudonym} was sealed to other keys than this one")
-        identity = open_sealed(bytes(ids[key.id]), key)
+        sealed = {bytes(log.ccpKeyId): log.forCcp, bytes(log.regulatorKeyId): log.forRegulator}
+        match = next((kid for kid in sealed if kid in keys), None)
+        if match is None:
+            raise RecordNotForKey(f"the record of {log.pseudonym} was sealed to other keys than these")
+        identity = open_sealed(bytes(sealed[match]), keys[match])
         if identity.pseudonym != str(log.pseudonym) or identity.tag != bytes(log.ownerTag):
             raise RecordMismatch(f"the record of {log.pseudonym} does not open its tag on chain")
         found[str(log.pseudonym)] = identity
     return found
 
 
-def reconstruct(system: System, key: RecipientKey, start: int = 0, stop: int | None = None,
+def reconstruct(system: System, key: RecipientKey | Sequence[RecipientKey], start: int = 0, stop: int | None = None,
                 known: dict[str, Identity] | None = None) -> list[TradeRecord]:
     """Every trade of blocks ``start`` .. ``stop`` with both owners, as ``key`` sees it (the
     pseudonyms' records are read from block 0, or taken from ``known``)."""
