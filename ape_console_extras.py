@@ -12,7 +12,10 @@ At hand: ``dep`` (the deployment: ``dep.spec``, ``dep.security_ids``, ``dep.risk
 ``ops`` (the daily operations: ``ops.status()``, ``ops.settle()``, ...), ``roles`` and each role
 account by name (``operator``, ``bank``, ``issuer``, ``member_a``, ...), ``cash`` ("12.5" ->
 12_500_000 base units), ``fmt_cash``, ``kyc_expiry``, ``balances(account)``, and ``run_demo`` /
-``run_bench``.
+``run_bench``. Privacy (#24): ``pseudonyms`` (``pseudonyms.new_pseudonym(system, operator, ...)``,
+``reveal``, ``stop_owner``), ``link(system)`` (what an outsider names) and
+``reconstruct(system, key)`` (every trade with both owners, for the CCP's or the regulator's key;
+``DEV_REGULATOR_KEY`` on the development deployments).
 """
 
 from typing import Any
@@ -24,9 +27,14 @@ from smartccp.demo.core import run_demo
 from smartccp.ops.daily import Operations
 from smartccp.ops.deploy import attach, deploy
 from smartccp.ops.spec import load_spec
+from smartccp.privacy import pseudonyms
+from smartccp.privacy.linkage import link
+from smartccp.privacy.records import DEV_REGULATOR_KEY
+from smartccp.privacy.regulator import reconstruct
 from smartccp.units import cash, fmt_cash
 
-__all__ = ["ape_init_extras", "cash", "fmt_cash", "kyc_expiry", "run_bench", "run_demo"]
+__all__ = ["DEV_REGULATOR_KEY", "ape_init_extras", "cash", "fmt_cash", "kyc_expiry", "link", "pseudonyms",
+           "reconstruct", "run_bench", "run_demo"]
 
 
 def ape_init_extras(networks: Any) -> dict[str, Any]:

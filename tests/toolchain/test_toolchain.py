@@ -179,6 +179,10 @@ def test_console_extras__ape_namespace__has_system_roles_and_helpers(operator):
     assert namespace["operator"] == operator
     assert namespace["cash"]("12.5") == 12_500_000
     assert namespace["balances"](operator)["cash"] == "0.000000"
+    # Privacy at hand: the record keys of the deployment file, the tools that read with them.
+    assert bytes(system.membership.recordKeys()[1]) == namespace["DEV_REGULATOR_KEY"].id
+    assert namespace["reconstruct"](system, namespace["DEV_REGULATOR_KEY"]) == []  # no trade yet
+    assert callable(namespace["pseudonyms"].new_pseudonym) and callable(namespace["link"])
 
 
 def test_env_roles__private_keys__sign_without_prompt(operator):
