@@ -67,11 +67,13 @@ def privacy(ctx: DemoContext, log: StepLog) -> None:
                                          ccp=DEV_CCP_KEY.public, regulator=DEV_REGULATOR_KEY.public,
                                          expires_at=chain.pending_timestamp + 7 * length, gas_station=station)
             made[who], names[p.address] = p, who
+            log.tx(p.admission, f"pseudonym of {who}: admitPseudonym (the register's attestation)")
             s.cash.issue(p.account, CASH, sender=r.bank)
-            approve_settlement(s, [p.account])
-            if rk is not None:
-                s.cash.approve(rk.margin, MAX_UINT, sender=p.account)
-                rk.margin.depositCash(MARGIN, sender=p.account)
+            with log.capture(p.account, label=f"pseudonym of {who}: approvals, margin"):
+                approve_settlement(s, [p.account])
+                if rk is not None:
+                    s.cash.approve(rk.margin, MAX_UINT, sender=p.account)
+                    rk.margin.depositCash(MARGIN, sender=p.account)
         s.securities.issue(sid, made["member_a"].account, QUANTITY, sender=r.issuer)
     for who, p in made.items():
         log.line(f"{who} trades from {p.address} (stealth address for {label!r}; admission "
