@@ -16,6 +16,7 @@ import ape
 import pytest
 
 from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
+from smartccp.chain.system import fund as fund_holders
 from smartccp.clearing.ccp import check_ccp_empty, run_cycle, warp_past
 from smartccp.privacy import pseudonyms
 from smartccp.privacy.linkage import ADDRESS_HEURISTICS, TRADE_HEURISTICS, link
@@ -25,7 +26,7 @@ from smartccp.privacy.stealth import StealthKeys
 from smartccp.risk.chain import deploy_risk, publish_prices, publish_scenarios
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import DAY, MAX_UINT, MemberStatus, Side
+from smartccp.types import DAY, MemberStatus, Side
 from smartccp.units import cash
 
 CCP_KEY, REGULATOR_KEY, OTHER_KEY = (RecipientKey.from_seed(s) for s in ("ccp", "regulator", "someone else"))
@@ -63,11 +64,9 @@ def fund(market, p, bank, issuer, *, units=0):
     """100,000.00 cash from the settlement bank, 50,000.00 of it as margin, ``units`` from the
     issuer; settlement approvals given with its own gas."""
     system, risk, sid = market
-    system.cash.issue(p.account, cash(100_000), sender=bank)
-    if units:
-        system.securities.issue(sid, p.account, units, sender=issuer)
-    system.cash.approve(risk.margin, MAX_UINT, sender=p.account)
-    approve_settlement(system, [p.account])
+    fund_holders(system, [p.account], bank=bank, issuer=issuer, cash=cash(100_000),
+                 units={sid: units} if units else None)
+    approve_settlement(system, [p.account], risk.margin)
     risk.margin.depositCash(cash(50_000), sender=p.account)
 
 
@@ -276,8 +275,7 @@ def test_linkage__owner_pays_out_an_amount_its_pseudonym_then_receives__amount_m
     q = make(market, operator, outsider, member_b, member_b, "amount-2")
     fund(market, q, bank, issuer)
     system.securities.issue(sid, p.account, 10, sender=issuer)
-    approve_settlement(system, [p.account])
-    system.cash.approve(risk.margin, MAX_UINT, sender=p.account)
+    approve_settlement(system, [p.account], risk.margin)
     risk.margin.depositCash(cash(20_000), sender=p.account)
     VenueClient(system.venue).cross(p.account, q.account, sid, 10, PRICE)
 

@@ -27,7 +27,7 @@ from ape import chain
 
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
 from smartccp.bench.trade import Market, fill_gas, open_market, seed_book
-from smartccp.chain.system import approve_settlement
+from smartccp.chain.system import approve_settlement, fund
 from smartccp.privacy import pseudonyms
 from smartccp.privacy.linkage import link
 from smartccp.privacy.records import RecipientKey
@@ -59,8 +59,7 @@ def privacy_gas(ctx: BenchContext) -> Figures:
                                      ccp=CCP_KEY.public, regulator=REGULATOR_KEY.public, expires_at=expires,
                                      gas_station=r.operator)
         admit_gas.append(int(p.admission.gas_used))
-        system.cash.issue(p.account, cash(10_000_000), sender=r.bank)
-        system.securities.issue(sid, p.account, 100_000, sender=r.issuer)
+        fund(system, [p.account], bank=r.bank, issuer=r.issuer, cash=cash(10_000_000), units={sid: 100_000})
         approve_settlement(system, [p.account])
         admitted.append(p)
     members_fill = fill_gas(m, 1, ctx.repeats)

@@ -31,7 +31,7 @@ from smartccp.privacy.stealth import StealthKeys
 from smartccp.risk.chain import publish_prices, publish_scenarios
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
-from smartccp.types import MAX_UINT, Side
+from smartccp.types import Side
 from smartccp.units import cash, fmt_cash
 
 QUANTITY = 50
@@ -70,21 +70,19 @@ def privacy(ctx: DemoContext, log: StepLog) -> None:
             log.tx(p.admission, f"pseudonym of {who}: admitPseudonym (the register's attestation)")
             s.cash.issue(p.account, CASH, sender=r.bank)
             with log.capture(p.account, label=f"pseudonym of {who}: approvals, margin"):
-                approve_settlement(s, [p.account])
+                approve_settlement(s, [p.account], *([rk.margin] if rk is not None else []))
                 if rk is not None:
-                    s.cash.approve(rk.margin, MAX_UINT, sender=p.account)
                     rk.margin.depositCash(MARGIN, sender=p.account)
         s.securities.issue(sid, made["member_a"].account, QUANTITY, sender=r.issuer)
     for who, p in made.items():
         log.line(f"{who} trades from {p.address} (stealth address for {label!r}; admission "
                  f"{int(p.admission.gas_used):,} gas; tag {bytes(s.membership.ownerTagOf(p.address)).hex()[:16]}...)")
-    price = PRICE
     client = VenueClient(s.venues[0])
     seller, buyer = made["member_a"].account, made["member_b"].account
     for who, side in ((seller, Side.SELL), (buyer, Side.BUY)):
-        order = Order(owner=str(who.address), securityId=sid, side=side, quantity=QUANTITY, price=price)
+        order = Order(owner=str(who.address), securityId=sid, side=side, quantity=QUANTITY, price=PRICE)
         log.tx(client.place(order, who), f"pseudonym of {names[str(who.address)]}: {side.name.lower()} "
-               f"{QUANTITY} PRV at {fmt_cash(price)}")
+               f"{QUANTITY} PRV at {fmt_cash(PRICE)}")
 
     report = link(s, start)
     seen = report.trades[-1]

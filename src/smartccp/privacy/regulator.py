@@ -79,12 +79,19 @@ def reconstruct(system: System, key: RecipientKey | Sequence[RecipientKey], star
     pseudonyms' records are read from block 0, or taken from ``known``)."""
     stop = chain.blocks.head.number + 1 if stop is None else stop
     who = known if known is not None else identities(system, key, 0, stop)
+    parties: dict[str, Party] = {}
+
+    def party(address: str) -> Party:  # the register is asked once per address, not per trade
+        if address not in parties:
+            parties[address] = _party(system, who, address)
+        return parties[address]
+
     trades = []
     for venue in system.venues:
         for log in venue.Traded.range(start, stop):
             trades.append(TradeRecord(str(venue.address), int(log.tradeId), int(log.securityId), int(log.quantity),
                                       int(log.price), bytes(log.bidOrderHash), bytes(log.offerOrderHash),
-                                      _party(system, who, str(log.buyer)), _party(system, who, str(log.seller))))
+                                      party(str(log.buyer)), party(str(log.seller))))
     return trades
 
 

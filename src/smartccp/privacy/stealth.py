@@ -60,7 +60,7 @@ class StealthKeys:
         s = _hashed_secret(_ecdh(self.viewing, PublicKey(ephemeral_public)))
         if s[0] != view_tag:
             return False
-        return address_of(self.private_key_for(ephemeral_public).public_key) == to_checksum_address(stealth_address)
+        return address_of(self.spending.add(s).public_key) == to_checksum_address(stealth_address)
 
 
 @dataclass(frozen=True)
