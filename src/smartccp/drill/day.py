@@ -33,6 +33,11 @@ class TradingDay:
             if chain.pending_timestamp >= start + length:
                 raise RuntimeError(f"day {day.day} of a rolling drill is past: the setup took longer than planned")
             self.clock.wait_until(start, f"day {day.day}")
+        elif day.day == 0 and self.clock.warp:
+            # The drill's day must not depend on the hour it was started at: late in the day its
+            # timed steps (margin calls, the auction's windows) ran past the session's end. On a
+            # chain whose clock can move, day 0 opens at 01:00 of the next day.
+            self.clock.wait_until((chain.pending_timestamp // DAY + 1) * DAY + DAY // 24, "day 0 at 01:00")
         session_end = (chain.pending_timestamp // DAY + 1) * DAY - 1
         for v in s.venues:
             if int(v.sessionEnd()) != session_end:
