@@ -16,6 +16,11 @@ auction module included), Margin's (the gate, ``sim.margin_gas_per_fill``), the 
 (novation, ``sim.ccp_gas_per_fill``) and the transactions' intrinsic gas
 (``sim.intrinsic_gas_per_fill``: 21,000 and the calldata), before refunds; and the storage
 slots written from zero per fill (``sim.new_slots_per_fill``, 22,100 gas each when cold).
+
+The same burst sent through a gateway (``sim.relayed.*``, a fresh market of the same seed): the
+placements of every 16 actions batched per venue in one ``OrderRelay`` transaction, cancels
+their owners' own; the same orders, fills and refusals, fewer transactions
+(``sim.relayed_all_in_gas_per_fill``: its gas and its cycle's settlement over its fills).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ape import chain
 
 from smartccp.bench.core import BenchContext, Figures, goal, measurement
 from smartccp.chain import gas_trace
+from smartccp.chain.accounts import seeded_account
 from smartccp.chain.system import deploy_system
 from smartccp.clearing.ccp import liquidity, run_cycle, warp_past
 from smartccp.risk.chain import deploy_risk
@@ -33,24 +39,57 @@ SIM_SEED = 424242
 #: Simulated actions per repeat of ``ctx.repeats`` (the default 11 repeats: 220 actions).
 ORDERS_PER_REPEAT = 20
 CLEARING, CLIENTS = 8, 4
+#: Actions per gateway batch window in the relayed flow (about one block of the burst's flow).
+GATEWAY_BLOCK = 16
 
 goal("sim.netting_saving", ">=", 0.25)
 
 
-@measurement("sim")
-def simulated_flow(ctx: BenchContext) -> Figures:
+def _market(ctx: BenchContext) -> tuple:
+    """A fresh gated system of three venues with the simulated members set up."""
     r = ctx.roles
     system = deploy_system(r.operator, settlement_bank=r.bank, issuer=r.issuer, n_venues=3)
     risk = deploy_risk(system, r.operator)  # before anyone is admitted; Margin gates every venue
     sim = SimMarket(system, r, risk=risk, seed=SIM_SEED, clearing=CLEARING, clients=CLIENTS)
     sim.setup()
+    return system, risk, sim
+
+
+def _settle(system, sim: SimMarket, operator, start_block: int) -> tuple:  # noqa: ANN001
+    """Net and settle the burst's cycle: (liquidity, cycle report)."""
+    cycle = int(system.ccp.settlementCycle(sim.sids[0])[0])
+    liq = liquidity(system.ccp, cycle, start_block=start_block)
+    warp_past(system.ccp, cycle)
+    return liq, run_cycle(system.ccp, cycle, operator)
+
+
+@measurement("sim.relayed")
+def relayed_flow(ctx: BenchContext) -> Figures:
+    """The same seeded burst sent the way a gateway would: the placements of every
+    ``GATEWAY_BLOCK`` actions batched per venue through the OrderRelay, cancels their owners'
+    own transactions (:meth:`smartccp.sim.simulator.FlowDriver.run_relayed`)."""
+    system, risk, sim = _market(ctx)
+    gateway = seeded_account(f"smartccp-sim:{SIM_SEED}:gateway", ctx.roles.operator)
+    res = sim.burst(max(40, ORDERS_PER_REPEAT * ctx.repeats), relay=(system.relay, gateway, GATEWAY_BLOCK))
+    st = res.stats
+    _, settled = _settle(system, sim, ctx.roles.operator, res.start_block)
+    fills = max(st.trades, 1)
+    return {
+        "sim.relayed.fills": st.trades,
+        "sim.relayed.txs": st.txs,
+        "sim.relayed.refused": sum(st.rejected.values()),
+        "sim.relayed.gas_per_fill": st.gas // fills,
+        "sim.relayed_all_in_gas_per_fill": (st.gas + settled.total_gas) // fills,
+    }
+
+
+@measurement("sim")
+def simulated_flow(ctx: BenchContext) -> Figures:
+    system, risk, sim = _market(ctx)
     orders = max(40, ORDERS_PER_REPEAT * ctx.repeats)
     res = sim.burst(orders)
     st = res.stats
-    cycle = int(system.ccp.settlementCycle(sim.sids[0])[0])
-    liq = liquidity(system.ccp, cycle, start_block=res.start_block)
-    warp_past(system.ccp, cycle)
-    settled = run_cycle(system.ccp, cycle, r.operator)
+    liq, settled = _settle(system, sim, ctx.roles.operator, res.start_block)
     n_obligations = max(settled.obligations, 1)
     return {**_where_it_goes(system, risk, res.start_block, res.end_block, max(st.trades, 1)),
         "sim.orders": res.orders,

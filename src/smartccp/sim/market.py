@@ -197,15 +197,22 @@ class SimMarket:
         return sim.continuous(burst, [int(x) for x in self.path[day]], [int(x) for x in self.path[day + 1]])
 
     def burst(self, orders: int, *, progress: Callable[[int, int, FlowStats], None] | None = None,
-              every: int = 50) -> BurstResult:
-        """Send the next burst of ``orders`` simulated actions (places and cancels) on the venues."""
+              every: int = 50, relay: tuple[Any, Any, int] | None = None) -> BurstResult:
+        """Send the next burst of ``orders`` simulated actions (places and cancels) on the venues:
+        each its own transaction, or with ``relay = (OrderRelay, gateway, block)`` the
+        placements of every ``block`` actions batched per venue through the relay by the
+        gateway (:meth:`FlowDriver.run_relayed`)."""
         if self.driver is None:
             raise RuntimeError("SimMarket.setup() has not run")
         intents = self.intents(orders, self.bursts)
         self.bursts += 1
         start = chain.blocks.head.number
         self.open_session()
-        stats = self.driver.run(intents, progress=progress, every=every)
+        if relay is None:
+            stats = self.driver.run(intents, progress=progress, every=every)
+        else:
+            stats = self.driver.run_relayed(intents, relay[0], relay[1], block=relay[2], progress=progress,
+                                            every=every)
         volume = {sym: (stats.units_by_security.get(sid, 0), stats.cash_by_security.get(sid, 0))
                   for sym, sid in zip(self.symbols, self.sids)}
         end = chain.blocks.head.number

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from smartccp.chain.errors import exception_error_name, refusal_text
+from smartccp.chain.errors import error_name, exception_error_name, refusal_text
 from smartccp.trading.orders import Order
-from smartccp.trading.venue import MAX_MAKERS, OrderId
+from smartccp.trading.venue import MAX_BATCH, MAX_MAKERS, OrderId
 from smartccp.types import OrderType, Side, TimeInForce
 
 TRADING_DAYS = 252
@@ -289,6 +289,46 @@ class FlowDriver:
         stats.wall_s += time.perf_counter() - start
         return stats
 
+    def run_relayed(self, intents: Sequence[OrderIntent], relay: Any, gateway: Any, *, block: int = 16,
+                    stats: FlowStats | None = None, progress: Callable[[int, int, FlowStats], None] | None = None,
+                    every: int = 50) -> FlowStats:
+        """Send ``intents`` as a gateway would: the placements of each run of ``block`` actions
+        (one block's worth of a market's flow) go to their venue in one ``OrderRelay`` batch,
+        in order, sent by ``gateway``; cancels stay their owners' own transactions. An order that
+        could meet its owner's order earlier in the same batch starts a new batch, so the owner's
+        crossing order is known; a self-trade cancel sends the venue's batch first, so the
+        orders before it meet the cancelled order as they would have (as in :meth:`run`).
+        Nothing is dry-run: a refused order is skipped by the relay (``OrderSkipped``) and
+        counted by its custom error's name."""
+        stats = stats or FlowStats()
+        start = time.perf_counter()
+        pending: dict[int, list[OrderIntent]] = defaultdict(list)
+
+        def flush(venue: int) -> None:
+            batch = pending.pop(venue, [])
+            if batch:
+                self._relay(venue, batch, relay, gateway, stats)
+
+        for i, intent in enumerate(intents, 1):
+            v = intent.venue
+            if intent.action == "cancel":
+                flush(v)
+                self._cancel_one(intent, stats)
+            else:
+                if any(p.member == intent.member and p.security == intent.security for p in pending.get(v, ())):
+                    flush(v)
+                self._clear_self_cross(intent, stats, before=lambda v=v: flush(v))
+                pending[v].append(intent)
+                if len(pending[v]) == MAX_BATCH:
+                    flush(v)
+            if i % block == 0 or i == len(intents):
+                for venue in sorted(pending):
+                    flush(venue)
+            if progress is not None and (i % every == 0 or i == len(intents)):
+                progress(i, len(intents), stats)
+        stats.wall_s += time.perf_counter() - start
+        return stats
+
     def place_order(self, intent: OrderIntent, stats: FlowStats | None = None) -> Any:
         """Place one intent (self-trade avoidance included); returns the receipt or None."""
         return self._place(intent, stats or FlowStats())
@@ -336,25 +376,50 @@ class FlowDriver:
                 if self._cancel(intent.venue, key, order_id, stats, account):
                     return
 
-    def _clear_self_cross(self, intent: OrderIntent, stats: FlowStats) -> None:
-        """Cancel the owner's own resting orders on the other side that the new order could meet."""
+    def _clear_self_cross(self, intent: OrderIntent, stats: FlowStats,
+                          before: Callable[[], None] | None = None) -> None:
+        """Cancel the owner's own resting orders on the other side that the new order could meet
+        (``before()`` first if there is one: a gateway sends the orders it holds)."""
         account = self.accounts[intent.member]
         sid = self.security_ids[intent.security]
         other = 1 - int(intent.side)
         key = (intent.venue, str(account.address), sid, other)
-        for order_id, price in list(self.resting.get(key, {}).items()):
-            crosses = price <= intent.price if intent.side == Side.BUY else price >= intent.price
-            if crosses and self._cancel(intent.venue, key, order_id, stats, account):
+        crossing = [order_id for order_id, price in self.resting.get(key, {}).items()
+                    if (price <= intent.price if intent.side == Side.BUY else price >= intent.price)]
+        if crossing and before is not None:
+            before()
+        for order_id in crossing:
+            if self._cancel(intent.venue, key, order_id, stats, account):
                 stats.self_trade_cancels += 1
+
+    def _order(self, intent: OrderIntent) -> Order:
+        account = self.accounts[intent.member]
+        return self.clients[intent.venue].with_nonce(Order(
+            owner=str(account.address), securityId=self.security_ids[intent.security], side=intent.side,
+            quantity=intent.quantity, price=intent.price, orderType=intent.order_type, timeInForce=intent.tif,
+            displayQuantity=intent.display))
+
+    def _relay(self, venue: int, batch: list[OrderIntent], relay: Any, gateway: Any, stats: FlowStats) -> None:
+        client = self.clients[venue]
+        signed = [(self._order(it), self.accounts[it.member]) for it in batch]
+        receipt = client.place_batch(relay, signed, sender=gateway, max_makers=MAX_MAKERS)
+        skipped = {int(log.index): log for log in receipt.decode_logs(relay.OrderSkipped)}
+        for log in skipped.values():
+            stats.rejected[error_name(bytes(log.reason))] += 1
+        for i, it in enumerate(batch):
+            if i not in skipped:
+                stats.placed += 1
+                stats.by_type[it.label or it.order_type.name.lower()] += 1
+        self._record(receipt, stats, venue)
+        traded = {bytes(h) for log in receipt.decode_logs(client.venue.Traded)
+                  for h in (log.bidOrderHash, log.offerOrderHash)}
+        stats.rested += len({bytes(log.orderHash) for log in receipt.decode_logs(client.venue.OrderRested)} - traded)
 
     def _place(self, intent: OrderIntent, stats: FlowStats) -> Any:
         self._clear_self_cross(intent, stats)
         account = self.accounts[intent.member]
         client = self.clients[intent.venue]
-        order = client.with_nonce(Order(owner=str(account.address), securityId=self.security_ids[intent.security],
-                                        side=intent.side, quantity=intent.quantity, price=intent.price,
-                                        orderType=intent.order_type, timeInForce=intent.tif,
-                                        displayQuantity=intent.display))
+        order = self._order(intent)
         args = client.place_args(order, account, MAX_MAKERS)
         if self.dry_run:
             refused = _dry_run(client.venue.placeOrder, args, account, self.error_sources)
