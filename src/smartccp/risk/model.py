@@ -20,12 +20,16 @@ Model (:class:`MarginModel`, :data:`PUBLISHED` the configuration published on ch
 * **Scenario windows** (``n_scenarios``, at most 16, the contract's packed slot): the window
   where a reference portfolio has its ``confidence`` quantile loss (inverted CDF under the
   sample weights), reference portfolios taken in order until the slots are full: the
-  equally-weighted market long and short; every security long and short; the long/short pairs
+  equally-weighted market long and short; the **members' books** if the caller gives them (each
+  book that the windows so far margin below its own quantile loss, the furthest below first,
+  until none is: a hedged pair whose tail is its own spread gets its window, a book the market
+  already covers takes no slot); every security long and short; the long/short pairs
   of the most correlated securities (hedge ratios 1 and 1/2, both ways); then, round robin, the
   next less extreme windows of the single securities. A window already chosen is skipped. The
   scenario IM of a portfolio (the largest loss over the windows) is therefore at least the
-  quantile loss of every reference portfolio, and for a single security exactly its quantile
-  loss (the other windows of its own are less extreme; another security's window may be worse).
+  quantile loss of every reference portfolio and of every member's book that got its window
+  (every book, while there are slots), and for a single security exactly its quantile loss (the
+  other windows of its own are less extreme; another security's window may be worse).
 * **Anti-procyclicality** (EMIR RTS 153/2013 Art. 28): ``apc`` as in
   :class:`smartccp.risk.scenarios.APC`; the published model gives the stressed period's windows
   25 % of the sample weight (Art. 28(1)(b)). The 25 % buffer (Art. 28(1)(a)) on top of a model
@@ -212,11 +216,38 @@ def _reference_portfolios(returns: NDArray[np.float64]) -> Iterator[NDArray[np.f
                 yield hedge * eye[i] - eye[j]
 
 
+def _book_windows(returns: NDArray[np.float64], weights: NDArray[np.float64], confidence: float,
+                  books: NDArray[np.float64], chosen: list[int], want: int) -> None:
+    """Append to ``chosen`` (up to ``want`` rows) the quantile window of the members' book that
+    the windows chosen so far margin furthest below its own ``confidence`` quantile loss, per
+    unit of its gross notional, until every book is margined at least at its quantile or the
+    slots are full. A book already covered (by the market's windows, or a book like it) takes
+    no slot."""
+    gross = np.abs(books).sum(axis=1)
+    books = books[gross > 0] / gross[gross > 0, None]
+    if books.size == 0:
+        return
+    losses = -(returns @ books.T)  # (n_obs, n_books), per unit of gross notional
+    ranked = [_quantile_rank(losses[:, b], weights, confidence) for b in range(books.shape[0])]
+    quantile_rows = np.array([order[k] for order, k in ranked], dtype=np.int64)
+    quantiles = losses[quantile_rows, np.arange(books.shape[0])]
+    while len(chosen) < want:
+        covered = losses[chosen].max(axis=0) if chosen else np.full(books.shape[0], -np.inf)
+        short = quantiles - covered
+        worst = int(np.argmax(short))
+        if short[worst] <= 0:
+            return
+        chosen.append(int(quantile_rows[worst]))
+
+
 def select_windows(
-    returns: NDArray[np.float64], weights: NDArray[np.float64], n_scenarios: int, confidence: float
+    returns: NDArray[np.float64], weights: NDArray[np.float64], n_scenarios: int, confidence: float,
+    books: ArrayLike | None = None,
 ) -> NDArray[np.int64]:
     """Rows of ``returns`` ``(n_obs, n_sec)`` chosen as scenarios (see the module docstring),
-    sorted, ``n_scenarios`` of them (fewer only if the sample has fewer observations)."""
+    sorted, ``n_scenarios`` of them (fewer only if the sample has fewer observations).
+    ``books`` ``(n_books, n_sec)``: the members' books as notional weights (signed: a short is
+    negative), whose own quantile windows come right after the market's."""
     n_obs, n_sec = returns.shape
     want = min(n_scenarios, n_obs)
     chosen: list[int] = []
@@ -226,6 +257,13 @@ def select_windows(
             chosen.append(row)
 
     refs = iter(_reference_portfolios(returns))
+    for _ in range(2):  # the market long and short
+        if (w := next(refs, None)) is not None:
+            order, k = _quantile_rank(-(returns @ w), weights, confidence)
+            take(int(order[k]))
+    if books is not None:
+        b = np.asarray(books, dtype=float).reshape(-1, n_sec)
+        _book_windows(returns, weights, confidence, b, chosen, want)
     while len(chosen) < want and (w := next(refs, None)) is not None:
         order, k = _quantile_rank(-(returns @ w), weights, confidence)
         take(int(order[k]))
@@ -253,13 +291,19 @@ def _bps(r: float, apc: APC) -> int:
     return bps
 
 
-def published_scenarios(prices: ArrayLike, model: MarginModel = PUBLISHED) -> JointScenarios:
+def published_scenarios(prices: ArrayLike, model: MarginModel = PUBLISHED,
+                        books: ArrayLike | None = None) -> JointScenarios:
     """THE calibration of the scenarios published on chain (see the module docstring).
 
     Args:
         prices: daily prices, shape ``(n_dates,)`` (one security) or ``(n_dates, n_securities)``,
             positive, oldest first, last row = the calibration date (any unit).
         model: the configuration; default :data:`PUBLISHED`.
+        books: the members' books, ``(n_books, n_securities)`` notional per security (quantity
+            times price, any unit; a short negative): each book the market's windows margin
+            below its own quantile loss gets its quantile window, worst first, before the
+            single securities' (:mod:`smartccp.risk.recalibration` builds them from the
+            members' positions). None: the market's and the securities' windows only.
 
     Returns:
         :class:`~smartccp.risk.scenarios.JointScenarios`: ``shocks_bps`` int64 of shape
@@ -269,7 +313,7 @@ def published_scenarios(prices: ArrayLike, model: MarginModel = PUBLISHED) -> Jo
         scenarios).
     """
     returns, index, weights = scenario_returns(prices, model)
-    rows = select_windows(returns, weights, model.n_scenarios, model.confidence)
+    rows = select_windows(returns, weights, model.n_scenarios, model.confidence, books)
     shocks = np.array([[_bps(float(returns[r, j]), model.apc) for r in rows]
                        for j in range(returns.shape[1])], dtype=np.int64)
     if shocks.shape[1] < model.n_scenarios:  # a short sample: repeat the last window

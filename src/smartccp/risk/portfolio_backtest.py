@@ -2,7 +2,8 @@
 
 At every trading-day origin ``t`` (out of sample: the model sees prices up to ``t`` only) the
 scenarios are calibrated as they would be published (:func:`smartccp.risk.model.
-published_scenarios` with the model under test), each portfolio is sized at ``t`` in whole units
+published_scenarios` with the model under test, the back-tested portfolios as the members'
+books: they are what the CCP margins), each portfolio is sized at ``t`` in whole units
 (``q_i = round(w_i * notional / p_i(t))``) and its initial margin is the contract's integer IM
 (:func:`smartccp.risk.margin.initial_margin`, equal to ``Margin``'s, same rounding). It is
 compared with the realised ``h``-day loss ``-sum_i q_i (p_i(t + h) - p_i(t))``; an exception is a
@@ -122,6 +123,7 @@ def standard_portfolios(n_sec: int, *, pair: tuple[int, int] = (0, 1), n_random:
 def rolling_margin(
     prices: NDArray[np.int64], portfolios: Sequence[Portfolio], model: MarginModel, *,
     window_days: int | None = None, calibrate: Callable[[NDArray[np.float64]], NDArray[np.int64]] | None = None,
+    books: bool = True,
 ) -> list[PortfolioPath]:
     """Every portfolio's IM and realised loss at every origin (see the module docstring).
 
@@ -132,6 +134,9 @@ def rolling_margin(
             origin unless ``window_days`` says otherwise).
         calibrate: another calibration (history ``(t + 1, n_sec)`` -> shocks ``(n_sec, S)``),
             e.g. the marginal comonotone scenarios, for comparison; default the model's.
+        books: the default calibration is given ``portfolios`` as the members' books (a CCP
+            whose members hold these books publishes windows for them, as the keeper's daily
+            recalibration does from Margin's positions); False: the market's windows only.
     """
     p = np.asarray(prices)
     if p.ndim != 2 or not np.issubdtype(p.dtype, np.integer):
@@ -141,8 +146,8 @@ def rolling_margin(
     last = p.shape[0] - 1 - h
     if last < first:
         raise ValueError("price history too short for this window and horizon")
-    calib = calibrate or (lambda hist: published_scenarios(hist, model).shocks_bps)
     w = np.array([pf.weights for pf in portfolios], dtype=float)
+    calib = calibrate or (lambda hist: published_scenarios(hist, model, w if books else None).shocks_bps)
     origins = np.arange(first, last + 1, dtype=np.int64)
     margin = np.zeros((len(portfolios), origins.size), dtype=np.int64)
     loss = np.zeros_like(margin)

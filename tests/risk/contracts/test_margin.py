@@ -241,3 +241,45 @@ def test_im__published_joint_scenarios__random_books_with_shorts_and_hedges__equ
             assert expected > 0 and int(u.margin.previewInitialMargin(a)) == expected
     finally:
         publish_scenarios(u.margin, before, operator)
+
+
+def test_recalibration__members_hedged_pair__published_with_its_window__chain_im_reaches_its_quantile_loss(
+        listed, members, operator):
+    # Five securities built as the drills build them (issue #22). Calibrated on the market alone,
+    # the 16 windows margin member a's 1.2 / 0.8-beta pair below its 99 % loss; recalibrated with
+    # the members' books (what a defaults to here: the operator is the single-key admin) it gets
+    # its own window, and the contract's IM, equal to the Python IM, reaches the quantile loss.
+    from smartccp.risk.chain import publish_scenarios
+    from smartccp.risk.model import PUBLISHED, published_scenarios, scenario_returns
+    from smartccp.risk.portfolio_backtest import synthetic_prices
+    from smartccp.risk.recalibration import member_books, recalibrate
+    from smartccp.sim.simulator import sp500_history
+
+    u = listed
+    a, _, x = members
+    history = synthetic_prices(sp500_history()[1][1500:2500], [1.2, 0.8, 1.0, 1.4, 0.6])
+    prices = [u.prices[s] for s in u.sids]
+    pair = [10_000, -round(10_000 * prices[0] / prices[1]), 0, 0, 0]  # hedge ratio 1 in notional
+    books = member_books({a: dict(zip(u.sids, pair)), x: {}}, u.prices, u.sids)
+    returns, _, weights = scenario_returns(history, PUBLISHED)
+    losses = -(returns @ books[0])
+    order = np.argsort(-losses, kind="stable")
+    quantile_loss = losses[order[np.searchsorted(np.cumsum(weights[order]), 0.01 - 1e-12)]]
+    market = [[int(v) for v in row] for row in published_scenarios(history).shocks_bps]
+    before = {sid: u.shocks[sid] for sid in u.sids}
+    cycle = int(u.source.currentCycle()) + 1
+    try:
+        publish_scenarios(u.margin, dict(zip(u.sids, market, strict=True)), operator)
+        _set_positions(u, x, [0] * 5, cycle)
+        _set_positions(u, a, pair, cycle)
+        im_market = int(u.margin.previewInitialMargin(a))
+        assert books.shape == (1, 5) and im_market == initial_margin(pair, prices, market)
+
+        shocks = [[int(v) for v in row] for row in recalibrate(u.margin, u.sids, history, books, operator)]
+
+        assert [[int(v) for v in u.margin.scenariosOf(sid)] for sid in u.sids] == shocks
+        im_books = int(u.margin.previewInitialMargin(a))
+        assert im_books == initial_margin(pair, prices, shocks)
+        assert im_market < quantile_loss <= im_books
+    finally:
+        publish_scenarios(u.margin, before, operator)

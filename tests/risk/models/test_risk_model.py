@@ -48,6 +48,42 @@ def test_published_scenarios__hedged_pair__joint_im_above_comonotone_im(two_inde
     assert joint > 1.5 * comonotone
 
 
+def _quantile_loss(returns: np.ndarray, weights: np.ndarray, book: np.ndarray, confidence: float = 0.99) -> float:
+    """The book's ``confidence`` quantile loss per unit of its weights, by hand: the worst loss
+    whose tail weight (the weights of the losses at least as bad) reaches 1 - confidence."""
+    losses = -(returns @ book)
+    order = np.argsort(-losses, kind="stable")
+    tail = np.cumsum(weights[order])
+    return float(losses[order[np.searchsorted(tail, 1 - confidence - 1e-12)]])
+
+
+def _worst_bps_loss(shocks: np.ndarray, book: np.ndarray) -> float:
+    return float(max(-(book @ shocks[:, k]) for k in range(shocks.shape[1])) / 1e4)
+
+
+def test_published_scenarios__members_hedged_pair__gets_its_own_window__margined_at_its_quantile(sp500_prices):
+    # Ten securities built like the drills' (beta x index + own noise): the 16 windows go to the
+    # market and the single securities, and the spread of a 1.2-beta / 0.8-beta pair, mostly its
+    # own noise, is margined well below its 99 % loss. Given as a member's book, it gets its
+    # own window: its scenario loss reaches its quantile loss (within the bps rounding).
+    prices = synthetic_prices(sp500_prices[:2500], (1.2, 0.8, 1.0, 1.4, 0.6, 1.1, 0.9, 1.3, 0.7, 1.0))
+    pair = np.zeros(10)
+    pair[0], pair[1] = 1.0, -1.0
+    returns, _, weights = scenario_returns(prices, PUBLISHED)
+    q = _quantile_loss(returns, weights, pair)
+
+    without = published_scenarios(prices).shocks_bps
+    with_book = published_scenarios(prices, books=[pair * 2_500.0]).shocks_bps  # any notional scale
+
+    assert _worst_bps_loss(without, pair) < 0.8 * q
+    assert _worst_bps_loss(with_book, pair) >= q - 2e-4
+    assert with_book.shape == without.shape == (10, 16)
+    # A book the market's windows already margin at its quantile takes no slot: the same matrix.
+    market = np.full(10, 0.1)
+    assert np.array_equal(published_scenarios(prices, books=[market]).shocks_bps, without)
+    assert np.array_equal(published_scenarios(prices, books=np.zeros((0, 10))).shocks_bps, without)
+
+
 def test_filtered_model__volatility_doubles_lately__shocks_widen_against_plain_hs():
     rng = np.random.default_rng(3)
     daily = rng.normal(0, 0.01, 1200)
