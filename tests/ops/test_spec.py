@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from smartccp.ops.spec import PARTS, SpecError, load_spec, parse_spec
@@ -66,6 +67,8 @@ GOOD = {"cycle_length": 60, "session": {"close": 40, "auction": 10},
     ({"securities": [{"symbol": "ACME", "isin": "US00000000012345"}]}, "securities[0].isin: at most 12 bytes"),
     ({"securities": [{"symbol": "ACME", "isin": "X", "tick": "0.0000001"}]}, "securities[0].tick: expected a cash"),
     ({"securities": [{"symbol": "ACME", "isin": "X", "haircut_bps": 20_000}]}, "securities[0].haircut_bps"),
+    ({"securities": [{"symbol": "ACME", "isin": "X", "beta_bps": -1}]}, "securities[0].beta_bps"),
+    ({"securities": [{"symbol": "ACME", "isin": "X", "idio_vol_bps": 1.5}]}, "securities[0].idio_vol_bps: expected"),
     ({"risk": {"call_window": -1}}, "risk.call_window"),
     ({"risk": {"scenarios": 64}}, "risk.scenarios"),
     ({"roles": {"janitor": "test7"}}, "roles.janitor: unknown key"),
@@ -80,3 +83,24 @@ def test_bad_key__named(change, names):
 def test_missing_file__clear_error(tmp_path):
     with pytest.raises(SpecError, match="no deployment file"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def test_security_histories__own_beta_and_noise__joint_rows_hedge_margined__defaults_the_index():
+    from smartccp.ops.deploy import calibrated_shocks, security_history
+    from smartccp.risk.margin import initial_margin
+
+    local = load_spec(ROOT / "deployments" / "local.yaml")
+    acme, bolt = local.security("ACME"), local.security("BOLT")
+    assert (acme.beta_bps, acme.idio_vol_bps, bolt.beta_bps, bolt.idio_vol_bps) == (12_000, 1_000, 8_000, 1_000)
+    history = security_history(local)
+    assert history.shape == (750, 2) and not np.allclose(history[:, 0], history[:, 1])
+    shocks = calibrated_shocks(local)
+    assert shocks["ACME"] != shocks["BOLT"] and len(shocks["ACME"]) == local.risk.scenarios
+    # Long ACME against short BOLT of the same notional: margined on the spread, not zero.
+    prices = [cash("12.50"), cash("48.20")]
+    q = [48_200, -12_500]
+    assert initial_margin(q, prices, [shocks["ACME"], shocks["BOLT"]]) > 0.02 * q[0] * prices[0]
+    # Two securities on the defaults follow the index: one history, the same row, as on the index alone.
+    two = parse_spec({**GOOD, "securities": [{"symbol": "A", "isin": "X1"}, {"symbol": "B", "isin": "X2"}]})
+    one = parse_spec(GOOD)
+    assert calibrated_shocks(two)["A"] == calibrated_shocks(two)["B"] == calibrated_shocks(one)["ACME"]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from ape import chain, networks, project
+from eth_utils import keccak
 
 from smartccp.chain import registry
 from smartccp.chain.accounts import KEY_ROLES, Roles, fund_gas, named_account, role_accounts
@@ -264,7 +265,7 @@ def _security_stage(sec: SecuritySpec) -> Callable[[Deployment], None]:
         sid = int(receipt.return_value or s.securities.securityCount())
         list_security(s, op, sid, lag_days=sec.lag, phase=None, cycle_length=dep.spec.cycle_length)
         if (r := dep.risk) is not None:
-            publish_scenarios(r.margin, {sid: calibrated_shocks(dep.spec)}, op)
+            publish_scenarios(r.margin, {sid: calibrated_shocks(dep.spec)[sec.symbol]}, op)
             if sec.haircut_bps:
                 r.margin.setHaircut(sid, sec.haircut_bps, sender=op)
             if sec.reference_price:
@@ -273,16 +274,43 @@ def _security_stage(sec: SecuritySpec) -> Callable[[Deployment], None]:
     return stage
 
 
-def calibrated_shocks(spec: DeploymentSpec) -> list[int]:
-    """Scenario shocks (bps) from the S&P 500's ``risk.calibration_days`` days to
-    ``risk.calibration_end``, at the file's confidence and horizon (historical simulation)."""
+def security_history(spec: DeploymentSpec) -> np.ndarray:
+    """Daily prices ``(n_dates, n_securities)`` of the file's securities for the margin model:
+    the S&P 500's ``risk.calibration_days`` days to ``risk.calibration_end``, each security's
+    column ``beta_bps`` times the index's daily log return plus its own normal noise of annual
+    volatility ``idio_vol_bps`` (seeded by its ISIN, so a security's history does not depend on
+    the others listed); a security with the defaults is the index itself."""
     rk = spec.risk
     dates, closes = sp500_history()
     cut = int((dates <= np.datetime64(rk.calibration_end)).sum())
     window = closes[max(0, cut - rk.calibration_days):cut]
+    log_ret = np.diff(np.log(window))
+    columns = []
+    for sec in spec.securities:
+        if sec.beta_bps == 10_000 and not sec.idio_vol_bps:
+            columns.append(window)
+            continue
+        r = log_ret * sec.beta_bps / 10_000
+        if sec.idio_vol_bps:
+            rng = np.random.default_rng(int.from_bytes(keccak(text=sec.isin)[:8], "big"))
+            r = r + rng.normal(0.0, sec.idio_vol_bps / 10_000 / np.sqrt(252), r.size)
+        columns.append(window[0] * np.exp(np.concatenate([[0.0], np.cumsum(r)])))
+    return np.column_stack(columns)
+
+
+def calibrated_shocks(spec: DeploymentSpec) -> dict[str, list[int]]:
+    """Scenario shocks (bps) per security symbol: the published model on the securities' joint
+    history (:func:`security_history`), at the file's confidence and horizon. Securities with
+    the same history share one column, so a file whose securities all follow the index
+    calibrates exactly as on the index alone."""
+    rk = spec.risk
     model = PUBLISHED.with_(horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
                             n_scenarios=rk.scenarios)
-    return [int(x) for x in published_scenarios(window, model).shocks_bps[0]]
+    history = security_history(spec)
+    unique, column_of = np.unique(history, axis=1, return_inverse=True)
+    shocks = published_scenarios(unique[:, 0] if unique.shape[1] == 1 else unique, model).shocks_bps
+    return {sec.symbol: [int(x) for x in shocks[int(column_of.reshape(-1)[i])]]
+            for i, sec in enumerate(spec.securities)}
 
 
 def _role_grants(dep: Deployment) -> list[tuple[Any, bytes, str]]:

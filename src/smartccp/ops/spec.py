@@ -60,6 +60,12 @@ class SecuritySpec:
     lag: int = 1  # settlement cycles after the trade's (T+lag)
     reference_price: int = 0  # cash base units per unit; the first settlement price
     haircut_bps: int = 0  # collateral haircut (0: not accepted as collateral)
+    # Its price history for the margin model (risk.calibration_*): beta times the S&P 500's
+    # daily log return plus its own noise of this annual volatility (seeded by the ISIN), so
+    # securities move together but not as one (a hedge between two is margined on its spread).
+    # The defaults (1.0, none) give the S&P 500 itself.
+    beta_bps: int = 10_000
+    idio_vol_bps: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,8 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Deployment
 
 def _security(raw: dict[str, Any], i: int) -> SecuritySpec:
     prefix = f"securities[{i}]."
-    _only(raw, {"symbol", "isin", "tick", "lot", "lag", "reference_price", "haircut_bps"}, prefix)
+    _only(raw, {"symbol", "isin", "tick", "lot", "lag", "reference_price", "haircut_bps", "beta_bps",
+                "idio_vol_bps"}, prefix)
     for key in ("symbol", "isin"):
         if not raw.get(key):
             raise SpecError(f"{prefix}{key}: required")
@@ -211,6 +218,8 @@ def _security(raw: dict[str, Any], i: int) -> SecuritySpec:
         lag=_int(raw, "lag", prefix, default=1, low=0),
         reference_price=_cash(raw, "reference_price", prefix, default="0"),
         haircut_bps=_int(raw, "haircut_bps", prefix, default=0, low=0, high=10_000),
+        beta_bps=_int(raw, "beta_bps", prefix, default=10_000, low=0, high=50_000),
+        idio_vol_bps=_int(raw, "idio_vol_bps", prefix, default=0, low=0, high=20_000),
     )
 
 
