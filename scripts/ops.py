@@ -18,6 +18,7 @@ from smartccp.ops.clock import Clock
 from smartccp.ops.daily import Operations, Outcome
 from smartccp.ops.deploy import attach
 from smartccp.ops.keeper import Keeper
+from smartccp.ops.recalibrate import recalibrate as recalibrate_
 from smartccp.ops.spec import SpecError
 from smartccp.types import CyclePhase
 
@@ -81,6 +82,12 @@ def prices(ops: Operations) -> Outcome:
 def margin(ops: Operations) -> Outcome:
     """Refresh every member's margin at today's settlement prices (calls included)."""
     return ops.margin()
+
+
+@_command
+def recalibrate(ops: Operations) -> Outcome:
+    """Recalibrate the scenarios with the members' books (the timelock publishes it after its delay)."""
+    return recalibrate_(ops)
 
 
 @_command

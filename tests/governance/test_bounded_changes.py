@@ -112,3 +112,47 @@ def test_guardian__halts__never_resumes_grants_or_moves_assets(governed):
         governed.dep.risk.margin.setLiquidationMarket(guardian, sender=guardian)
     assert balances(governed) == before
     s.securities.setHalted(sid, False, sender=governed.holder("operator"))
+
+
+def test_recalibration__ops__proposed_through_the_timelock__published_after_its_delay__then_nothing(
+        governed, monkeypatch):
+    # The keeper's recalibration (#22) changes the scenarios, which only the timelock may narrow:
+    # ops proposes it (the governor), refuses to publish before the delay, publishes after it.
+    import numpy as np
+    from ape import chain
+
+    from smartccp.ops import recalibrate as module
+    from smartccp.ops.clock import Clock
+    from smartccp.ops.daily import Operations
+    from smartccp.ops.deploy import security_history
+    from smartccp.ops.recalibrate import recalibrate
+
+    def volatile(spec):  # a calibration that differs from the published one: every move doubled
+        h = security_history(spec)
+        log_ret = np.diff(np.log(h), axis=0)
+        return h[0] * np.exp(np.vstack([np.zeros((1, h.shape[1])), np.cumsum(2 * log_ret, axis=0)]))
+
+    margin, sid = governed.dep.risk.margin, governed.sid
+    original = [int(x) for x in margin.scenariosOf(sid)]
+    monkeypatch.setattr(module, "security_history", volatile)
+    ops = Operations(governed.dep, Clock(warp=False))
+    k = ops.today()
+    ops.journal.cycle(k)["margin"] = {}  # the day's margin run (not what this test is about)
+    try:
+        out = recalibrate(ops)
+        assert out.did and "proposed" in out.message
+        assert [int(x) for x in margin.scenariosOf(sid)] == original
+        early = recalibrate(ops)
+        assert not early.did and "too early" in early.message
+        ready = ops.journal.cycle(k)["recalibration"]["ready_at"]
+        chain.pending_timestamp = max(chain.pending_timestamp, ready)
+        chain.mine()
+        out = recalibrate(ops)
+        assert out.did and "published" in out.message
+        published = [int(x) for x in margin.scenariosOf(sid)]
+        assert published != original and min(published) < min(original)
+        assert not recalibrate(ops).did
+    finally:
+        timelocked(governed.dep.timelock, call_proposal(margin, "publishScenarios", sid, original, salt="restore"),
+                   governed.holder("operator"))
+        ops.journal.path.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from ape import chain
 from smartccp.ops.clock import Clock
 from smartccp.ops.daily import Operations
 from smartccp.ops.keeper import Keeper
+from smartccp.ops.recalibrate import open_positions, recalibrate
 from smartccp.risk.chain import margin_status
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
@@ -145,3 +146,56 @@ def test_ops__a_registry_from_another_chain__refused(ops_deployed, tmp_path):
         attach(path)
     with pytest.raises(FileNotFoundError, match="ape run deploy"):
         attach(tmp_path / "missing.json")
+
+
+def _volatile(history):
+    """The same history with every daily move doubled: a calibration that differs."""
+    import numpy as np
+
+    log_ret = np.diff(np.log(history), axis=0)
+    return history[0] * np.exp(np.vstack([np.zeros((1, history.shape[1])), np.cumsum(2 * log_ret, axis=0)]))
+
+
+def test_recalibrate__after_the_margin_run__books_from_open_cycles__unchanged_sends_nothing__a_change_published(
+        ops, ops_deployed, monkeypatch):
+    from smartccp.ops import recalibrate as module
+    from smartccp.ops.deploy import deployment_model
+    from smartccp.risk.recalibration import member_books, recalibration
+
+    a, b = ops_deployed.members
+    r, sid = ops.dep.risk, ops.dep.security_ids["ACME"]
+    k = start_of_next_cycle(ops)
+    ops.open()
+    assert not recalibrate(ops).did and "waiting for cycle" in recalibrate(ops).message
+    before = open_positions(ops)
+    trade(ops, a, b, qty=100)
+    after = open_positions(ops)
+    assert after[str(a.address)][sid] - before.get(str(a.address), {}).get(sid, 0) == 100
+    assert after[str(b.address)][sid] - before.get(str(b.address), {}).get(sid, 0) == -100
+    at(ops.spec.close_time(k))
+    ops.close()
+    at(ops.spec.auction_end(k))
+    ops.uncross(), ops.prices(), ops.margin()
+    quiet = head()
+    out = recalibrate(ops)  # one security: the books' windows are its own, already published
+    assert not out.did and "stay as published" in out.message and head() == quiet
+    assert "already done" in recalibrate(ops).message
+
+    original = [int(x) for x in r.margin.scenariosOf(sid)]
+    monkeypatch.setattr(module, "security_history", lambda spec: _volatile(daily_history(spec)))
+    ops.journal.cycle(k).pop("recalibration")
+    try:
+        out = recalibrate(ops)  # no timelock in this deployment: the operator publishes
+        assert out.did and out.txs == 1
+        books = member_books(after, {sid: int(r.margin.securityRisk(sid)[0])}, [sid])
+        _, shocks = recalibration(r.margin, [sid], _volatile(daily_history(ops.spec)), books,
+                                  deployment_model(ops.spec))
+        assert [int(x) for x in r.margin.scenariosOf(sid)] == [int(x) for x in shocks[0]] != original
+    finally:
+        r.margin.publishScenarios(sid, original, sender=ops.dep.account("operator"))
+
+
+def daily_history(spec):
+    from smartccp.ops.deploy import security_history
+
+    return security_history(spec)

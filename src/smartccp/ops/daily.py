@@ -12,6 +12,8 @@ operation      what it does                                                     
 ``prices``     publish settlement prices: the closing auction with the most         after uncross
                volume, else the last trade, else the price already published
 ``margin``     refresh every margin account of every fund member (IM, VM, calls)    after prices
+``recalib``    recalibrate the scenarios with the members' open books (#22;        after margin
+               :mod:`smartccp.ops.recalibrate`)
 ``declare``    declare in default each member whose margin call is overdue          after a deadline
 ``settle``     settle every traded cycle whose settlement time has passed           from its end
 =============  ==================================================================  ===============

@@ -48,7 +48,7 @@ from smartccp.risk.chain import (
     publish_prices,
     publish_scenarios,
 )
-from smartccp.risk.model import PUBLISHED, published_scenarios
+from smartccp.risk.model import PUBLISHED, MarginModel, published_scenarios
 from smartccp.sim.simulator import sp500_history
 from smartccp.trading.bbo import deploy_bbo
 from smartccp.types import DAY, MAX_UINT, ZERO_ADDRESS
@@ -298,14 +298,19 @@ def security_history(spec: DeploymentSpec) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def deployment_model(spec: DeploymentSpec) -> MarginModel:
+    """The published model at the file's scenario count, confidence and horizon."""
+    rk = spec.risk
+    return PUBLISHED.with_(horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
+                           n_scenarios=rk.scenarios)
+
+
 def calibrated_shocks(spec: DeploymentSpec) -> dict[str, list[int]]:
     """Scenario shocks (bps) per security symbol: the published model on the securities' joint
     history (:func:`security_history`), at the file's confidence and horizon. Securities with
     the same history share one column, so a file whose securities all follow the index
     calibrates exactly as on the index alone."""
-    rk = spec.risk
-    model = PUBLISHED.with_(horizon_days=rk.horizon_days, confidence=rk.confidence_bps / 10_000,
-                            n_scenarios=rk.scenarios)
+    model = deployment_model(spec)
     history = security_history(spec)
     unique, column_of = np.unique(history, axis=1, return_inverse=True)
     shocks = published_scenarios(unique[:, 0] if unique.shape[1] == 1 else unique, model).shocks_bps

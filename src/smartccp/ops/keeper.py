@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from smartccp.ops.daily import Operations, Outcome
+from smartccp.ops.recalibrate import recalibrate
 from smartccp.types import TradingPhase
 
 
@@ -48,7 +49,8 @@ class Keeper:
     def pass_once(self) -> list[Outcome]:
         """One pass over every operation; returns the ones that acted."""
         o = self.ops
-        done = [r for r in (o.settle(), o.declare(), o.open(), o.close(), o.uncross(), o.prices(), o.margin()) if r.did]
+        ops = (o.settle(), o.declare(), o.open(), o.close(), o.uncross(), o.prices(), o.margin(), recalibrate(o))
+        done = [r for r in ops if r.did]
         self.log.passes += 1
         for r in done:
             self.log.actions.append(r)
