@@ -148,22 +148,15 @@ def test_ops__a_registry_from_another_chain__refused(ops_deployed, tmp_path):
         attach(tmp_path / "missing.json")
 
 
-def _volatile(history):
-    """The same history with every daily move doubled: a calibration that differs."""
-    import numpy as np
-
-    log_ret = np.diff(np.log(history), axis=0)
-    return history[0] * np.exp(np.vstack([np.zeros((1, history.shape[1])), np.cumsum(2 * log_ret, axis=0)]))
-
-
-def test_recalibrate__after_the_margin_run__books_from_open_cycles__unchanged_sends_nothing__a_change_published(
-        ops, ops_deployed, monkeypatch):
+def test_recalibrate__after_the_margin_run__books_and_the_days_price__published__then_unchanged_sends_nothing(
+        ops, ops_deployed):
     from smartccp.ops import recalibrate as module
-    from smartccp.ops.deploy import deployment_model
+    from smartccp.ops.deploy import deployment_model, security_history
     from smartccp.risk.recalibration import member_books, recalibration
 
     a, b = ops_deployed.members
     r, sid = ops.dep.risk, ops.dep.security_ids["ACME"]
+    original = [int(x) for x in r.margin.scenariosOf(sid)]
     k = start_of_next_cycle(ops)
     ops.open()
     assert not recalibrate(ops).did and "waiting for cycle" in recalibrate(ops).message
@@ -176,26 +169,20 @@ def test_recalibrate__after_the_margin_run__books_from_open_cycles__unchanged_se
     ops.close()
     at(ops.spec.auction_end(k))
     ops.uncross(), ops.prices(), ops.margin()
-    quiet = head()
-    out = recalibrate(ops)  # one security: the books' windows are its own, already published
-    assert not out.did and "stay as published" in out.message and head() == quiet
-    assert "already done" in recalibrate(ops).message
-
-    original = [int(x) for x in r.margin.scenariosOf(sid)]
-    monkeypatch.setattr(module, "security_history", lambda spec: _volatile(daily_history(spec)))
-    ops.journal.cycle(k).pop("recalibration")
     try:
-        out = recalibrate(ops)  # no timelock in this deployment: the operator publishes
-        assert out.did and out.txs == 1
+        # The history now goes on with the day's settlement price: a new calibration, published at
+        # once by the operator (this deployment has no timelock).
+        grown = module.history(ops, [sid])
+        assert grown.shape[0] == security_history(ops.spec).shape[0] + 1
+        out = recalibrate(ops)
+        assert out.did and out.txs == 1 and "published" in out.message
         books = member_books(after, {sid: int(r.margin.securityRisk(sid)[0])}, [sid])
-        _, shocks = recalibration(r.margin, [sid], _volatile(daily_history(ops.spec)), books,
-                                  deployment_model(ops.spec))
-        assert [int(x) for x in r.margin.scenariosOf(sid)] == [int(x) for x in shocks[0]] != original
+        _, shocks = recalibration(r.margin, [sid], grown, books, deployment_model(ops.spec))
+        assert [int(x) for x in r.margin.scenariosOf(sid)] == [int(x) for x in shocks[0]]
+        assert "already done" in recalibrate(ops).message
+        ops.journal.cycle(k).pop("recalibration")
+        quiet = head()
+        out = recalibrate(ops)  # the same books and history: nothing to change, nothing sent
+        assert not out.did and "stay as published" in out.message and head() == quiet
     finally:
         r.margin.publishScenarios(sid, original, sender=ops.dep.account("operator"))
-
-
-def daily_history(spec):
-    from smartccp.ops.deploy import security_history
-
-    return security_history(spec)

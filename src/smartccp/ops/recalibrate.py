@@ -2,8 +2,9 @@
 
 After each day's margin run: every account's net position in the open cycles, at the last
 settlement prices, is a book (:func:`smartccp.risk.recalibration.member_books`); the published
-model is calibrated on the securities' histories (:func:`smartccp.ops.deploy.security_history`)
-with those books. A change to the scenarios goes through the timelock (only it may narrow a
+model is calibrated with those books on the securities' histories
+(:func:`smartccp.ops.deploy.security_history`) continued by the deployment's own settlement
+prices (:func:`history`). A change to the scenarios goes through the timelock (only it may narrow a
 scenario): proposed by the governor and published by a later run once its delay has passed
 (anyone may execute); without a timelock the operator publishes it at once. Nothing is sent
 when the scenarios would not change. The proposals are kept in the ops journal.
@@ -12,6 +13,8 @@ when the scenarios would not change. The proposals are kept in the ops journal.
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from smartccp.chain.governance import Proposal, admin_apply, call_proposal, execute, propose, ready_at
 from smartccp.clearing.ccp import obligations
@@ -38,7 +41,7 @@ def recalibrate(ops: Operations) -> Outcome:
     sids = [ops.dep.security_ids[sec.symbol] for sec in ops.spec.securities]
     prices = {sid: int(r.margin.securityRisk(sid)[0]) for sid in sids}
     books = member_books(open_positions(ops), prices, sids)
-    calls, _ = recalibration(r.margin, sids, security_history(ops.spec), books, deployment_model(ops.spec))
+    calls, _ = recalibration(r.margin, sids, history(ops, sids), books, deployment_model(ops.spec))
     calls = [c for c in calls if [int(x) for x in r.margin.scenariosOf(c[2][0])] != c[2][1]]
     day["recalibration"] = {"books": len(books), "changed": len(calls)}
     if not calls:
@@ -82,3 +85,20 @@ def open_positions(ops: Operations) -> dict[str, dict[int, int]]:
             book = positions.setdefault(o.account, {})
             book[o.security_id] = book.get(o.security_id, 0) + o.quantity
     return positions
+
+
+def history(ops: Operations, security_ids: list[int]) -> np.ndarray:
+    """The securities' histories (:func:`smartccp.ops.deploy.security_history`) continued by
+    the deployment's own settlement prices (the journal's, every cycle that published all of
+    them, in order): each new row moves every column by its security's price ratio to the first
+    such cycle, so the calibration sees the market's own moves since it opened."""
+    base = security_history(ops.spec)
+    rows = []
+    for k in sorted(ops.journal.cycles, key=int):
+        prices = ops.journal.cycles[k].get("prices", {})
+        if all(str(sid) in prices for sid in security_ids):
+            rows.append([int(prices[str(sid)]) for sid in security_ids])
+    if not rows:
+        return base
+    live = np.asarray(rows, dtype=float)
+    return np.vstack([base, base[-1] * live / live[0]])
