@@ -69,6 +69,10 @@ struct LotView {
 ///    gate (`IOrderGate.checkOrder` on its house account: a bid above its margin is refused, an
 ///    accepted one holds margin like an order). The best price leads (highest for a lot the
 ///    winner buys, lowest for one it sells; earlier reveal on a tie).
+/// 3b. SECOND ROUND. After `revealEnds`, before the lots without an acceptable bid are closed out,
+///    the default manager may reopen the bidding for every lot still open (`reopenAuction`), with
+///    new windows and band: commitments start afresh, a lot's leader so far stays unless a new
+///    bid beats it. Lots already disposed of stay so.
 /// 4. DISPOSAL. After `revealEnds`, anyone disposes of each lot (`disposeLot`): awarded to the
 ///    leader, whose obligations become the lot's at its bid price (`moveObligation`: the legs as
 ///    the defaulter held them, the earliest adjusted by the loss, which stays here as one
@@ -99,6 +103,11 @@ interface IDefaultManagement {
     event Hedged(uint256 indexed lot, int256 quantity, int256 cash, uint64 limitPrice);
     /// @notice The auction of `defaulter`'s `lots` lots started.
     event AuctionStarted(address indexed defaulter, uint256 lots, uint64 biddingEnds, uint64 revealEnds, uint16 bandBps);
+    /// @notice The bidding for `defaulter`'s `lots` lots still open was reopened: auction round
+    /// `round` (the first is 0).
+    event AuctionReopened(
+        address indexed defaulter, uint8 round, uint256 lots, uint64 biddingEnds, uint64 revealEnds, uint16 bandBps
+    );
     /// @notice `bidder` committed a sealed bid for `lot`.
     event BidCommitted(uint256 indexed lot, address indexed bidder);
     /// @notice `bidder`'s bid for `lot` was revealed at `price`; `leading` if it is now the best.
@@ -140,6 +149,8 @@ interface IDefaultManagement {
     error NotRevealing(uint256 lot, uint64 biddingEnds, uint64 revealEnds);
     /// @notice Lots are disposed of only after `revealEnds`.
     error AuctionNotOver(uint256 lot, uint64 revealEnds);
+    /// @notice The auction round's reveal runs until `revealEnds`: it is reopened only after.
+    error RoundNotOver(address defaulter, uint64 revealEnds);
     /// @notice `bidder` is not an active clearing member in good standing.
     error NotEligibleBidder(address bidder);
     /// @notice `bidder` already committed a bid for `lot`.
@@ -184,8 +195,14 @@ interface IDefaultManagement {
     /// for `revealWindow`; bids must be within `bandBps` of the last settlement price, and an
     /// unsold lot is closed out no worse than that. Default manager.
     function startAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps) external;
+    /// @notice Reopen the bidding for every lot of `defaulter` still open, after the round's
+    /// reveal ended (`RoundNotOver`): a new round of `biddingWindow` seconds of bidding and
+    /// `revealWindow` of reveal, bids within `bandBps` of the last settlement price (an unsold lot
+    /// is closed out no worse than that). Commitments start afresh; a lot's leader so far stays
+    /// unless beaten. Default manager, while lots are open (`NoLots`).
+    function reopenAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps) external;
     /// @notice Commit the caller's sealed bid for `lot`: `commitment` is the EIP-712 digest of its
-    /// signed `Bid`. Surviving clearing members only, once per lot, until `biddingEnds`.
+    /// signed `Bid`. Surviving clearing members only, once per lot and round, until `biddingEnds`.
     function commitBid(uint256 lot, bytes32 commitment) external;
     /// @notice Reveal a committed bid (anyone may send it): checked against the commitment, the
     /// bidder's signature (EOA or ERC-1271), its standing, the band and its margin gate.
@@ -219,6 +236,8 @@ interface IDefaultManagement {
             int256 loss,
             uint256 covered
         );
+    /// @notice The auction round of `defaulter`'s case: 0 the first, one more per `reopenAuction`.
+    function auctionRound(address defaulter) external view returns (uint8);
     /// @notice The case's lot ids, in the order they were formed.
     function lotsOf(address defaulter) external view returns (uint256[] memory);
     /// @notice One lot.

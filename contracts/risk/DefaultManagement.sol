@@ -49,7 +49,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     bytes32 public constant BID_TYPEHASH = keccak256("Bid(address bidder,uint256 lot,uint64 price,uint256 salt)");
 
     /// @dev One slot: phase (1) | bidding ends (5) | reveal ends (5) | band (2) | lots open (4) |
-    /// accounts charged so far (4).
+    /// accounts charged so far (4) | auction round (1: 0 the first, one more per reopening).
     struct Case {
         CasePhase phase;
         uint40 biddingEnds;
@@ -57,6 +57,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         uint16 bandBps;
         uint32 openLots;
         uint32 charged;
+        uint8 round;
     }
 
     /// @dev What is left of a lot to dispose of, and its best bid.
@@ -106,7 +107,8 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     mapping(uint256 lotId => Lot) private _lots;
     mapping(uint256 lotId => Leg[]) private _legs;
     mapping(address defaulter => mapping(address account => mapping(uint256 securityId => uint256))) private _lotIds;
-    mapping(uint256 lotId => mapping(address bidder => bytes32)) private _commitments;
+    /// @dev Keyed by `_commitKey(lot, round)`: a reopened round starts with no commitments.
+    mapping(uint256 lotRound => mapping(address bidder => bytes32)) private _commitments;
 
     /// @param ccp The CCP (this contract needs its DEFAULT_MANAGEMENT_ROLE).
     /// @param fund The default fund (this contract needs its DEFAULT_MANAGEMENT_ROLE).
@@ -211,6 +213,22 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         emit AuctionStarted(defaulter, c.openLots, biddingEnds, revealEnds, bandBps);
     }
 
+    /// @inheritdoc IDefaultManagement
+    function reopenAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps)
+        external
+        onlyRole(DEFAULT_MANAGER_ROLE)
+    {
+        Case storage c = _requirePhase(defaulter, CasePhase.Auction);
+        if (block.timestamp <= c.revealEnds) revert RoundNotOver(defaulter, c.revealEnds);
+        if (biddingWindow == 0 || revealWindow == 0 || bandBps >= RiskMath.BPS) revert BadParameter();
+        if (c.openLots == 0) revert NoLots(defaulter);
+        uint40 biddingEnds = uint40(block.timestamp + biddingWindow);
+        uint40 revealEnds = biddingEnds + revealWindow;
+        uint8 round = c.round + 1;
+        (c.biddingEnds, c.revealEnds, c.bandBps, c.round) = (biddingEnds, revealEnds, bandBps, round);
+        emit AuctionReopened(defaulter, round, c.openLots, biddingEnds, revealEnds, bandBps);
+    }
+
     // ─── Bids ────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IDefaultManagement
@@ -219,9 +237,10 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         Case memory c = _cases[l.defaulter];
         if (c.phase != CasePhase.Auction || block.timestamp > c.biddingEnds) revert BiddingClosed(lotId, c.biddingEnds);
         _requireEligible(msg.sender);
-        if (_commitments[lotId][msg.sender] != bytes32(0)) revert DuplicateBid(lotId, msg.sender);
+        uint256 key = _commitKey(lotId, c.round);
+        if (_commitments[key][msg.sender] != bytes32(0)) revert DuplicateBid(lotId, msg.sender);
         if (commitment == bytes32(0)) revert BadParameter();
-        _commitments[lotId][msg.sender] = commitment;
+        _commitments[key][msg.sender] = commitment;
         emit BidCommitted(lotId, msg.sender);
     }
 
@@ -233,10 +252,11 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
             revert NotRevealing(bid.lot, c.biddingEnds, c.revealEnds);
         }
         bytes32 digest = _bidDigest(bid);
-        if (_commitments[bid.lot][bid.bidder] != digest) revert NoCommitment(bid.lot, bid.bidder);
+        uint256 key = _commitKey(bid.lot, c.round);
+        if (_commitments[key][bid.bidder] != digest) revert NoCommitment(bid.lot, bid.bidder);
         if (!SignatureChecker.isValidSignatureNow(bid.bidder, digest, signature)) revert BadBidSignature(bid.bidder);
         _requireEligible(bid.bidder);
-        delete _commitments[bid.lot][bid.bidder];
+        delete _commitments[key][bid.bidder];
         int256 q = l.quantity;
         uint256 sid = l.securityId;
         uint256 limit = _bandLimit(sid, q > 0, c.bandBps);
@@ -413,6 +433,11 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     }
 
     /// @inheritdoc IDefaultManagement
+    function auctionRound(address defaulter) external view returns (uint8) {
+        return _cases[defaulter].round;
+    }
+
+    /// @inheritdoc IDefaultManagement
     function lotsOf(address defaulter) external view returns (uint256[] memory) {
         return _caseLots[defaulter];
     }
@@ -459,6 +484,11 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     function _requirePhase(address defaulter, CasePhase phase) private view returns (Case storage c) {
         c = _cases[defaulter];
         if (c.phase != phase) revert WrongPhase(defaulter, phase, c.phase);
+    }
+
+    /// @dev The commitments' key of `lotId` in auction round `round` (lot ids are far below 2^248).
+    function _commitKey(uint256 lotId, uint8 round) private pure returns (uint256) {
+        return lotId | (uint256(round) << 248);
     }
 
     function _lot(uint256 lotId) private view returns (Lot storage l) {

@@ -41,7 +41,8 @@ GATES: dict[str, dict[str, str]] = {
                     "setBackupMember": "DEFAULT_MANAGER_ROLE", "closeDefault": "DEFAULT_MANAGER_ROLE",
                     "cureDefault": "DEFAULT_MANAGER_ROLE", "startEpisode": "DEFAULT_MANAGER_ROLE", "setEstate": ADMIN,
                     "setPortWindow": ADMIN, "recoverCcpCredit": "DEFAULT_MANAGER_ROLE", "setCoolingOff": ADMIN},
-    "DefaultManagement": {"startAuction": "DEFAULT_MANAGER_ROLE", "hedge": "DEFAULT_MANAGER_ROLE"},
+    "DefaultManagement": {"startAuction": "DEFAULT_MANAGER_ROLE", "reopenAuction": "DEFAULT_MANAGER_ROLE",
+                          "hedge": "DEFAULT_MANAGER_ROLE"},
     "BBO": {"addVenue": "OPERATOR_ROLE", "removeVenue": "OPERATOR_ROLE"},
 }
 #: Every contract's grantRole/revokeRole needs the admin (the timelock) for every role.

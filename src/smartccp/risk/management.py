@@ -166,6 +166,23 @@ def reveal(dm: Any, bids: Iterable[SignedBid], sender: Any, report: CaseReport |
     return accepted
 
 
+def unsold(dm: Any, defaulter: Any) -> list[Lot]:
+    """The open lots without a leader: what a disposal now would close out on the venue."""
+    from ape.utils import ZERO_ADDRESS
+
+    return [lt for lt in lots_of(dm, defaulter) if lt.state == LotState.OPEN and lt.leader == ZERO_ADDRESS]
+
+
+def reopen(dm: Any, defaulter: Any, window: int, band_bps: int, sender: Any,
+           report: CaseReport | None = None) -> int:
+    """A second (or later) round for the lots still open, before any is closed out: bidding and
+    reveal of ``window`` seconds each, bids within ``band_bps``; returns the new round."""
+    r = dm.reopenAuction(defaulter, window, window, band_bps, sender=sender)
+    if report is not None:
+        report.add_gas("reopen", r)
+    return int(dm.auctionRound(defaulter))
+
+
 def dispose_all(dm: Any, defaulter: Any, sender: Any, report: CaseReport | None = None, *, max_makers: int = 8,
                 max_rounds: int = 4) -> list[Lot]:
     """Dispose of every open lot (award, or close out on the venue; a partly closed-out lot is

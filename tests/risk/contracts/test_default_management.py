@@ -449,3 +449,53 @@ def test_house_gain_and_ccp_credit_return_what_the_fund_paid__in_reverse_order(c
     assert int(fund.contributionOf(k.a)[1]) == CONTRIBUTIONS[0]
     assert int(ccp.prefunded(fund)[0]) == cash(150)
     assert tuple(fund.unrecovered(k.a)) == (0, 0, 0)
+
+
+def test_second_round__unsold_lots_bid_again__leader_kept_unless_beaten__fresh_commitments__refusals(case_):
+    # Round 0: b leads lot 1 at 87.00, d commits to lot 1 but never reveals, lots 2 and 3 get
+    # no bid. Instead of closing lots 2 and 3 out, the default manager reopens the bidding:
+    # round 1 takes c's 89.00 for lot 1 (beating b), b's 111.00 for lot 2; lot 3 still gets
+    # none and is closed out. The losses are those of the one-round test.
+    k = case_
+    dm = k.dm
+    l1, l2, l3 = k.lots["a_s1"], k.lots["a_s2"], k.lots["y_s1"]
+    _start(k)
+    with ape.reverts(dm.RoundNotOver, defaulter=k.a, revealEnds=int(dm.caseOf(k.a)[2])):
+        dm.reopenAuction(k.a, WINDOW, WINDOW, BAND, sender=k.operator)
+    first = mg.sign_bid(dm, k.b, l1, cash("87.00"))
+    unrevealed = mg.sign_bid(dm, k.d, l1, cash("86.00"))
+    mg.commit(dm, [first, unrevealed], k.by_address())
+    _to_reveal(k)
+    mg.reveal(dm, [first], k.keeper)
+    _to_disposal(k)
+    assert [lt.id for lt in mg.unsold(dm, k.a)] == [l2, l3]
+    with ape.reverts(dm.AccessControlUnauthorizedAccount):
+        dm.reopenAuction(k.a, WINDOW, WINDOW, BAND, sender=k.keeper)
+    with ape.reverts(dm.BadParameter):
+        dm.reopenAuction(k.a, 0, WINDOW, BAND, sender=k.operator)
+
+    report = mg.CaseReport(str(k.a.address))
+    assert mg.reopen(dm, k.a, WINDOW, BAND, k.operator, report) == 1
+    with ape.reverts(dm.AuctionNotOver, lot=l1, revealEnds=int(dm.caseOf(k.a)[2])):
+        dm.disposeLot(l1, 8, sender=k.keeper)  # the new round runs
+    assert (mg.lot(dm, l1).leader, mg.lot(dm, l1).leading_price) == (k.b.address, cash("87.00"))  # kept
+    again = mg.sign_bid(dm, k.d, l1, cash("86.50"))  # d's unrevealed round-0 commitment is gone
+    second = [mg.sign_bid(dm, k.c, l1, cash("89.00")), mg.sign_bid(dm, k.b, l2, cash("111.00")), again]
+    mg.commit(dm, second, k.by_address(), report)
+    with ape.reverts(dm.DuplicateBid, lot=l1, bidder=k.c.address):
+        dm.commitBid(l1, second[0].digest, sender=k.c)
+    _to_reveal(k)
+    with ape.reverts(dm.NoCommitment, lot=l1, bidder=k.b.address):
+        dm.revealBid(first.bid, first.signature, sender=k.keeper)  # round 0's bid: not committed in round 1
+    mg.reveal(dm, second, k.keeper, report)
+    assert [row["refused"] for row in report.bids] == [None, None, "InsufficientMargin"]
+    assert (mg.lot(dm, l1).leader, mg.lot(dm, l1).leading_price) == (k.c.address, cash("89.00"))
+    _to_disposal(k)
+    lots = {lt.id: lt for lt in mg.dispose_all(dm, k.a, k.keeper, report)}
+    assert (lots[l1].state, lots[l2].state, lots[l3].state) == \
+        (mg.LotState.AWARDED, mg.LotState.AWARDED, mg.LotState.CLOSED_OUT)
+    assert {i: -lt.cash for i, lt in lots.items()} == \
+        {l1: 100 * (P0 - cash("89.00")), l2: 50 * (cash("111.00") - P0), l3: 30 * (P0 - cash("85.00"))}
+    mg.charge(dm, k.a, k.keeper, report)
+    with ape.reverts(dm.WrongPhase):
+        dm.reopenAuction(k.a, WINDOW, WINDOW, BAND, sender=k.operator)  # the case closed
