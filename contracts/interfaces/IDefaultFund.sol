@@ -168,6 +168,10 @@ interface IDefaultFund is IDefaultHandler {
     error NotFundMember(address member);
     /// @notice `member` is not in default.
     error NotInDefault(address member);
+    /// @notice A shortfall of `account`, which no member answers for (a system account: the
+    /// default-management account, a close-out market): no layer of the waterfall is used for
+    /// it; the CCP defers the pay-outs it cannot make.
+    error NoMemberToCharge(address account);
     /// @notice `member` is already in default.
     error AlreadyInDefault(address member);
     /// @notice Nothing makes `member` defaultable now (no overdue call or top-up).

@@ -305,6 +305,9 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         returns (uint256 covered)
     {
         if (msg.sender != _ccp && !hasRole(DEFAULT_MANAGEMENT_ROLE, msg.sender)) revert OnlyCcp(msg.sender);
+        // A system account (the default-management account short of assessments still to come,
+        // a close-out market) has no member behind it: nobody's resources answer for it.
+        if (member == address(0)) revert NoMemberToCharge(wallet);
         if (_cases[member].reason == DefaultReason.None) _declare(member, DefaultReason.SettlementShortfall);
         covered = _waterfall(member, wallet, cashAmount, msg.sender);
         emit ShortfallCovered(member, cashAmount, covered);

@@ -11,6 +11,7 @@ import pytest
 
 from smartccp.risk.chain import layer_events, layer_totals, margin_status
 from smartccp.risk.waterfall import LAYERS, run_waterfall
+from smartccp.types import ZERO_ADDRESS
 from smartccp.units import cash
 
 MARGIN_A, MARGIN_B = cash(1_000), cash(200)
@@ -187,6 +188,23 @@ def test_recovery__returned_to_the_layers_in_reverse_order__survivors_first_thro
     assert int(system.cash.balanceOf(fund)) == fund_cash  # every layer's cash back in the fund
     with ape.reverts(fund.RecoveryTooLarge, defaulter=a, amount=1, unrecovered=0):
         fund.recoverLoss(a, 1, sender=u.ccp)
+
+
+def test_waterfall__a_shortfall_no_member_answers_for__named_error__no_layer_used(wf, system, bank, accounts):
+    # The CCP charges a system account's shortfall (the default-management account short of the
+    # assessments still to come, a close-out market) with no member behind it (the register's
+    # clearing member of a system account is zero). Before, the waterfall ran for "member 0":
+    # the CCP's skin in the game and the survivors paid for a loss no member caused, again.
+    u, trio = wf
+    _fund_sitg(u, system, bank)
+    account = accounts[9]
+    before = (layer_totals(u.fund), tuple(u.fund.survivorPool()), int(u.fund.skinInTheGame()),
+              int(system.cash.balanceOf(u.ccp)))
+    with ape.reverts(u.fund.NoMemberToCharge, account=account.address):
+        u.fund.coverShortfall(ZERO_ADDRESS, account, cash(1_000), sender=u.ccp)
+    assert (layer_totals(u.fund), tuple(u.fund.survivorPool()), int(u.fund.skinInTheGame()),
+            int(system.cash.balanceOf(u.ccp))) == before
+    assert int(u.fund.defaultOf(ZERO_ADDRESS)[0]) == 0  # nobody declared
 
 
 def test_waterfall__only_the_ccp_charges(wf):
