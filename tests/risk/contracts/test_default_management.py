@@ -39,6 +39,7 @@ from smartccp.risk import management as mg
 from smartccp.risk.chain import (
     deploy_risk,
     layer_events,
+    layer_totals,
     margin_status,
     publish_contributions,
     publish_prices,
@@ -499,3 +500,41 @@ def test_second_round__unsold_lots_bid_again__leader_kept_unless_beaten__fresh_c
     mg.charge(dm, k.a, k.keeper, report)
     with ape.reverts(dm.WrongPhase):
         dm.reopenAuction(k.a, WINDOW, WINDOW, BAND, sender=k.operator)  # the case closed
+
+
+def test_case_account_short_at_settlement__charged_to_nobody__pay_outs_deferred__no_layer_used_again(case_):
+    # The auction as in the one-round test, but the losses are not charged before settlement: the
+    # case account holds nothing for its residual cash legs, as when part of the loss waits for
+    # the survivors' assessments (paid to the CCP). Its pay-in fails; the CCP's close-out charges
+    # the shortfall to the case account's member, which a system account does not have, and the
+    # fund refuses it (NoMemberToCharge): no layer pays for it a second time. The CCP defers the
+    # pay-outs it cannot make, exactly the unpaid cash.
+    k = case_
+    dm, fund, ccp = k.dm, k.fund, k.system.ccp
+    l1, l2, l3 = k.lots["a_s1"], k.lots["a_s2"], k.lots["y_s1"]
+    bids = [mg.sign_bid(dm, k.c, l1, cash("89.00")), mg.sign_bid(dm, k.b, l2, cash("111.00"))]
+    _start(k)
+    mg.commit(dm, bids, k.by_address())
+    _to_reveal(k)
+    mg.reveal(dm, bids, k.keeper)
+    _to_disposal(k)
+    lots = {lt.id: lt for lt in mg.dispose_all(dm, k.a, k.keeper)}
+    unpaid = -sum(lt.cash for lt in lots.values())
+    assert unpaid == 100 * (P0 - cash("89.00")) + 50 * (cash("111.00") - P0) + 30 * (P0 - cash("85.00"))
+    assert int(k.system.cash.balanceOf(dm)) == 0
+    before = (layer_totals(fund), tuple(fund.survivorPool()), int(fund.skinInTheGame()))
+
+    warp_past(ccp, k.cycle)
+    cycle = run_cycle(ccp, k.cycle, k.keeper)
+
+    assert cycle.phase.name == "SETTLED"
+    charged = [(str(log.account), str(log.clearingMember), int(log.shortfall), int(log.covered))
+               for log in cycle.logs(ccp.ShortfallCharged)]
+    # One close-out per security of the case account (S1: 1,100 + 450; S2: 550), none covered.
+    assert sorted(charged) == sorted([(str(dm.address), ape.utils.ZERO_ADDRESS, cash(1_550), 0),
+                                      (str(dm.address), ape.utils.ZERO_ADDRESS, cash(550), 0)])
+    assert sum(c[2] for c in charged) == unpaid
+    assert sum(int(log.cashAmount) for log in cycle.logs(ccp.PayOutDeferred)) == unpaid
+    assert (layer_totals(fund), tuple(fund.survivorPool()), int(fund.skinInTheGame())) == before
+    assert not [log for r in cycle.receipts for log in r.decode_logs(fund.LayerUsed)]
+    assert int(fund.defaultOf(ape.utils.ZERO_ADDRESS)[0]) == 0
