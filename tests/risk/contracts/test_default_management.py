@@ -171,6 +171,16 @@ def _start(k: Case) -> None:
     k.dm.startAuction(k.a, WINDOW, WINDOW, BAND, sender=k.operator)
 
 
+def _auction(k: Case, bids: list) -> dict:
+    """Start the auction, commit and reveal ``bids``, dispose of every lot: lot id -> Lot."""
+    _start(k)
+    mg.commit(k.dm, bids, k.by_address())
+    _to_reveal(k)
+    mg.reveal(k.dm, bids, k.keeper)
+    _to_disposal(k)
+    return {lt.id: lt for lt in mg.dispose_all(k.dm, k.a, k.keeper)}
+
+
 def _to_reveal(k: Case) -> None:
     ape.chain.pending_timestamp = int(k.dm.caseOf(k.a)[1]) + 1
     ape.chain.mine()
@@ -412,13 +422,7 @@ def test_house_gain_and_ccp_credit_return_what_the_fund_paid__in_reverse_order(c
     k = case_
     dm, fund, ccp = k.dm, k.fund, k.system.ccp
     l1, l2 = k.lots["a_s1"], k.lots["a_s2"]
-    bids = [mg.sign_bid(dm, k.c, l1, cash("80.00")), mg.sign_bid(dm, k.b, l2, cash("95.00"))]
-    _start(k)
-    mg.commit(dm, bids, k.by_address())
-    _to_reveal(k)
-    mg.reveal(dm, bids, k.keeper)
-    _to_disposal(k)
-    mg.dispose_all(dm, k.a, k.keeper)
+    _auction(k, [mg.sign_bid(dm, k.c, l1, cash("80.00")), mg.sign_bid(dm, k.b, l2, cash("95.00"))])
     mg.charge(dm, k.a, k.keeper)
     assert int(dm.accountResult(k.a, k.a)[1]) == cash(250)  # owed back to the house
     assert tuple(fund.unrecovered(k.a)) == (0, 0, cash(500))
@@ -511,14 +515,8 @@ def test_case_account_short_at_settlement__charged_to_nobody__pay_outs_deferred_
     # pay-outs it cannot make, exactly the unpaid cash.
     k = case_
     dm, fund, ccp = k.dm, k.fund, k.system.ccp
-    l1, l2, l3 = k.lots["a_s1"], k.lots["a_s2"], k.lots["y_s1"]
-    bids = [mg.sign_bid(dm, k.c, l1, cash("89.00")), mg.sign_bid(dm, k.b, l2, cash("111.00"))]
-    _start(k)
-    mg.commit(dm, bids, k.by_address())
-    _to_reveal(k)
-    mg.reveal(dm, bids, k.keeper)
-    _to_disposal(k)
-    lots = {lt.id: lt for lt in mg.dispose_all(dm, k.a, k.keeper)}
+    l1, l2 = k.lots["a_s1"], k.lots["a_s2"]
+    lots = _auction(k, [mg.sign_bid(dm, k.c, l1, cash("89.00")), mg.sign_bid(dm, k.b, l2, cash("111.00"))])
     unpaid = -sum(lt.cash for lt in lots.values())
     assert unpaid == 100 * (P0 - cash("89.00")) + 50 * (cash("111.00") - P0) + 30 * (P0 - cash("85.00"))
     assert int(k.system.cash.balanceOf(dm)) == 0
