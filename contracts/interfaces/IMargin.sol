@@ -93,6 +93,9 @@ interface IMarginEvents {
     /// @notice The client account `account` was put under `member` (a client admitted, or its
     /// account ported with what it holds); `segregation` Individual or Omnibus.
     event AccountAttached(address indexed account, address indexed member, Segregation segregation);
+    /// @notice A defaulter's omnibus collateral followed its clients to `to` (the backup member's
+    /// omnibus account): `cash` (with its unpaid interest) now, securities lines up to `done`.
+    event OmnibusCollateralPorted(address indexed member, address indexed from, address indexed to, uint256 cash, bool done);
 
     // ─── Errors ──────────────────────────────────────────────────────────────────────────────
     /// @notice The margin account `account`'s collateral `posted` does not cover `required`
@@ -142,6 +145,13 @@ interface IMarginEvents {
     /// @notice A Margin module (MarginRevaluation, MarginSeizure) was called directly instead of
     /// by delegatecall from Margin.
     error OnlyDelegateCall();
+    /// @notice `member` is not flagged in default.
+    error NotFlaggedInDefault(address member);
+    /// @notice `clients` omnibus clients of `account` are not ported yet: its collateral stays.
+    error OmnibusClientsLeft(address account, uint256 clients);
+    /// @notice `member`'s omnibus clients were not ported during its default, or not all to one
+    /// omnibus account: its omnibus collateral has nowhere to follow them.
+    error OmnibusNotPorted(address member);
 }
 
 /// @title IMargin — collateral, scenario initial margin, variation margin, margin calls and the
@@ -297,6 +307,17 @@ interface IMargin is IOrderGate, IMarginEvents {
     /// to the estate `releaseCollateral` named. Anyone may call.
     /// @return done True once every line is sent.
     function releaseRemainingCollateral(address member, uint256 maxLines) external returns (bool done);
+    /// @notice Collective porting of a defaulter's omnibus account: once every omnibus client of
+    /// `member` (flagged in default) has been ported, all to one member (`DefaultFund.portClients`
+    /// to the backup), the commingled omnibus collateral follows them into that member's omnibus
+    /// account: all its
+    /// cash (with the interest it has earned and not been paid) at the first call, and up to
+    /// `maxLines` securities collateral lines per call, from where the last call stopped (each
+    /// valued afresh in its new account). Anyone may call. Refused while a client is left
+    /// (`OmnibusClientsLeft`: that collateral still answers for it), and if none was ported during
+    /// the default or they went to different members (`OmnibusNotPorted`).
+    /// @return done True once every line has moved.
+    function portOmnibusCollateral(address member, uint256 maxLines) external returns (bool done);
     /// @notice Flag `member` in default. Default fund only.
     function flagDefault(address member) external;
     /// @notice Clear `member`'s default flag when the default fund cures its default (the

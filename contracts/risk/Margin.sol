@@ -438,6 +438,12 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
     }
 
     /// @inheritdoc IMargin
+    /// @dev Runs in MarginSeizure.
+    function portOmnibusCollateral(address, uint256) external nonReentrant returns (bool done) {
+        return abi.decode(_delegate(_seizure, msg.data), (bool));
+    }
+
+    /// @inheritdoc IMargin
     function flagDefault(address member) external onlyRole(FUND_ROLE) {
         _accounts[member].flags |= DEFAULTED;
         emit MemberFlaggedInDefault(member);
@@ -488,11 +494,26 @@ contract Margin is IMargin, IRegisterSubscriber, MarginBase {
             _attach(account, entry.clearingMember, omnibus ? Segregation.Omnibus : Segregation.Individual);
         }
         if (h.account != account) {
-            if (h.listed) _unlistWallet(h.account, wallet);
+            if (h.listed) {
+                _unlistWallet(h.account, wallet);
+                _notePort(h.account, account);
+            }
             h.listed = account != wallet && account != address(0);
             if (h.listed) _listWallet(account, wallet);
         }
         _members[wallet] = Holder(entry.kind, account, h.listed);
+    }
+
+    /// @dev A client left the omnibus account `from` for the account `to`: if `from` is a
+    /// defaulter's, note where its clients go (for `portOmnibusCollateral`): one destination, or
+    /// split (several, or none: a client that left the CCP).
+    function _notePort(address from, address to) private {
+        AccountOwner memory o = _owners[from];
+        if (o.mode != Segregation.Omnibus || _accounts[o.member].flags & DEFAULTED == 0) return;
+        OmnibusPort storage p = _omnibusPorts[from];
+        if (to == address(0)) p.split = true;
+        else if (p.to == address(0)) p.to = to;
+        else if (p.to != to) p.split = true;
     }
 
     /// @dev Put the client account `account` under `member` (new, or ported with what it holds).

@@ -131,6 +131,16 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// builds (4) | next wallet (4: 0 the account's own address, k its wallet k - 1; past the
     /// last, the collateral lines) | next position or line of it (4) | items done (4) | running
     /// (1) | new day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
+    /// @dev A defaulter's omnibus account whose clients left it during the default (one slot): the
+    /// omnibus account they went to (zero: none left yet), whether they went to more than one (or
+    /// out of the CCP: then its collateral cannot follow them collectively), and the next
+    /// collateral line to move to `to`.
+    struct OmnibusPort {
+        address to;
+        bool split;
+        uint64 cursor;
+    }
+
     struct Run {
         uint32 day;
         uint32 wallet;
@@ -181,6 +191,8 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
     /// @dev Where a closed default's remaining securities collateral goes, and the next line.
     mapping(address member => address) internal _releaseTo;
     mapping(address member => uint256) internal _releaseCursor;
+    /// @dev Per omnibus account of a defaulter: where its clients were ported (#20).
+    mapping(address account => OmnibusPort) internal _omnibusPorts;
     /// @dev Each security's settlement price again (`SecurityRisk.price`, written with it), four
     /// consecutive ids per slot (id `i` in bits `[64 (i % 4), 64 (i % 4) + 64)` of word `i / 4`):
     /// the revaluation reads a page's prices here, one cold slot per 4 ids instead of one per

@@ -6,10 +6,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ICloseOutMarket} from "../interfaces/ICloseOutMarket.sol";
+import {OmnibusAccount} from "../libraries/OmnibusAccount.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {MarginBase} from "./MarginBase.sol";
 
-/// @title MarginSeizure — waterfall layer 1 for Margin: seize and release a defaulter's collateral
+/// @title MarginSeizure — waterfall layer 1 for Margin: seize, release and port a defaulter's collateral
 /// @notice Runs only by delegatecall from the Margin contract that created it, on Margin's
 /// storage (both derive from MarginBase alone, so their layouts are one); Margin checks the
 /// caller's role and re-entrancy first. Called directly it refuses (OnlyDelegateCall).
@@ -120,6 +121,60 @@ contract MarginSeizure is MarginBase {
         _releaseCursor[member] = i;
         done = i == ids.length;
         if (done) delete _releaseTo[member];
+    }
+
+    /// @notice Collective porting of a defaulter's omnibus collateral (see
+    /// IMargin.portOmnibusCollateral). Only by delegatecall from Margin (re-entrancy there).
+    /// @dev Where the clients went, and the cursor over the lines, are `_omnibusPorts[from]`
+    /// (Margin notes the destination as each client leaves). Nothing leaves this contract: the
+    /// units and cash change account only.
+    function portOmnibusCollateral(address member, uint256 maxLines) external returns (bool done) {
+        _requireDelegated();
+        if (maxLines == 0) revert ZeroInput();
+        if (_accounts[member].flags & DEFAULTED == 0) revert NotFlaggedInDefault(member);
+        address from = OmnibusAccount.omnibusOf(member);
+        uint256 left = _wallets[from].length;
+        if (left != 0) revert OmnibusClientsLeft(from, left);
+        OmnibusPort memory p = _omnibusPorts[from];
+        address to = p.to;
+        if (to == address(0) || p.split) revert OmnibusNotPorted(member);
+        _restartRun(from);
+        _restartRun(to);
+        // The cash and its unpaid interest, both accrued to now on each side first.
+        CashHeld memory h = _touchCash(from);
+        CashHeld memory g = _touchCash(to);
+        uint256 moved = h.cash;
+        (g.cash, g.interest) = ((g.cash + moved).toUint96(), (uint256(g.interest) + h.interest).toUint96());
+        (h.cash, h.interest) = (0, 0);
+        (_cashHeld[from], _cashHeld[to]) = (h, g);
+        Account storage a = _accounts[from];
+        a.posted = (uint256(a.posted) - moved).toUint80();
+        _accounts[to].posted = (uint256(_accounts[to].posted) + moved).toUint80();
+        // The securities lines, resumably.
+        uint64[] storage ids = _collateralIds[from];
+        uint256 i = p.cursor;
+        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
+        for (; i < end; ++i) {
+            uint256 sid = ids[i];
+            CollateralLine storage l = _lines[from][sid];
+            uint256 units = l.units;
+            if (units == 0) continue;
+            a.posted -= uint80(l.value);
+            (l.units, l.value) = (0, 0);
+            CollateralLine storage m = _lines[to][sid];
+            if (!m.listed) {
+                _collateralIds[to].push(uint64(sid));
+                m.listed = true;
+            }
+            _revalueLine(to, sid, uint256(m.units) + units);
+            emit SecuritiesCollateralMoved(from, sid, -units.toInt256());
+            emit SecuritiesCollateralMoved(to, sid, units.toInt256());
+        }
+        done = i == ids.length;
+        _omnibusPorts[from].cursor = done ? 0 : uint64(i);
+        emit OmnibusCollateralPorted(member, from, to, moved, done);
+        Account memory t = _accounts[to];
+        if (t.posted >= t.required && _calls[to].deadline != 0) _callOrRelease(to, t.posted, t.required);
     }
 
     /// @dev Layer 1's securities part: sell `account`'s collateral until `short` cash is raised

@@ -28,12 +28,14 @@ def test_drill__separated_keys__each_role_sends_its_own_and_admin_changes_wait_t
 
 
 def test_member_default__managed_at_once__client_ported_portfolio_auctioned_loss_reaches_survivors(drill):
-    _, report, _ = drill("member_default")
+    runner, report, _ = drill("member_default")
     day0, day1 = report["cycles"]
     [event] = day0["events"]
     mgmt = event["management"]
-    # Clients first: romeo ported to lima in the port window; tango, not accepted, closed out.
-    assert event["ported_clients"] == ["romeo"] and mgmt["closed_out_clients"] == ["tango"]
+    # Clients first: romeo ported to lima in the port window, and victor (omnibus) with kilo's
+    # omnibus collateral; tango, not accepted, closed out.
+    assert event["ported_clients"] == ["romeo", "victor"] and mgmt["closed_out_clients"] == ["tango"]
+    assert event["omnibus_collateral_ported"] == runner.sc.member("victor").margin > 0
     lots = {lot["account"]: lot for lot in mgmt["lots"]}
     house, tango = lots["kilo"], lots["tango"]
     assert (house["quantity"], house["cash"]) == (3_000, -3_000 * 100_000_000)
@@ -87,6 +89,10 @@ def test_member_default__on_chain_waterfall__layer_events_in_order_sum_to_the_lo
                              {"kilo": available["defaulter_default_fund"], "survivors": available["survivor_default_fund"]},
                              available["ccp_skin_in_the_game"])
     assert dict(house) == {k: v for k, v in expected.layers if v}  # the contract's layers equal the model's
+    # victor's omnibus collateral now in lima's omnibus account, none left in kilo's.
+    margin = runner.risk.margin
+    omnibus = {m: margin_status(margin, margin.omnibusAccountOf(runner.accounts[m])).cash for m in ("kilo", "lima")}
+    assert omnibus == {"kilo": 0, "lima": runner.sc.member("victor").margin}
     # tango keeps the rest of its own margin: segregation held.
     posted = margin_status(runner.risk.margin, runner.accounts["tango"]).posted
     assert posted == runner.sc.member("tango").margin - tango_loss > 0

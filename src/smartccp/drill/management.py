@@ -57,7 +57,7 @@ class ChainDefault(EventHandler):
                 run.clock.wait_until(st.call_deadline + 1, f"{event.member}'s margin call deadline")
             rk.fund.declareDefault(acct, sender=manager)
             reason = int(rk.fund.defaultOf(acct)[0])
-        ported = []
+        ported, omnibus_moved = [], 0
         backup = event.params.get("backup")
         clients = [c.name for c in run.sc.members if c.clearing_member == event.member]
         to_port = [c for c in event.params.get("port", clients) if c in clients] if backup else []
@@ -67,6 +67,9 @@ class ChainDefault(EventHandler):
                 s.membership.acceptPort(run.accounts[c], True, sender=run.accounts[backup])
             rk.fund.portClients(acct, [run.accounts[c] for c in to_port], sender=manager)
             ported = to_port
+            omnibus = [c for c in clients if run.sc.member(c).segregation == "omnibus"]
+            if omnibus and set(omnibus) <= set(to_port):  # ported collectively: the collateral follows
+                omnibus_moved = mg.port_omnibus_collateral(rk.margin, acct, manager)
         survivors = [m.name for m in run.sc.members if m.kind == "clearing" and m.name not in run.defaulted]
         available = {"defaulter_margin": margin_status(rk.margin, acct).cash,
                      "defaulter_default_fund": int(rk.fund.contributionOf(acct)[1]),
@@ -75,10 +78,11 @@ class ChainDefault(EventHandler):
         run.journal_extra[f"default:{event.member}"] = available
         reasons = ["None", "MissedMarginCall", "MissedTopUp", "SettlementShortfall", "Declared"]
         result = {"action": f"default declared on chain ({reasons[reason]}): member suspended, cash pay-in withheld",
-                  "reason": reasons[reason], "ported_clients": ported, "available": available}
+                  "reason": reasons[reason], "ported_clients": ported, "available": available,
+                  "omnibus_collateral_ported": omnibus_moved}
         if "auction" in event.params:
             closed = [c for c in clients if c not in ported]
-            result["management"] = {"ported_clients": ported,
+            result["management"] = {"ported_clients": ported, "omnibus_collateral_ported": omnibus_moved,
                                      **manage_default(run, event, acct, closed, event.params["auction"])}
             result["action"] = (f"default declared on chain ({reasons[reason]}), managed at once: "
                                 f"{len(ported)} client(s) ported, portfolio auctioned, loss charged")

@@ -114,8 +114,10 @@ def _fmt_types(by_type: dict[str, int]) -> str:
 def render_management(m: dict[str, Any]) -> list[str]:
     """A managed default: its lots (taken over, then awarded or closed out, each with its loss
     against the last settlement price), every bid, the clients closed out."""
-    out = [f"managed at once ({m['basis']}): clients ported {', '.join(m.get('ported_clients', [])) or 'none'}, "
-           f"closed out {', '.join(m['closed_out_clients']) or 'none'}"]
+    omnibus = m.get("omnibus_collateral_ported")
+    out = [f"managed at once ({m['basis']}): clients ported {', '.join(m.get('ported_clients', [])) or 'none'}"
+           + (f" (the omnibus collateral with them: {fmt_cash(omnibus)})" if omnibus else "")
+           + f", closed out {', '.join(m['closed_out_clients']) or 'none'}"]
     rows = [[lot["lot"], lot["account"], lot["security"], f"{lot['quantity']:,}" if lot["quantity"] is not None else "-",
              fmt_cash(lot["mark"]), lot["state"], lot["winner"] or "venue",
              fmt_cash(lot["price"]) if lot["price"] else "-", fmt_cash(lot["loss"])] for lot in m["lots"]]

@@ -136,6 +136,18 @@ def take_over(dm: Any, defaulter: Any, wallets: Iterable[Any], security_ids: Seq
                     report.taken[int(log.lot)] = (q + int(log.quantity), c + int(log.cash))
 
 
+def port_omnibus_collateral(margin: Any, defaulter: Any, sender: Any, *, page: int = 50) -> int:
+    """Once every omnibus client of ``defaulter`` has been ported to one member, move its omnibus
+    collateral after them (``Margin.portOmnibusCollateral``, ``page`` securities lines a call,
+    until done); returns the cash moved (base units)."""
+    moved = 0
+    while True:
+        [log] = margin.portOmnibusCollateral(defaulter, page, sender=sender).decode_logs(margin.OmnibusCollateralPorted)
+        moved += int(log.cash)
+        if log.done:
+            return moved
+
+
 def commit(dm: Any, bids: Iterable[SignedBid], accounts: dict[str, Any], report: CaseReport | None = None) -> None:
     """Each bidder commits its bid's digest (``accounts`` maps addresses to ape accounts)."""
     for b in bids:

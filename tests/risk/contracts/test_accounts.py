@@ -1,8 +1,9 @@
 """Accounts under a clearing member (EMIR Art. 39): a house account, individually segregated client
 accounts and one omnibus client account per member. Each is margined on its own positions, holds
 its own collateral, and answers only for its own losses in a default: segregation as tests that
-fail when it is broken. Porting moves an individual client's account whole. Every refusal is named
-and changes nothing.
+fail when it is broken. Porting moves an individual client's account whole, and a defaulter's
+omnibus clients collectively with their commingled collateral. Every refusal is named and changes
+nothing.
 
 Cast: member A (house), X its individually segregated client (the suite's client_a), Y and Z its
 omnibus clients; member B; W an individually segregated client of B.
@@ -335,4 +336,89 @@ def test_seizure_module__called_directly__refused(cast_, project):
         module.seizeMargin(c.a, c.a, cash(1), c.b, sender=c.b)
     with ape.reverts(module.OnlyDelegateCall):
         module.releaseRemainingCollateral(c.a, 1, sender=c.b)
+    assert c.posted() == BEFORE
+
+
+def test_porting__omnibus_clients__collectively__the_omnibus_collateral_follows_the_last(cast_, system, operator,
+                                                                                       issuer, outsider):
+    """A defaults. Its omnibus clients Y (long 100 EQ0) and Z (short 30) are ported to B one by one,
+    each with its positions. The commingled omnibus collateral (2,000.00 cash, and 40 EQ0 and 25
+    EQ1 that Y posted) stays while a client is left, since it still answers for that client
+    (``OmnibusClientsLeft``); once the last is gone it follows them into B's omnibus account:
+    the cash at the first call, the securities lines one per call here (resumable), each valued
+    afresh there. Nothing leaves Margin; no other account moves; a refusal changes nothing."""
+    c, u = cast_, cast_.u
+    m, s0, s1 = u.margin, u.sids[0], u.sids[1]
+    m.setHaircut(s0, 1_000, sender=operator)  # 10 %
+    system.securities.setApprovalForAll(m, True, sender=c.y)
+    for sid, n in ((s0, 40), (s1, 25)):
+        system.securities.issue(sid, c.y, n, sender=issuer)
+        m.depositSecurities(sid, n, sender=c.y)
+    lines = {s0: 40 * u.prices[s0] * 9 // 10, s1: 25 * u.prices[s1]}  # units x price less the haircut
+    assert margin_status(m, c.omnibus).posted == OMNIBUS_A + sum(lines.values())
+    cycle, price = int(u.source.currentCycle()) + 1, u.prices[s0]
+    for wallet, q in ((c.y, 100), (c.z, -30)):
+        u.source.setObligation(cycle, s0, wallet, q, -q * price, sender=u.ccp)
+    m.refreshMargin(c.omnibus, sender=u.ccp)
+    im = initial_margin([70], [price], [u.shocks[s0]])
+    assert margin_status(m, c.omnibus).initial_margin == im > 0
+    u.fund.declareDefault(c.a, sender=operator)
+    with ape.reverts(m.OmnibusClientsLeft, account=c.omnibus, clients=2):
+        m.portOmnibusCollateral(c.a, 10, sender=outsider)  # none ported yet
+    u.fund.setBackupMember(c.a, c.b, sender=operator)
+    system.membership.acceptPortsFrom(c.a, True, sender=c.b)
+    u.fund.portClients(c.a, [c.y], sender=operator)
+    omnibus_b = str(m.omnibusAccountOf(c.b))
+    assert [str(v) for v in m.walletsOf(omnibus_b)] == [omnibus_b, c.y.address]
+    held = {"units": [int(system.securities.balanceOf(m, s)) for s in (s0, s1)], "cash": int(system.cash.balanceOf(m))}
+    before = c.posted()
+    for error, kwargs, call in (
+            (m.OmnibusClientsLeft, {"account": c.omnibus, "clients": 1},
+             lambda: m.portOmnibusCollateral(c.a, 10, sender=outsider)),  # Z is still A's
+            (m.NotFlaggedInDefault, {"member": c.b.address},
+             lambda: m.portOmnibusCollateral(c.b, 10, sender=outsider)),
+            (m.ZeroInput, {}, lambda: m.portOmnibusCollateral(c.a, 0, sender=outsider))):
+        with ape.reverts(error, **kwargs):
+            call()
+        assert c.posted() == before
+    u.fund.portClients(c.a, [c.z], sender=operator)
+    assert [str(v) for v in m.walletsOf(omnibus_b)] == [omnibus_b, c.y.address, c.z.address]
+    assert [str(v) for v in m.walletsOf(c.omnibus)] == [c.omnibus]
+    # The first call: the cash and the first line; the second: the other line, and done.
+    first = m.portOmnibusCollateral(c.a, 1, sender=outsider)
+    [log] = first.decode_logs(m.OmnibusCollateralPorted)
+    assert (log["from"], log.to, int(log.cash), log.done) == (c.omnibus, omnibus_b, OMNIBUS_A, False)
+    assert margin_status(m, c.omnibus).posted == lines[s1]
+    second = m.portOmnibusCollateral(c.a, 1, sender=outsider)
+    assert [(e.account, int(e.securityId), int(e.units)) for e in second.decode_logs(m.SecuritiesCollateralMoved)] == \
+        [(c.omnibus, s1, -25), (omnibus_b, s1, 25)]
+    assert [bool(e.done) for e in second.decode_logs(m.OmnibusCollateralPorted)] == [True]
+    st = margin_status(m, omnibus_b)
+    assert st.posted == OMNIBUS_A + sum(lines.values()) and st.cash == OMNIBUS_A
+    assert [int(m.collateralUnits(omnibus_b, s)) for s in (s0, s1)] == [40, 25]
+    assert [int(m.collateralUnits(c.omnibus, s)) for s in (s0, s1)] == [0, 0]
+    assert margin_status(m, c.omnibus).posted == 0
+    # B's omnibus account is margined on Y's and Z's positions, netted as they were under A.
+    m.refreshMargin(omnibus_b, sender=u.ccp)
+    assert margin_status(m, omnibus_b).initial_margin == im
+    assert c.posted() == {**BEFORE, "omnibus A": 0}  # every other account as it was
+    assert held == {"units": [int(system.securities.balanceOf(m, s)) for s in (s0, s1)],
+                    "cash": int(system.cash.balanceOf(m))}  # nothing left Margin
+
+
+def test_porting__omnibus_clients_split_between_members__the_omnibus_collateral_stays(
+        cast_, system, operator, member_c, outsider):
+    """Omnibus collateral is ported collectively or not at all: A's omnibus clients went to two
+    members (Y to B, then Z to C after the backup changed), so it cannot follow them
+    (``OmnibusNotPorted``); it stays where it was."""
+    c, u = cast_, cast_.u
+    m = u.margin
+    u.fund.declareDefault(c.a, sender=operator)
+    for client, backup in ((c.y, c.b), (c.z, member_c)):
+        u.fund.setBackupMember(c.a, backup, sender=operator)
+        system.membership.acceptPortsFrom(c.a, True, sender=backup)
+        u.fund.portClients(c.a, [client], sender=operator)
+    assert [str(v) for v in m.walletsOf(c.omnibus)] == [c.omnibus]
+    with ape.reverts(m.OmnibusNotPorted, member=c.a.address):
+        m.portOmnibusCollateral(c.a, 10, sender=outsider)
     assert c.posted() == BEFORE
