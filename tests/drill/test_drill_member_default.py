@@ -41,11 +41,19 @@ def test_member_default__managed_at_once__client_ported_portfolio_auctioned_loss
     assert (house["quantity"], house["cash"]) == (3_000, -3_000 * 100_000_000)
     assert (tango["quantity"], tango["cash"]) == (300, -300 * 100_000_000)
     # Sealed bids: the best accepted bid wins; uniform's, above its margin, is refused.
-    refused = {b["bidder"]: b["refused"] for b in mgmt["bids"]}
+    first = [b for b in mgmt["bids"] if b["round"] == 0]
+    refused = {b["bidder"]: b["refused"] for b in first}
     assert refused == {"lima": None, "mike": None, "november": None, "uniform": "InsufficientMargin"}
-    best = max(b["price"] for b in mgmt["bids"] if b["refused"] is None)
+    best = max(b["price"] for b in first if b["refused"] is None)
     assert (house["state"], house["winner"], house["price"]) == ("awarded", "lima", best)
-    assert tango["state"] == "closed_out" and tango["winner"] is None
+    # Nobody bid on tango's lot: the auction reopened for it, and mike's second-round bid, 20 %
+    # under the settlement price, took it (the close-out dealer bid 30 % under).
+    [again] = [b for b in mgmt["bids"] if b["round"] == 1]
+    assert (again["bidder"], again["lot"], again["refused"]) == ("mike", tango["lot"], None)
+    tick = 10_000  # ACME's 0.01
+    assert again["price"] == tango["mark"] * 8 // 10 // tick * tick
+    assert (tango["state"], tango["winner"], tango["price"]) == ("awarded", "mike", again["price"])
+    assert tango["loss"] == -(tango["cash"] + tango["quantity"] * tango["price"]) > 0
     # The loss is what the auction crystallised: what kilo owed minus what the winner pays, i.e.
     # VM at the settlement price plus the auction's discount to it.
     vm = -(house["cash"] + house["quantity"] * house["mark"])

@@ -143,14 +143,40 @@ class ChainDefault(EventHandler):
         return {"waterfall": waterfall, "replenished": replenished, "status_after": status}
 
 
+def _bidding_round(run: DrillRunner, acct: Any, lots: list[mg.Lot], marks: dict[int, int],
+                   bids_bps: dict[str, int], report: mg.CaseReport) -> None:
+    """One sealed-bid round of the open auction: each bidder of ``bids_bps`` bids on every lot of
+    ``lots`` at the settlement price moved by its bps (a buyer's discount if negative, a seller's
+    the other way; on the tick), commits, and reveals after the bidding window; the bids are
+    recorded with the round."""
+    s, dm, keeper = run._sys(), run._risk().management, run.roles.key("keeper")
+    round_ = int(dm.auctionRound(acct))
+    bids = []
+    for lt in lots:
+        tick = int(s.securities.tradingTerms(lt.security_id)[0])
+        for bidder, move in bids_bps.items():
+            shift = move if lt.quantity > 0 else -move
+            price = marks[lt.security_id] * (10_000 + int(shift)) // 10_000 // tick * tick
+            bids.append(mg.sign_bid(dm, run.accounts[bidder], lt.id, price))
+    mg.commit(dm, bids, {str(run.accounts[n].address): run.accounts[n] for n in bids_bps}, report)
+    run.clock.wait_until(int(dm.caseOf(acct)[1]) + 1, "the end of the bidding")
+    first = len(report.bids)
+    mg.reveal(dm, bids, keeper, report)
+    for row in report.bids[first:]:
+        row["round"] = round_
+    run.clock.wait_until(int(dm.caseOf(acct)[2]) + 1, "the end of the reveal")
+
+
 def manage_default(run: DrillRunner, event: EventSpec, acct: Any, closed: list[str],
                    params: dict[str, Any]) -> dict[str, Any]:
     """Default management on chain (DefaultManagement), before the day's settlement: the
     defaulter's house obligations and its clients' not ported are taken over into lots (the
     clients once the port window ended), the survivors named in ``bids_bps`` bid on every house
     lot at the settlement price moved by their bps (sealed: committed, then revealed; a bid
-    above the bidder's margin is refused and recorded), lots without a bid are closed out on
-    venue 0 against the close-out dealer's bids, and the loss is charged through the waterfall."""
+    above the bidder's margin is refused and recorded); with ``second_round`` the auction
+    reopens for every lot still without a bid, clients' too, and its ``bids_bps`` bid on them;
+    lots without a bid are then closed out on venue 0 against the close-out dealer's bids, and
+    the loss is charged through the waterfall."""
     s, rk, r = run._sys(), run._risk(), run.roles
     dm, keeper = rk.management, r.key("keeper")
     report = mg.CaseReport(event.member)
@@ -164,21 +190,14 @@ def manage_default(run: DrillRunner, event: EventSpec, acct: Any, closed: list[s
                                             sender=r.key("default_manager")))
     lots = mg.lots_of(dm, acct)
     marks = {lt.security_id: int(rk.margin.securityRisk(lt.security_id)[0]) for lt in lots}
-    bids = []
-    for lt in lots:
-        if lt.account != str(acct.address) or lt.quantity == 0:
-            continue  # a closed-out client's lot, or nothing to sell
-        tick = int(s.securities.tradingTerms(lt.security_id)[0])
-        for bidder, move in params.get("bids_bps", {}).items():
-            # A buyer's price is the mark moved by `move` (a discount if negative), a seller's
-            # moved the other way; on the tick.
-            shift = move if lt.quantity > 0 else -move
-            price = marks[lt.security_id] * (10_000 + int(shift)) // 10_000 // tick * tick
-            bids.append(mg.sign_bid(dm, run.accounts[bidder], lt.id, price))
-    mg.commit(dm, bids, {str(run.accounts[n].address): run.accounts[n] for n in params.get("bids_bps", {})}, report)
-    run.clock.wait_until(int(dm.caseOf(acct)[1]) + 1, "the end of the bidding")
-    mg.reveal(dm, bids, keeper, report)
-    run.clock.wait_until(int(dm.caseOf(acct)[2]) + 1, "the end of the reveal")
+    house = [lt for lt in lots if lt.account == str(acct.address) and lt.quantity != 0]  # not a client's
+    _bidding_round(run, acct, house, marks, params.get("bids_bps", {}), report)
+    again = params.get("second_round")
+    if again and mg.unsold(dm, acct):  # a second round for every lot nobody bid on, clients' too
+        window2 = int(again.get("window", window))
+        mg.reopen(dm, acct, window2, int(again.get("band_bps", params.get("band_bps", 2000))),
+                  r.key("default_manager"), report)
+        _bidding_round(run, acct, mg.unsold(dm, acct), marks, again.get("bids_bps", {}), report)
     unsold = {lt.security_id for lt in mg.lots_of(dm, acct) if lt.leader == ZERO_ADDRESS}
     if unsold:  # the close-out dealer quotes where the lots will trade
         move = int(event.params.get("close_out_move_bps", -3000))

@@ -123,8 +123,9 @@ def render_management(m: dict[str, Any]) -> list[str]:
              fmt_cash(lot["price"]) if lot["price"] else "-", fmt_cash(lot["loss"])] for lot in m["lots"]]
     out += render_table(["lot", "account", "security", "quantity", "settlement price", "disposed", "to", "price",
                          "loss"], rows).splitlines()
-    bids = [[b["lot"], b["bidder"], fmt_cash(b["price"]), b["refused"] or "accepted"] for b in m["bids"]]
-    out += render_table(["lot", "bidder", "sealed bid", "revealed"], bids).splitlines()
+    bids = [[b.get("round", 0), b["lot"], b["bidder"], fmt_cash(b["price"]), b["refused"] or "accepted"]
+            for b in m["bids"]]
+    out += render_table(["round", "lot", "bidder", "sealed bid", "revealed"], bids).splitlines()
     out.append(f"crystallised loss {fmt_cash(m['loss'])}, charged through the waterfall: {fmt_cash(m['covered'])} "
                f"covered; {sum(v for k, v in m['gas'].items() if k != 'largest'):,} gas")
     return out
