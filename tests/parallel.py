@@ -60,7 +60,7 @@ COST_HINTS: dict[str, float] = {
     "test_scale_day_small.py": 25.0,
     "test_gate.py": 2.5,
     "test_default_management.py": 2.5,
-    "test_default_assessments.py": 1.0,
+    "test_default_settlement.py": 1.5,
     "test_margin.py": 2.0,
     "test_default_drill.py": 6.0,
     "test_layer1_collateral.py": 2.5,

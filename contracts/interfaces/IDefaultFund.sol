@@ -144,6 +144,11 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice Lent cash came back: repaid by the CCP, or set off against a payment the fund
     /// owed the CCP in the waterfall (`setOff`).
     event LiquidityReturned(uint256 amount, bool setOff, uint256 outstanding);
+    /// @notice Cash lent to the default-management account (`to`) until a close-out's proceeds
+    /// arrive in a later cycle than the lot's own (`outstanding` after the loan).
+    event BridgeLent(address indexed to, uint256 amount, uint256 outstanding);
+    /// @notice A bridge loan came back from `from` (`outstanding` after it).
+    event BridgeRepaid(address indexed from, uint256 amount, uint256 outstanding);
     /// @notice `member` gave notice to leave the fund; it may complete from `completesAt`.
     event ResignationStarted(address indexed member, uint64 completesAt);
     /// @notice `member` left the fund; its contribution `returned` was paid back.
@@ -295,6 +300,17 @@ interface IDefaultFund is IDefaultHandler {
     /// @notice Withdraw `amount` of the fund's cash credit in the CCP (bridge refunds of buy-ins)
     /// and return it to the layers of `defaulter`'s case, as `recoverLoss`. Default manager.
     function recoverCcpCredit(address defaulter, uint256 amount) external;
+    /// @notice Lend the caller (the default-management account) up to `amount` cash base units
+    /// to pay a cycle's cash before a close-out's proceeds arrive in a later one; transferred
+    /// before returning. Kept apart from the CCP's buy-in loans (`liquidityLent`), never set off.
+    /// DEFAULT_MANAGEMENT_ROLE.
+    /// @return lent What was transferred (less than `amount` if the fund holds less).
+    function lendBridge(uint256 amount) external returns (uint256 lent);
+    /// @notice Take back up to `amount` of the bridge lent to the caller, by `transferFrom` on its
+    /// allowance (at most what is outstanding). DEFAULT_MANAGEMENT_ROLE.
+    function repayBridge(uint256 amount) external;
+    /// @notice Bridge loans outstanding (`lendBridge`).
+    function bridgeLent() external view returns (uint256);
     /// @notice Cure `member`'s open default without expulsion: only if no layer beyond its own
     /// margin was used, its margin is sufficient after a `refreshMargin` (no call, posted >=
     /// IM + VM) and its contribution is paid. Deletes the case, clears Margin's default flag,

@@ -89,6 +89,14 @@ struct LotView {
 ///    that gained are not netted against its losses (they arrive only when their cycles settle):
 ///    they are owed to the account and paid into its margin once this account's obligations
 ///    have settled (`payGain`).
+/// 5b. BRIDGE. A lot closed out by a sale that lands in a later cycle than the lot's earliest leg
+///    (a position from an earlier day, sold today for today's cycle) leaves this account to pay
+///    the lot's cash before the sale's proceeds arrive. The last charge borrows the proceeds
+///    still to come from the default fund (`IDefaultFund.lendBridge`, as much as it holds), so
+///    the earlier cycle is paid in full; once the latest close-out cycle has settled, anyone
+///    repays it from the proceeds (`settleBridge`). A lot to deliver whose cycle settles before
+///    its close-out's would need the units lent instead: not built (its delivery fails and the
+///    CCP buys in).
 interface IDefaultManagement {
     // ─── Events ──────────────────────────────────────────────────────────────────────────────
     /// @notice A case opened for `defaulter` (declared in the default fund).
@@ -118,6 +126,11 @@ interface IDefaultManagement {
     /// @notice Part of `lot` was closed out on the venue: `quantity` and `cash` the fills (CCP
     /// sign convention), `remaining` units still to dispose of.
     event LotClosedOut(uint256 indexed lot, int256 quantity, int256 cash, int256 remaining, uint64 limitPrice);
+    /// @notice The case borrowed `lent` of the `needed` proceeds its close-outs receive only in
+    /// `cycleId` (or earlier), to pay its earlier cycles in full.
+    event LiquidityBridged(address indexed defaulter, uint64 cycleId, uint256 needed, uint256 lent);
+    /// @notice The case's bridge loan went back to the default fund.
+    event BridgeSettled(address indexed defaulter, uint256 amount);
     /// @notice A lot was disposed of with `loss` (negative: a gain) for `account`.
     event LotDisposed(uint256 indexed lot, address indexed account, int256 loss);
     /// @notice `account`'s losses were charged through the waterfall: `covered` arrived here.
@@ -151,6 +164,8 @@ interface IDefaultManagement {
     error AuctionNotOver(uint256 lot, uint64 revealEnds);
     /// @notice The auction round's reveal runs until `revealEnds`: it is reopened only after.
     error RoundNotOver(address defaulter, uint64 revealEnds);
+    /// @notice Cycle `cycleId` has not settled yet.
+    error CycleNotSettled(uint64 cycleId);
     /// @notice `bidder` is not an active clearing member in good standing.
     error NotEligibleBidder(address bidder);
     /// @notice `bidder` already committed a bid for `lot`.
@@ -219,6 +234,10 @@ interface IDefaultManagement {
     /// for the default (`DefaultFund.recoverLoss`, survivors first); the rest, and a client's
     /// gain, goes into the account's margin.
     function payGain(address defaulter, address account) external;
+    /// @notice Repay the default fund the bridge `defaulter`'s case borrowed (5b), once the
+    /// latest cycle its close-outs' proceeds arrive in has settled (`CycleNotSettled` before;
+    /// `NothingOwed` without a loan). Anyone.
+    function settleBridge(address defaulter) external;
 
     // ─── Views ───────────────────────────────────────────────────────────────────────────────
     /// @notice `defaulter`'s case: phase, bidding and reveal ends, band, lots, lots still open,
@@ -245,6 +264,9 @@ interface IDefaultManagement {
     /// @notice `account`'s losses in `defaulter`'s case (its lots that lost: charged through the
     /// waterfall) and the gains still owed to it (its lots that gained).
     function accountResult(address defaulter, address account) external view returns (uint256 loss, uint256 owed);
+    /// @notice `defaulter`'s bridge (5b): the close-out proceeds still to arrive when it was
+    /// taken, what the fund lent (0 once repaid), and the latest cycle they arrive in.
+    function bridgeOf(address defaulter) external view returns (uint256 needed, uint256 lent, uint64 cycleId);
     /// @notice The EIP-712 digest of `bid`: what its bidder commits and signs.
     function bidDigest(Bid calldata bid) external view returns (bytes32);
 }

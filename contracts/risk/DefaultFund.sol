@@ -131,6 +131,8 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
     mapping(address member => address) private _estates;
     /// @dev Cash lent to the CCP for buy-ins (IDefaultHandler.lendLiquidity), not yet back.
     uint256 private _lent;
+    /// @dev Cash lent to the default-management account until close-out proceeds arrive.
+    uint256 private _bridged;
     mapping(address defaulter => Unrecovered) private _unrecovered;
     /// @dev Resignations: the notice period, and when each resigning member may complete.
     uint32 private _coolingOff = 30 days;
@@ -333,6 +335,29 @@ contract DefaultFund is IDefaultFund, AccessControl, ReentrancyGuardTransient {
         _lent -= amount;
         emit LiquidityReturned(amount, false, _lent);
         _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function lendBridge(uint256 amount) external onlyRole(DEFAULT_MANAGEMENT_ROLE) nonReentrant returns (uint256 lent) {
+        lent = _min(amount, _cash.balanceOf(address(this)));
+        if (lent == 0) return 0;
+        _bridged += lent;
+        emit BridgeLent(msg.sender, lent, _bridged);
+        _cash.safeTransfer(msg.sender, lent);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function repayBridge(uint256 amount) external onlyRole(DEFAULT_MANAGEMENT_ROLE) nonReentrant {
+        amount = _min(amount, _bridged);
+        if (amount == 0) return;
+        _bridged -= amount;
+        emit BridgeRepaid(msg.sender, amount, _bridged);
+        _cash.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IDefaultFund
+    function bridgeLent() external view returns (uint256) {
+        return _bridged;
     }
 
     /// @inheritdoc IDefaultHandler

@@ -10,7 +10,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ICCPSettlement, MovedObligation} from "../interfaces/ICCPSettlement.sol";
+import {ICCPSettlement, CyclePhase, MovedObligation} from "../interfaces/ICCPSettlement.sol";
 import {IDefaultFund, DefaultReason} from "../interfaces/IDefaultFund.sol";
 import {Bid, CasePhase, IDefaultManagement, LotState, LotView} from "../interfaces/IDefaultManagement.sol";
 import {IMargin} from "../interfaces/IMargin.sol";
@@ -79,6 +79,15 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         int128 quantity;
     }
 
+    /// @dev A case's bridge (5b; two slots): the close-out proceeds that arrive in a later cycle
+    /// than their lot's earliest leg (16) | the latest such cycle (8); what the fund lent (0 once
+    /// repaid).
+    struct Bridge {
+        uint128 needed;
+        uint64 cycleId;
+        uint256 lent;
+    }
+
     /// @dev An account's place in a case: the wallet its losses are charged through (the first
     /// one taken over), the losses of its lots that lost (charged through the waterfall), and the
     /// gains of those that gained (owed to it once this account's obligations have settled).
@@ -109,6 +118,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     mapping(address defaulter => mapping(address account => mapping(uint256 securityId => uint256))) private _lotIds;
     /// @dev Keyed by `_commitKey(lot, round)`: a reopened round starts with no commitments.
     mapping(uint256 lotRound => mapping(address bidder => bytes32)) private _commitments;
+    mapping(address defaulter => Bridge) private _bridges;
 
     /// @param ccp The CCP (this contract needs its DEFAULT_MANAGEMENT_ROLE).
     /// @param fund The default fund (this contract needs its DEFAULT_MANAGEMENT_ROLE).
@@ -305,10 +315,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         int256 q = l.quantity;
         int256 loss = -(int256(l.cash) + q * int256(uint256(price)));
         Leg[] storage legs = _legs[lotId];
-        uint256 first;
-        for (uint256 i = 1; i < legs.length; ++i) {
-            if (legs[i].cycleId < legs[first].cycleId) first = i;
-        }
+        uint256 first = _firstLeg(legs);
         for (uint256 i; i < legs.length; ++i) {
             Leg memory g = legs[i];
             int256 cash = i == first ? int256(g.cash) + loss : int256(g.cash);
@@ -326,11 +333,18 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     function _closeOut(uint256 lotId, Lot storage l, uint16 bandBps, uint256 maxMakers) private {
         int256 q = l.quantity;
         if (q != 0) {
-            (, int256 dq, int256 dc, uint256 limit) =
+            (uint64 cycleId, int256 dq, int256 dc, uint256 limit) =
                 _trade(l.securityId, q > 0, _abs(q), _bandLimit(l.securityId, q > 0, bandBps), maxMakers);
             l.quantity = (q + dq).toInt128();
             l.cash = (int256(l.cash) + dc).toInt128();
             emit LotClosedOut(lotId, dq, dc, l.quantity, uint64(limit));
+            Leg[] storage legs = _legs[lotId];
+            if (dc > 0 && legs[_firstLeg(legs)].cycleId < cycleId) {
+                // Sold for a later cycle than the lot pays in: its proceeds need a bridge (5b).
+                Bridge storage b = _bridges[l.defaulter];
+                b.needed += uint256(dc).toUint128();
+                if (cycleId > b.cycleId) b.cycleId = cycleId;
+            }
         }
         if (l.quantity == 0) l.state = LotState.ClosedOut;
     }
@@ -382,7 +396,26 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
         if (end == accounts.length) {
             c.phase = CasePhase.Closed;
             emit CaseClosed(defaulter, _caseLoss[defaulter], _caseCovered[defaulter]);
+            Bridge storage b = _bridges[defaulter];
+            if (b.needed != 0) {
+                // After the waterfall took what it needed of the fund's cash: the rest lends.
+                b.lent = _fund.lendBridge(b.needed);
+                emit LiquidityBridged(defaulter, b.cycleId, b.needed, b.lent);
+            }
         }
+    }
+
+    /// @inheritdoc IDefaultManagement
+    function settleBridge(address defaulter) external nonReentrant {
+        Bridge storage b = _bridges[defaulter];
+        uint256 amount = b.lent;
+        if (amount == 0) revert NothingOwed(defaulter);
+        (CyclePhase phase,,,,) = _ccp.cycleInfo(b.cycleId);
+        if (phase != CyclePhase.Settled) revert CycleNotSettled(b.cycleId);
+        b.lent = 0;
+        emit BridgeSettled(defaulter, amount);
+        _cash.forceApprove(address(_fund), amount);
+        _fund.repayBridge(amount);
     }
 
     /// @inheritdoc IDefaultManagement
@@ -456,6 +489,12 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
             l.leadingPrice,
             _legs[lotId].length
         );
+    }
+
+    /// @inheritdoc IDefaultManagement
+    function bridgeOf(address defaulter) external view returns (uint256, uint256, uint64) {
+        Bridge memory b = _bridges[defaulter];
+        return (b.needed, b.lent, b.cycleId);
     }
 
     /// @inheritdoc IDefaultManagement
@@ -572,6 +611,13 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
             nonce: ++_orderNonce,
             counter: _venue.counterOf(address(this))
         });
+    }
+
+    /// @dev The index of the lot's earliest leg (its first cycle).
+    function _firstLeg(Leg[] storage legs) private view returns (uint256 first) {
+        for (uint256 i = 1; i < legs.length; ++i) {
+            if (legs[i].cycleId < legs[first].cycleId) first = i;
+        }
     }
 
     function _abs(int256 x) private pure returns (uint256) {

@@ -40,7 +40,8 @@ GATES: dict[str, dict[str, str]] = {
     "DefaultFund": {"setRequiredContributions": "RISK_ROLE", "setFundParameters": "RISK_ROLE",
                     "setBackupMember": "DEFAULT_MANAGER_ROLE", "closeDefault": "DEFAULT_MANAGER_ROLE",
                     "cureDefault": "DEFAULT_MANAGER_ROLE", "startEpisode": "DEFAULT_MANAGER_ROLE", "setEstate": ADMIN,
-                    "setPortWindow": ADMIN, "recoverCcpCredit": "DEFAULT_MANAGER_ROLE", "setCoolingOff": ADMIN},
+                    "setPortWindow": ADMIN, "recoverCcpCredit": "DEFAULT_MANAGER_ROLE", "setCoolingOff": ADMIN,
+                    "lendBridge": "DEFAULT_MANAGEMENT_ROLE", "repayBridge": "DEFAULT_MANAGEMENT_ROLE"},
     "DefaultManagement": {"startAuction": "DEFAULT_MANAGER_ROLE", "reopenAuction": "DEFAULT_MANAGER_ROLE",
                           "hedge": "DEFAULT_MANAGER_ROLE"},
     "BBO": {"addVenue": "OPERATOR_ROLE", "removeVenue": "OPERATOR_ROLE"},
@@ -61,7 +62,7 @@ PERMISSIONLESS = {"placeOrder", "quote", "cancelOrder", "cancelAll", "invalidate
                   "contribute", "withdrawContribution", "fundSkinInTheGame", "payAssessment", "declareDefault",
                   "portClients", "settleMember", "settleMembers", "route", "syncQuote", "issue", "redeem",
                   "syncHooks", "openCase", "takeOver", "commitBid", "revealBid", "disposeLot", "chargeLosses",
-                  "payGain", "recoverLoss", "resign", "completeResignation", "claimContributionInterest",
+                  "payGain", "settleBridge", "recoverLoss", "resign", "completeResignation", "claimContributionInterest",
                   "claimPrefundInterest", "admitPseudonym"}
 ACCESS_ERRORS = {"AccessControlUnauthorizedAccount", "NotIssuer"}
 #: The guardian's emergency powers besides its role checks: halting, stricter risk parameters

@@ -6,6 +6,10 @@ system with the risk market of :mod:`smartccp.bench.risk`.
   it: its margin account moves whole (only the account's owner changes), so the cost does not
   grow with its positions; ``risk.port_client_gas_per_position`` is that over its 10 positions,
   ``risk.port_client_gas_10_vs_1_positions_ratio`` against a client with one position.
+- ``risk.port_omnibus_collateral_gas``: ``Margin.portOmnibusCollateral`` after the defaulter's
+  only omnibus client (a position in one security) was ported to the same backup: the omnibus
+  account's cash and its 3 securities collateral lines move to the backup's omnibus account in
+  one call (``_per_line`` the cost over the lines).
 - ``risk.default_auction_gas``: the whole default management of a house portfolio of 10
   securities (10 units of each bought T+1 from a dealer, the prices then 5 % lower), from
   ``openCase`` to the last ``chargeLosses``: the take-over of the 10 positions (one call), the
@@ -60,14 +64,43 @@ def port_client(ctx: BenchContext) -> Figures:
         m.risk.margin.depositCash(cash(100_000), sender=c)
         for sid in m.sids[:n]:
             trade_pair(m, c, dealer, sid, 1, m.prices[sid])
+    omnibus = _omnibus_client(ctx, m, a, dealer)
     fund.declareDefault(a, sender=op)
     fund.setBackupMember(a, b, sender=op)
     system.membership.acceptPortsFrom(a, True, sender=b)
     _, wide, narrow = (int(fund.portClients(a, [c], sender=op).gas_used) for c in clients)
     if any(str(m.risk.margin.accountOf(c)[1]) != str(b.address) for c in clients):
         raise RuntimeError("a ported client's account is not under the backup member")
+    fund.portClients(a, [omnibus], sender=op)
+    collective = int(m.risk.margin.portOmnibusCollateral(a, 50, sender=op).gas_used)
+    if int(m.risk.margin.collateralUnits(m.risk.margin.omnibusAccountOf(b), m.sids[0])) != OMNIBUS_UNITS:
+        raise RuntimeError("the omnibus collateral did not follow its client")
     return {"risk.port_client_gas": wide, "risk.port_client_gas_per_position": wide // PORT_POSITIONS,
-            "risk.port_client_gas_10_vs_1_positions_ratio": round(wide / narrow, 3)}
+            "risk.port_client_gas_10_vs_1_positions_ratio": round(wide / narrow, 3),
+            "risk.port_omnibus_collateral_gas": collective,
+            "risk.port_omnibus_collateral_gas_per_line": collective // OMNIBUS_LINES}
+
+
+OMNIBUS_LINES, OMNIBUS_UNITS = 3, 10
+
+
+def _omnibus_client(ctx: BenchContext, m: Any, member: Any, dealer: Any) -> Any:
+    """An omnibus client of ``member`` that posts cash and ``OMNIBUS_UNITS`` of each of the first
+    ``OMNIBUS_LINES`` securities into the omnibus account and buys one unit of the first."""
+    r, system, margin = ctx.roles, m.system, m.risk.margin
+    c = accounts.test_accounts.generate_test_account()
+    r.operator.transfer(c, 10**18)
+    system.membership.admitParticipant(c, member, kyc_expiry(), int(Segregation.OMNIBUS), sender=r.operator)
+    system.cash.issue(c, cash(1_000_000), sender=r.bank)
+    system.cash.approve(system.ccp, MAX_UINT, sender=c)
+    system.cash.approve(margin, MAX_UINT, sender=c)
+    margin.depositCash(cash(100_000), sender=c)
+    system.securities.setApprovalForAll(margin, True, sender=c)
+    for sid in m.sids[:OMNIBUS_LINES]:
+        system.securities.issue(sid, c, OMNIBUS_UNITS, sender=r.issuer)
+        margin.depositSecurities(sid, OMNIBUS_UNITS, sender=c)
+    trade_pair(m, c, dealer, m.sids[0], 1, m.prices[m.sids[0]])
+    return c
 
 
 AUCTION_SECURITIES, AUCTION_UNSOLD = 10, 2

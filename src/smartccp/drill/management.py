@@ -111,6 +111,7 @@ class ChainDefault(EventHandler):
         recovered: dict[str, int] = {}
         dm = rk.management
         if dm is not None and int(dm.caseOf(acct)[0]) == mg.CasePhase.CLOSED:
+            mg.settle_bridge(dm, s.ccp, acct, r.key("keeper"))  # close-out proceeds bridged, if any
             for lot in mg.lots_of(dm, acct):
                 if int(dm.accountResult(acct, lot.account)[1]):
                     receipt = dm.payGain(acct, lot.account, sender=r.key("keeper"))

@@ -17,6 +17,7 @@ from enum import IntEnum
 from typing import Any
 
 from smartccp.chain import eip712
+from smartccp.types import CyclePhase
 
 BID_FIELDS = (("bidder", "address"), ("lot", "uint256"), ("price", "uint64"), ("salt", "uint256"))
 DOMAIN_NAME = "SmartCCP DefaultManagement"
@@ -146,6 +147,16 @@ def port_omnibus_collateral(margin: Any, defaulter: Any, sender: Any, *, page: i
         moved += int(log.cash)
         if log.done:
             return moved
+
+
+def settle_bridge(dm: Any, ccp: Any, defaulter: Any, sender: Any) -> Any | None:
+    """Repay the default fund the bridge ``defaulter``'s case borrowed for close-out proceeds due
+    in a later cycle (``settleBridge``), once that cycle has settled; None while there is no loan
+    or its cycle has not settled."""
+    _, lent, cycle = (int(x) for x in dm.bridgeOf(defaulter))
+    if not lent or int(ccp.cycleInfo(cycle)[0]) != CyclePhase.SETTLED:
+        return None
+    return dm.settleBridge(defaulter, sender=sender)
 
 
 def commit(dm: Any, bids: Iterable[SignedBid], accounts: dict[str, Any], report: CaseReport | None = None) -> None:
