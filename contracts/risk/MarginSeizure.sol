@@ -106,17 +106,11 @@ contract MarginSeizure is MarginBase {
     function _releaseLines(address member, address to, uint256 maxLines) private returns (bool done) {
         uint64[] storage ids = _collateralIds[member];
         uint256 i = _releaseCursor[member];
-        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
-        Account storage a = _accounts[member];
+        uint256 end = _pageEnd(i, ids.length, maxLines);
         for (; i < end; ++i) {
             uint256 sid = ids[i];
-            CollateralLine storage l = _lines[member][sid];
-            uint256 units = l.units;
-            if (units == 0) continue;
-            a.posted -= uint80(l.value);
-            (l.units, l.value) = (0, 0);
-            emit SecuritiesCollateralMoved(member, sid, -units.toInt256());
-            _securities.safeTransferFrom(address(this), to, sid, units, "");
+            uint256 units = _emptyLine(member, sid);
+            if (units != 0) _securities.safeTransferFrom(address(this), to, sid, units, "");
         }
         _releaseCursor[member] = i;
         done = i == ids.length;
@@ -144,37 +138,52 @@ contract MarginSeizure is MarginBase {
         CashHeld memory h = _touchCash(from);
         CashHeld memory g = _touchCash(to);
         uint256 moved = h.cash;
-        (g.cash, g.interest) = ((g.cash + moved).toUint96(), (uint256(g.interest) + h.interest).toUint96());
-        (h.cash, h.interest) = (0, 0);
-        (_cashHeld[from], _cashHeld[to]) = (h, g);
-        Account storage a = _accounts[from];
-        a.posted = (uint256(a.posted) - moved).toUint80();
+        g.cash = (uint256(g.cash) + moved).toUint96();
+        g.interest = (uint256(g.interest) + h.interest).toUint96();
+        h.cash = 0;
+        h.interest = 0;
+        _cashHeld[from] = h;
+        _cashHeld[to] = g;
+        _accounts[from].posted = (uint256(_accounts[from].posted) - moved).toUint80();
         _accounts[to].posted = (uint256(_accounts[to].posted) + moved).toUint80();
         // The securities lines, resumably.
         uint64[] storage ids = _collateralIds[from];
         uint256 i = p.cursor;
-        uint256 end = ids.length - i > maxLines ? i + maxLines : ids.length;
+        uint256 end = _pageEnd(i, ids.length, maxLines);
         for (; i < end; ++i) {
             uint256 sid = ids[i];
-            CollateralLine storage l = _lines[from][sid];
-            uint256 units = l.units;
+            uint256 units = _emptyLine(from, sid);
             if (units == 0) continue;
-            a.posted -= uint80(l.value);
-            (l.units, l.value) = (0, 0);
             CollateralLine storage m = _lines[to][sid];
             if (!m.listed) {
                 _collateralIds[to].push(uint64(sid));
                 m.listed = true;
             }
             _revalueLine(to, sid, uint256(m.units) + units);
-            emit SecuritiesCollateralMoved(from, sid, -units.toInt256());
             emit SecuritiesCollateralMoved(to, sid, units.toInt256());
         }
         done = i == ids.length;
-        _omnibusPorts[from].cursor = done ? 0 : uint64(i);
+        if (done) i = 0; // a later call walks the lines again from the first
+        _omnibusPorts[from].cursor = uint64(i);
         emit OmnibusCollateralPorted(member, from, to, moved, done);
         Account memory t = _accounts[to];
         if (t.posted >= t.required && _calls[to].deadline != 0) _callOrRelease(to, t.posted, t.required);
+    }
+
+    /// @dev Empty `account`'s collateral line of `sid`, its value taken off `posted`; returns
+    /// the units it held (0: nothing to move).
+    function _emptyLine(address account, uint256 sid) private returns (uint256 units) {
+        CollateralLine storage l = _lines[account][sid];
+        units = l.units;
+        if (units == 0) return 0;
+        _accounts[account].posted -= uint80(l.value);
+        (l.units, l.value) = (0, 0);
+        emit SecuritiesCollateralMoved(account, sid, -units.toInt256());
+    }
+
+    /// @dev The end of a page of at most `maxItems` from `i` in a list of `length`.
+    function _pageEnd(uint256 i, uint256 length, uint256 maxItems) private pure returns (uint256) {
+        return length - i > maxItems ? i + maxItems : length;
     }
 
     /// @dev Layer 1's securities part: sell `account`'s collateral until `short` cash is raised
