@@ -298,13 +298,16 @@ interface IMargin is IOrderGate, IMarginEvents {
     /// @return taken Cash base units sent.
     function seizeMargin(address member, address wallet, uint256 amount, address to) external returns (uint256 taken);
     /// @notice Send a defaulter's leftover collateral to `to` (its estate) when its default is
-    /// closed: all its cash and, if `withSecurities`, its securities collateral lines, the first
-    /// `MAX_BATCH` at once and the rest by `releaseRemainingCollateral`. Default fund only;
-    /// `member` must be flagged in default.
+    /// closed: all its house cash and, if `withSecurities`, its securities collateral lines, the
+    /// first `MAX_BATCH` at once and the rest by `releaseRemainingCollateral`. Its omnibus
+    /// account's collateral too, cash and securities (its clients', for their account), unless
+    /// every omnibus client was ported to one member (then it follows them:
+    /// `portOmnibusCollateral`). Default fund only; `member` must be flagged in default.
     /// @return cashReturned Cash base units sent.
     function releaseCollateral(address member, address to, bool withSecurities) external returns (uint256 cashReturned);
     /// @notice Send up to `maxLines` more of a released defaulter's securities collateral lines
-    /// to the estate `releaseCollateral` named. Anyone may call.
+    /// to the estate `releaseCollateral` named: `member` its house, or its omnibus account
+    /// (`omnibusAccountOf(member)`). Anyone may call.
     /// @return done True once every line is sent.
     function releaseRemainingCollateral(address member, uint256 maxLines) external returns (bool done);
     /// @notice Collective porting of a defaulter's omnibus account: once every omnibus client of

@@ -68,32 +68,50 @@ contract MarginSeizure is MarginBase {
     }
 
     /// @notice A closed default's leftover house collateral to its estate (see
-    /// IMargin.releaseCollateral). Only by delegatecall from Margin (role and re-entrancy there).
+    /// IMargin.releaseCollateral), and its omnibus account's unless that is to follow its
+    /// clients (all ported to one member: `portOmnibusCollateral`). Only by delegatecall from
+    /// Margin (role and re-entrancy there).
+    /// @dev The omnibus collateral is its clients', net of their own losses (layer 1 took those
+    /// from it first): it goes to the estate for the account of the clients, whom the CCP does
+    /// not know one by one (EMIR Art. 48(7)), securities included.
     function releaseCollateral(address member, address to, bool withSecurities)
         external
         returns (uint256 cashReturned)
     {
         _requireDelegated();
         if (_accounts[member].flags & DEFAULTED == 0 || to == address(0)) revert ZeroInput();
-        _restartRun(member);
-        CashHeld memory h = _touchCash(member);
+        cashReturned = _release(member, to, withSecurities);
+        address omnibus = OmnibusAccount.omnibusOf(member);
+        OmnibusPort memory p = _omnibusPorts[omnibus];
+        bool follows = _wallets[omnibus].length == 0 && p.to != address(0) && !p.split;
+        if (_owners[omnibus].member == member && !follows) _release(omnibus, to, true);
+    }
+
+    /// @dev Send `account`'s cash collateral (and its unpaid interest, from the interest account)
+    /// to `to`, and, if `withSecurities`, its first `MAX_BATCH` securities lines (the rest by
+    /// `releaseRemainingCollateral(account, ...)`); returns the cash sent.
+    function _release(address account, address to, bool withSecurities) private returns (uint256 cashReturned) {
+        _restartRun(account);
+        CashHeld memory h = _touchCash(account);
         cashReturned = h.cash;
         uint256 interest = h.interest;
-        (h.cash, h.interest) = (0, 0);
-        _cashHeld[member] = h;
-        Account storage a = _accounts[member];
+        h.cash = 0;
+        h.interest = 0;
+        _cashHeld[account] = h;
+        Account storage a = _accounts[account];
         a.posted = (uint256(a.posted) - cashReturned).toUint80();
-        emit CollateralReleased(member, to, cashReturned);
+        emit CollateralReleased(account, to, cashReturned);
         if (cashReturned != 0) _cash.safeTransfer(to, cashReturned);
-        _payInterest(member, to, interest);
+        _payInterest(account, to, interest);
         if (withSecurities) {
-            (_releaseTo[member], _releaseCursor[member]) = (to, 0);
-            _releaseLines(member, to, MAX_BATCH);
+            (_releaseTo[account], _releaseCursor[account]) = (to, 0);
+            _releaseLines(account, to, MAX_BATCH);
         }
     }
 
-    /// @notice More lines of a released default (see IMargin.releaseRemainingCollateral). Only
-    /// by delegatecall from Margin (re-entrancy there).
+    /// @notice More lines of a released default (see IMargin.releaseRemainingCollateral): its
+    /// house's (`member`) or its omnibus account's. Only by delegatecall from Margin (re-entrancy
+    /// there).
     function releaseRemainingCollateral(address member, uint256 maxLines) external returns (bool done) {
         _requireDelegated();
         address to = _releaseTo[member];

@@ -422,3 +422,30 @@ def test_porting__omnibus_clients_split_between_members__the_omnibus_collateral_
     with ape.reverts(m.OmnibusNotPorted, member=c.a.address):
         m.portOmnibusCollateral(c.a, 10, sender=outsider)
     assert c.posted() == BEFORE
+
+
+def test_closed_default__unported_omnibus_collateral__to_the_estate_for_its_clients(cast_, system, operator, issuer,
+                                                                                    outsider):
+    """A defaults and its omnibus clients are not ported: they are closed out with its portfolio,
+    and what is left of the omnibus collateral (2,000.00 cash and 40 EQ0 Y posted) is theirs,
+    not the house's. When A's default is closed it goes to A's estate for the account of those
+    clients, whom the CCP does not know one by one (EMIR Art. 48(7)): the cash at once, the
+    securities line by ``releaseRemainingCollateral`` on the omnibus account. X's individual
+    account stays X's own."""
+    c, u = cast_, cast_.u
+    m, s0 = u.margin, u.sids[0]
+    system.securities.setApprovalForAll(m, True, sender=c.y)
+    system.securities.issue(s0, c.y, 40, sender=issuer)
+    m.depositSecurities(s0, 40, sender=c.y)
+    u.fund.declareDefault(c.a, sender=operator)
+    u.fund.setEstate(c.a, c.b, sender=operator)
+    cash_before, units_before = int(system.cash.balanceOf(c.b)), int(system.securities.balanceOf(c.b, s0))
+    receipt = u.fund.closeDefault(c.a, sender=operator)
+    released = [(e.member, int(e.cash)) for e in receipt.decode_logs(m.CollateralReleased)]
+    assert released == [(c.a.address, HOUSE_A), (c.omnibus, OMNIBUS_A)]
+    assert int(system.cash.balanceOf(c.b)) - cash_before == HOUSE_A + OMNIBUS_A
+    assert int(system.securities.balanceOf(c.b, s0)) - units_before == 40  # its first lines with it
+    assert margin_status(m, c.omnibus).posted == 0 and int(m.collateralUnits(c.omnibus, s0)) == 0
+    with ape.reverts(m.ZeroInput):
+        m.releaseRemainingCollateral(c.omnibus, 10, sender=outsider)  # every line sent already
+    assert margin_status(m, c.x).posted == CLIENT_X  # an individual client's account is its own
