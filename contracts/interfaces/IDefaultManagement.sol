@@ -164,6 +164,9 @@ interface IDefaultManagement {
     error AuctionNotOver(uint256 lot, uint64 revealEnds);
     /// @notice The auction round's reveal runs until `revealEnds`: it is reopened only after.
     error RoundNotOver(address defaulter, uint64 revealEnds);
+    /// @notice `defaulter`'s auction was reopened `maxRounds` times already: its lots without an
+    /// acceptable bid are to be closed out.
+    error TooManyRounds(address defaulter, uint8 maxRounds);
     /// @notice Cycle `cycleId` has not settled yet.
     error CycleNotSettled(uint64 cycleId);
     /// @notice `bidder` is not an active clearing member in good standing.
@@ -214,7 +217,8 @@ interface IDefaultManagement {
     /// reveal ended (`RoundNotOver`): a new round of `biddingWindow` seconds of bidding and
     /// `revealWindow` of reveal, bids within `bandBps` of the last settlement price (an unsold lot
     /// is closed out no worse than that). Commitments start afresh; a lot's leader so far stays
-    /// unless beaten. Default manager, while lots are open (`NoLots`).
+    /// unless beaten. Default manager, while lots are open (`NoLots`), at most `MAX_ROUNDS` times
+    /// (`TooManyRounds`).
     function reopenAuction(address defaulter, uint32 biddingWindow, uint32 revealWindow, uint16 bandBps) external;
     /// @notice Commit the caller's sealed bid for `lot`: `commitment` is the EIP-712 digest of its
     /// signed `Bid`. Surviving clearing members only, once per lot and round, until `biddingEnds`.

@@ -43,6 +43,9 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     bytes32 public constant DEFAULT_MANAGER_ROLE = keccak256("DEFAULT_MANAGER_ROLE");
     /// @notice Bound on one take-over's page of securities.
     uint256 public constant MAX_BATCH = 50;
+    /// @notice Rounds an auction may be reopened for, after its first: then its lots without
+    /// an acceptable bid are closed out (a bound on one case's process, not on the market).
+    uint8 public constant MAX_ROUNDS = 8;
     /// @notice A hedge trades no further than this from the settlement price (bps).
     uint16 public constant MAX_HEDGE_BAND_BPS = 2_000;
     /// @notice EIP-712 type of a bid.
@@ -230,6 +233,7 @@ contract DefaultManagement is IDefaultManagement, AccessControl, EIP712, Reentra
     {
         Case storage c = _requirePhase(defaulter, CasePhase.Auction);
         if (block.timestamp <= c.revealEnds) revert RoundNotOver(defaulter, c.revealEnds);
+        if (c.round >= MAX_ROUNDS) revert TooManyRounds(defaulter, MAX_ROUNDS);
         if (biddingWindow == 0 || revealWindow == 0 || bandBps >= RiskMath.BPS) revert BadParameter();
         if (c.openLots == 0) revert NoLots(defaulter);
         uint40 biddingEnds = uint40(block.timestamp + biddingWindow);

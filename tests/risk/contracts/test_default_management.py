@@ -536,3 +536,21 @@ def test_case_account_short_at_settlement__charged_to_nobody__pay_outs_deferred_
     assert (layer_totals(fund), tuple(fund.survivorPool()), int(fund.skinInTheGame())) == before
     assert not [log for r in cycle.receipts for log in r.decode_logs(fund.LayerUsed)]
     assert int(fund.defaultOf(ape.utils.ZERO_ADDRESS)[0]) == 0
+
+
+def test_reopen__at_most_max_rounds__then_refused_by_name(case_):
+    """The bidding reopens at most ``MAX_ROUNDS`` times (a bound on one case, where the round
+    counter would otherwise overflow); the next reopening is refused (``TooManyRounds``) and
+    changes nothing: the lots are then closed out."""
+    k = case_
+    dm = k.dm
+    _start(k)
+    rounds = int(dm.MAX_ROUNDS())
+    for expected in range(1, rounds + 1):
+        _to_disposal(k)
+        assert mg.reopen(dm, k.a, 1, BAND, k.operator) == expected
+    _to_disposal(k)
+    before = tuple(dm.caseOf(k.a))
+    with ape.reverts(dm.TooManyRounds, defaulter=k.a.address, maxRounds=rounds):
+        dm.reopenAuction(k.a, 1, 1, BAND, sender=k.operator)
+    assert tuple(dm.caseOf(k.a)) == before and int(dm.auctionRound(k.a)) == rounds
