@@ -313,10 +313,9 @@ interface IMargin is IOrderGate, IMarginEvents {
     /// @notice Collective porting of a defaulter's omnibus account: once every omnibus client of
     /// `member` (flagged in default) has been ported, all to one member (`DefaultFund.portClients`
     /// to the backup), the commingled omnibus collateral follows them into that member's omnibus
-    /// account: all its
-    /// cash (with the interest it has earned and not been paid) at the first call, and up to
-    /// `maxLines` securities collateral lines per call, from where the last call stopped (each
-    /// valued afresh in its new account). Anyone may call. Refused while a client is left
+    /// account: all its cash (with the interest it has earned and not been paid) at the first
+    /// call, and up to `maxLines` securities collateral lines per call, from where the last call
+    /// stopped (each valued afresh in its new account). Anyone may call. Refused while a client is left
     /// (`OmnibusClientsLeft`: that collateral still answers for it), and if none was ported during
     /// the default or they went to different members (`OmnibusNotPorted`).
     /// @return done True once every line has moved.

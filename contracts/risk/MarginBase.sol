@@ -127,10 +127,6 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         bool listed;
     }
 
-    /// @dev An account's revaluation in progress (one slot, reused day after day): margin day it
-    /// builds (4) | next wallet (4: 0 the account's own address, k its wallet k - 1; past the
-    /// last, the collateral lines) | next position or line of it (4) | items done (4) | running
-    /// (1) | new day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
     /// @dev A defaulter's omnibus account whose clients left it during the default (one slot): the
     /// omnibus account they went to (zero: none left yet), whether they went to more than one (or
     /// out of the CCP: then its collateral cannot follow them collectively), and the next
@@ -141,6 +137,10 @@ abstract contract MarginBase is IMarginEvents, AccessControl, EIP712, Nonces, Re
         uint64 cursor;
     }
 
+    /// @dev An account's revaluation in progress (one slot, reused day after day): margin day it
+    /// builds (4) | next wallet (4: 0 the account's own address, k its wallet k - 1; past the
+    /// last, the collateral lines) | next position or line of it (4) | items done (4) | running
+    /// (1) | new day (1). Between transactions the partial scenario P&L is in `_runPnl`, `_runMtm`.
     struct Run {
         uint32 day;
         uint32 wallet;
