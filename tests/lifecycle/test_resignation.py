@@ -14,15 +14,8 @@ from __future__ import annotations
 import ape
 import pytest
 
-from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
 from smartccp.clearing.ccp import run_cycle, warp_past
-from smartccp.risk.chain import (
-    deploy_risk,
-    margin_status,
-    publish_contributions,
-    publish_prices,
-    publish_scenarios,
-)
+from smartccp.risk.chain import margin_status, one_security_fund
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
 from smartccp.types import Side
@@ -37,22 +30,10 @@ def fund_market(operator, bank, issuer, member_a, member_b, member_c):
     chain = ape.chain
     chain.pending_timestamp = (chain.pending_timestamp // DAY + 1) * DAY + 3_600
     chain.mine()
-    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
     a, b, c = member_a, member_b, member_c
-    admit(system, operator, (a, b, c))
-    system.securities.listSecurity("S", b"RESIGN000001", 0, cash("0.01"), 1, 0, sender=issuer)
-    sid = int(system.securities.securityCount())
-    list_security(system, operator, sid, lag_days=1)
-    risk = deploy_risk(system, operator, resync=[a, b, c])
-    approve_settlement(system, (a, b, c), risk.margin, risk.fund)
-    for m in (a, b, c):
-        system.cash.issue(m, cash(100_000), sender=bank)
+    system, risk, sid = one_security_fund(operator, bank, issuer, (a, b, c), (cash(5_000), cash(5_000), cash(2_000)),
+                                          symbol="S", isin=b"RESIGN000001", price=cash("100.00"), shocks=SHOCKS)
     system.securities.issue(sid, a, 10, sender=issuer)
-    publish_scenarios(risk.margin, {sid: SHOCKS}, operator)
-    publish_prices(risk.margin, {sid: cash("100.00")}, operator)
-    publish_contributions(risk.fund, {a: cash(5_000), b: cash(5_000), c: cash(2_000)}, operator)
-    for m, amount in ((a, 5_000), (b, 5_000), (c, 2_000)):
-        risk.fund.contribute(cash(amount), sender=m)
     for m in (a, b):
         risk.margin.depositCash(cash(10_000), sender=m)
     return system, risk, sid, a, b, c

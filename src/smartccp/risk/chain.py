@@ -17,11 +17,11 @@ from ape import project
 
 from smartccp.chain import eip712
 from smartccp.chain.roles import DEFAULT_MANAGER_ROLE, OPERATOR_ROLE, role
-from smartccp.chain.system import System
+from smartccp.chain.system import System, admit, approve_settlement, deploy_system, list_security
 from smartccp.risk.margin import initial_margin
 from smartccp.risk.waterfall import LAYERS
 from smartccp.trading.venue import sync_hooks
-from smartccp.units import BPS, ceil_div
+from smartccp.units import BPS, cash, ceil_div
 
 MARGIN_VENUE_ROLE = role("VENUE_ROLE")
 DEFAULT_MANAGEMENT_ROLE = role("DEFAULT_MANAGEMENT_ROLE")
@@ -187,6 +187,30 @@ def publish_contributions(fund: Any, contributions: Mapping[Any, int], sender: A
     batch = int(fund.MAX_BATCH())
     for i in range(0, len(members), batch):
         fund.setRequiredContributions(members[i:i + batch], amounts[i:i + batch], sender=sender)
+
+
+def one_security_fund(operator: Any, bank: Any, issuer: Any, members: Sequence[Any], contributions: Sequence[int],
+                      *, symbol: str, isin: bytes, price: int, shocks: Sequence[int],
+                      cash_each: int = cash(100_000)) -> tuple[System, Risk, int]:
+    """A fresh system and risk layer around one security, listed T+1 (tick 0.01, lot 1) at
+    ``price`` with ``shocks``: ``members`` admitted as clearing members, each issued ``cash_each``
+    and approving settlement, and paying its ``contributions`` (published as its requirement).
+    Returns the system, the risk layer and the security's id."""
+    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
+    system.securities.listSecurity(symbol, isin, 0, cash("0.01"), 1, 0, sender=issuer)
+    sid = int(system.securities.securityCount())
+    admit(system, operator, members)
+    list_security(system, operator, sid, lag_days=1)
+    risk = deploy_risk(system, operator, resync=list(members))
+    approve_settlement(system, members, risk.margin, risk.fund)
+    for m in members:
+        system.cash.issue(m, cash_each, sender=bank)
+    publish_scenarios(risk.margin, {sid: list(shocks)}, operator)
+    publish_prices(risk.margin, {sid: price}, operator)
+    publish_contributions(risk.fund, dict(zip(members, contributions, strict=True)), operator)
+    for m, amount in zip(members, contributions, strict=True):
+        risk.fund.contribute(amount, sender=m)
+    return system, risk, sid
 
 
 # ─── Signed deposits ─────────────────────────────────────────────────────────────────────────

@@ -36,17 +36,9 @@ from typing import Any
 import ape
 import pytest
 
-from smartccp.chain.system import admit, approve_settlement, deploy_system, list_security
 from smartccp.clearing.ccp import check_ccp_empty, run_cycle, supplies, warp_past
 from smartccp.risk import management as mg
-from smartccp.risk.chain import (
-    deploy_risk,
-    layer_events,
-    layer_totals,
-    publish_contributions,
-    publish_prices,
-    publish_scenarios,
-)
+from smartccp.risk.chain import layer_events, layer_totals, one_security_fund, publish_prices
 from smartccp.trading.orders import Order
 from smartccp.trading.venue import VenueClient
 from smartccp.types import Side
@@ -85,21 +77,9 @@ def _early_in_next_day() -> None:
 def _market(operator, bank, issuer, a, b, c, keeper, contributions: tuple[int, int, int]) -> Market:
     """A fresh system: S1 listed T+1 at 100.00, a, b, c admitted, margined and contributing
     ``contributions``, c holding 100 S1, the skin in the game paid in."""
-    system = deploy_system(operator, settlement_bank=bank, issuer=issuer)
-    system.securities.listSecurity("S1", b"S10000000000", 0, cash("0.01"), 1, 0, sender=issuer)
-    s1 = int(system.securities.securityCount())
-    admit(system, operator, (a, b, c), [])
-    list_security(system, operator, s1, lag_days=1)
-    risk = deploy_risk(system, operator, resync=[a, b, c])
-    approve_settlement(system, (a, b, c), risk.margin, risk.fund)
-    for m in (a, b, c):
-        system.cash.issue(m, cash(100_000), sender=bank)
+    system, risk, s1 = one_security_fund(operator, bank, issuer, (a, b, c), contributions, symbol="S1",
+                                         isin=b"S10000000000", price=P0, shocks=SHOCKS)
     system.securities.issue(s1, c, 100, sender=issuer)
-    publish_scenarios(risk.margin, {s1: SHOCKS}, operator)
-    publish_prices(risk.margin, {s1: P0}, operator)
-    publish_contributions(risk.fund, dict(zip((a, b, c), contributions, strict=True)), operator)
-    for m, amount in zip((a, b, c), contributions, strict=True):
-        risk.fund.contribute(amount, sender=m)
     for m, amount in ((a, A_MARGIN), (b, cash(50_000)), (c, cash(50_000))):
         risk.margin.depositCash(amount, sender=m)
     system.cash.issue(bank, SITG, sender=bank)
